@@ -1,0 +1,35 @@
+# imukin: the two commands a new user types are `make demo` and `make test`.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+DEMO_OUT ?= demo_output
+
+.PHONY: demo test install pretrained benchmark clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# torch is pinned to the local CPU build first so no CUDA build is ever pulled.
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/imukin demo --out $(DEMO_OUT)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+pretrained: $(STAMP)
+	$(BIN)/python -m imukin.training.pretrained
+
+benchmark: $(STAMP)
+	$(BIN)/python benchmarks/simulator_throughput.py
+
+clean:
+	rm -rf $(DEMO_OUT) .pytest_cache build src/*.egg-info

@@ -1,0 +1,218 @@
+"""Every convention imukin uses, in one place.
+
+Frames
+------
+Lab frame
+    Right-handed, **Y up** (as in the reference HDF5 layout), X the direction of
+    walking at the start of a sequence, Z to the walker's right (Z = X x Y).
+    Gravity is ``GRAVITY_LAB = (0, -9.81, 0)`` m/s^2.
+Segment (anatomical) frame
+    For every segment, left and right alike, at neutral standing the axes are
+    x anterior, y superior (along the segment's long axis, pointing proximally;
+    for the foot, y is perpendicular to the sole) and z to the subject's right.
+    So at neutral standing every segment frame equals the lab frame.
+Sensor frame
+    A simulated sensor mounted without error has the frame of its segment
+    (x anterior, y up, z right at neutral standing). Rotation matrices ``rmat``
+    have the sensor axes as **columns in lab coordinates**: ``v_lab = R @ v_sensor``.
+IMU signals
+    ``acc = R^T (p'' - g)``: specific force in the sensor frame, so a sensor at rest
+    reads +9.81 m/s^2 on whichever of its axes points up. ``gyr`` is the angular
+    velocity of the sensor in its own frame: ``R' = R [gyr]x``.
+
+Joint angles
+------------
+Joint coordinate system (Grood & Suntay 1983; ISB, Wu et al. 2002), computed from
+the relative rotation ``R_rel = R_proximal^T R_distal`` of the two segment frames
+as intrinsic Z-X'-Y'' Euler angles (flexion axis of the proximal segment first,
+long axis of the distal segment last, floating axis between):
+
+================  ==============================  ==========================
+angle (column)    positive means                  raw Euler angle
+================  ==============================  ==========================
+0 flexion         hip flexion, knee flexion,      +z (hip, ankle), -z (knee)
+                  ankle dorsiflexion
+1 adduction       adduction / varus / inversion   +x right side, -x left
+2 rotation        internal rotation               +y right side, -y left
+================  ==============================  ==========================
+
+The left side is mirrored through the sagittal plane (lab Z -> -Z), so that left
+and right legs produce the same angles and, after :func:`mirror_imu`, the same
+IMU signals for the same movement. This is the reference's "left-side adduction
+and rotation are sign-flipped".
+
+Channels and units
+------------------
+Network input per joint: 16 channels, ``CHANNELS``: for segment 1 (proximal) then
+segment 2 (distal), ``acc x,y,z, |acc|, gyr x,y,z, |gyr|``. Units: m/s^2, rad/s,
+degrees for angles, Hz for rates, metres for positions (markers on disk may be mm;
+readers convert).
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from imukin.errors import ImukinError
+
+# ---------------------------------------------------------------- constants
+G = 9.81  # m/s^2, standard gravity magnitude used everywhere in imukin
+GRAVITY_LAB = np.array([0.0, -G, 0.0])  # lab frame, Y up
+UP_LAB = np.array([0.0, 1.0, 0.0])
+DEFAULT_FS = 200.0  # Hz, the reference layout's rate
+
+SIDES = ("right", "left")
+SIDE_PREFIX = {"right": "r", "left": "l"}
+SIDE_SIGN = {"right": 1.0, "left": -1.0}  # sign applied to adduction and rotation
+
+#: Segments in the reference HDF5 layout, in its order.
+SEGMENTS = ("pelvis", "rthigh", "lthigh", "rshank", "lshank", "rfoot", "lfoot")
+SEGMENT_TYPES = ("pelvis", "thigh", "shank", "foot")
+
+#: Joint type -> (proximal segment type, distal segment type); segment 1 is proximal.
+JOINT_TYPES = {"hip": ("pelvis", "thigh"), "knee": ("thigh", "shank"), "ankle": ("shank", "foot")}
+JOINT_NAMES = tuple(JOINT_TYPES)
+ACTIVITIES = ("walking", "running")
+
+#: Joints in the reference HDF5 layout, in its order.
+JOINTS = ("rhip", "lhip", "rknee", "lknee", "rankle", "lankle")
+
+ANGLE_AXES = ("flexion", "adduction", "rotation")
+ANGLE_UNITS = "deg"
+
+#: Channels of one IMU and of a two-IMU joint input, in network order.
+IMU_CHANNELS = ("acc_x", "acc_y", "acc_z", "acc_norm", "gyr_x", "gyr_y", "gyr_z", "gyr_norm")
+CHANNELS = tuple(f"seg1_{c}" for c in IMU_CHANNELS) + tuple(f"seg2_{c}" for c in IMU_CHANNELS)
+N_CHANNELS = len(CHANNELS)  # 16
+
+UNITS = {"acc": "m/s^2", "gyr": "rad/s", "angle": "deg", "fs": "Hz", "position": "m"}
+
+#: Mirror of the lab (and of every segment frame at neutral) through the sagittal plane.
+MIRROR = np.diag([1.0, 1.0, -1.0])
+
+Side = Literal["right", "left"]
+Joint = Literal["hip", "knee", "ankle"]
+
+
+# ---------------------------------------------------------------- naming
+def segment_name(segment_type: str, side: str) -> str:
+    """Reference-layout name of a segment (``pelvis`` has no side).
+
+    >>> segment_name("thigh", "left")
+    'lthigh'
+    """
+    check_choice("segment type", segment_type, SEGMENT_TYPES)
+    if segment_type == "pelvis":
+        return "pelvis"
+    check_choice("side", side, SIDES)
+    return SIDE_PREFIX[side] + segment_type
+
+
+def joint_name(joint: str, side: str) -> str:
+    """Reference-layout name of a joint, e.g. ``joint_name("knee", "left") == "lknee"``."""
+    check_choice("joint", joint, JOINT_NAMES)
+    check_choice("side", side, SIDES)
+    return SIDE_PREFIX[side] + joint
+
+
+def joint_segments(joint: str, side: str) -> tuple[str, str]:
+    """Names of the (proximal, distal) segments of a joint on one side."""
+    prox, dist = JOINT_TYPES[joint]
+    return segment_name(prox, side), segment_name(dist, side)
+
+
+def check_choice(what: str, value: str, choices) -> None:
+    """Raise a one-line :class:`~imukin.errors.ImukinError` when ``value`` is not in ``choices``."""
+    if value not in choices:
+        raise ImukinError(f"unknown {what} {value!r}; choose one of: {', '.join(choices)}")
+
+
+# ---------------------------------------------------------------- joint angles
+def joint_angles(r_prox: np.ndarray, r_dist: np.ndarray, joint: str, side: str) -> np.ndarray:
+    """Joint angles in degrees from two segment orientations.
+
+    Parameters
+    ----------
+    r_prox, r_dist : ndarray, shape (..., 3, 3)
+        Orientations of the proximal and distal segment frames (columns = segment
+        axes in lab coordinates), frames as defined in this module.
+    joint : {"hip", "knee", "ankle"}
+    side : {"right", "left"}
+
+    Returns
+    -------
+    ndarray, shape (..., 3)
+        ``[flexion, adduction, rotation]`` in degrees, signs as in the module table.
+    """
+    check_choice("joint", joint, JOINT_NAMES)
+    check_choice("side", side, SIDES)
+    r_rel = np.swapaxes(r_prox, -1, -2) @ r_dist
+    return relative_rotation_to_angles(r_rel, joint, side)
+
+
+def relative_rotation_to_angles(r_rel: np.ndarray, joint: str, side: str) -> np.ndarray:
+    """Joint angles (degrees) from ``R_rel = R_prox^T R_dist``, shape (..., 3, 3) -> (..., 3)."""
+    shape = r_rel.shape[:-2]
+    eul = Rotation.from_matrix(np.asarray(r_rel, float).reshape(-1, 3, 3)).as_euler("ZXY", degrees=True)
+    s = SIDE_SIGN[side]
+    flex_sign = -1.0 if joint == "knee" else 1.0
+    out = np.stack([flex_sign * eul[:, 0], s * eul[:, 1], s * eul[:, 2]], axis=-1)
+    return out.reshape(*shape, 3)
+
+
+def angles_to_relative_rotation(angles_deg: np.ndarray, joint: str, side: str) -> np.ndarray:
+    """Inverse of :func:`relative_rotation_to_angles`: (..., 3) degrees -> (..., 3, 3)."""
+    check_choice("joint", joint, JOINT_NAMES)
+    check_choice("side", side, SIDES)
+    a = np.asarray(angles_deg, float)
+    shape = a.shape[:-1]
+    a = a.reshape(-1, 3)
+    s = SIDE_SIGN[side]
+    flex_sign = -1.0 if joint == "knee" else 1.0
+    eul = np.stack([flex_sign * a[:, 0], s * a[:, 1], s * a[:, 2]], axis=-1)
+    return Rotation.from_euler("ZXY", eul, degrees=True).as_matrix().reshape(*shape, 3, 3)
+
+
+# ---------------------------------------------------------------- mirroring
+def mirror_imu(acc: np.ndarray, gyr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mirror IMU signals through the sagittal plane (sensor z -> -z).
+
+    A left-leg sensor mounted like its right-leg twin, moving as the mirror image,
+    then reads what the right one reads. Acceleration is a polar vector
+    (``diag(1, 1, -1) a``); angular velocity is an axial vector
+    (``-diag(1, 1, -1) w = diag(-1, -1, 1) w``).
+
+    Parameters
+    ----------
+    acc, gyr : ndarray, shape (..., 3)
+
+    Returns
+    -------
+    acc_m, gyr_m : ndarray, shape (..., 3)
+    """
+    acc_m = np.asarray(acc, float) * np.array([1.0, 1.0, -1.0])
+    gyr_m = np.asarray(gyr, float) * np.array([-1.0, -1.0, 1.0])
+    return acc_m, gyr_m
+
+
+def mirror_rotation(r: np.ndarray) -> np.ndarray:
+    """Mirror a frame orientation through the sagittal plane: ``M R M`` (stays a rotation)."""
+    return MIRROR @ np.asarray(r, float) @ MIRROR
+
+
+# ---------------------------------------------------------------- channels
+def imu_channels(acc: np.ndarray, gyr: np.ndarray) -> np.ndarray:
+    """One IMU's 8 network channels ``[acc xyz, |acc|, gyr xyz, |gyr|]``: (..., 3) x2 -> (..., 8)."""
+    acc = np.asarray(acc, np.float32)
+    gyr = np.asarray(gyr, np.float32)
+    return np.concatenate(
+        [acc, np.linalg.norm(acc, axis=-1, keepdims=True), gyr, np.linalg.norm(gyr, axis=-1, keepdims=True)],
+        axis=-1,
+    )
+
+
+def joint_channels(acc1, gyr1, acc2, gyr2) -> np.ndarray:
+    """The 16 input channels of a joint (segment 1 = proximal, then segment 2): -> (T, 16)."""
+    return np.concatenate([imu_channels(acc1, gyr1), imu_channels(acc2, gyr2)], axis=-1)
