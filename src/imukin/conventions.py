@@ -119,6 +119,7 @@ def joint_name(joint: str, side: str) -> str:
 
 def joint_segments(joint: str, side: str) -> tuple[str, str]:
     """Names of the (proximal, distal) segments of a joint on one side."""
+    check_choice("joint", joint, JOINT_NAMES)
     prox, dist = JOINT_TYPES[joint]
     return segment_name(prox, side), segment_name(dist, side)
 

@@ -1,0 +1,210 @@
+"""Figures for evaluation reports: angle traces, RMSE bars and a corpus overview.
+
+Every function writes one image file atomically (the format follows the file
+extension, e.g. ``.png`` or ``.pdf``), closes its figure and returns the path.
+matplotlib runs on the non-interactive Agg backend, so no display is needed.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, never a window
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from imukin.conventions import ANGLE_AXES, ANGLE_UNITS, UNITS, joint_name, segment_name  # noqa: E402
+from imukin.data import SubjectRecord  # noqa: E402
+from imukin.errors import ImukinError  # noqa: E402
+from imukin.io.atomic import atomic_path  # noqa: E402
+
+DPI = 120  # resolution of raster outputs; readable in a markdown viewer, small on disk
+
+
+def _save(fig: Figure, path: str | os.PathLike) -> Path:
+    """Write ``fig`` atomically to ``path`` and close it."""
+    path = Path(path)
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=DPI, format=path.suffix.lstrip(".") or "png")
+    finally:
+        plt.close(fig)
+    return path
+
+
+def plot_traces(path: str | os.PathLike, t, pred, ref, title: str = "") -> Path:
+    """Predicted and reference joint angles over time, one panel per axis.
+
+    Parameters
+    ----------
+    path : path-like
+        Output image (``.png``, ``.pdf``, ``.svg``).
+    t : array_like, shape (T,)
+        Time in seconds.
+    pred : array_like, shape (T, 3), or dict of str -> array_like (T, 3)
+        One prediction, or several labelled ones (e.g. ``{"network": a, "refined": b}``),
+        in degrees, columns :data:`imukin.conventions.ANGLE_AXES`.
+    ref : array_like, shape (T, 3), or None
+        Reference angles in degrees (drawn in black), or None when there is none.
+    title : str
+        Figure title.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    t = np.asarray(t, float)  # (T,)
+    preds = dict(pred) if isinstance(pred, Mapping) else {"predicted": pred}
+    if not preds:
+        raise ImukinError("no prediction to plot; pass an array (T, 3) or a dict label -> array")
+    series = {k: np.asarray(v, float) for k, v in preds.items()}  # label -> (T, 3)
+    if ref is not None:
+        ref = np.asarray(ref, float)  # (T, 3)
+    for label, a in [*series.items(), *([("reference", ref)] if ref is not None else [])]:
+        if a.shape != (t.size, len(ANGLE_AXES)):
+            raise ImukinError(f"{label} angles have shape {a.shape}, expected ({t.size}, {len(ANGLE_AXES)}) to match "
+                              "the time vector; pass (T, 3) arrays in degrees")
+    fig, axes = plt.subplots(len(ANGLE_AXES), 1, sharex=True, figsize=(9, 7), squeeze=False)
+    for i, (ax, axis_name) in enumerate(zip(axes[:, 0], ANGLE_AXES)):
+        if ref is not None:
+            ax.plot(t, ref[:, i], color="black", lw=1.6, label="reference")
+        for label, a in series.items():
+            ax.plot(t, a[:, i], lw=1.1, label=label)
+        ax.set_ylabel(f"{axis_name} ({ANGLE_UNITS})")
+        ax.grid(alpha=0.3)
+    axes[0, 0].legend(loc="upper right", fontsize="small", ncol=len(series) + (ref is not None))
+    axes[-1, 0].set_xlabel("time (s)")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def _mean_sd(v) -> tuple[float, float]:
+    """(mean, sd) from a tuple/list, an aggregate dict or a plain number (sd 0)."""
+    if isinstance(v, Mapping):
+        return float(v["mean"]), float(v["sd"])
+    if isinstance(v, (tuple, list)):
+        return float(v[0]), float(v[1])
+    return float(v), 0.0
+
+
+def plot_rmse_bars(path: str | os.PathLike, table: Mapping[str, Mapping[str, object]],
+                   title: str = "RMSE by axis") -> Path:
+    """Bar chart of RMSE per angle axis, one bar group per axis and one colour per model.
+
+    Parameters
+    ----------
+    path : path-like
+        Output image.
+    table : dict
+        ``{model: {axis: (mean, sd)}}`` in degrees; a value may also be an aggregate
+        cell ``{"mean": m, "sd": s}`` or a plain number. Error bars show the SD.
+    title : str
+        Figure title.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    if not table:
+        raise ImukinError("no RMSE values to plot; pass {model: {axis: (mean, sd)}}")
+    models = list(table)
+    x = np.arange(len(ANGLE_AXES))
+    width = 0.8 / len(models)
+    fig, ax = plt.subplots(figsize=(min(14.0, 4.0 + 0.5 * len(ANGLE_AXES) * len(models)), 4))
+    for j, model in enumerate(models):
+        missing = [a for a in ANGLE_AXES if a not in table[model]]
+        if missing:
+            raise ImukinError(f"RMSE table for {model!r} lacks axis {', '.join(missing)}; give all of "
+                              f"{', '.join(ANGLE_AXES)}")
+        ms = np.array([_mean_sd(table[model][a]) for a in ANGLE_AXES])  # (3, 2)
+        pos = x - 0.4 + width * (j + 0.5)
+        bars = ax.bar(pos, ms[:, 0], width, yerr=ms[:, 1], capsize=3, label=str(model))
+        ax.bar_label(bars, labels=[f"{m:.2f}" for m in ms[:, 0]], padding=2, fontsize="x-small")
+    ax.set_xticks(x, ANGLE_AXES)
+    ax.set_ylabel(f"RMSE ({ANGLE_UNITS})")
+    ax.set_title(title)
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_axisbelow(True)
+    if len(models) > 1:
+        ax.legend(fontsize="small")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_corpus_overview(path: str | os.PathLike, records: Sequence[SubjectRecord], n_subjects: int = 4,
+                         duration_s: float = 4.0, side: str = "right") -> Path:
+    """Overview of a gait corpus: joint flexion of several subjects and one subject's IMU signals.
+
+    Left column: hip, knee and ankle flexion of the first ``n_subjects`` records over
+    the first ``duration_s`` seconds. Right column: accelerometer and gyroscope of the
+    thigh and shank sensors of the first record.
+
+    Parameters
+    ----------
+    path : path-like
+        Output image.
+    records : list of SubjectRecord
+        Subjects to show (at least one); they need angles for the side's hip, knee
+        and ankle, and IMU data for its thigh and shank.
+    n_subjects : int
+        How many subjects to overlay in the angle panels.
+    duration_s : float
+        Length of the shown excerpt in seconds.
+    side : {"right", "left"}
+        Which leg to show.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    if len(records) == 0:
+        raise ImukinError("no subject records to plot; generate or load a corpus first")
+    shown = list(records[: max(1, n_subjects)])
+    joints = ("hip", "knee", "ankle")
+    segs = ("thigh", "shank")
+    fig = plt.figure(figsize=(13, 8))
+    grid = fig.add_gridspec(12, 2, hspace=0.9, wspace=0.25)
+    # Left: 3 angle panels of 4 grid rows each; right: 4 IMU panels of 3 grid rows each.
+    ang_axes = [fig.add_subplot(grid[4 * i:4 * i + 4, 0]) for i in range(len(joints))]
+    imu_axes = [fig.add_subplot(grid[3 * i:3 * i + 3, 1]) for i in range(2 * len(segs))]
+    for ax, joint in zip(ang_axes, joints):
+        for rec in shown:
+            n = min(rec.n_frames, int(round(duration_s * rec.fs)))
+            flex = rec.joint_angle(joint, side)[:n, 0]  # (n,)
+            ax.plot(np.arange(n) / rec.fs, flex, lw=1.1, label=rec.subject_id)
+        ax.set_title(f"{side} {joint} flexion ({joint_name(joint, side)})", fontsize="medium")
+        ax.set_ylabel(f"angle ({ANGLE_UNITS})")
+        ax.grid(alpha=0.3)
+    ang_axes[-1].set_xlabel("time (s)")
+    ang_axes[0].legend(fontsize="x-small", ncol=min(4, len(shown)), loc="upper right")
+
+    rec = shown[0]
+    n = min(rec.n_frames, int(round(duration_s * rec.fs)))
+    tt = np.arange(n) / rec.fs
+    panels = [(s, kind) for s in segs for kind in ("acc", "gyr")]
+    for ax, (seg_type, kind) in zip(imu_axes, panels):
+        seg = segment_name(seg_type, side)
+        data = getattr(rec, kind)
+        if seg not in data:
+            plt.close(fig)
+            raise ImukinError(f"subject {rec.subject_id} has no {kind} for {seg}; the overview needs thigh and shank IMUs")
+        sig = data[seg][:n]  # (n, 3)
+        for k, c in enumerate("xyz"):
+            ax.plot(tt, sig[:, k], lw=1.0, label=c)
+        ax.set_title(f"{rec.subject_id} {seg} {'accelerometer' if kind == 'acc' else 'gyroscope'}",
+                     fontsize="medium")
+        ax.set_ylabel(UNITS[kind])
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="x-small", ncol=3, loc="upper right")
+    imu_axes[-1].set_xlabel("time (s)")
+    fig.suptitle(f"Corpus overview: {len(records)} subject(s), first {duration_s:g} s")
+    return _save(fig, path)

@@ -1,0 +1,168 @@
+"""From a dataset file to network inputs and targets for one joint.
+
+Each subject gives two sequences, right and left leg. Left-leg IMU signals are mirrored
+through the sagittal plane (:func:`imukin.conventions.mirror_imu`); left angles are already
+expressed so that they look like right ones (:mod:`imukin.conventions`). Subjects are split
+80/10/10 into train/validation/test with a fixed seed, so no subject is in two splits.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from imukin.conventions import JOINT_NAMES, SIDES, check_choice, joint_channels, mirror_imu
+from imukin.data import SubjectRecord
+from imukin.errors import ImukinError
+from imukin.io.job_h5 import file_attrs, iter_dataset, subject_ids
+
+SPLITS = ("train", "val", "test")
+
+
+def split_subjects(ids: list[str], seed: int = 0, fractions=(0.8, 0.1, 0.1)) -> dict[str, list[str]]:
+    """Shuffle subject ids with a fixed seed and cut them into train/val/test.
+
+    Every split gets at least one subject when there are three or more.
+
+    Returns
+    -------
+    dict
+        ``{"train": [...], "val": [...], "test": [...]}``, each sorted.
+    """
+    ids = sorted(ids)
+    n = len(ids)
+    if n < 3:
+        raise ImukinError(f"need at least 3 subjects for a train/val/test split, the dataset has {n}; "
+                          "simulate more with 'imukin simulate --subjects N'")
+    order = np.random.default_rng(seed).permutation(n)
+    n_val = max(1, int(round(fractions[1] * n)))
+    n_test = max(1, int(round(fractions[2] * n)))
+    n_train = n - n_val - n_test
+    parts = {"train": order[:n_train], "val": order[n_train:n_train + n_val], "test": order[n_train + n_val:]}
+    return {k: sorted(ids[i] for i in v) for k, v in parts.items()}
+
+
+def record_inputs(rec: SubjectRecord, joint: str, side: str) -> np.ndarray:
+    """The 16 network channels (T, 16) of one joint of one subject, left side mirrored."""
+    acc1, gyr1, acc2, gyr2 = rec.joint_inputs(joint, side)
+    return side_inputs(acc1, gyr1, acc2, gyr2, side)
+
+
+def side_inputs(acc1, gyr1, acc2, gyr2, side: str) -> np.ndarray:
+    """16 channels (T, 16) from two IMUs' (T, 3) signals; left-side signals are mirrored first."""
+    check_choice("side", side, SIDES)
+    if side == "left":
+        acc1, gyr1 = mirror_imu(acc1, gyr1)
+        acc2, gyr2 = mirror_imu(acc2, gyr2)
+    return joint_channels(acc1, gyr1, acc2, gyr2)
+
+
+@dataclass
+class Sequence:
+    """One leg of one subject: inputs and targets at the file's rate."""
+
+    subject_id: str
+    side: str
+    x: np.ndarray  # (T, 16) float32 raw units (m/s^2, rad/s)
+    y: np.ndarray  # (T, 3) float32 degrees
+
+
+@dataclass
+class JointData:
+    """All sequences of one joint in one dataset file, with its split."""
+
+    path: Path
+    joint: str
+    fs: float
+    activity: str
+    split: dict[str, list[str]]
+    sequences: dict[str, list[Sequence]] = field(default_factory=dict)  # split -> sequences
+    data_hash: str = ""
+
+    def arrays(self, split: str) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        seqs = self.sequences[split]
+        return [s.x for s in seqs], [s.y for s in seqs]
+
+
+def load_joint_data(path: str | Path, joint: str, split_seed: int = 0, sides=SIDES,
+                    splits=SPLITS) -> JointData:
+    """Read one joint's sequences from a dataset file and split them by subject.
+
+    Parameters
+    ----------
+    path : path-like
+        HDF5 file in the reference layout.
+    joint : {"hip", "knee", "ankle"}
+    split_seed : int
+        Seed of the subject split (the same for every model).
+    sides : tuple of str
+        Legs to use (both by default).
+    splits : tuple of str
+        Which splits to load.
+    """
+    check_choice("joint", joint, JOINT_NAMES)
+    path = Path(path)
+    ids = subject_ids(path)
+    attrs = file_attrs(path)
+    split = split_subjects(ids, seed=split_seed)
+    wanted = {sid: name for name in splits for sid in split[name]}
+    data = JointData(path=path, joint=joint, fs=float(attrs["fs"]), activity=str(attrs.get("activity", "unknown")),
+                     split=split, sequences={name: [] for name in splits}, data_hash=dataset_hash(path))
+    for rec in iter_dataset(path, subjects=sorted(wanted), rmat=False):
+        for side in sides:
+            try:
+                x = record_inputs(rec, joint, side)
+                y = rec.joint_angle(joint, side)
+            except ImukinError:
+                continue  # this subject lacks this leg
+            if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+                raise ImukinError(f"{path}: subject {rec.subject_id} {side} {joint} has NaN or inf samples; "
+                                  "repair or drop that subject")
+            data.sequences[wanted[rec.subject_id]].append(
+                Sequence(rec.subject_id, side, x.astype(np.float32), y.astype(np.float32)))
+    if "train" in splits and not data.sequences["train"]:
+        raise ImukinError(f"{path} has no {joint} data (needs both sensors of the joint and its angles)")
+    return data
+
+
+def dataset_hash(path: str | Path, chunk: int = 1 << 20) -> str:
+    """SHA-256 (first 16 hex digits) of a dataset file, stored with models trained on it."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()[:16]
+
+
+@dataclass
+class Normalizer:
+    """Per-channel z-scoring of inputs and targets with training-set statistics."""
+
+    x_mean: np.ndarray  # (16,)
+    x_std: np.ndarray  # (16,)
+    y_mean: np.ndarray  # (3,)
+    y_std: np.ndarray  # (3,)
+
+    @classmethod
+    def fit(cls, xs: list[np.ndarray], ys: list[np.ndarray]) -> "Normalizer":
+        x = np.concatenate(xs)
+        y = np.concatenate(ys)
+        return cls(x.mean(0), np.maximum(x.std(0), 1e-6), y.mean(0), np.maximum(y.std(0), 1e-6))
+
+    def to_dict(self) -> dict:
+        return {k: np.asarray(getattr(self, k), float).tolist() for k in ("x_mean", "x_std", "y_mean", "y_std")}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Normalizer":
+        return cls(*(np.asarray(d[k], np.float32) for k in ("x_mean", "x_std", "y_mean", "y_std")))
+
+    def x(self, x: np.ndarray) -> np.ndarray:
+        return ((x - self.x_mean) / self.x_std).astype(np.float32)
+
+    def y(self, y: np.ndarray) -> np.ndarray:
+        return ((y - self.y_mean) / self.y_std).astype(np.float32)
+
+    def y_inverse(self, y: np.ndarray) -> np.ndarray:
+        return y * self.y_std + self.y_mean

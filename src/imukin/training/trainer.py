@@ -1,0 +1,251 @@
+"""Training one joint-angle network: AdamW, warm-up + cosine schedule, early stopping, resume.
+
+A run folder holds:
+
+``model.safetensors`` + ``model.json``
+    the best checkpoint so far (by validation RMSE), with everything needed to use it
+    (config, normalisation, channel layout, rate, joint, activity, data hash, metrics).
+``resume.pt``
+    the latest training state (weights, optimiser, schedule, random streams), written
+    atomically every ``checkpoint_every`` steps; loaded with ``weights_only=True``.
+``metrics.csv``
+    one row per evaluation: step, train loss, validation RMSE, learning rate, time.
+
+Kill the process at any point and run the same command again: it continues from
+``resume.pt`` and ends with the same weights as an uninterrupted run.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from imukin import __version__
+from imukin.conventions import ANGLE_AXES, CHANNELS
+from imukin.errors import ImukinError
+from imukin.inference import predict_windows
+from imukin.io.atomic import atomic_path, write_text_atomic
+from imukin.models import create_model, save_checkpoint
+from imukin.training.augment import add_noise, rotate_sensors
+from imukin.training.dataset import JointData, Normalizer, load_joint_data
+
+
+@dataclass
+class TrainConfig:
+    """How to train. Defaults train a joint model to target on 2 CPU cores in minutes."""
+
+    model: str = "cnn"  # registry name: cnn, lstm, transformer
+    joint: str = "knee"  # hip, knee or ankle
+    model_overrides: dict = field(default_factory=dict)  # config fields of the model to change
+    steps: int = 3000  # maximum optimiser steps
+    batch_size: int = 16  # windows per step (the reference's second stage)
+    window: int = 400  # frames per training window (2 s at 200 Hz), also the inference window
+    lr: float = 2e-3  # peak learning rate (AdamW)
+    weight_decay: float = 1e-4  # AdamW decoupled weight decay
+    warmup_steps: int = 100  # linear warm-up, then cosine decay
+    min_lr_ratio: float = 0.02  # cosine floor as a fraction of lr (never collapses to 0)
+    eval_every: int = 150  # steps between validation passes (and checkpoints)
+    patience: int = 8  # evaluations without improvement before stopping early
+    rotation_sd_deg: float = 15.0  # augmentation: SD of the constant random rotation per sensor
+    noise_fraction: float = 0.15  # augmentation: input noise as a fraction of channel SD
+    seed: int = 0  # weights, batches and augmentation
+    split_seed: int = 0  # subject split (the same for every model)
+    grad_clip: float = 1.0  # max gradient norm
+    device: str = "cpu"  # "cpu" or "cuda" (or "cuda:1")
+
+    def lr_at(self, step: int) -> float:
+        """Learning rate at a step: linear warm-up then cosine down to ``min_lr_ratio * lr``."""
+        if step < self.warmup_steps:
+            return self.lr * (step + 1) / self.warmup_steps
+        frac = min(1.0, (step - self.warmup_steps) / max(1, self.steps - self.warmup_steps))
+        return self.lr * (self.min_lr_ratio + (1 - self.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * frac)))
+
+
+class WindowSampler:
+    """Random fixed-length windows from a list of sequences (uniform over valid starts)."""
+
+    def __init__(self, xs: list[np.ndarray], ys: list[np.ndarray], window: int):
+        keep = [i for i, x in enumerate(xs) if len(x) >= window]
+        if not keep:
+            raise ImukinError(f"no training sequence is at least {window} frames long; use a shorter --window")
+        self.x = np.concatenate([xs[i] for i in keep])  # (N, 16)
+        self.y = np.concatenate([ys[i] for i in keep])  # (N, 3)
+        starts, offset = [], 0
+        for i in keep:
+            n = len(xs[i])
+            starts.append(offset + np.arange(n - window + 1))
+            offset += n
+        self.starts = np.concatenate(starts)
+        self.window = window
+
+    def sample(self, rng: np.random.Generator, batch: int) -> tuple[np.ndarray, np.ndarray]:
+        s = rng.choice(self.starts, size=batch)
+        idx = s[:, None] + np.arange(self.window)[None, :]  # (B, W)
+        return self.x[idx], self.y[idx]  # (B, W, 16), (B, W, 3)
+
+
+def evaluate_rmse(model: torch.nn.Module, norm: Normalizer, xs, ys, window: int, device) -> np.ndarray:
+    """Per-axis RMSE (degrees) over all frames of the given sequences, predicted whole."""
+    model.eval()
+    se, n = np.zeros(3), 0
+    with torch.no_grad():
+        for x, y in zip(xs, ys):
+            pred = norm.y_inverse(predict_windows(model, norm.x(x), window=window, device=device))
+            se += ((pred - y) ** 2).sum(0)
+            n += len(y)
+    model.train()
+    return np.sqrt(se / max(n, 1))
+
+
+def _config_key(cfg: TrainConfig, data: JointData) -> str:
+    d = asdict(cfg)
+    d.pop("device")
+    return json.dumps({"cfg": d, "data": data.data_hash}, sort_keys=True)
+
+
+def train(cfg: TrainConfig, data_path: str | Path, run_dir: str | Path, progress: bool = True,
+          data: JointData | None = None) -> dict:
+    """Train (or resume training) one model and keep its best checkpoint in ``run_dir``.
+
+    Parameters
+    ----------
+    cfg : TrainConfig
+    data_path : path-like
+        Dataset HDF5 file (reference layout).
+    run_dir : path-like
+        Run folder; created if missing. A finished run is not trained again.
+    progress : bool
+        Show a progress bar with live train and validation loss.
+    data : JointData, optional
+        Already loaded data (saves reading the file again).
+
+    Returns
+    -------
+    dict
+        Summary: best validation RMSE per axis, best step, steps run, seconds.
+    """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    device = _device(cfg.device)
+    data = data or load_joint_data(data_path, cfg.joint, split_seed=cfg.split_seed, splits=("train", "val"))
+    if not data.sequences.get("val"):
+        raise ImukinError(f"{data_path} gives no validation sequences for the {cfg.joint}; simulate more subjects")
+    key = _config_key(cfg, data)
+
+    summary_path = run_dir / "train_summary.json"
+    if summary_path.exists() and json.loads(summary_path.read_text()).get("key") == key:
+        return json.loads(summary_path.read_text())
+
+    torch.manual_seed(cfg.seed)
+    norm = Normalizer.fit(*data.arrays("train"))
+    model = create_model(cfg.model, **cfg.model_overrides).to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sampler = WindowSampler(*data.arrays("train"), window=cfg.window)
+    rng = np.random.default_rng(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    state = {"step": 0, "best_rmse": float("inf"), "best_step": -1, "bad_evals": 0, "elapsed_s": 0.0}
+
+    resume_path = run_dir / "resume.pt"
+    if resume_path.exists():
+        ck = torch.load(resume_path, map_location="cpu", weights_only=True)
+        if ck.get("key") == key:
+            model.load_state_dict(ck["model"])
+            opt.load_state_dict(ck["opt"])
+            rng.bit_generator.state = json.loads(ck["np_rng"])
+            gen.set_state(ck["torch_gen"])
+            torch.set_rng_state(ck["torch_rng"])
+            state = json.loads(ck["state"])
+    x_mean = torch.tensor(norm.x_mean, device=device)
+    x_std = torch.tensor(norm.x_std, device=device)
+    y_mean = torch.tensor(norm.y_mean, device=device)
+    y_std = torch.tensor(norm.y_std, device=device)
+    meta = {
+        "target": "angle", "joint": cfg.joint, "activity": data.activity, "fs": data.fs,
+        "channels": list(CHANNELS), "angle_axes": list(ANGLE_AXES), "window": cfg.window,
+        "normalization": norm.to_dict(), "data_hash": data.data_hash, "data_file": str(data_path),
+        "split": data.split, "train_config": asdict(cfg), "imukin_version": __version__,
+    }
+
+    from tqdm.auto import tqdm
+
+    val_xs, val_ys = data.arrays("val")
+    log_path = run_dir / "metrics.csv"
+    if state["step"] == 0 and log_path.exists():
+        log_path.unlink()
+    t0 = time.perf_counter() - state["elapsed_s"]
+    bar = tqdm(total=cfg.steps, initial=state["step"], desc=f"{cfg.model} {cfg.joint}", unit="step",
+               disable=not progress, dynamic_ncols=True)
+    model.train()
+    running = state.get("running")
+    stopped_early = False
+    while state["step"] < cfg.steps:
+        step = state["step"]
+        for g in opt.param_groups:
+            g["lr"] = cfg.lr_at(step)
+        xb, yb = sampler.sample(rng, cfg.batch_size)
+        xb = torch.from_numpy(xb).to(device)  # (B, W, 16) raw
+        yb = torch.from_numpy(yb).to(device)  # (B, W, 3) degrees
+        xb = rotate_sensors(xb, cfg.rotation_sd_deg, gen)
+        xb = add_noise((xb - x_mean) / x_std, cfg.noise_fraction, gen)
+        loss = torch.nn.functional.mse_loss(model(xb), (yb - y_mean) / y_std)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        opt.step()
+        running = loss.item() if running is None else 0.95 * running + 0.05 * loss.item()
+        state["running"] = running
+        state["step"] = step + 1
+        bar.update()
+        if state["step"] % cfg.eval_every == 0 or state["step"] == cfg.steps:
+            rmse = evaluate_rmse(model, norm, val_xs, val_ys, cfg.window, device)
+            mean_rmse = float(rmse.mean())
+            if mean_rmse < state["best_rmse"] - 1e-4:
+                state.update(best_rmse=mean_rmse, best_step=state["step"], bad_evals=0,
+                             best_axes=rmse.tolist())
+                save_checkpoint(run_dir, model, {**meta, "val_rmse_deg": dict(zip(ANGLE_AXES, rmse.tolist())),
+                                                 "step": state["step"]})
+            else:
+                state["bad_evals"] += 1
+            state["elapsed_s"] = time.perf_counter() - t0
+            _append_log(log_path, state["step"], running, mean_rmse, cfg.lr_at(step), state["elapsed_s"])
+            bar.set_postfix(train=f"{running:.3f}", val_rmse=f"{mean_rmse:.2f}deg", best=f"{state['best_rmse']:.2f}")
+            _save_resume(resume_path, key, model, opt, rng, gen, state)
+            if state["bad_evals"] >= cfg.patience:
+                stopped_early = True
+                break
+    bar.close()
+    summary = {"key": key, "best_val_rmse_deg": state["best_rmse"], "best_val_rmse_axes": state.get("best_axes"),
+               "best_step": state["best_step"], "steps_run": state["step"], "stopped_early": stopped_early,
+               "seconds": time.perf_counter() - t0}
+    write_text_atomic(summary_path, json.dumps(summary, indent=2))
+    return summary
+
+
+def _append_log(path: Path, step: int, train_loss: float, val_rmse: float, lr: float, elapsed: float) -> None:
+    new = not path.exists()
+    with open(path, "a", newline="") as f:
+        w = csv.writer(f)
+        if new:
+            w.writerow(["step", "train_loss", "val_rmse_deg", "lr", "elapsed_s"])
+        w.writerow([step, f"{train_loss:.6f}", f"{val_rmse:.4f}", f"{lr:.3e}", f"{elapsed:.1f}"])
+
+
+def _save_resume(path: Path, key: str, model, opt, rng, gen, state) -> None:
+    with atomic_path(path) as tmp:
+        torch.save({"key": key, "model": model.state_dict(), "opt": opt.state_dict(),
+                    "np_rng": json.dumps(rng.bit_generator.state), "torch_gen": gen.get_state(),
+                    "torch_rng": torch.get_rng_state(), "state": json.dumps(state)}, tmp)
+
+
+def _device(name: str) -> torch.device:
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ImukinError(f"--device {name} was asked for but no CUDA GPU is available; use --device cpu")
+    if name not in ("cpu",) and not name.startswith("cuda"):
+        raise ImukinError(f"unknown device {name!r}; use cpu or cuda")
+    return torch.device(name)
