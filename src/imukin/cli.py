@@ -76,9 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="imukin", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"imukin {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    from imukin.evaluation.cli import add_commands as add_evaluation
+    from imukin.predict import add_commands as add_predict
     from imukin.training.cli import add_commands as add_training
 
-    for add in (_add_simulate, _add_demo, add_training):
+    for add in (_add_simulate, _add_demo, add_training, add_evaluation, add_predict):
         add(sub)
     return parser
 

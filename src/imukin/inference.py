@@ -5,9 +5,11 @@ Windowed prediction
 :func:`predict_windows` cuts a long (T, C) signal into overlapping windows of a
 fixed length (as demucs' ``apply_model(split=True)`` does for audio), runs the model
 on a few windows at a time, and blends the window outputs back with a smooth taper.
-Each position's blend weights are normalised to sum to one, so a model whose
-output is constant stays constant everywhere, edges included. Memory does not grow
-with T beyond the (T, K) output: windows are cut from the input batch by batch.
+Each position's blend weights are normalised to sum to one and frames are summed in
+float64 until final, so a model whose output is constant stays exactly constant
+everywhere, edges included, and a pointwise model gives exactly its full-length
+result. Memory does not grow with T beyond the (T, K) output: windows are cut
+from the input batch by batch, and only one window's worth of frames is pending.
 
 Resampling
 ----------
@@ -158,7 +160,12 @@ def predict_windows(fn: Callable[[torch.Tensor], torch.Tensor], x: np.ndarray, w
     dev = torch.device(device) if device is not None else _module_device(fn)
     starts = window_starts(n_frames, window, overlap)
     taper = _taper(window)  # (W,)
-    out: np.ndarray | None = None  # (T, K), allocated once K is known
+    out: np.ndarray | None = None  # (T, K) float32, allocated once K is known
+    # Frames before the current window's start get no more contributions: they are final.
+    # The pending frames [p0, p0 + W) accumulate in float64, so weights summing to one give
+    # back a constant (or the identity) exactly once rounded to float32.
+    pend: np.ndarray | None = None  # (W, K) float64
+    p0 = 0
     batches = range(0, starts.size, int(batch_size))
     if progress:
         from tqdm import tqdm
@@ -176,9 +183,16 @@ def predict_windows(fn: Callable[[torch.Tensor], torch.Tensor], x: np.ndarray, w
                                   f"{tuple(chunk.shape)}; it must map (B, W, C) to (B, W, K)")
             y = y.detach().to("cpu", torch.float32).numpy()  # (B, W, K)
             if out is None:
-                out = np.zeros((n_frames, y.shape[2]), dtype=np.float32)  # (T, K)
+                out = np.empty((n_frames, y.shape[2]), dtype=np.float32)  # (T, K)
+                pend = np.zeros((window, y.shape[2]))  # (W, K)
             for i, j in enumerate(idx):
                 s = int(starts[j])
+                shift = s - p0  # 0 <= shift <= W since hop <= W
+                if shift:
+                    out[p0:s] = pend[:shift]
+                    pend[: window - shift] = pend[shift:]
+                    pend[window - shift:] = 0.0
+                    p0 = s
                 lo = np.searchsorted(starts, s - window, side="right")
                 hi = np.searchsorted(starts, s + window, side="left")
                 key = tuple((starts[lo:hi] - s).tolist())
@@ -186,8 +200,9 @@ def predict_windows(fn: Callable[[torch.Tensor], torch.Tensor], x: np.ndarray, w
                     if len(cache) > 64:  # only edge windows differ from the interior; keep it small
                         cache.clear()
                     cache[key] = _blend_weights(starts, taper, j)
-                out[s:s + window] += (cache[key][:, None] * y[i]).astype(np.float32)
-    assert out is not None  # starts is never empty
+                pend += cache[key][:, None] * y[i]
+    assert out is not None and pend is not None and p0 + window == n_frames  # the last window ends at T
+    out[p0:] = pend
     return out
 
 

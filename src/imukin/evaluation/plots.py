@@ -116,15 +116,17 @@ def plot_rmse_bars(path: str | os.PathLike, table: Mapping[str, Mapping[str, obj
     if not table:
         raise ImukinError("no RMSE values to plot; pass {model: {axis: (mean, sd)}}")
     models = list(table)
-    x = np.arange(len(ANGLE_AXES))
-    width = 0.8 / len(models)
-    fig, ax = plt.subplots(figsize=(min(14.0, 4.0 + 0.5 * len(ANGLE_AXES) * len(models)), 4))
-    for j, model in enumerate(models):
+    for model in models:
         missing = [a for a in ANGLE_AXES if a not in table[model]]
         if missing:
             raise ImukinError(f"RMSE table for {model!r} lacks axis {', '.join(missing)}; give all of "
                               f"{', '.join(ANGLE_AXES)}")
-        ms = np.array([_mean_sd(table[model][a]) for a in ANGLE_AXES])  # (3, 2)
+    stats = {m: np.array([_mean_sd(table[m][a]) for a in ANGLE_AXES]) for m in models}  # model -> (3, 2)
+    x = np.arange(len(ANGLE_AXES))
+    width = 0.8 / len(models)
+    fig, ax = plt.subplots(figsize=(min(14.0, 4.0 + 0.5 * len(ANGLE_AXES) * len(models)), 4))
+    for j, model in enumerate(models):
+        ms = stats[model]  # (3, 2) mean, sd
         pos = x - 0.4 + width * (j + 0.5)
         bars = ax.bar(pos, ms[:, 0], width, yerr=ms[:, 1], capsize=3, label=str(model))
         ax.bar_label(bars, labels=[f"{m:.2f}" for m in ms[:, 0]], padding=2, fontsize="x-small")
@@ -171,40 +173,48 @@ def plot_corpus_overview(path: str | os.PathLike, records: Sequence[SubjectRecor
     shown = list(records[: max(1, n_subjects)])
     joints = ("hip", "knee", "ankle")
     segs = ("thigh", "shank")
-    fig = plt.figure(figsize=(13, 8))
-    grid = fig.add_gridspec(12, 2, hspace=0.9, wspace=0.25)
-    # Left: 3 angle panels of 4 grid rows each; right: 4 IMU panels of 3 grid rows each.
-    ang_axes = [fig.add_subplot(grid[4 * i:4 * i + 4, 0]) for i in range(len(joints))]
-    imu_axes = [fig.add_subplot(grid[3 * i:3 * i + 3, 1]) for i in range(2 * len(segs))]
-    for ax, joint in zip(ang_axes, joints):
-        for rec in shown:
-            n = min(rec.n_frames, int(round(duration_s * rec.fs)))
-            flex = rec.joint_angle(joint, side)[:n, 0]  # (n,)
-            ax.plot(np.arange(n) / rec.fs, flex, lw=1.1, label=rec.subject_id)
-        ax.set_title(f"{side} {joint} flexion ({joint_name(joint, side)})", fontsize="medium")
-        ax.set_ylabel(f"angle ({ANGLE_UNITS})")
-        ax.grid(alpha=0.3)
-    ang_axes[-1].set_xlabel("time (s)")
-    ang_axes[0].legend(fontsize="x-small", ncol=min(4, len(shown)), loc="upper right")
+    fig = plt.figure(figsize=(13, 8), layout="constrained")
+    try:
+        grid = fig.add_gridspec(12, 2)
+        # Left: 3 angle panels of 4 grid rows each; right: 4 IMU panels of 3 grid rows each.
+        ang_axes = [fig.add_subplot(grid[4 * i:4 * i + 4, 0]) for i in range(len(joints))]
+        imu_axes = [fig.add_subplot(grid[3 * i:3 * i + 3, 1]) for i in range(2 * len(segs))]
+        for column in (ang_axes, imu_axes):  # one time axis per column, labelled at the bottom
+            for ax in column[:-1]:
+                ax.sharex(column[-1])
+                ax.tick_params(labelbottom=False)
+        for ax, joint in zip(ang_axes, joints):
+            for rec in shown:
+                n = min(rec.n_frames, int(round(duration_s * rec.fs)))
+                flex = rec.joint_angle(joint, side)[:n, 0]  # (n,)
+                ax.plot(np.arange(n) / rec.fs, flex, lw=1.1, label=rec.subject_id)
+            ax.set_title(f"{side} {joint} flexion ({joint_name(joint, side)})", fontsize="medium")
+            ax.set_ylabel(f"angle ({ANGLE_UNITS})")
+            ax.grid(alpha=0.3)
+        ang_axes[-1].set_xlabel("time (s)")
+        ang_axes[0].legend(fontsize="x-small", ncol=min(4, len(shown)), loc="upper right")
 
-    rec = shown[0]
-    n = min(rec.n_frames, int(round(duration_s * rec.fs)))
-    tt = np.arange(n) / rec.fs
-    panels = [(s, kind) for s in segs for kind in ("acc", "gyr")]
-    for ax, (seg_type, kind) in zip(imu_axes, panels):
-        seg = segment_name(seg_type, side)
-        data = getattr(rec, kind)
-        if seg not in data:
-            plt.close(fig)
-            raise ImukinError(f"subject {rec.subject_id} has no {kind} for {seg}; the overview needs thigh and shank IMUs")
-        sig = data[seg][:n]  # (n, 3)
-        for k, c in enumerate("xyz"):
-            ax.plot(tt, sig[:, k], lw=1.0, label=c)
-        ax.set_title(f"{rec.subject_id} {seg} {'accelerometer' if kind == 'acc' else 'gyroscope'}",
-                     fontsize="medium")
-        ax.set_ylabel(UNITS[kind])
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize="x-small", ncol=3, loc="upper right")
-    imu_axes[-1].set_xlabel("time (s)")
-    fig.suptitle(f"Corpus overview: {len(records)} subject(s), first {duration_s:g} s")
+        rec = shown[0]
+        n = min(rec.n_frames, int(round(duration_s * rec.fs)))
+        tt = np.arange(n) / rec.fs
+        panels = [(s, kind) for s in segs for kind in ("acc", "gyr")]
+        for ax, (seg_type, kind) in zip(imu_axes, panels):
+            seg = segment_name(seg_type, side)
+            data = getattr(rec, kind)
+            if seg not in data:
+                raise ImukinError(f"subject {rec.subject_id} has no {kind} for {seg}; "
+                                  "the overview needs thigh and shank IMUs")
+            sig = data[seg][:n]  # (n, 3)
+            for k, c in enumerate("xyz"):
+                ax.plot(tt, sig[:, k], lw=1.0, label=c)
+            ax.set_title(f"{rec.subject_id} {seg} {'accelerometer' if kind == 'acc' else 'gyroscope'}",
+                         fontsize="medium")
+            ax.set_ylabel(UNITS[kind])
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize="x-small", ncol=3, loc="upper right")
+        imu_axes[-1].set_xlabel("time (s)")
+        fig.suptitle(f"Corpus overview: {len(records)} subject(s), first {duration_s:g} s")
+    except BaseException:
+        plt.close(fig)
+        raise
     return _save(fig, path)

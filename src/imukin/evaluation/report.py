@@ -112,7 +112,7 @@ def write_report(out_dir: str | os.PathLike, metrics: Mapping, plots: Sequence[s
         present = [m for m in METRICS if all(m in per_axis[a] for per_axis in rows.values() for a in ANGLE_AXES)]
         if heading:
             lines += [f"## {' / '.join(heading)}", ""]
-        lines += [format_table(rows, row_label=row_label, metrics=present), ""]
+        lines += [format_table(rows, row_label=row_label, metrics=present).rstrip("\n"), ""]
     loose = list(_scalars(metrics))
     if loose:
         lines += ["## Values", ""] + [f"- {k}: {v:.4g}" if isinstance(v, (float, np.floating)) else f"- {k}: {v}"

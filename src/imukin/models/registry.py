@@ -50,7 +50,10 @@ def register_model(name: str, **fixed: Any) -> Callable[[type], type]:
     """
 
     def decorator(cls: type) -> type:
-        if name in _REGISTRY and _REGISTRY[name].model_class is not cls:
+        old = _REGISTRY.get(name)
+        same = old is not None and (old.model_class.__module__, old.model_class.__qualname__) == (
+            cls.__module__, cls.__qualname__)  # a reloaded module may register its class again
+        if old is not None and not same:
             raise ImukinError(f"model name {name!r} is already registered; pick another name")
         valid = {f.name for f in dataclasses.fields(cls.config_class)}
         unknown = sorted(set(fixed) - valid)

@@ -1,0 +1,119 @@
+"""Accuracy of the shipped pretrained models on new simulated people, and inference speed.
+
+Held-out corpora are simulated with seeds the pretrained models never saw (other people,
+other sensors), with the full default sensor error model. Prints one table: joint x
+activity x axis x model, RMSE and offset-removed RMSE (mean ± SD over subjects, both legs
+averaged per subject), the best model per cell against the targets, then inference speed
+and peak memory for a one-hour 100 Hz recording.
+
+    .venv/bin/python benchmarks/accuracy.py [--subjects 20] [--duration 30]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from imukin.conventions import ANGLE_AXES
+from imukin.io.job_h5 import subject_ids, write_dataset
+from imukin.predictor import PRETRAINED_DIR, AnglePredictor
+from imukin.simulation.corpus import CorpusConfig, corpus_attrs, simulate_corpus
+
+TEST_SEEDS = {"walking": 9001, "running": 9002}  # never used for training
+TARGETS = {"flexion": 1.5, "adduction": 2.5, "rotation": 3.5}  # offset-removed RMSE, deg, best model per joint
+
+
+def test_corpus(activity: str, n: int, duration: float, workdir: Path) -> Path:
+    path = workdir / f"{activity}_heldout_s{TEST_SEEDS[activity]}_n{n}_d{duration:g}.h5"
+    if not path.exists():
+        cfg = CorpusConfig(activity=activity, n_subjects=n, seed=TEST_SEEDS[activity], duration_s=duration)
+        write_dataset(path, simulate_corpus(cfg, progress=True), attrs=corpus_attrs(cfg))
+    return path
+
+
+def inference_probe(run: str, hours: float) -> dict:
+    """Time one model on a synthetic recording of ``hours`` at 100 Hz (run in a fresh process)."""
+    import torch
+
+    torch.set_num_threads(2)
+    p = AnglePredictor(run)
+    n = int(hours * 3600 * 100)
+    rng = np.random.default_rng(0)
+    t = np.arange(n) / 100.0
+    acc = np.stack([np.sin(2 * np.pi * t), 9.81 + np.cos(2 * np.pi * t), 0.1 * np.sin(t)], 1) + rng.normal(0, .1, (n, 3))
+    gyr = np.stack([np.sin(2 * np.pi * t), np.cos(t), 2 * np.sin(2 * np.pi * t)], 1)
+    t0 = time.perf_counter()
+    y = p.predict(acc, gyr, acc, gyr, side="right", fs=100.0)
+    wall = time.perf_counter() - t0
+    assert y.shape == (n, 3) and np.all(np.isfinite(y))
+    return {"seconds": wall, "realtime_factor": hours * 3600 / wall,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--subjects", type=int, default=20)
+    ap.add_argument("--duration", type=float, default=30.0)
+    ap.add_argument("--workdir", type=Path, default=Path("runs/benchmark"))
+    ap.add_argument("--hours", type=float, default=1.0)
+    ap.add_argument("--probe", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.probe:
+        print(json.dumps(inference_probe(args.probe, args.hours)))
+        return
+    from imukin.evaluation.evaluate import evaluate_predictor
+
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    runs = sorted(p for p in PRETRAINED_DIR.glob("*_*_*") if (p / "model.json").exists())
+    if not runs:
+        sys.exit("no pretrained models found; build them with 'make pretrained'")
+    rows, best = [], {}
+    for run in runs:
+        activity, joint, model = run.name.split("_", 2)
+        data = test_corpus(activity, args.subjects, args.duration, args.workdir)
+        agg, _, _ = evaluate_predictor(AnglePredictor(run), data, subject_ids(data))
+        for ax in ANGLE_AXES:
+            r, o = agg[ax]["rmse"], agg[ax]["rmse_offset_removed"]
+            rows.append((joint, activity, ax, model, r["mean"], r["sd"], o["mean"], o["sd"]))
+            key = (joint, activity, ax)
+            best[key] = min(best.get(key, (np.inf, "")), (o["mean"], model))
+    print(f"\nHeld-out synthetic subjects ({args.subjects} per activity, {args.duration:g} s each, full sensor error "
+          "model), degrees, mean ± SD over subjects\n")
+    print("| joint | activity | axis | model | RMSE | RMSE offset removed | best | target |")
+    print("|---|---|---|---|---|---|---|---|")
+    for joint, activity, ax, model, rm, rs, om, osd in sorted(rows):
+        b_val, b_model = best[(joint, activity, ax)]
+        is_best = "**best**" if b_model == model else ""
+        verdict = ("met" if b_val <= TARGETS[ax] else "missed") if is_best else ""
+        print(f"| {joint} | {activity} | {ax} | {model} | {rm:.2f} ± {rs:.2f} | {om:.2f} ± {osd:.2f} | {is_best} | "
+              f"{verdict} (<= {TARGETS[ax]}) |" if is_best else
+              f"| {joint} | {activity} | {ax} | {model} | {rm:.2f} ± {rs:.2f} | {om:.2f} ± {osd:.2f} | | |")
+    cells = {(j, a, ax): {} for j, a, ax, *_ in rows}
+    for j, a, ax, m, _, _, om, _ in rows:
+        cells[(j, a, ax)][m] = om
+    both = [c for c in cells.values() if "cnn" in c and "transformer" in c]
+    if both:
+        wins = sum(c["transformer"] <= c["cnn"] for c in both)
+        print(f"\ntransformer at least as good as cnn in {wins} of {len(both)} joint x activity x axis cells")
+
+    print(f"\nInference on a {args.hours:g} h recording at 100 Hz (2 threads, each model in a fresh process)\n")
+    print("| model | seconds | x real time | peak memory MB |")
+    print("|---|---|---|---|")
+    for model in ("cnn", "transformer"):
+        run = next((r for r in runs if r.name.endswith(f"_{model}")), None)
+        if run is None:
+            continue
+        out = subprocess.run([sys.executable, __file__, "--probe", str(run), "--hours", str(args.hours)],
+                             capture_output=True, text=True, check=True)
+        res = json.loads(out.stdout.strip().splitlines()[-1])
+        print(f"| {model} | {res['seconds']:.1f} | {res['realtime_factor']:,.0f} | {res['peak_rss_mb']:.0f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""A trained joint-angle model ready to use on recordings of any length and rate.
+
+>>> from imukin.predictor import AnglePredictor           # doctest: +SKIP
+>>> p = AnglePredictor.pretrained("knee", "walking")       # doctest: +SKIP
+>>> angles = p.predict(acc1, gyr1, acc2, gyr2, side="left", fs=100.0)  # (T, 3) degrees
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from imukin.conventions import ACTIVITIES, JOINT_NAMES, check_choice
+from imukin.errors import ImukinError
+from imukin.inference import predict_windows, resample, resample_to_length
+from imukin.models import load_checkpoint
+from imukin.training.dataset import Normalizer, side_inputs
+
+PRETRAINED_DIR = Path(__file__).parent / "pretrained"
+PRETRAINED_MODELS = ("cnn", "transformer")
+
+
+def pretrained_path(joint: str, activity: str, model: str = "cnn") -> Path:
+    """Folder of a shipped pretrained model (``<activity>_<joint>_<model>``)."""
+    check_choice("joint", joint, JOINT_NAMES)
+    check_choice("activity", activity, ACTIVITIES)
+    path = PRETRAINED_DIR / f"{activity}_{joint}_{model}"
+    if not (path / "model.json").exists():
+        have = sorted(p.name for p in PRETRAINED_DIR.glob("*_*_*") if (p / "model.json").exists())
+        raise ImukinError(f"no pretrained {model} for {activity} {joint}; shipped: {', '.join(have) or 'none'} "
+                          "(build them with 'make pretrained' or pass --run RUN_DIR)")
+    return path
+
+
+class AnglePredictor:
+    """Joint angles from two IMUs with a trained network.
+
+    Parameters
+    ----------
+    run_dir : path-like
+        A run folder (``model.json`` + ``model.safetensors``).
+    device : str
+        ``cpu`` or ``cuda``.
+    """
+
+    def __init__(self, run_dir: str | Path, device: str = "cpu"):
+        self.run_dir = Path(run_dir)
+        self.device = torch.device(device)
+        self.model, self.meta = load_checkpoint(self.run_dir, device=device)
+        self.model.eval()
+        if self.meta.get("target", "angle") != "angle":
+            raise ImukinError(f"{run_dir} holds a {self.meta.get('target')} model; joint angles need an angle model")
+        self.norm = Normalizer.from_dict(self.meta["normalization"])
+        self.fs = float(self.meta["fs"])
+        self.window = int(self.meta.get("window", 400))
+        self.joint = self.meta.get("joint")
+        self.activity = self.meta.get("activity")
+
+    @classmethod
+    def pretrained(cls, joint: str, activity: str, model: str = "cnn", device: str = "cpu") -> "AnglePredictor":
+        """The shipped model for a joint and activity."""
+        return cls(pretrained_path(joint, activity, model), device=device)
+
+    def predict(self, acc1, gyr1, acc2, gyr2, side: str, fs: float | None = None, progress: bool = False) -> np.ndarray:
+        """Predict one leg's joint angles.
+
+        Parameters
+        ----------
+        acc1, gyr1, acc2, gyr2 : ndarray, shape (T, 3)
+            Proximal then distal sensor, m/s^2 and rad/s, sensor frames.
+        side : {"right", "left"}
+            The leg; left signals are mirrored as the model expects.
+        fs : float, optional
+            Rate of the input in Hz (default: the model's). Other rates are resampled
+            (anti-aliased) to the model's rate and the output back to the input's.
+        progress : bool
+            Show a progress bar over windows.
+
+        Returns
+        -------
+        ndarray, shape (T, 3)
+            ``[flexion, adduction, rotation]`` in degrees at the input rate.
+        """
+        signals = [np.asarray(a, float) for a in (acc1, gyr1, acc2, gyr2)]
+        n_in = len(signals[0])
+        fs = self.fs if fs is None else float(fs)
+        if fs <= 0:
+            raise ImukinError(f"sampling rate must be positive, got {fs}")
+        if abs(fs - self.fs) > 1e-6:
+            signals = [resample(a, fs, self.fs) for a in signals]
+        x = side_inputs(*signals, side)  # (T_model, 16)
+        if len(x) < 8:
+            raise ImukinError(f"the recording has {n_in} samples; at least {int(np.ceil(8 * fs / self.fs))} are needed")
+        y = self.norm.y_inverse(predict_windows(self.model, self.norm.x(x), window=self.window, device=self.device,
+                                                progress=progress))  # (T_model, 3)
+        if abs(fs - self.fs) > 1e-6:
+            y = resample_to_length(y, self.fs, fs, n_in)
+        return y

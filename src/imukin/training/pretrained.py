@@ -1,0 +1,113 @@
+"""``make pretrained``: build the shipped pretrained models from the synthetic corpus.
+
+For each activity a training corpus is simulated (cached in ``--workdir``), then for each
+joint and model a run is trained (resumable: kill it and run the command again), and the
+best checkpoint is copied into ``src/imukin/pretrained/<activity>_<joint>_<model>/`` with
+half-precision weights and a model card giving its data, split and validation metrics.
+
+    python -m imukin.training.pretrained --models cnn transformer --joints knee hip ankle
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+from imukin.conventions import ACTIVITIES, ANGLE_AXES, JOINT_NAMES
+from imukin.io.atomic import write_text_atomic
+from imukin.io.job_h5 import file_attrs, write_dataset
+from imukin.predictor import PRETRAINED_DIR
+from imukin.simulation.corpus import CorpusConfig, corpus_attrs, simulate_corpus
+from imukin.training.dataset import load_joint_data
+from imukin.training.trainer import TrainConfig, train
+
+#: Corpus seeds of the shipped models; benchmarks use other seeds, so other people.
+TRAIN_SEEDS = {"walking": 101, "running": 202}
+DEFAULT_SUBJECTS = 100  # per activity
+DEFAULT_DURATION_S = 60.0  # per subject
+
+#: Per-model training settings of the shipped models (steps sized for 2 CPU cores).
+MODEL_SETTINGS = {
+    "cnn": dict(steps=3000, lr=2e-3),
+    "transformer": dict(steps=3000, lr=1e-3),
+    "lstm": dict(steps=3000, lr=2e-3),
+}
+
+
+def training_corpus(activity: str, workdir: Path, n_subjects: int = DEFAULT_SUBJECTS,
+                    duration_s: float = DEFAULT_DURATION_S) -> Path:
+    """Simulate (or reuse) the training corpus of an activity."""
+    cfg = CorpusConfig(activity=activity, n_subjects=n_subjects, seed=TRAIN_SEEDS[activity], duration_s=duration_s)
+    path = workdir / f"{activity}_train_s{cfg.seed}_n{n_subjects}_d{duration_s:g}.h5"
+    if path.exists() and int(file_attrs(path).get("n_subjects", -1)) == n_subjects:
+        return path
+    return write_dataset(path, simulate_corpus(cfg, progress=True), attrs=corpus_attrs(cfg))
+
+
+def export_pretrained(run_dir: Path, name: str, summary: dict, corpus: Path) -> Path:
+    """Copy a run's best checkpoint into the package with half-precision weights and a model card."""
+    from imukin.models import load_checkpoint, save_checkpoint
+
+    model, meta = load_checkpoint(run_dir)
+    dest = PRETRAINED_DIR / name
+    meta = {**meta, "pretrained_name": name, "weights_dtype": "float16"}
+    meta.pop("data_file", None)
+    save_checkpoint(dest, model.half(), meta)
+    val = meta.get("val_rmse_deg", {})
+    split = meta.get("split", {})
+    tc = meta.get("train_config", {})
+    card = f"""# {name}
+
+- **Task**: {meta.get('activity')} {meta.get('joint')} angles (flexion, adduction, rotation, degrees) from two IMUs
+  (proximal and distal segment), 16 channels as in `imukin.conventions.CHANNELS`, at {meta.get('fs'):g} Hz.
+- **Model**: `{meta.get('model_name', tc.get('model'))}` with config `{json.dumps(meta.get('config', {}))}`.
+- **Data**: imukin synthetic corpus `{corpus.name}` (seed {TRAIN_SEEDS.get(str(meta.get('activity')), '?')}, full
+  default sensor error model: noise, bias, bias drift, scale, misalignment, placement and mounting errors,
+  soft-tissue wobble), data hash `{meta.get('data_hash')}`.
+- **Split**: by subject, seed {tc.get('split_seed', 0)}: {len(split.get('train', []))} train /
+  {len(split.get('val', []))} validation / {len(split.get('test', []))} test subjects, both legs each.
+- **Training**: AdamW, lr {tc.get('lr')}, warm-up {tc.get('warmup_steps')} + cosine, batch {tc.get('batch_size')}
+  windows of {tc.get('window')} frames, augmentation: sensor rotation SD {tc.get('rotation_sd_deg')} deg, noise
+  {tc.get('noise_fraction')} SD; best of {summary.get('steps_run')} steps at step {summary.get('best_step')}.
+- **Validation RMSE (deg)**: {', '.join(f"{a} {val.get(a, float('nan')):.2f}" for a in ANGLE_AXES)}.
+- **Weights**: float16 safetensors (loaded as float32).
+- **Limits**: trained on simulated people and sensors only; see `benchmarks/accuracy.py` for held-out
+  results. Sensors must be on the named segments; large mounting rotations need axis alignment first.
+"""
+    write_text_atomic(dest / "MODEL_CARD.md", card)
+    return dest
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--activities", nargs="+", default=list(ACTIVITIES), choices=ACTIVITIES)
+    ap.add_argument("--joints", nargs="+", default=["knee", "hip", "ankle"], choices=JOINT_NAMES)
+    ap.add_argument("--models", nargs="+", default=["cnn", "transformer"])
+    ap.add_argument("--subjects", type=int, default=DEFAULT_SUBJECTS)
+    ap.add_argument("--duration", type=float, default=DEFAULT_DURATION_S)
+    ap.add_argument("--steps", type=int, help="override the training steps of every model")
+    ap.add_argument("--workdir", type=Path, default=Path("runs/pretrained"))
+    ap.add_argument("--device", default="cpu")
+    args = ap.parse_args(argv)
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    for activity in args.activities:
+        corpus = training_corpus(activity, args.workdir, args.subjects, args.duration)
+        for joint in args.joints:
+            data = load_joint_data(corpus, joint, splits=("train", "val"))
+            for model in args.models:
+                settings = dict(MODEL_SETTINGS.get(model, {}))
+                if args.steps:
+                    settings["steps"] = args.steps
+                cfg = TrainConfig(model=model, joint=joint, device=args.device, **settings)
+                name = f"{activity}_{joint}_{model}"
+                run = args.workdir / name
+                summary = train(cfg, corpus, run, data=data)
+                dest = export_pretrained(run, name, summary, corpus)
+                print(f"{name}: best validation RMSE {summary['best_val_rmse_deg']:.2f} deg -> {dest}", flush=True)
+                (run / "exported.json").write_text(json.dumps({"dest": str(dest), "cfg": asdict(cfg)}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,203 @@
+import tracemalloc
+
+import numpy as np
+import pytest
+import torch
+
+from imukin.errors import ImukinError
+from imukin.inference import (
+    n_resampled,
+    predict_windows,
+    rational_ratio,
+    resample,
+    resample_to_length,
+    window_starts,
+)
+
+
+class MovingAverage(torch.nn.Module):
+    """Depthwise moving average over time (context-dependent, zero padded at its input's ends)."""
+
+    def __init__(self, channels: int, k: int = 21):
+        super().__init__()
+        self.conv = torch.nn.Conv1d(channels, channels, k, padding=k // 2, groups=channels, bias=False)
+        self.conv.weight.data.fill_(1.0 / k)
+        self.k = k
+
+    def forward(self, x):  # (B, W, C) -> (B, W, C)
+        return self.conv(x.transpose(1, 2)).transpose(1, 2)
+
+
+def test_identity_model_is_exact(rng):
+    x = rng.normal(size=(1234, 5)).astype(np.float32)
+    y = predict_windows(lambda b: b, x, window=100, overlap=0.5, batch_size=4)
+    assert y.shape == x.shape and y.dtype == np.float32
+    np.testing.assert_array_equal(y, x)
+    # pointwise nonlinear model, another overlap
+    y = predict_windows(lambda b: torch.tanh(b[..., :2]) * 3, x, window=64, overlap=0.75, batch_size=3)
+    np.testing.assert_allclose(y, np.tanh(x[:, :2]) * 3, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("n_frames", [1, 37, 100, 101, 250, 1000])
+def test_constant_model_stays_constant_including_edges(n_frames, rng):
+    x = rng.normal(size=(n_frames, 4)).astype(np.float32)
+    const = lambda b: torch.full((*b.shape[:2], 3), 7.25)  # noqa: E731
+    for overlap in (0.0, 0.5, 0.9):
+        y = predict_windows(const, x, window=100, overlap=overlap, batch_size=2)
+        assert y.shape == (n_frames, 3)
+        assert np.all(y == np.float32(7.25))  # exactly, edges included
+
+
+def test_short_input_runs_one_shorter_window(rng):
+    x = rng.normal(size=(30, 16)).astype(np.float32)
+    seen = []
+
+    def fn(b):
+        seen.append(tuple(b.shape))
+        return b[..., :3] * 2
+
+    y = predict_windows(fn, x, window=400, progress=True)
+    assert seen == [(1, 30, 16)]
+    np.testing.assert_allclose(y, 2 * x[:, :3], atol=1e-6)
+
+
+def test_moving_average_matches_full_length_away_from_window_edges(rng):
+    window, k = 200, 21
+    n = 10 * window  # T = 10 windows
+    x = rng.normal(size=(n, 3)).astype(np.float32)
+    model = MovingAverage(3, k).eval()
+    with torch.no_grad():
+        full = model(torch.from_numpy(x)[None])[0].numpy()  # (T, 3)
+    y = predict_windows(model, x, window=window, overlap=0.5, batch_size=4, device="cpu")
+    starts = window_starts(n, window, 0.5)
+    # frames whose every covering window sees the whole kernel are exact
+    affected = np.zeros(n, bool)
+    for s in starts:
+        for edge in (s, s + window):
+            if 0 < edge < n:
+                affected[max(0, edge - k // 2):edge + k // 2] = True
+    interior = ~affected
+    interior[: k // 2] = interior[-(k // 2):] = False  # the full computation is zero padded there too
+    assert interior.sum() >= 0.75 * n
+    np.testing.assert_allclose(y[interior], full[interior], atol=1e-5)
+    # near window edges the taper keeps the blended error small
+    inner = slice(k // 2, n - k // 2)
+    assert np.abs(y[inner] - full[inner]).max() < 0.02 * np.abs(full).max()
+    # the whole recording, edges included, equals the full computation where it has the same padding
+    np.testing.assert_allclose(y[: k // 2], full[: k // 2], atol=1e-5)
+    np.testing.assert_allclose(y[-(k // 2):], full[-(k // 2):], atol=1e-5)
+
+
+def test_module_with_grad_parameters_runs_without_grad_and_float64_input(rng):
+    model = torch.nn.Linear(4, 2)  # parameters require grad: .numpy() would fail outside no_grad
+    x = rng.normal(size=(500, 4))  # float64
+    y = predict_windows(model, x, window=128, batch_size=3)
+    with torch.no_grad():
+        ref = model(torch.from_numpy(x.astype(np.float32))).numpy()
+    np.testing.assert_allclose(y, ref, atol=1e-5)
+
+
+def test_memory_is_flat_in_length():
+    window, ch, batch = 64, 16, 8
+    seen_batches = []
+
+    def fn(b):
+        seen_batches.append(b.shape[0])
+        return b[..., :3] + 1.0
+
+    peaks = {}
+    for n in (20_000, 80_000):
+        x = np.ones((n, ch), np.float32)
+        tracemalloc.start()
+        y = predict_windows(fn, x, window=window, overlap=0.5, batch_size=batch)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        peaks[n] = peak - y.nbytes  # everything but the output
+        all_windows_bytes = window_starts(n, window, 0.5).size * window * ch * 4
+        assert peaks[n] < all_windows_bytes / 10
+        assert np.all(y == 2.0)
+    assert max(seen_batches) == batch
+    # besides the output, memory does not grow with T (only the tiny start-index array does)
+    assert peaks[80_000] - peaks[20_000] < 64 * 1024
+    assert peaks[80_000] < 20 * batch * window * ch * 4
+
+
+def test_bad_inputs_raise(rng):
+    x = rng.normal(size=(50, 2)).astype(np.float32)
+    with pytest.raises(ImukinError, match=r"\(B, W, K\)"):
+        predict_windows(lambda b: b[:, :-1], x, window=20)
+    with pytest.raises(ImukinError, match="overlap"):
+        predict_windows(lambda b: b, x, overlap=1.0)
+    with pytest.raises(ImukinError, match=r"\(T, C\)"):
+        predict_windows(lambda b: b, x[:, 0])
+
+
+def test_window_starts_cover_the_end():
+    s = window_starts(1000, 300, 0.5)
+    assert s[0] == 0 and s[-1] == 700 and np.all(np.diff(s) <= 150)
+    assert window_starts(10, 300, 0.5).tolist() == [0]
+
+
+def test_rational_ratios():
+    assert rational_ratio(100, 200)[:2] == (2, 1)
+    assert rational_ratio(204.8, 200)[:2] == (125, 128)
+    assert rational_ratio(148, 200)[:2] == (50, 37)
+    up, down, err = rational_ratio(200, 200 * np.sqrt(2))
+    assert down <= 1000 and 0 < abs(err) < 1e-5
+
+
+def test_resample_round_trip_2hz_sine():
+    fs = 100.0
+    t = np.arange(1000) / fs
+    x = np.sin(2 * np.pi * 2 * t)
+    up = resample(x, 100, 200)
+    assert up.shape == (2000,)
+    np.testing.assert_allclose(up[100:-100], np.sin(2 * np.pi * 2 * np.arange(2000) / 200)[100:-100], atol=1e-2)
+    back = resample(up, 200, 100)
+    assert back.shape == x.shape
+    np.testing.assert_allclose(back[50:-50], x[50:-50], atol=1e-2)
+
+
+def test_resample_204_8_to_100_is_anti_aliased():
+    fs = 204.8
+    n = 4096  # 20 s
+    t = np.arange(n) / fs
+    x = np.sin(2 * np.pi * 5 * t) + np.sin(2 * np.pi * 80 * t)  # 80 Hz would alias to 20 Hz at 100 Hz
+    y = resample(x, fs, 100.0)
+    assert y.shape == (n_resampled(n, fs, 100.0),) == (2000,)
+    win = np.hanning(y.size)
+    spec = np.abs(np.fft.rfft(y * win)) * 2 / win.sum()  # amplitude spectrum
+    f = np.fft.rfftfreq(y.size, 1 / 100.0)
+    amp5 = spec[np.argmin(np.abs(f - 5))]
+    amp20 = spec[np.abs(f - 20) < 1].max()
+    assert amp5 == pytest.approx(1.0, abs=0.01)
+    assert 20 * np.log10(amp20 / 1.0) < -40  # the 80 Hz component (amplitude 1) suppressed by > 40 dB
+    # and the 5 Hz sine is kept in phase (zero-phase filter)
+    tt = np.arange(y.size) / 100.0
+    y5 = resample(np.sin(2 * np.pi * 5 * t), fs, 100.0)
+    np.testing.assert_allclose(y5[100:-100], np.sin(2 * np.pi * 5 * tt)[100:-100], atol=1e-2)
+
+
+def test_resample_irrational_ratio_lands_on_exact_grid():
+    fs_in, fs_out = 100.0, 100.0 * np.sqrt(2)
+    x = np.sin(2 * np.pi * 3 * np.arange(3000) / fs_in)
+    y = resample(x, fs_in, fs_out)
+    assert y.size == n_resampled(3000, fs_in, fs_out)
+    ty = np.arange(y.size) / fs_out
+    np.testing.assert_allclose(y[100:-100], np.sin(2 * np.pi * 3 * ty)[100:-100], atol=1e-2)
+
+
+def test_resample_axis_dtype_and_length_helper(rng):
+    x = rng.normal(size=(3, 740)).astype(np.float32)  # time along axis 1
+    y = resample(x, 148, 200, axis=1)
+    assert y.shape == (3, 1000) and y.dtype == np.float32
+    back = resample_to_length(y, 200, 148, 740, axis=1)
+    assert back.shape == x.shape
+    same = resample(x, 148, 148, axis=1)
+    assert same is not x and np.array_equal(same, x)
+    padded = resample_to_length(np.arange(10.0), 100, 100, 12)
+    assert padded.tolist()[-3:] == [9.0, 9.0, 9.0]
+    with pytest.raises(ImukinError):
+        resample(x, 0, 100)
+    with pytest.raises(ImukinError):
+        resample(np.zeros((0, 3)), 100, 200)
