@@ -107,7 +107,7 @@ def record_from_kinematics(kin: Kinematics, subject_id: str, fs: float, errors: 
         r_seg, p_seg = kin.rot[seg], kin.pos[seg]  # (N,3,3), (N,3)
         r_mount, offset = draw_mounting(errors, rng)  # (3,3), (3,) in the segment frame
         seg_acc = make_interp_spline(t, p_seg, k=5).derivative(2)(t)  # (N,3) lab
-        r_wobble, d_wobble = soft_tissue_motion(t, seg_acc, errors, rng)  # (N,3,3), (N,3)
+        r_wobble, d_wobble = soft_tissue_motion(t, seg_acc, errors, rng, seg_rmat=r_seg)  # (N,3,3), (N,3)
         r_sensor = r_seg @ r_wobble @ r_mount  # (N,3,3)
         p_sensor = p_seg + np.einsum("nij,nj->ni", r_seg, sites[seg] + offset + d_wobble)  # (N,3)
         acc, gyr = ideal_imu(t, r_sensor, p_sensor, t_out)  # (M,3) each
