@@ -1,0 +1,234 @@
+"""Simulated people: body size, segment lengths, gait style and where the sensors sit.
+
+Segment lengths are proportions of body height after Winter (Biomechanics and Motor
+Control of Human Movement, 4th ed., 2009, Fig. 4.1, from Drillis & Contini / Dempster):
+thigh (hip to knee joint centre) 0.245 H, shank (knee to ankle joint centre) 0.246 H,
+foot length 0.152 H, ankle joint height 0.039 H. The hip-joint-centre separation
+(0.095 H) and pelvis depth (ASIS-PSIS, 0.095 H) follow the Bell et al. (1982) hip-centre
+regression on a 0.13 H inter-ASIS width. Each proportion gets a per-subject random
+factor of a few percent, so limbs are not all alike for a given height.
+
+Gait style (used by :mod:`imukin.simulation.gait`): a stride-length factor, smooth
+per-subject deviations of every joint-angle curve (a few random low-order Fourier
+coefficients in degrees), left/right asymmetry and, for running, the foot-strike style.
+
+All segment frames follow :mod:`imukin.conventions` (x anterior, y superior, z to the
+subject's right on both sides); left-side sites are the right ones mirrored (z negated).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from imukin.conventions import ACTIVITIES, SEGMENTS, check_choice
+from imukin.errors import ImukinError
+
+#: The joint-angle curves the gait generator shapes, in the row order of the per-subject
+#: arrays below. Pelvis angles are those of the pelvis in the walking-direction frame
+#: (Plug-in Gait ``PelvisAngles``, right-side view); the others are the
+#: :mod:`imukin.conventions` joint angles.
+CURVE_CHANNELS = (
+    "pelvis_tilt", "pelvis_obliquity", "pelvis_rotation",
+    "hip_flexion", "hip_adduction", "hip_rotation",
+    "knee_flexion", "knee_adduction", "knee_rotation",
+    "ankle_flexion", "ankle_adduction", "ankle_rotation",
+)
+N_CURVES = len(CURVE_CHANNELS)
+#: Harmonics in the per-subject curve deviations: coefficients [offset, cos1, sin1, ..., cos3, sin3].
+N_DEV_HARMONICS = 3
+
+#: Height proportions (Winter 2009) and their per-subject relative SD.
+THIGH_PER_HEIGHT = 0.245
+SHANK_PER_HEIGHT = 0.246
+FOOT_PER_HEIGHT = 0.152
+ANKLE_HEIGHT_PER_HEIGHT = 0.039
+PELVIS_WIDTH_PER_HEIGHT = 0.095  # hip-joint-centre separation
+PELVIS_DEPTH_PER_HEIGHT = 0.095  # ASIS to PSIS
+PROPORTION_SD = 0.03
+
+#: Height (m) by sex: mean and SD (adult populations; pooled about N(1.72, 0.09)).
+HEIGHT_M = {"female": (1.65, 0.065), "male": (1.785, 0.07)}
+
+#: Per-subject SD (deg) of the curve deviation offsets (harmonic 0), per CURVE_CHANNELS.
+#: Large for transverse-plane offsets (femoral anteversion, tibial torsion) and pelvic tilt.
+DEV_OFFSET_SD_DEG = np.array([3.5, 0.5, 1.0, 3.0, 2.0, 4.0, 2.5, 2.0, 4.0, 2.5, 2.5, 4.0])
+#: Per-subject SD (deg) of the first-harmonic deviation coefficients; harmonic k gets 1/k of it.
+DEV_HARMONIC_SD_DEG = np.array([0.6, 0.8, 1.2, 2.0, 1.2, 1.5, 2.5, 0.8, 1.5, 1.8, 1.0, 1.0])
+
+
+@dataclass
+class SubjectParams:
+    """One simulated person. The defaults describe an average adult with a textbook gait."""
+
+    sex: str = "male"  # "female" or "male"
+    height_m: float = 1.72  # standing height
+    mass_kg: float = 70.0  # body mass
+    thigh_length_m: float = THIGH_PER_HEIGHT * 1.72  # hip joint centre to knee joint centre
+    shank_length_m: float = SHANK_PER_HEIGHT * 1.72  # knee joint centre to ankle joint centre
+    foot_length_m: float = FOOT_PER_HEIGHT * 1.72  # heel to tip of the longest toe
+    ankle_height_m: float = ANKLE_HEIGHT_PER_HEIGHT * 1.72  # ankle joint centre above the sole
+    pelvis_width_m: float = PELVIS_WIDTH_PER_HEIGHT * 1.72  # distance between the hip joint centres
+    pelvis_depth_m: float = PELVIS_DEPTH_PER_HEIGHT * 1.72  # ASIS to PSIS (antero-posterior pelvis depth)
+    thigh_radius_m: float = 0.075  # mid-thigh radius (skin to femur axis), places the thigh sensor
+    shank_radius_m: float = 0.05  # upper-shank radius (skin to tibia axis), places the shank sensor
+    stride_length_factor: float = 1.0  # this person's stride length / population's at the same speed
+    curve_dev_deg: np.ndarray = field(  # (N_CURVES, 1 + 2 * N_DEV_HARMONICS) Fourier deviations, deg
+        default_factory=lambda: np.zeros((N_CURVES, 1 + 2 * N_DEV_HARMONICS)))
+    asym_scale: np.ndarray = field(default_factory=lambda: np.zeros(N_CURVES))  # right/left amplitude
+    #   difference per curve: right curves scaled by (1 + a/2), left by (1 - a/2)
+    asym_offset_deg: np.ndarray = field(default_factory=lambda: np.zeros(N_CURVES))  # right minus left
+    #   offset per curve, deg (half added to the right, half subtracted from the left)
+    phase_asym: float = 0.0  # left heel strike delay beyond half a cycle, fraction of the cycle
+    strike_plantarflexion_deg: float = 0.0  # running: extra ankle plantarflexion at foot strike
+    #   (0 = rear-foot striker, 8-15 = mid/fore-foot striker)
+
+    def __post_init__(self):
+        check_choice("sex", self.sex, ("female", "male"))
+        for name in ("height_m", "mass_kg", "thigh_length_m", "shank_length_m", "foot_length_m",
+                     "ankle_height_m", "pelvis_width_m", "pelvis_depth_m", "thigh_radius_m", "shank_radius_m",
+                     "stride_length_factor"):
+            if not float(getattr(self, name)) > 0:
+                raise ImukinError(f"subject {name} must be positive, got {getattr(self, name)}")
+        self.curve_dev_deg = np.asarray(self.curve_dev_deg, float)
+        if self.curve_dev_deg.shape != (N_CURVES, 1 + 2 * N_DEV_HARMONICS):
+            raise ImukinError(f"curve_dev_deg must have shape {(N_CURVES, 1 + 2 * N_DEV_HARMONICS)}, "
+                              f"got {self.curve_dev_deg.shape}")
+        self.asym_scale = np.asarray(self.asym_scale, float).reshape(N_CURVES)
+        self.asym_offset_deg = np.asarray(self.asym_offset_deg, float).reshape(N_CURVES)
+
+    @property
+    def leg_length_m(self) -> float:
+        """Hip joint centre to the floor at neutral standing: thigh + shank + ankle height."""
+        return self.thigh_length_m + self.shank_length_m + self.ankle_height_m
+
+    def dimensionless_speed(self, speed_m_s):
+        """Froude-type speed ``v / sqrt(g * leg length)`` (as in Schwartz et al. 2008)."""
+        from imukin.conventions import G
+        return np.asarray(speed_m_s, float) / np.sqrt(G * self.leg_length_m)
+
+    def speed_m_s(self, dimensionless_speed):
+        """Inverse of :meth:`dimensionless_speed`: m/s for a dimensionless speed."""
+        from imukin.conventions import G
+        return np.asarray(dimensionless_speed, float) * np.sqrt(G * self.leg_length_m)
+
+
+def draw_subject(rng: np.random.Generator, activity: str = "walking") -> SubjectParams:
+    """Draw a random adult: sex, height, mass, segment lengths and gait style.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The only source of randomness (same state -> same subject).
+    activity : {"walking", "running"}
+        Running subjects also get a foot-strike style (about a quarter strike with the
+        mid- or fore-foot).
+
+    Returns
+    -------
+    SubjectParams
+    """
+    check_choice("activity", activity, ACTIVITIES)
+    sex = "female" if rng.random() < 0.5 else "male"
+    mu, sd = HEIGHT_M[sex]
+    h = float(np.clip(rng.normal(mu, sd), 1.45, 2.05))
+    bmi = float(np.clip(rng.normal(23.5, 3.0), 17.5, 35.0))
+    prop = 1.0 + PROPORTION_SD * np.clip(rng.standard_normal(6), -2.5, 2.5)  # thigh shank foot ankle width depth
+    width_sex = 1.04 if sex == "female" else 1.0  # relatively wider pelvis in women
+    girth = np.sqrt(bmi / 23.5)
+    n_coef = 1 + 2 * N_DEV_HARMONICS
+    dev = np.zeros((N_CURVES, n_coef))
+    dev[:, 0] = DEV_OFFSET_SD_DEG * rng.standard_normal(N_CURVES)
+    for k in range(1, N_DEV_HARMONICS + 1):
+        dev[:, 2 * k - 1:2 * k + 1] = (DEV_HARMONIC_SD_DEG / k)[:, None] * rng.standard_normal((N_CURVES, 2))
+    strike = 0.0
+    if activity == "running" and rng.random() < 0.25:
+        strike = float(rng.uniform(6.0, 15.0))
+    return SubjectParams(
+        sex=sex,
+        height_m=h,
+        mass_kg=bmi * h * h,
+        thigh_length_m=THIGH_PER_HEIGHT * h * prop[0],
+        shank_length_m=SHANK_PER_HEIGHT * h * prop[1],
+        foot_length_m=FOOT_PER_HEIGHT * h * prop[2],
+        ankle_height_m=ANKLE_HEIGHT_PER_HEIGHT * h * prop[3],
+        pelvis_width_m=PELVIS_WIDTH_PER_HEIGHT * h * prop[4] * width_sex,
+        pelvis_depth_m=PELVIS_DEPTH_PER_HEIGHT * h * prop[5],
+        thigh_radius_m=0.075 * girth * h / 1.72 * float(rng.uniform(0.9, 1.1)),
+        shank_radius_m=0.05 * girth * h / 1.72 * float(rng.uniform(0.9, 1.1)),
+        stride_length_factor=float(np.clip(rng.normal(1.0, 0.05), 0.85, 1.15)),
+        curve_dev_deg=dev,
+        asym_scale=0.04 * np.clip(rng.standard_normal(N_CURVES), -2.5, 2.5),
+        asym_offset_deg=1.0 * np.clip(rng.standard_normal(N_CURVES), -2.5, 2.5),
+        phase_asym=float(0.008 * np.clip(rng.standard_normal(), -2.5, 2.5)),
+        strike_plantarflexion_deg=strike,
+    )
+
+
+def foot_sole_points(params: SubjectParams) -> np.ndarray:
+    """Points on the sole of the right foot in the foot frame (m), shape (P, 3).
+
+    A rounded heel (radius 3.5 cm), the flat mid-sole and a rounded forefoot under the
+    metatarsal heads (radius 2 cm), each on a medial and a lateral line 3.5 cm from the
+    foot's long axis; the sole is ``ankle_height_m`` below the ankle joint centre. The
+    ankle joint centre lies 21 % of the foot length in front of the heel and the
+    metatarsal heads 73 %. Left foot: negate z.
+    """
+    lf, ha = params.foot_length_m, params.ankle_height_m
+    x_heel = -0.21 * lf  # back of the heel
+    x_mth = 0.52 * lf  # metatarsal heads (73 % of foot length from the heel)
+    r_h, r_f = 0.035, 0.02
+    a_h = np.deg2rad(np.linspace(-170.0, -90.0, 6))  # heel arc, back to bottom
+    heel = np.stack([x_heel + r_h + r_h * np.cos(a_h), -ha + r_h + r_h * np.sin(a_h)], axis=1)
+    mid = np.stack([np.linspace(x_heel + r_h, x_mth, 5)[1:-1], np.full(3, -ha)], axis=1)
+    a_f = np.deg2rad(np.linspace(-90.0, -10.0, 5))  # forefoot arc, bottom to front
+    fore = np.stack([x_mth + r_f * np.cos(a_f), -ha + r_f + r_f * np.sin(a_f)], axis=1)
+    xy = np.concatenate([heel, mid, fore])  # (P/2, 2)
+    pts = [np.column_stack([xy, np.full(len(xy), z)]) for z in (-0.035, 0.035)]
+    return np.concatenate(pts)  # (P, 3)
+
+
+def sensor_sites(params: SubjectParams, shank_site: str = "lateral") -> dict[str, np.ndarray]:
+    """Where each of the seven sensors sits on its segment, in the segment frame (m).
+
+    Parameters
+    ----------
+    params : SubjectParams
+    shank_site : {"lateral", "anteromedial"}
+        ``"lateral"``: lateral shank at the upper third (where marker clusters and most
+        commercial straps go); ``"anteromedial"``: the flat antero-medial face of the
+        tibia at the upper third.
+
+    Returns
+    -------
+    dict of str -> ndarray, shape (3,)
+        Keys :data:`imukin.conventions.SEGMENTS`. Pelvis: skin over the sacrum between the
+        posterior superior iliac spines; thigh: lateral mid-thigh; shank: see
+        ``shank_site``; foot: dorsum of the foot over the instep. Frames as in
+        :mod:`imukin.conventions` (origin at the segment's proximal joint centre; for the
+        pelvis the midpoint of the hip joint centres); left sites are the right ones with
+        z negated.
+    """
+    check_choice("shank site", shank_site, ("lateral", "anteromedial"))
+    p = params
+    # Bell et al. (1982): hip centres 14 % posterior, 30 % inferior and 36 % lateral of the
+    # inter-ASIS width from the ASIS midpoint, so the ASIS width is pelvis_width / 0.72.
+    asis_w = p.pelvis_width_m / 0.72
+    sacrum = np.array([-(p.pelvis_depth_m - 0.14 * asis_w) - 0.01, 0.30 * asis_w - 0.02, 0.0])
+    thigh = np.array([0.0, -0.5 * p.thigh_length_m, p.thigh_radius_m])
+    if shank_site == "lateral":
+        shank = np.array([0.0, -p.shank_length_m / 3.0, p.shank_radius_m])
+    else:
+        shank = np.array([0.7 * p.shank_radius_m, -p.shank_length_m / 3.0, -0.5 * p.shank_radius_m])
+    foot = np.array([0.22 * p.foot_length_m, 0.2 * p.ankle_height_m, 0.0])
+    right = {"pelvis": sacrum, "thigh": thigh, "shank": shank, "foot": foot}
+    out = {}
+    for seg in SEGMENTS:
+        if seg == "pelvis":
+            out[seg] = sacrum.copy()
+        else:
+            site = right[seg[1:]].copy()
+            if seg[0] == "l":
+                site[2] = -site[2]
+            out[seg] = site
+    return out

@@ -1,0 +1,46 @@
+"""Bad input on the command line: one clear line on stderr, exit status 2, no traceback, nothing written."""
+import numpy as np
+import pytest
+
+from imukin.cli import main
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    err = capsys.readouterr().err.strip()
+    return code, err
+
+
+def assert_one_line_error(code, err, *words):
+    assert code == 2
+    assert err.startswith("imukin: error: ") and "\n" not in err and "Traceback" not in err
+    for w in words:
+        assert w in err, err
+
+
+def test_simulate_bad_arguments(tmp_path, capsys):
+    out = tmp_path / "x.h5"
+    assert_one_line_error(*run(capsys, "simulate", "--activity", "swimming", "--out", out), "swimming", "walking")
+    assert_one_line_error(*run(capsys, "simulate", "--subjects", "0", "--out", out), "--subjects")
+    assert_one_line_error(*run(capsys, "simulate", "--fs", "5", "--out", out), "--fs")
+    assert_one_line_error(*run(capsys, "simulate", "--subjects", "1", "--duration", "2", "--out", tmp_path / "x.csv"),
+                          ".h5")
+    assert_one_line_error(*run(capsys, "simulate", "--markers", tmp_path / "none.c3d", "--out", out), "none.c3d")
+    assert not list(tmp_path.iterdir())
+
+
+def test_train_and_evaluate_bad_input(tmp_path, capsys):
+    assert_one_line_error(*run(capsys, "train", "--joint", "knee", "--data", tmp_path / "no.h5", "--out", tmp_path / "r"),
+                          "no.h5")
+    assert_one_line_error(*run(capsys, "train", "--model", "mlp", "--joint", "knee", "--data", tmp_path / "no.h5",
+                               "--out", tmp_path / "r"), "mlp", "cnn")
+    assert_one_line_error(*run(capsys, "evaluate", "--run", tmp_path / "norun", "--data", tmp_path / "no.h5",
+                               "--out", tmp_path / "rep"), "norun")
+
+
+def test_predict_bad_folders(tmp_path, capsys):
+    assert_one_line_error(*run(capsys, "predict", "--root-path", tmp_path / "nowhere", "--joint", "knee"), "nowhere")
+    assert_one_line_error(*run(capsys, "predict", "--root-path", tmp_path, "--joint", "knee"), "Right_seg1_acc.npy")
+    np.save(tmp_path / "Right_seg1_acc.npy", np.zeros((100, 3)))
+    assert_one_line_error(*run(capsys, "predict", "--root-path", tmp_path, "--joint", "knee"), "Right_seg2_gyr.npy")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["Right_seg1_acc.npy"]
