@@ -35,6 +35,7 @@ from imukin.errors import ImukinError
 from imukin.inference import n_resampled, resample
 
 MAX_GAP_S = 0.1  # s, longest gap filled silently (5-20 samples at gait rates); longer ones are flagged
+_FIRST_FIT = 256  # samples in the first grid fit, doubled until all are used
 GAP_FACTOR = 1.5  # a stamp step longer than this many sample periods is a gap
 MAX_JITTER = 0.45  # largest accepted |stamp - grid| in sample periods; beyond it the stamps are not a jittered grid
 
@@ -111,11 +112,13 @@ def regularize_timestamps(t, fs_nominal: float | None = None, max_gap_s: float =
                           ) -> tuple[np.ndarray, np.ndarray, TimingReport]:
     """Fit a regular sampling grid to jittery, gappy time stamps.
 
-    Two passes: whole-period stamp steps give every sample a provisional grid slot
-    and a first straight-line fit ``t = t0 + k / fs``; then each sample gets the
-    slot nearest to its stamp on that line (robust to jitter up to half a period,
-    and to a nominal rate that is off by up to a few per cent) and the line is fitted
-    again, ignoring outliers beyond four standard deviations.
+    Every sample gets the grid slot nearest to its stamp on the line
+    ``t = t0 + k / fs``; the line is fitted (least squares, refitted without
+    residuals beyond four standard deviations) to the first 256 samples, then to
+    twice as many, and so on, so the rate is known well before a rounding could slip
+    by a whole period. Robust to jitter up to nearly half a period and to a nominal
+    rate off by up to about 0.1 %. A later sample that lands in an occupied slot is
+    dropped (a repeated packet).
 
     Parameters
     ----------
@@ -152,14 +155,21 @@ def regularize_timestamps(t, fs_nominal: float | None = None, max_gap_s: float =
     fs0 = float(fs_nominal) if fs_nominal is not None else estimate_rate(t)
     if not (np.isfinite(fs0) and fs0 > 0):
         raise ImukinError(f"sampling rate must be positive, got {fs0}")
-    # pass 1: provisional slots from whole-period stamp steps
-    steps = np.maximum(np.rint(np.diff(t) * fs0), 0).astype(np.int64)  # (N-1,)
-    k1 = np.concatenate([[0], np.cumsum(steps)])  # (N,)
-    a, b = _robust_line(k1[np.concatenate([[True], steps > 0])], t[np.concatenate([[True], steps > 0])])
-    # pass 2: nearest slot on the fitted line, first come first served
+    # slots from the stamps on a line fitted to a growing prefix: the rate is refined before
+    # the rounding could slip by a period (a 200 ppm clock error is 0.05 periods after 256 samples)
+    a, b = 1.0 / fs0, float(t[0])
+    n_use = min(t.size, _FIRST_FIT)
+    while True:
+        index = np.rint((t[:n_use] - b) / a).astype(np.int64)  # (n_use,)
+        keep = _first_in_slot(index)
+        a, b = _robust_line(index[keep], t[:n_use][keep])
+        if n_use == t.size:
+            break
+        n_use = min(t.size, 2 * n_use)
     index = np.rint((t - b) / a).astype(np.int64)  # (N,)
+    b += a * index[0]
     index -= index[0]
-    keep = np.concatenate([[True], index[1:] > np.maximum.accumulate(index)[:-1]])
+    keep = _first_in_slot(index)
     k, tk = index[keep], t[keep]
     a, b = _robust_line(k, tk)
     if a <= 0:
@@ -175,10 +185,15 @@ def regularize_timestamps(t, fs_nominal: float | None = None, max_gap_s: float =
     for i in np.flatnonzero(np.diff(k) > 1):
         n_miss = int(k[i + 1] - k[i] - 1)
         t_s, t_e = b + a * k[i], b + a * k[i + 1]
-        report.gaps.append(Gap(float(t_s), float(t_e), n_miss, filled=(t_e - t_s) <= max_gap_s + 1e-12))
+        report.gaps.append(Gap(float(t_s), float(t_e), n_miss, filled=bool(t_e - t_s <= max_gap_s + 1e-12)))
     index = np.where(keep, index, -1)
     t_grid = np.where(keep, b + a * index, np.nan)
     return index, t_grid, report
+
+
+def _first_in_slot(index: np.ndarray) -> np.ndarray:
+    """Mask of samples whose slot is beyond every earlier sample's slot (later duplicates dropped), (N,)."""
+    return np.concatenate([[True], index[1:] > np.maximum.accumulate(index)[:-1]])
 
 
 def _robust_line(k: np.ndarray, t: np.ndarray) -> tuple[float, float]:
@@ -300,7 +315,7 @@ def _stamps_report(t: np.ndarray, fs_nominal: float | None, max_gap_s: float) ->
                        n_duplicates=int(np.sum(dt == 0)))
     for i in np.flatnonzero(dt > GAP_FACTOR / fs):
         rep.gaps.append(Gap(float(ts[i]), float(ts[i + 1]), int(round(dt[i] * fs)) - 1,
-                            filled=dt[i] <= max_gap_s + 1e-12))
+                            filled=bool(dt[i] <= max_gap_s + 1e-12)))
     return rep
 
 

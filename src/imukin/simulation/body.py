@@ -52,7 +52,9 @@ HEIGHT_M = {"female": (1.65, 0.065), "male": (1.785, 0.07)}
 
 #: Per-subject SD (deg) of the curve deviation offsets (harmonic 0), per CURVE_CHANNELS.
 #: Large for transverse-plane offsets (femoral anteversion, tibial torsion) and pelvic tilt.
-DEV_OFFSET_SD_DEG = np.array([3.5, 0.5, 1.0, 3.0, 2.0, 4.0, 2.5, 2.0, 4.0, 2.5, 2.5, 4.0])
+#: The hip flexion offset also inherits the pelvic tilt offset (a pelvis tilted further
+#: forward flexes the hip by as much, the thigh keeps its path); its own part is small.
+DEV_OFFSET_SD_DEG = np.array([3.5, 0.5, 1.0, 1.5, 2.0, 4.0, 2.0, 2.0, 4.0, 2.5, 2.5, 4.0])
 #: Per-subject SD (deg) of the first-harmonic deviation coefficients; harmonic k gets 1/k of it.
 DEV_HARMONIC_SD_DEG = np.array([0.6, 0.8, 1.2, 2.0, 1.2, 1.5, 2.5, 0.8, 1.5, 1.8, 1.0, 1.0])
 
@@ -138,9 +140,11 @@ def draw_subject(rng: np.random.Generator, activity: str = "walking") -> Subject
     girth = np.sqrt(bmi / 23.5)
     n_coef = 1 + 2 * N_DEV_HARMONICS
     dev = np.zeros((N_CURVES, n_coef))
-    dev[:, 0] = DEV_OFFSET_SD_DEG * rng.standard_normal(N_CURVES)
+    dev[:, 0] = DEV_OFFSET_SD_DEG * np.clip(rng.standard_normal(N_CURVES), -2.5, 2.5)
+    dev[CURVE_CHANNELS.index("hip_flexion"), 0] += dev[CURVE_CHANNELS.index("pelvis_tilt"), 0]
     for k in range(1, N_DEV_HARMONICS + 1):
-        dev[:, 2 * k - 1:2 * k + 1] = (DEV_HARMONIC_SD_DEG / k)[:, None] * rng.standard_normal((N_CURVES, 2))
+        z = np.clip(rng.standard_normal((N_CURVES, 2)), -2.5, 2.5)
+        dev[:, 2 * k - 1:2 * k + 1] = (DEV_HARMONIC_SD_DEG / k)[:, None] * z
     strike = 0.0
     if activity == "running" and rng.random() < 0.25:
         strike = float(rng.uniform(6.0, 15.0))

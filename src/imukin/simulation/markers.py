@@ -44,6 +44,7 @@ after it last appears are not gaps: :func:`segment_frames` returns NaN there and
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from scipy.interpolate import CubicSpline
@@ -540,3 +541,51 @@ def format_vicon_table(result: dict) -> str:
             lines.append(f"| {jn} | {axis} | {m['rmse_deg']:.2f} | {m['offset_deg']:+.2f} | "
                          f"{m['rmse_offset_removed_deg']:.2f} | {m['r']:.3f} | {m['n']} |")
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- files
+def read_marker_file(path: str | Path) -> MarkerData:
+    """Read a ``.c3d`` or OpenSim ``.trc`` marker file into imukin's lab frame (metres, Y up)."""
+    from imukin.io.c3d import read_c3d
+    from imukin.io.opensim import read_trc
+
+    path = Path(path)
+    readers = {".c3d": read_c3d, ".trc": read_trc}
+    if path.suffix.lower() not in readers:
+        raise ImukinError(f"{path.name}: unknown marker file type {path.suffix!r}; pass a .c3d or .trc file")
+    if not path.exists():
+        raise ImukinError(f"marker file {path} does not exist; check the path")
+    return readers[path.suffix.lower()](path)
+
+
+def default_clusters(markers: MarkerData) -> ClusterSet:
+    """The built-in cluster set that fits a trial: Plug-in Gait axis markers, else tracking clusters.
+
+    Raises
+    ------
+    ImukinError
+        Neither set is present; the message names the markers missing for the closer one.
+    """
+    best, best_missing = None, None
+    for clusters in (PIG_CLUSTERS, OPENSIM_CLUSTERS):
+        names = [m for ms in clusters.markers.values() for m in ms]
+        missing = [m for m in names if not markers.has(m)]
+        pelvis_ok = all(markers.has(m) for m in clusters.markers["pelvis"])
+        if pelvis_ok and len(missing) < len(names) // 2:
+            return clusters
+        if best_missing is None or len(missing) < len(best_missing):
+            best, best_missing = clusters, missing
+    raise ImukinError(f"{Path(str(markers.source)).name} lacks the markers of a supported cluster set; missing "
+                      f"{', '.join(best_missing[:12])}{' ...' if len(best_missing) > 12 else ''} "
+                      "(Plug-in Gait axis markers or RTH1-3/RTB1-3/RCAL RMT1 RMT2 clusters with RASI LASI RPSI LPSI)")
+
+
+def records_from_marker_files(paths, fs_out: float = 200.0, activity: str = "walking") -> list[SubjectRecord]:
+    """One :class:`SubjectRecord` per marker file (ids ``s0000``, ``s0001``, ...), clusters chosen per file."""
+    records = []
+    for k, path in enumerate(paths):
+        markers = read_marker_file(path)
+        rec = markers_to_record(markers, default_clusters(markers), fs_out=fs_out, subject_id=f"s{k:04d}",
+                                activity=activity)
+        records.append(rec)
+    return records

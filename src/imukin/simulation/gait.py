@@ -1,0 +1,820 @@
+"""Synthetic walking and running: segment poses of pelvis, thighs, shanks and feet.
+
+How a sequence is made
+----------------------
+1. **Joint-angle templates.** For every curve of :data:`~imukin.simulation.body.CURVE_CHANNELS`
+   (pelvis tilt/obliquity/rotation; hip, knee, ankle flexion/adduction/rotation) a few key
+   points (percent of the gait cycle from heel strike, degrees) are given at three anchor
+   speeds per activity. Key-point timing and values are interpolated in the dimensionless
+   speed ``v* = v / sqrt(g * leg length)``, a periodic cubic spline is drawn through them,
+   the curve is reduced to :data:`N_HARMONICS` Fourier harmonics and each coefficient is
+   smoothed by a cubic polynomial in ``v*``. The result is C-infinity in both phase and
+   speed, so positions can be differentiated twice for accelerometers.
+   Walking key points follow textbook normal adult gait (Perry & Burnfield 2010;
+   Kadaba et al. 1990 Plug-in Gait norms; Winter 2009) and its speed effects (knee
+   loading-response flexion, hip range and pelvic motion grow with speed; Schwartz et al.
+   2008). Running key points follow Novacheck (1998, Gait Posture 7:77): toe-off at 40 %
+   of the cycle when jogging down to 28 % at 5 m/s, stance knee flexion ~40 deg, swing
+   knee flexion 85-120 deg. Angles use Plug-in Gait conventions, which equal
+   :mod:`imukin.conventions` (flexion, adduction, internal rotation, dorsiflexion
+   positive); the pelvis frame is the anatomical (ASIS/PSIS) one, so it carries the
+   subject's anterior pelvic tilt (about 10-15 deg) and hip flexion includes it.
+2. **Phase.** Each leg has its own gait phase (left half a cycle after right, plus the
+   subject's asymmetry). The stride frequency is ``speed / stride length``, where the
+   stride length is what the subject's own kinematics produce when the stance foot
+   does not slip (measured once per subject on a few speeds). Cadence therefore follows
+   from body size, speed and style; stride times vary smoothly from stride to stride.
+3. **Per-subject and per-stride variation.** Smooth per-subject curve deviations,
+   left/right asymmetry, a stride-length factor (see :mod:`imukin.simulation.body`), and
+   smooth stride-to-stride modulation of each curve's amplitude and offset.
+4. **Forward kinematics** through :func:`imukin.conventions.angles_to_relative_rotation`:
+   ``R_thigh = R_pelvis @ angles_to_relative_rotation(hip, "hip", side)`` and so on, so
+   :func:`imukin.conventions.joint_angles` returns :attr:`Kinematics.angles` exactly.
+5. **Whole-body translation** from ground contact. Each foot has a rounded sole; the
+   stance foot's lowest sole point does not slip (the pelvis horizontal velocity is
+   minus the velocity of that material point relative to the pelvis) and touches the
+   ground (sets the pelvis height). Walking: the foot whose sole is lower carries the
+   body, with a smooth hand-over in double support, so the swing foot never enters the
+   ground. Running: stance is set by the phase (heel strike to toe-off) and between
+   stances the pelvis flies on a ballistic arc (vertical acceleration -g).
+   Walking direction follows a slowly varying heading (gentle turns) and the speed can
+   change smoothly within a sequence.
+
+Lab frame: Y up, X the initial walking direction, Z to the right (:mod:`imukin.conventions`).
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.interpolate import CubicSpline
+from scipy.spatial.transform import Rotation
+
+from imukin.conventions import ACTIVITIES, G, JOINT_NAMES, SIDES, angles_to_relative_rotation, check_choice, \
+    joint_name, segment_name
+from imukin.errors import ImukinError
+from imukin.simulation.body import CURVE_CHANNELS, N_CURVES, N_DEV_HARMONICS, SubjectParams, foot_sole_points
+
+# ---------------------------------------------------------------- speeds
+#: Default speed range (m/s) per activity, for randomly drawn sequences.
+SPEED_RANGE_M_S = {"walking": (0.6, 2.0), "running": (2.0, 5.0)}
+#: Hard limits (m/s) for explicitly requested speeds.
+SPEED_LIMITS_M_S = {"walking": (0.2, 2.6), "running": (1.5, 7.0)}
+
+#: Centres of the five walking-speed classes of Schwartz, Rozumalski & Trost (2008, J Biomech
+#: 41:1639), as dimensionless speeds ``v / sqrt(g * leg length)``. The study grouped its
+#: trials by dimensionless speed; these are the approximate group means it reports
+#: (self-selected "Free" walking near 0.43, as for adults: 1.3 m/s on a 0.9 m leg is 0.44).
+#: The normative file itself holds no speeds; used to pick the matching simulation speed.
+SCHWARTZ_SPEED_CLASSES = {"VerySlow": 0.17, "Slow": 0.30, "Free": 0.43, "Fast": 0.56, "VeryFast": 0.70}
+
+# ---------------------------------------------------------------- templates
+#: Fourier harmonics kept per template curve.
+N_HARMONICS = 12
+#: Dimensionless speeds of the template anchors, per activity.
+ANCHOR_VSTAR = {"walking": (0.17, 0.43, 0.70), "running": (0.65, 1.10, 1.75)}
+#: Running stance fraction (toe-off, fraction of the cycle) at the running anchors (Novacheck 1998).
+RUN_STANCE_FRACTION = (0.40, 0.34, 0.28)
+#: Range of v* of the templates: the anchor range (slower or faster speeds use the end templates).
+VSTAR_RANGE = {a: (v[0], v[-1]) for a, v in ANCHOR_VSTAR.items()}
+
+#: Pelvis curves are given for the first half cycle only and completed by symmetry:
+#: tilt repeats each step (even), obliquity and rotation change sign (odd).
+_HALF_CYCLE = {"pelvis_tilt": 1.0, "pelvis_obliquity": -1.0, "pelvis_rotation": -1.0}
+
+# Key points: channel -> one list of (percent of gait cycle, degrees) per anchor speed, each
+# list with the same number of points (corresponding features), phases increasing.
+_WALK_KEYS = {
+    "pelvis_tilt": [
+        [(0, 11.9), (14, 11.6), (38, 12.2)],
+        [(0, 11.8), (14, 10.8), (38, 12.3)],
+        [(0, 15.8), (12, 14.5), (35, 17.5)],
+    ],
+    "pelvis_obliquity": [
+        [(0, 1.0), (11, 2.2), (22, 1.0), (32, -1.0), (43, -1.2)],
+        [(0, 0.8), (9, 4.0), (20, 2.1), (31, -0.3), (42, -0.5)],
+        [(0, 1.7), (10, 6.2), (22, 3.2), (32, -0.6), (42, -1.8)],
+    ],
+    "pelvis_rotation": [
+        [(0, 2.7), (12, 3.6), (24, 3.0), (38, 1.0), (44, -0.4)],
+        [(0, 4.2), (10, 3.5), (21, 2.2), (34, 0.0), (42, -2.4)],
+        [(0, 7.5), (10, 5.0), (20, 2.4), (29, 0.0), (40, -5.2)],
+    ],
+    "hip_flexion": [
+        [(0, 30.0), (6, 28.0), (20, 18.5), (36, 9.5), (48, 4.0), (56, 1.5), (64, 5.0), (72, 14.5),
+         (80, 24.5), (89, 31.8), (95, 31.3)],
+        [(0, 34.5), (5, 34.3), (18, 24.5), (34, 7.0), (46, -4.5), (53, -7.0), (60, -2.0), (68, 13.5),
+         (78, 30.0), (88, 36.5), (95, 35.5)],
+        [(0, 42.5), (5, 42.0), (17, 31.0), (33, 10.0), (45, -4.5), (52, -8.0), (59, -0.5), (67, 16.5),
+         (77, 37.0), (88, 45.0), (95, 44.0)],
+    ],
+    "hip_adduction": [
+        [(0, -1.0), (8, 1.0), (20, 2.9), (36, 2.1), (48, 1.8), (58, -1.0), (70, -4.5), (80, -2.5), (90, -0.9)],
+        [(0, -1.6), (8, 2.6), (17, 5.2), (32, 2.9), (44, 2.3), (54, -1.0), (65, -6.8), (78, -3.1), (90, -2.3)],
+        [(0, -3.8), (8, 1.4), (20, 7.5), (32, 4.9), (44, 1.5), (54, -1.5), (67, -8.3), (80, -4.9), (90, -4.8)],
+    ],
+    "hip_rotation": [
+        [(0, -2.0), (12, 0.0), (30, -2.0), (50, -3.0), (64, -4.0), (80, 0.0), (92, -2.0)],
+        [(0, -2.5), (12, 0.0), (30, -1.5), (50, -3.0), (63, -5.0), (80, 0.5), (92, -3.0)],
+        [(0, -5.0), (12, -3.0), (30, -1.5), (50, -3.0), (60, -6.5), (80, -1.5), (92, -3.5)],
+    ],
+    "knee_flexion": [
+        [(0, 4.5), (6, 6.5), (12, 7.8), (30, 6.8), (46, 8.5), (56, 13.0), (64, 26.0), (71, 42.0),
+         (77, 49.0), (86, 37.0), (94, 14.0), (99, 5.0)],
+        [(0, 4.5), (6, 12.0), (13, 18.5), (25, 12.0), (38, 6.5), (48, 10.0), (58, 27.0), (66, 48.5),
+         (72, 59.5), (80, 49.0), (90, 18.5), (97, 4.0)],
+        [(0, 7.5), (6, 14.0), (12, 22.5), (24, 13.0), (39, 3.0), (48, 7.0), (56, 21.0), (64, 46.5),
+         (72, 62.0), (80, 52.5), (88, 28.0), (96, 8.0)],
+    ],
+    "knee_adduction": [
+        [(0, -0.4), (20, 0.4), (44, -0.4), (60, -1.4), (72, -0.3), (84, 1.5), (94, -0.2)],
+        [(0, 0.1), (14, 0.8), (40, 0.2), (64, -2.0), (74, 1.0), (82, 4.5), (94, 0.3)],
+        [(0, 0.3), (20, 0.4), (40, 0.5), (62, -3.7), (76, -1.2), (85, 1.8), (94, 0.3)],
+    ],
+    "knee_rotation": [
+        [(0, -0.2), (8, 2.3), (20, 3.9), (36, 6.0), (50, 8.0), (60, 6.0), (68, 5.0), (80, 0.3), (88, -0.3)],
+        [(0, -2.0), (8, 3.0), (20, 3.5), (36, 5.5), (50, 8.2), (60, 5.0), (68, 5.5), (80, -0.5), (88, -2.4)],
+        [(0, -3.6), (8, 2.6), (20, 2.9), (36, 5.0), (50, 7.5), (60, 5.4), (68, 5.4), (80, 0.0), (88, -4.1)],
+    ],
+    "ankle_flexion": [
+        [(0, -2.6), (4, -5.6), (12, -3.0), (26, 3.0), (40, 9.5), (52, 13.5), (60, 8.0), (69, -4.0),
+         (76, -0.5), (85, 4.8), (92, 1.5), (97, -1.8)],
+        [(0, -2.0), (4, -5.6), (12, -1.0), (26, 6.0), (40, 10.0), (48, 11.8), (56, 1.0), (64, -20.0),
+         (72, -8.0), (84, 2.5), (92, 0.2), (97, -1.3)],
+        [(0, -3.2), (4, -5.9), (12, -0.5), (22, 6.8), (32, 7.9), (40, 6.9), (50, -2.0), (59, -22.0),
+         (67, -13.5), (86, 3.6), (92, 1.2), (97, -3.0)],
+    ],
+    # Inversion (+) / eversion of the foot on the shank: slight inversion at heel strike,
+    # eversion in loading, inversion at push-off (rear-foot motion, e.g. Perry 2010).
+    "ankle_adduction": [
+        [(0, 1.5), (8, -1.5), (30, -2.0), (50, 0.0), (64, 4.0), (76, 2.0), (90, 1.0)],
+        [(0, 2.0), (8, -2.5), (30, -3.0), (50, 0.0), (62, 6.0), (75, 3.0), (90, 1.0)],
+        [(0, 2.5), (8, -3.5), (30, -3.5), (48, 0.5), (60, 7.0), (74, 3.0), (90, 1.0)],
+    ],
+    # Foot long axis relative to the knee flexion axis: external, from tibial torsion; the
+    # foot toes out by about 5-8 deg in stance (foot progression angle).
+    "ankle_rotation": [
+        [(0, -9.0), (12, -10.0), (40, -9.0), (62, -12.0), (80, -10.0), (92, -9.0)],
+        [(0, -9.0), (12, -10.0), (40, -9.0), (60, -13.0), (78, -10.0), (92, -9.0)],
+        [(0, -9.0), (12, -10.0), (40, -9.0), (58, -13.0), (76, -10.0), (92, -9.0)],
+    ],
+}
+
+_RUN_KEYS = {
+    "pelvis_tilt": [
+        [(0, 15.3), (15, 13.5), (38, 17.0)],
+        [(0, 17.5), (14, 15.0), (34, 19.5)],
+        [(0, 19.5), (12, 16.5), (30, 22.5)],
+    ],
+    "pelvis_obliquity": [
+        [(0, 1.5), (10, 5.0), (25, 2.0), (38, -1.0), (45, -1.5)],
+        [(0, 2.0), (9, 6.5), (23, 3.0), (34, -1.0), (44, -2.0)],
+        [(0, 2.5), (8, 7.5), (20, 3.5), (30, -1.0), (43, -2.5)],
+    ],
+    # Ipsilateral pelvis forward (internal) most in late swing; the pelvis turns with the
+    # swinging leg (Schache et al. 1999; Novacheck 1998).
+    "pelvis_rotation": [
+        [(0, 3.0), (10, 0.0), (20, -3.0), (35, -5.0), (45, -4.0)],
+        [(0, 3.5), (10, 0.0), (20, -3.5), (35, -6.0), (45, -5.0)],
+        [(0, 4.0), (10, 0.0), (20, -4.0), (35, -7.0), (45, -5.5)],
+    ],
+    "hip_flexion": [
+        [(0, 32.0), (8, 29.0), (20, 16.0), (32, 3.0), (40, -4.0), (46, -2.0), (56, 12.0), (68, 32.0),
+         (80, 41.0), (88, 40.0), (95, 35.0)],
+        [(0, 36.0), (7, 33.0), (18, 18.0), (28, 3.0), (35, -6.0), (42, -3.0), (52, 15.0), (64, 38.0),
+         (76, 48.0), (86, 46.0), (94, 40.0)],
+        [(0, 43.0), (6, 39.0), (14, 24.0), (22, 6.0), (29, -8.0), (36, -4.0), (46, 20.0), (58, 50.0),
+         (70, 64.0), (82, 58.0), (92, 48.0)],
+    ],
+    "hip_adduction": [
+        [(0, 2.0), (12, 8.0), (25, 5.0), (40, 0.0), (52, -4.5), (64, -5.5), (78, -3.0), (90, 0.0)],
+        [(0, 2.0), (11, 9.0), (23, 6.0), (36, 0.0), (50, -5.0), (62, -6.0), (78, -3.0), (90, 0.0)],
+        [(0, 2.0), (10, 9.0), (20, 6.0), (30, 0.0), (46, -5.5), (60, -6.5), (76, -3.5), (90, 0.0)],
+    ],
+    "hip_rotation": [
+        [(0, -2.0), (15, 1.0), (35, -3.0), (55, -5.0), (75, 0.0), (90, -2.0)],
+        [(0, -2.0), (14, 1.0), (32, -4.0), (52, -6.0), (74, 0.0), (90, -2.0)],
+        [(0, -2.0), (12, 1.0), (28, -4.0), (48, -6.0), (72, 0.0), (90, -2.0)],
+    ],
+    "knee_flexion": [
+        [(0, 15.0), (8, 30.0), (16, 37.0), (28, 28.0), (40, 20.0), (50, 42.0), (60, 74.0), (68, 86.0),
+         (78, 66.0), (88, 32.0), (96, 16.0)],
+        [(0, 18.0), (7, 34.0), (14, 42.0), (24, 30.0), (34, 22.0), (45, 55.0), (56, 87.0), (65, 98.0),
+         (76, 72.0), (87, 35.0), (96, 19.0)],
+        [(0, 22.0), (5, 36.0), (11, 46.0), (19, 34.0), (28, 25.0), (38, 72.0), (50, 110.0), (60, 118.0),
+         (72, 88.0), (85, 40.0), (96, 23.0)],
+    ],
+    "knee_adduction": [
+        [(0, 0.0), (15, 1.0), (40, -1.0), (60, -3.0), (80, 3.0), (92, 0.0)],
+        [(0, 0.0), (14, 1.0), (36, -1.0), (58, -3.0), (80, 3.0), (92, 0.0)],
+        [(0, 0.0), (12, 1.0), (30, -1.0), (55, -3.5), (78, 3.5), (92, 0.0)],
+    ],
+    "knee_rotation": [
+        [(0, -2.0), (12, 4.0), (30, 6.0), (50, 2.0), (70, 4.0), (88, -3.0)],
+        [(0, -2.0), (11, 4.0), (28, 6.0), (48, 2.0), (68, 4.0), (88, -3.0)],
+        [(0, -2.0), (10, 4.0), (24, 6.0), (45, 2.0), (66, 4.0), (88, -3.0)],
+    ],
+    "ankle_flexion": [
+        [(0, 2.0), (6, 8.0), (16, 20.0), (30, 14.0), (40, -12.0), (46, -18.0), (56, -6.0), (70, 8.0),
+         (85, 8.0), (95, 3.0)],
+        [(0, 3.0), (5, 10.0), (14, 22.0), (25, 14.0), (34, -12.0), (40, -20.0), (52, -5.0), (68, 9.0),
+         (84, 8.0), (95, 3.0)],
+        [(0, 0.0), (4, 8.0), (12, 20.0), (21, 10.0), (28, -14.0), (34, -24.0), (46, -6.0), (64, 10.0),
+         (82, 8.0), (95, 1.0)],
+    ],
+    "ankle_adduction": [
+        [(0, 4.0), (12, -5.0), (28, -3.0), (42, 5.0), (60, 3.0), (85, 2.0)],
+        [(0, 4.0), (11, -6.0), (26, -3.0), (38, 5.0), (60, 3.0), (85, 2.0)],
+        [(0, 4.0), (10, -6.0), (22, -3.0), (32, 5.0), (58, 3.0), (85, 2.0)],
+    ],
+    "ankle_rotation": [
+        [(0, -9.0), (15, -11.0), (35, -8.0), (60, -12.0), (85, -9.0)],
+        [(0, -9.0), (14, -11.0), (32, -8.0), (58, -12.0), (85, -9.0)],
+        [(0, -9.0), (12, -11.0), (28, -8.0), (56, -12.0), (85, -9.0)],
+    ],
+}
+_KEYS = {"walking": _WALK_KEYS, "running": _RUN_KEYS}
+
+#: Relative weight of the stride-to-stride offset modulation per curve (sagittal curves vary most).
+_STRIDE_OFFSET_WEIGHT = np.array([0.3, 0.3, 0.5, 1.0, 0.6, 0.8, 1.0, 0.4, 0.8, 1.0, 0.6, 0.6])
+_CH = {c: i for i, c in enumerate(CURVE_CHANNELS)}
+#: Pelvis curve sign when the left-side (mirrored) view is turned into the right-side view.
+_PELVIS_MIRROR = np.array([1.0, -1.0, -1.0])
+#: Seconds simulated before and after the sequence and cut off (edge effects of flights and derivatives).
+_MARGIN_S = 1.0
+#: Walking contact: how much lower (m) the foot in stance by its phase counts when choosing
+#: the loaded foot, and the softness (m) of the choice.
+_STANCE_PRIOR_M = 0.02
+_CONTACT_SOFT_M = 0.003
+
+
+# ---------------------------------------------------------------- config and result
+@dataclass
+class GaitConfig:
+    """What kind of sequence to generate. Every field has a default."""
+
+    activity: str = "walking"  # "walking" or "running"
+    duration_s: float = 30.0  # length of the sequence
+    fs_internal: float = 1000.0  # Hz, rate of the poses (the IMU simulation samples from them)
+    speed_m_s: float | None = None  # initial speed; None draws it uniformly from speed_range_m_s
+    speed_range_m_s: tuple[float, float] | None = None  # None: walking 0.6-2.0, running 2.0-5.0 m/s
+    speed_change_prob: float = 0.5  # probability that the speed changes within the sequence
+    speed_change_every_s: tuple[float, float] = (6.0, 15.0)  # time between speed changes (uniform)
+    speed_change_rel: float = 0.3  # largest relative speed change (new = old * (1 +- U(0, this)))
+    speed_change_duration_s: float = 3.0  # a speed change is a smooth ramp this long
+    turn_prob: float = 0.5  # probability that the sequence has gentle turns
+    turn_every_s: tuple[float, float] = (5.0, 15.0)  # time between turn starts (uniform)
+    turn_angle_deg: tuple[float, float] = (20.0, 90.0)  # heading change of one turn (either side)
+    turn_duration_s: tuple[float, float] = (3.0, 8.0)  # duration of one turn
+    subject_variation: bool = True  # apply the subject's curve deviations and asymmetry
+    stride_time_cv: float = 0.02  # stride-to-stride coefficient of variation of stride time
+    step_phase_sd: float = 0.004  # left-right step timing jitter, fraction of the cycle
+    stride_amp_sd: float = 0.03  # stride-to-stride relative SD of each curve's amplitude
+    stride_offset_sd_deg: float = 0.8  # stride-to-stride SD of each curve's offset (sagittal curves)
+
+    def __post_init__(self):
+        check_choice("activity", self.activity, ACTIVITIES)
+        if not self.duration_s > 0:
+            raise ImukinError(f"gait duration_s must be positive, got {self.duration_s}")
+        if not 50.0 <= self.fs_internal <= 10000.0:
+            raise ImukinError(f"fs_internal {self.fs_internal} Hz is outside 50-10000 Hz")
+        lo, hi = self.speed_range
+        lim = SPEED_LIMITS_M_S[self.activity]
+        if not lim[0] <= lo <= hi <= lim[1]:
+            raise ImukinError(f"{self.activity} speed range {lo}-{hi} m/s is outside {lim[0]}-{lim[1]} m/s")
+        if self.speed_m_s is not None and not lim[0] <= self.speed_m_s <= lim[1]:
+            raise ImukinError(f"{self.activity} speed {self.speed_m_s} m/s is outside {lim[0]}-{lim[1]} m/s; "
+                              f"choose a speed in that range")
+        for name in ("speed_change_prob", "turn_prob"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ImukinError(f"gait {name} must be in [0, 1], got {getattr(self, name)}")
+
+    @property
+    def speed_range(self) -> tuple[float, float]:
+        """The speed range in use (m/s)."""
+        return tuple(self.speed_range_m_s) if self.speed_range_m_s is not None else SPEED_RANGE_M_S[self.activity]
+
+
+@dataclass
+class Kinematics:
+    """Segment poses and joint angles of one generated sequence."""
+
+    t: np.ndarray  # (N,) s at fs_internal
+    fs: float  # Hz
+    rot: dict[str, np.ndarray]  # segment (conventions.SEGMENTS) -> (N,3,3) segment frame in lab (columns = axes)
+    pos: dict[str, np.ndarray]  # segment -> (N,3) m, frame origin (pelvis: mid hip centres; thigh: hip
+    #   centre; shank: knee centre; foot: ankle centre)
+    angles: dict[str, np.ndarray]  # joint (conventions.JOINTS) -> (N,3) deg [flexion, adduction, rotation]
+    speed: np.ndarray  # (N,) m/s, instantaneous target speed
+    heel_strikes: dict[str, np.ndarray]  # "right"/"left" -> heel strike times (s), gait cycle starts
+    subject: SubjectParams  # who walked
+    pelvis_angles: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))  # (N,3) deg, Plug-in Gait
+    #   PelvisAngles (right side): [anterior tilt, obliquity (right up), rotation (right forward)]
+    #   of the pelvis relative to the walking direction
+    heading_deg: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (N,) walking direction in
+    #   the lab, degrees about +Y from +X (positive turns to the left)
+    toe_offs: dict[str, np.ndarray] = field(default_factory=dict)  # running: "right"/"left" -> toe-off
+    #   times (s); walking: empty (contact follows from geometry)
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.t.shape[0])
+
+
+# ---------------------------------------------------------------- templates
+def _fourier_basis(phase: np.ndarray, n_harm: int) -> np.ndarray:
+    """(N,) phase in cycles -> (N, 1 + 2 n_harm): [1, cos 2pi p, sin 2pi p, ..., sin 2pi n p]."""
+    z1 = np.exp(2j * np.pi * np.asarray(phase, float))  # (N,)
+    z = np.cumprod(np.broadcast_to(z1[:, None], (z1.shape[0], n_harm)), axis=1)  # (N, n_harm) e^{2 pi i k p}
+    out = np.empty((z1.shape[0], 1 + 2 * n_harm))
+    out[:, 0] = 1.0
+    out[:, 1::2] = z.real
+    out[:, 2::2] = z.imag
+    return out
+
+
+def _key_points(activity: str, channel: str, vstar: float) -> np.ndarray:
+    """Key points (n, 2) [percent, deg] of one curve at one speed (full cycle).
+
+    Phases and values are interpolated through the anchor speeds by the polynomial of
+    lowest degree (quadratic for three anchors), smooth in ``v*``.
+    """
+    anchors = np.array(ANCHOR_VSTAR[activity])
+    pts = np.array(_KEYS[activity][channel], float)  # (n_anchor, n, 2)
+    basis = np.vander(anchors, len(anchors))  # (n_anchor, n_anchor)
+    coef = np.linalg.solve(basis, pts.reshape(len(anchors), -1))  # polynomial through the anchors
+    kp = (np.vander([vstar], len(anchors)) @ coef).reshape(pts.shape[1:])  # (n, 2)
+    if channel in _HALF_CYCLE:
+        kp = np.concatenate([kp, kp * np.array([1.0, _HALF_CYCLE[channel]]) + np.array([50.0, 0.0])])
+    return kp
+
+
+def _curve_on_grid(kp: np.ndarray, n_grid: int) -> np.ndarray:
+    """Periodic cubic spline through key points (percent, value), sampled on n_grid phases."""
+    x = np.append(kp[:, 0], kp[0, 0] + 100.0)
+    y = np.append(kp[:, 1], kp[0, 1])
+    spl = CubicSpline(x, y, bc_type="periodic")
+    grid = np.arange(n_grid) * 100.0 / n_grid
+    return spl(np.where(grid < x[0], grid + 100.0, grid))
+
+
+@functools.lru_cache(maxsize=4)
+def _template_model(activity: str) -> tuple[np.ndarray, float, float]:
+    """Polynomial-in-v* Fourier model of the templates.
+
+    Returns ``(coef, centre, half_width)``: ``coef`` (4, 1 + 2 N_HARMONICS, N_CURVES) such that
+    a curve is ``sum_p u^p * basis(phase) @ coef[p]`` with ``u = (v* - centre) / half_width``.
+    """
+    lo, hi = VSTAR_RANGE[activity]
+    grid_v = np.linspace(lo, hi, 16)
+    n_grid = 256
+    n_coef = 1 + 2 * N_HARMONICS
+    coefs = np.empty((len(grid_v), n_coef, N_CURVES))
+    for i, v in enumerate(grid_v):
+        for c, ch in enumerate(CURVE_CHANNELS):
+            y = _curve_on_grid(_key_points(activity, ch, v), n_grid)
+            f = np.fft.rfft(y) / n_grid
+            coefs[i, 0, c] = f[0].real
+            coefs[i, 1::2, c] = 2.0 * f[1:N_HARMONICS + 1].real
+            coefs[i, 2::2, c] = -2.0 * f[1:N_HARMONICS + 1].imag
+    centre, half = 0.5 * (lo + hi), 0.5 * (hi - lo)
+    u = (grid_v - centre) / half
+    vander = np.stack([u ** p for p in range(4)], axis=1)  # (G, 4)
+    sol, *_ = np.linalg.lstsq(vander, coefs.reshape(len(grid_v), -1), rcond=None)
+    return sol.reshape(4, n_coef, N_CURVES), centre, half
+
+
+def _poly_u(activity: str, vstar: np.ndarray) -> np.ndarray:
+    _, centre, half = _template_model(activity)
+    lo, hi = VSTAR_RANGE[activity]
+    u = (np.clip(np.asarray(vstar, float), lo, hi) - centre) / half
+    return np.stack([u ** p for p in range(4)], axis=-1)  # (N, 4)
+
+
+def template_curves(activity: str, vstar, phase) -> np.ndarray:
+    """Population-mean curves of all :data:`~imukin.simulation.body.CURVE_CHANNELS`.
+
+    Parameters
+    ----------
+    activity : {"walking", "running"}
+    vstar : float or ndarray, shape (N,)
+        Dimensionless speed ``v / sqrt(g * leg length)``.
+    phase : ndarray, shape (N,)
+        Gait phase in cycles (0 = heel strike; any real number, periodic).
+
+    Returns
+    -------
+    ndarray, shape (N, 12)
+        Degrees, columns in ``CURVE_CHANNELS`` order (pelvis curves in the right-side view).
+    """
+    check_choice("activity", activity, ACTIVITIES)
+    phase = np.atleast_1d(np.asarray(phase, float))
+    vstar = np.broadcast_to(np.asarray(vstar, float), phase.shape)
+    return _templates(activity, _fourier_basis(phase, N_HARMONICS), _poly_u(activity, vstar))
+
+
+def _templates(activity: str, basis: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """Template curves from a Fourier basis (N, 25) and speed polynomial terms (N, 4) -> (N, 12)."""
+    coef, _, _ = _template_model(activity)
+    out = up[:, :1] * (basis @ coef[0])
+    for p in range(1, coef.shape[0]):
+        out += up[:, p:p + 1] * (basis @ coef[p])
+    return out
+
+
+def _template_mean(activity: str, up: np.ndarray) -> np.ndarray:
+    """Cycle mean of every curve from speed polynomial terms: (N, 4) -> (N, 12)."""
+    coef, _, _ = _template_model(activity)
+    return up @ coef[:, 0, :]
+
+
+def stance_fraction(activity: str, vstar) -> np.ndarray:
+    """Running: toe-off as a fraction of the cycle at dimensionless speed ``vstar``.
+
+    Walking contact follows from the geometry (no fixed stance fraction); for it this
+    returns the textbook 0.62 - 0.1 (v* - 0.43), for information.
+    """
+    v = np.asarray(vstar, float)
+    if activity == "running":
+        return np.interp(v, ANCHOR_VSTAR["running"], RUN_STANCE_FRACTION)
+    return np.clip(0.62 - 0.1 * (v - 0.43), 0.55, 0.68)
+
+
+# ---------------------------------------------------------------- smooth random profiles
+def _smootherstep(s: np.ndarray) -> np.ndarray:
+    s = np.clip(s, 0.0, 1.0)
+    return s * s * s * (s * (6.0 * s - 15.0) + 10.0)
+
+
+def _speed_profile(t: np.ndarray, cfg: GaitConfig, rng: np.random.Generator) -> np.ndarray:
+    lo, hi = cfg.speed_range
+    v0 = float(cfg.speed_m_s) if cfg.speed_m_s is not None else float(rng.uniform(lo, hi))
+    v = np.full(t.shape, v0)
+    if rng.random() < cfg.speed_change_prob:
+        t_next, cur = float(rng.uniform(*cfg.speed_change_every_s)) * 0.5, v0
+        while t_next < t[-1]:
+            new = float(np.clip(cur * (1.0 + rng.uniform(-cfg.speed_change_rel, cfg.speed_change_rel)), lo, hi))
+            v += (new - cur) * _smootherstep((t - t_next) / cfg.speed_change_duration_s)
+            cur = new
+            t_next += cfg.speed_change_duration_s + float(rng.uniform(*cfg.speed_change_every_s))
+    return v
+
+
+def _heading_profile(t: np.ndarray, cfg: GaitConfig, rng: np.random.Generator) -> np.ndarray:
+    """Heading (rad) about +Y: a sum of smooth turns."""
+    psi = np.zeros(t.shape)
+    if rng.random() < cfg.turn_prob:
+        t_next = float(rng.uniform(1.0, cfg.turn_every_s[1]))
+        while t_next < t[-1]:
+            ang = np.deg2rad(rng.uniform(*cfg.turn_angle_deg)) * rng.choice([-1.0, 1.0])
+            dur = float(rng.uniform(*cfg.turn_duration_s))
+            psi += ang * _smootherstep((t - t_next) / dur)
+            t_next += dur + float(rng.uniform(*cfg.turn_every_s))
+    return psi
+
+
+def _smooth_noise(x: np.ndarray, knot_step: float, sd, rng: np.random.Generator, n_ch: int = 1) -> np.ndarray:
+    """Smooth random signal(s) of x: N(0, sd) values at knots every ``knot_step``, cubic spline."""
+    knots = np.arange(np.floor(x.min() / knot_step) - 2, np.ceil(x.max() / knot_step) + 3) * knot_step
+    vals = rng.standard_normal((len(knots), n_ch)) * np.asarray(sd, float)
+    return CubicSpline(knots, vals)(x)  # (N, n_ch)
+
+
+# ---------------------------------------------------------------- kinematics core
+@dataclass
+class _Curves:
+    """Per-sample curve modifiers of one side (everything but the template)."""
+
+    scale: np.ndarray  # (N, 12) amplitude factor about the cycle mean
+    offset: np.ndarray  # (N, 12) deg added
+
+
+def _side_curves(activity: str, subject: SubjectParams, side: str, phase: np.ndarray, up: np.ndarray,
+                 mods: _Curves | None, use_subject: bool) -> np.ndarray:
+    """Curves (N, 12) of one side: template + subject deviation + asymmetry + stride modulation.
+
+    ``up`` (N, 4) are the speed polynomial terms (:func:`_poly_u`).
+    """
+    basis = _fourier_basis(phase, N_HARMONICS)  # (N, 25)
+    mean = _template_mean(activity, up)  # (N, 12)
+    dev = _templates(activity, basis, up) - mean  # (N, 12) about the cycle mean
+    scale = np.ones(N_CURVES)
+    scale[_CH["hip_flexion"]] *= subject.stride_length_factor
+    scale[_CH["pelvis_rotation"]] *= subject.stride_length_factor
+    out = mean
+    if use_subject:
+        sgn = 0.5 if side == "right" else -0.5
+        scale = scale * (1.0 + sgn * subject.asym_scale)
+        out = out + sgn * subject.asym_offset_deg + basis[:, :1 + 2 * N_DEV_HARMONICS] @ subject.curve_dev_deg.T
+        if activity == "running" and subject.strike_plantarflexion_deg:
+            d = (phase + 0.5) % 1.0 - 0.5  # cycles since heel strike
+            out[:, _CH["ankle_flexion"]] -= subject.strike_plantarflexion_deg * np.exp(-((d + 0.01) / 0.06) ** 2)
+    if mods is not None:
+        return out + dev * (scale * mods.scale) + mods.offset
+    return out + dev * scale
+
+
+def _rot_y(psi: np.ndarray) -> np.ndarray:
+    c, s = np.cos(psi), np.sin(psi)
+    r = np.zeros(psi.shape + (3, 3))
+    r[..., 0, 0], r[..., 0, 2], r[..., 1, 1], r[..., 2, 0], r[..., 2, 2] = c, s, 1.0, -s, c
+    return r
+
+
+def pelvis_rotation_from_angles(pelvis_deg: np.ndarray) -> np.ndarray:
+    """Pelvis orientation in the walking-direction frame from Plug-in Gait pelvis angles.
+
+    ``[tilt (anterior +), obliquity (right side up +), rotation (right side forward +)]``,
+    intrinsic Z-X'-Y'' like the joint angles, i.e. ``Rz(-tilt) Rx(-obliquity) Ry(rotation)``:
+    (..., 3) deg -> (..., 3, 3).
+    """
+    a = np.deg2rad(np.asarray(pelvis_deg, float))
+    cz, sz = np.cos(-a[..., 0]), np.sin(-a[..., 0])
+    cx, sx = np.cos(-a[..., 1]), np.sin(-a[..., 1])
+    cy, sy = np.cos(a[..., 2]), np.sin(a[..., 2])
+    r = np.empty(a.shape[:-1] + (3, 3))
+    r[..., 0, 0] = cz * cy - sz * sx * sy
+    r[..., 0, 1] = -sz * cx
+    r[..., 0, 2] = cz * sy + sz * sx * cy
+    r[..., 1, 0] = sz * cy + cz * sx * sy
+    r[..., 1, 1] = cz * cx
+    r[..., 1, 2] = sz * sy - cz * sx * cy
+    r[..., 2, 0] = -cx * sy
+    r[..., 2, 1] = sx
+    r[..., 2, 2] = cx * cy
+    return r
+
+
+def pelvis_angles_from_rotation(r_pelvis: np.ndarray, heading_rad=0.0, side: str = "right") -> np.ndarray:
+    """Plug-in Gait pelvis angles (deg) of a pelvis orientation relative to the walking direction.
+
+    Parameters
+    ----------
+    r_pelvis : ndarray, shape (..., 3, 3)
+    heading_rad : float or ndarray, shape (...)
+        Walking direction about +Y (see :attr:`Kinematics.heading_deg`).
+    side : {"right", "left"}
+        The left view negates obliquity and rotation (left side up / forward positive).
+    """
+    check_choice("side", side, SIDES)
+    r_rel = np.swapaxes(_rot_y(np.broadcast_to(np.asarray(heading_rad, float), r_pelvis.shape[:-2])), -1, -2) @ r_pelvis
+    eul = Rotation.from_matrix(r_rel.reshape(-1, 3, 3)).as_euler("ZXY", degrees=True)
+    out = np.stack([-eul[:, 0], -eul[:, 1], eul[:, 2]], axis=-1).reshape(r_pelvis.shape[:-2] + (3,))
+    return out if side == "right" else out * np.array([1.0, -1.0, -1.0])
+
+
+def _forward(subject: SubjectParams, activity: str, fs: float, phase: dict, vstar: np.ndarray, psi: np.ndarray,
+             mods: dict | None, use_subject: bool) -> dict:
+    """Orientations, joint angles and whole-body translation from phases (the shared core).
+
+    Returns a dict with ``rot``, ``rel`` (origins relative to the pelvis origin), ``angles``,
+    ``pelvis_angles``, ``pelvis_pos`` (N,3) and ``toe_offs``.
+    """
+    n = len(vstar)
+    up = _poly_u(activity, vstar)  # (N, 4)
+    curves = {s: _side_curves(activity, subject, s, phase[s], up, None if mods is None else mods[s],
+                              use_subject) for s in SIDES}  # side -> (N, 12)
+    pel = 0.5 * (curves["right"][:, :3] + curves["left"][:, :3] * _PELVIS_MIRROR)  # (N, 3) right view
+    r_pelvis = _rot_y(psi) @ pelvis_rotation_from_angles(pel)  # (N,3,3)
+    rot = {"pelvis": r_pelvis}
+    rel = {"pelvis": np.zeros((n, 3))}
+    angles = {}
+    sole_r = foot_sole_points(subject)  # (P, 3) right foot
+    for side in SIDES:
+        hip, knee, ankle = (curves[side][:, 3 * j:3 * j + 3] for j in (1, 2, 3))
+        for jn, a in zip(JOINT_NAMES, (hip, knee, ankle)):
+            angles[joint_name(jn, side)] = a
+        th, sh, ft = (segment_name(s, side) for s in ("thigh", "shank", "foot"))
+        rot[th] = r_pelvis @ angles_to_relative_rotation(hip, "hip", side)
+        rot[sh] = rot[th] @ angles_to_relative_rotation(knee, "knee", side)
+        rot[ft] = rot[sh] @ angles_to_relative_rotation(ankle, "ankle", side)
+        zs = 1.0 if side == "right" else -1.0
+        rel[th] = r_pelvis[:, :, 2] * (zs * 0.5 * subject.pelvis_width_m)
+        rel[sh] = rel[th] - rot[th][:, :, 1] * subject.thigh_length_m
+        rel[ft] = rel[sh] - rot[sh][:, :, 1] * subject.shank_length_m
+
+    # ---- contact: per foot, soft lowest sole point and the velocity of the material under it
+    tau_pt = 0.002  # m, softness of the lowest-point choice
+    low, vel_c = {}, {}
+    dt = 1.0 / fs
+    for side in SIDES:
+        ft = segment_name("foot", side)
+        pts = sole_r * np.array([1.0, 1.0, 1.0 if side == "right" else -1.0])  # (P, 3) foot frame
+        r_y = np.ascontiguousarray(rot[ft][:, 1, :])  # (N, 3) vertical row: lab heights of the foot axes
+        h = rel[ft][:, 1:2] + r_y @ pts.T  # (N, P) sole heights relative to the pelvis
+        hmin = h.min(axis=1, keepdims=True)
+        e = np.exp(-(h - hmin) / tau_pt)  # (N, P)
+        esum = e.sum(axis=1)
+        low[side] = hmin[:, 0] - tau_pt * np.log(esum)  # (N,) soft-min height
+        p_bar = (e @ pts) / esum[:, None]  # (N, 3) contact point in the foot frame
+        # velocity (relative to the pelvis) of the material point at p_bar: v_origin + R' p_bar
+        v_org = np.gradient(rel[ft][:, [0, 2]], dt, axis=0)  # (N, 2)
+        r_dot = np.gradient(rot[ft][:, [0, 2], :], dt, axis=0)  # (N, 2, 3)
+        vel_c[side] = v_org + np.einsum("nkj,nj->nk", r_dot, p_bar)  # (N, 2)
+    toe_offs = {}
+    if activity == "walking":
+        y, v_h = _walking_translation(phase, vstar, low, vel_c)
+    else:
+        y, v_h, toe_offs = _running_translation(fs, phase, vstar, low, vel_c)
+    xz = np.concatenate([np.zeros((1, 2)), np.cumsum(0.5 * (v_h[1:] + v_h[:-1]) * dt, axis=0)])  # (N, 2)
+    pelvis_pos = np.column_stack([xz[:, 0], y, xz[:, 1]])
+    return {"rot": rot, "rel": rel, "angles": angles, "pelvis_angles": pel, "pelvis_pos": pelvis_pos,
+            "toe_offs": toe_offs}
+
+
+def _crossings(x: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Times where a non-decreasing x passes an integer (linear interpolation)."""
+    k = np.floor(x)
+    i = np.flatnonzero(k[1:] > k[:-1])
+    level = k[i + 1]
+    frac = (level - x[i]) / np.maximum(x[i + 1] - x[i], 1e-12)
+    return t[i] + frac * (t[i + 1] - t[i])
+
+
+def _walking_translation(phase: dict, vstar: np.ndarray, low: dict, vel_c: dict):
+    """Walking: the lower foot carries the body, the phase decides when the feet are level.
+
+    Each foot's contact height is lowered by ``_STANCE_PRIOR_M`` times its phase-based
+    stance weight (full in single stance, handed over across double support), so the
+    foot in stance by the gait phase keeps the load unless the other one is clearly
+    lower; and the pelvis is never so low that a foot enters the ground.
+    """
+    beta = stance_fraction("walking", vstar)  # (N,)
+    ds = beta - 0.5  # double support, cycles
+    prior = {}
+    for side in SIDES:
+        frac = phase[side] - np.floor(phase[side])
+        prior[side] = _smootherstep(frac / ds) * _smootherstep((beta - frac) / ds)
+    eff = {s: low[s] - _STANCE_PRIOR_M * prior[s] for s in SIDES}
+    w_r = 0.5 * (1.0 - np.tanh(0.5 * (eff["right"] - eff["left"]) / _CONTACT_SOFT_M))  # (N,)
+    y_load = -(w_r * low["right"] + (1.0 - w_r) * low["left"])  # pelvis height with the loaded foot down
+    y_touch = -np.minimum(low["right"], low["left"])  # height at which the lower foot just touches
+    y = y_load + _softplus(y_touch - y_load, _CONTACT_SOFT_M)  # never below y_touch (softly)
+    v_h = -(w_r[:, None] * vel_c["right"] + (1.0 - w_r)[:, None] * vel_c["left"])  # (N, 2)
+    return y, v_h
+
+
+def _softplus(x: np.ndarray, tau: float) -> np.ndarray:
+    return tau * np.logaddexp(0.0, x / tau)
+
+
+def _running_translation(fs: float, phase: dict, vstar: np.ndarray, low: dict, vel_c: dict):
+    """Running: stance by phase (heel strike to toe-off), ballistic flight between stances."""
+    n = len(vstar)
+    t = np.arange(n) / fs
+    beta = stance_fraction("running", vstar)  # (N,)
+    ramp = 0.03  # cycles, width of the load hand-over at contact and toe-off
+    w, hs, to = {}, {}, {}
+    for side in SIDES:
+        p = phase[side]
+        frac = p - np.floor(p)
+        d_hs = (frac + 0.5) % 1.0 - 0.5  # cycles since heel strike, in [-0.5, 0.5)
+        w[side] = _smootherstep(d_hs / ramp + 0.5) * _smootherstep((beta - d_hs) / ramp + 0.5)
+        hs[side] = _crossings(p, t)
+        to[side] = _crossings(p - beta, t)  # toe-off: phase passes k + beta
+    wsum = w["right"] + w["left"]  # (N,) in [0, 1]
+    safe = np.maximum(wsum, 1e-12)
+    y_st = -(w["right"] * low["right"] + w["left"] * low["left"]) / safe  # (N,)
+    v_st = -(w["right"][:, None] * vel_c["right"] + w["left"][:, None] * vel_c["left"]) / safe[:, None]
+    # flights: from each toe-off to the next heel strike of either foot
+    t_to = np.concatenate([to["right"], to["left"]])
+    t_hs = np.sort(np.concatenate([hs["right"], hs["left"]]))
+    t_to = np.sort(t_to)
+    y, v = y_st.copy(), v_st.copy()
+    if len(t_to) and len(t_hs):
+        j = np.searchsorted(t_hs, t_to)
+        ok = j < len(t_hs)
+        t0, t1 = t_to[ok], t_hs[j[ok]]
+        y_ref = lambda tt: np.interp(tt, t, y_st)  # noqa: E731
+        y0, y1 = y_ref(t0), y_ref(t1)
+        v0 = np.stack([np.interp(t0, t, v_st[:, k]) for k in range(2)], axis=1)
+        v1 = np.stack([np.interp(t1, t, v_st[:, k]) for k in range(2)], axis=1)
+        # each sample belongs to the flight whose [previous stance middle, next stance middle] holds it
+        mids = 0.5 * (t1[:-1] + t0[1:])
+        f = np.searchsorted(mids, t)  # (N,) flight index
+        a, b = t0[f], t1[f]
+        s = (t - a) / np.maximum(b - a, 1e-9)
+        y_fl = y0[f] + s * (y1[f] - y0[f]) + 0.5 * G * (t - a) * (b - t)  # curvature -g through both ends
+        v_fl = v0[f] + s[:, None] * (v1[f] - v0[f])
+        y = wsum * y_st + (1.0 - wsum) * y_fl
+        v = wsum[:, None] * v_st + (1.0 - wsum)[:, None] * v_fl
+    return y, v, to
+
+
+# ---------------------------------------------------------------- stride length calibration
+def _stride_length_table(subject: SubjectParams, activity: str, use_subject: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Stride length (m) the subject's no-slip kinematics give at a few dimensionless speeds."""
+    lo, hi = SPEED_LIMITS_M_S[activity]
+    v_lo, v_hi = subject.dimensionless_speed(lo), subject.dimensionless_speed(hi)
+    grid = np.linspace(max(v_lo, VSTAR_RANGE[activity][0]), min(v_hi, VSTAR_RANGE[activity][1]), 6)
+    fs, n_per = 300.0, 3  # samples per (1 s) stride, strides
+    t = np.arange(int(n_per * fs)) / fs
+    out = np.empty(len(grid))
+    phase_l_offset = 0.5 + (subject.phase_asym if use_subject else 0.0)
+    for i, v in enumerate(grid):
+        ph = {"right": t.copy(), "left": t + phase_l_offset}
+        res = _forward(subject, activity, fs, ph, np.full(t.shape, v), np.zeros(t.shape), None, use_subject)
+        x = res["pelvis_pos"][:, 0]
+        i0, i1 = int(1.0 * fs), int(2.0 * fs)
+        out[i] = x[i1] - x[i0]
+    return grid, out
+
+
+# ---------------------------------------------------------------- public entry point
+def generate_gait(subject: SubjectParams, cfg: GaitConfig | None = None,
+                  rng: np.random.Generator | None = None) -> Kinematics:
+    """Generate one walking or running sequence.
+
+    Parameters
+    ----------
+    subject : SubjectParams
+        Body and style (see :func:`imukin.simulation.body.draw_subject`).
+    cfg : GaitConfig, optional
+        Activity, duration, rate, speed profile, turns, variability.
+    rng : numpy.random.Generator, optional
+        The only source of randomness: the same seed gives identical arrays.
+
+    Returns
+    -------
+    Kinematics
+    """
+    cfg = cfg or GaitConfig()
+    rng = rng if rng is not None else np.random.default_rng()
+    if not isinstance(subject, SubjectParams):
+        raise ImukinError(f"generate_gait needs a SubjectParams, got {type(subject).__name__}; "
+                          f"use imukin.simulation.body.draw_subject")
+    act, fs = cfg.activity, float(cfg.fs_internal)
+    n = int(round(cfg.duration_s * fs))
+    if n < 10:
+        raise ImukinError(f"duration {cfg.duration_s} s at {fs} Hz gives only {n} samples; make it longer")
+    m = int(round(_MARGIN_S * fs))  # extra samples simulated on both sides, then cut off
+    t = (np.arange(n + 2 * m) - m) / fs  # (N + 2m,)
+    speed = _speed_profile(t, cfg, rng)  # (N+2m,)
+    psi = _heading_profile(t, cfg, rng)  # (N+2m,)
+    vstar = subject.dimensionless_speed(speed)  # (N+2m,)
+    use_subject = cfg.subject_variation
+
+    # stride frequency = speed / stride length of the subject's own kinematics
+    grid, sl = _stride_length_table(subject, act, use_subject)
+    stride_len = CubicSpline(grid, sl)(np.clip(vstar, grid[0], grid[-1]))  # (N+2m,)
+    f0 = speed / stride_len  # (N+2m,) strides per second
+    jitter = _smooth_noise(t, 1.0 / float(np.mean(f0)), cfg.stride_time_cv, rng)[:, 0]
+    freq = f0 * (1.0 - jitter)
+    phi_r = float(rng.random()) + np.concatenate([[0.0], np.cumsum(0.5 * (freq[1:] + freq[:-1]) / fs)])
+    step_jit = _smooth_noise(phi_r, 1.0, cfg.step_phase_sd, rng)[:, 0]
+    phi_l = phi_r + 0.5 + (subject.phase_asym if use_subject else 0.0) + step_jit
+    phase = {"right": phi_r, "left": phi_l}
+
+    mods = {}
+    off_sd = cfg.stride_offset_sd_deg * _STRIDE_OFFSET_WEIGHT
+    for side in SIDES:
+        a = _smooth_noise(phase[side], 1.0, np.full(N_CURVES, cfg.stride_amp_sd), rng, N_CURVES)
+        o = _smooth_noise(phase[side], 1.0, off_sd, rng, N_CURVES)
+        mods[side] = _Curves(scale=1.0 + a, offset=o)
+
+    res = _forward(subject, act, fs, phase, vstar, psi, mods, use_subject)
+    keep = slice(m, m + n)
+    p0 = res["pelvis_pos"][keep] - res["pelvis_pos"][m] * np.array([1.0, 0.0, 1.0])  # start above the origin
+    t_out = t[keep]
+    within = lambda ev: ev[(ev >= t_out[0]) & (ev <= t_out[-1])]  # noqa: E731
+    return Kinematics(
+        t=t_out, fs=fs,
+        rot={seg: r[keep] for seg, r in res["rot"].items()},
+        pos={seg: p0 + r[keep] for seg, r in res["rel"].items()},
+        angles={j: a[keep] for j, a in res["angles"].items()},
+        speed=speed[keep],
+        heel_strikes={s: within(_crossings(phase[s], t)) for s in SIDES},
+        subject=subject,
+        pelvis_angles=res["pelvis_angles"][keep],
+        heading_deg=np.rad2deg(psi[keep]),
+        toe_offs={s: within(ev) for s, ev in res["toe_offs"].items()},
+    )
+
+
+# ---------------------------------------------------------------- analysis helper
+def normalise_cycles(x: np.ndarray, t: np.ndarray, heel_strikes: np.ndarray, n_points: int = 51) -> np.ndarray:
+    """Time-normalise a signal into gait cycles (heel strike to next heel strike).
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, ...)
+    t : ndarray, shape (N,)
+    heel_strikes : ndarray, shape (K,)
+        Cycle start times; cycles not fully inside ``t`` are skipped.
+    n_points : int
+        Samples per cycle, 0 % to 100 % inclusive (51 -> every 2 %).
+
+    Returns
+    -------
+    ndarray, shape (n_cycles, n_points, ...)
+    """
+    hs = np.asarray(heel_strikes, float)
+    hs = hs[(hs >= t[0]) & (hs <= t[-1])]
+    if len(hs) < 2:
+        raise ImukinError("need at least two heel strikes inside the signal to cut gait cycles")
+    frac = np.linspace(0.0, 1.0, n_points)
+    tq = (hs[:-1, None] + (hs[1:] - hs[:-1])[:, None] * frac).ravel()  # (C * n_points,)
+    flat = np.asarray(x, float).reshape(len(t), -1)
+    out = np.stack([np.interp(tq, t, flat[:, k]) for k in range(flat.shape[1])], axis=1)
+    return out.reshape(len(hs) - 1, n_points, *np.asarray(x).shape[1:])
