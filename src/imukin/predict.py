@@ -45,6 +45,7 @@ def cmd_predict(args) -> int:
     if not sides:
         raise ImukinError(f"{args.root_path} holds no Right_/Left_ sensor files; expected Right_seg1_acc.npy, "
                           "Right_seg1_gyr.npy, Right_seg2_acc.npy, Right_seg2_gyr.npy (or Right_seg1.csv ...)")
+    legs = [read_leg(args.root_path, side) for side in sides]  # read and check everything before writing
     predictor = AnglePredictor(args.run, args.device) if args.run else \
         AnglePredictor.pretrained(args.joint, args.activity, args.model, args.device)
     if predictor.joint != args.joint:
@@ -52,13 +53,15 @@ def cmd_predict(args) -> int:
     out = args.out or args.root_path
     acc_scale = G if args.acc_units == "g" else 1.0
     gyr_scale = np.pi / 180 if args.gyr_units == "deg/s" else 1.0
-    legs = [read_leg(args.root_path, side) for side in sides]  # read and check everything before writing
+    for leg in legs:  # scale and check units of every leg before anything is written
+        leg.acc1, leg.acc2 = leg.acc1 * acc_scale, leg.acc2 * acc_scale
+        leg.gyr1, leg.gyr2 = leg.gyr1 * gyr_scale, leg.gyr2 * gyr_scale
+        check_units(np.concatenate([leg.acc1, leg.acc2], 1), np.concatenate([leg.gyr1, leg.gyr2], 1),
+                    f"{leg.side} leg")
     metrics = {}
     for leg in legs:
         fs = args.fs or leg.fs or predictor.fs
-        acc1, acc2 = leg.acc1 * acc_scale, leg.acc2 * acc_scale
-        gyr1, gyr2 = leg.gyr1 * gyr_scale, leg.gyr2 * gyr_scale
-        check_units(np.concatenate([acc1, acc2], 1), np.concatenate([gyr1, gyr2], 1), f"{leg.side} leg")
+        acc1, gyr1, acc2, gyr2 = leg.acc1, leg.gyr1, leg.acc2, leg.gyr2
         preds = np.stack([predictor.predict(acc1[s], gyr1[s], acc2[s], gyr2[s], side=leg.side, fs=fs, progress=True)
                           for s in range(acc1.shape[0])])  # (S, T, 3)
         stem = f"{leg.side}_{args.joint}_angles"

@@ -101,7 +101,7 @@ def evaluate_runs(runs: list[str | Path], data_path: str | Path, out_dir: str | 
     metrics, plots, bars = {}, [], {}
     for run in runs:
         predictor = AnglePredictor(run, device=device)
-        label = f"{predictor.meta.get('model_name', Path(run).name)}"
+        label = predictor.model.model_name
         if label in metrics:
             label = f"{label}:{Path(run).name}"
         seed = int(predictor.meta.get("train_config", {}).get("split_seed", 0))

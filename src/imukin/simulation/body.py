@@ -8,7 +8,7 @@ foot length 0.152 H, ankle joint height 0.039 H. The hip-joint-centre separation
 regression on a 0.13 H inter-ASIS width. Each proportion gets a per-subject random
 factor of a few percent, so limbs are not all alike for a given height.
 
-Gait style (used by :mod:`imukin.simulation.gait`): a stride-length factor, smooth
+Gait style (used by :mod:`imukin.simulation.gait`): a cadence factor, smooth
 per-subject deviations of every joint-angle curve (a few random low-order Fourier
 coefficients in degrees), left/right asymmetry and, for running, the foot-strike style.
 
@@ -74,7 +74,8 @@ class SubjectParams:
     pelvis_depth_m: float = PELVIS_DEPTH_PER_HEIGHT * 1.72  # ASIS to PSIS (antero-posterior pelvis depth)
     thigh_radius_m: float = 0.075  # mid-thigh radius (skin to femur axis), places the thigh sensor
     shank_radius_m: float = 0.05  # upper-shank radius (skin to tibia axis), places the shank sensor
-    stride_length_factor: float = 1.0  # this person's stride length / population's at the same speed
+    cadence_factor: float = 1.0  # this person's step frequency / the population's at the same speed
+    #   (step length follows as speed / cadence; hip flexion range adapts to produce it)
     curve_dev_deg: np.ndarray = field(  # (N_CURVES, 1 + 2 * N_DEV_HARMONICS) Fourier deviations, deg
         default_factory=lambda: np.zeros((N_CURVES, 1 + 2 * N_DEV_HARMONICS)))
     asym_scale: np.ndarray = field(default_factory=lambda: np.zeros(N_CURVES))  # right/left amplitude
@@ -89,7 +90,7 @@ class SubjectParams:
         check_choice("sex", self.sex, ("female", "male"))
         for name in ("height_m", "mass_kg", "thigh_length_m", "shank_length_m", "foot_length_m",
                      "ankle_height_m", "pelvis_width_m", "pelvis_depth_m", "thigh_radius_m", "shank_radius_m",
-                     "stride_length_factor"):
+                     "cadence_factor"):
             if not float(getattr(self, name)) > 0:
                 raise ImukinError(f"subject {name} must be positive, got {getattr(self, name)}")
         self.curve_dev_deg = np.asarray(self.curve_dev_deg, float)
@@ -98,6 +99,11 @@ class SubjectParams:
                               f"got {self.curve_dev_deg.shape}")
         self.asym_scale = np.asarray(self.asym_scale, float).reshape(N_CURVES)
         self.asym_offset_deg = np.asarray(self.asym_offset_deg, float).reshape(N_CURVES)
+
+    @property
+    def step_length_factor(self) -> float:
+        """This person's step length / the population's at the same speed (1 / cadence factor)."""
+        return 1.0 / self.cadence_factor
 
     @property
     def leg_length_m(self) -> float:
@@ -160,7 +166,7 @@ def draw_subject(rng: np.random.Generator, activity: str = "walking") -> Subject
         pelvis_depth_m=PELVIS_DEPTH_PER_HEIGHT * h * prop[5],
         thigh_radius_m=0.075 * girth * h / 1.72 * float(rng.uniform(0.9, 1.1)),
         shank_radius_m=0.05 * girth * h / 1.72 * float(rng.uniform(0.9, 1.1)),
-        stride_length_factor=float(np.clip(rng.normal(1.0, 0.05), 0.85, 1.15)),
+        cadence_factor=float(np.clip(rng.normal(1.0, 0.05), 0.88, 1.12)),
         curve_dev_deg=dev,
         asym_scale=0.04 * np.clip(rng.standard_normal(N_CURVES), -2.5, 2.5),
         asym_offset_deg=1.0 * np.clip(rng.standard_normal(N_CURVES), -2.5, 2.5),

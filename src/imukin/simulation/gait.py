@@ -19,13 +19,16 @@ How a sequence is made
    :mod:`imukin.conventions` (flexion, adduction, internal rotation, dorsiflexion
    positive); the pelvis frame is the anatomical (ASIS/PSIS) one, so it carries the
    subject's anterior pelvic tilt (about 10-15 deg) and hip flexion includes it.
-2. **Phase.** Each leg has its own gait phase (left half a cycle after right, plus the
-   subject's asymmetry). The stride frequency is ``speed / stride length``, where the
-   stride length is what the subject's own kinematics produce when the stance foot
-   does not slip (measured once per subject on a few speeds). Cadence therefore follows
-   from body size, speed and style; stride times vary smoothly from stride to stride.
+2. **Cadence and phase.** Each leg has its own gait phase (left half a cycle after right,
+   plus the subject's asymmetry). The target step frequency comes from an empirical
+   law of speed and leg length (:func:`step_frequency_hz`) times the subject's cadence
+   factor. The step length it implies is produced by the kinematics themselves: per
+   subject and speed, the hip flexion range (and pelvic rotation) is scaled so that the
+   no-slip stride length of the subject's own kinematics equals ``speed / stride
+   frequency`` (scale limited to 0.75-1.3; beyond, cadence gives way). The phase then
+   advances at ``speed / stride length``, with smooth stride-to-stride variation.
 3. **Per-subject and per-stride variation.** Smooth per-subject curve deviations,
-   left/right asymmetry, a stride-length factor (see :mod:`imukin.simulation.body`), and
+   left/right asymmetry, the cadence factor (see :mod:`imukin.simulation.body`), and
    smooth stride-to-stride modulation of each curve's amplitude and offset.
 4. **Forward kinematics** through :func:`imukin.conventions.angles_to_relative_rotation`:
    ``R_thigh = R_pelvis @ angles_to_relative_rotation(hip, "hip", side)`` and so on, so
@@ -247,6 +250,8 @@ _MARGIN_S = 1.0
 #: the loaded foot, and the softness (m) of the choice.
 _STANCE_PRIOR_M = 0.02
 _CONTACT_SOFT_M = 0.003
+#: Limits of the per-subject stride scale (hip flexion and pelvic rotation range factor).
+_STRIDE_SCALE_RANGE = (0.75, 1.3)
 
 
 # ---------------------------------------------------------------- config and result
@@ -491,17 +496,18 @@ class _Curves:
 
 
 def _side_curves(activity: str, subject: SubjectParams, side: str, phase: np.ndarray, up: np.ndarray,
-                 mods: _Curves | None, use_subject: bool) -> np.ndarray:
+                 stride_scale: np.ndarray, mods: _Curves | None, use_subject: bool) -> np.ndarray:
     """Curves (N, 12) of one side: template + subject deviation + asymmetry + stride modulation.
 
-    ``up`` (N, 4) are the speed polynomial terms (:func:`_poly_u`).
+    ``up`` (N, 4) are the speed polynomial terms (:func:`_poly_u`); ``stride_scale`` (N,)
+    scales the hip flexion and pelvic rotation ranges (step length).
     """
     basis = _fourier_basis(phase, N_HARMONICS)  # (N, 25)
     mean = _template_mean(activity, up)  # (N, 12)
     dev = _templates(activity, basis, up) - mean  # (N, 12) about the cycle mean
-    scale = np.ones(N_CURVES)
-    scale[_CH["hip_flexion"]] *= subject.stride_length_factor
-    scale[_CH["pelvis_rotation"]] *= subject.stride_length_factor
+    scale = np.ones((len(phase), N_CURVES))
+    scale[:, _CH["hip_flexion"]] = stride_scale
+    scale[:, _CH["pelvis_rotation"]] = stride_scale
     out = mean
     if use_subject:
         sgn = 0.5 if side == "right" else -0.5
@@ -565,7 +571,7 @@ def pelvis_angles_from_rotation(r_pelvis: np.ndarray, heading_rad=0.0, side: str
 
 
 def _forward(subject: SubjectParams, activity: str, fs: float, phase: dict, vstar: np.ndarray, psi: np.ndarray,
-             mods: dict | None, use_subject: bool) -> dict:
+             stride_scale: np.ndarray, mods: dict | None, use_subject: bool) -> dict:
     """Orientations, joint angles and whole-body translation from phases (the shared core).
 
     Returns a dict with ``rot``, ``rel`` (origins relative to the pelvis origin), ``angles``,
@@ -573,7 +579,7 @@ def _forward(subject: SubjectParams, activity: str, fs: float, phase: dict, vsta
     """
     n = len(vstar)
     up = _poly_u(activity, vstar)  # (N, 4)
-    curves = {s: _side_curves(activity, subject, s, phase[s], up, None if mods is None else mods[s],
+    curves = {s: _side_curves(activity, subject, s, phase[s], up, stride_scale, None if mods is None else mods[s],
                               use_subject) for s in SIDES}  # side -> (N, 12)
     pel = 0.5 * (curves["right"][:, :3] + curves["left"][:, :3] * _PELVIS_MIRROR)  # (N, 3) right view
     r_pelvis = _rot_y(psi) @ pelvis_rotation_from_angles(pel)  # (N,3,3)
@@ -702,23 +708,53 @@ def _running_translation(fs: float, phase: dict, vstar: np.ndarray, low: dict, v
     return y, v, to
 
 
-# ---------------------------------------------------------------- stride length calibration
-def _stride_length_table(subject: SubjectParams, activity: str, use_subject: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Stride length (m) the subject's no-slip kinematics give at a few dimensionless speeds."""
-    lo, hi = SPEED_LIMITS_M_S[activity]
-    v_lo, v_hi = subject.dimensionless_speed(lo), subject.dimensionless_speed(hi)
-    grid = np.linspace(max(v_lo, VSTAR_RANGE[activity][0]), min(v_hi, VSTAR_RANGE[activity][1]), 6)
-    fs, n_per = 300.0, 3  # samples per (1 s) stride, strides
-    t = np.arange(int(n_per * fs)) / fs
-    out = np.empty(len(grid))
-    phase_l_offset = 0.5 + (subject.phase_asym if use_subject else 0.0)
+# ---------------------------------------------------------------- cadence
+def step_frequency_hz(activity: str, speed_m_s, leg_length_m: float = 0.91) -> np.ndarray:
+    """Population step frequency (steps/s) at a speed, for a leg length (hip centre to floor).
+
+    Walking: stride length / leg length = 2.64 v*^0.66 with ``v* = v / sqrt(g L)``, fitted
+    to adult overground cadence (about 1.6 Hz at 0.8 m/s, 1.87 Hz at 1.3 m/s, 2.2 Hz at
+    2.0 m/s for a 0.91 m leg; the form of Grieve 1968 / Alexander 1984). Running:
+    ``(2.2 + 0.15 v) (0.91 / L)^0.3`` Hz (about 2.5 Hz at 2 m/s, 2.7 at 3.3, 2.95 at 5;
+    Cavanagh & Kram 1989; Heiderscheit et al. 2011).
+    """
+    v = np.asarray(speed_m_s, float)
+    if activity == "running":
+        return (2.2 + 0.15 * v) * (0.91 / leg_length_m) ** 0.3
+    vstar = np.maximum(v, 1e-3) / np.sqrt(G * leg_length_m)
+    stride_len = 2.64 * vstar ** 0.66 * leg_length_m
+    return 2.0 * v / stride_len
+
+
+def _stride_length(subject: SubjectParams, activity: str, vstar: float, scale: float, use_subject: bool) -> float:
+    """No-slip stride length (m) of the subject's kinematics at constant speed and stride scale."""
+    fs = 300.0  # samples per (1 s) stride
+    t = np.arange(int(3 * fs)) / fs
+    ph = {"right": t.copy(), "left": t + 0.5 + (subject.phase_asym if use_subject else 0.0)}
+    res = _forward(subject, activity, fs, ph, np.full(t.shape, vstar), np.zeros(t.shape), np.full(t.shape, scale),
+                   None, use_subject)
+    x = res["pelvis_pos"][:, 0]
+    return float(x[int(2 * fs)] - x[int(fs)])  # middle stride
+
+
+def _stride_table(subject: SubjectParams, activity: str, use_subject: bool):
+    """Per-subject stride calibration on a grid of v*: (grid, stride scale, stride length m).
+
+    The stride scale (hip flexion and pelvic rotation range) makes the no-slip stride
+    length equal the cadence law's ``speed / stride frequency``; the stride length returned
+    is the one the kinematics really produce with that scale.
+    """
+    lo, hi = VSTAR_RANGE[activity]
+    grid = np.linspace(lo, hi, 6)
+    scales, lengths = np.empty(len(grid)), np.empty(len(grid))
     for i, v in enumerate(grid):
-        ph = {"right": t.copy(), "left": t + phase_l_offset}
-        res = _forward(subject, activity, fs, ph, np.full(t.shape, v), np.zeros(t.shape), None, use_subject)
-        x = res["pelvis_pos"][:, 0]
-        i0, i1 = int(1.0 * fs), int(2.0 * fs)
-        out[i] = x[i1] - x[i0]
-    return grid, out
+        speed = float(subject.speed_m_s(v))
+        target = 2.0 * speed / (subject.cadence_factor * float(step_frequency_hz(activity, speed, subject.leg_length_m)))
+        s1, s2 = _stride_length(subject, activity, v, 1.0, use_subject), _stride_length(subject, activity, v, 1.2, use_subject)
+        k = 1.0 + 0.2 * (target - s1) / (s2 - s1) if abs(s2 - s1) > 1e-6 else 1.0
+        scales[i] = float(np.clip(k, *_STRIDE_SCALE_RANGE))
+        lengths[i] = _stride_length(subject, activity, v, scales[i], use_subject)
+    return grid, scales, lengths
 
 
 # ---------------------------------------------------------------- public entry point
@@ -755,10 +791,11 @@ def generate_gait(subject: SubjectParams, cfg: GaitConfig | None = None,
     vstar = subject.dimensionless_speed(speed)  # (N+2m,)
     use_subject = cfg.subject_variation
 
-    # stride frequency = speed / stride length of the subject's own kinematics
-    grid, sl = _stride_length_table(subject, act, use_subject)
-    stride_len = CubicSpline(grid, sl)(np.clip(vstar, grid[0], grid[-1]))  # (N+2m,)
-    f0 = speed / stride_len  # (N+2m,) strides per second
+    # stride frequency = speed / stride length of the subject's own (scaled) kinematics
+    grid, k_grid, sl_grid = _stride_table(subject, act, use_subject)
+    vc = np.clip(vstar, grid[0], grid[-1])
+    stride_scale = CubicSpline(grid, k_grid)(vc)  # (N+2m,)
+    f0 = speed / CubicSpline(grid, sl_grid)(vc)  # (N+2m,) strides per second
     jitter = _smooth_noise(t, 1.0 / float(np.mean(f0)), cfg.stride_time_cv, rng)[:, 0]
     freq = f0 * (1.0 - jitter)
     phi_r = float(rng.random()) + np.concatenate([[0.0], np.cumsum(0.5 * (freq[1:] + freq[:-1]) / fs)])
@@ -773,7 +810,7 @@ def generate_gait(subject: SubjectParams, cfg: GaitConfig | None = None,
         o = _smooth_noise(phase[side], 1.0, off_sd, rng, N_CURVES)
         mods[side] = _Curves(scale=1.0 + a, offset=o)
 
-    res = _forward(subject, act, fs, phase, vstar, psi, mods, use_subject)
+    res = _forward(subject, act, fs, phase, vstar, psi, stride_scale, mods, use_subject)
     keep = slice(m, m + n)
     p0 = res["pelvis_pos"][keep] - res["pelvis_pos"][m] * np.array([1.0, 0.0, 1.0])  # start above the origin
     t_out = t[keep]

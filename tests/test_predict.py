@@ -1,0 +1,92 @@
+"""imukin evaluate and imukin predict end to end on a tiny trained run."""
+import json
+
+import numpy as np
+import pytest
+
+from imukin.cli import main
+from imukin.io.job_h5 import read_subject, write_dataset
+from imukin.simulation.corpus import CorpusConfig, corpus_attrs, simulate_corpus
+from imukin.training.dataset import split_subjects
+from imukin.training.trainer import TrainConfig, train
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    d = tmp_path_factory.mktemp("run")
+    cfg = CorpusConfig(activity="walking", n_subjects=5, seed=9, duration_s=6.0)
+    data = write_dataset(d / "walk.h5", simulate_corpus(cfg, workers=1), attrs=corpus_attrs(cfg))
+    tc = TrainConfig(model="cnn", joint="knee", steps=30, batch_size=8, window=200, eval_every=10, warmup_steps=5,
+                     model_overrides={"n_layers": 2, "channels": 16, "kernel_size": 21})
+    train(tc, data, d / "run", progress=False)
+    return data, d / "run"
+
+
+def test_evaluate_writes_report(trained, tmp_path, capsys):
+    data, run = trained
+    assert main(["evaluate", "--run", str(run), "--run", str(run), "--data", str(data), "--out", str(tmp_path)]) == 0
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert len(metrics) == 2
+    m = next(iter(metrics.values()))
+    test_ids = split_subjects([f"s{i:04d}" for i in range(5)])["test"]
+    assert [p["subject"] for p in m["per_subject"]] == test_ids
+    assert m["knee"]["flexion"]["rmse"]["mean"] > 0
+    assert (tmp_path / "report.md").exists() and (tmp_path / "rmse_by_axis.png").stat().st_size > 1000
+    assert list(tmp_path.glob("traces_*.png"))
+    assert "flexion" in capsys.readouterr().out
+
+
+def write_demo_folder(folder, rec, fs_factor=1, deg=False, in_g=False):
+    folder.mkdir(exist_ok=True)
+    for side, prefix in (("Right", "r"), ("Left", "l")):
+        for k, seg in ((1, f"{prefix}thigh"), (2, f"{prefix}shank")):
+            acc = rec.acc[seg][::fs_factor] / (9.81 if in_g else 1)
+            gyr = np.rad2deg(rec.gyr[seg][::fs_factor]) if deg else rec.gyr[seg][::fs_factor]
+            np.save(folder / f"{side}_seg{k}_acc.npy", acc)
+            np.save(folder / f"{side}_seg{k}_gyr.npy", gyr)
+        np.save(folder / f"{side}_mocap_angle.npy", rec.angle[f"{prefix}knee"][::fs_factor])
+
+
+def test_predict_any_rate_both_legs(trained, tmp_path, capsys):
+    data, run = trained
+    rec = read_subject(data, "s0001")
+    write_demo_folder(tmp_path, rec, fs_factor=2)  # 100 Hz recording, model at 200 Hz
+    code = main(["predict", "--root-path", str(tmp_path), "--joint", "knee", "--run", str(run), "--fs", "100"])
+    assert code == 0
+    for side in ("right", "left"):
+        arr = np.load(tmp_path / f"{side}_knee_angles.npy")
+        assert arr.shape == (len(rec.angle["rknee"][::2]), 3) and np.all(np.isfinite(arr))
+        lines = (tmp_path / f"{side}_knee_angles.csv").read_text().splitlines()
+        assert lines[0] == "time_s,flexion_deg,adduction_deg,rotation_deg" and len(lines) == len(arr) + 1
+        assert float(lines[2].split(",")[0]) == pytest.approx(0.01)
+        assert (tmp_path / f"{side}_knee_angles.png").exists()
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert set(metrics) == {"right", "left"} and metrics["left"]["flexion"]["rmse"] > 0
+
+
+def test_predict_refuses_wrong_units(trained, tmp_path, capsys):
+    data, run = trained
+    rec = read_subject(data, "s0001")
+    write_demo_folder(tmp_path, rec, deg=True)
+    assert main(["predict", "--root-path", str(tmp_path), "--joint", "knee", "--run", str(run)]) == 2
+    assert "deg/s" in capsys.readouterr().err
+    assert main(["predict", "--root-path", str(tmp_path), "--joint", "knee", "--run", str(run),
+                 "--gyr-units", "deg/s"]) == 0
+    write_demo_folder(tmp_path, rec, in_g=True)
+    assert main(["predict", "--root-path", str(tmp_path), "--joint", "knee", "--run", str(run)]) == 2
+    assert "looks like g" in capsys.readouterr().err
+
+
+def test_predict_refuses_nan_and_wrong_joint(trained, tmp_path, capsys):
+    data, run = trained
+    rec = read_subject(data, "s0001")
+    write_demo_folder(tmp_path, rec)
+    acc = np.load(tmp_path / "Right_seg1_acc.npy")
+    acc[100:110] = np.nan
+    np.save(tmp_path / "Right_seg1_acc.npy", acc)
+    assert main(["predict", "--root-path", str(tmp_path), "--joint", "knee", "--run", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert "NaN" in err and "100" in err and "109" in err
+    assert not list(tmp_path.glob("*_angles.*"))
+    assert main(["predict", "--root-path", str(tmp_path), "--joint", "hip", "--run", str(run), "--side", "left"]) == 2
+    assert "knee model" in capsys.readouterr().err

@@ -1,0 +1,84 @@
+"""Training on a tiny simulated corpus: learning, determinism, resume after a kill, outputs."""
+import csv
+import json
+
+import numpy as np
+import pytest
+from safetensors.numpy import load_file
+
+from imukin.io.job_h5 import write_dataset
+from imukin.simulation.corpus import CorpusConfig, corpus_attrs, simulate_corpus
+from imukin.training import trainer as trainer_mod
+from imukin.training.trainer import TrainConfig, train
+
+TINY_CNN = {"n_layers": 2, "channels": 16, "kernel_size": 15, "dropout": 0.0}
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    path = tmp_path_factory.mktemp("corpus") / "walk.h5"
+    cfg = CorpusConfig(activity="walking", n_subjects=6, seed=5, duration_s=6.0, fs=100.0)
+    return write_dataset(path, simulate_corpus(cfg, workers=1), attrs=corpus_attrs(cfg))
+
+
+def tiny(**kw):
+    base = dict(model="cnn", joint="knee", model_overrides=TINY_CNN, steps=40, batch_size=8, window=100,
+                warmup_steps=5, eval_every=10, patience=100, lr=3e-3)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_schedule_warms_up_and_never_collapses():
+    cfg = TrainConfig(steps=1000, warmup_steps=100, lr=1e-3, min_lr_ratio=0.02)
+    lrs = np.array([cfg.lr_at(s) for s in range(1000)])
+    assert lrs[0] < lrs[50] < lrs[99] <= 1e-3 + 1e-12
+    assert np.all(np.diff(lrs[100:]) <= 1e-15) and lrs[-1] == pytest.approx(2e-5, rel=0.05)
+    assert lrs.min() >= 1e-5  # the reference's decay reached 1e-6 by step 400
+
+
+def test_train_learns_writes_and_is_deterministic(corpus, tmp_path):
+    s1 = train(tiny(), corpus, tmp_path / "a", progress=False)
+    s2 = train(tiny(), corpus, tmp_path / "b", progress=False)
+    rows = list(csv.DictReader(open(tmp_path / "a" / "metrics.csv")))
+    assert [int(r["step"]) for r in rows] == [10, 20, 30, 40]
+    val = [float(r["val_rmse_deg"]) for r in rows]
+    assert min(val) < val[0]  # learning happens
+    assert s1["best_val_rmse_deg"] == s2["best_val_rmse_deg"]
+    wa, wb = load_file(tmp_path / "a" / "model.safetensors"), load_file(tmp_path / "b" / "model.safetensors")
+    assert all(np.array_equal(wa[k], wb[k]) for k in wa)
+    meta = json.loads((tmp_path / "a" / "model.json").read_text())
+    flat = json.dumps(meta)
+    for key in ("normalization", "data_hash", "channels", "split", "imukin_version"):
+        assert key in flat
+    assert meta["model_name"] == "cnn" and meta["meta"]["joint"] == "knee" and meta["meta"]["fs"] == 100.0
+    # a finished run is not trained again
+    assert train(tiny(), corpus, tmp_path / "a", progress=False)["best_step"] == s1["best_step"]
+
+
+def test_resume_after_kill_gives_the_same_model(corpus, tmp_path, monkeypatch):
+    full = train(tiny(), corpus, tmp_path / "full", progress=False)
+    real_save = trainer_mod._save_resume
+
+    def killing_save(path, key, model, opt, rng, gen, state):
+        real_save(path, key, model, opt, rng, gen, state)
+        if state["step"] == 20:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(trainer_mod, "_save_resume", killing_save)
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny(), corpus, tmp_path / "killed", progress=False)
+    monkeypatch.setattr(trainer_mod, "_save_resume", real_save)
+    assert not (tmp_path / "killed" / "train_summary.json").exists()
+    resumed = train(tiny(), corpus, tmp_path / "killed", progress=False)
+    assert resumed["best_val_rmse_deg"] == pytest.approx(full["best_val_rmse_deg"], abs=1e-6)
+    wa, wb = load_file(tmp_path / "full" / "model.safetensors"), load_file(tmp_path / "killed" / "model.safetensors")
+    assert all(np.allclose(wa[k], wb[k], atol=1e-6) for k in wa)
+    rows = list(csv.DictReader(open(tmp_path / "killed" / "metrics.csv")))
+    assert [int(r["step"]) for r in rows] == [10, 20, 30, 40]
+
+
+@pytest.mark.parametrize("model,overrides", [("lstm", {"hidden_size": 8, "n_layers": 1}),
+                                             ("transformer", {"n_layers": 1, "d_model": 24, "n_heads": 2, "d_ff": 32})])
+def test_other_models_train(corpus, tmp_path, model, overrides):
+    s = train(tiny(model=model, model_overrides=overrides, steps=20), corpus, tmp_path / model, progress=False)
+    assert np.isfinite(s["best_val_rmse_deg"]) and (tmp_path / model / "model.safetensors").exists()
