@@ -82,3 +82,23 @@ def test_resume_after_kill_gives_the_same_model(corpus, tmp_path, monkeypatch):
 def test_other_models_train(corpus, tmp_path, model, overrides):
     s = train(tiny(model=model, model_overrides=overrides, steps=20), corpus, tmp_path / model, progress=False)
     assert np.isfinite(s["best_val_rmse_deg"]) and (tmp_path / model / "model.safetensors").exists()
+
+
+def test_orientation_target_trains_and_keeps_joint_angles(corpus, tmp_path):
+    from imukin.conventions import joint_angles
+    from imukin.io.job_h5 import read_subject
+    from imukin.training.dataset import load_joint_data, record_orientation_target
+    from imukin.models.orientation import output_to_rotations
+    import torch
+
+    rec = read_subject(corpus, "s0000")
+    y = record_orientation_target(rec, "knee", "left")  # (T, 12), mirrored and heading-free
+    r = output_to_rotations(torch.from_numpy(y)[None]).numpy()[0]  # (T, 2, 3, 3)
+    assert np.allclose(r[:, 0, :, 0][:, 2], 0, atol=1e-5)  # segment 1 x axis has no lateral heading component
+    # relative orientation (so the joint angle of the sensor frames) is unchanged by heading removal
+    direct = joint_angles(rec.rmat["lthigh"], rec.rmat["lshank"], "knee", "left")
+    back = joint_angles(r[:, 0], r[:, 1], "knee", "right")  # mirrored left reads like a right leg
+    assert np.allclose(direct, back, atol=1e-3)
+    data = load_joint_data(corpus, "knee", splits=("train", "val"), target="orientation")
+    s = train(tiny(target="orientation", steps=20), corpus, tmp_path / "ori", progress=False, data=data)
+    assert np.isfinite(s["best_val_rmse_deg"]) and len(s["best_val_rmse_axes"]) == 2

@@ -13,12 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
-from imukin.conventions import JOINT_NAMES, SIDES, check_choice, joint_channels, mirror_imu
+from imukin.conventions import JOINT_NAMES, SIDES, check_choice, joint_channels, joint_segments, mirror_imu, \
+    mirror_rotation
 from imukin.data import SubjectRecord
 from imukin.errors import ImukinError
 from imukin.io.job_h5 import file_attrs, iter_dataset, subject_ids
 
 SPLITS = ("train", "val", "test")
+TARGETS = ("angle", "orientation")
 
 
 def split_subjects(ids: list[str], seed: int = 0, fractions=(0.8, 0.1, 0.1)) -> dict[str, list[str]]:
@@ -59,6 +61,38 @@ def side_inputs(acc1, gyr1, acc2, gyr2, side: str) -> np.ndarray:
     return joint_channels(acc1, gyr1, acc2, gyr2)
 
 
+def heading_free(r1: np.ndarray, r2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Remove segment 1's heading (rotation about lab Y) from two orientation sequences.
+
+    Both (T, 3, 3) sequences are turned by ``Ry(-psi1(t))``, where ``psi1`` is the heading
+    of segment 1's x axis, so walking direction does not matter and ``R1^T R2`` (hence the
+    joint angle) is unchanged.
+    """
+    x = r1[:, :, 0]  # (T, 3) segment 1 x axis in lab
+    psi = np.arctan2(-x[:, 2], x[:, 0])  # heading about +Y
+    c, s = np.cos(psi), np.sin(psi)
+    ry_inv = np.zeros((len(psi), 3, 3))
+    ry_inv[:, 0, 0], ry_inv[:, 0, 2], ry_inv[:, 1, 1], ry_inv[:, 2, 0], ry_inv[:, 2, 2] = c, -s, 1.0, s, c
+    return ry_inv @ r1, ry_inv @ r2
+
+
+def record_orientation_target(rec: SubjectRecord, joint: str, side: str) -> np.ndarray:
+    """Heading-free 6D orientations (T, 12) of a joint's two sensors, left side mirrored.
+
+    Columns follow :mod:`imukin.models.orientation`: segment 1's first and second
+    rotation-matrix columns, then segment 2's.
+    """
+    s1, s2 = joint_segments(joint, side)
+    missing = [s for s in (s1, s2) if s not in rec.rmat]
+    if missing:
+        raise ImukinError(f"subject {rec.subject_id} has no orientations (rmat) for {', '.join(missing)}")
+    r1, r2 = rec.rmat[s1], rec.rmat[s2]
+    if side == "left":
+        r1, r2 = mirror_rotation(r1), mirror_rotation(r2)
+    r1, r2 = heading_free(r1, r2)
+    return np.concatenate([r1[:, :, 0], r1[:, :, 1], r2[:, :, 0], r2[:, :, 1]], axis=1).astype(np.float32)
+
+
 @dataclass
 class Sequence:
     """One leg of one subject: inputs and targets at the file's rate."""
@@ -66,7 +100,7 @@ class Sequence:
     subject_id: str
     side: str
     x: np.ndarray  # (T, 16) float32 raw units (m/s^2, rad/s)
-    y: np.ndarray  # (T, 3) float32 degrees
+    y: np.ndarray  # (T, 3) float32 degrees, or (T, 12) heading-free 6D orientations
 
 
 @dataclass
@@ -80,6 +114,7 @@ class JointData:
     split: dict[str, list[str]]
     sequences: dict[str, list[Sequence]] = field(default_factory=dict)  # split -> sequences
     data_hash: str = ""
+    target: str = "angle"  # "angle" or "orientation"
 
     def arrays(self, split: str) -> tuple[list[np.ndarray], list[np.ndarray]]:
         seqs = self.sequences[split]
@@ -87,7 +122,7 @@ class JointData:
 
 
 def load_joint_data(path: str | Path, joint: str, split_seed: int = 0, sides=SIDES,
-                    splits=SPLITS) -> JointData:
+                    splits=SPLITS, target: str = "angle") -> JointData:
     """Read one joint's sequences from a dataset file and split them by subject.
 
     Parameters
@@ -101,20 +136,24 @@ def load_joint_data(path: str | Path, joint: str, split_seed: int = 0, sides=SID
         Legs to use (both by default).
     splits : tuple of str
         Which splits to load.
+    target : {"angle", "orientation"}
+        Joint angles (T, 3) degrees, or the two sensors' heading-free 6D orientations (T, 12).
     """
     check_choice("joint", joint, JOINT_NAMES)
+    check_choice("target", target, TARGETS)
     path = Path(path)
     ids = subject_ids(path)
     attrs = file_attrs(path)
     split = split_subjects(ids, seed=split_seed)
     wanted = {sid: name for name in splits for sid in split[name]}
     data = JointData(path=path, joint=joint, fs=float(attrs["fs"]), activity=str(attrs.get("activity", "unknown")),
-                     split=split, sequences={name: [] for name in splits}, data_hash=dataset_hash(path))
-    for rec in iter_dataset(path, subjects=sorted(wanted), rmat=False):
+                     split=split, sequences={name: [] for name in splits}, data_hash=dataset_hash(path),
+                     target=target)
+    for rec in iter_dataset(path, subjects=sorted(wanted), rmat=target == "orientation"):
         for side in sides:
             try:
                 x = record_inputs(rec, joint, side)
-                y = rec.joint_angle(joint, side)
+                y = rec.joint_angle(joint, side) if target == "angle" else record_orientation_target(rec, joint, side)
             except ImukinError:
                 continue  # this subject lacks this leg
             if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
@@ -146,9 +185,12 @@ class Normalizer:
     y_std: np.ndarray  # (3,)
 
     @classmethod
-    def fit(cls, xs: list[np.ndarray], ys: list[np.ndarray]) -> "Normalizer":
+    def fit(cls, xs: list[np.ndarray], ys: list[np.ndarray], scale_y: bool = True) -> "Normalizer":
+        """Statistics of the training data; ``scale_y=False`` leaves targets as they are (orientations)."""
         x = np.concatenate(xs)
         y = np.concatenate(ys)
+        if not scale_y:
+            return cls(x.mean(0), np.maximum(x.std(0), 1e-6), np.zeros(y.shape[1]), np.ones(y.shape[1]))
         return cls(x.mean(0), np.maximum(x.std(0), 1e-6), y.mean(0), np.maximum(y.std(0), 1e-6))
 
     def to_dict(self) -> dict:

@@ -32,6 +32,7 @@ from imukin.errors import ImukinError
 from imukin.inference import predict_windows
 from imukin.io.atomic import atomic_path, write_text_atomic
 from imukin.models import create_model, save_checkpoint
+from imukin.models.orientation import output_to_rotations
 from imukin.training.augment import add_noise, rotate_sensors
 from imukin.training.dataset import JointData, Normalizer, load_joint_data
 
@@ -42,6 +43,7 @@ class TrainConfig:
 
     model: str = "cnn"  # registry name: cnn, lstm, transformer
     joint: str = "knee"  # hip, knee or ankle
+    target: str = "angle"  # "angle" (3 joint angles) or "orientation" (two heading-free sensor orientations)
     model_overrides: dict = field(default_factory=dict)  # config fields of the model to change
     steps: int = 3000  # maximum optimiser steps
     batch_size: int = 16  # windows per step (the reference's second stage)
@@ -52,7 +54,8 @@ class TrainConfig:
     min_lr_ratio: float = 0.02  # cosine floor as a fraction of lr (never collapses to 0)
     eval_every: int = 150  # steps between validation passes (and checkpoints)
     patience: int = 8  # evaluations without improvement before stopping early
-    rotation_sd_deg: float = 15.0  # augmentation: SD of the constant random rotation per sensor
+    rotation_sd_deg: float = 15.0  # augmentation: SD of the constant random rotation per sensor (angle target
+    # only: a rotated sensor has another orientation, and the corpus's mounting errors already vary it)
     noise_fraction: float = 0.15  # augmentation: input noise as a fraction of channel SD
     seed: int = 0  # weights, batches and augmentation
     split_seed: int = 0  # subject split (the same for every model)
@@ -90,17 +93,44 @@ class WindowSampler:
         return self.x[idx], self.y[idx]  # (B, W, 16), (B, W, 3)
 
 
-def evaluate_rmse(model: torch.nn.Module, norm: Normalizer, xs, ys, window: int, device) -> np.ndarray:
-    """Per-axis RMSE (degrees) over all frames of the given sequences, predicted whole."""
+def validation_error(model: torch.nn.Module, norm: Normalizer, xs, ys, window: int, device,
+                     target: str = "angle") -> np.ndarray:
+    """Validation error in degrees over all frames of the given sequences, each predicted whole.
+
+    Returns
+    -------
+    ndarray
+        Angle target: RMSE per angle axis, shape (3,). Orientation target: RMS geodesic
+        angle between predicted and true orientation per segment, shape (2,).
+    """
     model.eval()
-    se, n = np.zeros(3), 0
+    se, n = None, 0
     with torch.no_grad():
         for x, y in zip(xs, ys):
             pred = norm.y_inverse(predict_windows(model, norm.x(x), window=window, device=device))
-            se += ((pred - y) ** 2).sum(0)
+            if target == "angle":
+                err2 = ((pred - y) ** 2).sum(0)  # (3,)
+            else:
+                err = orientation_error_deg(torch.from_numpy(pred).double(), torch.from_numpy(y).double())  # (T, 2)
+                err2 = (err ** 2).sum(0).numpy()
+            se = err2 if se is None else se + err2
             n += len(y)
     model.train()
     return np.sqrt(se / max(n, 1))
+
+
+def orientation_error_deg(pred6: torch.Tensor, true6: torch.Tensor) -> torch.Tensor:
+    """Geodesic angle (degrees) between predicted and true rotations: (..., 12) x2 -> (..., 2)."""
+    r_p, r_t = output_to_rotations(pred6), output_to_rotations(true6)  # (..., 2, 3, 3)
+    cos = ((r_p.transpose(-1, -2) @ r_t).diagonal(dim1=-2, dim2=-1).sum(-1) - 1) / 2
+    return torch.rad2deg(torch.arccos(cos.clamp(-1.0, 1.0)))
+
+
+def _loss(out: torch.Tensor, target: torch.Tensor, kind: str) -> torch.Tensor:
+    """Angle: MSE on z-scored angles. Orientation: MSE on the entries of the Gram-Schmidt matrices."""
+    if kind == "angle":
+        return torch.nn.functional.mse_loss(out, target)
+    return torch.nn.functional.mse_loss(output_to_rotations(out), output_to_rotations(target))
 
 
 def _config_key(cfg: TrainConfig, data: JointData) -> str:
@@ -133,7 +163,10 @@ def train(cfg: TrainConfig, data_path: str | Path, run_dir: str | Path, progress
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     device = _device(cfg.device)
-    data = data or load_joint_data(data_path, cfg.joint, split_seed=cfg.split_seed, splits=("train", "val"))
+    data = data or load_joint_data(data_path, cfg.joint, split_seed=cfg.split_seed, splits=("train", "val"),
+                                   target=cfg.target)
+    if data.target != cfg.target:
+        raise ImukinError(f"data loaded for target {data.target!r} but the config trains {cfg.target!r}")
     if not data.sequences.get("val"):
         raise ImukinError(f"{data_path} gives no validation sequences for the {cfg.joint}; simulate more subjects")
     key = _config_key(cfg, data)
@@ -143,8 +176,8 @@ def train(cfg: TrainConfig, data_path: str | Path, run_dir: str | Path, progress
         return json.loads(summary_path.read_text())
 
     torch.manual_seed(cfg.seed)
-    norm = Normalizer.fit(*data.arrays("train"))
-    model = create_model(cfg.model, **cfg.model_overrides).to(device)
+    norm = Normalizer.fit(*data.arrays("train"), scale_y=cfg.target == "angle")
+    model = create_model(cfg.model, **{**cfg.model_overrides, "target": cfg.target}).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sampler = WindowSampler(*data.arrays("train"), window=cfg.window)
     rng = np.random.default_rng(cfg.seed)
@@ -165,9 +198,10 @@ def train(cfg: TrainConfig, data_path: str | Path, run_dir: str | Path, progress
     x_std = torch.tensor(norm.x_std, device=device)
     y_mean = torch.tensor(norm.y_mean, device=device)
     y_std = torch.tensor(norm.y_std, device=device)
+    error_axes = ANGLE_AXES if cfg.target == "angle" else ("segment1", "segment2")
     meta = {
-        "target": "angle", "joint": cfg.joint, "activity": data.activity, "fs": data.fs,
-        "channels": list(CHANNELS), "angle_axes": list(ANGLE_AXES), "window": cfg.window,
+        "target": cfg.target, "joint": cfg.joint, "activity": data.activity, "fs": data.fs,
+        "channels": list(CHANNELS), "outputs": list(error_axes), "window": cfg.window,
         "normalization": norm.to_dict(), "data_hash": data.data_hash, "data_file": str(data_path),
         "split": data.split, "train_config": asdict(cfg), "imukin_version": __version__,
     }
@@ -190,10 +224,11 @@ def train(cfg: TrainConfig, data_path: str | Path, run_dir: str | Path, progress
             g["lr"] = cfg.lr_at(step)
         xb, yb = sampler.sample(rng, cfg.batch_size)
         xb = torch.from_numpy(xb).to(device)  # (B, W, 16) raw
-        yb = torch.from_numpy(yb).to(device)  # (B, W, 3) degrees
-        xb = rotate_sensors(xb, cfg.rotation_sd_deg, gen)
+        yb = torch.from_numpy(yb).to(device)  # (B, W, 3) degrees, or (B, W, 12) 6D orientations
+        if cfg.target == "angle":
+            xb = rotate_sensors(xb, cfg.rotation_sd_deg, gen)
         xb = add_noise((xb - x_mean) / x_std, cfg.noise_fraction, gen)
-        loss = torch.nn.functional.mse_loss(model(xb), (yb - y_mean) / y_std)
+        loss = _loss(model(xb), (yb - y_mean) / y_std, cfg.target)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
@@ -203,12 +238,12 @@ def train(cfg: TrainConfig, data_path: str | Path, run_dir: str | Path, progress
         state["step"] = step + 1
         bar.update()
         if state["step"] % cfg.eval_every == 0 or state["step"] == cfg.steps:
-            rmse = evaluate_rmse(model, norm, val_xs, val_ys, cfg.window, device)
+            rmse = validation_error(model, norm, val_xs, val_ys, cfg.window, device, cfg.target)
             mean_rmse = float(rmse.mean())
             if mean_rmse < state["best_rmse"] - 1e-4:
                 state.update(best_rmse=mean_rmse, best_step=state["step"], bad_evals=0,
                              best_axes=rmse.tolist())
-                save_checkpoint(run_dir, model, {**meta, "val_rmse_deg": dict(zip(ANGLE_AXES, rmse.tolist())),
+                save_checkpoint(run_dir, model, {**meta, "val_rmse_deg": dict(zip(error_axes, rmse.tolist())),
                                                  "step": state["step"]})
             else:
                 state["bad_evals"] += 1
