@@ -73,14 +73,16 @@ def cmd_demo(args) -> int:
 
 # ---------------------------------------------------------------- entry point
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="imukin", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="imukin", description="imukin: lower-limb joint angles from body-worn "
+                                     "IMUs (simulate, train, evaluate, predict, harmonize)")
     parser.add_argument("--version", action="version", version=f"imukin {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     from imukin.evaluation.cli import add_commands as add_evaluation
     from imukin.predict import add_commands as add_predict
+    from imukin.preprocessing.cli import add_commands as add_preprocessing
     from imukin.training.cli import add_commands as add_training
 
-    for add in (_add_simulate, _add_demo, add_training, add_evaluation, add_predict):
+    for add in (_add_simulate, _add_demo, add_training, add_evaluation, add_predict, add_preprocessing):
         add(sub)
     return parser
 

@@ -32,6 +32,9 @@ def add_commands(sub) -> None:
     src.add_argument("--run", type=Path, help="a trained run folder instead of the pretrained model")
     p.add_argument("--acc-units", default="m/s^2", choices=("m/s^2", "g"), help="units of the accelerometer files")
     p.add_argument("--gyr-units", default="rad/s", choices=("rad/s", "deg/s"), help="units of the gyroscope files")
+    p.add_argument("--align", default="none", choices=("none", "auto"),
+                   help="auto: find each sensor's mounting (standing gives vertical, walking the other axes) "
+                        "and rotate its signals into the segment frame first")
     p.add_argument("--out", type=Path, help="output folder (default: --root-path)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.set_defaults(func=cmd_predict)
@@ -61,9 +64,7 @@ def cmd_predict(args) -> int:
     metrics = {}
     for leg in legs:
         fs = args.fs or leg.fs or predictor.fs
-        acc1, gyr1, acc2, gyr2 = leg.acc1, leg.gyr1, leg.acc2, leg.gyr2
-        preds = np.stack([predictor.predict(acc1[s], gyr1[s], acc2[s], gyr2[s], side=leg.side, fs=fs, progress=True)
-                          for s in range(acc1.shape[0])])  # (S, T, 3)
+        preds = np.stack([_predict_one(predictor, leg, s, fs, args) for s in range(leg.acc1.shape[0])])  # (S, T, 3)
         stem = f"{leg.side}_{args.joint}_angles"
         _write_outputs(out, stem, preds, fs)
         print(f"{leg.side} {args.joint}: {preds.shape[0] * preds.shape[1] / fs:.1f} s at {fs:g} Hz -> {out / stem}.csv")
@@ -75,6 +76,16 @@ def cmd_predict(args) -> int:
             cells = ", ".join(f"{ax} {m[ax]['rmse']:.2f} ({m[ax]['rmse_offset_removed']:.2f})" for ax in ANGLE_AXES)
             print(f"{side} RMSE deg (offset removed): {cells}")
     return 0
+
+
+def _predict_one(predictor, leg, s: int, fs: float, args) -> np.ndarray:
+    """Angles (T, 3) of sequence ``s`` of a leg, after automatic axis alignment when asked."""
+    signals = (leg.acc1[s], leg.gyr1[s], leg.acc2[s], leg.gyr2[s])
+    if args.align == "auto":
+        from imukin.preprocessing.align import align_leg
+
+        signals, info = align_leg(*signals, fs, leg.side, args.joint)
+    return predictor.predict(*signals, side=leg.side, fs=fs, progress=True)
 
 
 def _write_outputs(out: Path, stem: str, preds: np.ndarray, fs: float) -> None:

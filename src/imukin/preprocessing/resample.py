@@ -113,7 +113,8 @@ def regularize_timestamps(t, fs_nominal: float | None = None, max_gap_s: float =
     """Fit a regular sampling grid to jittery, gappy time stamps.
 
     Every sample gets the grid slot nearest to its stamp on the line
-    ``t = t0 + k / fs``; the line is fitted (least squares, refitted without
+    ``t = t0 + k / fs`` (the first guess of ``t0`` is the circular mean of the first
+    stamps' phases on the nominal grid); the line is fitted (least squares, refitted without
     residuals beyond four standard deviations) to the first 256 samples, then to
     twice as many, and so on, so the rate is known well before a rounding could slip
     by a whole period. Robust to jitter up to nearly half a period and to a nominal
@@ -157,8 +158,11 @@ def regularize_timestamps(t, fs_nominal: float | None = None, max_gap_s: float =
         raise ImukinError(f"sampling rate must be positive, got {fs0}")
     # slots from the stamps on a line fitted to a growing prefix: the rate is refined before
     # the rounding could slip by a period (a 200 ppm clock error is 0.05 periods after 256 samples)
-    a, b = 1.0 / fs0, float(t[0])
+    a = 1.0 / fs0
     n_use = min(t.size, _FIRST_FIT)
+    # grid phase of the first samples as a circular mean (robust to jitter; t[0] alone may be off by it)
+    theta = 2.0 * np.pi * (t[:n_use] - t[0]) * fs0
+    b = float(t[0]) + float(np.angle(np.mean(np.exp(1j * theta)))) / (2.0 * np.pi * fs0)
     while True:
         index = np.rint((t[:n_use] - b) / a).astype(np.int64)  # (n_use,)
         keep = _first_in_slot(index)

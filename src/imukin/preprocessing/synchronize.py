@@ -36,9 +36,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.interpolate import CubicSpline
+from scipy.ndimage import uniform_filter1d
 from scipy.optimize import minimize_scalar
-from scipy.signal import butter, correlate, correlation_lags, find_peaks, sosfiltfilt
+from scipy.signal import butter, correlate, correlation_lags, sosfiltfilt
 from scipy.spatial.transform import Rotation
+from scipy.stats import theilslopes
 
 from imukin.errors import ImukinError
 from imukin.inference import resample
@@ -106,7 +108,8 @@ def marker_frames(m1: np.ndarray, m2: np.ndarray, m3: np.ndarray) -> np.ndarray:
     """
     m1, m2, m3 = (np.asarray(m, float) for m in (m1, m2, m3))
     if not (m1.shape == m2.shape == m3.shape and m1.ndim == 2 and m1.shape[1] == 3):
-        raise ImukinError(f"markers must be three (N, 3) arrays of equal length; got {m1.shape}, {m2.shape}, {m3.shape}")
+        raise ImukinError(f"markers must be three (N, 3) arrays of equal length; "
+                          f"got {m1.shape}, {m2.shape}, {m3.shape}")
     with np.errstate(invalid="ignore", divide="ignore"):
         e1 = m2 - m1
         e1 /= np.linalg.norm(e1, axis=1, keepdims=True)
@@ -182,9 +185,7 @@ def estimate_offset(x, y, fs: float, max_lag_s: float | None = None, min_separat
         raise ImukinError(f"signals too short to synchronise ({len(xz)} and {len(yz)} samples); need at least 8")
     max_lag = int(round((max_lag_s if max_lag_s is not None else 0.5 * n_min / fs) * fs))
     max_lag = max(1, min(max_lag, n_min - 4))
-    c = correlate(yz, xz, mode="full", method="fft")  # (N + M - 1,)
-    lags = correlation_lags(len(yz), len(xz), mode="full")
-    overlap = correlate(y_ok.astype(float), x_ok.astype(float), mode="full", method="fft")  # valid pairs per lag
+    r, lags, overlap = _pearson_per_lag(xz, x_ok, yz, y_ok)  # (N + M - 1,) each
     if lag_bounds_s is not None:
         in_range = (lags >= np.floor(lag_bounds_s[0] * fs)) & (lags <= np.ceil(lag_bounds_s[1] * fs))
     else:
@@ -192,14 +193,15 @@ def estimate_offset(x, y, fs: float, max_lag_s: float | None = None, min_separat
     sel = in_range & (overlap > 0.25 * n_min)
     if not sel.any():
         raise ImukinError("the two signals do not overlap enough at any lag; widen max_lag_s or check the inputs")
-    r = np.full(c.shape, -np.inf)
-    r[sel] = c[sel] / np.maximum(overlap[sel], 1.0)  # ~ Pearson per lag (z-scored inputs)
+    r = np.where(sel, r, -np.inf)
     k = int(np.argmax(r))
     lag_int = int(lags[k])
     # sub-sample refinement: maximise the exact Pearson correlation within one sample
     spline = CubicSpline(np.arange(len(yz)), yz)
+
     def neg_corr(d):  # d in samples
         return -_pearson_shifted(xz, x_ok, spline, y_ok, len(yz), lag_int + d)
+
     opt = minimize_scalar(neg_corr, bounds=(-1.0, 1.0), method="bounded", options={"xatol": 1e-4})
     d = float(opt.x) if -opt.fun >= -neg_corr(0.0) else 0.0
     lag = lag_int + d
@@ -212,6 +214,29 @@ def estimate_offset(x, y, fs: float, max_lag_s: float | None = None, min_separat
     resid = _residual_shifted(xz, x_ok, spline, y_ok, len(yz), lag)
     return SyncResult(offset_s=lag / fs, corr=float(corr), margin=float(margin), confidence=float(conf),
                       residual_rms=float(resid), method=method)
+
+
+def _pearson_per_lag(x: np.ndarray, x_ok: np.ndarray, y: np.ndarray, y_ok: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pearson correlation of ``x[n]`` with ``y[n + L]`` over the valid overlap, for every lag ``L``.
+
+    Sums over each lag's overlap come from six FFT correlations (products, sums and
+    sums of squares with the validity masks), so a lag that overlaps the strong part of
+    a non-stationary signal is not favoured. Returns ``(r, lags, n_valid)``.
+    """
+    xo, yo = x_ok.astype(float), y_ok.astype(float)
+    xv, yv = np.where(x_ok, x, 0.0), np.where(y_ok, y, 0.0)
+    corr = lambda a, b: correlate(a, b, mode="full", method="fft")  # noqa: E731  sum_n b[n] a[n + L]
+    n = np.rint(corr(yo, xo))
+    sxy = corr(yv, xv)
+    sx, sxx = corr(yo, xv), corr(yo, xv * xv)
+    sy, syy = corr(yv, xo), corr(yv * yv, xo)
+    lags = correlation_lags(len(y), len(x), mode="full")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cov = sxy - sx * sy / n
+        var = (sxx - sx * sx / n) * (syy - sy * sy / n)
+        r = np.where((n >= 2) & (var > 1e-12 * np.maximum(n, 1) ** 2), cov / np.sqrt(np.abs(var)), -1.0)
+    return np.clip(r, -1.0, 1.0), lags, n
 
 
 def _zscore(x) -> tuple[np.ndarray, np.ndarray]:
@@ -253,7 +278,7 @@ def _residual_shifted(xz, x_ok, spline, y_ok, n_y, lag) -> float:
 
 def estimate_offset_drift(x, y, fs: float, max_lag_s: float | None = None, window_s: float = 10.0,
                           step_s: float | None = None, local_lag_s: float = 0.25, min_confidence: float = 0.2,
-                          method: str = "xcorr") -> SyncResult:
+                          min_activity: float = 0.2, method: str = "xcorr") -> SyncResult:
     """Offset and linear clock drift: a global offset, then offsets in sliding windows and a line through them.
 
     Parameters
@@ -265,33 +290,42 @@ def estimate_offset_drift(x, y, fs: float, max_lag_s: float | None = None, windo
     max_lag_s : float, optional
         Largest lag searched by the global estimate.
     window_s, step_s : float
-        Window length and hop (default hop: half a window) for the local estimates.
+        Window length (shortened to a third of the recording, but not below 4 s, when
+        that gives more windows) and hop (default: half a window).
     local_lag_s : float
         Largest deviation of a window's offset from the global one.
     min_confidence : float
         Windows below this confidence are left out of the line fit.
+    min_activity : float
+        Windows whose standard deviation is below this fraction of the whole
+        signal's are skipped (nothing moves there).
 
     Returns
     -------
     SyncResult
         ``offset_s`` at ``t = 0`` and ``drift`` (s/s) from the window fit, with the
         global estimate's ``corr``, ``margin`` and ``confidence``; ``windows`` lists
-        ``(centre time on y's clock, offset, confidence)``. With fewer than three
-        usable windows the drift is 0 and the offset the global one.
+        ``(centre time on y's clock, offset, confidence)``. The line through the
+        window offsets is a Theil-Sen fit; with fewer than three usable windows
+        the drift is 0 and the offset the global one.
     """
     glob = estimate_offset(x, y, fs, max_lag_s=max_lag_s, method=method)
     x = np.asarray(x, float).ravel()
     y = np.asarray(y, float).ravel()
+    window_s = min(window_s, max(4.0, len(y) / fs / 3.0))  # at least about five windows when possible
     step_s = step_s or window_s / 2.0
     win, hop = int(round(window_s * fs)), max(1, int(round(step_s * fs)))
     rows = []
+    sd_x, sd_y = np.nanstd(x), np.nanstd(y)
     for s in range(0, max(1, len(y) - win + 1), hop):
+        if np.nanstd(y[s:s + win]) < min_activity * sd_y:
+            continue  # nothing moves here: a z-scored window of noise would look confident
         centre_y = (s + win / 2.0) / fs  # on y's clock
         # the x samples that correspond to this y window, widened by the local search range
         x0 = int(round(s - glob.offset_s * fs - local_lag_s * fs))
         x1 = int(round(s + win - glob.offset_s * fs + local_lag_s * fs))
         x0c, x1c = max(0, x0), min(len(x), x1)
-        if x1c - x0c < win // 2:
+        if x1c - x0c < win // 2 or np.nanstd(x[x0c:x1c]) < min_activity * sd_x:
             continue
         # y[s + n] = x[x0c + n - L]: the window lag L relates to the global lag by off = (L + s - x0c) / fs
         base = (s - x0c) / fs
@@ -307,14 +341,11 @@ def estimate_offset_drift(x, y, fs: float, max_lag_s: float | None = None, windo
                      residual_rms=glob.residual_rms, method=method, windows=rows)
     good = [r for r in rows if r[2] >= min_confidence]
     if len(good) >= 3:
-        t_c, o_c, w_c = (np.array(v) for v in zip(*good))
-        # y(t) = x(t - d - r t): with t on y's clock the lag at window centre t_c is d + r t_c
-        coef = np.polyfit(t_c, o_c, 1, w=np.sqrt(w_c))
-        resid = o_c - np.polyval(coef, t_c)
-        keep = np.abs(resid) <= max(3.0 * np.std(resid), 0.5 / fs)
-        if keep.sum() >= 3 and not keep.all():
-            coef = np.polyfit(t_c[keep], o_c[keep], 1, w=np.sqrt(w_c[keep]))
-        res.drift, res.offset_s = float(coef[0]), float(coef[1])
+        t_c, o_c, _ = (np.array(v) for v in zip(*good))
+        # y(t) = x(t - d - r t): with t on y's clock the lag at window centre t_c is d + r t_c;
+        # Theil-Sen (median of pairwise slopes) so one bad window cannot tilt the line
+        slope, intercept, _, _ = theilslopes(o_c, t_c)
+        res.drift, res.offset_s = float(slope), float(intercept)
     return res
 
 
@@ -368,7 +399,8 @@ def sync_imu_imu(gyr_x: np.ndarray, gyr_y: np.ndarray, fs: float, max_lag_s: flo
 
 def find_impact(acc: np.ndarray, fs: float, search: tuple[float, float] | None = None) -> float:
     """Time (s) of the strongest impact (largest jerk-norm peak) in ``acc`` (N, 3), optionally within ``search``."""
-    j = jerk_norm(acc, fs)
+    w = max(1, int(round(0.02 * fs)))  # 20 ms: one peak per impact (the jerk of a pulse has two lobes)
+    j = uniform_filter1d(jerk_norm(acc, fs), w, mode="nearest")
     lo, hi = 0, len(j)
     if search is not None:
         lo, hi = max(0, int(search[0] * fs)), min(len(j), int(np.ceil(search[1] * fs)))

@@ -25,7 +25,7 @@ How a sequence is made
    factor. The step length it implies is produced by the kinematics themselves: per
    subject and speed, the hip flexion range (and pelvic rotation) is scaled so that the
    no-slip stride length of the subject's own kinematics equals ``speed / stride
-   frequency`` (scale limited to 0.75-1.3; beyond, cadence gives way). The phase then
+   frequency`` (scale limited to 0.65-1.4; beyond, cadence gives way). The phase then
    advances at ``speed / stride length``, with smooth stride-to-stride variation.
 3. **Per-subject and per-stride variation.** Smooth per-subject curve deviations,
    left/right asymmetry, the cadence factor (see :mod:`imukin.simulation.body`), and
@@ -78,7 +78,7 @@ N_HARMONICS = 12
 #: Dimensionless speeds of the template anchors, per activity.
 ANCHOR_VSTAR = {"walking": (0.17, 0.43, 0.70), "running": (0.65, 1.10, 1.75)}
 #: Running stance fraction (toe-off, fraction of the cycle) at the running anchors (Novacheck 1998).
-RUN_STANCE_FRACTION = (0.40, 0.34, 0.28)
+RUN_STANCE_FRACTION = (0.40, 0.35, 0.28)
 #: Range of v* of the templates: the anchor range (slower or faster speeds use the end templates).
 VSTAR_RANGE = {a: (v[0], v[-1]) for a, v in ANCHOR_VSTAR.items()}
 
@@ -105,12 +105,12 @@ _WALK_KEYS = {
         [(0, 7.5), (10, 5.0), (20, 2.4), (29, 0.0), (40, -5.2)],
     ],
     "hip_flexion": [
-        [(0, 30.0), (6, 28.0), (20, 18.5), (36, 9.5), (48, 4.0), (56, 1.5), (64, 5.0), (72, 14.5),
-         (80, 24.5), (89, 31.8), (95, 31.3)],
-        [(0, 34.5), (5, 34.3), (18, 24.5), (34, 7.0), (46, -4.5), (53, -7.0), (60, -2.0), (68, 13.5),
-         (78, 30.0), (88, 36.5), (95, 35.5)],
-        [(0, 42.5), (5, 42.0), (17, 31.0), (33, 10.0), (45, -4.5), (52, -8.0), (59, -0.5), (67, 16.5),
-         (77, 37.0), (88, 45.0), (95, 44.0)],
+        [(0, 27.7), (6, 25.7), (20, 16.2), (36, 7.2), (48, 1.7), (56, -0.8), (64, 2.7), (72, 12.2),
+         (80, 22.2), (89, 29.5), (95, 29.0)],
+        [(0, 33.2), (5, 33.0), (18, 23.2), (34, 5.7), (46, -5.8), (53, -8.3), (60, -3.3), (68, 12.2),
+         (78, 28.7), (88, 35.2), (95, 34.2)],
+        [(0, 40.5), (5, 40.0), (17, 29.0), (33, 8.0), (45, -6.5), (52, -10.0), (59, -2.5), (67, 14.5),
+         (77, 35.0), (88, 43.0), (95, 42.0)],
     ],
     "hip_adduction": [
         [(0, -1.0), (8, 1.0), (20, 2.9), (36, 2.1), (48, 1.8), (58, -1.0), (70, -4.5), (80, -2.5), (90, -0.9)],
@@ -183,12 +183,12 @@ _RUN_KEYS = {
         [(0, 4.0), (10, 0.0), (20, -4.0), (35, -7.0), (45, -5.5)],
     ],
     "hip_flexion": [
-        [(0, 32.0), (8, 29.0), (20, 16.0), (32, 3.0), (40, -4.0), (46, -2.0), (56, 12.0), (68, 32.0),
-         (80, 41.0), (88, 40.0), (95, 35.0)],
-        [(0, 36.0), (7, 33.0), (18, 18.0), (28, 3.0), (35, -6.0), (42, -3.0), (52, 15.0), (64, 38.0),
-         (76, 48.0), (86, 46.0), (94, 40.0)],
-        [(0, 43.0), (6, 39.0), (14, 24.0), (22, 6.0), (29, -8.0), (36, -4.0), (46, 20.0), (58, 50.0),
-         (70, 64.0), (82, 58.0), (92, 48.0)],
+        [(0, 38.4), (8, 33.4), (20, 20.0), (32, 2.9), (40, -6.1), (46, -3.1), (56, 10.0), (68, 33.0),
+         (80, 46.0), (88, 47.0), (95, 40.4)],
+        [(0, 45.3), (7, 39.3), (17, 22.0), (27, 6.0), (35, -8.0), (42, -4.0), (52, 12.0), (64, 40.0),
+         (76, 54.0), (86, 55.0), (94, 48.3)],
+        [(0, 59.6), (6, 53.6), (14, 28.0), (22, 4.1), (28, -13.9), (35, -9.9), (46, 18.0), (58, 52.0),
+         (70, 68.0), (82, 66.0), (92, 63.6)],
     ],
     "hip_adduction": [
         [(0, 2.0), (12, 8.0), (25, 5.0), (40, 0.0), (52, -4.5), (64, -5.5), (78, -3.0), (90, 0.0)],
@@ -201,12 +201,12 @@ _RUN_KEYS = {
         [(0, -2.0), (12, 1.0), (28, -4.0), (48, -6.0), (72, 0.0), (90, -2.0)],
     ],
     "knee_flexion": [
-        [(0, 15.0), (8, 30.0), (16, 37.0), (28, 28.0), (40, 20.0), (50, 42.0), (60, 74.0), (68, 86.0),
-         (78, 66.0), (88, 32.0), (96, 16.0)],
-        [(0, 18.0), (7, 34.0), (14, 42.0), (24, 30.0), (34, 22.0), (45, 55.0), (56, 87.0), (65, 98.0),
-         (76, 72.0), (87, 35.0), (96, 19.0)],
-        [(0, 22.0), (5, 36.0), (11, 46.0), (19, 34.0), (28, 25.0), (38, 72.0), (50, 110.0), (60, 118.0),
-         (72, 88.0), (85, 40.0), (96, 23.0)],
+        [(0, 18.9), (8, 32.9), (17, 41.0), (29, 29.0), (40, 13.3), (50, 44.0), (60, 76.0), (70, 88.0),
+         (81, 66.0), (91, 40.0), (97, 24.9)],
+        [(0, 15.5), (7, 29.5), (15, 45.0), (25, 32.0), (35, 12.2), (45, 50.0), (56, 88.0), (66, 100.0),
+         (78, 82.9), (89, 52.9), (96, 21.5)],
+        [(0, 23.2), (5, 35.2), (11, 48.0), (19, 34.0), (28, 9.6), (38, 72.0), (50, 112.0), (61, 120.0),
+         (74, 92.2), (87, 52.2), (96, 29.2)],
     ],
     "knee_adduction": [
         [(0, 0.0), (15, 1.0), (40, -1.0), (60, -3.0), (80, 3.0), (92, 0.0)],
@@ -219,12 +219,12 @@ _RUN_KEYS = {
         [(0, -2.0), (10, 4.0), (24, 6.0), (45, 2.0), (66, 4.0), (88, -3.0)],
     ],
     "ankle_flexion": [
-        [(0, 2.0), (6, 8.0), (16, 20.0), (30, 14.0), (40, -12.0), (46, -18.0), (56, -6.0), (70, 8.0),
-         (85, 8.0), (95, 3.0)],
-        [(0, 3.0), (5, 10.0), (14, 22.0), (25, 14.0), (34, -12.0), (40, -20.0), (52, -5.0), (68, 9.0),
-         (84, 8.0), (95, 3.0)],
-        [(0, 0.0), (4, 8.0), (12, 20.0), (21, 10.0), (28, -14.0), (34, -24.0), (46, -6.0), (64, 10.0),
-         (82, 8.0), (95, 1.0)],
+        [(0, 6.7), (6, 12.0), (16, 22.0), (30, 14.0), (40, -12.6), (46, -18.6), (56, -6.0), (70, 8.0),
+         (85, 8.0), (95, 7.7)],
+        [(0, 11.3), (5, 12.0), (14, 24.0), (25, 14.0), (35, -20.5), (41, -27.5), (52, -6.0), (68, 8.0),
+         (84, 8.0), (95, 12.3)],
+        [(0, 4.6), (4, 12.0), (12, 22.0), (21, 10.0), (28, -22.8), (34, -30.8), (46, -6.0), (64, 10.0),
+         (82, 8.0), (95, 6.6)],
     ],
     "ankle_adduction": [
         [(0, 4.0), (12, -5.0), (28, -3.0), (42, 5.0), (60, 3.0), (85, 2.0)],
@@ -246,12 +246,27 @@ _CH = {c: i for i, c in enumerate(CURVE_CHANNELS)}
 _PELVIS_MIRROR = np.array([1.0, -1.0, -1.0])
 #: Seconds simulated before and after the sequence and cut off (edge effects of flights and derivatives).
 _MARGIN_S = 1.0
-#: Walking contact: how much lower (m) the foot in stance by its phase counts when choosing
-#: the loaded foot, and the softness (m) of the choice.
-_STANCE_PRIOR_M = 0.02
-_CONTACT_SOFT_M = 0.003
+#: Walking contact: softness (m) of the no-penetration guard.
+_CONTACT_SOFT_M = 0.002
 #: Limits of the per-subject stride scale (hip flexion and pelvic rotation range factor).
-_STRIDE_SCALE_RANGE = (0.75, 1.3)
+_STRIDE_SCALE_RANGE = (0.65, 1.4)
+#: Walking: correction of the trailing leg during double support so that both feet are on
+#: the ground when the other heel lands and the landing foot is not above the trailing one
+#: afterwards. Positive: extra knee flexion (lifts the trailing foot); negative: extra ankle
+#: plantarflexion (push-off, lengthens the trailing leg). Gaussian bumps (SD in cycles) at
+#: these offsets from the other foot's heel strike; limits (deg) of the correction.
+_KNEE_FIT_CENTRES = np.arange(-0.02, 0.17, 0.02)
+_KNEE_FIT_WIDTH = 0.015
+_KNEE_FIT_RANGE = (-15.0, 15.0)
+#: Walking: limits (deg) of the per-subject hip flexion offset fitted with it.
+_HIP_FIT_RANGE = (-8.0, 8.0)
+#: Slots of the per-subject ground-fit vector (see :func:`_stride_table`): stride scale, hip
+#: flexion offset (deg), toe-off (fraction of the cycle), trailing-leg correction amplitudes.
+_FIT_SCALE, _FIT_HIP, _FIT_TOE_OFF = 0, 1, 2
+_FIT_TRAIL = slice(3, None)
+_N_FIT = 3 + len(_KNEE_FIT_CENTRES)
+#: Softness (m) of the choice of the lowest sole point (rolling contact).
+_SOLE_SOFT_M = 0.001
 
 
 # ---------------------------------------------------------------- config and result
@@ -495,20 +510,32 @@ class _Curves:
     offset: np.ndarray  # (N, 12) deg added
 
 
+def _knee_fit_basis(phase: np.ndarray) -> np.ndarray:
+    """Gaussian bumps of the trailing-leg knee fit at the leg's phase: (N,) -> (N, J)."""
+    d = (phase - np.floor(phase)) - 0.5  # cycles since the other foot's heel strike (nominally)
+    return np.exp(-0.5 * ((d[:, None] - _KNEE_FIT_CENTRES) / _KNEE_FIT_WIDTH) ** 2)
+
+
 def _side_curves(activity: str, subject: SubjectParams, side: str, phase: np.ndarray, up: np.ndarray,
-                 stride_scale: np.ndarray, mods: _Curves | None, use_subject: bool) -> np.ndarray:
+                 fit: np.ndarray, mods: _Curves | None, use_subject: bool) -> np.ndarray:
     """Curves (N, 12) of one side: template + subject deviation + asymmetry + stride modulation.
 
-    ``up`` (N, 4) are the speed polynomial terms (:func:`_poly_u`); ``stride_scale`` (N,)
-    scales the hip flexion and pelvic rotation ranges (step length).
+    ``up`` (N, 4) are the speed polynomial terms (:func:`_poly_u`); ``fit`` (N, _N_FIT) holds
+    the per-subject fit to the ground (see :func:`_stride_table`).
     """
     basis = _fourier_basis(phase, N_HARMONICS)  # (N, 25)
     mean = _template_mean(activity, up)  # (N, 12)
     dev = _templates(activity, basis, up) - mean  # (N, 12) about the cycle mean
     scale = np.ones((len(phase), N_CURVES))
-    scale[:, _CH["hip_flexion"]] = stride_scale
-    scale[:, _CH["pelvis_rotation"]] = stride_scale
-    out = mean
+    scale[:, _CH["hip_flexion"]] = fit[:, _FIT_SCALE]
+    scale[:, _CH["pelvis_rotation"]] = fit[:, _FIT_SCALE]
+    out = mean.copy()
+    out[:, _CH["hip_flexion"]] += fit[:, _FIT_HIP]
+    if activity == "walking":
+        c = np.sum(fit[:, _FIT_TRAIL] * _knee_fit_basis(phase), axis=1)  # (N,) trailing-leg correction, deg
+        raise_ = _softplus(c, 0.5)  # > 0: knee flexion lifts the trailing foot
+        out[:, _CH["knee_flexion"]] += raise_
+        out[:, _CH["ankle_flexion"]] += c - raise_  # < 0: push-off plantarflexion lengthens the trailing leg
     if use_subject:
         sgn = 0.5 if side == "right" else -0.5
         scale = scale * (1.0 + sgn * subject.asym_scale)
@@ -570,22 +597,23 @@ def pelvis_angles_from_rotation(r_pelvis: np.ndarray, heading_rad=0.0, side: str
     return out if side == "right" else out * np.array([1.0, -1.0, -1.0])
 
 
-def _forward(subject: SubjectParams, activity: str, fs: float, phase: dict, vstar: np.ndarray, psi: np.ndarray,
-             stride_scale: np.ndarray, mods: dict | None, use_subject: bool) -> dict:
-    """Orientations, joint angles and whole-body translation from phases (the shared core).
+def _pose(subject: SubjectParams, activity: str, phase: dict, vstar: np.ndarray, psi: np.ndarray,
+          fit: np.ndarray, mods: dict | None, use_subject: bool) -> dict:
+    """Segment orientations, joint angles and segment origins relative to the pelvis origin.
 
-    Returns a dict with ``rot``, ``rel`` (origins relative to the pelvis origin), ``angles``,
-    ``pelvis_angles``, ``pelvis_pos`` (N,3) and ``toe_offs``.
+    Returns a dict with ``rot``, ``rel``, ``angles``, ``pelvis_angles`` and ``sole``: per
+    side, the soft-lowest sole height relative to the pelvis ``low`` (N,) and the contact
+    point in the foot frame ``contact`` (N, 3).
     """
     n = len(vstar)
     up = _poly_u(activity, vstar)  # (N, 4)
-    curves = {s: _side_curves(activity, subject, s, phase[s], up, stride_scale, None if mods is None else mods[s],
+    curves = {s: _side_curves(activity, subject, s, phase[s], up, fit, None if mods is None else mods[s],
                               use_subject) for s in SIDES}  # side -> (N, 12)
     pel = 0.5 * (curves["right"][:, :3] + curves["left"][:, :3] * _PELVIS_MIRROR)  # (N, 3) right view
     r_pelvis = _rot_y(psi) @ pelvis_rotation_from_angles(pel)  # (N,3,3)
     rot = {"pelvis": r_pelvis}
     rel = {"pelvis": np.zeros((n, 3))}
-    angles = {}
+    angles, low, contact = {}, {}, {}
     sole_r = foot_sole_points(subject)  # (P, 3) right foot
     for side in SIDES:
         hip, knee, ankle = (curves[side][:, 3 * j:3 * j + 3] for j in (1, 2, 3))
@@ -599,64 +627,69 @@ def _forward(subject: SubjectParams, activity: str, fs: float, phase: dict, vsta
         rel[th] = r_pelvis[:, :, 2] * (zs * 0.5 * subject.pelvis_width_m)
         rel[sh] = rel[th] - rot[th][:, :, 1] * subject.thigh_length_m
         rel[ft] = rel[sh] - rot[sh][:, :, 1] * subject.shank_length_m
-
-    # ---- contact: per foot, soft lowest sole point and the velocity of the material under it
-    tau_pt = 0.002  # m, softness of the lowest-point choice
-    low, vel_c = {}, {}
-    dt = 1.0 / fs
-    for side in SIDES:
-        ft = segment_name("foot", side)
-        pts = sole_r * np.array([1.0, 1.0, 1.0 if side == "right" else -1.0])  # (P, 3) foot frame
+        # soft lowest point of the sole (rolling contact) and where it is on the foot
+        pts = sole_r * np.array([1.0, 1.0, zs])  # (P, 3) foot frame
         r_y = np.ascontiguousarray(rot[ft][:, 1, :])  # (N, 3) vertical row: lab heights of the foot axes
         h = rel[ft][:, 1:2] + r_y @ pts.T  # (N, P) sole heights relative to the pelvis
         hmin = h.min(axis=1, keepdims=True)
-        e = np.exp(-(h - hmin) / tau_pt)  # (N, P)
+        e = np.exp(-(h - hmin) / _SOLE_SOFT_M)  # (N, P)
         esum = e.sum(axis=1)
-        low[side] = hmin[:, 0] - tau_pt * np.log(esum)  # (N,) soft-min height
-        p_bar = (e @ pts) / esum[:, None]  # (N, 3) contact point in the foot frame
-        # velocity (relative to the pelvis) of the material point at p_bar: v_origin + R' p_bar
+        low[side] = hmin[:, 0] - _SOLE_SOFT_M * np.log(esum)  # (N,) soft-min height
+        contact[side] = (e @ pts) / esum[:, None]  # (N, 3) contact point in the foot frame
+    return {"rot": rot, "rel": rel, "angles": angles, "pelvis_angles": pel, "low": low, "contact": contact}
+
+
+def _forward(subject: SubjectParams, activity: str, fs: float, phase: dict, vstar: np.ndarray, psi: np.ndarray,
+             fit: np.ndarray, mods: dict | None, use_subject: bool) -> dict:
+    """:func:`_pose` plus the whole-body translation from ground contact (``pelvis_pos`` (N,3), ``toe_offs``)."""
+    res = _pose(subject, activity, phase, vstar, psi, fit, mods, use_subject)
+    rot, rel, low = res["rot"], res["rel"], res["low"]
+    dt = 1.0 / fs
+    vel_c = {}
+    for side in SIDES:
+        ft = segment_name("foot", side)
+        # velocity (relative to the pelvis) of the material point under the foot: v_origin + R' p
         v_org = np.gradient(rel[ft][:, [0, 2]], dt, axis=0)  # (N, 2)
         r_dot = np.gradient(rot[ft][:, [0, 2], :], dt, axis=0)  # (N, 2, 3)
-        vel_c[side] = v_org + np.einsum("nkj,nj->nk", r_dot, p_bar)  # (N, 2)
+        vel_c[side] = v_org + np.einsum("nkj,nj->nk", r_dot, res["contact"][side])  # (N, 2)
     toe_offs = {}
     if activity == "walking":
         y, v_h = _walking_translation(phase, vstar, low, vel_c)
     else:
-        y, v_h, toe_offs = _running_translation(fs, phase, vstar, low, vel_c)
+        y, v_h, toe_offs = _running_translation(fs, phase, fit[:, _FIT_TOE_OFF], low, vel_c)
     xz = np.concatenate([np.zeros((1, 2)), np.cumsum(0.5 * (v_h[1:] + v_h[:-1]) * dt, axis=0)])  # (N, 2)
-    pelvis_pos = np.column_stack([xz[:, 0], y, xz[:, 1]])
-    return {"rot": rot, "rel": rel, "angles": angles, "pelvis_angles": pel, "pelvis_pos": pelvis_pos,
-            "toe_offs": toe_offs}
+    res["pelvis_pos"] = np.column_stack([xz[:, 0], y, xz[:, 1]])
+    res["toe_offs"] = toe_offs
+    return res
 
 
 def _crossings(x: np.ndarray, t: np.ndarray) -> np.ndarray:
     """Times where a non-decreasing x passes an integer (linear interpolation)."""
     k = np.floor(x)
     i = np.flatnonzero(k[1:] > k[:-1])
-    level = k[i + 1]
-    frac = (level - x[i]) / np.maximum(x[i + 1] - x[i], 1e-12)
+    frac = (k[i + 1] - x[i]) / np.maximum(x[i + 1] - x[i], 1e-12)
     return t[i] + frac * (t[i + 1] - t[i])
 
 
 def _walking_translation(phase: dict, vstar: np.ndarray, low: dict, vel_c: dict):
-    """Walking: the lower foot carries the body, the phase decides when the feet are level.
+    """Walking: the foot in stance by its phase carries the body; the load passes from the
+    trailing to the leading foot across double support; no foot ever enters the ground.
 
-    Each foot's contact height is lowered by ``_STANCE_PRIOR_M`` times its phase-based
-    stance weight (full in single stance, handed over across double support), so the
-    foot in stance by the gait phase keeps the load unless the other one is clearly
-    lower; and the pelvis is never so low that a foot enters the ground.
+    Returns the pelvis height (N,) and horizontal velocity (N, 2) [x, z].
     """
     beta = stance_fraction("walking", vstar)  # (N,)
     ds = beta - 0.5  # double support, cycles
-    prior = {}
+    load = {}
     for side in SIDES:
         frac = phase[side] - np.floor(phase[side])
-        prior[side] = _smootherstep(frac / ds) * _smootherstep((beta - frac) / ds)
-    eff = {s: low[s] - _STANCE_PRIOR_M * prior[s] for s in SIDES}
-    w_r = 0.5 * (1.0 - np.tanh(0.5 * (eff["right"] - eff["left"]) / _CONTACT_SOFT_M))  # (N,)
+        load[side] = _smootherstep(frac / ds) * _smootherstep((beta - frac) / ds)  # (N,)
+    total = np.maximum(load["right"] + load["left"], 1e-6)
+    w_r = load["right"] / total  # (N,) share of the right foot
     y_load = -(w_r * low["right"] + (1.0 - w_r) * low["left"])  # pelvis height with the loaded foot down
-    y_touch = -np.minimum(low["right"], low["left"])  # height at which the lower foot just touches
-    y = y_load + _softplus(y_touch - y_load, _CONTACT_SOFT_M)  # never below y_touch (softly)
+    lo = np.minimum(low["right"], low["left"])
+    soft_low = lo - _CONTACT_SOFT_M * np.log(np.exp((lo - low["right"]) / _CONTACT_SOFT_M)
+                                             + np.exp((lo - low["left"]) / _CONTACT_SOFT_M))
+    y = y_load + _softplus(-soft_low - y_load, _CONTACT_SOFT_M)  # never so low that a foot enters the ground
     v_h = -(w_r[:, None] * vel_c["right"] + (1.0 - w_r)[:, None] * vel_c["left"])  # (N, 2)
     return y, v_h
 
@@ -665,11 +698,11 @@ def _softplus(x: np.ndarray, tau: float) -> np.ndarray:
     return tau * np.logaddexp(0.0, x / tau)
 
 
-def _running_translation(fs: float, phase: dict, vstar: np.ndarray, low: dict, vel_c: dict):
-    """Running: stance by phase (heel strike to toe-off), ballistic flight between stances."""
-    n = len(vstar)
+def _running_translation(fs: float, phase: dict, beta: np.ndarray, low: dict, vel_c: dict):
+    """Running: stance by phase (heel strike to toe-off at ``beta`` (N,) of the cycle), ballistic
+    flight between stances."""
+    n = len(beta)
     t = np.arange(n) / fs
-    beta = stance_fraction("running", vstar)  # (N,)
     ramp = 0.03  # cycles, width of the load hand-over at contact and toe-off
     w, hs, to = {}, {}, {}
     for side in SIDES:
@@ -705,6 +738,10 @@ def _running_translation(fs: float, phase: dict, vstar: np.ndarray, low: dict, v
         v_fl = v0[f] + s[:, None] * (v1[f] - v0[f])
         y = wsum * y_st + (1.0 - wsum) * y_fl
         v = wsum[:, None] * v_st + (1.0 - wsum)[:, None] * v_fl
+    lo = np.minimum(low["right"], low["left"])
+    soft_low = lo - _CONTACT_SOFT_M * np.log(np.exp((lo - low["right"]) / _CONTACT_SOFT_M)
+                                             + np.exp((lo - low["left"]) / _CONTACT_SOFT_M))
+    y = y + _softplus(-soft_low - y, _CONTACT_SOFT_M)  # no foot ever enters the ground
     return y, v, to
 
 
@@ -726,35 +763,122 @@ def step_frequency_hz(activity: str, speed_m_s, leg_length_m: float = 0.91) -> n
     return 2.0 * v / stride_len
 
 
-def _stride_length(subject: SubjectParams, activity: str, vstar: float, scale: float, use_subject: bool) -> float:
-    """No-slip stride length (m) of the subject's kinematics at constant speed and stride scale."""
-    fs = 300.0  # samples per (1 s) stride
-    t = np.arange(int(3 * fs)) / fs
+def _stride_length(subject: SubjectParams, activity: str, vstar: float, fit: np.ndarray, use_subject: bool) -> float:
+    """No-slip stride length (m) at constant speed: the middle stride of 2.5 one-second strides."""
+    fs = 100.0  # samples per stride
+    t = np.arange(int(2.5 * fs) + 1) / fs
     ph = {"right": t.copy(), "left": t + 0.5 + (subject.phase_asym if use_subject else 0.0)}
-    res = _forward(subject, activity, fs, ph, np.full(t.shape, vstar), np.zeros(t.shape), np.full(t.shape, scale),
-                   None, use_subject)
-    x = res["pelvis_pos"][:, 0]
-    return float(x[int(2 * fs)] - x[int(fs)])  # middle stride
+    x = _forward(subject, activity, fs, ph, np.full(t.shape, vstar), np.zeros(t.shape), np.tile(fit, (len(t), 1)),
+                 None, use_subject)["pelvis_pos"][:, 0]
+    return float(x[int(2 * fs)] - x[int(fs)])
+
+
+def _double_support_gap(subject: SubjectParams, vstar: float, fit: np.ndarray, use_subject: bool):
+    """Height (m) of the landing foot above the trailing foot over double support.
+
+    Returns ``(lead_phase, gap, correction)``: the landing leg's phase (M,) after its heel
+    strike, the gap (M,) averaged over the right and left heel strikes, and the trailing-leg
+    knee correction (deg, M,) that ``fit`` applies there.
+    """
+    asym = subject.phase_asym if use_subject else 0.0
+    ds = float(stance_fraction("walking", vstar)) - 0.5
+    lead = np.linspace(0.0, ds + 0.01, 14)  # (M,)
+    m = len(lead)
+    pr = np.concatenate([lead, lead + 0.5 - asym])  # right leading, then left leading
+    ph = {"right": pr, "left": pr + 0.5 + asym}
+    res = _pose(subject, "walking", ph, np.full(2 * m, vstar), np.zeros(2 * m), np.tile(fit, (2 * m, 1)), None,
+                use_subject)
+    d = res["low"]["right"] - res["low"]["left"]  # (2M,)
+    gap = 0.5 * (d[:m] - d[m:])
+    corr = _knee_fit_basis(ph["left"][:m]) @ fit[_FIT_TRAIL]  # correction on the trailing leg (both sides)
+    return lead, gap, corr
+
+
+def _fit_ground(subject: SubjectParams, vstar: float, fit: np.ndarray, use_subject: bool) -> np.ndarray:
+    """Fit the hip posture and the trailing-leg correction to the ground (two Gauss-Newton steps):
+    the landing heel touches the ground at heel strike and is never above the trailing foot
+    during double support."""
+    for _ in range(2):
+        # hip flexion offset: closes the gap at heel strike (about 5 mm per degree)
+        _, gap, _ = _double_support_gap(subject, vstar, fit, use_subject)
+        bumped = fit.copy()
+        bumped[_FIT_HIP] += 2.0
+        _, gap_b, _ = _double_support_gap(subject, vstar, bumped, use_subject)
+        if abs(gap_b[0] - gap[0]) > 1e-6:
+            fit = fit.copy()
+            fit[_FIT_HIP] = float(np.clip(fit[_FIT_HIP] - 2.0 * gap[0] / (gap_b[0] - gap[0]), *_HIP_FIT_RANGE))
+        # trailing-leg correction: the shape of the gap over double support
+        lead, gap, corr = _double_support_gap(subject, vstar, fit, use_subject)
+        sens = {}
+        for sgn in (1.0, -1.0):  # raising and lowering the trailing foot act through different joints
+            bumped = fit.copy()
+            bumped[_FIT_TRAIL] += 5.0 * sgn
+            _, gap_b, corr_b = _double_support_gap(subject, vstar, bumped, use_subject)
+            dc = corr_b - corr
+            sens[sgn] = (gap_b - gap) / np.where(np.abs(dc) > 1e-6, dc, 1e-6)  # (M,) m per deg
+        s_dir = np.where(gap > 0.0, sens[1.0], sens[-1.0])
+        want = ((lead <= 0.02) | (gap > 0.0)) & (np.abs(s_dir) > 1e-5)  # touch at heel strike; landing
+        #   foot never above the trailing one afterwards
+        target = corr - np.where(want, gap / np.where(want, s_dir, 1.0), 0.0)
+        target = np.clip(target, *_KNEE_FIT_RANGE)
+        basis = _knee_fit_basis(lead + 0.5)  # (M, J)
+        wt = np.where(lead <= 0.02, 5.0, 1.0)[:, None]  # the heel-strike contact itself matters most
+        fit = fit.copy()
+        fit[_FIT_TRAIL] = np.linalg.solve((wt * basis).T @ basis + 0.01 * np.eye(basis.shape[1]),
+                                          (wt * basis).T @ target)
+    return fit
+
+
+def _toe_off(subject: SubjectParams, vstar: float, fit: np.ndarray, use_subject: bool) -> float:
+    """Running: toe-off where the stance leg is longest in late stance (it leaves the ground as it
+    stops pushing), searched around the template's toe-off."""
+    beta = float(stance_fraction("running", vstar))
+    p = np.linspace(0.5 * beta, min(beta + 0.05, 0.48), 40)
+    ph = {"right": p, "left": p + 0.5 + (subject.phase_asym if use_subject else 0.0)}
+    low = _pose(subject, "running", ph, np.full(len(p), vstar), np.zeros(len(p)), np.tile(fit, (len(p), 1)),
+                None, use_subject)["low"]["right"]
+    i = int(np.argmin(low))  # lowest foot relative to the pelvis = longest leg
+    if 0 < i < len(p) - 1:  # parabolic refinement
+        den = low[i - 1] - 2.0 * low[i] + low[i + 1]
+        if den > 0:
+            return float(p[i] + 0.5 * (low[i - 1] - low[i + 1]) / den * (p[1] - p[0]))
+    return float(p[i])
 
 
 def _stride_table(subject: SubjectParams, activity: str, use_subject: bool):
-    """Per-subject stride calibration on a grid of v*: (grid, stride scale, stride length m).
+    """Per-subject fit of the kinematics to the ground on a grid of v*.
 
-    The stride scale (hip flexion and pelvic rotation range) makes the no-slip stride
-    length equal the cadence law's ``speed / stride frequency``; the stride length returned
-    is the one the kinematics really produce with that scale.
+    Returns ``(grid, fit, stride_length)``: ``fit`` (G, N_FIT) per :data:`_FIT_SCALE` etc.:
+    the stride scale (hip flexion and pelvic rotation range) makes the no-slip stride
+    length equal the cadence law's ``speed / stride frequency``. Walking: a hip flexion
+    offset and the trailing-leg correction put both feet on the ground when the heel
+    lands. Running: toe-off where the stance leg is longest. The stride length returned is
+    what the kinematics produce with the fit (linear in the scale).
     """
     lo, hi = VSTAR_RANGE[activity]
-    grid = np.linspace(lo, hi, 6)
-    scales, lengths = np.empty(len(grid)), np.empty(len(grid))
+    grid = np.linspace(lo, hi, 5)
+    fit_tab, lengths = np.zeros((len(grid), _N_FIT)), np.empty(len(grid))
     for i, v in enumerate(grid):
         speed = float(subject.speed_m_s(v))
         target = 2.0 * speed / (subject.cadence_factor * float(step_frequency_hz(activity, speed, subject.leg_length_m)))
-        s1, s2 = _stride_length(subject, activity, v, 1.0, use_subject), _stride_length(subject, activity, v, 1.2, use_subject)
-        k = 1.0 + 0.2 * (target - s1) / (s2 - s1) if abs(s2 - s1) > 1e-6 else 1.0
-        scales[i] = float(np.clip(k, *_STRIDE_SCALE_RANGE))
-        lengths[i] = _stride_length(subject, activity, v, scales[i], use_subject)
-    return grid, scales, lengths
+        fit = np.zeros(_N_FIT)
+        fit[_FIT_SCALE] = 1.0
+        fit[_FIT_TOE_OFF] = float(stance_fraction(activity, v))
+        for _ in range(2):  # the ground fit and the stride scale depend on each other
+            if activity == "walking":
+                fit = _fit_ground(subject, v, fit, use_subject)
+            else:
+                fit[_FIT_TOE_OFF] = _toe_off(subject, v, fit, use_subject)
+            s1 = _stride_length(subject, activity, v, fit, use_subject)
+            f2 = fit.copy()
+            f2[_FIT_SCALE] += 0.2
+            s2 = _stride_length(subject, activity, v, f2, use_subject)
+            k = fit[_FIT_SCALE] + 0.2 * (target - s1) / (s2 - s1) if abs(s2 - s1) > 1e-6 else fit[_FIT_SCALE]
+            k = float(np.clip(k, *_STRIDE_SCALE_RANGE))
+            lengths[i] = s1 + (k - fit[_FIT_SCALE]) / 0.2 * (s2 - s1)
+            fit[_FIT_SCALE] = k
+        fit_tab[i] = fit
+    return grid, fit_tab, lengths
 
 
 # ---------------------------------------------------------------- public entry point
@@ -792,9 +916,9 @@ def generate_gait(subject: SubjectParams, cfg: GaitConfig | None = None,
     use_subject = cfg.subject_variation
 
     # stride frequency = speed / stride length of the subject's own (scaled) kinematics
-    grid, k_grid, sl_grid = _stride_table(subject, act, use_subject)
+    grid, fit_grid, sl_grid = _stride_table(subject, act, use_subject)
     vc = np.clip(vstar, grid[0], grid[-1])
-    stride_scale = CubicSpline(grid, k_grid)(vc)  # (N+2m,)
+    fit = CubicSpline(grid, fit_grid)(vc)  # (N+2m, _N_FIT) per-subject ground fit
     f0 = speed / CubicSpline(grid, sl_grid)(vc)  # (N+2m,) strides per second
     jitter = _smooth_noise(t, 1.0 / float(np.mean(f0)), cfg.stride_time_cv, rng)[:, 0]
     freq = f0 * (1.0 - jitter)
@@ -810,7 +934,7 @@ def generate_gait(subject: SubjectParams, cfg: GaitConfig | None = None,
         o = _smooth_noise(phase[side], 1.0, off_sd, rng, N_CURVES)
         mods[side] = _Curves(scale=1.0 + a, offset=o)
 
-    res = _forward(subject, act, fs, phase, vstar, psi, stride_scale, mods, use_subject)
+    res = _forward(subject, act, fs, phase, vstar, psi, fit, mods, use_subject)
     keep = slice(m, m + n)
     p0 = res["pelvis_pos"][keep] - res["pelvis_pos"][m] * np.array([1.0, 0.0, 1.0])  # start above the origin
     t_out = t[keep]

@@ -1,0 +1,434 @@
+"""IMU recordings in text files: a generic CSV with a column mapping, and presets for common exports.
+
+Presets (``preset="auto"`` picks one from the file's first lines)
+-----------------------------------------------------------------
+``xsens``
+    Xsens MT Manager text export: ``//`` comment lines (device, settings, sometimes
+    ``// Update Rate: 100.0Hz``), then a tab-separated header with ``PacketCounter
+    SampleTimeFine ... Acc_X Acc_Y Acc_Z Gyr_X Gyr_Y Gyr_Z``. ``SampleTimeFine``
+    counts 100 us ticks (wrapping at 2^32), ``PacketCounter`` wraps at 2^16.
+    Default units m/s^2 and rad/s.
+``dot``
+    Movella DOT CSV export: a few ``key: value`` lines (``DeviceTag``, firmware, ...),
+    then a comma-separated header with ``PacketCounter,SampleTimeFine,...,Acc_X,...,
+    Gyr_Z``. ``SampleTimeFine`` counts microseconds (wrapping at 2^32). Default units
+    m/s^2 and deg/s.
+``gaitmap``
+    Two header rows, sensor names then axes (``acc_x ... gyr_z``), first column an
+    index, one column group per sensor (as the mad-lab-fau/gaitmap example data).
+    No time stamps: pass ``fs``. Default units m/s^2 and deg/s (gaitmap's convention).
+``generic``
+    One header row. Columns found by name (``acc_x``/``ax``/``Acc_X``/``accX``..., the
+    same for ``gyr``/``gyro``; time in ``time_s``, ``time``, ``timestamp`` or
+    ``t``), or given with ``columns={"acc": [...], "gyr": [...], "time": ...,
+    "time_scale": seconds per unit}``. Units from the header (``acc_x (g)``,
+    ``gyr_x [deg/s]``) or detected.
+
+Units
+-----
+Units stated in the header (``Acc_X (g)``, ``gyr_x [deg/s]``) are used as given, and
+data that contradict them raise. Otherwise units are assumed and a warning names the
+assumption and the evidence: an accelerometer whose median magnitude is about 1
+(0.5-2) is in g, about 9.81 (5-20) in m/s^2; a gyroscope whose 99th percentile of
+``|gyr|`` exceeds 30 is in deg/s. Where the data cannot tell (a still gyroscope), the
+preset's default holds (Xsens rad/s, DOT and gaitmap deg/s), else rad/s. Explicit
+``acc_units``/``gyr_units`` arguments skip all of this, without a warning.
+"""
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from imukin.conventions import G
+from imukin.errors import ImukinError
+
+PRESETS = ("auto", "xsens", "dot", "gaitmap", "generic")
+ACC_UNITS = ("m/s^2", "g")
+GYR_UNITS = ("rad/s", "deg/s")
+GYR_DEG_THRESHOLD = 30.0  # 99th percentile of |gyr| above which the gyroscope is taken to be in deg/s
+
+_PRESET_UNITS = {"xsens": ("m/s^2", "rad/s"), "dot": ("m/s^2", "deg/s"), "gaitmap": ("m/s^2", "deg/s")}
+_TICK_S = {"xsens": 1e-4, "dot": 1e-6}  # seconds per SampleTimeFine tick
+_NAME_ALIASES = {
+    "acc": [("acc_x", "acc_y", "acc_z"), ("ax", "ay", "az"), ("accx", "accy", "accz"),
+            ("accel_x", "accel_y", "accel_z"), ("acc x", "acc y", "acc z")],
+    "gyr": [("gyr_x", "gyr_y", "gyr_z"), ("gx", "gy", "gz"), ("gyrx", "gyry", "gyrz"), ("gyro_x", "gyro_y", "gyro_z"),
+            ("gyrox", "gyroy", "gyroz"), ("gyr x", "gyr y", "gyr z")],
+}
+_TIME_NAMES = {"time_s": 1.0, "time": 1.0, "timestamp_s": 1.0, "t": 1.0, "time_ms": 1e-3, "timestamp_ms": 1e-3,
+               "timestamp": None, "time_us": 1e-6}
+
+
+@dataclass
+class ImuRecording:
+    """One sensor's signals read from a file, converted to m/s^2 and rad/s."""
+
+    name: str  # sensor name (file stem, or the sensor's column group)
+    acc: np.ndarray  # (N, 3) m/s^2, sensor frame
+    gyr: np.ndarray  # (N, 3) rad/s, sensor frame
+    fs: float | None  # Hz: given, from the header, or estimated from time stamps; None if unknown
+    t: np.ndarray | None = None  # (N,) s, time stamps (starting at 0), None without a time column
+    source: str = ""  # file path
+    preset: str = ""  # format the file was read as
+    units: dict = field(default_factory=dict)  # {"acc": "...", "gyr": "..."}: units found and how
+    meta: dict = field(default_factory=dict)  # header key/values (device id, firmware, ...)
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.acc.shape[0])
+
+
+# ---------------------------------------------------------------- entry point
+def read_imu_csv(path: str | os.PathLike, preset: str = "auto", columns: dict | None = None, fs: float | None = None,
+                 acc_units: str = "auto", gyr_units: str = "auto", sensors: list[str] | None = None
+                 ) -> list[ImuRecording]:
+    """Read IMU signals from a text export.
+
+    Parameters
+    ----------
+    path : path-like
+        ``.csv``/``.txt`` file.
+    preset : {"auto", "xsens", "dot", "gaitmap", "generic"}
+        File format (see the module notes); ``"auto"`` looks at the first lines.
+    columns : dict, optional
+        Column mapping for ``generic`` files: ``{"acc": [x, y, z], "gyr": [x, y, z],
+        "time": name, "time_scale": seconds per time unit}`` (time optional).
+    fs : float, optional
+        Sampling rate in Hz. Needed for files without time stamps or a rate in the
+        header (``gaitmap``); otherwise the header's rate or the stamps' median step.
+    acc_units : {"auto", "m/s^2", "g"}
+    gyr_units : {"auto", "rad/s", "deg/s"}
+    sensors : list of str, optional
+        Only these sensors of a multi-sensor file.
+
+    Returns
+    -------
+    list of ImuRecording
+        One per sensor in the file (one for single-sensor formats).
+
+    Raises
+    ------
+    ImukinError
+        Missing file or columns, non-numeric data, contradictory or undetectable units.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ImukinError(f"IMU file {path} does not exist; check the path")
+    if preset not in PRESETS:
+        raise ImukinError(f"unknown IMU file preset {preset!r}; choose one of: {', '.join(PRESETS)}")
+    if acc_units not in ("auto",) + ACC_UNITS or gyr_units not in ("auto",) + GYR_UNITS:
+        raise ImukinError(f"units must be auto, {'/'.join(ACC_UNITS)} (acc) and {'/'.join(GYR_UNITS)} (gyr); "
+                          f"got {acc_units!r}, {gyr_units!r}")
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+    except OSError as e:
+        raise ImukinError(f"cannot read {path} ({e.strerror}); check permissions") from None
+    if not any(line.strip() for line in lines):
+        raise ImukinError(f"{path} is empty; export the recording again")
+    if preset == "auto":
+        preset = detect_preset(lines)
+    if preset == "gaitmap":
+        recs = _read_gaitmap(path, lines, fs, sensors)
+    else:
+        recs = [_read_single(path, lines, preset, columns, fs)]
+    out = []
+    for rec, (raw_acc, raw_gyr, declared) in recs:
+        rec.acc, rec.gyr, rec.units = _convert_units(raw_acc, raw_gyr, declared, acc_units, gyr_units,
+                                                     f"{path.name}:{rec.name}")
+        out.append(rec)
+    return out
+
+
+def detect_preset(lines: list[str]) -> str:
+    """Guess the export format from a file's lines (see the module notes)."""
+    head = [line for line in lines[:60] if line.strip()]
+    if not head:
+        return "generic"
+    if head[0].lstrip().startswith("//") or any("MT Manager" in line for line in head[:20]):
+        return "xsens"
+    for line in head:
+        if "PacketCounter" in line or "SampleTimeFine" in line:
+            return "xsens" if "\t" in line else "dot"
+    if len(head) >= 2:
+        second = [c.strip().lower() for c in re.split(r"[,;\t]", head[1])]
+        if {"acc_x", "gyr_x"} <= set(second) and not _is_number(second[1] if len(second) > 1 else ""):
+            return "gaitmap"
+    return "generic"
+
+
+# ---------------------------------------------------------------- formats
+def _read_single(path: Path, lines: list[str], preset: str, columns: dict | None, fs: float | None):
+    meta: dict = {}
+    header_idx = None
+    for i, line in enumerate(lines):
+        s = line.strip()
+        if not s:
+            continue
+        if s.startswith("//") or s.startswith("#"):
+            _meta_line(s.lstrip("/#").strip(), meta)
+            continue
+        if preset in ("xsens", "dot") and "PacketCounter" not in s and "Acc_X" not in s:
+            _meta_line(s, meta)  # preamble line of a DOT export
+            continue
+        header_idx = i
+        break
+    if header_idx is None:
+        raise ImukinError(f"{path.name} has no header row; expected column names such as acc_x ... gyr_z")
+    delim = _delimiter(lines[header_idx])
+    header = [h.strip() for h in lines[header_idx].rstrip(delim + " \r\n").split(delim)]
+    data = _numeric(path, lines[header_idx + 1:], delim, len(header))
+    names_l = [_bare(h) for h in header]
+    declared = [None, None]
+    if columns:
+        acc_cols = _find_cols(path, header, columns.get("acc"), "acc")
+        gyr_cols = _find_cols(path, header, columns.get("gyr"), "gyr")
+    else:
+        acc_cols = _guess_cols(path, names_l, "acc")
+        gyr_cols = _guess_cols(path, names_l, "gyr")
+    for k, (cols, choices) in enumerate(((acc_cols, ACC_UNITS), (gyr_cols, GYR_UNITS))):
+        unit = _unit_in_name(header[cols[0]], choices)
+        if unit:
+            declared[k] = (unit, "header")
+        elif preset in _PRESET_UNITS:
+            declared[k] = (_PRESET_UNITS[preset][k], f"{preset} preset")
+        else:
+            declared[k] = (None, "")
+    acc, gyr = data[:, acc_cols], data[:, gyr_cols]
+    t = None
+    if preset in _TICK_S and "sampletimefine" in names_l:
+        ticks = data[:, names_l.index("sampletimefine")]
+        if np.all(np.isfinite(ticks)):
+            t = _unwrap(ticks, 2.0 ** 32) * _TICK_S[preset]
+    if t is None and preset in _TICK_S and "packetcounter" in names_l:
+        pc = data[:, names_l.index("packetcounter")]
+        rate = fs or _rate_from_meta(meta)
+        if rate and np.all(np.isfinite(pc)):
+            t = _unwrap(pc, 2.0 ** 16) / rate
+    if t is None and preset not in _TICK_S:
+        tcol, scale = _time_column(path, header, names_l, columns)
+        if tcol is not None:
+            t = data[:, tcol]
+            if scale is None:  # bare "timestamp": guess seconds or milliseconds from the step
+                step = np.median(np.diff(t)) if len(t) > 1 else 1.0
+                scale = 1e-3 if step > 0.5 else 1.0
+                warnings.warn(f"{path.name}: time column '{header[tcol]}' has no unit; assumed "
+                              f"{'milliseconds' if scale == 1e-3 else 'seconds'} (median step {step:g})")
+            t = t * scale
+    ok = np.all(np.isfinite(acc), axis=1) & np.all(np.isfinite(gyr), axis=1)
+    if t is not None:
+        ok &= np.isfinite(t)
+    if ok.sum() < 2:
+        raise ImukinError(f"{path.name} holds fewer than 2 complete acc/gyr rows; check the column mapping")
+    if not ok.all():  # incomplete rows are dropped; their stamps (if any) leave a gap for the resampler
+        if t is None:
+            raise ImukinError(f"{path.name} has {int((~ok).sum())} incomplete rows and no time column to mark the "
+                              "gap; fill them, or export with time stamps")
+        acc, gyr, t = acc[ok], gyr[ok], t[ok]
+    if t is not None:
+        t = t - t[0]
+    rate = fs or _rate_from_meta(meta)
+    if rate is None and t is not None:
+        dt = np.diff(t)
+        dt = dt[dt > 0]
+        rate = float(1.0 / np.median(dt)) if dt.size else None
+    rec = ImuRecording(name=path.stem, acc=acc, gyr=gyr, fs=rate, t=t, source=str(path), preset=preset, meta=meta)
+    return rec, (acc, gyr, declared)
+
+
+def _read_gaitmap(path: Path, lines: list[str], fs: float | None, sensors: list[str] | None):
+    rows = [line for line in lines if line.strip()]
+    if len(rows) < 3:
+        raise ImukinError(f"{path.name}: a gaitmap-style file needs two header rows and data")
+    delim = _delimiter(rows[1])
+    top = [c.strip() for c in rows[0].split(delim)]
+    axes = [c.strip().lower() for c in rows[1].split(delim)]
+    if len(top) != len(axes):
+        raise ImukinError(f"{path.name}: the two header rows have {len(top)} and {len(axes)} columns")
+    data = _numeric(path, rows[2:], delim, len(axes))
+    groups: dict[str, dict[str, int]] = {}
+    for i, (s, a) in enumerate(zip(top, axes)):
+        if a in ("acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z"):
+            groups.setdefault(s, {})[a] = i
+    if not groups:
+        raise ImukinError(f"{path.name}: the second header row names no acc_x ... gyr_z columns")
+    if sensors:
+        missing = [s for s in sensors if s not in groups]
+        if missing:
+            raise ImukinError(f"{path.name} has no sensor(s) {', '.join(missing)}; it has {', '.join(groups)}")
+        groups = {s: groups[s] for s in sensors}
+    if fs is None:
+        raise ImukinError(f"{path.name} (gaitmap layout) carries no time stamps; pass its sampling rate (fs=, "
+                          "or 'fs' in the folder's imukin.json)")
+    out = []
+    for name, cols in groups.items():
+        need = [f"{q}_{a}" for q in ("acc", "gyr") for a in "xyz"]
+        if any(c not in cols for c in need):
+            raise ImukinError(f"{path.name}: sensor {name} lacks {', '.join(c for c in need if c not in cols)}")
+        acc = data[:, [cols[f"acc_{a}"] for a in "xyz"]]
+        gyr = data[:, [cols[f"gyr_{a}"] for a in "xyz"]]
+        if not (np.all(np.isfinite(acc)) and np.all(np.isfinite(gyr))):
+            raise ImukinError(f"{path.name}: sensor {name} has empty or non-numeric cells and no time stamps to "
+                              "mark the gap; fill them first")
+        rec = ImuRecording(name=name, acc=acc, gyr=gyr, fs=float(fs), t=None, source=str(path), preset="gaitmap")
+        out.append((rec, (acc, gyr, [(u, "gaitmap preset") for u in _PRESET_UNITS["gaitmap"]])))
+    return out
+
+
+# ---------------------------------------------------------------- units
+def detect_units(acc: np.ndarray, gyr: np.ndarray) -> tuple[str | None, str]:
+    """Units the data look like: (``"g"``/``"m/s^2"``/None if unclear, ``"deg/s"``/``"rad/s"``)."""
+    mag = float(np.median(np.linalg.norm(np.asarray(acc, float), axis=1)))
+    acc_u = "g" if 0.5 <= mag <= 2.0 else ("m/s^2" if 5.0 <= mag <= 20.0 else None)
+    p99 = float(np.percentile(np.linalg.norm(np.asarray(gyr, float), axis=1), 99))
+    gyr_u = "deg/s" if p99 > GYR_DEG_THRESHOLD else "rad/s"
+    return acc_u, gyr_u
+
+
+def _convert_units(acc, gyr, declared, acc_units, gyr_units, where):
+    """Convert to m/s^2 and rad/s. ``declared`` = [(unit or None, "header"/"preset"), (...)] for acc, gyr."""
+    det_acc, det_gyr = detect_units(acc, gyr)
+    mag = float(np.median(np.linalg.norm(acc, axis=1)))
+    p99 = float(np.percentile(np.linalg.norm(gyr, axis=1), 99))
+    (dec_a, src_a), (dec_g, src_g) = declared
+    # accelerometer
+    if acc_units != "auto":
+        au, how = acc_units, "given"
+    elif dec_a and src_a == "header":
+        au, how = dec_a, "header"
+        if det_acc is not None and det_acc != au:
+            raise ImukinError(f"{where}: the header declares the accelerometer in {au} but its median magnitude is "
+                              f"{mag:.2f}, which looks like {det_acc}; pass acc_units='{det_acc}' if that is right")
+    else:
+        if det_acc is None and dec_a is None:
+            raise ImukinError(f"{where}: cannot tell the accelerometer units (median magnitude {mag:.3g}, neither "
+                              f"about 1 g nor {G} m/s^2); pass acc_units")
+        au = det_acc or dec_a
+        how = "detected" if dec_a is None else (f"{src_a} default" if au == dec_a else f"detected, not the {src_a}'s")
+        warnings.warn(f"{where}: accelerometer units not stated in the file; assumed {au} "
+                      f"({how}; median magnitude {mag:.2f})")
+    # gyroscope
+    if gyr_units != "auto":
+        gu, ghow = gyr_units, "given"
+    elif dec_g and src_g == "header":
+        gu, ghow = dec_g, "header"
+        if gu == "rad/s" and det_gyr == "deg/s":
+            raise ImukinError(f"{where}: the header declares the gyroscope in rad/s but it reaches {p99:.0f} "
+                              "(99th percentile), which looks like deg/s; pass gyr_units='deg/s' if that is right")
+    else:
+        # large rates are deg/s for sure; small ones may be deg/s of a still sensor, so a default stands
+        gu = "deg/s" if det_gyr == "deg/s" else (dec_g or "rad/s")
+        ghow = "detected" if dec_g is None else (f"{src_g} default" if gu == dec_g else f"detected, not the {src_g}'s")
+        warnings.warn(f"{where}: gyroscope units not stated in the file; assumed {gu} ({ghow}; 99th percentile of "
+                      f"|gyr| is {p99:.3g}, deg/s above {GYR_DEG_THRESHOLD:g})")
+    acc = np.asarray(acc, float) * (G if au == "g" else 1.0)
+    gyr = np.asarray(gyr, float) * (np.pi / 180.0 if gu == "deg/s" else 1.0)
+    return acc, gyr, {"acc": f"{au} ({how})", "gyr": f"{gu} ({ghow})"}
+
+
+# ---------------------------------------------------------------- helpers
+def _is_number(s: str) -> bool:
+    try:
+        float(s)
+        return True
+    except ValueError:
+        return False
+
+
+def _delimiter(line: str) -> str:
+    counts = {d: line.count(d) for d in ("\t", ",", ";")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
+
+
+def _numeric(path: Path, rows: list[str], delim: str, n_cols: int) -> np.ndarray:
+    rows = [r for r in rows if r.strip() and not r.lstrip().startswith(("//", "#"))]
+    if not rows:
+        raise ImukinError(f"{path.name} has a header but no data rows")
+    out = np.full((len(rows), n_cols), np.nan)
+    for i, r in enumerate(rows):
+        cells = r.rstrip("\r\n").split(delim)
+        for j, c in enumerate(cells[:n_cols]):
+            c = c.strip()
+            if c:
+                try:
+                    out[i, j] = float(c)
+                except ValueError:
+                    pass  # text cells (dates, status words) stay NaN; required columns are checked later
+    return out
+
+
+def _bare(name: str) -> str:
+    """Lower-case column name without a unit suffix: ``'Acc_X (m/s^2)' -> 'acc_x'``."""
+    return re.sub(r"\s*[\(\[].*?[\)\]]\s*$", "", name.strip()).strip().lower()
+
+
+def _unit_in_name(name: str, choices) -> str | None:
+    m = re.search(r"[\(\[]\s*([^\)\]]+?)\s*[\)\]]\s*$", name)
+    if not m:
+        return None
+    u = m.group(1).lower().replace(" ", "").replace("²", "^2").replace("s2", "s^2").replace("sec", "s")
+    table = {"m/s^2": "m/s^2", "ms^-2": "m/s^2", "g": "g", "rad/s": "rad/s", "deg/s": "deg/s", "dps": "deg/s",
+             "°/s": "deg/s"}
+    u = table.get(u)
+    return u if u in choices else None
+
+
+def _find_cols(path: Path, header: list[str], names, what: str) -> list[int]:
+    if names is None or len(names) != 3:
+        raise ImukinError(f"column mapping for {what} must list three columns (x, y, z), got {names!r}")
+    idx = []
+    for n in names:
+        hits = [i for i, h in enumerate(header) if h.strip() == n or _bare(h) == str(n).lower()]
+        if not hits:
+            raise ImukinError(f"{path.name} has no column {n!r} for {what}; its header is {', '.join(header)}")
+        idx.append(hits[0])
+    return idx
+
+
+def _guess_cols(path: Path, names_l: list[str], what: str) -> list[int]:
+    for triple in _NAME_ALIASES[what]:
+        if all(t in names_l for t in triple):
+            return [names_l.index(t) for t in triple]
+    raise ImukinError(f"{path.name}: no {what} columns found (looked for e.g. {what}_x, {what}_y, {what}_z); "
+                      f"pass a column mapping, e.g. columns={{'{what}': ['X', 'Y', 'Z'], ...}}")
+
+
+def _time_column(path: Path, header, names_l, columns):
+    if columns and columns.get("time"):
+        i = _find_cols(path, header, [columns["time"]] * 3, "time")[0]
+        return i, float(columns.get("time_scale", 1.0))
+    for name, scale in _TIME_NAMES.items():
+        if name in names_l:
+            return names_l.index(name), scale
+    return None, None
+
+
+def _unwrap(x: np.ndarray, period: float) -> np.ndarray:
+    """Undo counter wrap-around: add ``period`` after every large backwards step."""
+    d = np.diff(x)
+    jumps = np.concatenate([[0.0], np.cumsum(np.where(d < -period / 2, period, 0.0))])
+    return x + jumps
+
+
+def _meta_line(s: str, meta: dict) -> None:
+    if ":" in s:
+        k, v = s.split(":", 1)
+        if k.strip():
+            meta[k.strip()] = v.strip().rstrip(",")
+
+
+def _rate_from_meta(meta: dict) -> float | None:
+    for k, v in meta.items():
+        if re.search(r"(update|output|sample|sampling)\s*rate", k, re.I):
+            m = re.search(r"([0-9.]+)", v)
+            if m:
+                return float(m.group(1))
+    return None
+
+
+__all__ = ["ImuRecording", "read_imu_csv", "detect_preset", "detect_units", "PRESETS"]

@@ -1,0 +1,125 @@
+import warnings
+
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+from imukin.errors import ImukinError
+from imukin.inference import resample
+from imukin.preprocessing.align import (AlignConfig, SegmentAlignment, align_leg, align_segment, angle_errors_deg,
+                                        apply_alignment, standing_period)
+from imukin.preprocessing.synchronize import angular_velocity, lowpass
+from tests.preprocessing.motion import mounted_imu, standing_then_walking
+
+# mountings people actually produce, on top of random ones
+SPECIAL = {
+    "upside down": Rotation.from_euler("x", 180, degrees=True).as_matrix(),
+    "lateral side": Rotation.from_euler("y", 90, degrees=True).as_matrix(),
+    "medial side, tilted": Rotation.from_euler("yz", [-90, 20], degrees=True).as_matrix(),
+    "back to front": Rotation.from_euler("y", 180, degrees=True).as_matrix(),
+}
+
+
+@pytest.fixture(scope="module", params=[("walking", 11), ("running", 12)], ids=["walking", "running"])
+def poses(request):
+    activity, seed = request.param
+    return standing_then_walking(seed, activity, stand_s=2.0, walk_s=7.0)
+
+
+@pytest.mark.parametrize("segment", ["pelvis", "rthigh", "lshank", "rfoot", "lfoot"])
+def test_random_mountings_are_recovered_within_5_deg(poses, segment):
+    for k in range(3):
+        r_true = Rotation.random(random_state=100 + k + 7 * len(segment)).as_matrix()
+        acc, gyr = mounted_imu(poses, segment, r_true, 100.0, rng=np.random.default_rng(k))
+        al = align_segment(acc, gyr, 100.0, segment)
+        err = angle_errors_deg(al.r_mount, r_true)  # x, y, z axes
+        assert err.max() < 5.0, (segment, k, err, al.sign_rule)
+        assert al.sign_confident
+
+
+@pytest.mark.parametrize("name", list(SPECIAL))
+def test_upside_down_and_side_mountings(poses, name):
+    r_true = SPECIAL[name]
+    for seg in ("rthigh", "rshank"):
+        acc, gyr = mounted_imu(poses, seg, r_true, 120.0, rng=np.random.default_rng(3))
+        al = align_segment(acc, gyr, 120.0, seg)
+        assert angle_errors_deg(al.r_mount, r_true).max() < 5.0
+        a_seg, _ = al.apply(acc, gyr)
+        still = slice(*al.still_frames)
+        assert np.allclose(a_seg[still].mean(axis=0), [0, 9.81, 0], atol=0.2)  # up is +y after alignment
+
+
+def test_without_the_walking_start_the_rotation_axis_and_gait_rules_decide():
+    poses = standing_then_walking(5, "walking", stand_s=2.0, walk_s=7.0)
+    cfg = AlignConfig(use_onset=False)
+    for seg, rule in (("rshank", "mean_tilt"), ("lfoot", "mean_tilt")):
+        r_true = Rotation.random(random_state=9).as_matrix()
+        acc, gyr = mounted_imu(poses, seg, r_true, 100.0)
+        al = align_segment(acc, gyr, 100.0, seg, cfg=cfg)
+        assert al.sign_rule == rule and al.sign_confident
+        assert angle_errors_deg(al.r_mount, r_true).max() < 20.0  # sign right; heading from the flexion axis
+    with pytest.raises(ImukinError, match="pelvis"):
+        acc, gyr = mounted_imu(poses, "pelvis", np.eye(3), 100.0)
+        align_segment(acc, gyr, 100.0, "pelvis", cfg=cfg)
+
+
+def test_align_leg_for_both_sides_and_manual_matrix():
+    poses = standing_then_walking(7, "walking", stand_s=2.0, walk_s=7.0)
+    for side in ("right", "left"):
+        pre = side[0]
+        r1, r2 = Rotation.random(2, random_state=4).as_matrix()
+        a1, g1 = mounted_imu(poses, f"{pre}thigh", r1, 100.0)
+        a2, g2 = mounted_imu(poses, f"{pre}shank", r2, 100.0)
+        (b1, h1, b2, h2), info = align_leg(a1, g1, a2, g2, 100.0, side, "knee", manual={"seg2": r2})
+        assert angle_errors_deg(info["seg1"].r_mount, r1).max() < 5.0
+        assert info["seg2"].method == "manual"
+        ideal1 = mounted_imu(poses, f"{pre}thigh", np.eye(3), 100.0, noise=False)[1]
+        assert np.sqrt(np.mean((h1 - ideal1) ** 2)) < 0.1  # segment-frame gyroscope
+        assert set(info["summary"]) == {f"{pre}thigh", f"{pre}shank"}
+
+
+def test_manual_matrix_must_be_a_rotation():
+    with pytest.raises(ImukinError, match="proper rotation"):
+        SegmentAlignment.from_matrix(np.diag([1.0, 1.0, -1.0]))
+    r = Rotation.from_euler("z", 30, degrees=True).as_matrix()
+    a, g = apply_alignment(np.array([[1.0, 0, 0]]), np.array([[0, 1.0, 0]]), r)
+    assert np.allclose(a[0], r[:, 0]) and np.allclose(g[0], r[:, 1])
+
+
+def test_no_standing_raises():
+    poses = standing_then_walking(1, stand_s=0.2, walk_s=5.0)
+    acc, gyr = mounted_imu(poses, "rshank", np.eye(3), 100.0)
+    with pytest.raises(ImukinError, match="still period"):
+        align_segment(acc[30:], gyr[30:], 100.0, "rshank")
+
+
+def test_real_gaitmap_feet_heading_matches_the_markers(gaitmap_imu, gaitmap_markers):
+    """Real foot IMUs: the automatic anterior axis against the foot markers' heel-to-toe line."""
+    for side in ("left", "right"):
+        rec = gaitmap_imu[side]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            al = align_segment(rec.acc, rec.gyr, 204.8, "foot")
+        assert al.sign_rule == "onset" and al.sign_confident
+        assert al.still_frames[0] < 50  # the standing at the start
+        # sensor -> marker frame (rotation fitted on the angular rates), marker frame at standing -> lab
+        w_m = lowpass(angular_velocity(gaitmap_markers[side], 100.0), 100.0, 12.0)
+        w_g = resample(lowpass(rec.gyr, 204.8, 12.0), 204.8, 100.0)
+        n = min(len(w_m), len(w_g))
+        r_sm = Rotation.align_vectors(w_m[:n], w_g[:n])[0].as_matrix()
+        r_lab = gaitmap_markers[side][:60].mean(axis=0)  # marker frame (x heel->toe) in the lab, standing
+        x_auto = r_lab @ r_sm @ al.r_mount[0]
+        heel_toe = r_lab[:, 0]
+        up = np.array([0.0, 0.0, 1.0])  # the mocap lab is Z up
+        h = lambda v: (v - (v @ up) * up) / np.linalg.norm(v - (v @ up) * up)  # noqa: E731
+        assert np.degrees(np.arccos(np.clip(h(x_auto) @ h(heel_toe), -1, 1))) < 6.0
+        # the vertical from standing agrees with the lab vertical seen through the markers
+        y_auto = r_lab @ r_sm @ al.r_mount[1]
+        assert np.degrees(np.arccos(y_auto @ up)) < 8.0  # 5.4 and 2.9 deg here; markers are not level
+
+
+def test_standing_period_is_the_first_one():
+    poses = standing_then_walking(2, stand_s=1.5, walk_s=5.0, end_stand_s=3.0)
+    acc, gyr = mounted_imu(poses, "rthigh", np.eye(3), 100.0)
+    first = standing_period(acc, gyr, 100.0)
+    assert first is not None and first[0] == 0 and first[1] < 160
