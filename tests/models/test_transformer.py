@@ -14,10 +14,12 @@ def x():
     return torch.randn(2, 80, N_CHANNELS, generator=torch.Generator().manual_seed(0))
 
 
-def test_causal_output_ignores_the_future(x):
+@pytest.mark.parametrize("patch", [1, 4])
+def test_causal_output_ignores_the_future(x, patch):
+    """Strictly causal with one token per frame; with patches, up to the end of the frame's patch."""
     torch.manual_seed(0)
-    model = create_model("transformer", causal=True, **SMALL).eval()
-    t = 40
+    model = create_model("transformer", causal=True, patch=patch, **SMALL).eval()
+    t = 43  # last frame of a patch of 4
     changed = x.clone()
     changed[:, t + 1:] = torch.randn_like(changed[:, t + 1:])
     y0, y1 = model(x), model(changed)
@@ -37,13 +39,23 @@ def test_lengths_longer_than_any_cache():
     torch.manual_seed(0)
     model = create_model("transformer", causal=True, **SMALL).eval()
     cache = model.blocks[0].attn.rotary.cos_cached.shape[0]
-    long = torch.randn(1, 2 * cache + 31, N_CHANNELS)
+    n = 4 * (2 * cache + 31) + 3  # tokens well past the cache, frames not a multiple of the patch
+    long = torch.randn(1, n, N_CHANNELS)
     y_long = model(long)
-    assert y_long.shape == (1, 2 * cache + 31, 3)
+    assert y_long.shape == (1, n, 3)
     assert torch.isfinite(y_long).all()
     assert model.blocks[0].attn.rotary.cos_cached.shape[0] >= 2 * cache + 31
     # causal: the prefix of a long sequence gives the same outputs as the prefix alone
     torch.testing.assert_close(model(long[:, :100]), y_long[:, :100], atol=1e-5, rtol=0)
+
+
+def test_patches_cover_every_frame():
+    """Each output frame has its own value (no frame is a copy of its patch neighbour)."""
+    torch.manual_seed(0)
+    model = create_model("transformer", patch=4, **SMALL).eval()
+    y = model(torch.randn(1, 37, N_CHANNELS))
+    assert y.shape == (1, 37, 3)
+    assert (y[0, 1:] - y[0, :-1]).abs().amin() > 0
 
 
 def test_rotary_used_on_head_size():

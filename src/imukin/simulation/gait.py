@@ -52,6 +52,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.interpolate import CubicSpline
+from scipy.linalg import solveh_banded
 from scipy.spatial.transform import Rotation
 
 from imukin.conventions import ACTIVITIES, G, JOINT_NAMES, SIDES, angles_to_relative_rotation, check_choice, \
@@ -185,10 +186,10 @@ _RUN_KEYS = {
     "hip_flexion": [
         [(0, 38.4), (8, 33.4), (20, 20.0), (32, 2.9), (40, -6.1), (46, -3.1), (56, 10.0), (68, 33.0),
          (80, 46.0), (88, 47.0), (95, 40.4)],
-        [(0, 45.3), (7, 39.3), (17, 22.0), (27, 6.0), (35, -8.0), (42, -4.0), (52, 12.0), (64, 40.0),
-         (76, 54.0), (86, 55.0), (94, 48.3)],
-        [(0, 59.6), (6, 53.6), (14, 28.0), (22, 4.1), (28, -13.9), (35, -9.9), (46, 18.0), (58, 52.0),
-         (70, 68.0), (82, 66.0), (92, 63.6)],
+        [(0, 45.6), (7, 42.9), (17, 22.0), (27, 5.4), (35, -8.6), (42, -4.6), (52, 12.0), (64, 40.0),
+         (76, 54.0), (86, 55.0), (94, 48.6)],
+        [(0, 45.9), (6, 35.4), (14, 28.0), (22, 10.8), (28, -7.2), (35, -3.2), (46, 18.0), (58, 52.0),
+         (70, 68.0), (82, 66.0), (92, 49.9)],
     ],
     "hip_adduction": [
         [(0, 2.0), (12, 8.0), (25, 5.0), (40, 0.0), (52, -4.5), (64, -5.5), (78, -3.0), (90, 0.0)],
@@ -203,10 +204,10 @@ _RUN_KEYS = {
     "knee_flexion": [
         [(0, 18.9), (8, 32.9), (17, 41.0), (29, 29.0), (40, 13.3), (50, 44.0), (60, 76.0), (70, 88.0),
          (81, 66.0), (91, 40.0), (97, 24.9)],
-        [(0, 15.5), (7, 29.5), (15, 45.0), (25, 32.0), (35, 12.2), (45, 50.0), (56, 88.0), (66, 100.0),
-         (78, 82.9), (89, 52.9), (96, 21.5)],
-        [(0, 23.2), (5, 35.2), (11, 48.0), (19, 34.0), (28, 9.6), (38, 72.0), (50, 112.0), (61, 120.0),
-         (74, 92.2), (87, 52.2), (96, 29.2)],
+        [(0, 15.9), (7, 31.2), (15, 45.0), (25, 32.0), (35, 11.6), (45, 50.0), (56, 88.0), (66, 100.0),
+         (78, 84.4), (89, 54.4), (96, 21.9)],
+        [(0, 25.1), (5, 44.8), (11, 48.0), (19, 34.0), (28, 7.3), (38, 72.0), (50, 112.0), (61, 120.0),
+         (74, 92.9), (87, 52.9), (96, 31.1)],
     ],
     "knee_adduction": [
         [(0, 0.0), (15, 1.0), (40, -1.0), (60, -3.0), (80, 3.0), (92, 0.0)],
@@ -221,10 +222,10 @@ _RUN_KEYS = {
     "ankle_flexion": [
         [(0, 6.7), (6, 12.0), (16, 22.0), (30, 14.0), (40, -12.6), (46, -18.6), (56, -6.0), (70, 8.0),
          (85, 8.0), (95, 7.7)],
-        [(0, 11.3), (5, 12.0), (14, 24.0), (25, 14.0), (35, -20.5), (41, -27.5), (52, -6.0), (68, 8.0),
-         (84, 8.0), (95, 12.3)],
-        [(0, 4.6), (4, 12.0), (12, 22.0), (21, 10.0), (28, -22.8), (34, -30.8), (46, -6.0), (64, 10.0),
-         (82, 8.0), (95, 6.6)],
+        [(0, 14.6), (5, 12.0), (14, 24.0), (25, 14.0), (35, -25.3), (41, -32.3), (52, -6.0), (68, 8.0),
+         (84, 8.0), (95, 15.6)],
+        [(0, 8.4), (4, 12.0), (12, 22.0), (21, 10.0), (28, -27.1), (34, -35.1), (46, -6.0), (64, 10.0),
+         (82, 8.0), (95, 10.4)],
     ],
     "ankle_adduction": [
         [(0, 4.0), (12, -5.0), (28, -3.0), (42, 5.0), (60, 3.0), (85, 2.0)],
@@ -248,6 +249,11 @@ _PELVIS_MIRROR = np.array([1.0, -1.0, -1.0])
 _MARGIN_S = 1.0
 #: Walking contact: softness (m) of the no-penetration guard.
 _CONTACT_SOFT_M = 0.002
+#: Running: tolerances of the ballistic fits (see :func:`_ballistic_fit`). Vertical position:
+#: stance tracking (m), flight acceleration (m/s^2), jerk (m/s^3). Horizontal velocity: stance
+#: tracking (m/s), flight acceleration (m/s^2), jerk (m/s^3).
+_RUN_FIT_VERTICAL = (0.003, 0.5, 1500.0)
+_RUN_FIT_HORIZONTAL = (0.03, 0.5, 1500.0)
 #: Limits of the per-subject stride scale (hip flexion and pelvic rotation range factor).
 _STRIDE_SCALE_RANGE = (0.65, 1.4)
 #: Walking: correction of the trailing leg during double support so that both feet are on
@@ -640,8 +646,9 @@ def _pose(subject: SubjectParams, activity: str, phase: dict, vstar: np.ndarray,
 
 
 def _forward(subject: SubjectParams, activity: str, fs: float, phase: dict, vstar: np.ndarray, psi: np.ndarray,
-             fit: np.ndarray, mods: dict | None, use_subject: bool) -> dict:
-    """:func:`_pose` plus the whole-body translation from ground contact (``pelvis_pos`` (N,3), ``toe_offs``)."""
+             fit: np.ndarray, mods: dict | None, use_subject: bool, t0: float = 0.0) -> dict:
+    """:func:`_pose` plus the whole-body translation from ground contact (``pelvis_pos`` (N,3), and
+    ``toe_offs``: running toe-off times in s, the first sample being at ``t0``)."""
     res = _pose(subject, activity, phase, vstar, psi, fit, mods, use_subject)
     rot, rel, low = res["rot"], res["rel"], res["low"]
     dt = 1.0 / fs
@@ -657,6 +664,7 @@ def _forward(subject: SubjectParams, activity: str, fs: float, phase: dict, vsta
         y, v_h = _walking_translation(phase, vstar, low, vel_c)
     else:
         y, v_h, toe_offs = _running_translation(fs, phase, fit[:, _FIT_TOE_OFF], low, vel_c)
+        toe_offs = {sd: ev + t0 for sd, ev in toe_offs.items()}
     xz = np.concatenate([np.zeros((1, 2)), np.cumsum(0.5 * (v_h[1:] + v_h[:-1]) * dt, axis=0)])  # (N, 2)
     res["pelvis_pos"] = np.column_stack([xz[:, 0], y, xz[:, 1]])
     res["toe_offs"] = toe_offs
@@ -738,11 +746,50 @@ def _running_translation(fs: float, phase: dict, beta: np.ndarray, low: dict, ve
         v_fl = v0[f] + s[:, None] * (v1[f] - v0[f])
         y = wsum * y_st + (1.0 - wsum) * y_fl
         v = wsum[:, None] * v_st + (1.0 - wsum)[:, None] * v_fl
-    lo = np.minimum(low["right"], low["left"])
-    soft_low = lo - _CONTACT_SOFT_M * np.log(np.exp((lo - low["right"]) / _CONTACT_SOFT_M)
-                                             + np.exp((lo - low["left"]) / _CONTACT_SOFT_M))
-    y = y + _softplus(-soft_low - y, _CONTACT_SOFT_M)  # no foot ever enters the ground
+    y = _ballistic_fit(y, wsum, fs, 2, -G, *_RUN_FIT_VERTICAL)
+    v = np.stack([_ballistic_fit(v[:, k], wsum, fs, 1, 0.0, *_RUN_FIT_HORIZONTAL) for k in range(2)], axis=1)
     return y, v, to
+
+
+def _banded_gram(stencil: np.ndarray, weight: np.ndarray, n: int) -> np.ndarray:
+    """Upper banded form (B, n) of ``D^T diag(weight) D`` for the difference operator D whose rows
+    are ``stencil`` at offsets 0..n-len(stencil); ``weight`` has one entry per row; B = 4."""
+    m = len(stencil)
+    ab = np.zeros((4, n))
+    idx = np.arange(len(weight))
+    for a in range(m):
+        for b in range(a, m):  # entry (i+a, i+b) gets weight_i * c_a * c_b
+            ab[3 - (b - a), idx + b] += weight * stencil[a] * stencil[b]
+    return ab
+
+
+#: Finite-difference stencils of the first, second and third derivative (divide by dt^k).
+_STENCILS = {1: np.array([-1.0, 1.0]), 2: np.array([1.0, -2.0, 1.0]), 3: np.array([-1.0, 3.0, -3.0, 1.0])}
+
+
+def _ballistic_fit(ref: np.ndarray, stance_w: np.ndarray, fs: float, order: int, free_value: float,
+                   sigma_ref: float, sigma_free: float, sigma_smooth: float) -> np.ndarray:
+    """Smooth signal x that follows ``ref`` in stance and moves freely (ballistically) in flight.
+
+    Least squares, one banded linear solve; per sample: the stance weight ``w`` times
+    ``((x - ref) / sigma_ref)^2``, plus ``(1 - w) ((x^(order) - free_value) / sigma_free)^2``
+    (flight: the order-th derivative takes its free value, e.g. a vertical acceleration of
+    -g, or a horizontal acceleration of 0 for a velocity signal), plus
+    ``(x^(order + 1) / sigma_smooth)^2`` (bounded jerk at the transitions).
+    """
+    n, dt = len(ref), 1.0 / fs
+    d_free = _STENCILS[order] / dt ** order
+    d_smooth = _STENCILS[order + 1] / dt ** (order + 1)
+    w_ref = stance_w / sigma_ref ** 2  # (N,)
+    k = len(d_free)
+    w_free = (1.0 - stance_w[(k - 1) // 2: n - k // 2]) / sigma_free ** 2  # (N-k+1,) at the stencil centres
+    ab = _banded_gram(d_smooth, np.full(n - len(d_smooth) + 1, 1.0 / sigma_smooth ** 2), n)
+    ab += _banded_gram(d_free, w_free, n)
+    ab[-1] += w_ref
+    rhs = w_ref * ref
+    for j, c in enumerate(d_free):  # D^T (w_free * free_value)
+        rhs[j:n - k + 1 + j] += c * w_free * free_value
+    return solveh_banded(ab, rhs)
 
 
 # ---------------------------------------------------------------- cadence
@@ -833,7 +880,7 @@ def _toe_off(subject: SubjectParams, vstar: float, fit: np.ndarray, use_subject:
     """Running: toe-off where the stance leg is longest in late stance (it leaves the ground as it
     stops pushing), searched around the template's toe-off."""
     beta = float(stance_fraction("running", vstar))
-    p = np.linspace(0.5 * beta, min(beta + 0.05, 0.48), 40)
+    p = np.linspace(0.5 * beta, min(beta + 0.05, 0.46), 40)
     ph = {"right": p, "left": p + 0.5 + (subject.phase_asym if use_subject else 0.0)}
     low = _pose(subject, "running", ph, np.full(len(p), vstar), np.zeros(len(p)), np.tile(fit, (len(p), 1)),
                 None, use_subject)["low"]["right"]
@@ -934,7 +981,7 @@ def generate_gait(subject: SubjectParams, cfg: GaitConfig | None = None,
         o = _smooth_noise(phase[side], 1.0, off_sd, rng, N_CURVES)
         mods[side] = _Curves(scale=1.0 + a, offset=o)
 
-    res = _forward(subject, act, fs, phase, vstar, psi, fit, mods, use_subject)
+    res = _forward(subject, act, fs, phase, vstar, psi, fit, mods, use_subject, t0=float(t[0]))
     keep = slice(m, m + n)
     p0 = res["pelvis_pos"][keep] - res["pelvis_pos"][m] * np.array([1.0, 0.0, 1.0])  # start above the origin
     t_out = t[keep]

@@ -1,0 +1,100 @@
+"""The per-axis blend of angle-network angles with angles from refined orientations.
+
+For each angle axis (flexion, adduction, rotation) and each sequence::
+
+    beta'  = (beta - mean(beta)) * s + mean(alpha)
+    theta  = w * alpha + (1 - w) * beta'
+
+``alpha`` is the angle network's output; ``beta`` the joint angle of the refined sensor
+orientations (sensor frames, so it carries a constant mounting offset, which the mean
+swap removes, and a slightly different gain, which ``s`` corrects). ``s`` and ``w`` are
+fitted per axis on validation sequences: for every ``w`` on a grid over [0, 1], ``s`` is
+the least-squares optimum (the error is linear in ``s``), and the pair with the lowest
+RMSE over all validation frames is kept.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from imukin.conventions import ANGLE_AXES
+from imukin.errors import ImukinError
+
+W_GRID = np.linspace(0.0, 1.0, 101)  # candidate weights of the angle network
+
+
+def _check(alpha, beta, what: str = "") -> tuple[np.ndarray, np.ndarray]:
+    a, b = np.asarray(alpha, float), np.asarray(beta, float)
+    if a.ndim != 2 or a.shape[1] != 3 or a.shape != b.shape or len(a) == 0:
+        raise ImukinError(f"{what}alpha and beta must both be (T, 3) angle arrays of the same length, got "
+                          f"{a.shape} and {b.shape}")
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        raise ImukinError(f"{what}alpha or beta has NaN or inf; blend only finite angles")
+    return a, b
+
+
+def apply_blend(alpha, beta, s, w) -> np.ndarray:
+    """Blend one sequence: (T, 3) angle-network and refined angles (degrees) -> (T, 3) degrees.
+
+    Parameters
+    ----------
+    alpha, beta : array_like, shape (T, 3)
+    s, w : array_like, shape (3,)
+        Per-axis scale of ``beta`` and weight of ``alpha``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.zeros((4, 3)); b = np.tile([[1.0], [-1.0]], (2, 3)) + 7.0
+    >>> apply_blend(a, b, s=[2, 2, 2], w=[0.5, 0.5, 0.5])[:, 0].tolist()
+    [1.0, -1.0, 1.0, -1.0]
+    """
+    a, b = _check(alpha, beta)
+    s, w = np.asarray(s, float).reshape(3), np.asarray(w, float).reshape(3)
+    beta_p = (b - b.mean(0)) * s + a.mean(0)  # (T, 3)
+    return w * a + (1.0 - w) * beta_p
+
+
+def fit_blend_params(alphas: list, betas: list, refs: list, w_grid: np.ndarray = W_GRID) -> dict:
+    """Fit ``s`` and ``w`` per axis on validation sequences.
+
+    Parameters
+    ----------
+    alphas, betas, refs : list of ndarray, each (T_i, 3)
+        Angle-network angles, refined angles and reference angles (degrees) per sequence.
+    w_grid : ndarray
+        Candidate weights in [0, 1].
+
+    Returns
+    -------
+    dict
+        ``{"s": [3], "w": [3], "rmse_deg": [3], "rmse_alpha_deg": [3], "n_frames": int}``:
+        the fitted parameters, the validation RMSE of the blend and of the angle network alone.
+    """
+    if not (len(alphas) == len(betas) == len(refs)) or not alphas:
+        raise ImukinError("fit_blend_params needs the same number (>= 1) of alpha, beta and reference sequences")
+    ac, bc, tc, aa = [], [], [], []
+    for i, (a, b, y) in enumerate(zip(alphas, betas, refs)):
+        a, b = _check(a, b, f"sequence {i}: ")
+        y, _ = _check(y, b, f"sequence {i}: ")
+        bc.append(b - b.mean(0))  # centred beta
+        am = a.mean(0)
+        ac.append(a - am)  # centred alpha
+        tc.append(y - am)  # reference relative to alpha's mean
+        aa.append(a - y)
+    bc, ac, tc = np.concatenate(bc), np.concatenate(ac), np.concatenate(tc)  # (N, 3)
+    # theta - y = w * ac + (1 - w) * s * bc - tc: linear in s for fixed w
+    s_out, w_out, rmse_out = np.ones(3), np.ones(3), np.zeros(3)
+    for k in range(3):
+        best = (np.inf, 1.0, 1.0)
+        for w in w_grid:
+            target = tc[:, k] - w * ac[:, k]
+            x = (1.0 - w) * bc[:, k]
+            den = float(x @ x)
+            s = float(x @ target) / den if den > 1e-12 else 1.0
+            rmse = float(np.sqrt(np.mean((x * s - target) ** 2)))
+            if rmse < best[0] - 1e-12:
+                best = (rmse, s, float(w))
+        rmse_out[k], s_out[k], w_out[k] = best
+    return {"s": s_out.tolist(), "w": w_out.tolist(), "rmse_deg": rmse_out.tolist(),
+            "rmse_alpha_deg": np.sqrt(np.mean(np.concatenate(aa) ** 2, axis=0)).tolist(),
+            "axes": list(ANGLE_AXES), "n_frames": int(len(bc))}

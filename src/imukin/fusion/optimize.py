@@ -1,0 +1,567 @@
+"""Whole-sequence orientation refinement: network orientations fused with the gyroscope.
+
+The problem
+-----------
+An orientation network gives, for every frame, the two sensors' orientations in a
+*heading-free* frame (segment 1's heading removed, see
+:func:`imukin.training.dataset.heading_free`). The gyroscopes give how each sensor
+turns from one frame to the next, with noise and a bias. Both are combined by finding
+the orientations ``R[k, t]`` (sensor k = 1 proximal, 2 distal; every frame at once)
+and the two gyroscope biases ``b[k]`` that minimise::
+
+    sum_k,t || (Log(R[k,t]^T R[k,t+1]) - theta[k,t] + b[k] dt) / (sigma_g dt) ||^2   gyroscope
+  + sum_k,t || (R[k,t]^T e_up - u[k,t]) / sigma_p ||^2                               tilt prior
+  + sum_t   || Log(Q[t]^T R[1,t]^T R[2,t]) / sigma_p ||^2                            relative prior
+  + sum_k   || b[k] / sigma_b ||^2                                                   bias prior
+  + sum_k,t || c[k,t] (R[k,t]^T e_up - a[k,t] / |a[k,t]|) / sigma_a ||^2             gravity (optional)
+
+with ``theta[k, t]`` the gyroscope's rotation over one sample (trapezoid plus coning
+term, as :func:`imukin.simulation.imu.integrate_gyroscope`), ``dt = 1 / fs``;
+``(Log(R_t^T R_t+1) - theta_t) / dt`` is the ``log(R_t^T R_t+1) * fs - w_t`` of the
+reference. ``u[k, t] = R_net[k, t]^T e_up`` is the direction of gravity (up) that the
+network sees in each sensor, ``Q[t] = R_net[1, t]^T R_net[2, t]`` the relative
+orientation it sees, ``a`` the accelerometer and ``c`` a quasi-static gate
+``exp(-(|a| - g)^2 / (2 gate^2))``.
+
+The heading, and the frame in which this is solved
+--------------------------------------------------
+The gyroscope keeps the heading while the network's frame removes segment 1's heading
+at every frame: a time-varying frame rotation, so ``R_net`` and gyroscope increments
+cannot be compared directly. Everything the network knows that does not depend on
+heading is exactly its tilt of segment 1 (two degrees of freedom: segment 1's heading
+is zero by construction) and the relative orientation of the two segments (three);
+the tilt of segment 2 follows from them. The priors above use exactly those
+(tilt of both segments, relative orientation), and they are unchanged by any rotation
+of the lab about the vertical. So the orientations are solved in an ordinary lab frame
+whose heading comes from the gyroscope; only one constant (the heading of the whole
+lab) is left free, and Levenberg-Marquardt damping fixes it at its starting value. The
+result is handed back in that lab frame (:attr:`OptimizeResult.r1`) and heading-free
+like the network's (:meth:`OptimizeResult.heading_free`); joint angles only need
+``R1^T R2``, which both give alike.
+
+The solver
+----------
+Gauss-Newton with Levenberg-Marquardt damping on SO(3) with right perturbations
+``R <- R Exp(delta)`` and analytic Jacobians (``J_r^{-1}`` of the logarithm). Every
+residual touches one frame or two neighbouring frames, so the normal equations over
+the ``6 T`` orientation unknowns are block-tridiagonal: they are stored banded (8
+off-diagonals) and solved by a banded Cholesky factorisation
+(:func:`scipy.linalg.cholesky_banded`) in O(T). The six bias unknowns couple to every
+frame; they are eliminated by a Schur complement (seven right-hand sides through the
+same factor). Start: tilt and relative orientation from the network, heading from
+integrating segment 1's gyroscope.
+
+Long recordings are solved in overlapping windows (``window_s``, ``overlap_s``) and
+stitched in the middle of each overlap, the later window turned about the vertical to
+continue the earlier one's heading. A frame's solution depends on data within a few
+fusion time constants (``prior_sd / (gyro_sd dt)`` frames, about 5 s by default), so
+windows of minutes give the whole-sequence result to within rounding while memory
+stays bounded by the window, not the recording.
+
+If the iteration does not converge, a warning says so and the network's orientations
+(with the gyroscope heading) are returned instead: never a half-converged result.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy.linalg import cho_solve_banded, cholesky_banded
+from scipy.spatial.transform import Rotation
+
+from imukin.conventions import G, UP_LAB
+from imukin.errors import ImukinError
+from imukin.simulation.imu import integrate_gyroscope
+from imukin.training.dataset import heading_free
+
+N_SEG = 2  # segments per joint: 1 proximal, 2 distal
+N_BAND = 8  # upper bandwidth of the normal equations with 6 unknowns per frame
+
+
+@dataclass
+class OptimizeConfig:
+    """Weights and stopping rules of the refinement. Defaults suit 200 Hz gait with MEMS gyroscopes."""
+
+    gyro_sd_dps: float = 2.0  # deg/s, SD of the gyroscope rate error per sample (noise, scale error, tissue motion)
+    prior_sd_deg: float = 5.0  # deg, SD of the network's per-frame tilt and relative-orientation error
+    estimate_bias: bool = True  # solve for a constant gyroscope bias per sensor (MEMS turn-on bias ~0.5 deg/s)
+    bias_sd_dps: float = 2.0  # deg/s, prior SD of each bias component (keeps weakly seen components near 0)
+    gravity_sd_deg: float = 0.0  # deg, SD of the accelerometer gravity-direction term; 0 switches it off
+    gravity_gate_ms2: float = 1.0  # m/s^2, frames weigh exp(-(|acc| - g)^2 / (2 gate^2)) in the gravity term
+    max_iter: int = 30  # Levenberg-Marquardt iterations before giving up (and falling back to the network)
+    tol: float = 1e-8  # converged when an accepted step lowers the cost by less than this fraction ...
+    step_tol_deg: float = 1e-3  # ... or moves no frame by more than this (degrees)
+    window_s: float = 300.0  # s, longer recordings are solved in overlapping windows of this length
+    overlap_s: float = 30.0  # s, overlap of consecutive windows (stitched in its middle)
+
+    def __post_init__(self):
+        for name in ("gyro_sd_dps", "prior_sd_deg", "bias_sd_dps", "gravity_gate_ms2", "window_s", "overlap_s"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v > 0):
+                raise ImukinError(f"optimizer setting {name} must be a positive number, got {v}")
+        if not (math.isfinite(self.gravity_sd_deg) and self.gravity_sd_deg >= 0):
+            raise ImukinError(f"gravity_sd_deg must be >= 0 (0 switches the term off), got {self.gravity_sd_deg}")
+        if self.overlap_s >= self.window_s / 2:
+            raise ImukinError(f"overlap_s ({self.overlap_s}) must be less than half of window_s ({self.window_s})")
+        if int(self.max_iter) < 1:
+            raise ImukinError(f"max_iter must be at least 1, got {self.max_iter}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class OptimizeResult:
+    """Refined orientations of a joint's two sensors."""
+
+    r1: np.ndarray  # (T, 3, 3) segment-1 sensor orientation; lab frame whose heading follows the gyroscope
+    r2: np.ndarray  # (T, 3, 3) segment-2 sensor orientation, same frame
+    bias: np.ndarray  # (2, 3) rad/s, estimated gyroscope biases (mean over windows)
+    converged: bool  # False: at least one window fell back to the network orientations
+    n_iter: int  # iterations, summed over windows
+    cost_initial: float  # cost at the start (network tilt/relative orientation, gyroscope heading)
+    cost_final: float  # cost at the end
+
+    def heading_free(self) -> tuple[np.ndarray, np.ndarray]:
+        """The two orientations with segment 1's heading removed, as the network gives them: 2 x (T, 3, 3)."""
+        return heading_free(self.r1, self.r2)
+
+    def relative(self) -> np.ndarray:
+        """``R1^T R2`` (T, 3, 3), the input of :func:`imukin.conventions.relative_rotation_to_angles`."""
+        return np.swapaxes(self.r1, -1, -2) @ self.r2
+
+
+# ---------------------------------------------------------------- SO(3) helpers
+def hat(v: np.ndarray) -> np.ndarray:
+    """Skew-symmetric matrices ``[v]x``: (..., 3) -> (..., 3, 3)."""
+    z = np.zeros(v.shape[:-1])
+    x, y, w = v[..., 0], v[..., 1], v[..., 2]
+    return np.stack([np.stack([z, -w, y], -1), np.stack([w, z, -x], -1), np.stack([-y, x, z], -1)], -2)
+
+
+def so3_exp(v: np.ndarray) -> np.ndarray:
+    """Rotation matrices from rotation vectors (radians): (..., 3) -> (..., 3, 3)."""
+    shape = v.shape[:-1]
+    return Rotation.from_rotvec(v.reshape(-1, 3)).as_matrix().reshape(*shape, 3, 3)
+
+
+def so3_log(r: np.ndarray) -> np.ndarray:
+    """Rotation vectors (radians) of rotation matrices: (..., 3, 3) -> (..., 3), angle in [0, pi].
+
+    Closed form away from pi (where all frame-to-frame and prior errors live); rows
+    within 1e-3 rad of pi go through :class:`scipy.spatial.transform.Rotation`.
+    """
+    shape = r.shape[:-2]
+    r = r.reshape(-1, 3, 3)
+    cos = np.clip((r[:, 0, 0] + r[:, 1, 1] + r[:, 2, 2] - 1.0) * 0.5, -1.0, 1.0)  # (n,)
+    theta = np.arccos(cos)
+    w = 0.5 * np.stack([r[:, 2, 1] - r[:, 1, 2], r[:, 0, 2] - r[:, 2, 0], r[:, 1, 0] - r[:, 0, 1]], -1)  # sin(th) n
+    small = theta < 1e-4
+    sin = np.sin(theta)
+    scale = np.where(small, 1.0 + theta**2 / 6.0, theta / np.where(small, 1.0, sin))
+    out = w * scale[:, None]
+    near_pi = theta > np.pi - 1e-3
+    if near_pi.any():
+        out[near_pi] = Rotation.from_matrix(r[near_pi]).as_rotvec()
+    return out.reshape(*shape, 3)
+
+
+def right_jacobian_inv(phi: np.ndarray) -> np.ndarray:
+    """``J_r^{-1}(phi)`` with ``Log(Exp(phi) Exp(d)) = phi + J_r^{-1}(phi) d + O(d^2)``: (n, 3) -> (n, 3, 3)."""
+    theta = np.linalg.norm(phi, axis=-1)  # (n,)
+    small = theta < 1e-4
+    t = np.where(small, 1.0, theta)
+    c = np.where(small, 1.0 / 12.0 + theta**2 / 720.0, 1.0 / t**2 - (1.0 + np.cos(t)) / (2.0 * t * np.sin(t)))
+    k = hat(phi)
+    return np.eye(3) + 0.5 * k + c[:, None, None] * (k @ k)
+
+
+def _tr(r: np.ndarray) -> np.ndarray:
+    return np.swapaxes(r, -1, -2)
+
+
+def heading_rotation(psi: np.ndarray) -> np.ndarray:
+    """Rotations about lab up (Y) by ``psi`` radians: (n,) -> (n, 3, 3)."""
+    c, s = np.cos(psi), np.sin(psi)
+    out = np.zeros((len(psi), 3, 3))
+    out[:, 0, 0], out[:, 0, 2], out[:, 1, 1], out[:, 2, 0], out[:, 2, 2] = c, s, 1.0, -s, c
+    return out
+
+
+def heading_of(r: np.ndarray) -> np.ndarray:
+    """Heading (radians about lab Y) of each frame's x axis, as in ``heading_free``: (n, 3, 3) -> (n,)."""
+    return np.arctan2(-r[:, 2, 0], r[:, 0, 0])
+
+
+# ---------------------------------------------------------------- the problem
+@dataclass
+class Problem:
+    """Data of one refinement problem (one window), in the units the residuals use."""
+
+    fs: float  # Hz
+    theta: np.ndarray  # (2, T-1, 3) rad, gyroscope rotation over each sample step
+    up: np.ndarray  # (2, T, 3) network's up direction in each sensor frame (tilt prior)
+    rel: np.ndarray  # (T, 3, 3) network's relative orientation R1^T R2
+    grav: np.ndarray | None  # (2, T, 3) accelerometer directions, or None
+    grav_w: np.ndarray | None  # (2, T) gravity-term weights (gate / sigma_a), or None
+    s_gyro: float  # 1 / (sigma_g dt)
+    s_prior: float  # 1 / sigma_p (rad)
+    s_bias: float  # 1 / sigma_b (rad/s); 0 when biases are not estimated
+    estimate_bias: bool
+
+    @property
+    def n_frames(self) -> int:
+        return self.up.shape[1]
+
+    @property
+    def n_unknowns(self) -> int:
+        return 6 * self.n_frames + (6 if self.estimate_bias else 0)
+
+
+def gyro_increments(gyr: np.ndarray, fs: float) -> np.ndarray:
+    """Rotation vector over each sample step (trapezoid plus coning): (T, 3) rad/s -> (T-1, 3) rad."""
+    dt = 1.0 / fs
+    return 0.5 * dt * (gyr[:-1] + gyr[1:]) + (dt * dt / 12.0) * np.cross(gyr[:-1], gyr[1:])
+
+
+def build_problem(r_net: np.ndarray, gyr: np.ndarray, fs: float, cfg: OptimizeConfig,
+                  acc: np.ndarray | None = None) -> Problem:
+    """Residual data from network orientations (2, T, 3, 3), gyroscopes (2, T, 3) and accelerometers."""
+    up = np.einsum("ktji,j->kti", r_net, UP_LAB)  # (2, T, 3) = R^T e_up
+    rel = _tr(r_net[0]) @ r_net[1]  # (T, 3, 3)
+    grav = grav_w = None
+    if cfg.gravity_sd_deg > 0 and acc is not None:
+        norm = np.linalg.norm(acc, axis=-1)  # (2, T)
+        grav = acc / np.maximum(norm, 1e-9)[..., None]
+        gate = np.exp(-0.5 * ((norm - G) / cfg.gravity_gate_ms2) ** 2)
+        grav_w = gate / np.deg2rad(cfg.gravity_sd_deg)
+    return Problem(fs=fs, theta=np.stack([gyro_increments(g, fs) for g in gyr]), up=up, rel=rel, grav=grav,
+                   grav_w=grav_w, s_gyro=fs / np.deg2rad(cfg.gyro_sd_dps), s_prior=1.0 / np.deg2rad(cfg.prior_sd_deg),
+                   s_bias=1.0 / np.deg2rad(cfg.bias_sd_dps) if cfg.estimate_bias else 0.0,
+                   estimate_bias=cfg.estimate_bias)
+
+
+@dataclass
+class Term:
+    """Residuals of one kind: rows are frames ``0..n-1``, each touching a few 3-vector unknowns."""
+
+    r: np.ndarray  # (n, d) whitened residuals
+    blocks: list  # [(frame offset, segment, J (n, d, 3))]: d r / d delta[segment, row + offset]
+    bias_blocks: list  # [(segment, J (n, d, 3))]: d r / d b[segment]
+
+
+def residual_terms(p: Problem, r: np.ndarray, b: np.ndarray, jac: bool = True) -> list[Term]:
+    """All residual terms at orientations ``r`` (2, T, 3, 3) and biases ``b`` (2, 3), with Jacobians.
+
+    The bias prior (six plain residuals) is handled by the solver, not listed here.
+    """
+    dt = 1.0 / p.fs
+    terms = []
+    # gyroscope: Log(R_t^T R_t+1) - theta_t + b dt, both segments at once
+    e = _tr(r[:, :-1]) @ r[:, 1:]  # (2, T-1, 3, 3)
+    phi = so3_log(e)  # (2, T-1, 3)
+    res = (phi - p.theta + (b[:, None, :] * dt if p.estimate_bias else 0.0)) * p.s_gyro
+    if jac:
+        n = phi.shape[1]
+        jri = right_jacobian_inv(phi.reshape(-1, 3)).reshape(2, n, 3, 3) * p.s_gyro
+        ja = -(jri @ _tr(e))  # d/d delta_t
+        jc = np.broadcast_to(np.eye(3) * dt * p.s_gyro, (n, 3, 3))
+    for k in range(N_SEG):
+        if jac:
+            terms.append(Term(res[k], [(0, k, ja[k]), (1, k, jri[k])], [(k, jc)] if p.estimate_bias else []))
+        else:
+            terms.append(Term(res[k], [], []))
+    # tilt prior (and optional gravity term): R^T e_up - u, Jacobian [R^T e_up]x
+    v = np.einsum("ktji,j->kti", r, UP_LAB)  # (2, T, 3)
+    hv = hat(v) if jac else None
+    for k in range(N_SEG):
+        terms.append(Term((v[k] - p.up[k]) * p.s_prior, [(0, k, hv[k] * p.s_prior)] if jac else [], []))
+        if p.grav is not None:
+            w = p.grav_w[k][:, None]  # (T, 1)
+            terms.append(Term((v[k] - p.grav[k]) * w, [(0, k, hv[k] * w[..., None])] if jac else [], []))
+    # relative prior: Log(Q^T R1^T R2)
+    r12 = _tr(r[0]) @ r[1]  # (T, 3, 3)
+    e = _tr(p.rel) @ r12
+    phi = so3_log(e)  # (T, 3)
+    blocks = []
+    if jac:
+        jri = right_jacobian_inv(phi) * p.s_prior
+        blocks = [(0, 0, -(jri @ _tr(r12))), (0, 1, jri)]
+    terms.append(Term(phi * p.s_prior, blocks, []))
+    return terms
+
+
+def total_cost(p: Problem, r: np.ndarray, b: np.ndarray) -> float:
+    """Sum of squared whitened residuals."""
+    c = sum(float(np.sum(t.r**2)) for t in residual_terms(p, r, b, jac=False))
+    return c + (float(np.sum((b * p.s_bias) ** 2)) if p.estimate_bias else 0.0)
+
+
+def dense_jacobian(p: Problem, r: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Stacked residual vector (M,) and its Jacobian (M, N) as dense arrays (small problems, for checks).
+
+    Unknowns are ordered ``[delta_1(t=0), delta_2(t=0), delta_1(t=1), ..., b_1, b_2]``.
+    """
+    n_frames = p.n_frames
+    rows, jrows = [], []
+    for t in residual_terms(p, r, b):
+        n, d = t.r.shape
+        jt = np.zeros((n, d, p.n_unknowns))
+        idx = np.arange(n)
+        for off, seg, j in t.blocks:
+            for c in range(3):
+                jt[idx, :, 6 * (idx + off) + 3 * seg + c] += j[:, :, c]
+        for seg, j in t.bias_blocks:
+            jt[:, :, 6 * n_frames + 3 * seg:6 * n_frames + 3 * seg + 3] += j
+        rows.append(t.r.reshape(-1))
+        jrows.append(jt.reshape(n * d, -1))
+    if p.estimate_bias:
+        rows.append((b * p.s_bias).reshape(-1))
+        jb = np.zeros((6, p.n_unknowns))
+        jb[:, 6 * n_frames:] = np.eye(6) * p.s_bias
+        jrows.append(jb)
+    return np.concatenate(rows), np.concatenate(jrows)
+
+
+def normal_equations(p: Problem, terms: list[Term], b: np.ndarray) -> dict:
+    """Block-tridiagonal ``J^T J`` and ``J^T r`` of the residual terms.
+
+    Returns
+    -------
+    dict
+        ``D`` (T, 6, 6) frame blocks, ``O`` (T-1, 6, 6) blocks coupling frame t (rows) to
+        t+1 (columns), ``B`` (T, 6, 6) frame-to-bias blocks, ``C`` (6, 6) bias block,
+        ``gx`` (T, 6) and ``gb`` (6,) gradients.
+    """
+    n_frames = p.n_frames
+    d_blk = np.zeros((n_frames, 6, 6))
+    o_blk = np.zeros((max(n_frames - 1, 0), 6, 6))
+    b_blk = np.zeros((n_frames, 6, 6))
+    c_blk = np.zeros((6, 6))
+    gx = np.zeros((n_frames, 6))
+    gb = np.zeros(6)
+    for t in terms:
+        n = t.r.shape[0]
+        for off_a, sa, ja in t.blocks:
+            jat = _tr(ja)  # (n, 3, d)
+            gx[off_a:off_a + n, 3 * sa:3 * sa + 3] += np.einsum("nid,nd->ni", jat, t.r)
+            for off_b, sb, jb in t.blocks:
+                if off_b == off_a:
+                    d_blk[off_a:off_a + n, 3 * sa:3 * sa + 3, 3 * sb:3 * sb + 3] += jat @ jb
+                elif off_b == off_a + 1:
+                    o_blk[off_a:off_a + n, 3 * sa:3 * sa + 3, 3 * sb:3 * sb + 3] += jat @ jb
+            for sc, jc in t.bias_blocks:
+                b_blk[off_a:off_a + n, 3 * sa:3 * sa + 3, 3 * sc:3 * sc + 3] += jat @ jc
+        for sc, jc in t.bias_blocks:
+            jct = _tr(jc)
+            gb[3 * sc:3 * sc + 3] += np.einsum("nid,nd->i", jct, t.r)
+            for sd, jd in t.bias_blocks:
+                c_blk[3 * sc:3 * sc + 3, 3 * sd:3 * sd + 3] += np.einsum("nid,ndj->ij", jct, jd)
+    if p.estimate_bias:
+        c_blk += np.eye(6) * p.s_bias**2
+        gb += b.reshape(-1) * p.s_bias**2
+    return {"D": d_blk, "O": o_blk, "B": b_blk, "C": c_blk, "gx": gx, "gb": gb}
+
+
+def banded(ne: dict) -> np.ndarray:
+    """Upper banded storage (9, 6T) of the frame part of ``J^T J`` for :func:`scipy.linalg.cholesky_banded`."""
+    d_blk, o_blk = ne["D"], ne["O"]
+    n_frames = d_blk.shape[0]
+    ab = np.zeros((N_BAND + 1, 6 * n_frames))  # ab[u + i - j, j] = H[i, j] for i <= j
+    for i in range(6):
+        for j in range(i, 6):
+            ab[N_BAND + i - j, j::6] = d_blk[:, i, j]
+        for j in range(6):
+            row = N_BAND + i - j - 6  # entry (6t + i, 6(t+1) + j)
+            if row >= 0:
+                ab[row, 6 + j::6] = o_blk[:, i, j]
+    return ab
+
+
+def solve_step(p: Problem, ne: dict, mu: float) -> tuple[np.ndarray, np.ndarray]:
+    """Damped Gauss-Newton step ``(H + mu I) dx = -g``: frame updates (T, 2, 3) and bias update (2, 3)."""
+    n_frames = p.n_frames
+    ab = banded(ne)
+    ab[N_BAND] += mu
+    cb = cholesky_banded(ab, lower=False, overwrite_ab=True, check_finite=False)
+    gx = ne["gx"].reshape(-1)  # (6T,)
+    if not p.estimate_bias:
+        dx = -cho_solve_banded((cb, False), gx, check_finite=False)
+        return dx.reshape(n_frames, 2, 3), np.zeros((2, 3))
+    bmat = ne["B"].reshape(6 * n_frames, 6)  # (6T, 6)
+    x = cho_solve_banded((cb, False), np.concatenate([bmat, gx[:, None]], axis=1), check_finite=False)  # (6T, 7)
+    schur = ne["C"] + mu * np.eye(6) - bmat.T @ x[:, :6]
+    db = np.linalg.solve(schur, -ne["gb"] + bmat.T @ x[:, 6])
+    dx = -(x[:, 6] + x[:, :6] @ db)
+    return dx.reshape(n_frames, 2, 3), db.reshape(2, 3)
+
+
+def retract(r: np.ndarray, dx: np.ndarray) -> np.ndarray:
+    """``R Exp(delta)`` for (2, T, 3, 3) orientations and (T, 2, 3) updates."""
+    return r @ so3_exp(np.swapaxes(dx, 0, 1))
+
+
+def initial_orientations(r_net: np.ndarray, gyr1: np.ndarray, fs: float) -> np.ndarray:
+    """Network tilt and relative orientation with segment 1's gyroscope heading: (2, T, 3, 3)."""
+    r1_gyro = integrate_gyroscope(gyr1, fs, r_net[0, 0])  # (T, 3, 3), drifts but gives the heading's course
+    return heading_rotation(heading_of(r1_gyro))[None] @ r_net
+
+
+def levenberg_marquardt(p: Problem, r0: np.ndarray, cfg: OptimizeConfig) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Minimise :func:`total_cost` from ``r0`` (2, T, 3, 3), biases from zero.
+
+    Returns
+    -------
+    r, b, info
+        Orientations (2, T, 3, 3), biases (2, 3) rad/s and ``{"converged", "n_iter",
+        "cost_initial", "cost_final", "reason"}``. Not converged: ``r``, ``b`` are the
+        last accepted iterate (the caller falls back).
+    """
+    r, b = r0, np.zeros((2, 3))
+    cost = total_cost(p, r, b)
+    info = {"converged": False, "n_iter": 0, "cost_initial": cost, "cost_final": cost, "reason": ""}
+    if not math.isfinite(cost):
+        info["reason"] = "the starting cost is not finite (NaN in the inputs?)"
+        return r, b, info
+    mu = None
+    step_tol = np.deg2rad(cfg.step_tol_deg)
+    for it in range(int(cfg.max_iter)):
+        info["n_iter"] = it + 1
+        ne = normal_equations(p, residual_terms(p, r, b), b)
+        if mu is None:  # tiny against the data terms; it only fixes the free lab heading
+            mu = 1e-9 * float(ne["D"].diagonal(axis1=1, axis2=2).max())
+        while True:
+            try:
+                dx, db = solve_step(p, ne, mu)
+            except np.linalg.LinAlgError:
+                dx = None
+            if dx is not None and np.all(np.isfinite(dx)) and np.all(np.isfinite(db)):
+                r_new, b_new = retract(r, dx), b + db
+                cost_new = total_cost(p, r_new, b_new)
+                if math.isfinite(cost_new) and cost_new <= cost:
+                    break
+            mu *= 8.0
+            if mu > 1e12:
+                info["reason"] = "no step lowers the cost (damping exhausted)"
+                info["cost_final"] = cost
+                return r, b, info
+        decrease = cost - cost_new
+        r, b, cost = r_new, b_new, cost_new
+        mu = max(mu / 4.0, 1e-15)
+        if decrease <= cfg.tol * max(cost, 1e-300) or float(np.abs(dx).max()) < step_tol:
+            info.update(converged=True, cost_final=cost)
+            return r, b, info
+    info["cost_final"] = cost
+    info["reason"] = f"not converged in {cfg.max_iter} iterations"
+    return r, b, info
+
+
+# ---------------------------------------------------------------- public entry point
+def _check_inputs(r1_net, r2_net, gyr1, gyr2, fs, acc1, acc2):
+    fs = float(fs)
+    if not (math.isfinite(fs) and fs > 0):
+        raise ImukinError(f"fs must be a positive sampling rate in Hz, got {fs}")
+    r_net = np.stack([np.asarray(r1_net, float), np.asarray(r2_net, float)])
+    n = r_net.shape[1] if r_net.ndim == 4 else -1
+    if r_net.shape[2:] != (3, 3) or n < 2:
+        raise ImukinError(f"network orientations must be two (T, 3, 3) arrays with T >= 2, got {r_net.shape[1:]}")
+    gyr = np.stack([np.asarray(gyr1, float), np.asarray(gyr2, float)])
+    if gyr.shape != (2, n, 3):
+        raise ImukinError(f"gyroscopes must be (T, 3) with T = {n} like the orientations, got "
+                          f"{np.asarray(gyr1).shape} and {np.asarray(gyr2).shape}")
+    acc = None
+    if acc1 is not None or acc2 is not None:
+        if acc1 is None or acc2 is None:
+            raise ImukinError("pass both accelerometers (acc1 and acc2) or neither")
+        acc = np.stack([np.asarray(acc1, float), np.asarray(acc2, float)])
+        if acc.shape != (2, n, 3):
+            raise ImukinError(f"accelerometers must be (T, 3) with T = {n}, got {acc.shape[1:]}")
+    for name, a in (("network orientations", r_net), ("gyroscope", gyr), ("accelerometer", acc)):
+        if a is not None and not np.all(np.isfinite(a)):
+            raise ImukinError(f"the {name} input has NaN or inf samples; interpolate or drop the gaps first")
+    # project onto rotations (network outputs after Gram-Schmidt are rotations to rounding)
+    r_net = Rotation.from_matrix(r_net.reshape(-1, 3, 3)).as_matrix().reshape(r_net.shape)
+    return r_net, gyr, fs, acc
+
+
+def _solve_window(r_net, gyr, fs, acc, cfg) -> tuple[np.ndarray, np.ndarray, dict]:
+    r0 = initial_orientations(r_net, gyr[0], fs)
+    p = build_problem(r_net, gyr, fs, cfg, acc)
+    r, b, info = levenberg_marquardt(p, r0, cfg)
+    if not info["converged"]:
+        warnings.warn(f"orientation optimisation failed ({info['reason']}, cost {info['cost_initial']:.3g} -> "
+                      f"{info['cost_final']:.3g}); using the network orientations for these "
+                      f"{r_net.shape[1]} frames", RuntimeWarning, stacklevel=3)
+        return r0, np.zeros((2, 3)), info
+    return r, b, info
+
+
+def window_bounds(n_frames: int, window: int, overlap: int) -> list[tuple[int, int]]:
+    """``[start, stop)`` of overlapping windows covering ``n_frames`` (one window when it fits)."""
+    if n_frames <= window:
+        return [(0, n_frames)]
+    hop = window - overlap
+    starts = list(range(0, n_frames - window, hop)) + [n_frames - window]
+    return [(s, s + window) for s in starts]
+
+
+def optimize_orientations(r1_net, r2_net, gyr1, gyr2, fs: float, acc1=None, acc2=None,
+                          config: OptimizeConfig | None = None) -> OptimizeResult:
+    """Refine a joint's two sensor orientations with its gyroscopes, all frames at once.
+
+    Parameters
+    ----------
+    r1_net, r2_net : ndarray, shape (T, 3, 3)
+        Network orientations of the proximal and distal sensors (columns = sensor axes),
+        heading-free as :mod:`imukin.training.dataset` defines them (any lab heading is
+        accepted: only tilt and relative orientation are used).
+    gyr1, gyr2 : ndarray, shape (T, 3)
+        Gyroscopes of the same sensors, rad/s, sensor frames, same rate (mirrored like the
+        orientations for a left leg).
+    fs : float
+        Sampling rate, Hz.
+    acc1, acc2 : ndarray, shape (T, 3), optional
+        Accelerometers (m/s^2), used by the gravity term when ``config.gravity_sd_deg > 0``.
+    config : OptimizeConfig, optional
+
+    Returns
+    -------
+    OptimizeResult
+        Refined orientations. When a window does not converge, a ``RuntimeWarning`` is
+        issued and that window holds the network orientations (``converged=False``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> eye = np.tile(np.eye(3), (400, 1, 1)); still = np.zeros((400, 3))
+    >>> res = optimize_orientations(eye, eye, still, still, fs=200.0)
+    >>> res.converged, bool(np.allclose(res.relative(), np.eye(3), atol=1e-9))
+    (True, True)
+    """
+    cfg = config or OptimizeConfig()
+    r_net, gyr, fs, acc = _check_inputs(r1_net, r2_net, gyr1, gyr2, fs, acc1, acc2)
+    n = r_net.shape[1]
+    window = max(int(round(cfg.window_s * fs)), 2)
+    overlap = max(int(round(cfg.overlap_s * fs)), 1)
+    bounds = window_bounds(n, window, overlap)
+    out = np.empty((2, n, 3, 3))
+    biases, converged, n_iter, c0, c1 = [], True, 0, 0.0, 0.0
+    cut_prev = 0
+    for i, (s, e) in enumerate(bounds):
+        r, b, info = _solve_window(r_net[:, s:e], gyr[:, s:e], fs, None if acc is None else acc[:, s:e], cfg)
+        converged &= bool(info["converged"])
+        n_iter += info["n_iter"]
+        c0 += info["cost_initial"]
+        c1 += info["cost_final"] if info["converged"] else info["cost_initial"]
+        biases.append(b)
+        if i > 0:  # continue the previous window's heading at the stitch frame
+            k = cut_prev - 1  # last frame already written; both windows hold it
+            psi = heading_of(out[0, k:k + 1]) - heading_of(r[0, k - s:k - s + 1])
+            r = heading_rotation(psi)[None] @ r
+        cut = e if i == len(bounds) - 1 else (bounds[i + 1][0] + e) // 2  # middle of the overlap
+        out[:, cut_prev:cut] = r[:, cut_prev - s:cut - s]
+        cut_prev = cut
+    return OptimizeResult(r1=out[0], r2=out[1], bias=np.mean(biases, axis=0), converged=converged, n_iter=n_iter,
+                          cost_initial=c0, cost_final=c1)
