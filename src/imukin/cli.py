@@ -28,6 +28,16 @@ def _add_simulate(sub) -> None:
     p.add_argument("--ideal-sensors", action="store_true", help="no sensor errors (noise, bias, mounting, tissue)")
     p.add_argument("--markers", nargs="+", type=Path, help="marker files (.c3d or .trc) instead of the synthetic corpus")
     p.add_argument("--workers", type=int, default=None, help="processes (default: all CPUs)")
+    p.add_argument("--amass", nargs="+", type=Path, help="AMASS/SMPL-H .npz motion files or folders (recursive)")
+    p.add_argument("--body-model", type=Path, help="with --amass: body-model .npz with J (or J_regressor, "
+                   "v_template, shapedirs) for the joint positions (default: skeleton scaled by --height)")
+    p.add_argument("--bvh", nargs="+", type=Path, help="BVH motion files or folders (recursive)")
+    p.add_argument("--bvh-map", type=Path, help="with --bvh: JSON file mapping imukin segments to the file's "
+                   "joint names (default: CMU names Hips, LeftUpLeg, LeftLeg, LeftFoot, ...)")
+    p.add_argument("--opensim-mot", nargs="+", type=Path, help="OpenSim inverse-kinematics .mot files or folders")
+    p.add_argument("--height", type=float, default=None, help="body height in m for motion files (default 1.75)")
+    p.add_argument("--mix", nargs="+", type=Path, help="combine dataset .h5 files into --out at --fs, with "
+                   "per-subject provenance")
     p.add_argument("--out", type=Path, required=True, help="output .h5 file (written atomically)")
     p.set_defaults(func=cmd_simulate)
 
@@ -35,6 +45,11 @@ def _add_simulate(sub) -> None:
 def cmd_simulate(args) -> int:
     from imukin.io.job_h5 import write_dataset
 
+    if any(getattr(args, k, None) is not None for k in ("amass", "bvh", "opensim_mot", "mix", "body_model", "bvh_map",
+                                                        "height")):
+        from imukin.sources import simulate_from_args
+
+        return simulate_from_args(args)
     if args.markers:
         from imukin.simulation.markers import records_from_marker_files
 

@@ -164,16 +164,34 @@ def relative_rotation_to_angles(r_rel: np.ndarray, joint: str, side: str) -> np.
 
 
 def angles_to_relative_rotation(angles_deg: np.ndarray, joint: str, side: str) -> np.ndarray:
-    """Inverse of :func:`relative_rotation_to_angles`: (..., 3) degrees -> (..., 3, 3)."""
+    """Inverse of :func:`relative_rotation_to_angles`: (..., 3) degrees -> (..., 3, 3).
+
+    Closed form ``Rz(z) @ Rx(x) @ Ry(y)`` of the raw Euler angles (vectorised; the gait
+    generator calls it for every frame of every joint).
+    """
     check_choice("joint", joint, JOINT_NAMES)
     check_choice("side", side, SIDES)
-    a = np.asarray(angles_deg, float)
-    shape = a.shape[:-1]
-    a = a.reshape(-1, 3)
+    a = np.deg2rad(np.asarray(angles_deg, float))
     s = SIDE_SIGN[side]
     flex_sign = -1.0 if joint == "knee" else 1.0
-    eul = np.stack([flex_sign * a[:, 0], s * a[:, 1], s * a[:, 2]], axis=-1)
-    return Rotation.from_euler("ZXY", eul, degrees=True).as_matrix().reshape(*shape, 3, 3)
+    return zxy_matrix(flex_sign * a[..., 0], s * a[..., 1], s * a[..., 2])
+
+
+def zxy_matrix(z: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``Rz(z) @ Rx(x) @ Ry(y)`` (intrinsic Z-X'-Y'', radians), written out: (...) x3 -> (..., 3, 3)."""
+    z, x, y = np.broadcast_arrays(np.asarray(z, float), np.asarray(x, float), np.asarray(y, float))
+    cz, sz, cx, sx, cy, sy = np.cos(z), np.sin(z), np.cos(x), np.sin(x), np.cos(y), np.sin(y)
+    r = np.empty(z.shape + (3, 3))
+    r[..., 0, 0] = cz * cy - sz * sx * sy
+    r[..., 0, 1] = -sz * cx
+    r[..., 0, 2] = cz * sy + sz * sx * cy
+    r[..., 1, 0] = sz * cy + cz * sx * sy
+    r[..., 1, 1] = cz * cx
+    r[..., 1, 2] = sz * sy - cz * sx * cy
+    r[..., 2, 0] = -cx * sy
+    r[..., 2, 1] = sx
+    r[..., 2, 2] = cx * cy
+    return r
 
 
 # ---------------------------------------------------------------- mirroring

@@ -54,9 +54,9 @@ HEIGHT_M = {"female": (1.65, 0.065), "male": (1.785, 0.07)}
 #: Large for transverse-plane offsets (femoral anteversion, tibial torsion) and pelvic tilt.
 #: The hip flexion offset also inherits the pelvic tilt offset (a pelvis tilted further
 #: forward flexes the hip by as much, the thigh keeps its path); its own part is small.
-DEV_OFFSET_SD_DEG = np.array([3.5, 0.5, 1.0, 1.5, 2.0, 4.0, 2.0, 2.0, 4.0, 2.5, 2.5, 4.0])
+DEV_OFFSET_SD_DEG = np.array([3.5, 0.5, 1.0, 1.5, 2.0, 6.0, 2.5, 2.0, 5.0, 3.0, 2.5, 4.0])
 #: Per-subject SD (deg) of the first-harmonic deviation coefficients; harmonic k gets 1/k of it.
-DEV_HARMONIC_SD_DEG = np.array([0.6, 0.8, 1.2, 2.0, 1.2, 1.5, 2.5, 0.8, 1.5, 1.8, 1.0, 1.0])
+DEV_HARMONIC_SD_DEG = np.array([0.6, 1.4, 2.2, 2.0, 1.5, 2.0, 3.0, 0.8, 1.5, 2.2, 1.0, 1.0])
 
 
 @dataclass
@@ -175,27 +175,29 @@ def draw_subject(rng: np.random.Generator, activity: str = "walking") -> Subject
     )
 
 
-def foot_sole_points(params: SubjectParams) -> np.ndarray:
-    """Points on the sole of the right foot in the foot frame (m), shape (P, 3).
+def foot_sole(params: SubjectParams) -> tuple[np.ndarray, np.ndarray]:
+    """The sole of the right foot as four rolling circles, in the foot frame.
 
-    A rounded heel (radius 3.5 cm), the flat mid-sole and a rounded forefoot under the
-    metatarsal heads (radius 2 cm), each on a medial and a lateral line 3.5 cm from the
-    foot's long axis; the sole is ``ankle_height_m`` below the ankle joint centre. The
-    ankle joint centre lies 21 % of the foot length in front of the heel and the
-    metatarsal heads 73 %. Left foot: negate z.
+    A rounded heel (radius 3.5 cm) and a rounded forefoot under the metatarsal heads
+    (radius 2 cm), each on a medial and a lateral line 3.5 cm from the foot's long axis;
+    the flat mid-sole between them is their common tangent. The sole is ``ankle_height_m``
+    below the ankle joint centre, which lies 21 % of the foot length in front of the heel;
+    the metatarsal heads are at 73 %. Left foot: negate z.
+
+    Returns
+    -------
+    centres : ndarray, shape (4, 3)
+        Circle centres (m), each circle in the foot's x-y plane.
+    radii : ndarray, shape (4,)
+        Circle radii (m).
     """
     lf, ha = params.foot_length_m, params.ankle_height_m
-    x_heel = -0.21 * lf  # back of the heel
-    x_mth = 0.52 * lf  # metatarsal heads (73 % of foot length from the heel)
     r_h, r_f = 0.035, 0.02
-    a_h = np.deg2rad(np.linspace(-170.0, -90.0, 6))  # heel arc, back to bottom
-    heel = np.stack([x_heel + r_h + r_h * np.cos(a_h), -ha + r_h + r_h * np.sin(a_h)], axis=1)
-    mid = np.stack([np.linspace(x_heel + r_h, x_mth, 5)[1:-1], np.full(3, -ha)], axis=1)
-    a_f = np.deg2rad(np.linspace(-90.0, -10.0, 5))  # forefoot arc, bottom to front
-    fore = np.stack([x_mth + r_f * np.cos(a_f), -ha + r_f + r_f * np.sin(a_f)], axis=1)
-    xy = np.concatenate([heel, mid, fore])  # (P/2, 2)
-    pts = [np.column_stack([xy, np.full(len(xy), z)]) for z in (-0.035, 0.035)]
-    return np.concatenate(pts)  # (P, 3)
+    x_heel = -0.21 * lf + r_h  # heel circle centre (back of the heel at -0.21 lf)
+    x_mth = 0.52 * lf  # metatarsal heads
+    centres = np.array([[x_heel, -ha + r_h, -0.035], [x_heel, -ha + r_h, 0.035],
+                        [x_mth, -ha + r_f, -0.035], [x_mth, -ha + r_f, 0.035]])
+    return centres, np.array([r_h, r_h, r_f, r_f])
 
 
 def sensor_sites(params: SubjectParams, shank_site: str = "lateral") -> dict[str, np.ndarray]:

@@ -61,6 +61,13 @@ class CorpusConfig:
             raise ImukinError(f"--duration {self.duration_s} s is outside 2-3600 s")
 
 
+def internal_rate(fs: float) -> float:
+    """Rate (Hz) at which poses are computed for output rate ``fs``: an integer multiple of ``fs``,
+    at least 500 Hz (IMU signals come from exact spline derivatives of these poses, so the
+    internal rate only has to resolve the motion and the soft-tissue oscillation, < 40 Hz)."""
+    return fs * max(1, int(np.ceil(500.0 / fs)))
+
+
 def _resample_rotations(t: np.ndarray, rot: np.ndarray, t_out: np.ndarray) -> np.ndarray:
     """Orientations (N,3,3) at times t -> (M,3,3) at t_out (exact when t_out is a subset of t)."""
     idx = np.searchsorted(t, t_out)
@@ -124,7 +131,8 @@ def simulate_subject(cfg: CorpusConfig, index: int) -> SubjectRecord:
     """Simulate subject ``index`` of a corpus (deterministic for ``(cfg.seed, index)``)."""
     rng = np.random.default_rng([cfg.seed, index])
     params = draw_subject(rng, cfg.activity)
-    kin = generate_gait(params, GaitConfig(activity=cfg.activity, duration_s=cfg.duration_s), rng)
+    kin = generate_gait(params, GaitConfig(activity=cfg.activity, duration_s=cfg.duration_s,
+                                           fs_internal=internal_rate(cfg.fs)), rng)
     rec = record_from_kinematics(kin, f"s{index:04d}", cfg.fs, cfg.errors, rng)
     rec.attrs.update(source="synthetic", generator=GENERATOR, activity=cfg.activity, seed=cfg.seed,
                      subject_index=index, speed_mean_m_s=float(np.mean(kin.speed)),

@@ -5,43 +5,48 @@ How a sequence is made
 1. **Joint-angle templates.** For every curve of :data:`~imukin.simulation.body.CURVE_CHANNELS`
    (pelvis tilt/obliquity/rotation; hip, knee, ankle flexion/adduction/rotation) a few key
    points (percent of the gait cycle from heel strike, degrees) are given at three anchor
-   speeds per activity. Key-point timing and values are interpolated in the dimensionless
-   speed ``v* = v / sqrt(g * leg length)``, a periodic cubic spline is drawn through them,
-   the curve is reduced to :data:`N_HARMONICS` Fourier harmonics and each coefficient is
-   smoothed by a cubic polynomial in ``v*``. The result is C-infinity in both phase and
-   speed, so positions can be differentiated twice for accelerometers.
-   Walking key points follow textbook normal adult gait (Perry & Burnfield 2010;
-   Kadaba et al. 1990 Plug-in Gait norms; Winter 2009) and its speed effects (knee
-   loading-response flexion, hip range and pelvic motion grow with speed; Schwartz et al.
-   2008). Running key points follow Novacheck (1998, Gait Posture 7:77): toe-off at 40 %
-   of the cycle when jogging down to 28 % at 5 m/s, stance knee flexion ~40 deg, swing
-   knee flexion 85-120 deg. Angles use Plug-in Gait conventions, which equal
+   speeds per activity. Key-point timing and values are interpolated through the anchors
+   in the dimensionless speed ``v* = v / sqrt(g * leg length)`` (quadratic), a periodic
+   cubic spline is drawn through them, the curve is reduced to :data:`N_HARMONICS`
+   Fourier harmonics and each coefficient is fitted by a cubic polynomial in ``v*``. The
+   result is C-infinity in phase and speed, so positions can be differentiated twice for
+   accelerometers. Walking key points follow normal adult gait (Perry & Burnfield 2010;
+   Kadaba et al. 1990; Winter 2009) and its speed effects (knee loading-response flexion,
+   hip range and pelvic motion grow with speed; Schwartz et al. 2008). Running swing
+   follows Novacheck (1998, Gait Posture 7:77): swing knee flexion 85-120 deg; toe-off
+   at 40 % of the cycle when jogging down to 28 % at 5 m/s. Running stance key points
+   come from two-link inverse kinematics of a stance in which the hip sweeps forward
+   evenly over the contact length, dips 1-2 cm and the foot rolls heel - flat - forefoot
+   (stance knee flexion 35-60 deg). Angles use Plug-in Gait conventions, which equal
    :mod:`imukin.conventions` (flexion, adduction, internal rotation, dorsiflexion
    positive); the pelvis frame is the anatomical (ASIS/PSIS) one, so it carries the
-   subject's anterior pelvic tilt (about 10-15 deg) and hip flexion includes it.
-2. **Cadence and phase.** Each leg has its own gait phase (left half a cycle after right,
-   plus the subject's asymmetry). The target step frequency comes from an empirical
-   law of speed and leg length (:func:`step_frequency_hz`) times the subject's cadence
-   factor. The step length it implies is produced by the kinematics themselves: per
-   subject and speed, the hip flexion range (and pelvic rotation) is scaled so that the
-   no-slip stride length of the subject's own kinematics equals ``speed / stride
-   frequency`` (scale limited to 0.65-1.4; beyond, cadence gives way). The phase then
-   advances at ``speed / stride length``, with smooth stride-to-stride variation.
-3. **Per-subject and per-stride variation.** Smooth per-subject curve deviations,
-   left/right asymmetry, the cadence factor (see :mod:`imukin.simulation.body`), and
-   smooth stride-to-stride modulation of each curve's amplitude and offset.
+   anterior pelvic tilt (about 10-20 deg) and hip flexion includes it.
+2. **Per-subject and per-stride variation.** Smooth per-subject curve deviations,
+   left/right asymmetry, a cadence factor (see :mod:`imukin.simulation.body`), and
+   smooth stride-to-stride modulation of each curve's amplitude and offset and of the
+   stride time; each leg has its own phase (left half a cycle after right, plus
+   asymmetry and step-timing jitter).
+3. **Fit to the ground** (per subject, on a grid of speeds, :func:`_stride_table`). The
+   target cadence is an empirical law of speed and leg length (:func:`step_frequency_hz`)
+   times the cadence factor. Walking: the hip flexion and pelvic rotation ranges are
+   scaled (0.65-1.4) so that the no-slip stride length of the subject's own kinematics
+   is ``speed / stride frequency``; a hip flexion offset and a correction of the trailing
+   leg in double support (knee flexion or push-off plantarflexion) put both feet on the
+   ground when the heel lands. Running: the range scale sets the contact length, and a
+   phase warp (:func:`_run_warp`) keeps the forward speed even through stance and flight.
 4. **Forward kinematics** through :func:`imukin.conventions.angles_to_relative_rotation`:
    ``R_thigh = R_pelvis @ angles_to_relative_rotation(hip, "hip", side)`` and so on, so
    :func:`imukin.conventions.joint_angles` returns :attr:`Kinematics.angles` exactly.
-5. **Whole-body translation** from ground contact. Each foot has a rounded sole; the
-   stance foot's lowest sole point does not slip (the pelvis horizontal velocity is
-   minus the velocity of that material point relative to the pelvis) and touches the
-   ground (sets the pelvis height). Walking: the foot whose sole is lower carries the
-   body, with a smooth hand-over in double support, so the swing foot never enters the
-   ground. Running: stance is set by the phase (heel strike to toe-off) and between
-   stances the pelvis flies on a ballistic arc (vertical acceleration -g).
-   Walking direction follows a slowly varying heading (gentle turns) and the speed can
-   change smoothly within a sequence.
+5. **Whole-body translation** from ground contact. Each sole is four rolling circles
+   (heel, forefoot; medial, lateral); the loaded foot rolls without slipping (the pelvis
+   horizontal velocity is minus the velocity, relative to the pelvis, of the material
+   point under the foot) and touches the ground (sets the pelvis height). Walking: the
+   load passes from the trailing to the leading foot across double support, no foot
+   ever enters the ground, and the result is jerk-limited. Running: stance from heel
+   strike to toe-off, ballistic flight (vertical acceleration -g, constant horizontal
+   velocity) between stances, joined by a jerk-limited least-squares fit. The walking
+   direction follows a slowly varying heading (gentle turns) and the speed can change
+   smoothly within a sequence.
 
 Lab frame: Y up, X the initial walking direction, Z to the right (:mod:`imukin.conventions`).
 """
@@ -55,10 +60,10 @@ from scipy.interpolate import CubicSpline
 from scipy.linalg import solveh_banded
 from scipy.spatial.transform import Rotation
 
-from imukin.conventions import ACTIVITIES, G, JOINT_NAMES, SIDES, angles_to_relative_rotation, check_choice, \
+from imukin.conventions import ACTIVITIES, G, JOINT_NAMES, SIDES, angles_to_relative_rotation, check_choice, zxy_matrix, \
     joint_name, segment_name
 from imukin.errors import ImukinError
-from imukin.simulation.body import CURVE_CHANNELS, N_CURVES, N_DEV_HARMONICS, SubjectParams, foot_sole_points
+from imukin.simulation.body import CURVE_CHANNELS, N_CURVES, N_DEV_HARMONICS, SubjectParams, foot_sole
 
 # ---------------------------------------------------------------- speeds
 #: Default speed range (m/s) per activity, for randomly drawn sequences.
@@ -66,11 +71,11 @@ SPEED_RANGE_M_S = {"walking": (0.6, 2.0), "running": (2.0, 5.0)}
 #: Hard limits (m/s) for explicitly requested speeds.
 SPEED_LIMITS_M_S = {"walking": (0.2, 2.6), "running": (1.5, 7.0)}
 
-#: Centres of the five walking-speed classes of Schwartz, Rozumalski & Trost (2008, J Biomech
-#: 41:1639), as dimensionless speeds ``v / sqrt(g * leg length)``. The study grouped its
-#: trials by dimensionless speed; these are the approximate group means it reports
-#: (self-selected "Free" walking near 0.43, as for adults: 1.3 m/s on a 0.9 m leg is 0.44).
-#: The normative file itself holds no speeds; used to pick the matching simulation speed.
+#: Centres of the five walking-speed groups of Schwartz, Rozumalski & Trost (2008, J Biomech
+#: 41:1639) as dimensionless speeds ``v / sqrt(g * leg length)``: the study binned its trials
+#: by this speed, self-selected ("Free") walking near 0.43 (adults too: 1.3 m/s on a 0.9 m
+#: leg is 0.44) and bins about 0.13 wide. Approximate group centres (the normative file
+#: holds no speeds); used to simulate at the speed matching each normative band.
 SCHWARTZ_SPEED_CLASSES = {"VerySlow": 0.17, "Slow": 0.30, "Free": 0.43, "Fast": 0.56, "VeryFast": 0.70}
 
 # ---------------------------------------------------------------- templates
@@ -91,14 +96,14 @@ _HALF_CYCLE = {"pelvis_tilt": 1.0, "pelvis_obliquity": -1.0, "pelvis_rotation": 
 # list with the same number of points (corresponding features), phases increasing.
 _WALK_KEYS = {
     "pelvis_tilt": [
-        [(0, 11.9), (14, 11.6), (38, 12.2)],
+        [(0, 15.4), (14, 15.1), (38, 15.7)],
         [(0, 11.8), (14, 10.8), (38, 12.3)],
-        [(0, 15.8), (12, 14.5), (35, 17.5)],
+        [(0, 17.8), (12, 16.5), (35, 19.5)],
     ],
     "pelvis_obliquity": [
         [(0, 1.0), (11, 2.2), (22, 1.0), (32, -1.0), (43, -1.2)],
-        [(0, 0.8), (9, 4.0), (20, 2.1), (31, -0.3), (42, -0.5)],
-        [(0, 1.7), (10, 6.2), (22, 3.2), (32, -0.6), (42, -1.8)],
+        [(0, 0.8), (14, 4.1), (24, 2.2), (33, -0.3), (43, -0.5)],
+        [(0, 1.7), (15, 6.3), (26, 4.0), (36, -0.2), (44, -1.6)],
     ],
     "pelvis_rotation": [
         [(0, 2.7), (12, 3.6), (24, 3.0), (38, 1.0), (44, -0.4)],
@@ -106,8 +111,8 @@ _WALK_KEYS = {
         [(0, 7.5), (10, 5.0), (20, 2.4), (29, 0.0), (40, -5.2)],
     ],
     "hip_flexion": [
-        [(0, 27.7), (6, 25.7), (20, 16.2), (36, 7.2), (48, 1.7), (56, -0.8), (64, 2.7), (72, 12.2),
-         (80, 22.2), (89, 29.5), (95, 29.0)],
+        [(0, 29.5), (6, 27.5), (20, 18.5), (36, 10.0), (48, 5.5), (56, 3.5), (64, 6.5), (72, 15.0),
+         (80, 24.5), (89, 31.0), (95, 30.5)],
         [(0, 33.2), (5, 33.0), (18, 23.2), (34, 5.7), (46, -5.8), (53, -8.3), (60, -3.3), (68, 12.2),
          (78, 28.7), (88, 35.2), (95, 34.2)],
         [(0, 40.5), (5, 40.0), (17, 29.0), (33, 8.0), (45, -6.5), (52, -10.0), (59, -2.5), (67, 14.5),
@@ -142,7 +147,7 @@ _WALK_KEYS = {
         [(0, -3.6), (8, 2.6), (20, 2.9), (36, 5.0), (50, 7.5), (60, 5.4), (68, 5.4), (80, 0.0), (88, -4.1)],
     ],
     "ankle_flexion": [
-        [(0, -2.6), (4, -5.6), (12, -3.0), (26, 3.0), (40, 9.5), (52, 13.5), (60, 8.0), (69, -4.0),
+        [(0, -2.6), (4, -5.6), (12, -2.5), (26, 4.0), (40, 11.0), (52, 14.0), (60, 8.0), (69, -4.0),
          (76, -0.5), (85, 4.8), (92, 1.5), (97, -1.8)],
         [(0, -2.0), (4, -5.6), (12, -1.0), (26, 6.0), (40, 10.0), (48, 11.8), (56, 1.0), (64, -20.0),
          (72, -8.0), (84, 2.5), (92, 0.2), (97, -1.3)],
@@ -184,12 +189,12 @@ _RUN_KEYS = {
         [(0, 4.0), (10, 0.0), (20, -4.0), (35, -7.0), (45, -5.5)],
     ],
     "hip_flexion": [
-        [(0, 38.4), (8, 33.4), (20, 20.0), (32, 2.9), (40, -6.1), (46, -3.1), (56, 10.0), (68, 33.0),
-         (80, 46.0), (88, 47.0), (95, 40.4)],
-        [(0, 45.6), (7, 42.9), (17, 22.0), (27, 5.4), (35, -8.6), (42, -4.6), (52, 12.0), (64, 40.0),
-         (76, 54.0), (86, 55.0), (94, 48.6)],
-        [(0, 45.9), (6, 35.4), (14, 28.0), (22, 10.8), (28, -7.2), (35, -3.2), (46, 18.0), (58, 52.0),
-         (70, 68.0), (82, 66.0), (92, 49.9)],
+        [(0, 35.7), (7, 35.7), (13, 30.6), (20, 23.0), (27, 19.3), (33, 15.0), (40, 1.2),
+         (46, -1.0), (56, 10.0), (68, 30.0), (80, 40.0), (88, 41.0), (95, 38.0)],
+        [(0, 44.5), (6, 45.9), (12, 38.4), (18, 27.2), (23, 20.7), (29, 14.3), (35, -6.2),
+         (41, -8.0), (52, 12.0), (64, 40.0), (76, 54.0), (86, 55.0), (94, 49.0)],
+        [(0, 55.6), (5, 54.4), (9, 44.7), (14, 34.0), (19, 26.2), (23, 16.2), (28, -8.3),
+         (35, -10.0), (46, 18.0), (58, 52.0), (70, 66.0), (82, 64.0), (92, 59.0)],
     ],
     "hip_adduction": [
         [(0, 2.0), (12, 8.0), (25, 5.0), (40, 0.0), (52, -4.5), (64, -5.5), (78, -3.0), (90, 0.0)],
@@ -202,12 +207,12 @@ _RUN_KEYS = {
         [(0, -2.0), (12, 1.0), (28, -4.0), (48, -6.0), (72, 0.0), (90, -2.0)],
     ],
     "knee_flexion": [
-        [(0, 18.9), (8, 32.9), (17, 41.0), (29, 29.0), (40, 13.3), (50, 44.0), (60, 76.0), (70, 88.0),
-         (81, 66.0), (91, 40.0), (97, 24.9)],
-        [(0, 15.9), (7, 31.2), (15, 45.0), (25, 32.0), (35, 11.6), (45, 50.0), (56, 88.0), (66, 100.0),
-         (78, 84.4), (89, 54.4), (96, 21.9)],
-        [(0, 25.1), (5, 44.8), (11, 48.0), (19, 34.0), (28, 7.3), (38, 72.0), (50, 112.0), (61, 120.0),
-         (74, 92.9), (87, 52.9), (96, 31.1)],
+        [(0, 15.0), (7, 30.6), (13, 36.3), (20, 34.6), (27, 37.8), (33, 38.2), (40, 21.3),
+         (50, 44.0), (60, 74.0), (70, 86.0), (81, 64.0), (91, 40.0), (97, 22.0)],
+        [(0, 15.0), (6, 39.0), (12, 46.6), (18, 44.2), (23, 46.6), (29, 44.6), (35, 15.2),
+         (45, 50.0), (56, 88.0), (66, 100.0), (78, 84.0), (89, 54.0), (96, 24.0)],
+        [(0, 25.0), (5, 47.2), (9, 54.5), (14, 57.1), (19, 59.2), (23, 51.5), (28, 14.9),
+         (38, 72.0), (50, 112.0), (61, 120.0), (74, 92.0), (87, 52.0), (96, 30.0)],
     ],
     "knee_adduction": [
         [(0, 0.0), (15, 1.0), (40, -1.0), (60, -3.0), (80, 3.0), (92, 0.0)],
@@ -220,12 +225,12 @@ _RUN_KEYS = {
         [(0, -2.0), (10, 4.0), (24, 6.0), (45, 2.0), (66, 4.0), (88, -3.0)],
     ],
     "ankle_flexion": [
-        [(0, 6.7), (6, 12.0), (16, 22.0), (30, 14.0), (40, -12.6), (46, -18.6), (56, -6.0), (70, 8.0),
-         (85, 8.0), (95, 7.7)],
-        [(0, 14.6), (5, 12.0), (14, 24.0), (25, 14.0), (35, -25.3), (41, -32.3), (52, -6.0), (68, 8.0),
-         (84, 8.0), (95, 15.6)],
-        [(0, 8.4), (4, 12.0), (12, 22.0), (21, 10.0), (28, -27.1), (34, -35.1), (46, -6.0), (64, 10.0),
-         (82, 8.0), (95, 10.4)],
+        [(0, 6.6), (7, 9.0), (13, 19.2), (20, 24.8), (27, 20.2), (33, 8.6), (40, -3.0),
+         (46, -12.0), (56, -6.0), (70, 8.0), (85, 8.0), (95, 7.0)],
+        [(0, 0.0), (6, 9.1), (12, 23.2), (18, 31.0), (23, 22.2), (29, 2.0), (35, -19.0),
+         (41, -22.0), (52, -5.0), (68, 8.0), (84, 8.0), (95, 4.0)],
+        [(0, 0.9), (5, 10.7), (9, 26.5), (14, 30.3), (19, 17.4), (23, -3.2), (28, -24.9),
+         (34, -27.0), (46, -6.0), (64, 10.0), (82, 8.0), (95, 3.0)],
     ],
     "ankle_adduction": [
         [(0, 4.0), (12, -5.0), (28, -3.0), (42, 5.0), (60, 3.0), (85, 2.0)],
@@ -253,7 +258,10 @@ _CONTACT_SOFT_M = 0.002
 #: stance tracking (m), flight acceleration (m/s^2), jerk (m/s^3). Horizontal velocity: stance
 #: tracking (m/s), flight acceleration (m/s^2), jerk (m/s^3).
 _RUN_FIT_VERTICAL = (0.003, 0.5, 1500.0)
-_RUN_FIT_HORIZONTAL = (0.03, 0.5, 1500.0)
+_RUN_FIT_HORIZONTAL = (0.05, 0.5, 300.0)
+#: Walking: the same fits with no flight, as jerk-limited smoothing of the contact solution.
+_WALK_FIT_VERTICAL = (0.002, 1.0, 500.0)
+_WALK_FIT_HORIZONTAL = (0.02, 1.0, 150.0)
 #: Limits of the per-subject stride scale (hip flexion and pelvic rotation range factor).
 _STRIDE_SCALE_RANGE = (0.65, 1.4)
 #: Walking: correction of the trailing leg during double support so that both feet are on
@@ -261,16 +269,18 @@ _STRIDE_SCALE_RANGE = (0.65, 1.4)
 #: afterwards. Positive: extra knee flexion (lifts the trailing foot); negative: extra ankle
 #: plantarflexion (push-off, lengthens the trailing leg). Gaussian bumps (SD in cycles) at
 #: these offsets from the other foot's heel strike; limits (deg) of the correction.
-_KNEE_FIT_CENTRES = np.arange(-0.02, 0.17, 0.02)
-_KNEE_FIT_WIDTH = 0.015
-_KNEE_FIT_RANGE = (-15.0, 15.0)
+_TRAIL_FIT_CENTRES = np.arange(-0.03, 0.17, 0.025)
+_TRAIL_FIT_WIDTH = 0.025
+_TRAIL_FIT_RANGE = (-15.0, 15.0)
 #: Walking: limits (deg) of the per-subject hip flexion offset fitted with it.
 _HIP_FIT_RANGE = (-8.0, 8.0)
 #: Slots of the per-subject ground-fit vector (see :func:`_stride_table`): stride scale, hip
 #: flexion offset (deg), toe-off (fraction of the cycle), trailing-leg correction amplitudes.
 _FIT_SCALE, _FIT_HIP, _FIT_TOE_OFF = 0, 1, 2
 _FIT_TRAIL = slice(3, None)
-_N_FIT = 3 + len(_KNEE_FIT_CENTRES)
+_N_FIT = 3 + len(_TRAIL_FIT_CENTRES)
+#: Running: Fourier harmonics of the phase warp (see :func:`_run_warp`).
+_WARP_HARMONICS = 16
 #: Softness (m) of the choice of the lowest sole point (rolling contact).
 _SOLE_SOFT_M = 0.001
 
@@ -340,8 +350,8 @@ class Kinematics:
     #   of the pelvis relative to the walking direction
     heading_deg: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (N,) walking direction in
     #   the lab, degrees about +Y from +X (positive turns to the left)
-    toe_offs: dict[str, np.ndarray] = field(default_factory=dict)  # running: "right"/"left" -> toe-off
-    #   times (s); walking: empty (contact follows from geometry)
+    toe_offs: dict[str, np.ndarray] = field(default_factory=dict)  # "right"/"left" -> toe-off times (s)
+    #   (walking: the end of the load hand-over to the other foot)
 
     @property
     def n_frames(self) -> int:
@@ -456,10 +466,11 @@ def _template_mean(activity: str, up: np.ndarray) -> np.ndarray:
 
 
 def stance_fraction(activity: str, vstar) -> np.ndarray:
-    """Running: toe-off as a fraction of the cycle at dimensionless speed ``vstar``.
+    """Toe-off as a fraction of the gait cycle at dimensionless speed ``vstar``.
 
-    Walking contact follows from the geometry (no fixed stance fraction); for it this
-    returns the textbook 0.62 - 0.1 (v* - 0.43), for information.
+    Walking: 0.62 - 0.1 (v* - 0.43), clipped to 0.55-0.68 (about 62 % at self-selected
+    speed, longer stance and double support when slower; Perry & Burnfield 2010; Schwartz
+    et al. 2008). Running: interpolated between :data:`RUN_STANCE_FRACTION` at the anchors.
     """
     v = np.asarray(vstar, float)
     if activity == "running":
@@ -516,10 +527,10 @@ class _Curves:
     offset: np.ndarray  # (N, 12) deg added
 
 
-def _knee_fit_basis(phase: np.ndarray) -> np.ndarray:
-    """Gaussian bumps of the trailing-leg knee fit at the leg's phase: (N,) -> (N, J)."""
+def _trail_fit_basis(phase: np.ndarray) -> np.ndarray:
+    """Gaussian bumps of the trailing-leg correction at the leg's phase: (N,) -> (N, J)."""
     d = (phase - np.floor(phase)) - 0.5  # cycles since the other foot's heel strike (nominally)
-    return np.exp(-0.5 * ((d[:, None] - _KNEE_FIT_CENTRES) / _KNEE_FIT_WIDTH) ** 2)
+    return np.exp(-0.5 * ((d[:, None] - _TRAIL_FIT_CENTRES) / _TRAIL_FIT_WIDTH) ** 2)
 
 
 def _side_curves(activity: str, subject: SubjectParams, side: str, phase: np.ndarray, up: np.ndarray,
@@ -538,7 +549,7 @@ def _side_curves(activity: str, subject: SubjectParams, side: str, phase: np.nda
     out = mean.copy()
     out[:, _CH["hip_flexion"]] += fit[:, _FIT_HIP]
     if activity == "walking":
-        c = np.sum(fit[:, _FIT_TRAIL] * _knee_fit_basis(phase), axis=1)  # (N,) trailing-leg correction, deg
+        c = np.sum(fit[:, _FIT_TRAIL] * _trail_fit_basis(phase), axis=1)  # (N,) trailing-leg correction, deg
         raise_ = _softplus(c, 0.5)  # > 0: knee flexion lifts the trailing foot
         out[:, _CH["knee_flexion"]] += raise_
         out[:, _CH["ankle_flexion"]] += c - raise_  # < 0: push-off plantarflexion lengthens the trailing leg
@@ -569,20 +580,7 @@ def pelvis_rotation_from_angles(pelvis_deg: np.ndarray) -> np.ndarray:
     (..., 3) deg -> (..., 3, 3).
     """
     a = np.deg2rad(np.asarray(pelvis_deg, float))
-    cz, sz = np.cos(-a[..., 0]), np.sin(-a[..., 0])
-    cx, sx = np.cos(-a[..., 1]), np.sin(-a[..., 1])
-    cy, sy = np.cos(a[..., 2]), np.sin(a[..., 2])
-    r = np.empty(a.shape[:-1] + (3, 3))
-    r[..., 0, 0] = cz * cy - sz * sx * sy
-    r[..., 0, 1] = -sz * cx
-    r[..., 0, 2] = cz * sy + sz * sx * cy
-    r[..., 1, 0] = sz * cy + cz * sx * sy
-    r[..., 1, 1] = cz * cx
-    r[..., 1, 2] = sz * sy - cz * sx * cy
-    r[..., 2, 0] = -cx * sy
-    r[..., 2, 1] = sx
-    r[..., 2, 2] = cx * cy
-    return r
+    return zxy_matrix(-a[..., 0], -a[..., 1], a[..., 2])
 
 
 def pelvis_angles_from_rotation(r_pelvis: np.ndarray, heading_rad=0.0, side: str = "right") -> np.ndarray:
@@ -607,9 +605,10 @@ def _pose(subject: SubjectParams, activity: str, phase: dict, vstar: np.ndarray,
           fit: np.ndarray, mods: dict | None, use_subject: bool) -> dict:
     """Segment orientations, joint angles and segment origins relative to the pelvis origin.
 
-    Returns a dict with ``rot``, ``rel``, ``angles``, ``pelvis_angles`` and ``sole``: per
-    side, the soft-lowest sole height relative to the pelvis ``low`` (N,) and the contact
-    point in the foot frame ``contact`` (N, 3).
+    Returns a dict with ``rot``, ``rel``, ``angles``, ``pelvis_angles`` and, per side, the
+    soft-lowest sole height relative to the pelvis ``low`` (N,) and the contact point in
+    the foot frame ``contact`` (N, 3) (rolling contact of the sole circles of
+    :func:`~imukin.simulation.body.foot_sole`).
     """
     n = len(vstar)
     up = _poly_u(activity, vstar)  # (N, 4)
@@ -620,7 +619,7 @@ def _pose(subject: SubjectParams, activity: str, phase: dict, vstar: np.ndarray,
     rot = {"pelvis": r_pelvis}
     rel = {"pelvis": np.zeros((n, 3))}
     angles, low, contact = {}, {}, {}
-    sole_r = foot_sole_points(subject)  # (P, 3) right foot
+    centres_r, radii = foot_sole(subject)  # (4, 3), (4,) right foot
     for side in SIDES:
         hip, knee, ankle = (curves[side][:, 3 * j:3 * j + 3] for j in (1, 2, 3))
         for jn, a in zip(JOINT_NAMES, (hip, knee, ankle)):
@@ -633,22 +632,25 @@ def _pose(subject: SubjectParams, activity: str, phase: dict, vstar: np.ndarray,
         rel[th] = r_pelvis[:, :, 2] * (zs * 0.5 * subject.pelvis_width_m)
         rel[sh] = rel[th] - rot[th][:, :, 1] * subject.thigh_length_m
         rel[ft] = rel[sh] - rot[sh][:, :, 1] * subject.shank_length_m
-        # soft lowest point of the sole (rolling contact) and where it is on the foot
-        pts = sole_r * np.array([1.0, 1.0, zs])  # (P, 3) foot frame
-        r_y = np.ascontiguousarray(rot[ft][:, 1, :])  # (N, 3) vertical row: lab heights of the foot axes
-        h = rel[ft][:, 1:2] + r_y @ pts.T  # (N, P) sole heights relative to the pelvis
+        # rolling contact: the lowest point of each sole circle, then a soft choice among them
+        centres = centres_r * np.array([1.0, 1.0, zs])  # (4, 3) foot frame
+        r_y = np.ascontiguousarray(rot[ft][:, 1, :])  # (N, 3) lab heights of the foot axes
+        tilt = np.sqrt(np.maximum(1.0 - r_y[:, 2] ** 2, 1e-9))  # (N,) |down projected on the foot x-y plane|
+        down = (r_y * np.array([-1.0, -1.0, 0.0])) / tilt[:, None]  # (N, 3) that direction, foot frame
+        h = rel[ft][:, 1:2] + r_y @ centres.T - radii * tilt[:, None]  # (N, 4) circle bottoms rel. pelvis
         hmin = h.min(axis=1, keepdims=True)
-        e = np.exp(-(h - hmin) / _SOLE_SOFT_M)  # (N, P)
+        e = np.exp(-(h - hmin) / _SOLE_SOFT_M)  # (N, 4)
         esum = e.sum(axis=1)
         low[side] = hmin[:, 0] - _SOLE_SOFT_M * np.log(esum)  # (N,) soft-min height
-        contact[side] = (e @ pts) / esum[:, None]  # (N, 3) contact point in the foot frame
+        wgt = e / esum[:, None]
+        contact[side] = wgt @ centres + (wgt @ radii)[:, None] * down  # (N, 3) contact point, foot frame
     return {"rot": rot, "rel": rel, "angles": angles, "pelvis_angles": pel, "low": low, "contact": contact}
 
 
 def _forward(subject: SubjectParams, activity: str, fs: float, phase: dict, vstar: np.ndarray, psi: np.ndarray,
              fit: np.ndarray, mods: dict | None, use_subject: bool, t0: float = 0.0) -> dict:
     """:func:`_pose` plus the whole-body translation from ground contact (``pelvis_pos`` (N,3), and
-    ``toe_offs``: running toe-off times in s, the first sample being at ``t0``)."""
+    ``toe_offs``: toe-off times in s, the first sample being at ``t0``)."""
     res = _pose(subject, activity, phase, vstar, psi, fit, mods, use_subject)
     rot, rel, low = res["rot"], res["rel"], res["low"]
     dt = 1.0 / fs
@@ -659,15 +661,16 @@ def _forward(subject: SubjectParams, activity: str, fs: float, phase: dict, vsta
         v_org = np.gradient(rel[ft][:, [0, 2]], dt, axis=0)  # (N, 2)
         r_dot = np.gradient(rot[ft][:, [0, 2], :], dt, axis=0)  # (N, 2, 3)
         vel_c[side] = v_org + np.einsum("nkj,nj->nk", r_dot, res["contact"][side])  # (N, 2)
-    toe_offs = {}
     if activity == "walking":
-        y, v_h = _walking_translation(phase, vstar, low, vel_c)
+        y, v_h = _walking_translation(fs, phase, fit[:, _FIT_TOE_OFF], low, vel_c)
     else:
-        y, v_h, toe_offs = _running_translation(fs, phase, fit[:, _FIT_TOE_OFF], low, vel_c)
-        toe_offs = {sd: ev + t0 for sd, ev in toe_offs.items()}
+        y, v_h = _running_translation(fs, phase, fit[:, _FIT_TOE_OFF], low, vel_c)
+    t = t0 + np.arange(len(vstar)) / fs
+    toe_offs = {sd: _crossings(phase[sd] - fit[:, _FIT_TOE_OFF], t) for sd in SIDES}  # phase passes k + beta
     xz = np.concatenate([np.zeros((1, 2)), np.cumsum(0.5 * (v_h[1:] + v_h[:-1]) * dt, axis=0)])  # (N, 2)
     res["pelvis_pos"] = np.column_stack([xz[:, 0], y, xz[:, 1]])
     res["toe_offs"] = toe_offs
+    res["vel_c"] = vel_c
     return res
 
 
@@ -679,13 +682,13 @@ def _crossings(x: np.ndarray, t: np.ndarray) -> np.ndarray:
     return t[i] + frac * (t[i + 1] - t[i])
 
 
-def _walking_translation(phase: dict, vstar: np.ndarray, low: dict, vel_c: dict):
-    """Walking: the foot in stance by its phase carries the body; the load passes from the
-    trailing to the leading foot across double support; no foot ever enters the ground.
+def _walking_translation(fs: float, phase: dict, beta: np.ndarray, low: dict, vel_c: dict):
+    """Walking: the foot in stance by its phase (toe-off at ``beta`` (N,) of the cycle) carries
+    the body; the load passes from the trailing to the leading foot across double support;
+    no foot ever enters the ground.
 
     Returns the pelvis height (N,) and horizontal velocity (N, 2) [x, z].
     """
-    beta = stance_fraction("walking", vstar)  # (N,)
     ds = beta - 0.5  # double support, cycles
     load = {}
     for side in SIDES:
@@ -699,6 +702,10 @@ def _walking_translation(phase: dict, vstar: np.ndarray, low: dict, vel_c: dict)
                                              + np.exp((lo - low["left"]) / _CONTACT_SOFT_M))
     y = y_load + _softplus(-soft_low - y_load, _CONTACT_SOFT_M)  # never so low that a foot enters the ground
     v_h = -(w_r[:, None] * vel_c["right"] + (1.0 - w_r)[:, None] * vel_c["left"])  # (N, 2)
+    # jerk-limited smoothing: heel strikes and load hand-overs without unphysical spikes
+    ones = np.ones_like(y)
+    y = _ballistic_fit(y, ones, fs, 2, 0.0, *_WALK_FIT_VERTICAL)
+    v_h = np.stack([_ballistic_fit(v_h[:, k], ones, fs, 1, 0.0, *_WALK_FIT_HORIZONTAL) for k in range(2)], axis=1)
     return y, v_h
 
 
@@ -708,7 +715,12 @@ def _softplus(x: np.ndarray, tau: float) -> np.ndarray:
 
 def _running_translation(fs: float, phase: dict, beta: np.ndarray, low: dict, vel_c: dict):
     """Running: stance by phase (heel strike to toe-off at ``beta`` (N,) of the cycle), ballistic
-    flight between stances."""
+    flight between stances; returns the pelvis height (N,) and horizontal velocity (N, 2).
+
+    The stance foot sets the height and (no slip) the velocity; flights are parabolas
+    (acceleration -g) between the toe-off and landing heights with the velocity blended
+    between the stance values; :func:`_ballistic_fit` then joins stance and flight with
+    bounded jerk."""
     n = len(beta)
     t = np.arange(n) / fs
     ramp = 0.03  # cycles, width of the load hand-over at contact and toe-off
@@ -748,7 +760,7 @@ def _running_translation(fs: float, phase: dict, beta: np.ndarray, low: dict, ve
         v = wsum[:, None] * v_st + (1.0 - wsum)[:, None] * v_fl
     y = _ballistic_fit(y, wsum, fs, 2, -G, *_RUN_FIT_VERTICAL)
     v = np.stack([_ballistic_fit(v[:, k], wsum, fs, 1, 0.0, *_RUN_FIT_HORIZONTAL) for k in range(2)], axis=1)
-    return y, v, to
+    return y, v
 
 
 def _banded_gram(stencil: np.ndarray, weight: np.ndarray, n: int) -> np.ndarray:
@@ -825,7 +837,7 @@ def _double_support_gap(subject: SubjectParams, vstar: float, fit: np.ndarray, u
 
     Returns ``(lead_phase, gap, correction)``: the landing leg's phase (M,) after its heel
     strike, the gap (M,) averaged over the right and left heel strikes, and the trailing-leg
-    knee correction (deg, M,) that ``fit`` applies there.
+    correction (deg, M,) that ``fit`` applies there.
     """
     asym = subject.phase_asym if use_subject else 0.0
     ds = float(stance_fraction("walking", vstar)) - 0.5
@@ -837,7 +849,7 @@ def _double_support_gap(subject: SubjectParams, vstar: float, fit: np.ndarray, u
                 use_subject)
     d = res["low"]["right"] - res["low"]["left"]  # (2M,)
     gap = 0.5 * (d[:m] - d[m:])
-    corr = _knee_fit_basis(ph["left"][:m]) @ fit[_FIT_TRAIL]  # correction on the trailing leg (both sides)
+    corr = _trail_fit_basis(ph["left"][:m]) @ fit[_FIT_TRAIL]  # correction on the trailing leg (both sides)
     return lead, gap, corr
 
 
@@ -867,55 +879,110 @@ def _fit_ground(subject: SubjectParams, vstar: float, fit: np.ndarray, use_subje
         want = ((lead <= 0.02) | (gap > 0.0)) & (np.abs(s_dir) > 1e-5)  # touch at heel strike; landing
         #   foot never above the trailing one afterwards
         target = corr - np.where(want, gap / np.where(want, s_dir, 1.0), 0.0)
-        target = np.clip(target, *_KNEE_FIT_RANGE)
-        basis = _knee_fit_basis(lead + 0.5)  # (M, J)
+        target = np.clip(target, *_TRAIL_FIT_RANGE)
+        basis = _trail_fit_basis(lead + 0.5)  # (M, J)
         wt = np.where(lead <= 0.02, 5.0, 1.0)[:, None]  # the heel-strike contact itself matters most
         fit = fit.copy()
-        fit[_FIT_TRAIL] = np.linalg.solve((wt * basis).T @ basis + 0.01 * np.eye(basis.shape[1]),
+        d2 = np.diff(np.eye(basis.shape[1]), 2, axis=0)  # smoothness: neighbouring bumps alike
+        fit[_FIT_TRAIL] = np.linalg.solve((wt * basis).T @ basis + 0.5 * d2.T @ d2 + 0.01 * np.eye(basis.shape[1]),
                                           (wt * basis).T @ target)
     return fit
 
 
-def _toe_off(subject: SubjectParams, vstar: float, fit: np.ndarray, use_subject: bool) -> float:
-    """Running: toe-off where the stance leg is longest in late stance (it leaves the ground as it
-    stops pushing), searched around the template's toe-off."""
-    beta = float(stance_fraction("running", vstar))
-    p = np.linspace(0.5 * beta, min(beta + 0.05, 0.46), 40)
-    ph = {"right": p, "left": p + 0.5 + (subject.phase_asym if use_subject else 0.0)}
-    low = _pose(subject, "running", ph, np.full(len(p), vstar), np.zeros(len(p)), np.tile(fit, (len(p), 1)),
-                None, use_subject)["low"]["right"]
-    i = int(np.argmin(low))  # lowest foot relative to the pelvis = longest leg
-    if 0 < i < len(p) - 1:  # parabolic refinement
-        den = low[i - 1] - 2.0 * low[i] + low[i + 1]
-        if den > 0:
-            return float(p[i] + 0.5 * (low[i - 1] - low[i + 1]) / den * (p[1] - p[0]))
-    return float(p[i])
+def _stance_sweep(subject: SubjectParams, vstar: float, fit: np.ndarray, use_subject: bool):
+    """Running, one canonical stride (1 s): stance weights and the stance foot's backward speed
+    relative to the pelvis per unit phase (m per cycle), on a phase grid.
+
+    Returns ``(phase (M,), stance weight (M,), sweep speed (M,))``.
+    """
+    fs = 400.0  # samples per (1 s) stride
+    t = np.arange(int(2 * fs)) / fs
+    asym = subject.phase_asym if use_subject else 0.0
+    ph = {"right": t.copy(), "left": t + 0.5 + asym}
+    res = _forward(subject, "running", fs, ph, np.full(t.shape, vstar), np.zeros(t.shape),
+                   np.tile(fit, (len(t), 1)), None, use_subject)
+    sl = slice(int(fs), int(2 * fs))  # second stride, phase 0..1
+    phase = t[sl] - 1.0
+    beta, ramp = fit[_FIT_TOE_OFF], 0.03
+    stance, sweep = np.zeros(len(phase)), np.zeros(len(phase))
+    for side, p0 in (("right", phase), ("left", phase + 0.5 + asym)):
+        d = (p0 + 0.5) % 1.0 - 0.5
+        w = _smootherstep(d / ramp + 0.5) * _smootherstep((beta - d) / ramp + 0.5)
+        stance += w
+        sweep += w * np.linalg.norm(res["vel_c"][side][sl], axis=1)
+    return phase, stance, sweep
+
+
+def _run_warp(subject: SubjectParams, vstar: float, fit: np.ndarray, stride_m: float, use_subject: bool) -> np.ndarray:
+    """Running: phase warp that makes the no-slip horizontal speed even through stance and flight.
+
+    The stance leg of the templates does not sweep back at a steady rate (the knee flexes
+    and extends under load); real runners keep a nearly constant horizontal speed. The
+    phase therefore advances at a rate inversely proportional to the stance foot's
+    backward speed relative to the pelvis (per unit phase), and uniformly in flight, so
+    that a uniform clock ``u`` gives a steady speed and the stride length ``stride_m``.
+    Returns the Fourier coefficients (1 + 2 _WARP_HARMONICS,) of the periodic ``phase(u) - u``.
+    """
+    phase, stance, sweep = _stance_sweep(subject, vstar, fit, use_subject)
+    n = len(phase)
+    rate = sweep / stride_m  # du/dphase in stance
+    flight = (1.0 - float(np.mean(rate))) / max(float(np.mean(1.0 - stance)), 1e-6)
+    dudp = rate + (1.0 - stance) * max(flight, 0.3)
+    # smooth circularly (Gaussian, SD 0.015 cycles) so the phase rate has no kinks
+    k = np.fft.rfftfreq(n, d=1.0 / n)
+    dudp = np.fft.irfft(np.fft.rfft(dudp) * np.exp(-0.5 * (2 * np.pi * k * 0.015) ** 2), n=n)
+    dudp = np.maximum(dudp, 0.05)
+    u = np.concatenate([[0.0], np.cumsum(0.5 * (dudp[1:] + dudp[:-1]) / n)])
+    u /= u[-1] + 0.5 * (dudp[-1] + dudp[0]) / n
+    grid_u = np.arange(512) / 512
+    phase_of_u = np.interp(grid_u, u, phase)  # (512,)
+    f = np.fft.rfft(phase_of_u - grid_u) / len(grid_u)
+    coef = np.empty(1 + 2 * _WARP_HARMONICS)
+    coef[0] = f[0].real
+    coef[1::2] = 2.0 * f[1:_WARP_HARMONICS + 1].real
+    coef[2::2] = -2.0 * f[1:_WARP_HARMONICS + 1].imag
+    return coef
 
 
 def _stride_table(subject: SubjectParams, activity: str, use_subject: bool):
     """Per-subject fit of the kinematics to the ground on a grid of v*.
 
-    Returns ``(grid, fit, stride_length)``: ``fit`` (G, N_FIT) per :data:`_FIT_SCALE` etc.:
-    the stride scale (hip flexion and pelvic rotation range) makes the no-slip stride
-    length equal the cadence law's ``speed / stride frequency``. Walking: a hip flexion
-    offset and the trailing-leg correction put both feet on the ground when the heel
-    lands. Running: toe-off where the stance leg is longest. The stride length returned is
-    what the kinematics produce with the fit (linear in the scale).
+    Returns ``(grid (G,), fit (G, _N_FIT), stride length (G,) m, warp (G, 1 + 2W))``; the fit
+    slots are :data:`_FIT_SCALE` etc. Walking: the stride scale (hip flexion and pelvic
+    rotation range) makes the no-slip stride length equal the cadence law's ``speed /
+    stride frequency`` (the length returned is what the kinematics produce, linear in the
+    scale), and a hip flexion offset and the trailing-leg correction put both feet on the
+    ground when the heel lands. Running: the stride scale makes the stance sweep the
+    contact length of the template's stance fraction, the stride length is the cadence
+    law's, and the phase warp (:func:`_run_warp`) keeps the speed even.
     """
     lo, hi = VSTAR_RANGE[activity]
     grid = np.linspace(lo, hi, 5)
     fit_tab, lengths = np.zeros((len(grid), _N_FIT)), np.empty(len(grid))
+    warp = np.zeros((len(grid), 1 + 2 * _WARP_HARMONICS))
     for i, v in enumerate(grid):
         speed = float(subject.speed_m_s(v))
-        target = 2.0 * speed / (subject.cadence_factor * float(step_frequency_hz(activity, speed, subject.leg_length_m)))
+        step_hz = subject.cadence_factor * float(step_frequency_hz(activity, speed, subject.leg_length_m))
+        target = 2.0 * speed / step_hz  # stride length (m) of the cadence law
         fit = np.zeros(_N_FIT)
         fit[_FIT_SCALE] = 1.0
         fit[_FIT_TOE_OFF] = float(stance_fraction(activity, v))
+        if activity == "running":  # stride length from the cadence law; the warp keeps the speed even
+            contact = target * fit[_FIT_TOE_OFF]  # contact length (m) for the template's stance fraction
+            for _ in range(2):  # the stride scale makes the stance sweep that long
+                s1 = float(np.mean(_stance_sweep(subject, v, fit, use_subject)[2])) / 2.0
+                f2 = fit.copy()
+                f2[_FIT_SCALE] += 0.2
+                s2 = float(np.mean(_stance_sweep(subject, v, f2, use_subject)[2])) / 2.0
+                if abs(s2 - s1) > 1e-6:
+                    fit[_FIT_SCALE] = float(np.clip(fit[_FIT_SCALE] + 0.2 * (contact - s1) / (s2 - s1),
+                                                    *_STRIDE_SCALE_RANGE))
+            fit_tab[i], lengths[i] = fit, target
+            warp[i] = _run_warp(subject, v, fit, target, use_subject)
+            continue
         for _ in range(2):  # the ground fit and the stride scale depend on each other
             if activity == "walking":
                 fit = _fit_ground(subject, v, fit, use_subject)
-            else:
-                fit[_FIT_TOE_OFF] = _toe_off(subject, v, fit, use_subject)
             s1 = _stride_length(subject, activity, v, fit, use_subject)
             f2 = fit.copy()
             f2[_FIT_SCALE] += 0.2
@@ -925,7 +992,7 @@ def _stride_table(subject: SubjectParams, activity: str, use_subject: bool):
             lengths[i] = s1 + (k - fit[_FIT_SCALE]) / 0.2 * (s2 - s1)
             fit[_FIT_SCALE] = k
         fit_tab[i] = fit
-    return grid, fit_tab, lengths
+    return grid, fit_tab, lengths, warp
 
 
 # ---------------------------------------------------------------- public entry point
@@ -963,16 +1030,19 @@ def generate_gait(subject: SubjectParams, cfg: GaitConfig | None = None,
     use_subject = cfg.subject_variation
 
     # stride frequency = speed / stride length of the subject's own (scaled) kinematics
-    grid, fit_grid, sl_grid = _stride_table(subject, act, use_subject)
+    grid, fit_grid, sl_grid, warp_grid = _stride_table(subject, act, use_subject)
     vc = np.clip(vstar, grid[0], grid[-1])
     fit = CubicSpline(grid, fit_grid)(vc)  # (N+2m, _N_FIT) per-subject ground fit
     f0 = speed / CubicSpline(grid, sl_grid)(vc)  # (N+2m,) strides per second
     jitter = _smooth_noise(t, 1.0 / float(np.mean(f0)), cfg.stride_time_cv, rng)[:, 0]
     freq = f0 * (1.0 - jitter)
-    phi_r = float(rng.random()) + np.concatenate([[0.0], np.cumsum(0.5 * (freq[1:] + freq[:-1]) / fs)])
-    step_jit = _smooth_noise(phi_r, 1.0, cfg.step_phase_sd, rng)[:, 0]
-    phi_l = phi_r + 0.5 + (subject.phase_asym if use_subject else 0.0) + step_jit
-    phase = {"right": phi_r, "left": phi_l}
+    u_r = float(rng.random()) + np.concatenate([[0.0], np.cumsum(0.5 * (freq[1:] + freq[:-1]) / fs)])  # clock
+    step_jit = _smooth_noise(u_r, 1.0, cfg.step_phase_sd, rng)[:, 0]
+    u_l = u_r + 0.5 + (subject.phase_asym if use_subject else 0.0) + step_jit
+    phase = {"right": u_r, "left": u_l}
+    if act == "running":  # even speed through stance and flight (see _run_warp)
+        warp = CubicSpline(grid, warp_grid)(vc)  # (N+2m, 1 + 2W)
+        phase = {sd: u + np.sum(warp * _fourier_basis(u, _WARP_HARMONICS), axis=1) for sd, u in phase.items()}
 
     mods = {}
     off_sd = cfg.stride_offset_sd_deg * _STRIDE_OFFSET_WEIGHT

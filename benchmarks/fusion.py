@@ -1,0 +1,252 @@
+"""The optimisation stage against the angle network, the orientation network and a classical filter.
+
+Simulates a walking corpus (seed never used elsewhere), trains per joint an angle CNN and an
+orientation CNN (cached in ``--workdir``), fits the per-axis blend on the validation
+subjects and evaluates on the held-out test subjects. Every method is scored on the same
+frames: those after the classical baseline's calibration window (``--calib`` seconds, the
+only frames where it sees reference angles). Then times imukin's optimiser against the
+reference's per-frame BFGS on one 60 s two-segment sequence at 200 Hz, and measures the
+optimiser's peak memory on a one-hour recording in a fresh process.
+
+Prints one table: joint x axis, RMSE / offset-removed RMSE (degrees, mean over test legs) of
+the angle network, the orientation network (its relative orientation, mean moved onto the
+angle network's), the refined framework, and the classical VQF baseline; the fitted blend
+(w, s); then speed and memory lines.
+
+    .venv/bin/python benchmarks/fusion.py [--subjects 40] [--duration 30] [--steps 1000]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from imukin.conventions import ANGLE_AXES, JOINT_NAMES, joint_segments, relative_rotation_to_angles
+from imukin.evaluation.metrics import sequence_metrics
+from imukin.fusion.classical import ClassicalConfig, ClassicalPredictor
+from imukin.fusion.optimize import optimize_orientations, so3_exp, so3_log
+from imukin.fusion.reference_bfgs import reference_refine
+from imukin.io.job_h5 import iter_dataset, write_dataset
+from imukin.simulation.corpus import CorpusConfig, corpus_attrs, simulate_corpus
+from imukin.training.dataset import heading_free, split_subjects
+
+CORPUS_SEED = 7001  # benchmark corpus (train/val/test split inside it)
+SPEED_SEED = 7002  # the 60 s speed sequence
+METHODS = ("angle_network", "orientation_network", "refined", "classical")
+LABELS = {"angle_network": "angle net", "orientation_network": "ori net", "refined": "refined",
+          "classical": "classical"}
+MODEL = {"n_layers": 3, "channels": 48, "kernel_size": 41, "dropout": 0.1}
+
+
+def corpus(workdir: Path, n: int, duration: float, seed: int = CORPUS_SEED) -> Path:
+    path = workdir / f"walking_s{seed}_n{n}_d{duration:g}.h5"
+    if not path.exists():
+        cfg = CorpusConfig(activity="walking", n_subjects=n, seed=seed, duration_s=duration)
+        write_dataset(path, simulate_corpus(cfg, progress=True), attrs=corpus_attrs(cfg))
+    return path
+
+
+def train_runs(data: Path, workdir: Path, joint: str, steps: int) -> tuple[Path, Path]:
+    from imukin.training.trainer import TrainConfig, train  # torch only where networks are used
+
+    runs = []
+    for target in ("angle", "orientation"):
+        cfg = TrainConfig(model="cnn", joint=joint, target=target, model_overrides=MODEL, steps=steps,
+                          eval_every=max(50, steps // 10), patience=100)
+        run = workdir / f"{joint}_{target}"
+        train(cfg, data, run, progress=True)
+        runs.append(run)
+    return runs[0], runs[1]
+
+
+def evaluate_joint(joint: str, angle_run: Path, ori_run: Path, data: Path, calib_s: float) -> dict:
+    """Per-leg metrics of every method on the test subjects; frames after the calibration window."""
+    from imukin.fusion.refine import RefinedPredictor
+
+    pred = RefinedPredictor(angle_run, ori_run)
+    ids = sorted(r for r in _subjects(data))
+    test = split_subjects(ids, seed=0)["test"]
+    out = {m: [] for m in METHODS}
+    n_fail = 0
+    for rec in iter_dataset(data, subjects=test):
+        n_cal = int(round(calib_s * rec.fs))
+        for side in ("right", "left"):
+            acc1, gyr1, acc2, gyr2 = rec.joint_inputs(joint, side)
+            ref = rec.joint_angle(joint, side)
+            comps = pred.components(acc1, gyr1, acc2, gyr2, side, rec.fs)
+            n_fail += not comps["converged"]
+            comps["classical"] = ClassicalPredictor(joint, ClassicalConfig(calib_s=calib_s)).predict(
+                acc1, gyr1, acc2, gyr2, side, rec.fs, reference=ref[:n_cal])
+            for m in METHODS:
+                out[m].append(sequence_metrics(comps[m][n_cal:], ref[n_cal:]))
+    return {"metrics": out, "not_converged": n_fail, "blend": pred.blend}
+
+
+def _subjects(path: Path) -> list[str]:
+    from imukin.io.job_h5 import subject_ids
+
+    return subject_ids(path)
+
+
+def speed_comparison(workdir: Path, ori_run: Path, joint: str = "knee", seconds: float = 60.0) -> dict:
+    """imukin's optimiser vs per-frame BFGS on one joint's sequence (60 s at 200 Hz), same inputs."""
+    from imukin.fusion.refine import OrientationPredictor
+
+    data = corpus(workdir, 1, seconds, seed=SPEED_SEED)
+    rec = next(iter_dataset(data, rmat=True))
+    ori = OrientationPredictor(ori_run)
+    acc1, gyr1, acc2, gyr2 = rec.joint_inputs(joint, "right")
+    r_net = ori.predict(acc1, gyr1, acc2, gyr2, "right", rec.fs)  # (T, 2, 3, 3)
+    truth = heading_free(*(rec.rmat[s] for s in joint_segments(joint, "right")))
+    ref_angles = rec.joint_angle(joint, "right")
+
+    def score(r1, r2) -> dict:
+        e1, e2 = heading_free(r1, r2)
+        ori_err = [np.degrees(np.linalg.norm(so3_log(np.swapaxes(e, -1, -2) @ h), axis=-1)) for e, h in
+                   zip((e1, e2), truth)]
+        ang = relative_rotation_to_angles(np.swapaxes(r1, -1, -2) @ r2, joint, "right")
+        m = sequence_metrics(ang, ref_angles)
+        return {"orientation_rms_deg": float(np.sqrt(np.mean(np.square(ori_err)))),
+                "flexion_rmse_offset_removed_deg": m["flexion"]["rmse_offset_removed"],
+                "angle_rmse_offset_removed_deg": float(np.mean([m[a]["rmse_offset_removed"] for a in ANGLE_AXES]))}
+
+    t0 = time.perf_counter()
+    res = optimize_orientations(r_net[:, 0], r_net[:, 1], gyr1, gyr2, rec.fs)
+    t_ours = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # BFGS "precision loss" warnings of the published objective
+        b1, b2 = reference_refine(r_net[:, 0], r_net[:, 1], gyr1, gyr2, rec.fs)
+    t_bfgs = time.perf_counter() - t0
+    return {"joint": joint, "frames": len(gyr1), "fs": rec.fs, "imukin_s": t_ours, "bfgs_s": t_bfgs, "ratio": t_bfgs / t_ours,
+            "converged": res.converged, "imukin": score(res.r1, res.r2), "bfgs": score(b1, b2),
+            "network": score(r_net[:, 0], r_net[:, 1])}
+
+
+def memory_probe(hours: float) -> dict:
+    """Run the optimiser on a synthetic recording of ``hours`` at 200 Hz (call in a fresh process).
+
+    The process imports no network code, so its peak RSS is the interpreter, numpy/scipy,
+    the recording and the optimiser.
+    """
+    import tracemalloc
+
+    fs = 200.0
+    n = int(hours * 3600 * fs)
+    rng = np.random.default_rng(0)
+    n1 = np.empty((2, n, 3, 3))  # heading-free "network" orientations (here: the truth)
+    gyr = np.empty((2, n, 3))
+    chunk = 100_000  # build the recording piecewise so that making it does not dominate the peak
+    for s0 in range(0, n, chunk):
+        t = np.arange(s0, min(n, s0 + chunk + 1)) / fs  # one extra frame for the last increment
+        r1 = so3_exp(np.stack([0.08 * np.sin(2 * np.pi * t + 1), 0.02 * t, 0.45 * np.sin(2 * np.pi * t)], 1))
+        r2 = r1 @ so3_exp(np.stack([0 * t, 0 * t, -0.5 * (1 - np.cos(2 * np.pi * t + 0.8))], 1))
+        m = len(t) - 1 if s0 + chunk < n else len(t)
+        for k, r in enumerate((r1, r2)):
+            inc = so3_log(np.swapaxes(r[:-1], -1, -2) @ r[1:]) * fs  # (len-1, 3) rad/s
+            inc = np.concatenate([inc, inc[-1:]])
+            gyr[k, s0:s0 + m] = inc[:m] + rng.normal(scale=0.003, size=(m, 3)) + 0.01  # noise and bias
+        h1, h2 = heading_free(r1, r2)
+        n1[0, s0:s0 + m], n1[1, s0:s0 + m] = h1[:m], h2[:m]
+    base_mb = _peak_rss_mb()
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    res = optimize_orientations(n1[0], n1[1], gyr[0], gyr[1], fs)
+    wall = time.perf_counter() - t0
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {"hours": hours, "frames": n, "seconds": wall, "converged": res.converged,
+            "optimizer_peak_alloc_mb": peak / 2**20, "inputs_peak_rss_mb": base_mb,
+            "process_peak_rss_mb": _peak_rss_mb()}
+
+
+def _peak_rss_mb() -> float:
+    """Peak resident memory of this process (VmHWM; unlike ru_maxrss it is not inherited across exec)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return float(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # other systems
+
+
+def _mean(per_leg: list[dict], axis: str, metric: str) -> float:
+    return float(np.nanmean([d[axis][metric] for d in per_leg]))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--subjects", type=int, default=40)
+    ap.add_argument("--duration", type=float, default=30.0)
+    ap.add_argument("--steps", type=int, default=1000, help="training steps per model")
+    ap.add_argument("--calib", type=float, default=5.0, help="classical calibration window, s")
+    ap.add_argument("--speed-seconds", type=float, default=60.0, help="length of the speed sequence")
+    ap.add_argument("--hours", type=float, default=1.0, help="length of the memory probe recording")
+    ap.add_argument("--joints", nargs="+", default=list(JOINT_NAMES))
+    ap.add_argument("--workdir", type=Path, default=Path("runs/benchmark_fusion"))
+    ap.add_argument("--probe", type=float, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.probe is not None:
+        print(json.dumps(memory_probe(args.probe)))
+        return
+    import torch
+
+    from imukin.fusion.refine import fit_blend
+
+    torch.set_num_threads(2)
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    data = corpus(args.workdir, args.subjects, args.duration)
+    results = {}
+    for joint in args.joints:
+        angle_run, ori_run = train_runs(data, args.workdir, joint, args.steps)
+        fit_blend(angle_run, ori_run, data, split="val")
+        results[joint] = evaluate_joint(joint, angle_run, ori_run, data, args.calib)
+    sj = "knee" if "knee" in args.joints else args.joints[0]
+    speed = speed_comparison(args.workdir, args.workdir / f"{sj}_orientation", sj, args.speed_seconds)
+    probe = subprocess.run([sys.executable, __file__, "--probe", str(args.hours)], capture_output=True, text=True)
+    if probe.returncode != 0:
+        raise SystemExit(f"memory probe failed: {probe.stderr.strip().splitlines()[-1]}")
+    mem = json.loads(probe.stdout.strip().splitlines()[-1])
+
+    n_test = len(next(iter(results.values()))["metrics"]["refined"])
+    print(f"\nHeld-out synthetic walking test set ({n_test} legs; corpus {args.subjects} subjects x "
+          f"{args.duration:g} s, seed {CORPUS_SEED}); RMSE / offset-removed RMSE in degrees, frames after "
+          f"the first {args.calib:g} s\n")
+    head = ["joint", "axis", *(LABELS[m] for m in METHODS), "blend w", "blend s"]
+    print("| " + " | ".join(head) + " |")
+    print("|" + "|".join(["---"] * 2 + ["---:"] * (len(head) - 2)) + "|")
+    for joint, r in results.items():
+        for k, axis in enumerate(ANGLE_AXES):
+            cells = [f"{_mean(r['metrics'][m], axis, 'rmse'):.2f} / "
+                     f"{_mean(r['metrics'][m], axis, 'rmse_offset_removed'):.2f}" for m in METHODS]
+            print("| " + " | ".join([joint, axis, *cells, f"{r['blend']['w'][k]:.2f}",
+                                     f"{r['blend']['s'][k]:.2f}"]) + " |")
+    fails = {j: r["not_converged"] for j, r in results.items() if r["not_converged"]}
+    print(f"\nnon-converged refinements (fell back to the network): {fails or 'none'}")
+    print(f"speed, one {speed['frames'] / speed['fs']:.0f} s two-segment {speed['joint']} sequence at {speed['fs']:g} Hz: "
+          f"imukin optimiser {speed['imukin_s']:.2f} s, per-frame BFGS (reference) {speed['bfgs_s']:.1f} s, "
+          f"ratio {speed['ratio']:.0f}x")
+    for name in ("network", "imukin", "bfgs"):
+        s = speed[name]
+        print(f"  {name:8s} heading-free orientation RMS error {s['orientation_rms_deg']:.2f} deg, {speed['joint']} angle "
+              f"offset-removed RMSE flexion {s['flexion_rmse_offset_removed_deg']:.2f} deg, mean of 3 axes "
+              f"{s['angle_rmse_offset_removed_deg']:.2f} deg")
+    print(f"memory, {mem['hours']:g} h at 200 Hz ({mem['frames']} frames, two segments): optimiser "
+          f"{mem['seconds']:.1f} s, converged {mem['converged']}; optimiser peak allocations "
+          f"{mem['optimizer_peak_alloc_mb']:.0f} MB; process peak RSS {mem['process_peak_rss_mb']:.0f} MB "
+          f"(of which inputs and interpreter {mem['inputs_peak_rss_mb']:.0f} MB)")
+    (args.workdir / "fusion_results.json").write_text(json.dumps(
+        {"speed": speed, "memory": mem, "blend": {j: r["blend"] for j, r in results.items()},
+         "metrics": {j: r["metrics"] for j, r in results.items()}}, indent=1, default=float))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,290 @@
+"""The whole framework: angle network + orientation network + gyroscope refinement + per-axis blend.
+
+>>> from imukin.fusion.refine import RefinedPredictor, fit_blend         # doctest: +SKIP
+>>> fit_blend("runs/knee_angle", "runs/knee_ori", "walk.h5")  # doctest: +SKIP
+>>> p = RefinedPredictor("runs/knee_angle", "runs/knee_ori")             # doctest: +SKIP
+>>> angles = p.predict(acc1, gyr1, acc2, gyr2, side="left", fs=100.0)  # doctest: +SKIP
+
+Per recording (at the models' rate; other rates are resampled in and out):
+
+1. the angle network gives ``alpha`` (T, 3) degrees;
+2. the orientation network gives both sensors' heading-free orientations (T, 2, 3, 3);
+3. :func:`imukin.fusion.optimize.optimize_orientations` refines them with the gyroscopes;
+4. ``beta`` = joint angles of the refined relative orientation (sensor frames), through
+   :func:`imukin.conventions.relative_rotation_to_angles`;
+5. :func:`imukin.fusion.blend.apply_blend` combines ``alpha`` and ``beta`` per axis with
+   ``s`` and ``w`` from ``blend.json`` (fitted by :func:`fit_blend` on validation data).
+
+Everything runs in the right-leg frame: a left leg's signals are mirrored first
+(:func:`imukin.conventions.mirror_imu`), as the networks expect, and its angles then
+come out in imukin's left-side convention, which matches the right side's.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from imukin.conventions import ANGLE_AXES, relative_rotation_to_angles
+from imukin.errors import ImukinError
+from imukin.fusion.blend import apply_blend, fit_blend_params
+from imukin.fusion.optimize import OptimizeConfig, optimize_orientations
+from imukin.inference import predict_windows, resample, resample_to_length
+from imukin.io.atomic import write_text_atomic
+from imukin.models import load_checkpoint
+from imukin.models.checkpoint import read_checkpoint_info
+from imukin.models.orientation import output_to_rotations
+from imukin.predictor import AnglePredictor
+from imukin.training.dataset import Normalizer, load_joint_data, side_inputs
+
+BLEND_FILE = "blend.json"
+BLEND_FORMAT = "imukin-blend"
+BLEND_FORMAT_VERSION = 1
+MIN_FRAMES = 8  # shortest recording (at the model rate) the networks are run on
+
+
+class OrientationPredictor:
+    """Heading-free sensor orientations from two IMUs with a trained orientation network.
+
+    Parameters
+    ----------
+    run_dir : path-like
+        A run folder trained with ``target="orientation"``.
+    device : str
+        ``cpu`` or ``cuda``.
+    """
+
+    def __init__(self, run_dir: str | Path, device: str = "cpu"):
+        self.run_dir = Path(run_dir)
+        self.device = torch.device(device)
+        self.model, self.meta = load_checkpoint(self.run_dir, device=device)
+        self.model.eval()
+        if self.meta.get("target", "angle") != "orientation":
+            raise ImukinError(f"{run_dir} holds a {self.meta.get('target', 'angle')} model; refinement needs an "
+                              "orientation model (train one with target='orientation')")
+        self.norm = Normalizer.from_dict(self.meta["normalization"])
+        self.fs = float(self.meta["fs"])
+        self.window = int(self.meta.get("window", 400))
+        self.joint = self.meta.get("joint")
+        self.activity = self.meta.get("activity")
+
+    def rotations_from_channels(self, x: np.ndarray) -> np.ndarray:
+        """Orientations (T, 2, 3, 3) from the 16 raw channels (T, 16) at the model's rate (already mirrored)."""
+        y = predict_windows(self.model, self.norm.x(x), window=self.window, device=self.device)  # (T, 12)
+        y = self.norm.y_inverse(y)
+        return output_to_rotations(torch.from_numpy(np.asarray(y, np.float64))).numpy()  # (T, 2, 3, 3)
+
+    def predict(self, acc1, gyr1, acc2, gyr2, side: str, fs: float | None = None) -> np.ndarray:
+        """Heading-free orientations of both sensors, (T, 2, 3, 3) at the input rate.
+
+        A left leg's orientations are those of the mirrored leg (as the network was
+        trained). Other rates than the model's are resampled in, and the 6D output is
+        resampled back before Gram-Schmidt.
+        """
+        signals, fs, n_in = _to_model_rate([acc1, gyr1, acc2, gyr2], fs, self.fs)
+        x = side_inputs(*signals, side)
+        if len(x) < MIN_FRAMES:
+            raise ImukinError(f"the recording has {n_in} samples; at least {MIN_FRAMES} at {self.fs:g} Hz are needed")
+        y = self.norm.y_inverse(predict_windows(self.model, self.norm.x(x), window=self.window, device=self.device))
+        if abs(fs - self.fs) > 1e-6:
+            y = resample_to_length(y, self.fs, fs, n_in)
+        return output_to_rotations(torch.from_numpy(np.asarray(y, np.float64))).numpy()
+
+
+def _to_model_rate(signals: list, fs: float | None, fs_model: float) -> tuple[list[np.ndarray], float, int]:
+    signals = [np.asarray(a, float) for a in signals]
+    shapes = {a.shape for a in signals}
+    if len(shapes) != 1 or signals[0].ndim != 2 or signals[0].shape[1] != 3:
+        raise ImukinError(f"acc1, gyr1, acc2, gyr2 must all be (T, 3) arrays of one length, got "
+                          f"{[a.shape for a in signals]}")
+    n_in = len(signals[0])
+    fs = fs_model if fs is None else float(fs)
+    if not (np.isfinite(fs) and fs > 0):
+        raise ImukinError(f"sampling rate must be positive, got {fs}")
+    if abs(fs - fs_model) > 1e-6:
+        signals = [resample(a, fs, fs_model) for a in signals]
+    return signals, fs, n_in
+
+
+def read_blend(path: str | Path) -> dict:
+    """Parse and check a ``blend.json``."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / BLEND_FILE
+    if not path.exists():
+        raise ImukinError(f"no blend parameters at {path}; fit them with imukin.fusion.refine.fit_blend")
+    try:
+        doc = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise ImukinError(f"{path} is not valid JSON ({e.msg}); fit the blend again") from None
+    if doc.get("format") != BLEND_FORMAT:
+        raise ImukinError(f"{path} is not an imukin blend file; fit the blend with fit_blend")
+    for key in ("s", "w"):
+        v = np.asarray(doc.get(key, []), float)
+        if v.shape != (3,) or not np.all(np.isfinite(v)):
+            raise ImukinError(f"{path}: {key!r} must be 3 finite numbers (one per angle axis); fit the blend again")
+    if not all(0.0 <= w <= 1.0 for w in doc["w"]):
+        raise ImukinError(f"{path}: weights w must lie in [0, 1], got {doc['w']}; fit the blend again")
+    return doc
+
+
+class RefinedPredictor:
+    """Joint angles from the whole framework (angle net, orientation net, gyroscope refinement, blend).
+
+    Parameters
+    ----------
+    angle_run, ori_run : path-like
+        Run folders of an angle model and an orientation model of the same joint and rate.
+    blend : path-like or dict, optional
+        ``blend.json`` (or its folder, or the parsed dict); default ``ori_run/blend.json``.
+        ``None`` with no file there raises; use :func:`fit_blend` first.
+    config : OptimizeConfig, optional
+        Optimiser settings; default the ones stored in the blend file (those it was fitted with).
+    device : str
+    """
+
+    def __init__(self, angle_run: str | Path, ori_run: str | Path, blend: str | Path | dict | None = None,
+                 config: OptimizeConfig | None = None, device: str = "cpu", _fitting: bool = False):
+        self.angle = AnglePredictor(angle_run, device=device)
+        self.orientation = OrientationPredictor(ori_run, device=device)
+        if self.angle.joint != self.orientation.joint:
+            raise ImukinError(f"the angle model is for the {self.angle.joint} but the orientation model for the "
+                              f"{self.orientation.joint}; pass two runs of the same joint")
+        if abs(self.angle.fs - self.orientation.fs) > 1e-6:
+            raise ImukinError(f"the angle model runs at {self.angle.fs:g} Hz and the orientation model at "
+                              f"{self.orientation.fs:g} Hz; train both on data of one rate")
+        self.joint = self.angle.joint
+        self.activity = self.angle.activity
+        self.fs = self.angle.fs
+        if _fitting:
+            self.blend = {"s": [1.0] * 3, "w": [0.0] * 3}
+        else:
+            self.blend = blend if isinstance(blend, dict) else read_blend(blend if blend is not None
+                                                                         else Path(ori_run) / BLEND_FILE)
+            self._check_models(angle_run, ori_run)
+        stored = self.blend.get("optimizer") or {}
+        known = {f.name for f in dataclasses.fields(OptimizeConfig)}
+        self.config = config or OptimizeConfig(**{k: v for k, v in stored.items() if k in known})
+
+    def _check_models(self, angle_run, ori_run) -> None:
+        for key, run in (("angle_model", angle_run), ("orientation_model", ori_run)):
+            want = self.blend.get(key, {}).get("weights_sha256")
+            have = read_checkpoint_info(run)["weights"]["sha256"]
+            if want is not None and want != have:
+                raise ImukinError(f"the blend parameters were fitted with another {key.replace('_', ' ')} than "
+                                  f"{run}; fit them again with fit_blend")
+
+    def components(self, acc1, gyr1, acc2, gyr2, side: str, fs: float | None = None) -> dict:
+        """Every stage's joint angles for one leg, (T, 3) degrees at the input rate.
+
+        Returns
+        -------
+        dict
+            ``angle_network`` (alpha), ``orientation_network`` (angles of the network's
+            own relative orientation, its mean moved onto alpha's, unscaled),
+            ``optimized`` (beta: angles of the refined relative orientation, raw sensor
+            frames, with their mounting offset), ``refined`` (the blend of alpha and
+            beta), and ``converged`` (bool).
+        """
+        signals, fs, n_in = _to_model_rate([acc1, gyr1, acc2, gyr2], fs, self.fs)
+        x = side_inputs(*signals, side)  # (T, 16), mirrored for a left leg
+        if len(x) < MIN_FRAMES:
+            raise ImukinError(f"the recording has {n_in} samples; at least {MIN_FRAMES} at {self.fs:g} Hz are needed")
+        out = self.components_from_channels(x)
+        if abs(fs - self.fs) > 1e-6:
+            for k, v in out.items():
+                if isinstance(v, np.ndarray):
+                    out[k] = resample_to_length(v, self.fs, fs, n_in)
+        return out
+
+    def components_from_channels(self, x: np.ndarray) -> dict:
+        """:meth:`components` from the 16 raw channels (T, 16) at the model's rate, already mirrored."""
+        x = np.asarray(x)
+        alpha = self.angle.norm.y_inverse(predict_windows(self.angle.model, self.angle.norm.x(x),
+                                                          window=self.angle.window, device=self.angle.device))
+        alpha = np.asarray(alpha, float)  # (T, 3)
+        r_net = self.orientation.rotations_from_channels(x)  # (T, 2, 3, 3)
+        x64 = np.asarray(x, float)
+        acc1, gyr1, acc2, gyr2 = x64[:, 0:3], x64[:, 4:7], x64[:, 8:11], x64[:, 12:15]
+        res = optimize_orientations(r_net[:, 0], r_net[:, 1], gyr1, gyr2, self.fs, acc1, acc2, config=self.config)
+        # mirrored signals: the right-side convention gives imukin's angles for either leg
+        beta = relative_rotation_to_angles(res.relative(), self.joint, "right")  # (T, 3)
+        beta_net = relative_rotation_to_angles(np.swapaxes(r_net[:, 0], -1, -2) @ r_net[:, 1], self.joint, "right")
+        return {"angle_network": alpha,
+                "orientation_network": apply_blend(alpha, beta_net, np.ones(3), np.zeros(3)),
+                "optimized": beta,
+                "refined": apply_blend(alpha, beta, self.blend["s"], self.blend["w"]),
+                "converged": res.converged}
+
+    def predict(self, acc1, gyr1, acc2, gyr2, side: str, fs: float | None = None, progress: bool = False) -> np.ndarray:
+        """Refined joint angles of one leg: (T, 3) ``[flexion, adduction, rotation]`` degrees at the input rate.
+
+        Same inputs as :meth:`imukin.predictor.AnglePredictor.predict`.
+        """
+        return self.components(acc1, gyr1, acc2, gyr2, side, fs)["refined"]
+
+
+def fit_blend(angle_run: str | Path, ori_run: str | Path, data_path: str | Path, split: str = "val",
+              out_dir: str | Path | None = None, config: OptimizeConfig | None = None,
+              split_seed: int | None = None, device: str = "cpu") -> dict:
+    """Fit the per-axis blend on a split of a dataset and write ``blend.json``.
+
+    Parameters
+    ----------
+    angle_run, ori_run : path-like
+        Run folders of the angle and orientation models (same joint and rate).
+    data_path : path-like
+        Dataset HDF5 file in the reference layout, at the models' rate.
+    split : {"val", "train", "test"}
+        Subjects to fit on (the validation split by default; never the test split for
+        reported results).
+    out_dir : path-like, optional
+        Where ``blend.json`` goes; default ``ori_run``.
+    config : OptimizeConfig, optional
+        Optimiser settings (stored in the file and used by :class:`RefinedPredictor`).
+    split_seed : int, optional
+        Subject split seed; default the angle run's.
+    device : str
+
+    Returns
+    -------
+    dict
+        The written parameters: ``s``, ``w`` (per axis), validation ``rmse_deg`` of the
+        blend and ``rmse_alpha_deg`` of the angle network alone, provenance.
+    """
+    pred = RefinedPredictor(angle_run, ori_run, config=config, device=device, _fitting=True)
+    if split_seed is None:
+        split_seed = int(pred.angle.meta.get("train_config", {}).get("split_seed", 0))
+    data = load_joint_data(data_path, pred.joint, split_seed=split_seed, splits=(split,), target="angle")
+    if abs(data.fs - pred.fs) > 1e-6:
+        raise ImukinError(f"{data_path} is at {data.fs:g} Hz but the models run at {pred.fs:g} Hz; fit the blend "
+                          "on data of the models' rate")
+    seqs = data.sequences[split]
+    if not seqs:
+        raise ImukinError(f"{data_path} has no {split} sequences for the {pred.joint}; simulate more subjects")
+    alphas, betas, refs, failed = [], [], [], 0
+    for seq in seqs:
+        c = pred.components_from_channels(seq.x)
+        alphas.append(c["angle_network"])
+        betas.append(c["optimized"])
+        refs.append(np.asarray(seq.y, float))
+        failed += not c["converged"]
+    params = fit_blend_params(alphas, betas, refs)
+    doc = {
+        "format": BLEND_FORMAT, "format_version": BLEND_FORMAT_VERSION,
+        "joint": pred.joint, "activity": pred.activity, "fs": pred.fs,
+        "axes": list(ANGLE_AXES), "s": params["s"], "w": params["w"],
+        "fit": {"split": split, "split_seed": split_seed, "data_file": str(data_path), "data_hash": data.data_hash,
+                "n_sequences": len(seqs), "n_frames": params["n_frames"], "n_not_converged": failed,
+                "rmse_deg": params["rmse_deg"], "rmse_angle_network_deg": params["rmse_alpha_deg"]},
+        "angle_model": {"run": str(angle_run), "weights_sha256": read_checkpoint_info(angle_run)["weights"]["sha256"]},
+        "orientation_model": {"run": str(ori_run),
+                              "weights_sha256": read_checkpoint_info(ori_run)["weights"]["sha256"]},
+        "optimizer": pred.config.to_dict(),
+    }
+    out = Path(out_dir) if out_dir is not None else Path(ori_run)
+    write_text_atomic(out / BLEND_FILE, json.dumps(doc, indent=2) + "\n")
+    return doc

@@ -1,0 +1,68 @@
+"""The whole framework end to end on a tiny corpus: train both networks, fit the blend, predict."""
+import json
+
+import numpy as np
+import pytest
+
+from imukin.errors import ImukinError
+from imukin.fusion.refine import OrientationPredictor, RefinedPredictor, fit_blend, read_blend
+from imukin.io.job_h5 import iter_dataset
+from imukin.training.trainer import TrainConfig, train
+
+TINY_CNN = {"n_layers": 2, "channels": 16, "kernel_size": 15, "dropout": 0.0}
+
+
+@pytest.fixture(scope="module")
+def runs(tiny_corpus, tmp_path_factory):
+    root = tmp_path_factory.mktemp("fusion_runs")
+    out = {}
+    for target in ("angle", "orientation"):
+        cfg = TrainConfig(model="cnn", joint="knee", target=target, model_overrides=TINY_CNN, steps=60,
+                          batch_size=8, window=200, warmup_steps=5, eval_every=30, patience=100, lr=3e-3)
+        train(cfg, tiny_corpus, root / target, progress=False)
+        out[target] = root / target
+    return out
+
+
+def test_fit_blend_writes_params_and_predictor_runs_end_to_end(runs, tiny_corpus, tmp_path):
+    doc = fit_blend(runs["angle"], runs["orientation"], tiny_corpus, split="val", out_dir=tmp_path)
+    stored = read_blend(tmp_path / "blend.json")
+    assert stored["s"] == doc["s"] and stored["w"] == doc["w"] and len(doc["w"]) == 3
+    assert all(0.0 <= w <= 1.0 for w in doc["w"]) and all(np.isfinite(doc["s"]))
+    # the fitted blend is no worse than the angle network alone on the data it was fitted on (w = 1 is allowed)
+    assert all(b <= a + 1e-9 for b, a in zip(doc["fit"]["rmse_deg"], doc["fit"]["rmse_angle_network_deg"]))
+    assert json.loads((tmp_path / "blend.json").read_text())["joint"] == "knee"
+
+    p = RefinedPredictor(runs["angle"], runs["orientation"], blend=tmp_path / "blend.json")
+    rec = next(iter_dataset(tiny_corpus, subjects=["s0000"]))
+    acc1, gyr1, acc2, gyr2 = rec.joint_inputs("knee", "left")
+    # at another rate than the models' (100 Hz): resampled in and out
+    sl = slice(None, None, 2)
+    comps = p.components(acc1[sl], gyr1[sl], acc2[sl], gyr2[sl], side="left", fs=50.0)
+    n = len(acc1[sl])
+    for key in ("angle_network", "orientation_network", "optimized", "refined"):
+        assert comps[key].shape == (n, 3) and np.all(np.isfinite(comps[key])), key
+    assert comps["converged"]
+    theta = p.predict(acc1, gyr1, acc2, gyr2, side="left", fs=rec.fs)
+    assert theta.shape == (len(acc1), 3)
+    # the blend is what the parameters say: w * alpha + (1 - w) * beta'
+    full = p.components(acc1, gyr1, acc2, gyr2, side="left", fs=rec.fs)
+    a, b = full["angle_network"], full["optimized"]
+    w, s = np.array(doc["w"]), np.array(doc["s"])
+    assert np.allclose(theta, w * a + (1 - w) * ((b - b.mean(0)) * s + a.mean(0)), atol=1e-6)
+
+    rot = OrientationPredictor(runs["orientation"]).predict(acc1, gyr1, acc2, gyr2, side="left", fs=rec.fs)
+    assert rot.shape == (len(acc1), 2, 3, 3)
+    assert np.allclose(np.swapaxes(rot, -1, -2) @ rot, np.eye(3), atol=1e-6)
+
+
+def test_mismatched_runs_and_missing_blend_are_refused(runs, tmp_path):
+    with pytest.raises(ImukinError, match="orientation model"):
+        RefinedPredictor(runs["angle"], runs["angle"], blend={"s": [1, 1, 1], "w": [0, 0, 0]})
+    with pytest.raises(ImukinError, match="angle model"):
+        RefinedPredictor(runs["orientation"], runs["orientation"], blend={"s": [1, 1, 1], "w": [0, 0, 0]})
+    with pytest.raises(ImukinError, match="no blend parameters"):
+        RefinedPredictor(runs["angle"], runs["orientation"], blend=tmp_path / "nowhere.json")
+    (tmp_path / "blend.json").write_text(json.dumps({"format": "imukin-blend", "s": [1, 1], "w": [0, 0, 0]}))
+    with pytest.raises(ImukinError, match="3 finite numbers"):
+        read_blend(tmp_path)

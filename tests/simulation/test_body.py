@@ -1,0 +1,98 @@
+"""Simulated bodies: anthropometry, gait style and sensor sites."""
+import numpy as np
+import pytest
+
+from imukin.conventions import SEGMENTS
+from imukin.errors import ImukinError
+from imukin.simulation.body import (CURVE_CHANNELS, N_CURVES, SubjectParams, draw_subject, foot_sole,
+                                    sensor_sites)
+
+
+@pytest.fixture(scope="module")
+def people():
+    rng = np.random.default_rng(7)
+    return [draw_subject(rng, "walking") for _ in range(400)]
+
+
+def test_heights_and_sexes_match_the_adult_population(people):
+    h = np.array([p.height_m for p in people])
+    assert abs(h.mean() - 1.72) < 0.02
+    assert 0.07 < h.std() < 0.11
+    sexes = [p.sex for p in people]
+    assert 0.4 < sexes.count("female") / len(sexes) < 0.6
+    men = np.array([p.height_m for p in people if p.sex == "male"])
+    women = np.array([p.height_m for p in people if p.sex == "female"])
+    assert men.mean() - women.mean() > 0.08
+    bmi = np.array([p.mass_kg / p.height_m ** 2 for p in people])
+    assert 21.5 < bmi.mean() < 25.5
+
+
+def test_segment_lengths_follow_height_proportions_with_individual_variation(people):
+    h = np.array([p.height_m for p in people])
+    for name, prop in (("thigh_length_m", 0.245), ("shank_length_m", 0.246), ("foot_length_m", 0.152),
+                       ("pelvis_width_m", 0.095)):
+        ratio = np.array([getattr(p, name) for p in people]) / h
+        assert abs(np.median(ratio) - prop) < 0.01 * prop + 0.005, name
+        assert 0.015 < ratio.std() / ratio.mean() < 0.06, name  # a few percent, not identical
+    legs = np.array([p.leg_length_m for p in people]) / h
+    assert 0.50 < legs.mean() < 0.56
+
+
+def test_gait_style_parameters_are_drawn_and_small(people):
+    dev = np.stack([p.curve_dev_deg for p in people])  # (P, 12, 7)
+    assert dev.shape[1:] == (N_CURVES, 7)
+    assert np.all(np.abs(dev.mean(axis=0)) < 1.5)  # zero-mean deviations
+    assert 1.0 < dev[:, CURVE_CHANNELS.index("knee_flexion"), 1].std() < 5.0  # a few degrees
+    cad = np.array([p.cadence_factor for p in people])
+    assert 0.03 < cad.std() < 0.07 and abs(cad.mean() - 1.0) < 0.02
+    asym = np.stack([p.asym_scale for p in people])
+    assert 0.02 < asym.std() < 0.06
+    runners = [draw_subject(np.random.default_rng(i), "running") for i in range(200)]
+    fore = np.mean([r.strike_plantarflexion_deg > 0 for r in runners])
+    assert 0.1 < fore < 0.4  # about a quarter of runners strike with the mid- or fore-foot
+    assert all(p.strike_plantarflexion_deg == 0 for p in people)
+
+
+def test_draw_subject_is_deterministic():
+    a, b = draw_subject(np.random.default_rng(3)), draw_subject(np.random.default_rng(3))
+    assert a.height_m == b.height_m and a.sex == b.sex
+    np.testing.assert_array_equal(a.curve_dev_deg, b.curve_dev_deg)
+    c = draw_subject(np.random.default_rng(4))
+    assert c.height_m != a.height_m
+
+
+def test_sensor_sites_are_anatomical_and_mirrored():
+    p = SubjectParams()
+    sites = sensor_sites(p)
+    assert set(sites) == set(SEGMENTS)
+    assert sites["pelvis"][0] < -0.05 and sites["pelvis"][2] == 0.0  # on the sacrum, behind the hips
+    assert sites["rthigh"][2] > 0.05 and -0.6 * p.thigh_length_m < sites["rthigh"][1] < -0.4 * p.thigh_length_m
+    assert sites["rshank"][2] > 0.03 and -0.5 * p.shank_length_m < sites["rshank"][1] < -0.2 * p.shank_length_m
+    assert sites["rfoot"][0] > 0.02  # instep, in front of the ankle
+    for seg in ("thigh", "shank", "foot"):
+        np.testing.assert_allclose(sites["l" + seg], sites["r" + seg] * np.array([1.0, 1.0, -1.0]))
+    medial = sensor_sites(p, shank_site="anteromedial")["rshank"]
+    assert medial[0] > 0.0 and medial[2] < 0.0  # front, medial (z to the right, right leg)
+    with pytest.raises(ImukinError):
+        sensor_sites(p, shank_site="posterior")
+
+
+def test_foot_sole_rests_on_the_ground_at_neutral():
+    p = SubjectParams()
+    centres, radii = foot_sole(p)
+    np.testing.assert_allclose(centres[:, 1] - radii, -p.ankle_height_m)  # every circle touches the floor
+    assert centres[:, 0].min() < 0 < centres[:, 0].max()  # heel behind, forefoot in front of the ankle
+    assert centres[:, 0].max() - centres[:, 0].min() + radii.max() < p.foot_length_m
+
+
+def test_subject_params_validation_and_speed_conversion():
+    with pytest.raises(ImukinError):
+        SubjectParams(height_m=-1.7)
+    with pytest.raises(ImukinError):
+        SubjectParams(sex="other")
+    with pytest.raises(ImukinError):
+        SubjectParams(curve_dev_deg=np.zeros((3, 3)))
+    p = SubjectParams()
+    assert abs(p.leg_length_m - (p.thigh_length_m + p.shank_length_m + p.ankle_height_m)) < 1e-12
+    assert abs(float(p.speed_m_s(p.dimensionless_speed(1.3))) - 1.3) < 1e-12
+    assert abs(p.step_length_factor * p.cadence_factor - 1.0) < 1e-12
