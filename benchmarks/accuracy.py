@@ -102,6 +102,14 @@ def main() -> None:
         wins = sum(c["transformer"] <= c["cnn"] for c in both)
         print(f"\ntransformer at least as good as cnn in {wins} of {len(both)} joint x activity x axis cells")
 
+    print("\nTraining time of the shipped models (from their model.json, 2 CPU cores while building)\n")
+    print("| model | steps run | best step | minutes |")
+    print("|---|---|---|---|")
+    for run in runs:
+        meta = json.loads((run / "model.json").read_text()).get("meta", {})
+        print(f"| {run.name} | {meta.get('train_steps', '?')} | {meta.get('best_step', '?')} | "
+              f"{meta.get('train_seconds', float('nan')) / 60:.1f} |")
+
     print(f"\nInference on a {args.hours:g} h recording at 100 Hz (2 threads, each model in a fresh process)\n")
     print("| model | seconds | x real time | peak memory MB |")
     print("|---|---|---|---|")

@@ -59,7 +59,7 @@ from typing import Iterator
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from imukin.conventions import SEGMENTS, SIDES, segment_name
+from imukin.conventions import SIDES, segment_name
 from imukin.data import SubjectRecord
 from imukin.errors import ImukinError
 from imukin.io.atomic import atomic_path
@@ -185,7 +185,8 @@ def load_body_model(path: str | os.PathLike, betas: np.ndarray | None = None) ->
         else:
             raise ImukinError(f"{path}: body model needs 'J' or 'J_regressor' + 'v_template' (+ 'shapedirs'); "
                               f"it has {', '.join(sorted(keys)) or 'no arrays'}")
-    if joints.ndim != 2 or joints.shape[1] != 3 or joints.shape[0] < _N_JOINTS_NEEDED or not np.all(np.isfinite(joints)):
+    if (joints.ndim != 2 or joints.shape[1] != 3 or joints.shape[0] < _N_JOINTS_NEEDED
+            or not np.all(np.isfinite(joints))):
         raise ImukinError(f"{path}: rest joints must be a finite (K, 3) array with K >= {_N_JOINTS_NEEDED}, "
                           f"got {joints.shape}")
     height = float(np.ptp(verts[:, 1])) if verts is not None else None
@@ -235,7 +236,8 @@ def read_amass(path: str | os.PathLike) -> AmassMotion:
         if not keys & set(_RATE_KEYS):
             missing.append("mocap_framerate (or mocap_frame_rate)")
         if missing:
-            raise ImukinError(f"{path.name} lacks {', '.join(missing)} (it has {', '.join(sorted(keys)) or 'nothing'}); "
+            have = ", ".join(sorted(keys)) or "nothing"
+            raise ImukinError(f"{path.name} lacks {', '.join(missing)} (it has {have}); "
                               "pass an AMASS/SMPL-H motion file (AMASS folders also hold shape.npz files, "
                               "which have no motion)")
         poses = _array(f, "poses", path).astype(float)

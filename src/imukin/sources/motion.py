@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -57,7 +57,7 @@ MIN_DURATION_S = 0.5
 MIN_TRAVEL_M = 0.5
 #: Default body height (m) when a source gives no segment lengths.
 DEFAULT_HEIGHT_M = 1.75
-#: Window (s) of the moving average that turns the pelvis velocity into ``Kinematics.speed``.
+#: Window (s) of the moving average of the pelvis velocity that gives ``Kinematics.speed``.
 SPEED_WINDOW_S = 1.0
 #: Relative jitter of the sample interval accepted as a uniform rate.
 UNIFORM_RTOL = 0.01
@@ -220,8 +220,8 @@ def poses_to_kinematics(t: np.ndarray, rot: dict[str, np.ndarray], pos: dict[str
     Returns
     -------
     Kinematics
-        ``heel_strikes`` are empty (events are not detected); ``speed`` is the horizontal
-        pelvis speed averaged over :data:`SPEED_WINDOW_S`.
+        ``heel_strikes`` are empty (events are not detected); ``speed`` is the magnitude of
+        the horizontal pelvis velocity averaged over :data:`SPEED_WINDOW_S` (sway cancels).
     """
     cfg = cfg or SourceConfig()
     fs_src = uniform_rate(t, where)
@@ -275,7 +275,7 @@ def poses_to_kinematics(t: np.ndarray, rot: dict[str, np.ndarray], pos: dict[str
         angles[jn] = joint_angles(rot_i[prox], rot_i[dist], jn[1:], side)  # (M, 3)
     vel = np.gradient(pos_i["pelvis"][:, [0, 2]], 1.0 / fs, axis=0)  # (M, 2) horizontal
     win = max(1, min(len(t_int), int(round(SPEED_WINDOW_S * fs))))
-    speed = uniform_filter1d(np.linalg.norm(vel, axis=1), win, mode="nearest")  # (M,)
+    speed = np.linalg.norm(uniform_filter1d(vel, win, axis=0, mode="nearest"), axis=1)  # (M,) sway averaged out
     return Kinematics(t=t_int, fs=fs, rot=rot_i, pos=pos_i, angles=angles, speed=speed,
                       heel_strikes={s: np.zeros(0) for s in SIDES}, subject=subject)
 
@@ -328,11 +328,6 @@ def sample_kinematics(kin: Kinematics, fs: float | None = None) -> tuple[np.ndar
         rot[s] = Rotation.from_quat(v[:, :4]).as_matrix()
         pos[s] = v[:, 4:]
     return t, rot, pos
-
-
-def with_subject(kin: Kinematics, subject: SubjectParams) -> Kinematics:
-    """The same kinematics attributed to another subject (changes only the sensor sites)."""
-    return replace(kin, subject=subject)
 
 
 # ---------------------------------------------------------------- files

@@ -16,6 +16,9 @@ def add_commands(sub) -> None:
     p.add_argument("--model", default="cnn", help="cnn, lstm or transformer")
     p.add_argument("--joint", required=True, choices=JOINT_NAMES)
     p.add_argument("--activity", choices=ACTIVITIES, help="checked against the dataset's activity")
+    p.add_argument("--target", default="angle", choices=("angle", "orientation"),
+                   help="angle: the joint's three angles; orientation: the two sensors' heading-free orientations "
+                        "(for predict --refine)")
     p.add_argument("--data", type=Path, required=True, help="dataset .h5 file (reference layout)")
     p.add_argument("--out", type=Path, required=True, help="run folder (checkpoints, metrics log)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
@@ -54,7 +57,7 @@ def cmd_train(args) -> int:
     activity = str(file_attrs(args.data).get("activity", "unknown"))
     if args.activity and activity in ACTIVITIES and activity != args.activity:
         raise ImukinError(f"{args.data} holds {activity} data but --activity {args.activity} was given")
-    cfg = TrainConfig(model=args.model, joint=args.joint, device=args.device,
+    cfg = TrainConfig(model=args.model, joint=args.joint, target=args.target, device=args.device,
                       model_overrides=parse_overrides(args.set))
     for name in ("steps", "batch_size", "window", "lr", "seed"):
         if getattr(args, name) is not None:
@@ -62,6 +65,7 @@ def cmd_train(args) -> int:
     summary = train(cfg, args.data, args.out, progress=not args.quiet)
     axes = summary.get("best_val_rmse_axes") or []
     per_axis = ", ".join(f"{a:.2f}" for a in axes)
-    print(f"best validation RMSE {summary['best_val_rmse_deg']:.2f} deg (flexion, adduction, rotation: {per_axis}) "
+    what = "flexion, adduction, rotation" if args.target == "angle" else "orientation error, segment 1, segment 2"
+    print(f"best validation RMSE {summary['best_val_rmse_deg']:.2f} deg ({what}: {per_axis}) "
           f"at step {summary['best_step']}; model in {args.out}")
     return 0

@@ -1,0 +1,21 @@
+"""The demo runs end to end on tiny settings and writes its report."""
+import json
+
+from imukin.demo import run_demo
+from imukin.predictor import PRETRAINED_DIR
+
+
+def test_demo_writes_data_plots_and_report(tmp_path, capsys):
+    res = run_demo(tmp_path, n_subjects=1, duration_s=6.0, seed=3)
+    for name in ("walking_data", "running_data", "report"):
+        assert res["files"][name].exists()
+    assert (tmp_path / "walking_overview.png").stat().st_size > 10_000
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    shipped = [p for p in PRETRAINED_DIR.glob("*_*_*") if (p / "model.json").exists()]
+    if shipped:
+        assert (tmp_path / "rmse_by_axis.png").exists()
+        n_cells = sum(len(joints) for joints in metrics.values())
+        assert n_cells == len(shipped)
+        assert "flexion" in capsys.readouterr().out
+    else:
+        assert "make pretrained" in capsys.readouterr().out
