@@ -96,10 +96,10 @@ def _write_subject(f: h5py.File, rec: SubjectRecord, compression: str | None) ->
             g.create_dataset(f"{j}/angle", data=np.asarray(rec.angle[j], np.float32), compression=compression)
     g.create_dataset("meta", data=np.asarray(rec.meta, np.float64))
     g.attrs["checks_passed"] = bool(rec.attrs.get("checks_passed", True))
-    g.attrs["fs"] = float(rec.fs)
     for k, v in rec.attrs.items():
-        if k != "checks_passed":
+        if k not in ("checks_passed", "fs"):  # the record's own rate is the truth
             g.attrs[k] = v if isinstance(v, _SUBJECT_ATTR_TYPES) else str(v)
+    g.attrs["fs"] = float(rec.fs)
 
 
 def _open(path: str | os.PathLike) -> h5py.File:

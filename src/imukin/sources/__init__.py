@@ -90,7 +90,8 @@ def simulate_from_args(args) -> int:
     extra = [name for name, v in (("--body-model", args.body_model), ("--bvh-map", args.bvh_map),
                                   ("--height", args.height)) if v is not None]
     if extra and not (args.amass or args.bvh or args.opensim_mot):
-        raise ImukinError(f"{', '.join(extra)} need motion files: add --amass, --bvh or --opensim-mot")
+        verb = "needs" if len(extra) == 1 else "need"
+        raise ImukinError(f"{', '.join(extra)} {verb} motion files: add --amass, --bvh or --opensim-mot")
     if args.mix:
         from imukin.sources.mix import mix_datasets
 
