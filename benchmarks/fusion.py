@@ -130,6 +130,23 @@ def speed_comparison(workdir: Path, ori_run: Path, joint: str = "knee", seconds:
             "network": score(r_net[:, 0], r_net[:, 1])}
 
 
+def cached_speed(args) -> dict:
+    """:func:`speed_comparison`, kept in the work folder per orientation model and length (like the models)."""
+    from imukin.models.checkpoint import read_checkpoint_info
+
+    joint = args.speed_joint
+    run = args.workdir / f"{joint}_orientation"
+    if not (run / "model.json").exists():
+        train_runs(corpus(args.workdir, args.subjects, args.duration), args.workdir, joint, args.steps)
+    sha = read_checkpoint_info(run)["weights"]["sha256"][:16]
+    path = args.workdir / f"speed_{joint}_{args.speed_seconds:g}s_{sha}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    speed = speed_comparison(args.workdir, run, joint, args.speed_seconds)
+    path.write_text(json.dumps(speed, indent=1, default=float))
+    return speed
+
+
 def memory_probe(hours: float) -> dict:
     """Run the optimiser on a synthetic recording of ``hours`` at 200 Hz (call in a fresh process).
 
@@ -188,6 +205,8 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=30.0)
     ap.add_argument("--steps", type=int, default=1000, help="training steps per model")
     ap.add_argument("--calib", type=float, default=5.0, help="classical calibration window, s")
+    ap.add_argument("--speed-joint", default="knee", choices=JOINT_NAMES, help="joint of the speed sequence")
+    ap.add_argument("--speed-only", action="store_true", help="only the speed comparison (fills the cache)")
     ap.add_argument("--speed-seconds", type=float, default=60.0, help="length of the speed sequence")
     ap.add_argument("--hours", type=float, default=1.0, help="length of the memory probe recording")
     ap.add_argument("--joints", nargs="+", default=list(JOINT_NAMES))
@@ -203,14 +222,16 @@ def main() -> None:
 
     torch.set_num_threads(2)
     args.workdir.mkdir(parents=True, exist_ok=True)
+    if args.speed_only:
+        print(json.dumps(cached_speed(args), indent=1, default=float))
+        return
     data = corpus(args.workdir, args.subjects, args.duration)
     results = {}
     for joint in args.joints:
         angle_run, ori_run = train_runs(data, args.workdir, joint, args.steps)
         fit_blend(angle_run, ori_run, data, split="val")
         results[joint] = evaluate_joint(joint, angle_run, ori_run, data, args.calib)
-    sj = "knee" if "knee" in args.joints else args.joints[0]
-    speed = speed_comparison(args.workdir, args.workdir / f"{sj}_orientation", sj, args.speed_seconds)
+    speed = cached_speed(args)
     probe = subprocess.run([sys.executable, __file__, "--probe", str(args.hours)], capture_output=True, text=True)
     if probe.returncode != 0:
         raise SystemExit(f"memory probe failed: {probe.stderr.strip().splitlines()[-1]}")

@@ -1,4 +1,8 @@
-"""``imukin train``: train one joint-angle network on a dataset file."""
+"""``imukin train``, ``imukin search``, ``imukin finetune``: training joint-angle networks.
+
+``imukin train`` also runs as one of several DDP processes when started by ``torchrun``
+(:mod:`imukin.training.distributed`).
+"""
 from __future__ import annotations
 
 import json
@@ -29,8 +33,65 @@ def add_commands(sub) -> None:
     p.add_argument("--seed", type=int, help="training seed")
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                    help="model config overrides, e.g. --set layers=2 channels=40")
+    p.add_argument("--lazy", action="store_true",
+                   help="read training windows from the file as needed instead of loading the corpus into memory")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
+    _add_search(sub)
+    _add_finetune(sub)
+
+
+def _add_search(sub) -> None:
+    p = sub.add_parser("search", help="hyperparameter search (Optuna; many workers can share one study)",
+                       description="Search model and training hyperparameters with Optuna's TPE sampler and "
+                                   "median pruning. Run the same command again to resume, or on several "
+                                   "machines with one --storage database to share the work.")
+    p.add_argument("--model", default="cnn", help="cnn, lstm or transformer")
+    p.add_argument("--joint", choices=JOINT_NAMES, help="joint to train (required unless --summary)")
+    p.add_argument("--activity", choices=ACTIVITIES, help="checked against the dataset's activity")
+    p.add_argument("--data", type=Path, help="dataset .h5 file (required unless --summary)")
+    p.add_argument("--trials", type=int, default=20, help="finished trials the study should reach")
+    p.add_argument("--storage", help="SQLAlchemy URL shared by workers, e.g. postgresql+psycopg2://u:p@host/db "
+                                     "(default: sqlite file study.db in --out)")
+    p.add_argument("--study-name", help="study name (default: <activity>_<joint>_<model>)")
+    p.add_argument("--out", type=Path, help="search folder (default: runs/search/<activity>_<joint>_<model>)")
+    p.add_argument("--steps", type=int, default=1500, help="maximum optimiser steps per trial")
+    p.add_argument("--eval-every", type=int, default=100, help="steps between validation passes (pruning points)")
+    p.add_argument("--patience", type=int, default=5, help="validation passes without improvement before stopping")
+    p.add_argument("--batch-size", type=int, default=16, help="windows per step")
+    p.add_argument("--window", type=int, default=400, help="frames per training window")
+    p.add_argument("--startup-trials", type=int, default=5, help="random trials before TPE and pruning start")
+    p.add_argument("--seed", type=int, default=0, help="sampler seed; give each parallel worker its own")
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--summary", action="store_true",
+                   help="print and write the trial table, best parameters and a plot, then exit")
+    p.add_argument("--quiet", action="store_true", help="no line per trial")
+    p.set_defaults(func=cmd_search)
+
+
+def _add_finetune(sub) -> None:
+    p = sub.add_parser("finetune", help="fine-tune a trained model on a few subjects of another dataset",
+                       description="Fine-tune a run or the shipped model on a few subjects of a dataset and "
+                                   "report test RMSE before and after on subjects never used in fine-tuning.")
+    p.add_argument("--from", dest="source", required=True, help="run folder, or 'pretrained'")
+    p.add_argument("--data", type=Path, required=True, help="dataset .h5 file to adapt to")
+    p.add_argument("--out", type=Path, required=True, help="new run folder")
+    p.add_argument("--joint", choices=JOINT_NAMES, help="joint (default: the source model's)")
+    p.add_argument("--activity", choices=ACTIVITIES, help="with --from pretrained (default: the dataset's)")
+    p.add_argument("--model", default="cnn", help="with --from pretrained: cnn or transformer")
+    p.add_argument("--freeze", default="none", choices=("none", "encoder", "all-but-head"),
+                   help="none: train everything; encoder: freeze feature layers, adapt norm layers and head; "
+                        "all-but-head: train the output head only")
+    p.add_argument("--subjects", nargs="+", help="fine-tuning subject ids (default: --n-subjects from the "
+                                                 "training split; test subjects are refused)")
+    p.add_argument("--n-subjects", type=int, default=5, help="subjects drawn when --subjects is not given")
+    p.add_argument("--steps", type=int, default=600, help="maximum optimiser steps")
+    p.add_argument("--lr", type=float, default=5e-4, help="peak learning rate")
+    p.add_argument("--eval-every", type=int, default=50, help="steps between validation passes")
+    p.add_argument("--seed", type=int, default=0, help="training seed and subject draw")
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_finetune)
 
 
 def parse_overrides(items: list[str]) -> dict:
@@ -50,6 +111,7 @@ def parse_overrides(items: list[str]) -> dict:
 def cmd_train(args) -> int:
     from imukin.io.job_h5 import file_attrs
     from imukin.models import list_models
+    from imukin.training import distributed
     from imukin.training.trainer import TrainConfig, train
 
     if args.model not in list_models():
@@ -62,10 +124,68 @@ def cmd_train(args) -> int:
     for name in ("steps", "batch_size", "window", "lr", "seed"):
         if getattr(args, name) is not None:
             setattr(cfg, name, getattr(args, name))
-    summary = train(cfg, args.data, args.out, progress=not args.quiet)
+    data = None
+    if args.lazy:
+        if args.target != "angle":
+            raise ImukinError("--lazy reads joint-angle targets only; drop --lazy for --target orientation")
+        from imukin.training.lazy import load_joint_data_lazy
+
+        data = load_joint_data_lazy(args.data, args.joint, split_seed=cfg.split_seed, splits=("train", "val"))
+    ctx = distributed.init_from_env(args.device)
+    try:
+        summary = train(cfg, args.data, args.out, progress=not args.quiet, data=data, dist=ctx)
+    finally:
+        if ctx.enabled:
+            distributed.shutdown()
+    if not ctx.is_main:
+        return 0
     axes = summary.get("best_val_rmse_axes") or []
     per_axis = ", ".join(f"{a:.2f}" for a in axes)
     what = "flexion, adduction, rotation" if args.target == "angle" else "orientation error, segment 1, segment 2"
     print(f"best validation RMSE {summary['best_val_rmse_deg']:.2f} deg ({what}: {per_axis}) "
           f"at step {summary['best_step']}; model in {args.out}")
+    return 0
+
+
+def cmd_search(args) -> int:
+    from imukin.training.search import SearchConfig, run_search, search_summary
+
+    if args.summary:
+        if args.out is None:
+            raise ImukinError("--summary needs --out SEARCH_FOLDER (or --storage and --study-name)")
+        print(search_summary(args.out, storage=args.storage, study_name=args.study_name)["text"])
+        print(f"wrote {args.out}/trials.csv, summary.md and search.png")
+        return 0
+    if args.joint is None or args.data is None:
+        raise ImukinError("imukin search needs --joint and --data (or --summary --out FOLDER)")
+    cfg = SearchConfig(model=args.model, joint=args.joint, trials=args.trials, storage=args.storage,
+                       study_name=args.study_name, seed=args.seed, steps=args.steps, eval_every=args.eval_every,
+                       patience=args.patience, batch_size=args.batch_size, window=args.window,
+                       startup_trials=args.startup_trials, device=args.device)
+    out = args.out
+    if out is None:
+        from imukin.io.job_h5 import file_attrs
+
+        activity = args.activity or str(file_attrs(args.data).get("activity", "unknown"))
+        out = Path("runs") / "search" / f"{activity}_{args.joint}_{args.model}"
+    result = run_search(cfg, args.data, out, activity=args.activity, progress=not args.quiet)
+    best = "none complete yet" if result["best_value"] is None else (
+        f"trial {result['best_trial']} with validation RMSE {result['best_value']:.3f} deg "
+        f"{json.dumps(result['best_params'])}")
+    print(f"study {result['study_name']}: {result['n_finished']} finished trials, this worker ran "
+          f"{len(result['trials_run'])} {result['trials_run']}; best: {best}")
+    if result["best_dir"]:
+        print(f"best run: {result['best_dir']} (imukin evaluate --run / predict --run accept it)")
+    return 0
+
+
+def cmd_finetune(args) -> int:
+    from imukin.training.finetune import FinetuneConfig, finetune, format_report
+
+    cfg = FinetuneConfig(freeze=args.freeze, subjects=tuple(args.subjects or ()), n_subjects=args.n_subjects,
+                         steps=args.steps, lr=args.lr, eval_every=args.eval_every, seed=args.seed, device=args.device)
+    report = finetune(args.source, args.data, args.out, cfg, joint=args.joint, activity=args.activity,
+                      model=args.model, progress=not args.quiet)
+    print(format_report(report))
+    print(f"model in {args.out}; report in {args.out}/finetune_report.json")
     return 0

@@ -122,7 +122,7 @@ class JointData:
 
 
 def load_joint_data(path: str | Path, joint: str, split_seed: int = 0, sides=SIDES,
-                    splits=SPLITS, target: str = "angle") -> JointData:
+                    splits=SPLITS, target: str = "angle", split: dict[str, list[str]] | None = None) -> JointData:
     """Read one joint's sequences from a dataset file and split them by subject.
 
     Parameters
@@ -138,13 +138,20 @@ def load_joint_data(path: str | Path, joint: str, split_seed: int = 0, sides=SID
         Which splits to load.
     target : {"angle", "orientation"}
         Joint angles (T, 3) degrees, or the two sensors' heading-free 6D orientations (T, 12).
+    split : dict, optional
+        Explicit subject lists per split (e.g. a few subjects for fine-tuning) instead of
+        the seeded 80/10/10 split; a subject may appear in one split only.
     """
     check_choice("joint", joint, JOINT_NAMES)
     check_choice("target", target, TARGETS)
     path = Path(path)
     ids = subject_ids(path)
     attrs = file_attrs(path)
-    split = split_subjects(ids, seed=split_seed)
+    if split is None:
+        split = split_subjects(ids, seed=split_seed)
+    else:
+        split = {name: sorted(split.get(name, [])) for name in SPLITS}
+        _check_explicit_split(path, ids, split)
     wanted = {sid: name for name in splits for sid in split[name]}
     data = JointData(path=path, joint=joint, fs=float(attrs["fs"]), activity=str(attrs.get("activity", "unknown")),
                      split=split, sequences={name: [] for name in splits}, data_hash=dataset_hash(path),
@@ -164,6 +171,19 @@ def load_joint_data(path: str | Path, joint: str, split_seed: int = 0, sides=SID
     if "train" in splits and not data.sequences["train"]:
         raise ImukinError(f"{path} has no {joint} data (needs both sensors of the joint and its angles)")
     return data
+
+
+def _check_explicit_split(path: Path, ids: list[str], split: dict[str, list[str]]) -> None:
+    missing = sorted(set().union(*split.values()) - set(ids))
+    if missing:
+        raise ImukinError(f"subject(s) {', '.join(missing[:5])} are not in {path}; it has {', '.join(ids[:5])}"
+                          f"{' ...' if len(ids) > 5 else ''}")
+    for i, a in enumerate(SPLITS):
+        for b in SPLITS[i + 1:]:
+            both = sorted(set(split[a]) & set(split[b]))
+            if both:
+                raise ImukinError(f"subject(s) {', '.join(both)} are in both the {a} and the {b} split; "
+                                  "give each subject to one split")
 
 
 def dataset_hash(path: str | Path, chunk: int = 1 << 20) -> str:

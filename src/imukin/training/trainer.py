@@ -13,6 +13,12 @@ A run folder holds:
 
 Kill the process at any point and run the same command again: it continues from
 ``resume.pt`` and ends with the same weights as an uninterrupted run.
+
+The same function trains with several processes under ``torchrun``
+(:mod:`imukin.training.distributed`), from warm-started weights with frozen layers
+(:class:`WarmStart`, used by :mod:`imukin.training.finetune`), with windows read lazily
+from the file (:mod:`imukin.training.lazy`), and reports every validation pass to a
+callback (``on_eval``, used for pruning by :mod:`imukin.training.search`).
 """
 from __future__ import annotations
 
@@ -22,6 +28,7 @@ import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -35,6 +42,7 @@ from imukin.models import create_model, save_checkpoint
 from imukin.models.orientation import output_to_rotations
 from imukin.training.augment import add_noise, rotate_sensors
 from imukin.training.dataset import JointData, Normalizer, load_joint_data
+from imukin.training.distributed import DistContext, current_context, process_device, wrap_model
 
 
 @dataclass
@@ -103,10 +111,21 @@ def validation_error(model: torch.nn.Module, norm: Normalizer, xs, ys, window: i
         Angle target: RMSE per angle axis, shape (3,). Orientation target: RMS geodesic
         angle between predicted and true orientation per segment, shape (2,).
     """
+    se, n = error_sums(model, norm, zip(xs, ys), window, device, target)
+    return np.sqrt(se / max(n, 1))
+
+
+def error_sums(model: torch.nn.Module, norm: Normalizer, pairs, window: int, device,
+               target: str = "angle") -> tuple[np.ndarray, int]:
+    """Summed squared error per output axis and frame count over ``(x, y)`` sequence pairs.
+
+    Sums (not means) so that shares computed by several processes, or sequences read one at
+    a time, add up to the same RMSE. The model is left in training mode (see :func:`set_train_mode`).
+    """
     model.eval()
     se, n = None, 0
     with torch.no_grad():
-        for x, y in zip(xs, ys):
+        for x, y in pairs:
             pred = norm.y_inverse(predict_windows(model, norm.x(x), window=window, device=device))
             if target == "angle":
                 err2 = ((pred - y) ** 2).sum(0)  # (3,)
@@ -115,8 +134,21 @@ def validation_error(model: torch.nn.Module, norm: Normalizer, xs, ys, window: i
                 err2 = (err ** 2).sum(0).numpy()
             se = err2 if se is None else se + err2
             n += len(y)
+    set_train_mode(model)
+    if se is None:
+        se = np.zeros(3 if target == "angle" else 2)
+    return np.asarray(se, np.float64), n
+
+
+def set_train_mode(model: torch.nn.Module) -> None:
+    """Training mode, except batch-norm layers whose parameters are all frozen: they keep their
+    running statistics (fine-tuning with a frozen encoder must not re-estimate them)."""
     model.train()
-    return np.sqrt(se / max(n, 1))
+    for m in model.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            params = list(m.parameters(recurse=False))
+            if params and not any(p.requires_grad for p in params):
+                m.eval()
 
 
 def orientation_error_deg(pred6: torch.Tensor, true6: torch.Tensor) -> torch.Tensor:
@@ -133,14 +165,55 @@ def _loss(out: torch.Tensor, target: torch.Tensor, kind: str) -> torch.Tensor:
     return torch.nn.functional.mse_loss(output_to_rotations(out), output_to_rotations(target))
 
 
-def _config_key(cfg: TrainConfig, data: JointData) -> str:
+@dataclass
+class WarmStart:
+    """Start training from trained weights instead of a fresh initialisation (fine-tuning)."""
+
+    state_dict: dict  # weights of the model that cfg.model and cfg.model_overrides build
+    normalizer: Normalizer  # statistics the weights were trained with (kept, not refitted on the new data)
+    frozen: tuple = ()  # names of parameters that stay fixed (see imukin.training.finetune.frozen_parameters)
+    key: str = ""  # identity of the starting point (source weights, freezing, subjects): part of the resume key
+    meta: dict = field(default_factory=dict)  # added to the checkpoint's meta (e.g. {"finetune": {...}})
+
+
+#: ``on_eval(step, mean_val_rmse_deg)``: called after every validation pass; may raise to stop
+#: training (e.g. ``optuna.TrialPruned``), leaving a resumable run folder behind.
+EvalCallback = Callable[[int, float], None]
+
+
+def _config_key(cfg: TrainConfig, data) -> str:
     d = asdict(cfg)
     d.pop("device")
     return json.dumps({"cfg": d, "data": data.data_hash}, sort_keys=True)
 
 
+def _is_lazy(data) -> bool:
+    from imukin.training.lazy import LazyJointData
+
+    return isinstance(data, LazyJointData)
+
+
+def _fit_normalizer(data, target: str) -> Normalizer:
+    if _is_lazy(data):
+        return data.fit_normalizer("train", scale_y=target == "angle")
+    return Normalizer.fit(*data.arrays("train"), scale_y=target == "angle")
+
+
+def _make_sampler(data, window: int):
+    return data.sampler(window) if _is_lazy(data) else WindowSampler(*data.arrays("train"), window=window)
+
+
+def _val_pairs(data, ctx: DistContext):
+    """This process's share (round robin) of the validation sequences, as ``(x, y)`` pairs."""
+    if _is_lazy(data):
+        return data.iter_pairs("val", rank=ctx.rank, world=ctx.world_size)
+    xs, ys = data.arrays("val")
+    return ((xs[i], ys[i]) for i in range(ctx.rank, len(xs), ctx.world_size))
+
+
 def train(cfg: TrainConfig, data_path: str | Path, run_dir: str | Path, progress: bool = True,
-          data: JointData | None = None) -> dict:
+          data: JointData | None = None, *, on_eval: EvalCallback | None = None, init: WarmStart | None = None,
+          dist: DistContext | None = None) -> dict:
     """Train (or resume training) one model and keep its best checkpoint in ``run_dir``.
 
     Parameters
@@ -149,11 +222,18 @@ def train(cfg: TrainConfig, data_path: str | Path, run_dir: str | Path, progress
     data_path : path-like
         Dataset HDF5 file (reference layout).
     run_dir : path-like
-        Run folder; created if missing. A finished run is not trained again.
+        Run folder; created if missing (not on bad input). A finished run is not trained again.
     progress : bool
         Show a progress bar with live train and validation loss.
-    data : JointData, optional
-        Already loaded data (saves reading the file again).
+    data : JointData or LazyJointData, optional
+        Already loaded data (saves reading the file again); a
+        :class:`~imukin.training.lazy.LazyJointData` trains without holding the corpus in memory.
+    on_eval : callable, optional
+        ``on_eval(step, mean_val_rmse_deg)`` after every validation pass (used for pruning).
+    init : WarmStart, optional
+        Start from these weights and normalisation, with some parameters frozen.
+    dist : DistContext, optional
+        Process group of a multi-process (DDP) run; by default the initialised one, if any.
 
     Returns
     -------
@@ -161,8 +241,10 @@ def train(cfg: TrainConfig, data_path: str | Path, run_dir: str | Path, progress
         Summary: best validation RMSE per axis, best step, steps run, seconds.
     """
     run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    device = _device(cfg.device)
+    dist = dist or current_context()
+    main = dist.is_main
+    device = _device(process_device(cfg.device, dist))
+    share = dist.share(cfg.batch_size) if dist.enabled else slice(None)
     data = data or load_joint_data(data_path, cfg.joint, split_seed=cfg.split_seed, splits=("train", "val"),
                                    target=cfg.target)
     if data.target != cfg.target:
@@ -170,96 +252,143 @@ def train(cfg: TrainConfig, data_path: str | Path, run_dir: str | Path, progress
     if not data.sequences.get("val"):
         raise ImukinError(f"{data_path} gives no validation sequences for the {cfg.joint}; simulate more subjects")
     key = _config_key(cfg, data)
+    if init is not None:
+        key = json.dumps({"base": key, "init": init.key, "frozen": sorted(init.frozen)}, sort_keys=True)
 
     summary_path = run_dir / "train_summary.json"
-    if summary_path.exists() and json.loads(summary_path.read_text()).get("key") == key:
-        return json.loads(summary_path.read_text())
+    done = None
+    if main and summary_path.exists():
+        done = json.loads(summary_path.read_text())
+        done = done if done.get("key") == key else None
+    done = dist.broadcast(done)
+    if done is not None:
+        return done
 
     torch.manual_seed(cfg.seed)
-    norm = Normalizer.fit(*data.arrays("train"), scale_y=cfg.target == "angle")
+    norm = init.normalizer if init is not None else _fit_normalizer(data, cfg.target)
     model = create_model(cfg.model, **{**cfg.model_overrides, "target": cfg.target}).to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    sampler = WindowSampler(*data.arrays("train"), window=cfg.window)
+    if init is not None:
+        _apply_warm_start(model, init)
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ImukinError("every parameter is frozen, so nothing would be trained; use a lighter --freeze")
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sampler = _make_sampler(data, cfg.window)
     rng = np.random.default_rng(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
     state = {"step": 0, "best_rmse": float("inf"), "best_step": -1, "bad_evals": 0, "elapsed_s": 0.0}
 
+    if main:
+        run_dir.mkdir(parents=True, exist_ok=True)  # only once the input is known to be good
     resume_path = run_dir / "resume.pt"
-    if resume_path.exists():
+    ck = None
+    if main and resume_path.exists():
         ck = torch.load(resume_path, map_location="cpu", weights_only=True)
-        if ck.get("key") == key:
-            model.load_state_dict(ck["model"])
-            opt.load_state_dict(ck["opt"])
-            rng.bit_generator.state = json.loads(ck["np_rng"])
-            gen.set_state(ck["torch_gen"])
-            torch.set_rng_state(ck["torch_rng"])
-            state = json.loads(ck["state"])
-    x_mean = torch.tensor(norm.x_mean, device=device)
-    x_std = torch.tensor(norm.x_std, device=device)
-    y_mean = torch.tensor(norm.y_mean, device=device)
-    y_std = torch.tensor(norm.y_std, device=device)
+        ck = ck if ck.get("key") == key else None
+    ck = dist.broadcast(ck)  # rank 0's state on every process
+    if ck is not None:
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["opt"])
+        rng.bit_generator.state = json.loads(ck["np_rng"])
+        gen.set_state(ck["torch_gen"])
+        torch.set_rng_state(ck["torch_rng"])
+        state = json.loads(ck["state"])
+    net = wrap_model(model, dist, device)  # DDP for several processes, else the model itself
+    x_mean = torch.tensor(norm.x_mean, device=device, dtype=torch.float32)
+    x_std = torch.tensor(norm.x_std, device=device, dtype=torch.float32)
+    y_mean = torch.tensor(norm.y_mean, device=device, dtype=torch.float32)
+    y_std = torch.tensor(norm.y_std, device=device, dtype=torch.float32)
     error_axes = ANGLE_AXES if cfg.target == "angle" else ("segment1", "segment2")
     meta = {
         "target": cfg.target, "joint": cfg.joint, "activity": data.activity, "fs": data.fs,
         "channels": list(CHANNELS), "outputs": list(error_axes), "window": cfg.window,
         "normalization": norm.to_dict(), "data_hash": data.data_hash, "data_file": str(data_path),
         "split": data.split, "train_config": asdict(cfg), "imukin_version": __version__,
+        **(init.meta if init is not None else {}),
     }
 
     from tqdm.auto import tqdm
 
-    val_xs, val_ys = data.arrays("val")
     log_path = run_dir / "metrics.csv"
-    if state["step"] == 0 and log_path.exists():
+    if main and state["step"] == 0 and log_path.exists():
         log_path.unlink()
     t0 = time.perf_counter() - state["elapsed_s"]
     bar = tqdm(total=cfg.steps, initial=state["step"], desc=f"{cfg.model} {cfg.joint}", unit="step",
-               disable=not progress, dynamic_ncols=True)
-    model.train()
+               disable=not (progress and main), dynamic_ncols=True)
+    set_train_mode(model)
     running = state.get("running")
     stopped_early = False
-    while state["step"] < cfg.steps:
-        step = state["step"]
-        for g in opt.param_groups:
-            g["lr"] = cfg.lr_at(step)
-        xb, yb = sampler.sample(rng, cfg.batch_size)
-        xb = torch.from_numpy(xb).to(device)  # (B, W, 16) raw
-        yb = torch.from_numpy(yb).to(device)  # (B, W, 3) degrees, or (B, W, 12) 6D orientations
-        if cfg.target == "angle":
-            xb = rotate_sensors(xb, cfg.rotation_sd_deg, gen)
-        xb = add_noise((xb - x_mean) / x_std, cfg.noise_fraction, gen)
-        loss = _loss(model(xb), (yb - y_mean) / y_std, cfg.target)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        opt.step()
-        running = loss.item() if running is None else 0.95 * running + 0.05 * loss.item()
-        state["running"] = running
-        state["step"] = step + 1
-        bar.update()
-        if state["step"] % cfg.eval_every == 0 or state["step"] == cfg.steps:
-            rmse = validation_error(model, norm, val_xs, val_ys, cfg.window, device, cfg.target)
-            mean_rmse = float(rmse.mean())
-            if mean_rmse < state["best_rmse"] - 1e-4:
-                state.update(best_rmse=mean_rmse, best_step=state["step"], bad_evals=0,
-                             best_axes=rmse.tolist())
-                save_checkpoint(run_dir, model, {**meta, "val_rmse_deg": dict(zip(error_axes, rmse.tolist())),
-                                                 "step": state["step"]})
-            else:
-                state["bad_evals"] += 1
-            state["elapsed_s"] = time.perf_counter() - t0
-            _append_log(log_path, state["step"], running, mean_rmse, cfg.lr_at(step), state["elapsed_s"])
-            bar.set_postfix(train=f"{running:.3f}", val_rmse=f"{mean_rmse:.2f}deg", best=f"{state['best_rmse']:.2f}")
-            _save_resume(resume_path, key, model, opt, rng, gen, state)
-            if state["bad_evals"] >= cfg.patience:
-                stopped_early = True
-                break
-    bar.close()
+    try:
+        while state["step"] < cfg.steps:
+            step = state["step"]
+            for g in opt.param_groups:
+                g["lr"] = cfg.lr_at(step)
+            xb, yb = sampler.sample(rng, cfg.batch_size)  # every process draws the whole batch
+            xb = torch.from_numpy(xb).to(device)  # (B, W, 16) raw
+            yb = torch.from_numpy(yb).to(device)  # (B, W, 3) degrees, or (B, W, 12) 6D orientations
+            if cfg.target == "angle":
+                xb = rotate_sensors(xb, cfg.rotation_sd_deg, gen)
+            xb = add_noise((xb - x_mean) / x_std, cfg.noise_fraction, gen)
+            xb, yb = xb[share], yb[share]  # (B / world, W, C): this process's share
+            loss = _loss(net(xb), (yb - y_mean) / y_std, cfg.target)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()  # DDP averages the gradients over processes here
+            torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+            opt.step()
+            loss_value = float(dist.all_sum(loss.detach().double().cpu().reshape(1))[0]) / dist.world_size
+            running = loss_value if running is None else 0.95 * running + 0.05 * loss_value
+            state["running"] = running
+            state["step"] = step + 1
+            bar.update()
+            if state["step"] % cfg.eval_every == 0 or state["step"] == cfg.steps:
+                se, n = error_sums(model, norm, _val_pairs(data, dist), cfg.window, device, cfg.target)
+                tot = dist.all_sum(torch.tensor([*se, n], dtype=torch.float64))
+                rmse = np.sqrt(tot[:-1].numpy() / max(float(tot[-1]), 1.0))
+                mean_rmse = float(rmse.mean())
+                if mean_rmse < state["best_rmse"] - 1e-4:
+                    state.update(best_rmse=mean_rmse, best_step=state["step"], bad_evals=0,
+                                 best_axes=rmse.tolist())
+                    if main:
+                        save_checkpoint(run_dir, model, {**meta, "val_rmse_deg": dict(zip(error_axes, rmse.tolist())),
+                                                         "step": state["step"]})
+                else:
+                    state["bad_evals"] += 1
+                state["elapsed_s"] = time.perf_counter() - t0
+                if main:
+                    _append_log(log_path, state["step"], running, mean_rmse, cfg.lr_at(step), state["elapsed_s"])
+                    bar.set_postfix(train=f"{running:.3f}", val_rmse=f"{mean_rmse:.2f}deg",
+                                    best=f"{state['best_rmse']:.2f}")
+                    _save_resume(resume_path, key, model, opt, rng, gen, state)
+                if on_eval is not None:
+                    on_eval(state["step"], mean_rmse)
+                if state["bad_evals"] >= cfg.patience:
+                    stopped_early = True
+                    break
+    finally:
+        bar.close()
+        if hasattr(sampler, "close"):
+            sampler.close()
     summary = {"key": key, "best_val_rmse_deg": state["best_rmse"], "best_val_rmse_axes": state.get("best_axes"),
                "best_step": state["best_step"], "steps_run": state["step"], "stopped_early": stopped_early,
-               "seconds": time.perf_counter() - t0}
-    write_text_atomic(summary_path, json.dumps(summary, indent=2))
+               "seconds": time.perf_counter() - t0, "processes": dist.world_size}
+    if main:
+        write_text_atomic(summary_path, json.dumps(summary, indent=2))
     return summary
+
+
+def _apply_warm_start(model: torch.nn.Module, init: WarmStart) -> None:
+    """Load the starting weights and freeze the named parameters."""
+    try:
+        model.load_state_dict(init.state_dict)
+    except RuntimeError as e:
+        raise ImukinError(f"the starting weights do not fit the {type(model).__name__} built from the config "
+                          f"({str(e).splitlines()[0]}); start from the run's own config") from None
+    names = {n for n, _ in model.named_parameters()}
+    unknown = sorted(set(init.frozen) - names)
+    if unknown:
+        raise ImukinError(f"cannot freeze unknown parameter(s) {', '.join(unknown[:3])}")
+    for n, p in model.named_parameters():
+        p.requires_grad_(n not in init.frozen)
 
 
 def _append_log(path: Path, step: int, train_loss: float, val_rmse: float, lr: float, elapsed: float) -> None:
