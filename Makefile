@@ -28,8 +28,13 @@ test: $(STAMP)
 pretrained: $(STAMP)
 	$(BIN)/python -m imukin.training.pretrained
 
+# Each benchmark prints one table; they take minutes to an hour on 2 cores.
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/simulator_throughput.py
+	$(BIN)/python benchmarks/accuracy.py
+	$(BIN)/python benchmarks/harmonization.py
+	$(BIN)/python benchmarks/search_finetune.py
+	$(BIN)/python benchmarks/fusion.py
 
 clean:
 	rm -rf $(DEMO_OUT) .pytest_cache build src/*.egg-info
