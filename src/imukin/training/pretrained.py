@@ -63,7 +63,7 @@ def export_pretrained(run_dir: Path, name: str, summary: dict, corpus: Path) -> 
 
 - **Task**: {meta.get('activity')} {meta.get('joint')} angles (flexion, adduction, rotation, degrees) from two IMUs
   (proximal and distal segment), 16 channels as in `imukin.conventions.CHANNELS`, at {meta.get('fs'):g} Hz.
-- **Model**: `{meta.get('model_name', tc.get('model'))}` with config `{json.dumps(meta.get('config', {}))}`.
+- **Model**: `{model.model_name}` with config `{json.dumps(asdict(model.config))}`.
 - **Data**: imukin synthetic corpus `{corpus.name}` (seed {TRAIN_SEEDS.get(str(meta.get('activity')), '?')}, full
   default sensor error model: noise, bias, bias drift, scale, misalignment, placement and mounting errors,
   soft-tissue wobble), data hash `{meta.get('data_hash')}`.
@@ -92,12 +92,13 @@ def main(argv=None) -> int:
     ap.add_argument("--steps", type=int, help="override the training steps of every model")
     ap.add_argument("--workdir", type=Path, default=Path("runs/pretrained"))
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--export-only", action="store_true", help="re-export finished runs (weights and model cards)")
     args = ap.parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
     for activity in args.activities:
         corpus = training_corpus(activity, args.workdir, args.subjects, args.duration)
         for joint in args.joints:
-            data = load_joint_data(corpus, joint, splits=("train", "val"))
+            data = None if args.export_only else load_joint_data(corpus, joint, splits=("train", "val"))
             for model in args.models:
                 settings = dict(MODEL_SETTINGS.get(model, {}))
                 if args.steps:
@@ -105,7 +106,12 @@ def main(argv=None) -> int:
                 cfg = TrainConfig(model=model, joint=joint, device=args.device, **settings)
                 name = f"{activity}_{joint}_{model}"
                 run = args.workdir / name
-                summary = train(cfg, corpus, run, data=data)
+                if args.export_only:
+                    if not (run / "train_summary.json").exists():
+                        continue
+                    summary = json.loads((run / "train_summary.json").read_text())
+                else:
+                    summary = train(cfg, corpus, run, data=data)
                 dest = export_pretrained(run, name, summary, corpus)
                 print(f"{name}: best validation RMSE {summary['best_val_rmse_deg']:.2f} deg -> {dest}", flush=True)
                 (run / "exported.json").write_text(json.dumps({"dest": str(dest), "cfg": asdict(cfg)}))
