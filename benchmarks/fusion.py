@@ -237,6 +237,11 @@ def main() -> None:
         raise SystemExit(f"memory probe failed: {probe.stderr.strip().splitlines()[-1]}")
     mem = json.loads(probe.stdout.strip().splitlines()[-1])
 
+    print_report(results, speed, mem, args)
+
+
+def print_report(results: dict, speed: dict, mem: dict, args) -> None:
+    """The table and the speed and memory lines; also saved as JSON in the work folder."""
     n_test = len(next(iter(results.values()))["metrics"]["refined"])
     print(f"\nHeld-out synthetic walking test set ({n_test} legs; corpus {args.subjects} subjects x "
           f"{args.duration:g} s, seed {CORPUS_SEED}); RMSE / offset-removed RMSE in degrees, frames after "
