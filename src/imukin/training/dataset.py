@@ -93,6 +93,17 @@ def record_orientation_target(rec: SubjectRecord, joint: str, side: str) -> np.n
     return np.concatenate([r1[:, :, 0], r1[:, :, 1], r2[:, :, 0], r2[:, :, 1]], axis=1).astype(np.float32)
 
 
+def resolve_split(path: Path, split: dict | None, split_seed: int) -> tuple[dict, dict[str, list[str]]]:
+    """File attributes and the subject split of a dataset: seeded 80/10/10, or explicit lists checked."""
+    ids = subject_ids(path)
+    attrs = file_attrs(path)
+    if split is None:
+        return attrs, split_subjects(ids, seed=split_seed)
+    split = {name: sorted(split.get(name, [])) for name in SPLITS}
+    _check_explicit_split(path, ids, split)
+    return attrs, split
+
+
 @dataclass
 class Sequence:
     """One leg of one subject: inputs and targets at the file's rate."""
@@ -145,13 +156,7 @@ def load_joint_data(path: str | Path, joint: str, split_seed: int = 0, sides=SID
     check_choice("joint", joint, JOINT_NAMES)
     check_choice("target", target, TARGETS)
     path = Path(path)
-    ids = subject_ids(path)
-    attrs = file_attrs(path)
-    if split is None:
-        split = split_subjects(ids, seed=split_seed)
-    else:
-        split = {name: sorted(split.get(name, [])) for name in SPLITS}
-        _check_explicit_split(path, ids, split)
+    attrs, split = resolve_split(path, split, split_seed)
     wanted = {sid: name for name in splits for sid in split[name]}
     data = JointData(path=path, joint=joint, fs=float(attrs["fs"]), activity=str(attrs.get("activity", "unknown")),
                      split=split, sequences={name: [] for name in splits}, data_hash=dataset_hash(path),

@@ -25,9 +25,8 @@ import numpy as np
 
 from imukin.conventions import JOINT_NAMES, SIDES, check_choice, joint_name, joint_segments
 from imukin.errors import ImukinError
-from imukin.io.job_h5 import _open, file_attrs, subject_ids
-from imukin.training.dataset import SPLITS, Normalizer, _check_explicit_split, dataset_hash, side_inputs, \
-    split_subjects
+from imukin.io.job_h5 import _open
+from imukin.training.dataset import SPLITS, Normalizer, dataset_hash, resolve_split, side_inputs
 
 CHUNK_FRAMES = 20_000  # frames read at once while accumulating statistics
 
@@ -204,13 +203,7 @@ def load_joint_data_lazy(path: str | Path, joint: str, split_seed: int = 0, side
     """
     check_choice("joint", joint, JOINT_NAMES)
     path = Path(path)
-    ids = subject_ids(path)
-    attrs = file_attrs(path)
-    if split is None:
-        split = split_subjects(ids, seed=split_seed)
-    else:
-        split = {name: sorted(split.get(name, [])) for name in SPLITS}
-        _check_explicit_split(path, ids, split)
+    attrs, split = resolve_split(path, split, split_seed)
     data = LazyJointData(path=path, joint=joint, fs=float(attrs["fs"]), activity=str(attrs.get("activity", "unknown")),
                          split=split, sequences={name: [] for name in splits}, data_hash=dataset_hash(path))
     with _open(path) as f:
