@@ -90,3 +90,42 @@ def test_predict_refuses_nan_and_wrong_joint(trained, tmp_path, capsys):
     assert not list(tmp_path.glob("*_angles.*"))
     assert main(["predict", "--root-path", str(tmp_path), "--joint", "hip", "--run", str(run), "--side", "left"]) == 2
     assert "knee model" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def ori_run(trained, tmp_path_factory):
+    data, _ = trained
+    d = tmp_path_factory.mktemp("ori")
+    tc = TrainConfig(model="cnn", joint="knee", target="orientation", steps=20, batch_size=8, window=200,
+                     eval_every=10, warmup_steps=5, model_overrides={"n_layers": 2, "channels": 16, "kernel_size": 21})
+    train(tc, data, d / "ori", progress=False)
+    _, run = trained
+    assert main(["fit-blend", "--run", str(run), "--ori-run", str(d / "ori"), "--data", str(data)]) == 0
+    assert (d / "ori" / "blend.json").exists()
+    return d / "ori"
+
+
+def test_evaluate_methods_side_by_side(trained, ori_run, tmp_path, capsys):
+    data, run = trained
+    code = main(["evaluate", "--run", str(run), "--data", str(data), "--out", str(tmp_path),
+                 "--method", "network", "refined", "classical", "--ori-run", str(ori_run)])
+    assert code == 0
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert set(metrics) == {"cnn", "cnn+refined", "classical (VQF)"}
+    for m in metrics.values():
+        assert np.isfinite(m["knee"]["flexion"]["rmse"]["mean"])
+    assert main(["evaluate", "--run", str(run), "--data", str(data), "--out", str(tmp_path / "x"),
+                 "--method", "refined"]) == 2
+    assert "--ori-run" in capsys.readouterr().err
+
+
+def test_predict_refine(trained, ori_run, tmp_path, capsys):
+    data, run = trained
+    rec = read_subject(data, "s0001")
+    write_demo_folder(tmp_path, rec)
+    assert main(["predict", "--root-path", str(tmp_path), "--joint", "knee", "--run", str(run), "--refine"]) == 2
+    assert "--ori-run" in capsys.readouterr().err
+    assert main(["predict", "--root-path", str(tmp_path), "--joint", "knee", "--run", str(run), "--refine",
+                 "--ori-run", str(ori_run), "--side", "right"]) == 0
+    arr = np.load(tmp_path / "right_knee_angles.npy")
+    assert arr.shape == rec.angle["rknee"].shape and np.all(np.isfinite(arr))

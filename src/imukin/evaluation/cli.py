@@ -17,14 +17,28 @@ def add_commands(sub) -> None:
     p.add_argument("--split", default="test", choices=("test", "val", "train", "all"),
                    help="subjects to evaluate (the training split is recomputed from the run's seed)")
     p.add_argument("--out", type=Path, required=True, help="report folder")
+    p.add_argument("--method", nargs="+", default=["network"], choices=("network", "refined", "classical"),
+                   help="angle network alone, with the optimisation stage (needs --ori-run), and/or the classical "
+                        "VQF baseline; several give a side-by-side table")
+    p.add_argument("--ori-run", type=Path, help="orientation run (imukin train --target orientation) for refined")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.set_defaults(func=cmd_evaluate)
+
+    b = sub.add_parser("fit-blend", help="fit the per-axis blend of the optimisation stage on validation data",
+                       description="Fit scale s and weight w per angle axis (theta = w alpha + (1 - w) beta') "
+                                   "for an angle run and an orientation run; writes blend.json into the "
+                                   "orientation run, where predict --refine and evaluate --method refined find it.")
+    b.add_argument("--run", type=Path, required=True, help="angle run")
+    b.add_argument("--ori-run", type=Path, required=True, help="orientation run of the same joint")
+    b.add_argument("--data", type=Path, required=True, help="dataset .h5 file (its validation split is used)")
+    b.set_defaults(func=cmd_fit_blend)
 
 
 def cmd_evaluate(args) -> int:
     from imukin.evaluation.evaluate import evaluate_runs
 
-    metrics = evaluate_runs(args.run, args.data, args.out, split=args.split, device=args.device)
+    metrics = evaluate_runs(args.run, args.data, args.out, split=args.split, device=args.device,
+                            methods=args.method, ori_run=args.ori_run)
     print(f"{'run':<24} {'axis':<10} {'RMSE':>12} {'RMSE (offset removed)':>22}")
     for label, m in metrics.items():
         agg = m[m["joint"]]
@@ -32,4 +46,12 @@ def cmd_evaluate(args) -> int:
             r, o = agg[ax]["rmse"], agg[ax]["rmse_offset_removed"]
             print(f"{label:<24} {ax:<10} {r['mean']:6.2f} ± {r['sd']:4.2f} {o['mean']:14.2f} ± {o['sd']:4.2f}")
     print(f"report in {args.out}/report.md")
+    return 0
+
+
+def cmd_fit_blend(args) -> int:
+    from imukin.fusion.refine import fit_blend
+
+    params = fit_blend(args.run, args.ori_run, args.data, split="val")
+    print(f"blend fitted: s = {params.get('s')}, w = {params.get('w')} -> {args.ori_run}/blend.json")
     return 0

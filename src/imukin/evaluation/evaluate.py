@@ -57,7 +57,8 @@ def evaluate_predictor(predictor, data_path: str | Path, subjects: list[str], n_
                 ref = rec.joint_angle(joint, side)
             except ImukinError:
                 continue
-            pred = predictor.predict(acc1, gyr1, acc2, gyr2, side=side, fs=fs)
+            extra = {"reference": ref} if getattr(predictor, "needs_reference", False) else {}
+            pred = predictor.predict(acc1, gyr1, acc2, gyr2, side=side, fs=fs, **extra)
             legs.append(sequence_metrics(pred, ref))
             if k < n_traces and trace_dir is not None and len(legs) == 1:  # first leg of the subject
                 n = min(len(ref), int(10 * fs))
@@ -72,8 +73,33 @@ def evaluate_predictor(predictor, data_path: str | Path, subjects: list[str], n_
     return aggregate([p["metrics"] for p in per_subject]), per_subject, plots
 
 
+METHODS = ("network", "refined", "classical")
+
+
+def _predictors(run, methods, ori_run, device):
+    """(label, predictor) pairs for one run and the asked methods."""
+    network = AnglePredictor(run, device=device)
+    name = network.model.model_name
+    for method in methods:
+        if method == "network":
+            yield name, network
+        elif method == "refined":
+            if ori_run is None:
+                raise ImukinError("--method refined needs --ori-run (an orientation run of the same joint, "
+                                  "trained with 'imukin train --target orientation')")
+            from imukin.fusion.refine import RefinedPredictor
+
+            yield f"{name}+refined", RefinedPredictor(run, ori_run, device=device)
+        elif method == "classical":
+            from imukin.fusion.classical import ClassicalPredictor
+
+            yield "classical (VQF)", ClassicalPredictor(network.joint)
+        else:
+            raise ImukinError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
+
+
 def evaluate_runs(runs: list[str | Path], data_path: str | Path, out_dir: str | Path, split: str = "test",
-                  device: str = "cpu", n_traces: int = 3) -> dict:
+                  device: str = "cpu", n_traces: int = 3, methods=("network",), ori_run=None) -> dict:
     """Evaluate one or more runs on one dataset file and write a report.
 
     Parameters
@@ -90,6 +116,11 @@ def evaluate_runs(runs: list[str | Path], data_path: str | Path, out_dir: str | 
     device : str
     n_traces : int
         Subjects whose traces are plotted per run.
+    methods : sequence of {"network", "refined", "classical"}
+        Angle network alone, the optimisation stage on top (needs ``ori_run``), and the
+        classical filter baseline (calibrated on the first seconds of the reference).
+    ori_run : path-like, optional
+        Orientation run for ``refined``.
 
     Returns
     -------
@@ -100,19 +131,20 @@ def evaluate_runs(runs: list[str | Path], data_path: str | Path, out_dir: str | 
     out_dir.mkdir(parents=True, exist_ok=True)
     metrics, plots, bars = {}, [], {}
     for run in runs:
-        predictor = AnglePredictor(run, device=device)
-        label = predictor.model.model_name
-        if label in metrics:
-            label = f"{label}:{Path(run).name}"
-        seed = int(predictor.meta.get("train_config", {}).get("split_seed", 0))
-        subjects = select_subjects(data_path, split, seed)
-        agg, per_subject, trace_plots = evaluate_predictor(predictor, data_path, subjects, n_traces, out_dir, label)
-        metrics[label] = {"joint": predictor.joint, "activity": predictor.activity, "run": str(run),
-                          "split": split, "n_subjects": len(per_subject), predictor.joint: agg,
-                          "per_subject": per_subject}
-        bars[label] = {ax: (agg[ax]["rmse_offset_removed"]["mean"], agg[ax]["rmse_offset_removed"]["sd"])
-                       for ax in ANGLE_AXES}
-        plots += trace_plots
+        for label, predictor in _predictors(run, methods, ori_run, device):
+            if label in metrics:
+                label = f"{label}:{Path(run).name}"
+            seed = int(getattr(predictor, "meta", None) and predictor.meta.get("train_config", {}).get("split_seed", 0)
+                       or 0)
+            subjects = select_subjects(data_path, split, seed)
+            safe = label.replace(" ", "_").replace("(", "").replace(")", "").replace("+", "_")
+            agg, per_subject, trace_plots = evaluate_predictor(predictor, data_path, subjects, n_traces, out_dir, safe)
+            metrics[label] = {"joint": predictor.joint, "activity": getattr(predictor, "activity", None),
+                              "run": str(run), "split": split, "n_subjects": len(per_subject), predictor.joint: agg,
+                              "per_subject": per_subject}
+            bars[label] = {ax: (agg[ax]["rmse_offset_removed"]["mean"], agg[ax]["rmse_offset_removed"]["sd"])
+                           for ax in ANGLE_AXES}
+            plots += trace_plots
     plots.insert(0, plot_rmse_bars(out_dir / "rmse_by_axis.png", bars,
                                    title=f"offset-removed RMSE by axis ({Path(data_path).name}, {split})"))
     write_report(out_dir, metrics, plots, title=f"imukin evaluation on {Path(data_path).name} ({split} split)",

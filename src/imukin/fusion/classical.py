@@ -138,6 +138,8 @@ class ClassicalPredictor:
     config : ClassicalConfig, optional
     """
 
+    needs_reference = True  # evaluate passes the reference angles (only its calibration frames are used)
+
     def __init__(self, joint: str, config: ClassicalConfig | None = None):
         check_choice("joint", joint, JOINT_NAMES)
         self.joint = joint
