@@ -33,7 +33,36 @@ def pretrained_path(joint: str, activity: str, model: str = "cnn") -> Path:
     return path
 
 
-class AnglePredictor:
+class TrainedRun:
+    """A run folder's model, loaded for inference, with what it expects of its input.
+
+    Parameters
+    ----------
+    run_dir : path-like
+        A run folder (``model.json`` + ``model.safetensors``).
+    device : str
+        ``cpu`` or ``cuda``.
+    target : {"angle", "orientation"}
+        What the model must predict; another kind of run is refused.
+    """
+
+    def __init__(self, run_dir: str | Path, device: str = "cpu", target: str = "angle"):
+        self.run_dir = Path(run_dir)
+        self.device = torch.device(device)
+        self.model, self.meta = load_checkpoint(self.run_dir, device=device)
+        self.model.eval()
+        found = self.meta.get("target", "angle")
+        if found != target:
+            raise ImukinError(f"{run_dir} holds a {found} model but a {target} model is needed here "
+                              f"(train one with 'imukin train --target {target}')")
+        self.norm = Normalizer.from_dict(self.meta["normalization"])
+        self.fs = float(self.meta["fs"])
+        self.window = int(self.meta.get("window", 400))
+        self.joint = self.meta.get("joint")
+        self.activity = self.meta.get("activity")
+
+
+class AnglePredictor(TrainedRun):
     """Joint angles from two IMUs with a trained network.
 
     Parameters
@@ -45,17 +74,7 @@ class AnglePredictor:
     """
 
     def __init__(self, run_dir: str | Path, device: str = "cpu"):
-        self.run_dir = Path(run_dir)
-        self.device = torch.device(device)
-        self.model, self.meta = load_checkpoint(self.run_dir, device=device)
-        self.model.eval()
-        if self.meta.get("target", "angle") != "angle":
-            raise ImukinError(f"{run_dir} holds a {self.meta.get('target')} model; joint angles need an angle model")
-        self.norm = Normalizer.from_dict(self.meta["normalization"])
-        self.fs = float(self.meta["fs"])
-        self.window = int(self.meta.get("window", 400))
-        self.joint = self.meta.get("joint")
-        self.activity = self.meta.get("activity")
+        super().__init__(run_dir, device, target="angle")
 
     @classmethod
     def pretrained(cls, joint: str, activity: str, model: str = "cnn", device: str = "cpu") -> "AnglePredictor":

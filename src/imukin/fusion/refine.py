@@ -34,11 +34,10 @@ from imukin.fusion.blend import apply_blend, fit_blend_params
 from imukin.fusion.optimize import OptimizeConfig, optimize_orientations
 from imukin.inference import predict_windows, resample, resample_to_length
 from imukin.io.atomic import write_text_atomic
-from imukin.models import load_checkpoint
 from imukin.models.checkpoint import read_checkpoint_info
 from imukin.models.orientation import output_to_rotations
-from imukin.predictor import AnglePredictor
-from imukin.training.dataset import Normalizer, load_joint_data, side_inputs
+from imukin.predictor import AnglePredictor, TrainedRun
+from imukin.training.dataset import load_joint_data, side_inputs
 
 BLEND_FILE = "blend.json"
 BLEND_FORMAT = "imukin-blend"
@@ -46,7 +45,7 @@ BLEND_FORMAT_VERSION = 1
 MIN_FRAMES = 8  # shortest recording (at the model rate) the networks are run on
 
 
-class OrientationPredictor:
+class OrientationPredictor(TrainedRun):
     """Heading-free sensor orientations from two IMUs with a trained orientation network.
 
     Parameters
@@ -58,18 +57,7 @@ class OrientationPredictor:
     """
 
     def __init__(self, run_dir: str | Path, device: str = "cpu"):
-        self.run_dir = Path(run_dir)
-        self.device = torch.device(device)
-        self.model, self.meta = load_checkpoint(self.run_dir, device=device)
-        self.model.eval()
-        if self.meta.get("target", "angle") != "orientation":
-            raise ImukinError(f"{run_dir} holds a {self.meta.get('target', 'angle')} model; refinement needs an "
-                              "orientation model (train one with target='orientation')")
-        self.norm = Normalizer.from_dict(self.meta["normalization"])
-        self.fs = float(self.meta["fs"])
-        self.window = int(self.meta.get("window", 400))
-        self.joint = self.meta.get("joint")
-        self.activity = self.meta.get("activity")
+        super().__init__(run_dir, device, target="orientation")
 
     def rotations_from_channels(self, x: np.ndarray) -> np.ndarray:
         """Orientations (T, 2, 3, 3) from the 16 raw channels (T, 16) at the model's rate (already mirrored)."""
