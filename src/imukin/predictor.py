@@ -63,15 +63,7 @@ class TrainedRun:
 
 
 class AnglePredictor(TrainedRun):
-    """Joint angles from two IMUs with a trained network.
-
-    Parameters
-    ----------
-    run_dir : path-like
-        A run folder (``model.json`` + ``model.safetensors``).
-    device : str
-        ``cpu`` or ``cuda``.
-    """
+    """Joint angles from two IMUs with a trained angle network (``run_dir``, ``device`` as :class:`TrainedRun`)."""
 
     def __init__(self, run_dir: str | Path, device: str = "cpu"):
         super().__init__(run_dir, device, target="angle")

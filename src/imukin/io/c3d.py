@@ -112,6 +112,20 @@ class MarkerData:
 
 
 # ---------------------------------------------------------------- reading
+def open_c3d(path: str | os.PathLike):
+    """Open a C3D file with ezc3d, turning a missing or unreadable file into one :class:`ImukinError` line."""
+    import ezc3d
+
+    path = Path(path)
+    if not path.is_file():
+        raise ImukinError(f"C3D file {path} does not exist; check the path")
+    try:
+        return ezc3d.c3d(str(path))
+    except Exception as exc:  # ezc3d raises plain RuntimeError/ValueError on bad input
+        raise ImukinError(f"{path} is not a readable C3D file ({str(exc).strip() or type(exc).__name__}); "
+                          f"export the trial as C3D from the capture software") from None
+
+
 def read_c3d(path: str | os.PathLike, up_axis: str = "auto") -> MarkerData:
     """Read marker trajectories (and Vicon angle outputs) from a C3D file.
 
@@ -136,16 +150,8 @@ def read_c3d(path: str | os.PathLike, up_axis: str = "auto") -> MarkerData:
     ImukinError
         Missing file, a file that is not a C3D, or a file without marker data.
     """
-    import ezc3d
-
     path = Path(path)
-    if not path.is_file():
-        raise ImukinError(f"C3D file {path} does not exist; check the path")
-    try:
-        c3d = ezc3d.c3d(str(path))
-    except Exception as exc:  # ezc3d raises plain RuntimeError/ValueError on bad input
-        raise ImukinError(f"{path} is not a readable C3D file ({str(exc).strip() or type(exc).__name__}); "
-                          f"export the trial as C3D from the capture software") from None
+    c3d = open_c3d(path)
     params = c3d["parameters"]
     point = params.get("POINT", {})
     labels = _point_labels(point)

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from imukin.errors import ImukinError
+from imukin.io.c3d import open_c3d
 from imukin.io.imu_csv import ACC_UNITS, GYR_UNITS, ImuRecording, _convert_units, _unit_in_name
 
 
@@ -57,15 +58,8 @@ def read_c3d_analogs(path: str | os.PathLike) -> AnalogData:
     ImukinError
         Missing or unreadable file, or a file without analog channels.
     """
-    import ezc3d
-
     path = Path(path)
-    if not path.is_file():
-        raise ImukinError(f"C3D file {path} does not exist; check the path")
-    try:
-        c3d = ezc3d.c3d(str(path))
-    except Exception as exc:  # ezc3d raises plain RuntimeError/ValueError on bad input
-        raise ImukinError(f"{path} is not a readable C3D file ({str(exc).strip() or type(exc).__name__})") from None
+    c3d = open_c3d(path)
     analog = c3d["parameters"].get("ANALOG", {})
     data = np.asarray(c3d["data"]["analogs"], float)  # (1, C, N)
     if data.ndim != 3 or data.shape[1] == 0 or data.shape[2] == 0:
