@@ -1,8 +1,8 @@
 """The demo runs end to end on tiny settings and writes its report."""
 import json
 
-from imukin.demo import run_demo
-from imukin.predictor import PRETRAINED_DIR
+from imukin.conventions import ACTIVITIES, JOINT_NAMES
+from imukin.demo import run_demo, shipped_angle_models
 
 
 def test_demo_writes_data_plots_and_report(tmp_path, capsys):
@@ -11,11 +11,12 @@ def test_demo_writes_data_plots_and_report(tmp_path, capsys):
         assert res["files"][name].exists()
     assert (tmp_path / "walking_overview.png").stat().st_size > 10_000
     metrics = json.loads((tmp_path / "metrics.json").read_text())
-    shipped = [p for p in PRETRAINED_DIR.glob("*_*_*") if (p / "model.json").exists()]
+    shipped = [p for a in ACTIVITIES for j in JOINT_NAMES for p in shipped_angle_models(a, j)]
     if shipped:
         assert (tmp_path / "rmse_by_axis.png").exists()
         n_cells = sum(len(joints) for joints in metrics.values())
-        assert n_cells == len(shipped)
+        n_refined = sum((p / "blend.json").exists() for p in shipped)
+        assert n_cells == len(shipped) + n_refined
         assert "flexion" in capsys.readouterr().out
     else:
         assert "make pretrained" in capsys.readouterr().out

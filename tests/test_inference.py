@@ -201,3 +201,24 @@ def test_resample_axis_dtype_and_length_helper(rng):
         resample(x, 0, 100)
     with pytest.raises(ImukinError):
         resample(np.zeros((0, 3)), 100, 200)
+
+
+def test_cnn_long_windows_match_one_pass_over_the_whole_recording():
+    """A CNN (finite receptive field) runs on long, slightly overlapping windows with the
+    result of a single pass over the whole recording; a transformer keeps its window."""
+    from imukin.inference import LOCAL_WINDOW, inference_windowing
+    from imukin.models import create_model
+
+    torch.manual_seed(0)
+    cnn = create_model("cnn", n_layers=2, channels=8, kernel_size=21).eval()
+    how = inference_windowing(cnn, 400)
+    assert how["window"] == LOCAL_WINDOW and 0 < how["overlap"] * LOCAL_WINDOW <= cnn.receptive_field + 4
+    x = np.random.default_rng(0).standard_normal((3 * LOCAL_WINDOW + 123, 16)).astype(np.float32)
+    with torch.no_grad():
+        whole = cnn(torch.from_numpy(x)[None])[0].numpy()  # (T, 3)
+    y = predict_windows(cnn, x, **how)
+    assert np.max(np.abs(y - whole)) < 1e-5 * np.max(np.abs(whole))
+    plain = predict_windows(cnn, x, window=how["window"], overlap=how["overlap"])  # no margin: edges leak in
+    assert np.max(np.abs(plain - whole)) > 1e-3 * np.max(np.abs(whole))
+    transformer = create_model("transformer", d_model=16, n_heads=2, n_layers=1, d_ff=16)
+    assert inference_windowing(transformer, 400) == {"window": 400, "overlap": 0.5, "margin": 0}

@@ -129,3 +129,23 @@ def test_predict_refine(trained, ori_run, tmp_path, capsys):
                  "--ori-run", str(ori_run), "--side", "right"]) == 0
     arr = np.load(tmp_path / "right_knee_angles.npy")
     assert arr.shape == rec.angle["rknee"].shape and np.all(np.isfinite(arr))
+
+
+def test_predict_refine_uses_shipped_models(tmp_path, capsys):
+    """Without --run, --refine runs the shipped angle model, orientation model and blend."""
+    from imukin.fusion.refine import pretrained_refined
+
+    cfg = CorpusConfig(activity="walking", n_subjects=1, seed=31, duration_s=8.0)
+    rec = next(iter(simulate_corpus(cfg, workers=1, progress=False)))
+    write_demo_folder(tmp_path, rec)
+    assert main(["predict", "--root-path", str(tmp_path), "--joint", "knee", "--activity", "walking",
+                 "--refine", "--side", "right"]) == 0
+    arr = np.load(tmp_path / "right_knee_angles.npy")
+    assert arr.shape == rec.angle["rknee"].shape and np.all(np.isfinite(arr))
+    ref = rec.angle["rknee"]
+    # the refined knee flexion follows the reference's course (offset removed) within a few degrees
+    err = arr[:, 0] - ref[:, 0]
+    assert np.sqrt(np.mean((err - err.mean()) ** 2)) < 5.0
+    # every shipped blend belongs to the shipped weights (a stale blend is refused on load)
+    p = pretrained_refined("knee", "walking", "transformer")
+    assert p.blend["joint"] == "knee" and len(p.blend["w"]) == 3

@@ -2,7 +2,9 @@
 
 Simulates a small corpus of new people (walking and running, full sensor error model,
 seeds the shipped models never saw), runs the shipped pretrained models on every joint
-of both legs, prints the accuracy table and writes a report with plots.
+of both legs (each angle network alone and, where a blend is shipped with it, the whole
+framework with the optimisation stage, labelled ``+refined``), prints the accuracy table
+and writes a report with plots.
 """
 from __future__ import annotations
 
@@ -23,7 +25,8 @@ def run_demo(out: str | Path, n_subjects: int = 4, seed: int = 2024, duration_s:
     from imukin.evaluation.evaluate import evaluate_predictor
     from imukin.evaluation.plots import plot_corpus_overview, plot_rmse_bars
     from imukin.evaluation.report import write_report
-    from imukin.predictor import PRETRAINED_DIR, AnglePredictor
+    from imukin.fusion.refine import BLEND_FILE, pretrained_refined
+    from imukin.predictor import AnglePredictor
     from imukin.simulation.corpus import CorpusConfig, corpus_attrs, simulate_corpus
 
     out = Path(out)
@@ -38,17 +41,20 @@ def run_demo(out: str | Path, n_subjects: int = 4, seed: int = 2024, duration_s:
         speeds = ", ".join(f"{r.meta[3]:.2f}" for r in records)
         print(f"{activity}: {len(records)} new subjects, mean speeds {speeds} m/s -> {data}")
         for joint in JOINT_NAMES:
-            for run in sorted(PRETRAINED_DIR.glob(f"{activity}_{joint}_*")):
-                if not (run / "model.json").exists():
-                    continue
-                predictor = AnglePredictor(run)
-                label = f"{activity} {joint} {predictor.model.model_name}"
-                agg, _, traces = evaluate_predictor(predictor, data, subject_ids(data), n_traces=1, trace_dir=out,
-                                                    label=run.name)
-                metrics.setdefault(f"{activity} {predictor.model.model_name}", {})[joint] = agg
-                bars[label] = {ax: (agg[ax]["rmse_offset_removed"]["mean"], agg[ax]["rmse_offset_removed"]["sd"])
-                               for ax in ANGLE_AXES}
-                plots += traces
+            for run in shipped_angle_models(activity, joint):
+                predictors = {run.name: AnglePredictor(run)}
+                if (run / BLEND_FILE).exists():
+                    model = run.name.split("_", 2)[2]
+                    predictors[f"{run.name}+refined"] = pretrained_refined(joint, activity, model)
+                for name, predictor in predictors.items():
+                    model_label = name.split("_", 2)[2]
+                    agg, _, traces = evaluate_predictor(predictor, data, subject_ids(data), n_traces=1,
+                                                        trace_dir=out, label=name)
+                    metrics.setdefault(f"{activity} {model_label}", {})[joint] = agg
+                    bars[f"{activity} {joint} {model_label}"] = {
+                        ax: (agg[ax]["rmse_offset_removed"]["mean"], agg[ax]["rmse_offset_removed"]["sd"])
+                        for ax in ANGLE_AXES}
+                    plots += traces
     if bars:
         plots.insert(0, plot_rmse_bars(out / "rmse_by_axis.png", bars, title="offset-removed RMSE, new subjects"))
         _print_table(metrics)
@@ -59,6 +65,20 @@ def run_demo(out: str | Path, n_subjects: int = 4, seed: int = 2024, duration_s:
                                          "full sensor error model; both legs averaged per subject.", row_label="joint")
     print(f"demo results in {out}/ (report.md, plots, data)")
     return {"files": files, "metrics": metrics}
+
+
+def shipped_angle_models(activity: str, joint: str) -> list[Path]:
+    """Folders of the shipped pretrained angle models of an activity and joint (not orientation models)."""
+    import json
+
+    from imukin.predictor import PRETRAINED_DIR
+
+    runs = []
+    for run in sorted(PRETRAINED_DIR.glob(f"{activity}_{joint}_*")):
+        if (run / "model.json").exists() and json.loads((run / "model.json").read_text()).get(
+                "meta", {}).get("target", "angle") == "angle":
+            runs.append(run)
+    return runs
 
 
 def _print_table(metrics: dict) -> None:

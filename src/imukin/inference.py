@@ -42,6 +42,7 @@ from imukin.errors import ImukinError
 DEFAULT_WINDOW = 400  # frames; 2 s at 200 Hz, the longer of the two training crop lengths
 DEFAULT_OVERLAP = 0.5  # fraction of a window shared with the next one
 DEFAULT_BATCH = 16  # windows per model call; bounds memory independently of T
+LOCAL_WINDOW = 4096  # frames per window for models with a finite receptive field (see inference_windowing)
 MAX_DENOMINATOR = 1000  # largest up/down factor of the polyphase resampler
 
 
@@ -106,9 +107,32 @@ def _module_device(fn) -> torch.device:
     return torch.device("cpu")
 
 
+def inference_windowing(model, window: int) -> dict:
+    """Window length, overlap and edge margin to run ``model`` with over a long recording.
+
+    A model whose output frame depends only on a finite ``receptive_field`` (the CNN)
+    gives the same result inside any window longer than that field, so it runs on long
+    windows (``LOCAL_WINDOW``) that overlap by about one receptive field, and the frames
+    near a window edge (whose field reaches into the padding) are taken from the
+    neighbouring window: the one-pass result at little extra cost. Other models (transformer, LSTM) see their whole window and
+    run on their training window at 50 % overlap.
+
+    Returns
+    -------
+    dict
+        ``window``, ``overlap`` and ``margin`` for :func:`predict_windows`.
+    """
+    rf = getattr(model, "receptive_field", None)
+    if not rf:
+        return {"window": int(window), "overlap": DEFAULT_OVERLAP, "margin": 0}
+    w = max(int(window), LOCAL_WINDOW, 8 * int(rf))
+    half = int(rf) // 2 + 1  # output frames within this of a window edge see its padding
+    return {"window": w, "overlap": min(DEFAULT_OVERLAP, 2.0 * (half + 1) / w), "margin": half}
+
+
 def predict_windows(fn: Callable[[torch.Tensor], torch.Tensor], x: np.ndarray, window: int = DEFAULT_WINDOW,
                     overlap: float = DEFAULT_OVERLAP, batch_size: int = DEFAULT_BATCH, progress: bool = False,
-                    device: str | torch.device | None = None) -> np.ndarray:
+                    device: str | torch.device | None = None, margin: int = 0) -> np.ndarray:
     """Run a sequence model over a signal of any length in overlapping, blended windows.
 
     Parameters
@@ -132,6 +156,11 @@ def predict_windows(fn: Callable[[torch.Tensor], torch.Tensor], x: np.ndarray, w
     device : str or torch.device, optional
         Where to put each batch; by default the device of ``fn``'s parameters when it
         is an ``nn.Module``, else the CPU.
+    margin : int
+        Frames at each window edge whose weight is scaled by 1e-9: wherever another window
+        covers them, that window's output is used (a model with a finite receptive field
+        then gives exactly its one-pass result when the windows overlap by ``2 * margin``
+        frames or more); at the recording's ends they keep their full weight.
 
     Returns
     -------
@@ -160,6 +189,10 @@ def predict_windows(fn: Callable[[torch.Tensor], torch.Tensor], x: np.ndarray, w
     dev = torch.device(device) if device is not None else _module_device(fn)
     starts = window_starts(n_frames, window, overlap)
     taper = _taper(window)  # (W,)
+    m = min(int(margin), window // 2)
+    if m > 0:
+        taper[:m] *= 1e-9
+        taper[window - m:] *= 1e-9
     out: np.ndarray | None = None  # (T, K) float32, allocated once K is known
     # Frames before the current window's start get no more contributions: they are final.
     # The pending frames [p0, p0 + W) accumulate in float64, so weights summing to one give

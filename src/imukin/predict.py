@@ -31,7 +31,8 @@ def add_commands(sub) -> None:
     src.add_argument("--model", default="cnn", help="pretrained model: cnn or transformer")
     src.add_argument("--run", type=Path, help="a trained run folder instead of the pretrained model")
     p.add_argument("--refine", action="store_true",
-                   help="optimisation stage: fuse an orientation network with the gyroscopes and blend (needs --ori-run)")
+                   help="optimisation stage: fuse an orientation network with the gyroscopes and blend "
+                        "(the shipped orientation model and blend by default; with --run, also --ori-run)")
     p.add_argument("--ori-run", type=Path, help="orientation run (imukin train --target orientation) for --refine")
     p.add_argument("--acc-units", default="m/s^2", choices=("m/s^2", "g"), help="units of the accelerometer files")
     p.add_argument("--gyr-units", default="rad/s", choices=("rad/s", "deg/s"), help="units of the gyroscope files")
@@ -57,12 +58,15 @@ def cmd_predict(args) -> int:
     if predictor.joint != args.joint:
         raise ImukinError(f"{predictor.run_dir} is a {predictor.joint} model but --joint {args.joint} was given")
     if args.refine:
-        if args.ori_run is None:
-            raise ImukinError("--refine needs --ori-run (an orientation run of the same joint; "
-                              "train one with 'imukin train --target orientation')")
-        from imukin.fusion.refine import RefinedPredictor
+        from imukin.fusion.refine import RefinedPredictor, pretrained_refined
 
-        predictor = RefinedPredictor(predictor.run_dir, args.ori_run, device=args.device)
+        if args.ori_run is not None:
+            predictor = RefinedPredictor(predictor.run_dir, args.ori_run, device=args.device)
+        elif args.run is None:
+            predictor = pretrained_refined(args.joint, args.activity, args.model, args.device)
+        else:
+            raise ImukinError("--refine with --run needs --ori-run (an orientation run of the same joint; "
+                              "train one with 'imukin train --target orientation', then 'imukin fit-blend')")
     out = args.out or args.root_path
     acc_scale = G if args.acc_units == "g" else 1.0
     gyr_scale = np.pi / 180 if args.gyr_units == "deg/s" else 1.0

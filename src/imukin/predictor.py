@@ -13,7 +13,7 @@ import torch
 
 from imukin.conventions import ACTIVITIES, JOINT_NAMES, check_choice
 from imukin.errors import ImukinError
-from imukin.inference import predict_windows, resample, resample_to_length
+from imukin.inference import inference_windowing, predict_windows, resample, resample_to_length
 from imukin.models import load_checkpoint
 from imukin.training.dataset import Normalizer, side_inputs
 
@@ -61,6 +61,15 @@ class TrainedRun:
         self.joint = self.meta.get("joint")
         self.activity = self.meta.get("activity")
 
+    def outputs(self, x: np.ndarray, progress: bool = False) -> np.ndarray:
+        """The model's outputs in physical units, (T, K), from raw channels (T, 16) at its rate.
+
+        Long recordings run in overlapping windows (:func:`imukin.inference.inference_windowing`).
+        """
+        y = predict_windows(self.model, self.norm.x(x), device=self.device, progress=progress,
+                            **inference_windowing(self.model, self.window))
+        return np.asarray(self.norm.y_inverse(y))
+
 
 class AnglePredictor(TrainedRun):
     """Joint angles from two IMUs with a trained angle network (``run_dir``, ``device`` as :class:`TrainedRun`)."""
@@ -103,8 +112,7 @@ class AnglePredictor(TrainedRun):
         x = side_inputs(*signals, side)  # (T_model, 16)
         if len(x) < 8:
             raise ImukinError(f"the recording has {n_in} samples; at least {int(np.ceil(8 * fs / self.fs))} are needed")
-        y = self.norm.y_inverse(predict_windows(self.model, self.norm.x(x), window=self.window, device=self.device,
-                                                progress=progress))  # (T_model, 3)
+        y = self.outputs(x, progress=progress)  # (T_model, 3)
         if abs(fs - self.fs) > 1e-6:
             y = resample_to_length(y, self.fs, fs, n_in)
         return y

@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from safetensors.numpy import load_file
 
 from imukin.io.job_h5 import write_dataset
@@ -102,3 +103,24 @@ def test_orientation_target_trains_and_keeps_joint_angles(corpus, tmp_path):
     data = load_joint_data(corpus, "knee", splits=("train", "val"), target="orientation")
     s = train(tiny(target="orientation", steps=20), corpus, tmp_path / "ori", progress=False, data=data)
     assert np.isfinite(s["best_val_rmse_deg"]) and len(s["best_val_rmse_axes"]) == 2
+
+
+def test_offset_weight_splits_the_loss_into_course_and_mean():
+    from imukin.training.trainer import _loss
+
+    g = torch.Generator().manual_seed(0)
+    out, target = torch.randn(4, 50, 3, generator=g), torch.randn(4, 50, 3, generator=g)
+    # weight 1 is the plain MSE
+    assert torch.allclose(_loss(out, target, "angle", 1.0), torch.nn.functional.mse_loss(out, target))
+    # a constant offset per window costs only offset_weight times its square
+    shifted = target + torch.tensor([2.0, -1.0, 0.5])
+    assert torch.allclose(_loss(shifted, target, "angle", 0.0), torch.tensor(0.0), atol=1e-6)
+    assert torch.allclose(_loss(shifted, target, "angle", 0.1), torch.tensor(0.1 * (4 + 1 + 0.25) / 3))
+
+
+def test_offset_removed_validation_metric(corpus, tmp_path):
+    raw = train(tiny(steps=20, offset_weight=0.1), corpus, tmp_path / "raw", progress=False)
+    removed = train(tiny(steps=20, offset_weight=0.1, val_metric="rmse_offset_removed"), corpus,
+                    tmp_path / "removed", progress=False)
+    # the same training; removing each sequence's mean error can only lower the best RMSE
+    assert removed["best_val_rmse_deg"] < raw["best_val_rmse_deg"]

@@ -32,11 +32,11 @@ from imukin.conventions import ANGLE_AXES, relative_rotation_to_angles
 from imukin.errors import ImukinError
 from imukin.fusion.blend import apply_blend, fit_blend_params
 from imukin.fusion.optimize import OptimizeConfig, optimize_orientations
-from imukin.inference import predict_windows, resample, resample_to_length
+from imukin.inference import resample, resample_to_length
 from imukin.io.atomic import write_text_atomic
 from imukin.models.checkpoint import read_checkpoint_info
 from imukin.models.orientation import output_to_rotations
-from imukin.predictor import AnglePredictor, TrainedRun
+from imukin.predictor import AnglePredictor, TrainedRun, pretrained_path
 from imukin.training.dataset import load_joint_data, side_inputs
 
 BLEND_FILE = "blend.json"
@@ -61,8 +61,7 @@ class OrientationPredictor(TrainedRun):
 
     def rotations_from_channels(self, x: np.ndarray) -> np.ndarray:
         """Orientations (T, 2, 3, 3) from the 16 raw channels (T, 16) at the model's rate (already mirrored)."""
-        y = predict_windows(self.model, self.norm.x(x), window=self.window, device=self.device)  # (T, 12)
-        y = self.norm.y_inverse(y)
+        y = self.outputs(x)  # (T, 12)
         return output_to_rotations(torch.from_numpy(np.asarray(y, np.float64))).numpy()  # (T, 2, 3, 3)
 
     def predict(self, acc1, gyr1, acc2, gyr2, side: str, fs: float | None = None) -> np.ndarray:
@@ -76,7 +75,7 @@ class OrientationPredictor(TrainedRun):
         x = side_inputs(*signals, side)
         if len(x) < MIN_FRAMES:
             raise ImukinError(f"the recording has {n_in} samples; at least {MIN_FRAMES} at {self.fs:g} Hz are needed")
-        y = self.norm.y_inverse(predict_windows(self.model, self.norm.x(x), window=self.window, device=self.device))
+        y = self.outputs(x)
         if abs(fs - self.fs) > 1e-6:
             y = resample_to_length(y, self.fs, fs, n_in)
         return output_to_rotations(torch.from_numpy(np.asarray(y, np.float64))).numpy()
@@ -191,9 +190,7 @@ class RefinedPredictor:
     def components_from_channels(self, x: np.ndarray) -> dict:
         """:meth:`components` from the 16 raw channels (T, 16) at the model's rate, already mirrored."""
         x = np.asarray(x)
-        alpha = self.angle.norm.y_inverse(predict_windows(self.angle.model, self.angle.norm.x(x),
-                                                          window=self.angle.window, device=self.angle.device))
-        alpha = np.asarray(alpha, float)  # (T, 3)
+        alpha = np.asarray(self.angle.outputs(x), float)  # (T, 3)
         r_net = self.orientation.rotations_from_channels(x)  # (T, 2, 3, 3)
         x64 = np.asarray(x, float)
         acc1, gyr1, acc2, gyr2 = x64[:, 0:3], x64[:, 4:7], x64[:, 8:11], x64[:, 12:15]
@@ -213,6 +210,25 @@ class RefinedPredictor:
         Same inputs as :meth:`imukin.predictor.AnglePredictor.predict`.
         """
         return self.components(acc1, gyr1, acc2, gyr2, side, fs)["refined"]
+
+
+#: The shipped orientation model used by the pretrained optimisation stage.
+PRETRAINED_ORIENTATION_MODEL = "cnn_ori"
+
+
+def pretrained_refined(joint: str, activity: str, model: str = "cnn", device: str = "cpu") -> RefinedPredictor:
+    """The whole framework from shipped weights: the pretrained angle ``model``, the shipped
+    orientation network and the blend fitted for that pair (``blend.json`` beside the angle model).
+
+    >>> p = pretrained_refined("knee", "walking")  # doctest: +SKIP
+    >>> angles = p.predict(acc1, gyr1, acc2, gyr2, side="right", fs=100.0)  # doctest: +SKIP
+    """
+    angle_dir = pretrained_path(joint, activity, model)
+    ori_dir = pretrained_path(joint, activity, PRETRAINED_ORIENTATION_MODEL)
+    if not (angle_dir / BLEND_FILE).exists():
+        raise ImukinError(f"no blend is shipped for the pretrained {activity} {joint} {model}; rebuild the "
+                          "pretrained models with 'make pretrained' or pass --run and --ori-run")
+    return RefinedPredictor(angle_dir, ori_dir, blend=angle_dir / BLEND_FILE, device=device)
 
 
 def fit_blend(angle_run: str | Path, ori_run: str | Path, data_path: str | Path, split: str = "val",

@@ -72,6 +72,11 @@ class SequenceModel(nn.Module):
     def out_dim(self) -> int:
         return self.config.out_dim
 
+    @property
+    def receptive_field(self) -> int | None:
+        """Input frames each output frame depends on; ``None`` when it is the whole window."""
+        return None
+
     def num_parameters(self) -> int:
         """Number of trainable parameters."""
         return sum(p.numel() for p in self.parameters() if p.requires_grad)

@@ -66,6 +66,11 @@ class CNN(SequenceModel):
                                   nn.Linear(c.head_hidden, c.out_dim))
         self._init_weights()
 
+    @property
+    def receptive_field(self) -> int:
+        """``n_layers * (kernel_size - 1) + 1`` frames (the output at a frame sees nothing further)."""
+        return self.config.n_layers * (self.config.kernel_size - 1) + 1
+
     def _init_weights(self) -> None:
         """All initialisation in one place: He (ReLU) for convs, Xavier for the head, zero biases."""
         for m in self.modules():

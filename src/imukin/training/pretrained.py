@@ -5,7 +5,13 @@ joint and model a run is trained (resumable: kill it and run the command again),
 best checkpoint is copied into ``src/imukin/pretrained/<activity>_<joint>_<model>/`` with
 half-precision weights and a model card giving its data, split and validation metrics.
 
-    python -m imukin.training.pretrained --models cnn transformer --joints knee hip ankle
+A model name ending in ``_ori`` (``cnn_ori``) trains the orientation network of the
+optimisation stage. When one is shipped for a joint, the per-axis blend of every shipped
+angle model with it is fitted on the validation subjects (with the shipped half-precision
+weights) and stored as ``blend.json`` beside the angle model, which is what
+``imukin predict --refine`` uses without ``--ori-run``.
+
+    python -m imukin.training.pretrained --models cnn transformer cnn_ori --joints knee hip ankle
 """
 from __future__ import annotations
 
@@ -32,7 +38,9 @@ MODEL_SETTINGS = {
     "cnn": dict(steps=1500, lr=2e-3),
     "transformer": dict(steps=1200, lr=1e-3),
     "lstm": dict(steps=1500, lr=2e-3),
+    "cnn_ori": dict(steps=1200, lr=2e-3),
 }
+ORI_SUFFIX = "_ori"  # model names ending in this train the orientation network (target "orientation")
 
 
 def training_corpus(activity: str, workdir: Path, n_subjects: int = DEFAULT_SUBJECTS,
@@ -57,11 +65,19 @@ def export_pretrained(run_dir: Path, name: str, summary: dict, corpus: Path) -> 
     meta.pop("data_file", None)
     save_checkpoint(dest, model.half(), meta)
     val = meta.get("val_rmse_deg", {})
+    orientation = meta.get("target") == "orientation"
+    task = (f"{meta.get('activity')} {meta.get('joint')}: heading-free orientations of both sensors (6D per "
+            "sensor, Gram-Schmidt to rotation matrices) for the optimisation stage (`imukin predict --refine`)"
+            if orientation else
+            f"{meta.get('activity')} {meta.get('joint')} angles (flexion, adduction, rotation, degrees)")
+    metric = ("geodesic error (deg) of the proximal / distal sensor orientation: "
+              + ", ".join(f"{k} {v:.2f}" for k, v in val.items()) if orientation else
+              ", ".join(f"{a} {val.get(a, float('nan')):.2f}" for a in ANGLE_AXES))
     split = meta.get("split", {})
     tc = meta.get("train_config", {})
     card = f"""# {name}
 
-- **Task**: {meta.get('activity')} {meta.get('joint')} angles (flexion, adduction, rotation, degrees) from two IMUs
+- **Task**: {task} from two IMUs
   (proximal and distal segment), 16 channels as in `imukin.conventions.CHANNELS`, at {meta.get('fs'):g} Hz.
 - **Model**: `{model.model_name}` with config `{json.dumps(asdict(model.config))}`.
 - **Data**: imukin synthetic corpus `{corpus.name}` (seed {TRAIN_SEEDS.get(str(meta.get('activity')), '?')}, full
@@ -70,10 +86,10 @@ def export_pretrained(run_dir: Path, name: str, summary: dict, corpus: Path) -> 
 - **Split**: by subject, seed {tc.get('split_seed', 0)}: {len(split.get('train', []))} train /
   {len(split.get('val', []))} validation / {len(split.get('test', []))} test subjects, both legs each.
 - **Training**: AdamW, lr {tc.get('lr')}, warm-up {tc.get('warmup_steps')} + cosine, batch {tc.get('batch_size')}
-  windows of {tc.get('window')} frames, augmentation: sensor rotation SD {tc.get('rotation_sd_deg')} deg, noise
+  windows of {tc.get('window')} frames, augmentation: sensor rotation SD {0.0 if orientation else tc.get('rotation_sd_deg')} deg, noise
   {tc.get('noise_fraction')} SD; best of {summary.get('steps_run')} steps at step {summary.get('best_step')},
   {meta['train_seconds'] / 60:.1f} min on the build machine (2 CPU cores).
-- **Validation RMSE (deg)**: {', '.join(f"{a} {val.get(a, float('nan')):.2f}" for a in ANGLE_AXES)}.
+- **Validation RMSE (deg)**: {metric}.
 - **Weights**: float16 safetensors (loaded as float32).
 - **Limits**: trained on simulated people and sensors only; see `benchmarks/accuracy.py` for held-out
   results. Sensors must be on the named segments; large mounting rotations need axis alignment first.
@@ -82,28 +98,54 @@ def export_pretrained(run_dir: Path, name: str, summary: dict, corpus: Path) -> 
     return dest
 
 
+def fit_pretrained_blend(angle_name: str, ori_name: str, corpus: Path, device: str = "cpu") -> dict:
+    """Fit the blend of a shipped angle model with a shipped orientation model on the validation
+    subjects, store it as ``blend.json`` beside the angle model and note it in its model card."""
+    from imukin.fusion.refine import BLEND_FILE, fit_blend
+
+    angle_dir, ori_dir = PRETRAINED_DIR / angle_name, PRETRAINED_DIR / ori_name
+    doc = fit_blend(angle_dir, ori_dir, corpus, split="val", out_dir=angle_dir, device=device)
+    for key, name in (("angle_model", angle_name), ("orientation_model", ori_name)):
+        doc[key]["run"] = f"pretrained/{name}"  # package-relative, not the build machine's path
+    write_text_atomic(angle_dir / BLEND_FILE, json.dumps(doc, indent=2) + "\n")
+    card_path = angle_dir / "MODEL_CARD.md"
+    card = card_path.read_text().split("\n- **Optimisation stage**")[0].rstrip("\n")
+    fit = doc["fit"]
+    card += (f"\n- **Optimisation stage** (`imukin predict --refine`): with `{ori_name}`, blend fitted on the "
+             f"{fit['n_sequences']} validation legs: s = {', '.join(f'{v:.2f}' for v in doc['s'])}, "
+             f"w = {', '.join(f'{v:.2f}' for v in doc['w'])}; validation RMSE (deg) angle network "
+             f"{', '.join(f'{v:.2f}' for v in fit['rmse_angle_network_deg'])} -> refined "
+             f"{', '.join(f'{v:.2f}' for v in fit['rmse_deg'])} (flexion, adduction, rotation).\n")
+    write_text_atomic(card_path, card)
+    return doc
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--activities", nargs="+", default=list(ACTIVITIES), choices=ACTIVITIES)
     ap.add_argument("--joints", nargs="+", default=["knee", "hip", "ankle"], choices=JOINT_NAMES)
-    ap.add_argument("--models", nargs="+", default=["cnn", "transformer"])
+    ap.add_argument("--models", nargs="+", default=["cnn", "transformer", "cnn_ori"],
+                    help="angle models (cnn, lstm, transformer) and orientation models (cnn_ori, ...)")
     ap.add_argument("--subjects", type=int, default=DEFAULT_SUBJECTS)
     ap.add_argument("--duration", type=float, default=DEFAULT_DURATION_S)
     ap.add_argument("--steps", type=int, help="override the training steps of every model")
     ap.add_argument("--workdir", type=Path, default=Path("runs/pretrained"))
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--export-only", action="store_true", help="re-export finished runs (weights and model cards)")
+    ap.add_argument("--blend-only", action="store_true", help="only fit the blends of already shipped models")
     args = ap.parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
     for activity in args.activities:
         corpus = training_corpus(activity, args.workdir, args.subjects, args.duration)
         for joint in args.joints:
-            data = None if args.export_only else load_joint_data(corpus, joint, splits=("train", "val"))
-            for model in args.models:
+            loaded = {}
+            for model in args.models if not args.blend_only else []:
+                target = "orientation" if model.endswith(ORI_SUFFIX) else "angle"
                 settings = dict(MODEL_SETTINGS.get(model, {}))
                 if args.steps:
                     settings["steps"] = args.steps
-                cfg = TrainConfig(model=model, joint=joint, device=args.device, **settings)
+                cfg = TrainConfig(model=model.removesuffix(ORI_SUFFIX), joint=joint, target=target,
+                                  device=args.device, **settings)
                 name = f"{activity}_{joint}_{model}"
                 run = args.workdir / name
                 if args.export_only:
@@ -111,10 +153,23 @@ def main(argv=None) -> int:
                         continue
                     summary = json.loads((run / "train_summary.json").read_text())
                 else:
-                    summary = train(cfg, corpus, run, data=data)
+                    if target not in loaded:
+                        loaded[target] = load_joint_data(corpus, joint, splits=("train", "val"), target=target)
+                    summary = train(cfg, corpus, run, data=loaded[target])
                 dest = export_pretrained(run, name, summary, corpus)
-                print(f"{name}: best validation RMSE {summary['best_val_rmse_deg']:.2f} deg -> {dest}", flush=True)
+                print(f"{name}: best validation error {summary['best_val_rmse_deg']:.2f} deg -> {dest}", flush=True)
                 (run / "exported.json").write_text(json.dumps({"dest": str(dest), "cfg": asdict(cfg)}))
+            for ori in (m for m in args.models if m.endswith(ORI_SUFFIX)):
+                ori_name = f"{activity}_{joint}_{ori}"
+                if not (PRETRAINED_DIR / ori_name / "model.json").exists():
+                    continue
+                for angle in (m for m in args.models if not m.endswith(ORI_SUFFIX)):
+                    angle_name = f"{activity}_{joint}_{angle}"
+                    if (PRETRAINED_DIR / angle_name / "model.json").exists():
+                        doc = fit_pretrained_blend(angle_name, ori_name, corpus, args.device)
+                        print(f"{angle_name} + {ori_name}: blend s={doc['s']} w={doc['w']}, validation RMSE "
+                              f"{doc['fit']['rmse_angle_network_deg']} -> {doc['fit']['rmse_deg']} deg", flush=True)
+                break  # one orientation model per joint is blended
     return 0
 
 

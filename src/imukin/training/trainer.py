@@ -45,6 +45,9 @@ from imukin.training.dataset import JointData, Normalizer, load_joint_data
 from imukin.training.distributed import DistContext, current_context, process_device, wrap_model
 
 
+VAL_METRICS = ("rmse", "rmse_offset_removed")  # validation metrics early stopping can use
+
+
 @dataclass
 class TrainConfig:
     """How to train. Defaults train a joint model to target on 2 CPU cores in minutes."""
@@ -68,7 +71,16 @@ class TrainConfig:
     seed: int = 0  # weights, batches and augmentation
     split_seed: int = 0  # subject split (the same for every model)
     grad_clip: float = 1.0  # max gradient norm
+    offset_weight: float = 1.0  # angle target: weight of each window's mean error in the loss (1: plain MSE;
+    # below 1 the loss weighs the course of the angle more than its constant part, which mounting errors blur)
+    val_metric: str = "rmse"  # angle target: early stopping on "rmse" or "rmse_offset_removed" (per sequence)
     device: str = "cpu"  # "cpu" or "cuda" (or "cuda:1")
+
+    def __post_init__(self) -> None:
+        if self.val_metric not in VAL_METRICS:
+            raise ImukinError(f"unknown val_metric {self.val_metric!r}; use one of {', '.join(VAL_METRICS)}")
+        if not 0.0 <= self.offset_weight <= 1.0:
+            raise ImukinError(f"offset_weight must lie in [0, 1], got {self.offset_weight}")
 
     def lr_at(self, step: int) -> float:
         """Learning rate at a step: linear warm-up then cosine down to ``min_lr_ratio * lr``."""
@@ -116,11 +128,13 @@ def validation_error(model: torch.nn.Module, norm: Normalizer, xs, ys, window: i
 
 
 def error_sums(model: torch.nn.Module, norm: Normalizer, pairs, window: int, device,
-               target: str = "angle") -> tuple[np.ndarray, int]:
+               target: str = "angle", remove_offset: bool = False) -> tuple[np.ndarray, int]:
     """Summed squared error per output axis and frame count over ``(x, y)`` sequence pairs.
 
     Sums (not means) so that shares computed by several processes, or sequences read one at
-    a time, add up to the same RMSE. The model is left in training mode (see :func:`set_train_mode`).
+    a time, add up to the same RMSE. ``remove_offset`` (angle target) subtracts each sequence's
+    mean error first (the offset-removed RMSE). The model is left in training mode (see
+    :func:`set_train_mode`).
     """
     model.eval()
     se, n = None, 0
@@ -128,7 +142,10 @@ def error_sums(model: torch.nn.Module, norm: Normalizer, pairs, window: int, dev
         for x, y in pairs:
             pred = norm.y_inverse(predict_windows(model, norm.x(x), window=window, device=device))
             if target == "angle":
-                err2 = ((pred - y) ** 2).sum(0)  # (3,)
+                err = pred - y  # (T, 3)
+                if remove_offset:
+                    err = err - err.mean(0)
+                err2 = (err ** 2).sum(0)  # (3,)
             else:
                 err = orientation_error_deg(torch.from_numpy(pred).double(), torch.from_numpy(y).double())  # (T, 2)
                 err2 = (err ** 2).sum(0).numpy()
@@ -158,10 +175,14 @@ def orientation_error_deg(pred6: torch.Tensor, true6: torch.Tensor) -> torch.Ten
     return torch.rad2deg(torch.arccos(cos.clamp(-1.0, 1.0)))
 
 
-def _loss(out: torch.Tensor, target: torch.Tensor, kind: str) -> torch.Tensor:
-    """Angle: MSE on z-scored angles. Orientation: MSE on the entries of the Gram-Schmidt matrices."""
+def _loss(out: torch.Tensor, target: torch.Tensor, kind: str, offset_weight: float = 1.0) -> torch.Tensor:
+    """Angle: MSE on z-scored angles, split into the error's course and its window mean, the
+    mean weighted by ``offset_weight`` (1 gives the plain MSE). Orientation: MSE on the entries
+    of the Gram-Schmidt matrices."""
     if kind == "angle":
-        return torch.nn.functional.mse_loss(out, target)
+        err = out - target  # (B, W, 3)
+        mean = err.mean(dim=1, keepdim=True)  # (B, 1, 3)
+        return ((err - mean) ** 2).mean() + offset_weight * (mean ** 2).mean()
     return torch.nn.functional.mse_loss(output_to_rotations(out), output_to_rotations(target))
 
 
@@ -330,7 +351,7 @@ def train(cfg: TrainConfig, data_path: str | Path, run_dir: str | Path, progress
                 xb = rotate_sensors(xb, cfg.rotation_sd_deg, gen)
             xb = add_noise((xb - x_mean) / x_std, cfg.noise_fraction, gen)
             xb, yb = xb[share], yb[share]  # (B / world, W, C): this process's share
-            loss = _loss(net(xb), (yb - y_mean) / y_std, cfg.target)
+            loss = _loss(net(xb), (yb - y_mean) / y_std, cfg.target, cfg.offset_weight)
             opt.zero_grad(set_to_none=True)
             loss.backward()  # DDP averages the gradients over processes here
             torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
@@ -341,7 +362,8 @@ def train(cfg: TrainConfig, data_path: str | Path, run_dir: str | Path, progress
             state["step"] = step + 1
             bar.update()
             if state["step"] % cfg.eval_every == 0 or state["step"] == cfg.steps:
-                se, n = error_sums(model, norm, _val_pairs(data, dist), cfg.window, device, cfg.target)
+                se, n = error_sums(model, norm, _val_pairs(data, dist), cfg.window, device, cfg.target,
+                                   remove_offset=cfg.val_metric == "rmse_offset_removed")
                 tot = dist.all_sum(torch.tensor([*se, n], dtype=torch.float64))
                 rmse = np.sqrt(tot[:-1].numpy() / max(float(tot[-1]), 1.0))
                 mean_rmse = float(rmse.mean())
