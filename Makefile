@@ -31,6 +31,7 @@ pretrained: $(STAMP)
 # Each benchmark prints one table; they take minutes to an hour on 2 cores.
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/simulator_throughput.py
+	$(BIN)/python benchmarks/source_throughput.py
 	$(BIN)/python benchmarks/accuracy.py
 	$(BIN)/python benchmarks/harmonization.py
 	$(BIN)/python benchmarks/search_finetune.py

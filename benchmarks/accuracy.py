@@ -3,8 +3,10 @@
 Held-out corpora are simulated with seeds the pretrained models never saw (other people,
 other sensors), with the full default sensor error model. Prints one table: joint x
 activity x axis x model, RMSE and offset-removed RMSE (mean ± SD over subjects, both legs
-averaged per subject), the best model per cell against the targets, then inference speed
-and peak memory for a one-hour 100 Hz recording.
+averaged per subject), the best network per cell against the targets, and, for every
+angle model shipped with a blend, the whole framework with the optimisation stage
+(``<model>+refined``, shipped orientation network + gyroscope refinement + blend); then
+inference speed and peak memory for a one-hour 100 Hz recording.
 
     .venv/bin/python benchmarks/accuracy.py [--subjects 20] [--duration 30]
 """
@@ -22,7 +24,9 @@ import numpy as np
 
 from imukin.conventions import ANGLE_AXES
 from imukin.io.job_h5 import subject_ids, write_dataset
-from imukin.predictor import PRETRAINED_DIR, AnglePredictor
+from imukin.conventions import ACTIVITIES, JOINT_NAMES
+from imukin.demo import shipped_angle_models
+from imukin.predictor import AnglePredictor
 from imukin.simulation.corpus import CorpusConfig, corpus_attrs, simulate_corpus
 
 TEST_SEEDS = {"walking": 9001, "running": 9002}  # never used for training
@@ -68,21 +72,27 @@ def main() -> None:
         print(json.dumps(inference_probe(args.probe, args.hours)))
         return
     from imukin.evaluation.evaluate import evaluate_predictor
+    from imukin.fusion.refine import BLEND_FILE, pretrained_refined
 
     args.workdir.mkdir(parents=True, exist_ok=True)
-    runs = sorted(p for p in PRETRAINED_DIR.glob("*_*_*") if (p / "model.json").exists())
+    runs = [r for a in ACTIVITIES for j in JOINT_NAMES for r in shipped_angle_models(a, j)]
     if not runs:
         sys.exit("no pretrained models found; build them with 'make pretrained'")
     rows, best = [], {}
     for run in runs:
         activity, joint, model = run.name.split("_", 2)
         data = test_corpus(activity, args.subjects, args.duration, args.workdir)
-        agg, _, _ = evaluate_predictor(AnglePredictor(run), data, subject_ids(data))
-        for ax in ANGLE_AXES:
-            r, o = agg[ax]["rmse"], agg[ax]["rmse_offset_removed"]
-            rows.append((joint, activity, ax, model, r["mean"], r["sd"], o["mean"], o["sd"]))
-            key = (joint, activity, ax)
-            best[key] = min(best.get(key, (np.inf, "")), (o["mean"], model))
+        predictors = {model: AnglePredictor(run)}
+        if (run / BLEND_FILE).exists():
+            predictors[f"{model}+refined"] = pretrained_refined(joint, activity, model)
+        for label, predictor in predictors.items():
+            agg, _, _ = evaluate_predictor(predictor, data, subject_ids(data))
+            for ax in ANGLE_AXES:
+                r, o = agg[ax]["rmse"], agg[ax]["rmse_offset_removed"]
+                rows.append((joint, activity, ax, label, r["mean"], r["sd"], o["mean"], o["sd"]))
+                if "+" not in label:  # the targets are for the networks
+                    key = (joint, activity, ax)
+                    best[key] = min(best.get(key, (np.inf, "")), (o["mean"], label))
     print(f"\nHeld-out synthetic subjects ({args.subjects} per activity, {args.duration:g} s each, full sensor error "
           "model), degrees, mean ± SD over subjects\n")
     print("| joint | activity | axis | model | RMSE | RMSE offset removed | best | target |")
@@ -101,6 +111,12 @@ def main() -> None:
     if both:
         wins = sum(c["transformer"] <= c["cnn"] for c in both)
         print(f"\ntransformer at least as good as cnn in {wins} of {len(both)} joint x activity x axis cells")
+    for m in ("cnn", "transformer"):
+        pairs = [(c[m], c[f"{m}+refined"]) for c in cells.values() if m in c and f"{m}+refined" in c]
+        if pairs:
+            better = sum(r <= n for n, r in pairs)
+            print(f"{m}+refined at least as good as {m} alone in {better} of {len(pairs)} cells "
+                  "(offset-removed RMSE)")
 
     print("\nTraining time of the shipped models (from their model.json, 2 CPU cores while building)\n")
     print("| model | steps run | best step | minutes |")

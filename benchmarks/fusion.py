@@ -14,6 +14,10 @@ angle network's), the refined framework, and the classical VQF baseline; the fit
 (w, s); then speed and memory lines.
 
     .venv/bin/python benchmarks/fusion.py [--subjects 40] [--duration 30] [--steps 1000]
+
+``--pretrained`` scores the shipped models instead (angle ``cnn``, ``cnn_ori`` and their
+blend, all joints; ``--activity walking|running``) on a corpus of people they never saw, all
+of whose subjects are then test subjects; nothing is trained.
 """
 from __future__ import annotations
 
@@ -45,10 +49,10 @@ LABELS = {"angle_network": "angle net", "orientation_network": "ori net", "refin
 MODEL = {"n_layers": 3, "channels": 48, "kernel_size": 41, "dropout": 0.1}
 
 
-def corpus(workdir: Path, n: int, duration: float, seed: int = CORPUS_SEED) -> Path:
-    path = workdir / f"walking_s{seed}_n{n}_d{duration:g}.h5"
+def corpus(workdir: Path, n: int, duration: float, seed: int = CORPUS_SEED, activity: str = "walking") -> Path:
+    path = workdir / f"{activity}_s{seed}_n{n}_d{duration:g}.h5"
     if not path.exists():
-        cfg = CorpusConfig(activity="walking", n_subjects=n, seed=seed, duration_s=duration)
+        cfg = CorpusConfig(activity=activity, n_subjects=n, seed=seed, duration_s=duration)
         write_dataset(path, simulate_corpus(cfg, progress=True), attrs=corpus_attrs(cfg))
     return path
 
@@ -66,13 +70,9 @@ def train_runs(data: Path, workdir: Path, joint: str, steps: int) -> tuple[Path,
     return runs[0], runs[1]
 
 
-def evaluate_joint(joint: str, angle_run: Path, ori_run: Path, data: Path, calib_s: float) -> dict:
-    """Per-leg metrics of every method on the test subjects; frames after the calibration window."""
-    from imukin.fusion.refine import RefinedPredictor
-
-    pred = RefinedPredictor(angle_run, ori_run)
-    ids = sorted(r for r in _subjects(data))
-    test = split_subjects(ids, seed=0)["test"]
+def evaluate_joint(joint: str, pred, data: Path, test: list[str], calib_s: float) -> dict:
+    """Per-leg metrics of every method (``pred``: a RefinedPredictor) on the test subjects;
+    frames after the calibration window."""
     out = {m: [] for m in METHODS}
     n_fail = 0
     for rec in iter_dataset(data, subjects=test):
@@ -136,7 +136,11 @@ def cached_speed(args) -> dict:
 
     joint = args.speed_joint
     run = args.workdir / f"{joint}_orientation"
-    if not (run / "model.json").exists():
+    if args.pretrained:
+        from imukin.predictor import pretrained_path
+
+        run = pretrained_path(joint, args.activity, "cnn_ori")
+    elif not (run / "model.json").exists():
         train_runs(corpus(args.workdir, args.subjects, args.duration), args.workdir, joint, args.steps)
     sha = read_checkpoint_info(run)["weights"]["sha256"][:16]
     path = args.workdir / f"speed_{joint}_{args.speed_seconds:g}s_{sha}.json"
@@ -211,6 +215,9 @@ def main() -> None:
     ap.add_argument("--hours", type=float, default=1.0, help="length of the memory probe recording")
     ap.add_argument("--joints", nargs="+", default=list(JOINT_NAMES))
     ap.add_argument("--workdir", type=Path, default=Path("runs/benchmark_fusion"))
+    ap.add_argument("--pretrained", action="store_true", help="score the shipped models (nothing is trained)")
+    ap.add_argument("--activity", default="walking", choices=("walking", "running"),
+                    help="activity of the corpus (with --pretrained: of the shipped models)")
     ap.add_argument("--probe", type=float, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.probe is not None:
@@ -218,19 +225,27 @@ def main() -> None:
         return
     import torch
 
-    from imukin.fusion.refine import fit_blend
+    from imukin.fusion.refine import RefinedPredictor, fit_blend, pretrained_refined
 
     torch.set_num_threads(2)
     args.workdir.mkdir(parents=True, exist_ok=True)
     if args.speed_only:
         print(json.dumps(cached_speed(args), indent=1, default=float))
         return
-    data = corpus(args.workdir, args.subjects, args.duration)
+    if args.pretrained:
+        args.workdir = args.workdir / "pretrained"
+        args.workdir.mkdir(parents=True, exist_ok=True)
+    data = corpus(args.workdir, args.subjects, args.duration, activity=args.activity)
+    ids = sorted(_subjects(data))
     results = {}
     for joint in args.joints:
-        angle_run, ori_run = train_runs(data, args.workdir, joint, args.steps)
-        fit_blend(angle_run, ori_run, data, split="val")
-        results[joint] = evaluate_joint(joint, angle_run, ori_run, data, args.calib)
+        if args.pretrained:
+            pred, test = pretrained_refined(joint, args.activity, "cnn"), ids
+        else:
+            angle_run, ori_run = train_runs(data, args.workdir, joint, args.steps)
+            fit_blend(angle_run, ori_run, data, split="val")
+            pred, test = RefinedPredictor(angle_run, ori_run), split_subjects(ids, seed=0)["test"]
+        results[joint] = evaluate_joint(joint, pred, data, test, args.calib)
     speed = cached_speed(args)
     probe = subprocess.run([sys.executable, __file__, "--probe", str(args.hours)], capture_output=True, text=True)
     if probe.returncode != 0:
@@ -243,9 +258,10 @@ def main() -> None:
 def print_report(results: dict, speed: dict, mem: dict, args) -> None:
     """The table and the speed and memory lines; also saved as JSON in the work folder."""
     n_test = len(next(iter(results.values()))["metrics"]["refined"])
-    print(f"\nHeld-out synthetic walking test set ({n_test} legs; corpus {args.subjects} subjects x "
-          f"{args.duration:g} s, seed {CORPUS_SEED}); RMSE / offset-removed RMSE in degrees, frames after "
-          f"the first {args.calib:g} s\n")
+    models = "shipped pretrained models" if args.pretrained else f"models trained here ({args.steps} steps)"
+    print(f"\nHeld-out synthetic {args.activity} test set ({n_test} legs; corpus {args.subjects} subjects x "
+          f"{args.duration:g} s, seed {CORPUS_SEED}; {models}); RMSE / offset-removed RMSE in degrees, frames "
+          f"after the first {args.calib:g} s\n")
     head = ["joint", "axis", *(LABELS[m] for m in METHODS), "blend w", "blend s"]
     print("| " + " | ".join(head) + " |")
     print("|" + "|".join(["---"] * 2 + ["---:"] * (len(head) - 2)) + "|")

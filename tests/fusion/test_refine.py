@@ -66,3 +66,20 @@ def test_mismatched_runs_and_missing_blend_are_refused(runs, tmp_path):
     (tmp_path / "blend.json").write_text(json.dumps({"format": "imukin-blend", "s": [1, 1], "w": [0, 0, 0]}))
     with pytest.raises(ImukinError, match="3 finite numbers"):
         read_blend(tmp_path)
+
+
+def test_every_shipped_blend_matches_the_shipped_weights():
+    """Each pretrained angle model ships a blend fitted with the shipped orientation network;
+    loading checks both weights' hashes, so a stale blend would raise here."""
+    from imukin.conventions import ACTIVITIES, JOINT_NAMES
+    from imukin.demo import shipped_angle_models
+    from imukin.fusion.refine import BLEND_FILE, pretrained_refined
+
+    shipped = [r for a in ACTIVITIES for j in JOINT_NAMES for r in shipped_angle_models(a, j)]
+    with_blend = [r for r in shipped if (r / BLEND_FILE).exists()]
+    assert len(with_blend) == len(shipped) > 0
+    for run in with_blend:
+        activity, joint, model = run.name.split("_", 2)
+        p = pretrained_refined(joint, activity, model)
+        assert p.joint == joint and p.activity == activity
+        assert all(0.0 <= w <= 1.0 for w in p.blend["w"])

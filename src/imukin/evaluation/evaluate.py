@@ -5,6 +5,8 @@ give mean ± SD over subjects (so a subject with two legs does not count twice).
 """
 from __future__ import annotations
 
+import re
+
 from pathlib import Path
 
 import numpy as np
@@ -137,7 +139,7 @@ def evaluate_runs(runs: list[str | Path], data_path: str | Path, out_dir: str | 
             seed = int(getattr(predictor, "meta", None) and predictor.meta.get("train_config", {}).get("split_seed", 0)
                        or 0)
             subjects = select_subjects(data_path, split, seed)
-            safe = label.replace(" ", "_").replace("(", "").replace(")", "").replace("+", "_")
+            safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", label).strip("_")  # a file name on every system
             agg, per_subject, trace_plots = evaluate_predictor(predictor, data_path, subjects, n_traces, out_dir, safe)
             metrics[label] = {"joint": predictor.joint, "activity": getattr(predictor, "activity", None),
                               "run": str(run), "split": split, "n_subjects": len(per_subject), predictor.joint: agg,

@@ -233,7 +233,7 @@ def pretrained_refined(joint: str, activity: str, model: str = "cnn", device: st
 
 def fit_blend(angle_run: str | Path, ori_run: str | Path, data_path: str | Path, split: str = "val",
               out_dir: str | Path | None = None, config: OptimizeConfig | None = None,
-              split_seed: int | None = None, device: str = "cpu") -> dict:
+              split_seed: int | None = None, device: str = "cpu", max_sequences: int | None = None) -> dict:
     """Fit the per-axis blend on a split of a dataset and write ``blend.json``.
 
     Parameters
@@ -252,6 +252,9 @@ def fit_blend(angle_run: str | Path, ori_run: str | Path, data_path: str | Path,
     split_seed : int, optional
         Subject split seed; default the angle run's.
     device : str
+    max_sequences : int, optional
+        Fit on at most this many legs of the split, spread evenly over it (six
+        parameters need few; the optimiser costs about 2 s per minute of recording).
 
     Returns
     -------
@@ -269,6 +272,8 @@ def fit_blend(angle_run: str | Path, ori_run: str | Path, data_path: str | Path,
     seqs = data.sequences[split]
     if not seqs:
         raise ImukinError(f"{data_path} has no {split} sequences for the {pred.joint}; simulate more subjects")
+    if max_sequences is not None and len(seqs) > max_sequences:
+        seqs = [seqs[i] for i in np.linspace(0, len(seqs) - 1, max_sequences).round().astype(int)]
     alphas, betas, refs, failed = [], [], [], 0
     for seq in seqs:
         c = pred.components_from_channels(seq.x)

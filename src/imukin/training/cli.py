@@ -31,6 +31,9 @@ def add_commands(sub) -> None:
     p.add_argument("--window", type=int, help="frames per training window")
     p.add_argument("--lr", type=float, help="peak learning rate")
     p.add_argument("--seed", type=int, help="training seed")
+    p.add_argument("--offset-weight", type=float,
+                   help="weight in [0, 1] of each window's mean angle error in the loss (1: plain MSE)")
+    p.add_argument("--val-metric", choices=("rmse", "rmse_offset_removed"), help="metric of early stopping")
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                    help="model config overrides, e.g. --set layers=2 channels=40")
     p.add_argument("--lazy", action="store_true",
@@ -119,11 +122,10 @@ def cmd_train(args) -> int:
     activity = str(file_attrs(args.data).get("activity", "unknown"))
     if args.activity and activity in ACTIVITIES and activity != args.activity:
         raise ImukinError(f"{args.data} holds {activity} data but --activity {args.activity} was given")
+    given = {name: getattr(args, name) for name in ("steps", "batch_size", "window", "lr", "seed", "offset_weight",
+                                                    "val_metric") if getattr(args, name) is not None}
     cfg = TrainConfig(model=args.model, joint=args.joint, target=args.target, device=args.device,
-                      model_overrides=parse_overrides(args.set))
-    for name in ("steps", "batch_size", "window", "lr", "seed"):
-        if getattr(args, name) is not None:
-            setattr(cfg, name, getattr(args, name))
+                      model_overrides=parse_overrides(args.set), **given)
     data = None
     if args.lazy:
         if args.target != "angle":
