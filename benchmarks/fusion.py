@@ -216,6 +216,8 @@ def main() -> None:
     ap.add_argument("--joints", nargs="+", default=list(JOINT_NAMES))
     ap.add_argument("--workdir", type=Path, default=Path("runs/benchmark_fusion"))
     ap.add_argument("--pretrained", action="store_true", help="score the shipped models (nothing is trained)")
+    ap.add_argument("--no-speed", action="store_true",
+                    help="skip the optimiser-vs-BFGS timing (about 50 min on 2 cores) and the memory probe")
     ap.add_argument("--activity", default="walking", choices=("walking", "running"),
                     help="activity of the corpus (with --pretrained: of the shipped models)")
     ap.add_argument("--probe", type=float, help=argparse.SUPPRESS)
@@ -246,11 +248,14 @@ def main() -> None:
             fit_blend(angle_run, ori_run, data, split="val")
             pred, test = RefinedPredictor(angle_run, ori_run), split_subjects(ids, seed=0)["test"]
         results[joint] = evaluate_joint(joint, pred, data, test, args.calib)
-    speed = cached_speed(args)
-    probe = subprocess.run([sys.executable, __file__, "--probe", str(args.hours)], capture_output=True, text=True)
-    if probe.returncode != 0:
-        raise SystemExit(f"memory probe failed: {probe.stderr.strip().splitlines()[-1]}")
-    mem = json.loads(probe.stdout.strip().splitlines()[-1])
+    speed = mem = None
+    if not args.no_speed:
+        speed = cached_speed(args)
+        probe = subprocess.run([sys.executable, __file__, "--probe", str(args.hours)], capture_output=True,
+                               text=True)
+        if probe.returncode != 0:
+            raise SystemExit(f"memory probe failed: {probe.stderr.strip().splitlines()[-1]}")
+        mem = json.loads(probe.stdout.strip().splitlines()[-1])
 
     print_report(results, speed, mem, args)
 
@@ -273,6 +278,12 @@ def print_report(results: dict, speed: dict, mem: dict, args) -> None:
                                      f"{r['blend']['s'][k]:.2f}"]) + " |")
     fails = {j: r["not_converged"] for j, r in results.items() if r["not_converged"]}
     print(f"\nnon-converged refinements (fell back to the network): {fails or 'none'}")
+    if speed is None or mem is None:
+        print("speed and memory: skipped (--no-speed)")
+        (args.workdir / "fusion_results.json").write_text(json.dumps(
+            {"blend": {j: r["blend"] for j, r in results.items()},
+             "metrics": {j: r["metrics"] for j, r in results.items()}}, indent=1, default=float))
+        return
     print(f"speed, one {speed['frames'] / speed['fs']:.0f} s two-segment {speed['joint']} sequence at {speed['fs']:g} Hz: "
           f"imukin optimiser {speed['imukin_s']:.2f} s, per-frame BFGS (reference) {speed['bfgs_s']:.1f} s, "
           f"ratio {speed['ratio']:.0f}x")
