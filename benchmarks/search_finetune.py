@@ -101,7 +101,7 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--full-steps", type=int, default=1500, help="steps of the model trained on the shifted corpus")
     ap.add_argument("--ft-subjects", type=int, default=5)
-    ap.add_argument("--ft-steps", type=int, default=400)
+    ap.add_argument("--ft-steps", type=int, default=600, help="fine-tuning steps (the library default)")
     ap.add_argument("--freeze", nargs="+", default=["none", "encoder"], choices=("none", "encoder", "all-but-head"))
     ap.add_argument("--source", default="default", help="'default' (the search part's default cnn) or 'pretrained'")
     ap.add_argument("--tiny", action="store_true", help="seconds-long functional check (meaningless numbers)")

@@ -119,7 +119,7 @@ def test_offset_weight_splits_the_loss_into_course_and_mean():
 
 
 def test_offset_removed_validation_metric(corpus, tmp_path):
-    raw = train(tiny(steps=20, offset_weight=0.1), corpus, tmp_path / "raw", progress=False)
+    raw = train(tiny(steps=20, offset_weight=0.1, val_metric="rmse"), corpus, tmp_path / "raw", progress=False)
     removed = train(tiny(steps=20, offset_weight=0.1, val_metric="rmse_offset_removed"), corpus,
                     tmp_path / "removed", progress=False)
     # the same training; removing each sequence's mean error can only lower the best RMSE
