@@ -82,10 +82,11 @@ def shipped_angle_models(activity: str, joint: str) -> list[Path]:
 
 
 def _print_table(metrics: dict) -> None:
-    print(f"\n{'activity model':<22} {'joint':<6} " + " ".join(f"{ax:>22}" for ax in ANGLE_AXES))
-    print(f"{'':<29} " + " ".join(f"{'RMSE (offset removed)':>22}" for _ in ANGLE_AXES))
+    width = max([len("activity model")] + [len(label) for label in metrics])
+    print(f"\n{'activity model':<{width}} {'joint':<6} " + " ".join(f"{ax:>22}" for ax in ANGLE_AXES))
+    print(f"{'':<{width + 7}} " + " ".join(f"{'RMSE (offset removed)':>22}" for _ in ANGLE_AXES))
     for label, joints in metrics.items():
         for joint, agg in joints.items():
             cells = " ".join(f"{agg[ax]['rmse']['mean']:8.2f} ({agg[ax]['rmse_offset_removed']['mean']:5.2f}) deg"
                              for ax in ANGLE_AXES)
-            print(f"{label:<22} {joint:<6} {cells}")
+            print(f"{label:<{width}} {joint:<6} {cells}")
