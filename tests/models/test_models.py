@@ -133,3 +133,19 @@ def test_target_override_matches_orientation_name():
     model = create_model("transformer", target="orientation", n_layers=1)
     assert model.model_name == "transformer_ori"
     assert model.out_dim == 12
+
+
+@pytest.mark.parametrize("dilation", [1, 2])
+def test_cnn_receptive_field_is_exact(dilation):
+    """A change at one input frame reaches exactly the output frames within half the receptive field."""
+    torch.manual_seed(0)
+    model = create_model("cnn", n_layers=2, channels=8, kernel_size=5, dilation=dilation).eval()
+    half = (model.receptive_field - 1) // 2
+    assert model.receptive_field == 2 * 4 * dilation + 1
+    x = torch.randn(1, 60, 16)
+    x2 = x.clone()
+    x2[0, 30] += 5.0
+    with torch.no_grad():
+        changed = (model(x2) - model(x)).abs().amax(dim=-1)[0] > 1e-7  # (T,)
+    frames = torch.nonzero(changed).flatten()
+    assert frames.min().item() == 30 - half and frames.max().item() == 30 + half
