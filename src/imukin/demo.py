@@ -26,7 +26,7 @@ def run_demo(out: str | Path, n_subjects: int = 4, seed: int = 2024, duration_s:
     from imukin.evaluation.plots import plot_corpus_overview, plot_rmse_bars
     from imukin.evaluation.report import write_report
     from imukin.fusion.refine import BLEND_FILE, pretrained_refined
-    from imukin.predictor import AnglePredictor
+    from imukin.predictor import AnglePredictor, shipped_angle_models
     from imukin.simulation.corpus import CorpusConfig, corpus_attrs, simulate_corpus
 
     out = Path(out)
@@ -65,20 +65,6 @@ def run_demo(out: str | Path, n_subjects: int = 4, seed: int = 2024, duration_s:
                                          "full sensor error model; both legs averaged per subject.", row_label="joint")
     print(f"demo results in {out}/ (report.md, plots, data)")
     return {"files": files, "metrics": metrics}
-
-
-def shipped_angle_models(activity: str, joint: str) -> list[Path]:
-    """Folders of the shipped pretrained angle models of an activity and joint (not orientation models)."""
-    import json
-
-    from imukin.predictor import PRETRAINED_DIR
-
-    runs = []
-    for run in sorted(PRETRAINED_DIR.glob(f"{activity}_{joint}_*")):
-        if (run / "model.json").exists() and json.loads((run / "model.json").read_text()).get(
-                "meta", {}).get("target", "angle") == "angle":
-            runs.append(run)
-    return runs
 
 
 def _print_table(metrics: dict) -> None:

@@ -33,6 +33,14 @@ def pretrained_path(joint: str, activity: str, model: str = "cnn") -> Path:
     return path
 
 
+def shipped_angle_models(activity: str, joint: str) -> list[Path]:
+    """Folders of the shipped pretrained angle models of an activity and joint (not orientation models)."""
+    from imukin.models.checkpoint import read_checkpoint_info
+
+    runs = sorted(p for p in PRETRAINED_DIR.glob(f"{activity}_{joint}_*") if (p / "model.json").exists())
+    return [r for r in runs if read_checkpoint_info(r).get("meta", {}).get("target", "angle") == "angle"]
+
+
 class TrainedRun:
     """A run folder's model, loaded for inference, with what it expects of its input.
 

@@ -36,7 +36,7 @@ from imukin.inference import resample, resample_to_length
 from imukin.io.atomic import write_text_atomic
 from imukin.models.checkpoint import read_checkpoint_info
 from imukin.models.orientation import output_to_rotations
-from imukin.predictor import AnglePredictor, TrainedRun, pretrained_path
+from imukin.predictor import PRETRAINED_DIR, AnglePredictor, TrainedRun, pretrained_path
 from imukin.training.dataset import load_joint_data, side_inputs
 
 BLEND_FILE = "blend.json"
@@ -212,6 +212,14 @@ class RefinedPredictor:
         return self.components(acc1, gyr1, acc2, gyr2, side, fs)["refined"]
 
 
+def _run_label(run: str | Path) -> str:
+    """A run folder as recorded in ``blend.json``: package-relative for shipped models, else as given."""
+    path = Path(run).resolve()
+    if path.parent == PRETRAINED_DIR.resolve():
+        return f"pretrained/{path.name}"
+    return str(run)
+
+
 #: The shipped orientation model used by the pretrained optimisation stage.
 PRETRAINED_ORIENTATION_MODEL = "cnn_ori"
 
@@ -289,8 +297,9 @@ def fit_blend(angle_run: str | Path, ori_run: str | Path, data_path: str | Path,
         "fit": {"split": split, "split_seed": split_seed, "data_file": str(data_path), "data_hash": data.data_hash,
                 "n_sequences": len(seqs), "n_frames": params["n_frames"], "n_not_converged": failed,
                 "rmse_deg": params["rmse_deg"], "rmse_angle_network_deg": params["rmse_alpha_deg"]},
-        "angle_model": {"run": str(angle_run), "weights_sha256": read_checkpoint_info(angle_run)["weights"]["sha256"]},
-        "orientation_model": {"run": str(ori_run),
+        "angle_model": {"run": _run_label(angle_run),
+                        "weights_sha256": read_checkpoint_info(angle_run)["weights"]["sha256"]},
+        "orientation_model": {"run": _run_label(ori_run),
                               "weights_sha256": read_checkpoint_info(ori_run)["weights"]["sha256"]},
         "optimizer": pred.config.to_dict(),
     }

@@ -115,17 +115,23 @@ class Sequence:
 
 
 @dataclass
-class JointData:
-    """All sequences of one joint in one dataset file, with its split."""
+class JointIndex:
+    """What one joint's data from one dataset file holds, loaded or not: its origin and subject split."""
 
     path: Path
     joint: str
     fs: float
     activity: str
     split: dict[str, list[str]]
-    sequences: dict[str, list[Sequence]] = field(default_factory=dict)  # split -> sequences
+    sequences: dict[str, list] = field(default_factory=dict)  # split -> sequences (or references to them)
     data_hash: str = ""
     target: str = "angle"  # "angle" or "orientation"
+
+
+@dataclass
+class JointData(JointIndex):
+    """All sequences of one joint in one dataset file, with its split (``sequences``: split ->
+    list of :class:`Sequence`)."""
 
     def arrays(self, split: str) -> tuple[list[np.ndarray], list[np.ndarray]]:
         seqs = self.sequences[split]

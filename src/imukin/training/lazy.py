@@ -16,7 +16,7 @@ in-memory :class:`~imukin.training.trainer.WindowSampler`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -26,7 +26,7 @@ import numpy as np
 from imukin.conventions import JOINT_NAMES, SIDES, check_choice, joint_name, joint_segments
 from imukin.errors import ImukinError
 from imukin.io.job_h5 import _open
-from imukin.training.dataset import SPLITS, Normalizer, dataset_hash, resolve_split, side_inputs
+from imukin.training.dataset import SPLITS, JointIndex, Normalizer, dataset_hash, resolve_split, side_inputs
 
 CHUNK_FRAMES = 20_000  # frames read at once while accumulating statistics
 
@@ -41,17 +41,9 @@ class SequenceRef:
 
 
 @dataclass
-class LazyJointData:
-    """One joint's sequences of a dataset file, indexed but not loaded (angle target only)."""
-
-    path: Path
-    joint: str
-    fs: float
-    activity: str
-    split: dict[str, list[str]]
-    sequences: dict[str, list[SequenceRef]] = field(default_factory=dict)  # split -> references
-    data_hash: str = ""
-    target: str = "angle"  # lazy loading serves the angle target
+class LazyJointData(JointIndex):
+    """One joint's sequences of a dataset file, indexed but not loaded (angle target only;
+    ``sequences``: split -> list of :class:`SequenceRef`)."""
 
     def read(self, ref: SequenceRef, start: int = 0, stop: int | None = None,
              f: h5py.File | None = None) -> tuple[np.ndarray, np.ndarray]:

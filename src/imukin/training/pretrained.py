@@ -109,14 +109,11 @@ def export_pretrained(run_dir: Path, name: str, summary: dict, corpus: Path) -> 
 def fit_pretrained_blend(angle_name: str, ori_name: str, corpus: Path, device: str = "cpu") -> dict:
     """Fit the blend of a shipped angle model with a shipped orientation model on the validation
     subjects, store it as ``blend.json`` beside the angle model and note it in its model card."""
-    from imukin.fusion.refine import BLEND_FILE, fit_blend
+    from imukin.fusion.refine import fit_blend
 
     angle_dir, ori_dir = PRETRAINED_DIR / angle_name, PRETRAINED_DIR / ori_name
     doc = fit_blend(angle_dir, ori_dir, corpus, split="val", out_dir=angle_dir, device=device,
                     max_sequences=BLEND_LEGS)
-    for key, name in (("angle_model", angle_name), ("orientation_model", ori_name)):
-        doc[key]["run"] = f"pretrained/{name}"  # package-relative, not the build machine's path
-    write_text_atomic(angle_dir / BLEND_FILE, json.dumps(doc, indent=2) + "\n")
     card_path = angle_dir / "MODEL_CARD.md"
     card = card_path.read_text().split("\n- **Optimisation stage**")[0].rstrip("\n")
     fit = doc["fit"]
