@@ -7,6 +7,7 @@ import pytest
 import torch
 from safetensors.numpy import load_file
 
+from imukin.errors import ImukinError
 from imukin.io.job_h5 import write_dataset
 from imukin.simulation.corpus import CorpusConfig, corpus_attrs, simulate_corpus
 from imukin.training import trainer as trainer_mod
@@ -116,6 +117,25 @@ def test_offset_weight_splits_the_loss_into_course_and_mean():
     shifted = target + torch.tensor([2.0, -1.0, 0.5])
     assert torch.allclose(_loss(shifted, target, "angle", 0.0), torch.tensor(0.0), atol=1e-6)
     assert torch.allclose(_loss(shifted, target, "angle", 0.1), torch.tensor(0.1 * (4 + 1 + 0.25) / 3))
+
+
+def test_axis_weights_make_the_loss_a_weighted_mean_over_axes():
+    from imukin.training.trainer import _loss
+
+    target = torch.zeros(2, 10, 3)
+    out = target + torch.tensor([1.0, 2.0, 3.0])[None, None]  # a constant error per axis
+    # equal weights are the unweighted loss
+    assert torch.allclose(_loss(out, target, "angle", 1.0, torch.ones(3)), _loss(out, target, "angle", 1.0))
+    # weights (4, 1, 1): the first axis's squared error 1 counts four times
+    assert torch.allclose(_loss(out, target, "angle", 1.0, torch.tensor([4.0, 1.0, 1.0])),
+                          torch.tensor((4 * 1 + 4 + 9) / 6.0))
+
+
+def test_degree_weighting_trains_and_bad_names_are_refused(corpus, tmp_path):
+    s = train(tiny(steps=20, axis_weighting="degrees"), corpus, tmp_path / "deg", progress=False)
+    assert np.isfinite(s["best_val_rmse_deg"]) and len(s["best_val_rmse_axes"]) == 3
+    with pytest.raises(ImukinError, match="axis_weighting"):
+        TrainConfig(axis_weighting="radians")
 
 
 def test_offset_removed_validation_metric(corpus, tmp_path):

@@ -33,7 +33,10 @@ def add_commands(sub) -> None:
     p.add_argument("--seed", type=int, help="training seed")
     p.add_argument("--offset-weight", type=float,
                    help="weight in [0, 1] of each window's mean angle error in the loss (1: plain MSE)")
-    p.add_argument("--val-metric", choices=("rmse", "rmse_offset_removed"), help="metric of early stopping")
+    # choices are checked by TrainConfig (one list, and no torch import to build the parser)
+    p.add_argument("--val-metric", help="metric of early stopping: rmse or rmse_offset_removed")
+    p.add_argument("--axis-weighting",
+                   help="loss weight of the angle axes: sd (each in its own SD) or degrees (all in degrees)")
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                    help="model config overrides, e.g. --set layers=2 channels=40")
     p.add_argument("--lazy", action="store_true",
@@ -123,7 +126,7 @@ def cmd_train(args) -> int:
     if args.activity and activity in ACTIVITIES and activity != args.activity:
         raise ImukinError(f"{args.data} holds {activity} data but --activity {args.activity} was given")
     given = {name: getattr(args, name) for name in ("steps", "batch_size", "window", "lr", "seed", "offset_weight",
-                                                    "val_metric") if getattr(args, name) is not None}
+                                                    "val_metric", "axis_weighting") if getattr(args, name) is not None}
     cfg = TrainConfig(model=args.model, joint=args.joint, target=args.target, device=args.device,
                       model_overrides=parse_overrides(args.set), **given)
     data = None

@@ -46,6 +46,7 @@ from imukin.training.distributed import DistContext, current_context, process_de
 
 
 VAL_METRICS = ("rmse", "rmse_offset_removed")  # validation metrics early stopping can use
+AXIS_WEIGHTINGS = ("sd", "degrees")  # how the angle loss weighs the three axes
 
 
 @dataclass
@@ -75,6 +76,9 @@ class TrainConfig:
     # A sensor's mounting rotation shifts the angles by a constant no input reveals; fitting those constants
     # memorises the training people (validation error rises after one pass over the data), so the loss
     # weighs the course of the angle more than its constant part
+    axis_weighting: str = "degrees"  # angle target: "degrees" weighs the three axes' errors in degrees, as
+    # they are reported, so the wide flexion axis counts by its size; "sd" in each axis's own training SD
+    # (the reference: a degree of flexion then counts ~1/16 of a degree of adduction)
     val_metric: str = "rmse_offset_removed"  # angle target: early stopping on "rmse" or "rmse_offset_removed"
     # (each validation leg's mean error removed: the course of the angle, as the reported figures)
     device: str = "cpu"  # "cpu" or "cuda" (or "cuda:1")
@@ -84,6 +88,8 @@ class TrainConfig:
             raise ImukinError(f"unknown val_metric {self.val_metric!r}; use one of {', '.join(VAL_METRICS)}")
         if not 0.0 <= self.offset_weight <= 1.0:
             raise ImukinError(f"offset_weight must lie in [0, 1], got {self.offset_weight}")
+        if self.axis_weighting not in AXIS_WEIGHTINGS:
+            raise ImukinError(f"unknown axis_weighting {self.axis_weighting!r}; use one of {', '.join(AXIS_WEIGHTINGS)}")
 
     def lr_at(self, step: int) -> float:
         """Learning rate at a step: linear warm-up then cosine down to ``min_lr_ratio * lr``."""
@@ -178,14 +184,16 @@ def orientation_error_deg(pred6: torch.Tensor, true6: torch.Tensor) -> torch.Ten
     return torch.rad2deg(torch.arccos(cos.clamp(-1.0, 1.0)))
 
 
-def _loss(out: torch.Tensor, target: torch.Tensor, kind: str, offset_weight: float = 1.0) -> torch.Tensor:
+def _loss(out: torch.Tensor, target: torch.Tensor, kind: str, offset_weight: float = 1.0,
+          axis_weights: torch.Tensor | None = None) -> torch.Tensor:
     """Angle: MSE on z-scored angles, split into the error's course and its window mean, the
-    mean weighted by ``offset_weight`` (1 gives the plain MSE). Orientation: MSE on the entries
-    of the Gram-Schmidt matrices."""
+    mean weighted by ``offset_weight`` (1 gives the plain MSE), each axis weighted by
+    ``axis_weights`` (3,) (default equal). Orientation: MSE on the entries of the Gram-Schmidt matrices."""
     if kind == "angle":
         err = out - target  # (B, W, 3)
         mean = err.mean(dim=1, keepdim=True)  # (B, 1, 3)
-        return ((err - mean) ** 2).mean() + offset_weight * (mean ** 2).mean()
+        per_axis = ((err - mean) ** 2).mean(dim=(0, 1)) + offset_weight * (mean ** 2).mean(dim=(0, 1))  # (3,)
+        return per_axis.mean() if axis_weights is None else (per_axis * axis_weights).sum() / axis_weights.sum()
     return torch.nn.functional.mse_loss(output_to_rotations(out), output_to_rotations(target))
 
 
@@ -322,6 +330,8 @@ def train(cfg: TrainConfig, data_path: str | Path, run_dir: str | Path, progress
     x_std = torch.tensor(norm.x_std, device=device, dtype=torch.float32)
     y_mean = torch.tensor(norm.y_mean, device=device, dtype=torch.float32)
     y_std = torch.tensor(norm.y_std, device=device, dtype=torch.float32)
+    # "degrees": weights y_std^2 turn the z-scored squared errors back into squared degrees
+    axis_weights = y_std.reshape(-1) ** 2 if cfg.target == "angle" and cfg.axis_weighting == "degrees" else None
     error_axes = ANGLE_AXES if cfg.target == "angle" else ("segment1", "segment2")
     meta = {
         "target": cfg.target, "joint": cfg.joint, "activity": data.activity, "fs": data.fs,
@@ -354,7 +364,7 @@ def train(cfg: TrainConfig, data_path: str | Path, run_dir: str | Path, progress
                 xb = rotate_sensors(xb, cfg.rotation_sd_deg, gen)
             xb = add_noise((xb - x_mean) / x_std, cfg.noise_fraction, gen)
             xb, yb = xb[share], yb[share]  # (B / world, W, C): this process's share
-            loss = _loss(net(xb), (yb - y_mean) / y_std, cfg.target, cfg.offset_weight)
+            loss = _loss(net(xb), (yb - y_mean) / y_std, cfg.target, cfg.offset_weight, axis_weights)
             opt.zero_grad(set_to_none=True)
             loss.backward()  # DDP averages the gradients over processes here
             torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
