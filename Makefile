@@ -33,6 +33,7 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/simulator_throughput.py
 	$(BIN)/python benchmarks/source_throughput.py
 	$(BIN)/python benchmarks/accuracy.py
+	$(BIN)/python benchmarks/real_motion.py
 	$(BIN)/python benchmarks/harmonization.py
 	$(BIN)/python benchmarks/search_finetune.py
 	$(BIN)/python benchmarks/fusion.py
