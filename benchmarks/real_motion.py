@@ -25,7 +25,7 @@ from imukin.errors import ImukinError
 from imukin.evaluation.metrics import sequence_metrics
 from imukin.predictor import AnglePredictor, shipped_angle_models
 from imukin.simulation.markers import records_from_marker_files
-from imukin.simulation.sensor_errors import SensorErrorConfig, apply_electronic_errors
+from imukin.simulation.sensor_errors import SensorErrorConfig
 
 TRIALS = ("real/opensim-core/walking2.c3d", "real/opensim-core/walking5.c3d", "real/kineticstoolkit/walk.c3d")
 DEFAULT_DATA = next((p for p in (Path("../shared/data"), Path("tests/data")) if (p / TRIALS[0]).exists()),
@@ -43,13 +43,8 @@ def main() -> None:
         sys.exit(f"missing trials under {args.data}: {', '.join(missing)}; pass --data with the shared data folder")
     from imukin.fusion.refine import BLEND_FILE, pretrained_refined
 
-    records = records_from_marker_files([args.data / t for t in TRIALS], fs_out=200.0)
-    rng = np.random.default_rng(args.seed)
-    if not args.ideal:
-        errors = SensorErrorConfig()
-        for rec in records:
-            for seg in list(rec.acc):
-                rec.acc[seg], rec.gyr[seg] = apply_electronic_errors(rec.acc[seg], rec.gyr[seg], rec.fs, errors, rng)
+    records = records_from_marker_files([args.data / t for t in TRIALS], fs_out=200.0,
+                                        errors=None if args.ideal else SensorErrorConfig(), seed=args.seed)
     rows = []  # (joint, model, trial, side, metrics)
     for joint in JOINT_NAMES:
         for run in shipped_angle_models("walking", joint):

@@ -185,3 +185,21 @@ def test_cluster_set_validation():
         ClusterSet({"rarm": ("A", "B", "C")})
     with pytest.raises(ImukinError, match="exactly 4"):
         ClusterSet({"rthigh": ("A", "B", "C")}, method="pig")
+
+
+def test_marker_files_with_sensor_errors():
+    from tests.conftest import DATA
+
+    from imukin.simulation.markers import records_from_marker_files
+    from imukin.simulation.sensor_errors import SensorErrorConfig
+
+    path = [DATA / WALKING2]
+    ideal = records_from_marker_files(path)[0]
+    noisy = records_from_marker_files(path, errors=SensorErrorConfig(), seed=3)[0]
+    again = records_from_marker_files(path, errors=SensorErrorConfig(), seed=3)[0]
+    for seg in ideal.acc:
+        d_acc, d_gyr = noisy.acc[seg] - ideal.acc[seg], noisy.gyr[seg] - ideal.gyr[seg]
+        # a real sensor's errors: present, but small beside walking's signals (bias, noise, 1 % scale)
+        assert 0.01 < np.std(d_acc) < 0.6 and 0.001 < np.std(d_gyr) < 0.2, seg
+        assert np.array_equal(noisy.acc[seg], again.acc[seg])  # the seed fixes the draws
+    assert np.array_equal(noisy.angle["rknee"], ideal.angle["rknee"])  # references untouched

@@ -6,13 +6,12 @@ frames. The full table is ``benchmarks/real_motion.py``.
 """
 import json
 
-import numpy as np
 import pytest
 
 from imukin.evaluation.metrics import sequence_metrics
 from imukin.predictor import AnglePredictor, shipped_angle_models
 from imukin.simulation.markers import records_from_marker_files
-from imukin.simulation.sensor_errors import SensorErrorConfig, apply_electronic_errors
+from imukin.simulation.sensor_errors import SensorErrorConfig
 
 TRIALS = ("real/opensim-core/walking2.c3d", "real/opensim-core/walking5.c3d")
 
@@ -21,13 +20,7 @@ TRIALS = ("real/opensim-core/walking2.c3d", "real/opensim-core/walking5.c3d")
 def real_walks():
     from tests.conftest import DATA
 
-    records = records_from_marker_files([DATA / t for t in TRIALS], fs_out=200.0)
-    rng = np.random.default_rng(0)
-    for rec in records:
-        for seg in list(rec.acc):
-            rec.acc[seg], rec.gyr[seg] = apply_electronic_errors(rec.acc[seg], rec.gyr[seg], rec.fs,
-                                                                 SensorErrorConfig(), rng)
-    return records
+    return records_from_marker_files([DATA / t for t in TRIALS], fs_out=200.0, errors=SensorErrorConfig(), seed=0)
 
 
 @pytest.mark.parametrize("joint", ["hip", "knee", "ankle"])

@@ -57,6 +57,7 @@ from imukin.data import SubjectRecord
 from imukin.errors import ImukinError
 from imukin.io.c3d import MarkerData
 from imukin.simulation.imu import ideal_imu
+from imukin.simulation.sensor_errors import SensorErrorConfig, apply_electronic_errors
 
 METHODS = ("cluster", "pig")
 REFERENCES = ("midstance", "first")
@@ -580,12 +581,23 @@ def default_clusters(markers: MarkerData) -> ClusterSet:
                       "(Plug-in Gait axis markers or RTH1-3/RTB1-3/RCAL RMT1 RMT2 clusters with RASI LASI RPSI LPSI)")
 
 
-def records_from_marker_files(paths, fs_out: float = 200.0, activity: str = "walking") -> list[SubjectRecord]:
-    """One :class:`SubjectRecord` per marker file (ids ``s0000``, ``s0001``, ...), clusters chosen per file."""
+def records_from_marker_files(paths, fs_out: float = 200.0, activity: str = "walking",
+                              errors: SensorErrorConfig | None = None, seed: int = 0) -> list[SubjectRecord]:
+    """One :class:`SubjectRecord` per marker file (ids ``s0000``, ``s0001``, ...), clusters chosen per file.
+
+    With ``errors``, every simulated sensor also gets a real sensor's electronic errors
+    (:func:`imukin.simulation.sensor_errors.apply_electronic_errors`: scale, misalignment, bias,
+    bias drift, noise, saturation; the marker cluster already moves with the skin), drawn
+    from a generator seeded with ``seed``.
+    """
+    rng = np.random.default_rng(seed)
     records = []
     for k, path in enumerate(paths):
         markers = read_marker_file(path)
         rec = markers_to_record(markers, default_clusters(markers), fs_out=fs_out, subject_id=f"s{k:04d}",
                                 activity=activity)
+        if errors is not None:
+            for seg in list(rec.acc):
+                rec.acc[seg], rec.gyr[seg] = apply_electronic_errors(rec.acc[seg], rec.gyr[seg], rec.fs, errors, rng)
         records.append(rec)
     return records
