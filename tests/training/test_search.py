@@ -45,6 +45,7 @@ def test_search_space_is_the_reference_one_and_builds():
     for arch, kw in seen["cnn"]:
         assert arch["n_layers"] in (1, 2, 3) and arch["channels"] in range(10, 71, 10)
         assert arch["kernel_size"] in (11, 21, 31, 41, 51) and 0 <= arch["dropout"] <= 0.3
+        assert arch["dilation"] in (1, 2)
         assert 1e-5 <= kw["lr"] <= 1e-2
     assert {a["bidirectional"] for a, _ in seen["lstm"]} == {False, True}
     assert all(a["hidden_size"] in range(10, 71, 10) for a, _ in seen["lstm"])

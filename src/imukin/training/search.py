@@ -20,7 +20,8 @@ Resuming
 Search space (:func:`suggest`)
     The reference's for cnn and lstm: learning rate 1e-5..1e-2 (log scale), dropout
     0..0.3, 1-3 layers, 10..70 channels or units in steps of 10, cnn kernel
-    {11, 21, 31, 41, 51}, lstm bidirectional or not. The reference's exponential decay rate
+    {11, 21, 31, 41, 51}, lstm bidirectional or not; imukin adds the cnn dilation (1 or 2,
+    which doubles the receptive field at the same compute). The reference's exponential decay rate
     (0.9..0.9997) becomes the floor of imukin's cosine schedule (0.01..0.3 of the peak, log
     scale): an exponential decay over thousands of steps ends at almost zero. For the
     transformer: 1-4 layers, 2 or 4 heads of size 8 or 16, feed-forward 64/128/256,
@@ -87,6 +88,7 @@ def suggest(trial, model: str) -> tuple[dict, dict]:
         arch = {"n_layers": trial.suggest_int("n_layers", 1, 3),
                 "channels": trial.suggest_int("channels", 10, 70, step=10),
                 "kernel_size": trial.suggest_categorical("kernel_size", [11, 21, 31, 41, 51]),
+                "dilation": trial.suggest_categorical("dilation", [1, 2]),
                 "dropout": trial.suggest_float("dropout", 0.0, 0.3)}
         lr = trial.suggest_float("lr", 1e-5, 1e-2, log=True)
     elif model == "lstm":
