@@ -62,10 +62,12 @@ def tissue_floor(activity: str, n: int, duration: float, seed: int = 4242) -> di
     models = {"all": full, "slow": replace(full, tissue_rock_deg_per_mm=0.0)}
     out = {j: {k: [] for k in models} for j in JOINT_NAMES}
     for i in range(n):
+        rng = np.random.default_rng([seed, i])
+        kin = generate_gait(draw_subject(rng, activity),
+                            GaitConfig(activity=activity, duration_s=duration, fs_internal=internal_rate(200.0)), rng)
+        after_gait = rng.bit_generator.state
         for kind, errors in models.items():
-            rng = np.random.default_rng([seed, i])  # the same person for both tissue models
-            kin = generate_gait(draw_subject(rng, activity),
-                                GaitConfig(activity=activity, duration_s=duration, fs_internal=internal_rate(200.0)), rng)
+            rng.bit_generator.state = after_gait  # the same tissue draws for both tissue models
             skin = {}
             for seg, r_seg in kin.rot.items():
                 seg_acc = make_interp_spline(kin.t, kin.pos[seg], k=5).derivative(2)(kin.t)  # (N, 3) lab
@@ -115,27 +117,24 @@ def main() -> None:
         print(json.dumps(inference_probe(args.probe, args.hours)))
         return
     from imukin.evaluation.evaluate import evaluate_predictor
-    from imukin.fusion.refine import BLEND_FILE, pretrained_refined
+    from imukin.fusion.refine import shipped_predictors
 
     args.workdir.mkdir(parents=True, exist_ok=True)
     runs = [r for a in ACTIVITIES for j in JOINT_NAMES for r in shipped_angle_models(a, j)]
     if not runs:
         sys.exit("no pretrained models found; build them with 'make pretrained'")
     rows, best = [], {}
-    for run in runs:
-        activity, joint, model = run.name.split("_", 2)
+    for activity in ACTIVITIES:
         data = test_corpus(activity, args.subjects, args.duration, args.workdir)
-        predictors = {model: AnglePredictor(run)}
-        if (run / BLEND_FILE).exists():
-            predictors[f"{model}+refined"] = pretrained_refined(joint, activity, model)
-        for label, predictor in predictors.items():
-            agg, _, _ = evaluate_predictor(predictor, data, subject_ids(data))
-            for ax in ANGLE_AXES:
-                r, o = agg[ax]["rmse"], agg[ax]["rmse_offset_removed"]
-                rows.append((joint, activity, ax, label, r["mean"], r["sd"], o["mean"], o["sd"]))
-                if "+" not in label:  # the targets are for the networks
-                    key = (joint, activity, ax)
-                    best[key] = min(best.get(key, (np.inf, "")), (o["mean"], label))
+        for joint in JOINT_NAMES:
+            for label, predictor in shipped_predictors(activity, joint).items():
+                agg, _, _ = evaluate_predictor(predictor, data, subject_ids(data))
+                for ax in ANGLE_AXES:
+                    r, o = agg[ax]["rmse"], agg[ax]["rmse_offset_removed"]
+                    rows.append((joint, activity, ax, label, r["mean"], r["sd"], o["mean"], o["sd"]))
+                    if "+" not in label:  # the targets are for the networks
+                        key = (joint, activity, ax)
+                        best[key] = min(best.get(key, (np.inf, "")), (o["mean"], label))
     print(f"\nHeld-out synthetic subjects ({args.subjects} per activity, {args.duration:g} s each, full sensor error "
           "model), degrees, mean ± SD over subjects\n")
     print("| joint | activity | axis | model | RMSE | RMSE offset removed | best | target |")

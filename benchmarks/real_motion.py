@@ -23,7 +23,6 @@ import numpy as np
 from imukin.conventions import ANGLE_AXES, JOINT_NAMES, SIDES
 from imukin.errors import ImukinError
 from imukin.evaluation.metrics import sequence_metrics
-from imukin.predictor import AnglePredictor, shipped_angle_models
 from imukin.simulation.markers import records_from_marker_files
 from imukin.simulation.sensor_errors import SensorErrorConfig
 
@@ -41,27 +40,22 @@ def main() -> None:
     missing = [t for t in TRIALS if not (args.data / t).exists()]
     if missing:
         sys.exit(f"missing trials under {args.data}: {', '.join(missing)}; pass --data with the shared data folder")
-    from imukin.fusion.refine import BLEND_FILE, pretrained_refined
+    from imukin.fusion.refine import shipped_predictors
 
     records = records_from_marker_files([args.data / t for t in TRIALS], fs_out=200.0,
                                         errors=None if args.ideal else SensorErrorConfig(), seed=args.seed)
     rows = []  # (joint, model, trial, side, metrics)
     for joint in JOINT_NAMES:
-        for run in shipped_angle_models("walking", joint):
-            model = run.name.split("_", 2)[2]
-            predictors = {model: AnglePredictor(run)}
-            if (run / BLEND_FILE).exists():
-                predictors[f"{model}+refined"] = pretrained_refined(joint, "walking", model)
-            for label, predictor in predictors.items():
-                for trial, rec in zip(TRIALS, records):
-                    for side in SIDES:
-                        try:
-                            acc1, gyr1, acc2, gyr2 = rec.joint_inputs(joint, side)
-                            ref = rec.joint_angle(joint, side)
-                        except ImukinError:  # a segment the trial lacks
-                            continue
-                        pred = predictor.predict(acc1, gyr1, acc2, gyr2, side=side, fs=rec.fs)
-                        rows.append((joint, label, Path(trial).name, side, sequence_metrics(pred, ref)))
+        for label, predictor in shipped_predictors("walking", joint).items():
+            for trial, rec in zip(TRIALS, records):
+                for side in SIDES:
+                    try:
+                        acc1, gyr1, acc2, gyr2 = rec.joint_inputs(joint, side)
+                        ref = rec.joint_angle(joint, side)
+                    except ImukinError:  # a segment the trial lacks
+                        continue
+                    pred = predictor.predict(acc1, gyr1, acc2, gyr2, side=side, fs=rec.fs)
+                    rows.append((joint, label, Path(trial).name, side, sequence_metrics(pred, ref)))
     sensors = "perfect sensors" if args.ideal else "default electronic sensor errors"
     print(f"\nShipped walking models on IMUs simulated from real marker trials ({sensors}), degrees, "
           "mean over trials and legs (n)\n")

@@ -25,8 +25,7 @@ def run_demo(out: str | Path, n_subjects: int = 4, seed: int = 2024, duration_s:
     from imukin.evaluation.evaluate import evaluate_predictor
     from imukin.evaluation.plots import plot_corpus_overview, plot_rmse_bars
     from imukin.evaluation.report import write_report
-    from imukin.fusion.refine import BLEND_FILE, pretrained_refined
-    from imukin.predictor import AnglePredictor, shipped_angle_models
+    from imukin.fusion.refine import shipped_predictors
     from imukin.simulation.corpus import CorpusConfig, corpus_attrs, simulate_corpus
 
     out = Path(out)
@@ -41,20 +40,14 @@ def run_demo(out: str | Path, n_subjects: int = 4, seed: int = 2024, duration_s:
         speeds = ", ".join(f"{r.meta[3]:.2f}" for r in records)
         print(f"{activity}: {len(records)} new subjects, mean speeds {speeds} m/s -> {data}")
         for joint in JOINT_NAMES:
-            for run in shipped_angle_models(activity, joint):
-                predictors = {run.name: AnglePredictor(run)}
-                if (run / BLEND_FILE).exists():
-                    model = run.name.split("_", 2)[2]
-                    predictors[f"{run.name}+refined"] = pretrained_refined(joint, activity, model)
-                for name, predictor in predictors.items():
-                    model_label = name.split("_", 2)[2]
-                    agg, _, traces = evaluate_predictor(predictor, data, subject_ids(data), n_traces=1,
-                                                        trace_dir=out, label=name)
-                    metrics.setdefault(f"{activity} {model_label}", {})[joint] = agg
-                    bars[f"{activity} {joint} {model_label}"] = {
-                        ax: (agg[ax]["rmse_offset_removed"]["mean"], agg[ax]["rmse_offset_removed"]["sd"])
-                        for ax in ANGLE_AXES}
-                    plots += traces
+            for model_label, predictor in shipped_predictors(activity, joint).items():
+                agg, _, traces = evaluate_predictor(predictor, data, subject_ids(data), n_traces=1,
+                                                    trace_dir=out, label=f"{activity}_{joint}_{model_label}")
+                metrics.setdefault(f"{activity} {model_label}", {})[joint] = agg
+                bars[f"{activity} {joint} {model_label}"] = {
+                    ax: (agg[ax]["rmse_offset_removed"]["mean"], agg[ax]["rmse_offset_removed"]["sd"])
+                    for ax in ANGLE_AXES}
+                plots += traces
     if bars:
         plots.insert(0, plot_rmse_bars(out / "rmse_by_axis.png", bars, title="offset-removed RMSE, new subjects"))
         _print_table(metrics)

@@ -83,3 +83,13 @@ def test_every_shipped_blend_matches_the_shipped_weights():
         p = pretrained_refined(joint, activity, model)
         assert p.joint == joint and p.activity == activity
         assert all(0.0 <= w <= 1.0 for w in p.blend["w"])
+
+
+def test_shipped_predictors_label_every_shipped_model():
+    from imukin.fusion.refine import RefinedPredictor, shipped_predictors
+    from imukin.predictor import AnglePredictor
+
+    predictors = shipped_predictors("walking", "knee")
+    assert set(predictors) == {"cnn", "cnn+refined", "transformer", "transformer+refined"}
+    for label, p in predictors.items():
+        assert isinstance(p, RefinedPredictor if label.endswith("+refined") else AnglePredictor)

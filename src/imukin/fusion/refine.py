@@ -239,6 +239,21 @@ def pretrained_refined(joint: str, activity: str, model: str = "cnn", device: st
     return RefinedPredictor(angle_dir, ori_dir, blend=angle_dir / BLEND_FILE, device=device)
 
 
+def shipped_predictors(activity: str, joint: str, device: str = "cpu") -> dict:
+    """Every shipped predictor of an activity and joint, by label: each angle model (``"cnn"``,
+    ``"transformer"``) and, where its blend is shipped, the same with the optimisation stage
+    (``"cnn+refined"``). Values are :class:`AnglePredictor` or :class:`RefinedPredictor`."""
+    from imukin.predictor import shipped_angle_models
+
+    predictors = {}
+    for run in shipped_angle_models(activity, joint):
+        model = run.name.split("_", 2)[2]
+        predictors[model] = AnglePredictor(run, device=device)
+        if (run / BLEND_FILE).exists():
+            predictors[f"{model}+refined"] = pretrained_refined(joint, activity, model, device=device)
+    return predictors
+
+
 def fit_blend(angle_run: str | Path, ori_run: str | Path, data_path: str | Path, split: str = "val",
               out_dir: str | Path | None = None, config: OptimizeConfig | None = None,
               split_seed: int | None = None, device: str = "cpu", max_sequences: int | None = None) -> dict:
