@@ -60,7 +60,7 @@ def test_predict_any_rate_both_legs(trained, tmp_path, capsys):
         assert lines[0] == "time_s,flexion_deg,adduction_deg,rotation_deg" and len(lines) == len(arr) + 1
         assert float(lines[2].split(",")[0]) == pytest.approx(0.01)
         assert (tmp_path / f"{side}_knee_angles.png").exists()
-    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    metrics = json.loads((tmp_path / "knee_metrics.json").read_text())
     assert set(metrics) == {"right", "left"} and metrics["left"]["flexion"]["rmse"] > 0
 
 
@@ -68,12 +68,12 @@ def test_predict_refuses_wrong_units(trained, tmp_path, capsys):
     data, run = trained
     rec = read_subject(data, "s0001")
     write_demo_folder(tmp_path, rec, deg=True)
-    assert main(["predict", "--root-path", str(tmp_path), "--joint", "knee", "--run", str(run)]) == 2
+    assert main(["predict", "--root-path", str(tmp_path), "--joint", "knee", "--run", str(run), "--fs", "200"]) == 2
     assert "deg/s" in capsys.readouterr().err
     assert main(["predict", "--root-path", str(tmp_path), "--joint", "knee", "--run", str(run),
-                 "--gyr-units", "deg/s"]) == 0
+                 "--gyr-units", "deg/s", "--fs", "200"]) == 0
     write_demo_folder(tmp_path, rec, in_g=True)
-    assert main(["predict", "--root-path", str(tmp_path), "--joint", "knee", "--run", str(run)]) == 2
+    assert main(["predict", "--root-path", str(tmp_path), "--joint", "knee", "--run", str(run), "--fs", "200"]) == 2
     assert "looks like g" in capsys.readouterr().err
 
 
@@ -88,8 +88,19 @@ def test_predict_refuses_nan_and_wrong_joint(trained, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "NaN" in err and "100" in err and "109" in err
     assert not list(tmp_path.glob("*_angles.*"))
-    assert main(["predict", "--root-path", str(tmp_path), "--joint", "hip", "--run", str(run), "--side", "left"]) == 2
+    assert main(["predict", "--root-path", str(tmp_path), "--joint", "hip", "--run", str(run), "--side", "left",
+                 "--fs", "200"]) == 2
     assert "knee model" in capsys.readouterr().err
+
+
+def test_predict_older_form_needs_a_rate(trained, tmp_path, capsys):
+    """.npy files carry no time stamps: no silent default rate."""
+    data, run = trained
+    write_demo_folder(tmp_path, read_subject(data, "s0001"))
+    assert main(["predict", "--root-path", str(tmp_path), "--joint", "knee", "--run", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert "--fs" in err and len(err.strip().splitlines()) == 1
+    assert not list(tmp_path.glob("*_angles.*"))
 
 
 @pytest.fixture(scope="module")
@@ -123,10 +134,11 @@ def test_predict_refine(trained, ori_run, tmp_path, capsys):
     data, run = trained
     rec = read_subject(data, "s0001")
     write_demo_folder(tmp_path, rec)
-    assert main(["predict", "--root-path", str(tmp_path), "--joint", "knee", "--run", str(run), "--refine"]) == 2
+    assert main(["predict", "--root-path", str(tmp_path), "--joint", "knee", "--run", str(run), "--refine",
+                 "--fs", "200"]) == 2
     assert "--ori-run" in capsys.readouterr().err
     assert main(["predict", "--root-path", str(tmp_path), "--joint", "knee", "--run", str(run), "--refine",
-                 "--ori-run", str(ori_run), "--side", "right"]) == 0
+                 "--ori-run", str(ori_run), "--side", "right", "--fs", "200"]) == 0
     arr = np.load(tmp_path / "right_knee_angles.npy")
     assert arr.shape == rec.angle["rknee"].shape and np.all(np.isfinite(arr))
 
@@ -139,7 +151,7 @@ def test_predict_refine_uses_shipped_models(tmp_path, capsys):
     rec = next(iter(simulate_corpus(cfg, workers=1, progress=False)))
     write_demo_folder(tmp_path, rec)
     assert main(["predict", "--root-path", str(tmp_path), "--joint", "knee", "--activity", "walking",
-                 "--refine", "--side", "right"]) == 0
+                 "--refine", "--side", "right", "--fs", "200"]) == 0
     arr = np.load(tmp_path / "right_knee_angles.npy")
     assert arr.shape == rec.angle["rknee"].shape and np.all(np.isfinite(arr))
     ref = rec.angle["rknee"]

@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"imukin {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     from imukin.evaluation.cli import add_commands as add_evaluation
-    from imukin.predict import add_commands as add_predict
+    from imukin.predict_cli import add_commands as add_predict
     from imukin.preprocessing.cli import add_commands as add_preprocessing
     from imukin.training.cli import add_commands as add_training
 

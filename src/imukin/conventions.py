@@ -61,7 +61,9 @@ from imukin.errors import ImukinError
 G = 9.81  # m/s^2, standard gravity magnitude used everywhere in imukin
 GRAVITY_LAB = np.array([0.0, -G, 0.0])  # lab frame, Y up
 UP_LAB = np.array([0.0, 1.0, 0.0])
-DEFAULT_FS = 200.0  # Hz, the reference layout's rate
+DEFAULT_FS = 200.0  # Hz, the reference layout's rate (of simulated corpora and datasets; never assumed for a recording)
+FS_RANGE = (20.0, 1000.0)  # Hz, sampling rates imukin accepts for recordings (models resample to their own)
+RATE_TOLERANCE = 0.01  # relative difference allowed between a given rate and the one the time stamps show
 
 SIDES = ("right", "left")
 SIDE_PREFIX = {"right": "r", "left": "l"}
@@ -86,6 +88,22 @@ ANGLE_UNITS = "deg"
 IMU_CHANNELS = ("acc_x", "acc_y", "acc_z", "acc_norm", "gyr_x", "gyr_y", "gyr_z", "gyr_norm")
 CHANNELS = tuple(f"seg1_{c}" for c in IMU_CHANNELS) + tuple(f"seg2_{c}" for c in IMU_CHANNELS)
 N_CHANNELS = len(CHANNELS)  # 16
+
+#: OpenSim gait-model coordinates (gait2392/gait2354, as OpenSense reports them) per joint and angle axis:
+#: (name with ``{s}`` for ``r``/``l``, sign that turns imukin's angle into the coordinate). gait2392 counts
+#: knee flexion negative; it has no knee adduction/rotation or ankle rotation coordinate, so those keep
+#: imukin names (OpenSim carries unknown columns along). Ankle adduction is inversion, as subtalar_angle.
+OPENSIM_COORDINATES = {
+    ("hip", "flexion"): ("hip_flexion_{s}", 1.0),
+    ("hip", "adduction"): ("hip_adduction_{s}", 1.0),
+    ("hip", "rotation"): ("hip_rotation_{s}", 1.0),
+    ("knee", "flexion"): ("knee_angle_{s}", -1.0),
+    ("knee", "adduction"): ("knee_adduction_{s}", 1.0),
+    ("knee", "rotation"): ("knee_rotation_{s}", 1.0),
+    ("ankle", "flexion"): ("ankle_angle_{s}", 1.0),
+    ("ankle", "adduction"): ("subtalar_angle_{s}", 1.0),
+    ("ankle", "rotation"): ("ankle_rotation_{s}", 1.0),
+}
 
 UNITS = {"acc": "m/s^2", "gyr": "rad/s", "angle": "deg", "fs": "Hz", "position": "m"}
 
@@ -128,6 +146,28 @@ def check_choice(what: str, value: str, choices) -> None:
     """Raise a one-line :class:`~imukin.errors.ImukinError` when ``value`` is not in ``choices``."""
     if value not in choices:
         raise ImukinError(f"unknown {what} {value!r}; choose one of: {', '.join(choices)}")
+
+
+def check_rate(fs, where: str = "the sampling rate") -> float:
+    """A recording's sampling rate as a float, or a one-line error when it is not usable.
+
+    The rate must be finite and within :data:`FS_RANGE` (20-1000 Hz).
+
+    >>> check_rate(100)
+    100.0
+    """
+    try:
+        f = float(fs)
+    except (TypeError, ValueError):
+        raise ImukinError(f"{where} must be a number in Hz, got {fs!r}") from None
+    lo, hi = FS_RANGE
+    if not np.isfinite(f) or f <= 0:
+        raise ImukinError(f"{where} must be a positive, finite rate in Hz, got {fs}; pass the recording's rate, "
+                          "e.g. --fs 100")
+    if not lo <= f <= hi:
+        raise ImukinError(f"{where} is {f:g} Hz, outside the {lo:g}-{hi:g} Hz imukin accepts; check the rate "
+                          "(it is in Hz, not a period in seconds)")
+    return f
 
 
 # ---------------------------------------------------------------- joint angles

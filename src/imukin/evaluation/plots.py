@@ -218,3 +218,90 @@ def plot_corpus_overview(path: str | os.PathLike, records: Sequence[SubjectRecor
         plt.close(fig)
         raise
     return _save(fig, path)
+
+
+#: Points per line above which the overview of a recording draws a min-max envelope per bin instead.
+OVERVIEW_MAX_POINTS = 4000
+SIDE_COLOURS = {"right": "tab:red", "left": "tab:blue"}
+
+
+def plot_recording_angles(path: str | os.PathLike, t, angles: Mapping[str, np.ndarray], span_s=None,
+                          title: str = "") -> Path:
+    """Every joint angle of a recording: rows hip, knee, ankle; columns flexion, adduction, rotation.
+
+    Right legs red, left legs blue. Long recordings (over :data:`OVERVIEW_MAX_POINTS`
+    samples in view) are drawn as a min-max envelope per bin with the bin mean, so an
+    hour plots as fast as a minute and no excursion is hidden.
+
+    Parameters
+    ----------
+    path : path-like
+        Output image.
+    t : array_like, shape (N,)
+        Seconds.
+    angles : dict of str -> ndarray, shape (N, 3)
+        Per joint (``rhip``, ``lknee``, ...), degrees; NaN in gaps.
+    span_s : (float, float), optional
+        Only this time span (a zoom); default the whole recording.
+    title : str
+
+    Returns
+    -------
+    Path
+    """
+    from imukin.conventions import JOINT_NAMES, SIDES
+
+    t = np.asarray(t, float)
+    sel = np.ones(t.size, bool) if span_s is None else (t >= span_s[0]) & (t <= span_s[1])
+    rows = [j for j in JOINT_NAMES if any(joint_name(j, s) in angles for s in SIDES)]
+    if not rows or not sel.any():
+        raise ImukinError("nothing to plot: no joint angles in the time span asked for")
+    fig, axes = plt.subplots(len(rows), len(ANGLE_AXES), sharex=True, figsize=(13, 2.6 * len(rows) + 0.8),
+                             squeeze=False)
+    ts = t[sel]
+    n_bins = OVERVIEW_MAX_POINTS // 2
+    for r, joint in enumerate(rows):
+        for c, axis_name in enumerate(ANGLE_AXES):
+            ax = axes[r, c]
+            for side in SIDES:
+                key = joint_name(joint, side)
+                if key not in angles:
+                    continue
+                y = np.asarray(angles[key], float)[sel, c]
+                if y.size > OVERVIEW_MAX_POINTS:
+                    edges = np.linspace(0, y.size, n_bins + 1).astype(int)
+                    with np.errstate(all="ignore"), _nan_quiet():
+                        lo = np.array([np.nanmin(y[a:b]) for a, b in zip(edges[:-1], edges[1:])])
+                        hi = np.array([np.nanmax(y[a:b]) for a, b in zip(edges[:-1], edges[1:])])
+                        mid = np.array([np.nanmean(y[a:b]) for a, b in zip(edges[:-1], edges[1:])])
+                    tb = ts[(edges[:-1] + edges[1:]) // 2]
+                    ax.fill_between(tb, lo, hi, color=SIDE_COLOURS[side], alpha=0.25, lw=0)
+                    ax.plot(tb, mid, color=SIDE_COLOURS[side], lw=0.8, label=side)
+                else:
+                    ax.plot(ts, y, color=SIDE_COLOURS[side], lw=1.0, label=side)
+            ax.grid(alpha=0.3)
+            if r == 0:
+                ax.set_title(axis_name)
+            if c == 0:
+                ax.set_ylabel(f"{joint} ({ANGLE_UNITS})")
+    axes[0, 0].legend(loc="upper right", fontsize="small")
+    for c in range(len(ANGLE_AXES)):
+        axes[-1, c].set_xlabel("time (s)")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+class _nan_quiet:
+    """Silence numpy's all-NaN-slice warnings inside a block (empty bins in gaps are expected)."""
+
+    def __enter__(self):
+        import warnings
+
+        self._ctx = warnings.catch_warnings()
+        self._ctx.__enter__()
+        warnings.simplefilter("ignore", RuntimeWarning)
+
+    def __exit__(self, *exc):
+        return self._ctx.__exit__(*exc)

@@ -1,0 +1,377 @@
+"""Every joint angle from one recording: the Python face of ``imukin predict``.
+
+>>> import imukin                                                    # doctest: +SKIP
+>>> rec = imukin.load_recording("kuopio/", fs=100)                   # doctest: +SKIP
+>>> out = imukin.predict(rec)                                        # doctest: +SKIP
+>>> out.angles["rknee"].shape                                        # (N, 3) degrees
+(972, 3)
+
+:func:`predict` does what the command does, with the same checks and messages (it
+raises :class:`~imukin.errors.ImukinError`): it finds each sensor's mounting on its
+segment (``align="auto"``, the default; a known mounting can be given), fills gaps of up
+to :data:`imukin.io.recording.MAX_FILL_S` and splits the recording at longer ones (the
+angles are NaN over such a gap only), runs the shipped model of each joint at the
+model's own rate (resampling in and out), and returns every joint of both legs that the
+sensors allow (hip: pelvis + thigh, knee: thigh + shank, ankle: shank + foot).
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from imukin.conventions import ACTIVITIES, ANGLE_AXES, JOINT_NAMES, SEGMENTS, SIDES, check_choice, joint_name, \
+    joint_segments
+from imukin.errors import ImukinError
+from imukin.io.recording import MAX_FILL_S, Recording, load_recording, segment_from_name
+
+ALIGN_MODES = ("auto", "none")
+#: Shortest stretch between long gaps (s) that is predicted; shorter ones stay NaN.
+MIN_PIECE_S = 0.5
+#: Stretches longer than this (s) show a progress bar when progress is asked for.
+PROGRESS_MIN_S = 600.0
+
+
+@dataclass
+class Prediction:
+    """The joint angles of one recording, and how they were found.
+
+    Attributes
+    ----------
+    angles : dict of str -> ndarray, shape (N, 3)
+        Per joint (``rhip``, ``lknee``, ... as in :data:`imukin.conventions.JOINTS`),
+        ``[flexion, adduction, rotation]`` in degrees at the recording's rate; NaN over
+        gaps longer than :data:`imukin.io.recording.MAX_FILL_S`.
+    fs : float
+        Hz.
+    recording : Recording
+        What was predicted from.
+    mounting : dict of str -> dict
+        Per segment, the mounting used (``r_mount``, ZXY Euler angles in degrees, how it
+        was found, its confidence): see
+        :meth:`imukin.preprocessing.align.SegmentAlignment.as_dict`.
+    models : dict of str -> str
+        Per joint, the model that predicted it.
+    warnings : list of str
+        What the user should know (uncertain mountings, gaps, assumptions of the reader).
+    gaps : list of (int, int)
+        ``[start, stop)`` frames left out (NaN in ``angles``).
+    """
+
+    angles: dict[str, np.ndarray]
+    fs: float
+    recording: Recording
+    mounting: dict[str, dict] = field(default_factory=dict)
+    models: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    gaps: list[tuple[int, int]] = field(default_factory=list)
+
+    @property
+    def t(self) -> np.ndarray:
+        """Time of each frame in seconds, (N,)."""
+        return self.recording.t
+
+    @property
+    def joints(self) -> list[str]:
+        """Joints predicted, in :data:`imukin.conventions.JOINTS` order."""
+        return list(self.angles)
+
+    def as_columns(self) -> dict[str, np.ndarray]:
+        """A tidy table as columns: ``time_s`` then ``<joint>_<axis>_deg`` (e.g. ``rknee_flexion_deg``).
+
+        ``pandas.DataFrame(prediction.as_columns())`` makes a data frame of it.
+        """
+        cols = {"time_s": self.t}
+        for j, a in self.angles.items():
+            for k, ax in enumerate(ANGLE_AXES):
+                cols[f"{j}_{ax}_deg"] = a[:, k]
+        return cols
+
+
+# ---------------------------------------------------------------- models
+def _load_model(joint: str, activity: str, model: str, run, refine: bool, ori_run, device: str):
+    from imukin.predictor import AnglePredictor
+
+    if run is not None:
+        if refine:
+            if ori_run is None:
+                raise ImukinError("refine with a trained run needs an orientation run of the same joint (--ori-run); "
+                                  "train one with 'imukin train --target orientation', then 'imukin fit-blend'")
+            from imukin.fusion.refine import RefinedPredictor
+
+            p = RefinedPredictor(run, ori_run, device=device)
+        else:
+            p = AnglePredictor(run, device=device)
+        return p, f"{Path(run).name}{'+refined' if refine else ''}"
+    if refine:
+        from imukin.fusion.refine import pretrained_refined
+
+        return pretrained_refined(joint, activity, model, device), f"{activity}_{joint}_{model}+refined"
+    return AnglePredictor.pretrained(joint, activity, model, device), f"{activity}_{joint}_{model}"
+
+
+# ---------------------------------------------------------------- mounting
+def _read_mounting(mounting) -> dict[str, np.ndarray]:
+    """``{segment: 3x3}`` from a dict or a JSON file: a matrix, or a rotation as ZXY Euler angles in degrees."""
+    import json
+
+    if isinstance(mounting, (str, Path)):
+        p = Path(mounting)
+        if not p.is_file():
+            raise ImukinError(f"mounting file {p} does not exist; pass a JSON file "
+                              '{"rthigh": [[1,0,0],[0,1,0],[0,0,1]], "rshank": {"euler_zxy_deg": [0, 90, 0]}}')
+        try:
+            mounting = json.loads(p.read_text())
+        except json.JSONDecodeError as e:
+            raise ImukinError(f"mounting file {p} is not valid JSON ({e})") from None
+    if not isinstance(mounting, dict):
+        raise ImukinError("mounting must be {segment: 3x3 matrix or {'euler_zxy_deg': [z, x, y]}}")
+    from scipy.spatial.transform import Rotation
+
+    out = {}
+    for key, value in mounting.items():
+        seg = key if key in SEGMENTS else segment_from_name(str(key))
+        if seg is None:
+            raise ImukinError(f"mounting: unknown segment {key!r}; name segments {', '.join(SEGMENTS)}")
+        if isinstance(value, dict):
+            if "euler_zxy_deg" in value:
+                value = Rotation.from_euler("ZXY", value["euler_zxy_deg"], degrees=True).as_matrix()
+            elif "r_mount" in value:
+                value = value["r_mount"]
+            else:
+                raise ImukinError(f"mounting of {seg}: give a 3x3 matrix, 'r_mount' or 'euler_zxy_deg'")
+        out[seg] = np.asarray(value, float)
+    return out
+
+
+def find_mounting(recording: Recording, segments, activity: str = "walking", manual: dict | None = None,
+                  align: str = "auto") -> tuple[dict, list[str]]:
+    """Each sensor's mounting on its segment (``v_segment = r_mount @ v_sensor``).
+
+    Parameters
+    ----------
+    recording : Recording
+    segments : iterable of str
+        Segments whose mounting is needed.
+    activity : {"walking", "running"}
+    manual : dict, optional
+        ``{segment: 3x3}`` known mountings (these win).
+    align : {"auto", "none"}
+        ``none``: the sensors already sit in their segments' frames.
+
+    Returns
+    -------
+    alignments : dict of str -> SegmentAlignment
+    warnings : list of str
+    """
+    from imukin.preprocessing.align import SegmentAlignment, align_segment
+
+    manual = {**recording.mounting, **(manual or {})}
+    out, notes = {}, []
+    ok = ~recording.gap_mask()
+    for seg in segments:
+        seg_type = seg if seg == "pelvis" else seg[1:]
+        if seg in manual:
+            out[seg] = SegmentAlignment.from_matrix(manual[seg], seg_type)
+        elif align == "none":
+            al = SegmentAlignment.from_matrix(np.eye(3), seg_type)
+            al.method = al.sign_rule = "none (sensor frame = segment frame)"
+            out[seg] = al
+        else:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    al = _align_auto(recording.acc[seg][ok], recording.gyr[seg][ok], recording.fs, seg_type, activity)
+                except ImukinError as e:
+                    raise ImukinError(f"the mounting of the {seg} sensor ({recording.sensors.get(seg, '')}) could "
+                                      f"not be found: {e}") from None
+            notes += [f"{seg}: {w.message}" for w in caught]
+            out[seg] = al
+    return out, notes
+
+
+def _align_auto(acc, gyr, fs, seg_type, activity):
+    import inspect
+
+    from imukin.preprocessing.align import align_segment
+
+    if "activity" in inspect.signature(align_segment).parameters:
+        return align_segment(acc, gyr, fs, seg_type, activity=activity)
+    return align_segment(acc, gyr, fs, seg_type)
+
+
+# ---------------------------------------------------------------- gaps
+def fill_short_gaps(x: np.ndarray, bad: np.ndarray, max_len: int) -> np.ndarray:
+    """Linearly fill runs of ``bad`` frames no longer than ``max_len`` (and not at the ends): (N, C) -> (N, C)."""
+    from imukin.preprocessing.align import bouts
+
+    x = np.array(x, float)
+    n = len(x)
+    for s, e in bouts(bad):
+        if e - s <= max_len and s > 0 and e < n:
+            w = (np.arange(s, e) - (s - 1)) / (e - s + 1)  # (L,)
+            x[s:e] = x[s - 1] + w[:, None] * (x[e] - x[s - 1])
+    return x
+
+
+def _pieces(bad: np.ndarray, fs: float) -> tuple[list[tuple[int, int]], list[tuple[int, int]], np.ndarray]:
+    """Stretches to predict, the gaps left out, and the mask of frames filled by interpolation."""
+    from imukin.preprocessing.align import bouts
+
+    max_len = int(round(MAX_FILL_S * fs))
+    n = len(bad)
+    long_gap = np.zeros(n, bool)
+    filled = np.zeros(n, bool)
+    for s, e in bouts(bad):
+        if e - s <= max_len and s > 0 and e < n:
+            filled[s:e] = True
+        else:
+            long_gap[s:e] = True
+    pieces = [(s, e) for s, e in bouts(~long_gap)]
+    return pieces, bouts(long_gap), filled
+
+
+# ---------------------------------------------------------------- entry point
+def predict(recording, fs: float | None = None, joints=None, sides=None, activity: str = "walking",
+            model: str = "cnn", align: str = "auto", mounting=None, refine: bool = False, run=None, ori_run=None,
+            device: str = "cpu", progress: bool = False) -> Prediction:
+    """Joint angles of every joint the sensors allow.
+
+    Parameters
+    ----------
+    recording : Recording, path-like, or dict
+        A :class:`~imukin.io.recording.Recording`, a path :func:`imukin.load_recording`
+        reads, or arrays ``{segment: (acc, gyr)}`` (m/s^2, rad/s, (N, 3) each; ``fs``
+        then required).
+    fs : float, optional
+        Hz. Required for arrays and for files without time stamps; checked against
+        time stamps where there are any.
+    joints : sequence of {"hip", "knee", "ankle"}, optional
+        Only these (default: every joint both of whose segments have a sensor).
+    sides : sequence of {"right", "left"}, optional
+        Only these legs (default: both).
+    activity : {"walking", "running"}
+        Which shipped models to use.
+    model : {"cnn", "transformer"}
+        Which shipped angle network.
+    align : {"auto", "none"}
+        ``auto`` (default): find each sensor's mounting from the recording itself, with
+        or without a standing period. ``none``: the sensors sit in their segments' frames.
+    mounting : dict or path-like, optional
+        Known mountings ``{segment: 3x3 matrix or {"euler_zxy_deg": [z, x, y]}}``
+        (``v_segment = r_mount @ v_sensor``), or a JSON file of them; these win over
+        ``align``.
+    refine : bool
+        Add the optimisation stage (orientation network fused with the gyroscopes).
+    run, ori_run : path-like, optional
+        A trained run folder (one joint) instead of the shipped model, and its
+        orientation run for ``refine``.
+    device : str
+        ``cpu`` or ``cuda``.
+    progress : bool
+        Progress bars.
+
+    Returns
+    -------
+    Prediction
+
+    Raises
+    ------
+    ImukinError
+        Every check of :func:`imukin.load_recording`, plus: no joint whose two segments
+        have sensors (the message names the segments found and missing), unknown
+        joints, sides, activity or model, a mounting that could not be found.
+    """
+    check_choice("activity", activity, ACTIVITIES)
+    check_choice("align", align, ALIGN_MODES)
+    for j in joints or ():
+        check_choice("joint", j, JOINT_NAMES)
+    for s in sides or ():
+        check_choice("side", s, SIDES)
+    rec = _as_recording(recording, fs)
+    if run is not None:
+        from imukin.models.checkpoint import read_checkpoint_info
+
+        run_joint = read_checkpoint_info(run).get("meta", {}).get("joint")
+        if joints and run_joint not in joints:
+            raise ImukinError(f"{run} is a {run_joint} model but joints {', '.join(joints)} were asked for")
+        joints = [run_joint]
+    pairs = rec.joints(joints, sides)
+    if not pairs:
+        want = [(j, s) for s in (sides or SIDES) for j in (joints or JOINT_NAMES)]
+        need = sorted({seg for j, s in want for seg in joint_segments(j, s)}, key=SEGMENTS.index)
+        missing = [s for s in need if s not in rec.acc]
+        raise ImukinError(f"{rec.name}: no joint has sensors on both its segments; found {', '.join(rec.segments)}, "
+                          f"missing {', '.join(missing)} (hip needs pelvis + thigh, knee thigh + shank, ankle shank + "
+                          "foot)")
+    needed = sorted({seg for j, s in pairs for seg in joint_segments(j, s)}, key=SEGMENTS.index)
+    manual = _read_mounting(mounting) if mounting is not None else None
+    alignments, notes = find_mounting(rec, needed, activity, manual, align)
+    notes = list(rec.notes) + notes
+    for seg, al in alignments.items():
+        if al.method == "auto" and not al.sign_confident:
+            notes.append(f"{seg}: the mounting found is uncertain (rule {al.sign_rule}); check the {seg} angles or "
+                         "give the mounting (--mounting)")
+    bad = rec.gap_mask()
+    pieces, gaps, filled = _pieces(bad, rec.fs)
+    max_len = int(round(MAX_FILL_S * rec.fs))
+    if filled.any():
+        notes.append(f"{int(filled.sum())} missing samples in gaps of at most {MAX_FILL_S:g} s were interpolated")
+    if gaps:
+        notes.append(f"{len(gaps)} gap(s) longer than {MAX_FILL_S:g} s ({sum(e - s for s, e in gaps)} samples) split "
+                     "the recording; the angles are NaN there")
+    signals = {}
+    for seg in needed:
+        acc = fill_short_gaps(rec.acc[seg], bad, max_len)
+        gyr = fill_short_gaps(rec.gyr[seg], bad, max_len)
+        signals[seg] = alignments[seg].apply(np.nan_to_num(acc), np.nan_to_num(gyr))
+    min_piece = int(np.ceil(MIN_PIECE_S * rec.fs))
+    short = [(s, e) for s, e in pieces if e - s < min_piece]
+    if short:
+        notes.append(f"{len(short)} stretch(es) between gaps shorter than {MIN_PIECE_S:g} s were not predicted (NaN)")
+    pieces = [(s, e) for s, e in pieces if e - s >= min_piece]
+    angles, models = {}, {}
+    for joint in JOINT_NAMES:
+        joint_sides = [s for j, s in pairs if j == joint]
+        if not joint_sides:
+            continue
+        predictor, label = _load_model(joint, activity, model, run, refine, ori_run, device)
+        if getattr(predictor, "joint", joint) != joint:
+            raise ImukinError(f"the model {label} is for the {predictor.joint}, not the {joint}")
+        for side in joint_sides:
+            prox, dist = joint_segments(joint, side)
+            out = np.full((rec.n_frames, 3), np.nan)
+            for s, e in pieces:
+                out[s:e] = predictor.predict(signals[prox][0][s:e], signals[prox][1][s:e], signals[dist][0][s:e],
+                                             signals[dist][1][s:e], side=side, fs=rec.fs,
+                                             progress=progress and e - s > PROGRESS_MIN_S * rec.fs)
+            angles[joint_name(joint, side)] = out
+            models[joint_name(joint, side)] = label
+    order = [joint_name(j, s) for j in JOINT_NAMES for s in SIDES]
+    angles = {k: angles[k] for k in order if k in angles}
+    return Prediction(angles=angles, fs=rec.fs, recording=rec,
+                      mounting={seg: al.as_dict() for seg, al in alignments.items()},
+                      models={k: models[k] for k in angles}, warnings=notes, gaps=gaps)
+
+
+def _as_recording(recording, fs) -> Recording:
+    if isinstance(recording, Recording):
+        if fs is not None:
+            from imukin.conventions import RATE_TOLERANCE, check_rate
+
+            fs = check_rate(fs, "the given rate (fs)")
+            if abs(fs / recording.fs - 1) > RATE_TOLERANCE:
+                raise ImukinError(f"the given rate {fs:g} Hz contradicts the recording's {recording.fs:g} Hz; "
+                                  "drop fs, or fix it")
+        return recording.check()
+    if isinstance(recording, dict):
+        return Recording.from_arrays(recording, fs=fs)
+    if isinstance(recording, (str, Path)):
+        return load_recording(recording, fs=fs)
+    raise ImukinError(f"predict takes a Recording, a path or {{segment: (acc, gyr)}} arrays, not "
+                      f"{type(recording).__name__}")
+
+
+__all__ = ["Prediction", "predict", "find_mounting", "fill_short_gaps", "MIN_PIECE_S"]

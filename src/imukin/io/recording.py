@@ -1,0 +1,738 @@
+"""Any recording in: one loader for every form imukin reads, giving a :class:`Recording`.
+
+>>> import imukin                                              # doctest: +SKIP
+>>> rec = imukin.load_recording("my_trial/", fs=100)           # doctest: +SKIP
+>>> rec.segments                                               # doctest: +SKIP
+('pelvis', 'rthigh', 'lthigh', 'rshank', 'lshank', 'rfoot', 'lfoot')
+
+Forms
+-----
+A folder of sensor files
+    One file per sensor in any format :mod:`imukin.io.imu_csv` reads (Xsens MT Manager
+    ``.txt`` exports, Movella DOT ``.csv``, generic CSVs with a time column). Which
+    sensor sits on which segment comes from, in this order: the ``sensors`` argument
+    (``--sensors FILE``), an ``imukin.json`` in the folder (``{"sensors": {...}}``, as
+    :mod:`imukin.preprocessing.harmonize` reads it), a vendor mapping file (OpenSense's
+    ``myIMUMappings.xml``: ``ExperimentalSensor name="_00B42DA3"`` with
+    ``name_in_model`` ``pelvis_imu``, ``femur_r_imu``, ``tibia_l_imu``, ``calcn_r_imu``
+    ...), or the file names (``pelvis.csv``, ``RightThigh.txt``, ``lshank.csv``,
+    ``femur_r.txt``, ...; see :func:`segment_from_name`).
+A multi-sensor CSV file
+    gaitmap's two-header layout; its sensors map to segments by name or ``sensors``.
+A reference-layout HDF5 file (``.h5``)
+    As written by ``imukin simulate`` or ``imukin harmonize`` (``harmonized.h5``); one
+    subject per recording (``subject=`` picks one).
+The reference demo folder (``Right_seg1_acc.npy`` ...)
+    One joint's two sensors per leg (:mod:`imukin.io.demo_layout`); ``joint=`` says
+    which joint, so which segments seg1 and seg2 are.
+
+A ``sensors`` mapping is ``{segment: file name, file stem, device id or sensor name}``
+with segments named as in :data:`imukin.conventions.SEGMENTS` (or any name
+:func:`segment_from_name` understands); as a file it is JSON (``.json``) or TOML
+(``.toml``).
+
+Rates
+-----
+The rate comes from the time stamps (or the file header) where there are any. Where
+there are none, ``fs`` is required: imukin never assumes a rate. A given ``fs`` that
+differs from the stamps by more than :data:`imukin.conventions.RATE_TOLERANCE` (1 %) is
+refused, and so is a rate that is not finite or outside
+:data:`imukin.conventions.FS_RANGE` (20-1000 Hz). Sensors whose rates differ are refused.
+Time-stamped signals are put on a regular grid; samples missing for longer than
+:data:`MAX_FILL_S` become NaN (a gap that :func:`imukin.predict` leaves out).
+"""
+from __future__ import annotations
+
+import json
+import re
+import warnings
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from imukin.conventions import JOINT_NAMES, RATE_TOLERANCE, SEGMENTS, SIDES, check_choice, check_rate, \
+    joint_segments
+from imukin.errors import ImukinError
+
+#: Shortest recording accepted (s): about one walking stride.
+MIN_RECORDING_S = 1.0
+#: Longest stretch of missing samples (s) filled by interpolation; longer gaps stay NaN.
+MAX_FILL_S = 0.1
+#: Largest length difference (samples) between sensors of one recording that is trimmed, not refused.
+MAX_LENGTH_MISMATCH = 2
+#: Files in a recording folder that can hold a sensor.
+SENSOR_SUFFIXES = (".txt", ".csv", ".tsv")
+MANIFEST = "imukin.json"
+
+_SEGMENT_WORDS = {  # word in a file or sensor name -> segment type
+    "pelvis": "pelvis", "pelv": "pelvis", "sacrum": "pelvis", "sacral": "pelvis", "lumbar": "pelvis",
+    "waist": "pelvis", "lowerback": "pelvis",
+    "thigh": "thigh", "femur": "thigh", "upperleg": "thigh",
+    "shank": "shank", "tibia": "shank", "shin": "shank", "lowerleg": "shank", "calf": "shank",
+    "foot": "foot", "calcn": "foot", "calcaneus": "foot", "heel": "foot",
+}
+_SIDE_WORDS = {"r": "right", "right": "right", "l": "left", "left": "left"}
+
+
+@dataclass
+class Recording:
+    """One recording's synchronised IMU signals, per segment, at one rate.
+
+    Attributes
+    ----------
+    fs : float
+        Sampling rate in Hz (shared by every sensor).
+    acc, gyr : dict of str -> ndarray, shape (N, 3)
+        Per segment (names from :data:`imukin.conventions.SEGMENTS`), specific force in
+        m/s^2 and angular velocity in rad/s, in each sensor's own frame. NaN rows mark
+        samples that are missing.
+    sensors : dict of str -> str
+        Segment -> the sensor it came from (file name, device id or sensor name).
+    name : str
+        Short name (file or folder stem), used for output files.
+    source : str
+        Where it was read from.
+    rate_source : str
+        How the rate was found (``time stamps``, ``file header``, ``given``).
+    units : dict of str -> dict
+        Per segment, the units found in the file and how (``{"acc": ..., "gyr": ...}``).
+    notes : list of str
+        What the reader assumed or repaired (one line each).
+    reference : dict of str -> ndarray, shape (N, 3)
+        Reference joint angles in degrees, per joint (``rknee`` ...), where the file has any.
+    mounting : dict of str -> ndarray, shape (3, 3)
+        Known sensor mountings per segment (``v_segment = r_mount @ v_sensor``), e.g.
+        from an ``imukin.json``'s ``alignment``.
+    """
+
+    fs: float
+    acc: dict[str, np.ndarray]
+    gyr: dict[str, np.ndarray]
+    sensors: dict[str, str] = field(default_factory=dict)
+    name: str = "recording"
+    source: str = ""
+    rate_source: str = "given"
+    units: dict[str, dict] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    reference: dict[str, np.ndarray] = field(default_factory=dict)
+    mounting: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.fs = check_rate(self.fs, f"the rate of {self.name}")
+        if not self.acc:
+            raise ImukinError(f"{self.name} has no sensor signals")
+        for seg in self.acc:
+            check_choice("segment", seg, SEGMENTS)
+            if seg not in self.gyr:
+                raise ImukinError(f"{self.name}: the {seg} sensor has an accelerometer but no gyroscope")
+            for what, a in (("acc", self.acc[seg]), ("gyr", self.gyr[seg])):
+                if a.ndim != 2 or a.shape[1] != 3:
+                    raise ImukinError(f"{self.name}: {seg} {what} has shape {a.shape}; expected (N, 3)")
+        lengths = {seg: (len(self.acc[seg]), len(self.gyr[seg])) for seg in self.acc}
+        if len({n for pair in lengths.values() for n in pair}) != 1:
+            desc = ", ".join(f"{s} {a}" if a == g else f"{s} {a}/{g}" for s, (a, g) in lengths.items())
+            raise ImukinError(f"{self.name}: sensors of unequal length ({desc} samples); pass synchronised "
+                              "recordings of one trial")
+
+    @classmethod
+    def from_arrays(cls, signals: dict, fs: float, name: str = "arrays", acc_units: str = "m/s^2",
+                    gyr_units: str = "rad/s") -> "Recording":
+        """A recording from arrays: ``{segment: (acc, gyr)}``, each (N, 3).
+
+        Parameters
+        ----------
+        signals : dict of str -> (array_like, array_like)
+            Per segment (``pelvis``, ``rthigh``, ... or a name :func:`segment_from_name`
+            understands) the accelerometer and gyroscope, sensor frame.
+        fs : float
+            Hz; required, as arrays carry no time stamps.
+        acc_units : {"m/s^2", "g"}
+        gyr_units : {"rad/s", "deg/s"}
+
+        Raises
+        ------
+        ImukinError
+            Missing or bad rate, unknown segments, bad shapes, units that look wrong.
+        """
+        if fs is None:
+            raise ImukinError("arrays carry no time stamps: pass their sampling rate, fs=... (Hz)")
+        fs = check_rate(fs)
+        acc_scale, gyr_scale = _unit_scales(acc_units, gyr_units)
+        acc, gyr, sensors = {}, {}, {}
+        for key, pair in signals.items():
+            seg = key if key in SEGMENTS else segment_from_name(str(key))
+            if seg is None:
+                raise ImukinError(f"unknown segment {key!r}; name segments {', '.join(SEGMENTS)}")
+            if seg in acc:
+                raise ImukinError(f"segment {seg} is given twice; give one sensor per segment")
+            try:
+                a, g = pair
+            except (TypeError, ValueError):
+                raise ImukinError(f"signals[{key!r}] must be a pair (acc, gyr) of (N, 3) arrays") from None
+            acc[seg] = np.asarray(a, float) * acc_scale
+            gyr[seg] = np.asarray(g, float) * gyr_scale
+            sensors[seg] = str(key)
+        rec = cls(fs=fs, acc=acc, gyr=gyr, sensors=sensors, name=name, source="arrays", rate_source="given")
+        rec.check()
+        return rec
+
+    # ------------------------------------------------------------ views
+    @property
+    def segments(self) -> tuple[str, ...]:
+        """Segments with a sensor, in :data:`imukin.conventions.SEGMENTS` order."""
+        return tuple(s for s in SEGMENTS if s in self.acc)
+
+    @property
+    def n_frames(self) -> int:
+        """Number of samples."""
+        return int(len(next(iter(self.acc.values()))))
+
+    @property
+    def duration_s(self) -> float:
+        """Length in seconds."""
+        return self.n_frames / self.fs
+
+    @property
+    def t(self) -> np.ndarray:
+        """Time of each sample in seconds from the first, (N,)."""
+        return np.arange(self.n_frames) / self.fs
+
+    def joints(self, joints=None, sides=None) -> list[tuple[str, str]]:
+        """The ``(joint, side)`` pairs whose two segments both have a sensor.
+
+        Parameters
+        ----------
+        joints : sequence of {"hip", "knee", "ankle"}, optional
+            Only these (default: all three).
+        sides : sequence of {"right", "left"}, optional
+            Only these (default: both).
+        """
+        out = []
+        for side in sides or SIDES:
+            check_choice("side", side, SIDES)
+            for joint in joints or JOINT_NAMES:
+                check_choice("joint", joint, JOINT_NAMES)
+                if all(s in self.acc for s in joint_segments(joint, side)):
+                    out.append((joint, side))
+        return out
+
+    def gap_mask(self) -> np.ndarray:
+        """Frames where any sensor lacks a sample (NaN), (N,) bool."""
+        bad = np.zeros(self.n_frames, bool)
+        for seg in self.acc:
+            bad |= ~np.all(np.isfinite(self.acc[seg]), axis=1) | ~np.all(np.isfinite(self.gyr[seg]), axis=1)
+        return bad
+
+    def check(self) -> "Recording":
+        """Refuse recordings too short for a stride or whose units look wrong; returns self.
+
+        Raises
+        ------
+        ImukinError
+            Shorter than :data:`MIN_RECORDING_S`, nothing finite, accelerometer about 1
+            (g, not m/s^2) or gyroscope beyond 40 (deg/s, not rad/s).
+        """
+        from imukin.io.demo_layout import check_units
+
+        if self.duration_s < MIN_RECORDING_S:
+            raise ImukinError(f"{self.name} lasts {self.duration_s:.2f} s ({self.n_frames} samples at {self.fs:g} Hz), "
+                              f"too short for any stride; imukin needs at least {MIN_RECORDING_S:g} s of walking or "
+                              "running")
+        for seg in self.segments:
+            ok = np.all(np.isfinite(self.acc[seg]), axis=1) & np.all(np.isfinite(self.gyr[seg]), axis=1)
+            if ok.sum() < MIN_RECORDING_S * self.fs:
+                raise ImukinError(f"{self.name}: the {seg} sensor has fewer than {MIN_RECORDING_S:g} s of finite "
+                                  "samples; check the file")
+            check_units(self.acc[seg][ok], self.gyr[seg][ok], f"{self.name}: {seg} sensor ({self.sensors.get(seg, '')})")
+        return self
+
+    def describe(self) -> str:
+        """One line: name, sensors, rate, duration."""
+        return (f"{self.name}: {len(self.acc)} sensors ({', '.join(self.segments)}), {self.fs:g} Hz "
+                f"({self.rate_source}), {self.duration_s:.1f} s")
+
+
+# ---------------------------------------------------------------- names
+def _tokens(name: str) -> list[str]:
+    s = re.sub(r"([a-z])([A-Z])", r"\1_\2", name)  # camelCase -> camel_Case
+    s = s.lower()
+    s = re.sub(r"(upper|lower)[\s_\-.]*leg", r"\1leg", s)
+    s = re.sub(r"lower[\s_\-.]*back", "lowerback", s)
+    return [t for t in re.split(r"[^a-z0-9]+", s) if t]
+
+
+def segment_from_name(name: str) -> str | None:
+    """The segment a file or sensor name speaks of, or None.
+
+    Understands segment words (pelvis/sacrum, thigh/femur/upper leg, shank/tibia/shin/
+    lower leg, foot/calcn/heel) with a side word (r/right, l/left) as a separate token
+    or glued on (``rthigh``, ``RightShank``, ``femur_r_imu``, ``Left-Foot``).
+
+    >>> segment_from_name("femur_r_imu"), segment_from_name("LeftLowerLeg"), segment_from_name("sacrum")
+    ('rthigh', 'lshank', 'pelvis')
+    """
+    toks = _tokens(Path(name).stem if "." in name else name)
+    seg_type, side = None, None
+    for tok in toks:
+        found = None
+        for word, st in _SEGMENT_WORDS.items():
+            if tok == word:
+                found = (st, None)
+            elif tok.endswith(word) and tok[: -len(word)] in _SIDE_WORDS:
+                found = (st, _SIDE_WORDS[tok[: -len(word)]])
+            elif tok.startswith(word) and tok[len(word):] in _SIDE_WORDS:
+                found = (st, _SIDE_WORDS[tok[len(word):]])
+            if found:
+                break
+        if found:
+            if seg_type is not None and seg_type != found[0]:
+                return None  # two segment words: ambiguous
+            seg_type = found[0]
+            side = found[1] or side
+        elif tok in _SIDE_WORDS:
+            side = side or _SIDE_WORDS[tok]
+    if seg_type is None:
+        return None
+    if seg_type == "pelvis":
+        return "pelvis"
+    if side is None:
+        return None
+    return ("r" if side == "right" else "l") + seg_type
+
+
+def _segment_key(key: str, where: str) -> str:
+    seg = key if key in SEGMENTS else segment_from_name(key)
+    if seg is None:
+        raise ImukinError(f"{where}: unknown segment {key!r}; name segments {', '.join(SEGMENTS)}")
+    return seg
+
+
+# ---------------------------------------------------------------- mappings
+def read_sensor_map(path: str | Path) -> dict[str, str]:
+    """A ``{segment: sensor}`` map from a JSON/TOML file (``--sensors``) or an OpenSense XML file.
+
+    Raises
+    ------
+    ImukinError
+        Missing or unreadable file, unknown segments, a segment given twice.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ImukinError(f"sensor map {path} does not exist; pass a JSON file such as "
+                          '{"rthigh": "thigh_right.csv", "rshank": "00B42DAE"}')
+    if path.suffix.lower() == ".xml":
+        return _read_opensense_map(path)
+    text = path.read_text(errors="replace")
+    try:
+        if path.suffix.lower() == ".toml":
+            import tomllib
+
+            raw = tomllib.loads(text)
+        else:
+            raw = json.loads(text)
+    except Exception as e:  # noqa: BLE001 - any parse error becomes one line
+        raise ImukinError(f"sensor map {path} is not valid {path.suffix.lstrip('.').upper() or 'JSON'} ({e})") from None
+    if isinstance(raw, dict) and isinstance(raw.get("sensors"), dict):
+        raw = raw["sensors"]
+    return _check_map(raw, str(path))
+
+
+def _check_map(raw, where: str) -> dict[str, str]:
+    if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
+        raise ImukinError(f"{where}: a sensor map is {{segment: file, device id or sensor name}}, strings only")
+    out: dict[str, str] = {}
+    for key, value in raw.items():
+        # {segment: sensor} is the documented direction; {sensor: segment} (harmonize's) is accepted too
+        seg_k = key if key in SEGMENTS else segment_from_name(key)
+        seg_v = value if value in SEGMENTS else None
+        if seg_v is not None and seg_k is None:
+            seg, sensor = seg_v, key
+        else:
+            seg, sensor = _segment_key(key, where), value
+        if seg in out:
+            raise ImukinError(f"{where}: segment {seg} is given twice ({out[seg]} and {sensor}); one sensor per segment")
+        out[seg] = sensor
+    return out
+
+
+def _read_opensense_map(path: Path) -> dict[str, str]:
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as e:
+        raise ImukinError(f"{path} is not valid XML ({e}); export the sensor mapping again") from None
+    out: dict[str, str] = {}
+    for el in root.iter("ExperimentalSensor"):
+        sensor = (el.get("name") or "").strip()
+        model_name = (el.findtext("name_in_model") or "").strip()
+        seg = segment_from_name(model_name)
+        if not sensor or seg is None:
+            raise ImukinError(f"{path}: sensor {sensor or '?'} maps to {model_name!r}, which names no segment imukin "
+                              f"knows ({', '.join(SEGMENTS)})")
+        if seg in out:
+            raise ImukinError(f"{path}: segment {seg} is given twice ({out[seg]} and {sensor})")
+        out[seg] = sensor
+    if not out:
+        raise ImukinError(f"{path} names no ExperimentalSensor; it is not an OpenSense IMU mapping file")
+    prefix = (root.findtext(".//trial_prefix") or "").strip()
+    if prefix:
+        out = {seg: prefix + s if not s.startswith(prefix) else s for seg, s in out.items()}
+    return out
+
+
+def _find_mapping_file(folder: Path) -> Path | None:
+    for p in sorted(folder.glob("*.xml")):
+        try:
+            if "ExperimentalSensor" in p.read_text(errors="replace"):
+                return p
+        except OSError:
+            continue
+    return None
+
+
+# ---------------------------------------------------------------- entry point
+def load_recording(path, fs: float | None = None, sensors=None, subject: str | None = None, joint: str | None = None,
+                   acc_units: str = "auto", gyr_units: str = "auto") -> Recording:
+    """Read a recording in any form imukin knows (see the module notes).
+
+    Parameters
+    ----------
+    path : path-like
+        A folder of sensor files, a multi-sensor CSV, a reference-layout ``.h5``, or a
+        reference demo folder.
+    fs : float, optional
+        Sampling rate in Hz. Required when the files carry no time stamps; otherwise
+        checked against them (1 % tolerance).
+    sensors : dict or path-like, optional
+        ``{segment: file, device id or sensor name}``, or a JSON/TOML file holding it.
+    subject : str, optional
+        Subject of a multi-subject ``.h5`` file (``s0003``).
+    joint : {"hip", "knee", "ankle"}, optional
+        For the reference demo folder: the joint whose sensors seg1 and seg2 are.
+    acc_units : {"auto", "m/s^2", "g"}
+    gyr_units : {"auto", "rad/s", "deg/s"}
+
+    Returns
+    -------
+    Recording
+
+    Raises
+    ------
+    ImukinError
+        With one line naming what is wrong and how to fix it: missing rate, a rate that
+        contradicts the time stamps or is out of range, unknown sensor names, a segment
+        given twice, sensors of unequal length or rate, a mapping file naming missing
+        files, units that look wrong, a recording too short for a stride.
+
+    Examples
+    --------
+    >>> rec = load_recording("kuopio/", fs=100)       # doctest: +SKIP
+    >>> rec.describe()                                # doctest: +SKIP
+    'kuopio: 7 sensors (pelvis, rthigh, lthigh, rshank, lshank, rfoot, lfoot), 100 Hz (given), 9.7 s'
+    """
+    path = Path(path)
+    if fs is not None:
+        fs = check_rate(fs, "the given rate (fs)")
+    if not path.exists():
+        raise ImukinError(f"recording {path} does not exist; pass a folder of sensor files or a recording file")
+    if isinstance(sensors, (str, Path)):
+        sensors = read_sensor_map(sensors)
+    elif sensors is not None:
+        sensors = _check_map(sensors, "sensors")
+    if path.is_file() and path.suffix.lower() in (".h5", ".hdf5"):
+        rec = _load_h5(path, fs, subject)
+    elif path.is_dir() and _is_demo_folder(path):
+        rec = _load_demo(path, fs, joint, acc_units, gyr_units)
+    elif path.is_dir():
+        h5s = sorted(p for p in path.iterdir() if p.suffix.lower() in (".h5", ".hdf5"))
+        if h5s and not _sensor_files(path):
+            if len(h5s) > 1:
+                raise ImukinError(f"{path} holds {len(h5s)} .h5 files; pass one of them")
+            rec = _load_h5(h5s[0], fs, subject)
+        else:
+            rec = _load_folder(path, fs, sensors, acc_units, gyr_units)
+    elif path.is_file():
+        rec = _load_files([path], path.stem, str(path), fs, sensors, acc_units, gyr_units, {})
+    else:
+        raise ImukinError(f"{path} is neither a file nor a folder")
+    return rec.check()
+
+
+def _unit_scales(acc_units: str, gyr_units: str) -> tuple[float, float]:
+    from imukin.conventions import G
+
+    check_choice("accelerometer unit", acc_units, ("m/s^2", "g"))
+    check_choice("gyroscope unit", gyr_units, ("rad/s", "deg/s"))
+    return (G if acc_units == "g" else 1.0), (np.pi / 180 if gyr_units == "deg/s" else 1.0)
+
+
+def _sensor_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SENSOR_SUFFIXES
+                  and not p.name.startswith("."))
+
+
+def _load_folder(folder: Path, fs, sensors, acc_units, gyr_units) -> Recording:
+    manifest = {}
+    if (folder / MANIFEST).is_file():
+        try:
+            manifest = json.loads((folder / MANIFEST).read_text())
+        except json.JSONDecodeError as e:
+            raise ImukinError(f"{folder / MANIFEST} is not valid JSON ({e})") from None
+        if fs is None and manifest.get("fs") is not None:
+            fs = check_rate(manifest["fs"], f"'fs' in {folder / MANIFEST}")
+        acc_units = manifest.get("acc_units", acc_units)
+        gyr_units = manifest.get("gyr_units", gyr_units)
+        if sensors is None and isinstance(manifest.get("sensors"), dict):
+            sensors = _check_map(manifest["sensors"], str(folder / MANIFEST))
+    if sensors is None:
+        xml = _find_mapping_file(folder)
+        if xml is not None:
+            sensors = _read_opensense_map(xml)
+    files = _sensor_files(folder)
+    if not files:
+        raise ImukinError(f"{folder} holds no sensor files ({', '.join(SENSOR_SUFFIXES)}), no .h5 file and no "
+                          "Right_seg1_acc.npy; see 'imukin predict --help' for the forms imukin reads")
+    rec = _load_files(files, folder.name, str(folder), fs, sensors, acc_units, gyr_units, manifest)
+    for seg, m in (manifest.get("alignment") or {}).items():
+        rec.mounting[_segment_key(seg, str(folder / MANIFEST))] = np.asarray(m, float)
+    return rec
+
+
+def _match(files: list[Path], sensor: str) -> list[Path]:
+    """Files a sensor map entry means: same name, same stem, or a stem ending in the device id."""
+    s = sensor.lower()
+    exact = [p for p in files if p.name.lower() == s or p.stem.lower() == s]
+    if exact:
+        return exact
+    return [p for p in files if p.stem.lower().endswith(s.lstrip("_")) and len(s.lstrip("_")) >= 4]
+
+
+def _load_files(files: list[Path], name: str, source: str, fs, sensors, acc_units, gyr_units, manifest) -> Recording:
+    """Read sensor files, map them to segments, put them on one time grid."""
+    from imukin.io.imu_csv import read_imu_csv
+
+    where = source
+    if sensors is not None:
+        chosen: dict[str, Path] = {}
+        missing = []
+        for seg, sensor in sensors.items():
+            hits = _match(files, sensor)
+            if len(hits) > 1 and len(files) > 1:
+                raise ImukinError(f"{where}: sensor {sensor!r} ({seg}) matches {len(hits)} files "
+                                  f"({', '.join(p.name for p in hits[:4])}); name the file exactly")
+            if not hits:
+                missing.append(f"{seg} -> {sensor}")
+            else:
+                chosen[seg] = hits[0]
+        multi = len(files) == 1 and not chosen
+        if missing and not multi:
+            raise ImukinError(f"{where}: the sensor map names files that are not there ({'; '.join(missing)}); "
+                              f"files found: {', '.join(p.name for p in files[:8])}")
+    else:
+        chosen, unknown = {}, []
+        for p in files:
+            seg = segment_from_name(p.stem)
+            if seg is None:
+                unknown.append(p.name)
+                continue
+            if seg in chosen:
+                raise ImukinError(f"{where}: segment {seg} is given twice ({chosen[seg].name} and {p.name}); keep one "
+                                  "file per segment or pass --sensors")
+            chosen[seg] = p
+        multi = len(files) == 1 and not chosen
+        if not chosen and not multi:
+            raise ImukinError(f"{where}: no file name names a segment ({', '.join(unknown[:6])}); name the files "
+                              "after their segments (pelvis, rthigh, lshank, rfoot, ...) or pass --sensors FILE "
+                              '({"rthigh": "<file or device id>", ...})')
+    reads = {}  # segment -> ImuRecording
+    preset = manifest.get("preset", "auto")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if multi:  # one file holding several sensors
+            recs = read_imu_csv(files[0], preset=preset, fs=fs, acc_units=acc_units, gyr_units=gyr_units)
+            by_name = {r.name: r for r in recs}
+            if sensors is not None:
+                for seg, sensor in sensors.items():
+                    if sensor not in by_name:
+                        raise ImukinError(f"{files[0].name} has no sensor {sensor!r} (for {seg}); it has "
+                                          f"{', '.join(by_name)}")
+                    reads[seg] = by_name[sensor]
+            else:
+                for r in recs:
+                    seg = segment_from_name(r.name)
+                    if seg is None:
+                        raise ImukinError(f"{files[0].name}: sensor {r.name!r} names no segment; pass --sensors FILE "
+                                          f'({{"lfoot": "{r.name}", ...}})')
+                    if seg in reads:
+                        raise ImukinError(f"{files[0].name}: segment {seg} is given twice")
+                    reads[seg] = r
+        else:
+            for seg, p in chosen.items():
+                reads[seg] = read_imu_csv(p, preset=preset, fs=fs, acc_units=acc_units, gyr_units=gyr_units)[0]
+    # a unit the file format implies and the data confirm is a fact (in Recording.units), not a warning
+    notes = [str(w.message) for w in caught if "default;" not in str(w.message)]
+    return _on_one_grid(reads, name, source, fs, notes)
+
+
+def _on_one_grid(reads: dict, name: str, source: str, fs, notes: list[str]) -> Recording:
+    """Check rates and lengths of the sensors of one recording and put them on one regular grid."""
+    stamped = {seg: r for seg, r in reads.items() if r.t is not None and len(r.t) > 1}
+    rates = {seg: r.fs for seg, r in reads.items() if r.fs is not None}
+    if stamped:
+        found = {seg: _stamp_rate(r.t) for seg, r in stamped.items()}
+        lo, hi = min(found.values()), max(found.values())
+        if hi / lo - 1 > RATE_TOLERANCE:
+            desc = ", ".join(f"{s} {v:.4g} Hz" for s, v in found.items())
+            raise ImukinError(f"{name}: sensors of unequal rate ({desc}); record all sensors at one rate, or resample "
+                              "them first (imukin harmonize)")
+        stamp_fs = float(np.median(list(found.values())))
+        if fs is not None and abs(fs / stamp_fs - 1) > RATE_TOLERANCE:
+            raise ImukinError(f"the given rate {fs:g} Hz contradicts the time stamps of {name} ({stamp_fs:.4g} Hz); "
+                              "drop --fs, or fix it")
+        rate, how = (fs, "given, checked against the time stamps") if fs is not None else (stamp_fs, "time stamps")
+    elif rates:
+        vals = sorted(set(rates.values()))
+        if vals[-1] / vals[0] - 1 > RATE_TOLERANCE:
+            raise ImukinError(f"{name}: sensors of unequal rate ({', '.join(f'{s} {v:g} Hz' for s, v in rates.items())})")
+        hdr = float(vals[0])
+        if fs is not None and abs(fs / hdr - 1) > RATE_TOLERANCE:
+            raise ImukinError(f"the given rate {fs:g} Hz contradicts the rate in the files of {name} ({hdr:g} Hz); "
+                              "drop --fs, or fix it")
+        rate, how = (fs if fs is not None else hdr), ("given" if fs is not None else "file header")
+    else:
+        if fs is None:
+            first = next(iter(reads.values()))
+            raise ImukinError(f"{name} carries no time stamps and no rate ({Path(first.source).name}); pass its "
+                              "sampling rate, e.g. --fs 100 (fs=100 in Python)")
+        rate, how = fs, "given"
+    rate = check_rate(rate, f"the rate of {name}")
+    acc, gyr, sensors, units = {}, {}, {}, {}
+    for seg, r in reads.items():
+        if r.t is not None and len(r.t) > 1:
+            a, g = _to_grid(r.t, r.acc, r.gyr, rate)
+        else:
+            a, g = r.acc, r.gyr
+        acc[seg], gyr[seg] = a, g
+        sensors[seg] = Path(r.source).name if r.source else r.name
+        units[seg] = dict(r.units)
+    lengths = {seg: len(a) for seg, a in acc.items()}
+    n = min(lengths.values())
+    if max(lengths.values()) - n > MAX_LENGTH_MISMATCH:
+        desc = ", ".join(f"{s} {v}" for s, v in lengths.items())
+        raise ImukinError(f"{name}: sensors of unequal length ({desc} samples at {rate:g} Hz); pass synchronised "
+                          "recordings of one trial (cut them to a common span first)")
+    if max(lengths.values()) != n:
+        notes.append(f"sensors differed by up to {max(lengths.values()) - n} samples; cut to the shortest ({n})")
+    acc = {s: a[:n] for s, a in acc.items()}
+    gyr = {s: g[:n] for s, g in gyr.items()}
+    return Recording(fs=rate, acc=acc, gyr=gyr, sensors=sensors, name=name, source=source, rate_source=how,
+                     units=units, notes=notes)
+
+
+def _stamp_rate(t: np.ndarray) -> float:
+    dt = np.diff(np.asarray(t, float))
+    dt = dt[dt > 0]
+    if not dt.size:
+        raise ImukinError("time stamps do not increase; check the time column")
+    return float(f"{1.0 / np.median(dt):.6g}")  # stamps are printed with limited digits; so is their rate
+
+
+def _to_grid(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
+    """Interpolate time-stamped samples onto ``k / fs``; samples inside gaps longer than MAX_FILL_S become NaN."""
+    t = np.asarray(t, float) - float(t[0])
+    order = np.argsort(t, kind="stable")
+    t, acc, gyr = t[order], acc[order], gyr[order]
+    keep = np.concatenate([[True], np.diff(t) > 0])  # drop repeated stamps
+    t, acc, gyr = t[keep], acc[keep], gyr[keep]
+    n = int(np.floor(t[-1] * fs + 1e-6)) + 1
+    grid = np.arange(n) / fs  # (n,)
+    a = np.stack([np.interp(grid, t, acc[:, k]) for k in range(3)], 1)
+    g = np.stack([np.interp(grid, t, gyr[:, k]) for k in range(3)], 1)
+    gap_starts = np.flatnonzero(np.diff(t) > MAX_FILL_S)
+    for i in gap_starts:
+        inside = (grid > t[i] + 1e-6) & (grid < t[i + 1] - 1e-6)
+        a[inside] = np.nan
+        g[inside] = np.nan
+    return a, g
+
+
+def _is_demo_folder(folder: Path) -> bool:
+    return any((folder / f"{s}_seg1_acc.npy").exists() or (folder / f"{s}_seg1.csv").exists()
+               for s in ("Right", "Left"))
+
+
+def _load_demo(folder: Path, fs, joint, acc_units, gyr_units) -> Recording:
+    from imukin.io.demo_layout import available_sides, read_leg
+
+    if joint is None:
+        raise ImukinError(f"{folder} is in the reference demo layout, which holds one joint's two sensors per leg; "
+                          "say which joint (--joint knee, or joint='knee')")
+    check_choice("joint", joint, JOINT_NAMES)
+    acc_scale, gyr_scale = _unit_scales("m/s^2" if acc_units == "auto" else acc_units,
+                                        "rad/s" if gyr_units == "auto" else gyr_units)
+    acc, gyr, sensors, reference = {}, {}, {}, {}
+    stamp_fs = None
+    from imukin.conventions import joint_name
+
+    for side in available_sides(folder):
+        leg = read_leg(folder, side)
+        if leg.acc1.shape[0] != 1:
+            raise ImukinError(f"{folder}: {side} files hold {leg.acc1.shape[0]} sequences; predict them with "
+                              "'imukin predict --root-path' or one sequence per folder")
+        prox, dist = joint_segments(joint, side)
+        acc[prox], gyr[prox] = leg.acc1[0] * acc_scale, leg.gyr1[0] * gyr_scale
+        acc[dist], gyr[dist] = leg.acc2[0] * acc_scale, leg.gyr2[0] * gyr_scale
+        sensors[prox], sensors[dist] = f"{side.capitalize()}_seg1", f"{side.capitalize()}_seg2"
+        if leg.reference is not None:
+            reference[joint_name(joint, side)] = leg.reference[0]
+        stamp_fs = leg.fs or stamp_fs
+    if stamp_fs is not None:
+        if fs is not None and abs(fs / stamp_fs - 1) > RATE_TOLERANCE:
+            raise ImukinError(f"the given rate {fs:g} Hz contradicts the time stamps of {folder.name} "
+                              f"({stamp_fs:.4g} Hz); drop --fs, or fix it")
+        rate, how = (fs or stamp_fs), ("given" if fs else "time stamps")
+    elif fs is None:
+        raise ImukinError(f"{folder} (.npy files) carries no time stamps: pass its sampling rate, e.g. --fs 100 "
+                          "(fs=100 in Python)")
+    else:
+        rate, how = fs, "given"
+    lengths = {len(a) for a in acc.values()}
+    if len(lengths) > 1:
+        raise ImukinError(f"{folder}: the legs' files differ in length ({sorted(lengths)} samples); they must be "
+                          "synchronised")
+    return Recording(fs=rate, acc=acc, gyr=gyr, sensors=sensors, name=folder.name, source=str(folder),
+                     rate_source=how, reference=reference)
+
+
+def _load_h5(path: Path, fs, subject) -> Recording:
+    from imukin.io.job_h5 import _open, read_subject, subject_ids
+
+    ids = subject_ids(path)
+    if not ids:
+        raise ImukinError(f"{path} holds no subject groups (s0000 ...); it is not a reference-layout dataset")
+    if subject is None:
+        if len(ids) > 1:
+            raise ImukinError(f"{path} holds {len(ids)} subjects ({', '.join(ids[:5])}{' ...' if len(ids) > 5 else ''});"
+                              " pick one with --subject (subject= in Python)")
+        subject = ids[0]
+    if subject not in ids:
+        raise ImukinError(f"{path} has no subject {subject!r}; it has {', '.join(ids[:8])}")
+    with _open(path) as f:
+        stored = f[subject].attrs.get("fs", f.attrs.get("fs"))
+    rec = read_subject(path, subject, rmat=False)
+    if stored is None:
+        if fs is None:
+            raise ImukinError(f"{path} does not record its sampling rate; pass it, e.g. --fs 100")
+        rate, how = fs, "given"
+    else:
+        stored = float(stored)
+        if fs is not None and abs(fs / stored - 1) > RATE_TOLERANCE:
+            raise ImukinError(f"the given rate {fs:g} Hz contradicts the rate stored in {path.name} ({stored:g} Hz); "
+                              "drop --fs, or fix it")
+        rate, how = stored, "file header"
+    return Recording(fs=rate, acc=rec.acc, gyr=rec.gyr, sensors={s: f"{subject}/{s}" for s in rec.acc},
+                     name=f"{path.stem}_{subject}", source=str(path), rate_source=how, reference=dict(rec.angle))
+
+
+__all__ = ["Recording", "load_recording", "segment_from_name", "read_sensor_map", "MIN_RECORDING_S", "MAX_FILL_S"]

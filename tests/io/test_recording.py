@@ -1,0 +1,162 @@
+"""imukin.load_recording: every form in, one Recording out; bad input refused with one line."""
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from imukin.conventions import G
+from imukin.errors import ImukinError
+from imukin.io.recording import Recording, load_recording, read_sensor_map, segment_from_name
+
+KUOPIO_SEGMENTS = ("pelvis", "rthigh", "lthigh", "rshank", "lshank", "rfoot", "lfoot")
+
+
+@pytest.fixture
+def kuopio(data_dir):
+    return data_dir / "real" / "kuopio"
+
+
+@pytest.mark.parametrize("name, seg", [
+    ("femur_r_imu", "rthigh"), ("tibia_l_imu", "lshank"), ("calcn_r_imu", "rfoot"), ("pelvis_imu", "pelvis"),
+    ("RightThigh", "rthigh"), ("LeftLowerLeg", "lshank"), ("lfoot", "lfoot"), ("Right_Shank.csv", "rshank"),
+    ("sacrum", "pelvis"), ("upper-leg_L", "lthigh"),
+    ("thigh", None), ("l_comf_01-000_00B42D48", None), ("knee", None), ("rthigh_rshank", None)])
+def test_segment_from_name(name, seg):
+    assert segment_from_name(name) == seg
+
+
+def test_kuopio_folder_with_vendor_map(kuopio):
+    rec = load_recording(kuopio, fs=100)
+    assert rec.segments == KUOPIO_SEGMENTS
+    assert rec.sensors["pelvis"].endswith("00B42DA3.txt") and rec.sensors["lfoot"].endswith("00B42D4E.txt")
+    assert rec.fs == 100 and rec.n_frames == 972
+    # first principles: the standing start reads ~9.81 m/s^2 on every sensor, in m/s^2 and rad/s
+    for seg in rec.segments:
+        assert np.linalg.norm(rec.acc[seg][:100].mean(0)) == pytest.approx(G, abs=0.5)
+        assert np.abs(rec.gyr[seg][:100]).mean() < 0.1
+    assert [j for j, _ in rec.joints()] == ["hip", "knee", "ankle"] * 2
+
+
+def test_kuopio_needs_a_rate(kuopio):
+    with pytest.raises(ImukinError, match="no time stamps.*--fs 100"):
+        load_recording(kuopio)
+
+
+@pytest.mark.parametrize("fs", [float("nan"), float("inf"), 0, -100, 1, 5000])
+def test_bad_rates_refused(kuopio, fs):
+    with pytest.raises(ImukinError, match="Hz|rate"):
+        load_recording(kuopio, fs=fs)
+
+
+def _write_csv(path, t, acc, gyr):
+    rows = np.column_stack([t, acc, gyr])
+    np.savetxt(path, rows, delimiter=",", header="time_s,acc_x,acc_y,acc_z,gyr_x,gyr_y,gyr_z", comments="",
+               fmt="%.6f")
+
+
+def _walkish(n, fs, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(n) / fs
+    acc = np.column_stack([np.sin(6 * t), G + np.cos(6 * t), 0.3 * np.sin(3 * t)]) + 0.05 * rng.normal(size=(n, 3))
+    gyr = np.column_stack([0.2 * np.sin(6 * t), 0.1 * np.cos(3 * t), 3 * np.sin(6 * t)])
+    return t, acc, gyr
+
+
+def test_csv_folder_rate_from_time_stamps(tmp_path):
+    for seg in ("rthigh", "rshank"):
+        _write_csv(tmp_path / f"{seg}.csv", *_walkish(300, 148.0))
+    rec = load_recording(tmp_path)
+    assert rec.fs == pytest.approx(148.0, rel=1e-3) and rec.rate_source == "time stamps"
+    assert load_recording(tmp_path, fs=148.5).fs == 148.5  # within 1 %: the given nominal rate
+    with pytest.raises(ImukinError, match="contradicts the time stamps"):
+        load_recording(tmp_path, fs=100)
+
+
+def test_unequal_length_and_rate_refused(tmp_path):
+    _write_csv(tmp_path / "rthigh.csv", *_walkish(300, 100.0))
+    _write_csv(tmp_path / "rshank.csv", *_walkish(200, 100.0))
+    with pytest.raises(ImukinError, match="unequal length"):
+        load_recording(tmp_path)
+    _write_csv(tmp_path / "rshank.csv", *_walkish(600, 200.0))
+    with pytest.raises(ImukinError, match="unequal rate"):
+        load_recording(tmp_path)
+
+
+def test_segment_given_twice_and_unknown_names(tmp_path):
+    _write_csv(tmp_path / "rthigh.csv", *_walkish(300, 100.0))
+    _write_csv(tmp_path / "RightThigh.csv", *_walkish(300, 100.0))
+    with pytest.raises(ImukinError, match="rthigh is given twice"):
+        load_recording(tmp_path)
+    (tmp_path / "RightThigh.csv").rename(tmp_path / "sensor7.csv")
+    (tmp_path / "rthigh.csv").rename(tmp_path / "sensor8.csv")
+    with pytest.raises(ImukinError, match="no file name names a segment.*--sensors"):
+        load_recording(tmp_path)
+    (tmp_path / "map.json").write_text(json.dumps({"rthigh": "sensor7", "rshank": "sensor8"}))
+    rec = load_recording(tmp_path, sensors=tmp_path / "map.json")
+    assert rec.segments == ("rthigh", "rshank")
+    (tmp_path / "bad.json").write_text(json.dumps({"rthigh": "sensor7", "rshank": "sensor9"}))
+    with pytest.raises(ImukinError, match="not there.*rshank -> sensor9"):
+        load_recording(tmp_path, sensors=tmp_path / "bad.json")
+    with pytest.raises(ImukinError, match="unknown segment 'elbow'"):
+        load_recording(tmp_path, sensors={"elbow": "sensor7"})
+    with pytest.raises(ImukinError, match="given twice"):
+        read_sensor_map_from({"rthigh": "sensor7", "RightThigh": "sensor8"}, tmp_path)
+
+
+def read_sensor_map_from(d, folder):
+    p = folder / "twice.json"
+    p.write_text(json.dumps(d))
+    return read_sensor_map(p)
+
+
+def test_mapping_file_naming_missing_files(kuopio, tmp_path):
+    folder = tmp_path / "k"
+    shutil.copytree(kuopio, folder)
+    (folder / "l_comf_01-000_00B42D48.txt").unlink()
+    with pytest.raises(ImukinError, match="rfoot -> l_comf_01-000_00B42D48"):
+        load_recording(folder, fs=100)
+
+
+def test_units_that_look_wrong(tmp_path):
+    t, acc, gyr = _walkish(300, 100.0)
+    with pytest.raises(ImukinError, match="looks like g"):
+        Recording.from_arrays({"rthigh": (acc / G, gyr), "rshank": (acc / G, gyr)}, fs=100)
+    with pytest.raises(ImukinError, match="deg/s"):
+        Recording.from_arrays({"rthigh": (acc, np.rad2deg(gyr)), "rshank": (acc, np.rad2deg(gyr))}, fs=100)
+    rec = Recording.from_arrays({"rthigh": (acc / G, gyr)}, fs=100, acc_units="g")
+    assert np.linalg.norm(rec.acc["rthigh"], axis=1).mean() == pytest.approx(G, rel=0.05)
+
+
+def test_too_short_and_missing_rate():
+    t, acc, gyr = _walkish(50, 100.0)
+    with pytest.raises(ImukinError, match="too short for any stride"):
+        Recording.from_arrays({"rthigh": (acc, gyr)}, fs=100)
+    with pytest.raises(ImukinError, match="fs="):
+        Recording.from_arrays({"rthigh": (acc, gyr)}, fs=None)
+
+
+def test_time_stamp_gaps_become_nan(tmp_path):
+    t, acc, gyr = _walkish(400, 100.0)
+    keep = np.ones(400, bool)
+    keep[100:105] = False  # 0.05 s: filled
+    keep[200:240] = False  # 0.4 s: a gap
+    for seg in ("rthigh", "rshank"):
+        _write_csv(tmp_path / f"{seg}.csv", t[keep], acc[keep], gyr[keep])
+    rec = load_recording(tmp_path)
+    gaps = rec.gap_mask()
+    assert rec.n_frames == 400 and not gaps[95:110].any() and gaps[200:240].all() and gaps.sum() == 40
+
+
+def test_h5_dataset(tmp_path):
+    from imukin.io.job_h5 import write_dataset
+    from imukin.simulation.corpus import CorpusConfig, corpus_attrs, simulate_corpus
+
+    cfg = CorpusConfig(activity="walking", n_subjects=2, seed=5, duration_s=3.0, fs=100.0)
+    path = write_dataset(tmp_path / "w.h5", simulate_corpus(cfg, workers=1), attrs=corpus_attrs(cfg))
+    with pytest.raises(ImukinError, match="2 subjects.*--subject"):
+        load_recording(path)
+    rec = load_recording(path, subject="s0001")
+    assert rec.fs == 100 and len(rec.segments) == 7 and "rknee" in rec.reference
+    with pytest.raises(ImukinError, match="contradicts"):
+        load_recording(path, subject="s0001", fs=200)

@@ -1,0 +1,125 @@
+"""imukin.predict and imukin predict RECORDING: every joint of a real recording, one set of numbers."""
+import shutil
+
+import numpy as np
+import pytest
+
+import imukin
+from imukin.cli import main
+from imukin.errors import ImukinError
+from imukin.simulation.corpus import CorpusConfig, simulate_corpus
+
+JOINTS6 = ["rhip", "lhip", "rknee", "lknee", "rankle", "lankle"]
+
+
+@pytest.fixture(scope="module")
+def kuopio_prediction(tmp_path_factory):
+    from pathlib import Path
+
+    folder = Path(__file__).parent / "data" / "real" / "kuopio"
+    out = tmp_path_factory.mktemp("kuopio_out")
+    code = main(["predict", str(folder), "--fs", "100", "--out", str(out), "--quiet"])
+    return folder, out, code
+
+
+def test_cli_predicts_every_joint_of_a_real_recording(kuopio_prediction):
+    folder, out, code = kuopio_prediction
+    assert code == 0
+    for j in JOINTS6:
+        lines = (out / f"{j}.csv").read_text().splitlines()
+        assert lines[0] == "time_s,flexion_deg,adduction_deg,rotation_deg" and len(lines) == 973
+    assert (out / "overview.png").stat().st_size > 10_000 and (out / "zoom.png").stat().st_size > 10_000
+    report = (out / "report.md").read_text()
+    assert "pelvis" in report and "100 Hz" in report and "mounting" in report
+
+
+def test_python_api_gives_identical_numbers(kuopio_prediction):
+    folder, out, _ = kuopio_prediction
+    pred = imukin.predict(imukin.load_recording(folder, fs=100))
+    assert pred.joints == JOINTS6
+    for j in JOINTS6:
+        csv = np.loadtxt(out / f"{j}.csv", delimiter=",", skiprows=1)
+        assert np.array_equal(np.round(pred.angles[j], 4), np.round(csv[:, 1:], 4))
+    # walking: knee flexion swings over tens of degrees on both legs, hips flex and extend
+    for side in "rl":
+        knee = pred.angles[f"{side}knee"][:, 0]
+        assert np.ptp(knee) > 40 and np.ptp(pred.angles[f"{side}hip"][:, 0]) > 25
+    cols = pred.as_columns()
+    assert list(cols)[:2] == ["time_s", "rhip_flexion_deg"] and len(cols) == 1 + 6 * 3
+
+
+def test_mot_loads_in_opensim(kuopio_prediction):
+    opensim = pytest.importorskip("opensim")
+    _, out, _ = kuopio_prediction
+    table = opensim.TimeSeriesTable(str(out / "kuopio.mot"))
+    labels = list(table.getColumnLabels())
+    for name in ("hip_flexion_r", "hip_adduction_r", "hip_rotation_r", "knee_angle_r", "ankle_angle_r",
+                 "subtalar_angle_r", "hip_flexion_l", "knee_angle_l", "ankle_angle_l"):
+        assert name in labels
+    assert table.getNumRows() == 972
+    knee = table.getDependentColumn("knee_angle_r").to_numpy()
+    csv = np.loadtxt(out / "rknee.csv", delimiter=",", skiprows=1)
+    assert np.allclose(knee, -csv[:, 1], atol=1e-3)  # gait2392: knee flexion is negative
+    assert opensim.Storage(str(out / "kuopio.mot")).isInDegrees()
+
+
+@pytest.fixture(scope="module")
+def walker():
+    cfg = CorpusConfig(activity="walking", n_subjects=1, seed=77, duration_s=8.0, fs=100.0)
+    return next(iter(simulate_corpus(cfg, workers=1, progress=False)))
+
+
+def test_arrays_need_a_rate_and_nan_gaps_stay_local(walker):
+    signals = {s: (walker.acc[s], walker.gyr[s]) for s in ("rthigh", "rshank")}
+    with pytest.raises(ImukinError, match="fs="):
+        imukin.predict(signals)
+    whole = imukin.predict(signals, fs=100, align="none").angles["rknee"]
+    assert np.all(np.isfinite(whole))
+    gappy = {s: (a.copy(), g.copy()) for s, (a, g) in signals.items()}
+    gappy["rshank"][0][300:320] = np.nan  # 0.2 s: splits the recording
+    gappy["rthigh"][1][500:505] = np.nan  # 0.05 s: filled
+    out = imukin.predict(gappy, fs=100, align="none")
+    knee = out.angles["rknee"]
+    assert np.isnan(knee[300:320]).all() and np.isfinite(np.delete(knee, np.s_[300:320], axis=0)).all()
+    assert out.gaps == [(300, 320)] and any("interpolated" in w for w in out.warnings)
+    # away from the gap's edges the pieces agree with the whole recording
+    assert np.abs(knee[100:250, 0] - whole[100:250, 0]).max() < 1.0
+
+
+def test_no_joint_possible_names_found_and_missing(walker):
+    signals = {s: (walker.acc[s], walker.gyr[s]) for s in ("pelvis", "rshank")}
+    with pytest.raises(ImukinError, match="found pelvis, rshank, missing .*rthigh"):
+        imukin.predict(signals, fs=100)
+
+
+def run(capsys, *argv):
+    try:
+        code = main([str(a) for a in argv])
+    except SystemExit as e:  # option parsing errors exit from argparse, with the same one line
+        code = e.code
+    return code, capsys.readouterr().err.strip()
+
+
+def one_line(code, err, *words):
+    assert code == 2, err
+    assert err.startswith("imukin: error: ") and "\n" not in err and "Traceback" not in err
+    for w in words:
+        assert w in err, err
+
+
+def test_cli_bad_input_one_line_nothing_written(tmp_path, capsys, data_dir):
+    kuopio = data_dir / "real" / "kuopio"
+    out = tmp_path / "out"
+    one_line(*run(capsys, "predict", kuopio, "--out", out), "--fs")
+    for fs in ("nan", "inf", "0", "-5", "5000"):
+        one_line(*run(capsys, "predict", kuopio, "--fs", fs, "--out", out), "fs")
+    one_line(*run(capsys, "predict", tmp_path / "nowhere", "--fs", "100", "--out", out), "nowhere")
+    (tmp_path / "map.json").write_text('{"elbow": "x.txt"}')
+    one_line(*run(capsys, "predict", kuopio, "--fs", "100", "--sensors", tmp_path / "map.json", "--out", out),
+             "elbow")
+    assert not out.exists()
+    partial = tmp_path / "partial"
+    shutil.copytree(kuopio, partial)
+    (partial / "l_comf_01-000_00B42DAE.txt").unlink()
+    one_line(*run(capsys, "predict", partial, "--fs", "100", "--out", out), "rshank")
+    assert not out.exists()
