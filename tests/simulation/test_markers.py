@@ -203,3 +203,119 @@ def test_marker_files_with_sensor_errors():
         assert 0.01 < np.std(d_acc) < 0.6 and 0.001 < np.std(d_gyr) < 0.2, seg
         assert np.array_equal(noisy.acc[seg], again.acc[seg])  # the seed fixes the draws
     assert np.array_equal(noisy.angle["rknee"], ideal.angle["rknee"])  # references untouched
+
+
+# ---------------------------------------------------------------- presets, marker maps, Kuopio
+KUOPIO_TRC = "real/kuopio/l_comf_01_markers_cut.trc"
+
+
+@pytest.fixture(scope="module")
+def kuopio():
+    from tests.conftest import DATA
+
+    from imukin.simulation.markers import read_marker_file
+
+    return read_marker_file(DATA / KUOPIO_TRC)
+
+
+@pytest.mark.parametrize("preset", ["plug-in-gait", "opensim-core", "kuopio", "opensim-running"])
+def test_preset_detected_from_names(preset):
+    from imukin.simulation.markers import PRESETS, detect_preset
+
+    names = [m for ms in PRESETS[preset].markers.values() for m in ms] + ["C7", "*31", "RKnee"]
+    assert detect_preset(names)[0] == preset
+    assert detect_preset(names[: int(0.6 * (len(names) - 3))])[0] == preset  # 60 % of the names still decide
+
+
+def test_unknown_marker_set_is_one_clear_line():
+    from imukin.simulation.markers import detect_preset
+
+    with pytest.raises(ImukinError, match="fit no built-in marker set.*--marker-map") as e:
+        detect_preset(["A1", "A2", "B1", "RFemur1"])
+    assert "\n" not in str(e.value)
+
+
+def test_missing_segments_listed(kuopio):
+    from imukin.simulation.markers import clusters_for
+
+    m = kuopio.subset([n for n in kuopio.labels if n not in ("RFemur2", "RFemur3", "LFoot1", "LFoot2")])
+    with pytest.raises(ImukinError, match=r"rthigh \(2 of 4; missing RFemur2, RFemur3\); lfoot \(1 of 3") as e:
+        clusters_for(m)
+    assert "\n" not in str(e.value)
+    feet = kuopio.subset([n for n in kuopio.labels if "Foot" in n or "Pelvis" in n])  # 10 of 26 names
+    with pytest.raises(ImukinError, match="fit no built-in marker set"):
+        clusters_for(feet)
+    with pytest.raises(ImukinError, match="too many markers missing.*form no joint"):
+        clusters_for(feet, {"pelvis": ["Pelvis1", "Pelvis2", "Pelvis3"], "rthigh": ["RFemur1", "RFemur2", "RFemur3"],
+                            "rfoot": ["RFoot1", "RFoot2", "RFoot3"]})
+    right = kuopio.subset([n for n in kuopio.labels if not n.startswith("L")])  # a one-leg trial works
+    assert set(clusters_for(right).markers) == {"pelvis", "rthigh", "rshank", "rfoot"}
+
+
+def test_marker_map_files(tmp_path, kuopio):
+    import json
+
+    from imukin.simulation.markers import clusters_for, load_marker_map
+
+    js = tmp_path / "map.json"
+    js.write_text(json.dumps({"pelvis": ["Pelvis1", "Pelvis2", "Pelvis3", "Pelvis4"],
+                              "rthigh": ["RFemur1", "RFemur2", "RFemur3"], "rshank": "RTibia1 RTibia2 RTibia3"}))
+    toml = tmp_path / "map.toml"
+    toml.write_text('method = "rigid"\npelvis = ["Pelvis1", "Pelvis2", "Pelvis3"]\nrthigh = ["RFemur1", "RFemur2", '
+                    '"RFemur4"]\n')
+    cs = load_marker_map(js)
+    assert cs.method == "rigid" and cs.markers["rshank"] == ("RTibia1", "RTibia2", "RTibia3")
+    assert set(clusters_for(kuopio, toml).markers) == {"pelvis", "rthigh"}
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"femur": ["A", "B", "C"]}')
+    with pytest.raises(ImukinError, match="unknown segment 'femur'"):
+        load_marker_map(bad)
+    bad.write_text("{not json")
+    with pytest.raises(ImukinError, match="not valid JSON"):
+        load_marker_map(bad)
+
+
+def test_kuopio_trc_z_up_gaps_and_mislabels(kuopio):
+    from imukin.simulation.markers import clusters_for
+
+    # the file is Z up: the reader turns it into imukin's Y-up lab frame
+    assert np.allclose(np.abs(kuopio.lab_from_file[1]), [0, 0, 1])
+    assert np.nanmedian(kuopio.marker("Pelvis1")[:, 1]) > np.nanmedian(kuopio.marker("RFoot1")[:, 1]) + 0.6
+    cs = clusters_for(kuopio)
+    assert cs.method == "rigid" and len(cs.markers) == 7
+    rec = markers_to_record(kuopio, cs, fs_out=100.0)  # gaps bridged, mislabelled frames rejected
+    assert set(rec.angle) == set(JOINTS)
+    knee = rec.angle["rknee"][:, 0]
+    assert np.all(np.isfinite(knee)) and 40 < knee.max() - knee.min() < 75  # walking knee range
+    assert np.all(np.abs(np.diff(rec.angle["lhip"], axis=0)) < 3)  # no flips between frames
+
+
+def test_reject_outliers_finds_a_swapped_marker():
+    from imukin.simulation.markers import reject_outliers
+
+    rng = np.random.default_rng(0)
+    local = np.array([[0, 0, 0], [0.1, 0, 0], [0, 0.08, 0], [0.03, 0.02, 0.06]])
+    p = np.repeat(local[None], 200, axis=0) + rng.normal(0, 0.0005, (200, 4, 3))
+    p[50, 3] = p[50, 1] + 0.01  # a mislabelled sample
+    clean, n = reject_outliers(p)
+    assert n == 1 and np.isnan(clean[50, 3]).all() and np.isfinite(clean[50, :3]).all()
+
+
+def test_cli_marker_map_errors_write_nothing(tmp_path, capsys):
+    from tests.conftest import DATA
+
+    from imukin.cli import main
+
+    bad = tmp_path / "map.json"
+    bad.write_text('{"pelvis": ["Pelvis1", "Pelvis2", "Pelvis3"], "rthigh": ["RFemur1", "X2", "X3"]}')
+    out = tmp_path / "k.h5"
+    assert main(["simulate", "--markers", str(DATA / KUOPIO_TRC), "--marker-map", str(bad), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "rthigh (1 of 3; missing X2, X3)" in err and not out.exists()
+    unknown = tmp_path / "u.trc"
+    from imukin.io.opensim import write_trc
+    from imukin.io.c3d import MarkerData
+
+    write_trc(unknown, MarkerData(labels=["A", "B", "C"], fs=100.0, xyz=np.zeros((50, 3, 3))))
+    assert main(["simulate", "--markers", str(unknown), "--out", str(out)]) == 2
+    assert "fit no built-in marker set" in capsys.readouterr().err and not out.exists()

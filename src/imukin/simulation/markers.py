@@ -36,13 +36,45 @@ Two ways to build a segment frame (``ClusterSet.method``):
     foot x = O - P), then the anterior axis orthogonalised against it (x = A - O; for the
     foot y = A - O), z = x x y (to the right, both sides); origin = O.
 
-Marker gaps inside the trial up to ``max_gap_s`` are filled with a cubic spline; longer
-ones raise :class:`~imukin.errors.ImukinError`. Frames before a marker first appears and
+``"rigid"`` (clusters of three or more tracking markers, any of them may drop out)
+    A template of the cluster (its markers' median positions in a cluster frame built
+    from the first three markers, over the frames where all are seen) is fitted to the
+    markers seen in each frame by least squares (Kabsch / Soederkvist-Wedin), so any
+    three markers give the frame and one marker's long gap does not break it. Same
+    axes and neutral-posture correction as ``"cluster"``; frames are low-pass filtered
+    as quaternions (markers may have gaps, so they cannot be filtered first).
+
+Marker sets and maps
+--------------------
+:data:`PRESETS` holds the built-in sets: ``plug-in-gait`` (Vicon PiG axis markers),
+``opensim-core`` (``RTH1-3 ...`` clusters of the OpenSim test trials), ``kuopio``
+(``Pelvis1-4``, ``RFemur1-4``, ``RTibia1-4``, ``RFoot1-3`` and left alike) and
+``opensim-running`` (the OpenSim full-body running model's ``R.ASIS L.ASIS V.Sacral``,
+``R.Thigh.Upper/.Front/.Rear``, ``R.Shank.Upper/.Front/.Rear``, ``R.Heel R.Midfoot.Sup
+R.Midfoot.Lat R.Toe.Tip``). :func:`detect_preset` picks one from a file's marker names;
+any other set is described by a small JSON or TOML marker map (:func:`load_marker_map`):
+``{"pelvis": ["Pelvis1", ...], "rthigh": [...], "method": "rigid"}``.
+
+Robustness
+----------
+Mislabelled frames are rejected by cluster rigidity (:func:`reject_outliers`): every
+inter-marker distance is compared with its median over the trial, and a marker whose
+distances to the others jump by more than ``max(min_tol_m, n_mad * 1.4826 * MAD)`` is
+removed in that frame (then filled like any gap). Marker gaps inside the trial up to
+``max_gap_s`` are filled with a cubic spline; longer ones raise
+:class:`~imukin.errors.ImukinError` (``"rigid"``: only when fewer than three markers
+remain).
+
+Lab frame of marker files: ``.c3d`` files say which axis is up; ``.trc`` files are
+meant to be Y up (OpenSim), but some are exported Z up (the Kuopio trial). The up axis
+of a ``.trc`` is therefore checked: with a preset or map, it is the file axis closest to
+the median pelvis-minus-feet direction (:func:`read_marker_file`). Frames before a marker first appears and
 after it last appears are not gaps: :func:`segment_frames` returns NaN there and
 :func:`markers_to_record` trims the trial to the span where every used marker is seen.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,7 +91,7 @@ from imukin.io.c3d import MarkerData
 from imukin.simulation.imu import ideal_imu
 from imukin.simulation.sensor_errors import SensorErrorConfig, apply_electronic_errors
 
-METHODS = ("cluster", "pig")
+METHODS = ("cluster", "pig", "rigid")
 REFERENCES = ("midstance", "first")
 #: Shortest trial (s) left after trimming to the span where all markers are seen.
 MIN_DURATION_S = 0.5
@@ -77,12 +109,12 @@ class ClusterSet:
         Segment name (from :data:`imukin.conventions.SEGMENTS`) -> marker names. For
         ``method="cluster"`` at least three tracking markers (see the module docstring
         for their order); for ``method="pig"`` the four axis markers ``(O, A, L, P)``.
-    method : {"cluster", "pig"}
+    method : {"cluster", "pig", "rigid"}
         How the markers become a segment frame (module docstring).
     """
 
     markers: dict[str, tuple[str, ...]] = field(default_factory=dict)  # segment -> marker names
-    method: str = "cluster"  # "cluster" (three-marker frame + correction) or "pig" (PiG axis markers)
+    method: str = "cluster"  # "cluster" (three-marker frame), "pig" (PiG axis markers), "rigid" (template fit)
 
     def __post_init__(self) -> None:
         check_choice("segment frame method", self.method, METHODS)
@@ -118,8 +150,205 @@ PIG_CLUSTERS = ClusterSet(
 )
 
 
+#: Kuopio gait dataset (Lavikainen et al. 2024): four-marker clusters, three foot markers.
+KUOPIO_CLUSTERS = ClusterSet(
+    markers=_leg_clusters({"thigh": "{p}Femur1 {p}Femur2 {p}Femur3 {p}Femur4",
+                           "shank": "{p}Tibia1 {p}Tibia2 {p}Tibia3 {p}Tibia4", "foot": "{p}Foot1 {p}Foot2 {p}Foot3"},
+                          pelvis=("Pelvis1", "Pelvis2", "Pelvis3", "Pelvis4")),
+    method="rigid",
+)
+#: OpenSim full-body running model (Hamner et al. 2010) marker set, lower body.
+OPENSIM_RUNNING_CLUSTERS = ClusterSet(
+    markers=_leg_clusters({"thigh": "{p}.Thigh.Upper {p}.Thigh.Front {p}.Thigh.Rear",
+                           "shank": "{p}.Shank.Upper {p}.Shank.Front {p}.Shank.Rear",
+                           "foot": "{p}.Heel {p}.Midfoot.Sup {p}.Midfoot.Lat {p}.Toe.Tip"},
+                          pelvis=("R.ASIS", "L.ASIS", "V.Sacral")),
+    method="rigid",
+)
+#: Built-in marker sets by name, in the order :func:`detect_preset` prefers them on a tie.
+PRESETS = {"plug-in-gait": PIG_CLUSTERS, "opensim-core": OPENSIM_CLUSTERS, "kuopio": KUOPIO_CLUSTERS,
+           "opensim-running": OPENSIM_RUNNING_CLUSTERS}
+#: Least share of a preset's marker names a file must hold for the preset to be picked.
+MIN_PRESET_SHARE = 0.5
+
+
+def _min_markers(method: str) -> int:
+    return 4 if method == "pig" else 3
+
+
+def detect_preset(labels) -> tuple[str, ClusterSet]:
+    """The built-in marker set (:data:`PRESETS`) that fits a file's marker names.
+
+    The preset holding the largest share of its names in ``labels`` wins, if that share
+    is at least :data:`MIN_PRESET_SHARE`.
+
+    Raises
+    ------
+    ImukinError
+        No preset fits; the message names the closest one and what it misses.
+    """
+    have = set(labels)
+    scored = []
+    for name, cs in PRESETS.items():
+        names = [m for ms in cs.markers.values() for m in ms]
+        missing = [m for m in names if m not in have]
+        scored.append((1.0 - len(missing) / len(names), name, missing))
+    share, name, missing = max(scored, key=lambda r: r[0])  # max keeps the first on a tie
+    if share < MIN_PRESET_SHARE:
+        raise ImukinError(f"the marker names fit no built-in marker set (closest: {name}, which misses "
+                          f"{', '.join(missing[:8])}{' ...' if len(missing) > 8 else ''}); pass a marker map "
+                          f"(--marker-map FILE, JSON {{\"pelvis\": [...], \"rthigh\": [...], ...}})")
+    return name, PRESETS[name]
+
+
+def load_marker_map(source) -> ClusterSet:
+    """A marker map (segment -> marker names) from a JSON or TOML file, a dict, or a preset name.
+
+    File layout: ``{"pelvis": ["Pelvis1", "Pelvis2", "Pelvis3"], "rthigh": [...], ...}``
+    with segment names from :data:`imukin.conventions.SEGMENTS` (any subset), at least
+    three markers each, and optionally ``"method": "rigid"`` (default), ``"cluster"`` or
+    ``"pig"``; TOML the same as ``pelvis = ["Pelvis1", ...]``. A string that names a
+    preset (``"kuopio"``) returns that preset.
+
+    Raises
+    ------
+    ImukinError
+        Unreadable file, unknown segment or method, or a segment with too few markers.
+    """
+    if isinstance(source, ClusterSet):
+        return source
+    if isinstance(source, str) and source in PRESETS:
+        return PRESETS[source]
+    if isinstance(source, dict):
+        raw, where = source, "the marker map"
+    else:
+        path = Path(source)
+        where = path.name
+        if not path.is_file():
+            raise ImukinError(f"marker map {path} does not exist; pass a JSON or TOML file, or one of the presets "
+                              f"{', '.join(PRESETS)}")
+        text = path.read_text(errors="replace")
+        try:
+            if path.suffix.lower() == ".toml":
+                import tomllib
+
+                raw = tomllib.loads(text)
+            else:
+                import json
+
+                raw = json.loads(text)
+        except ValueError as e:
+            raise ImukinError(f"marker map {path.name} is not valid {'TOML' if path.suffix.lower() == '.toml' else 'JSON'}"
+                              f" ({str(e).splitlines()[0]}); write {{\"pelvis\": [\"M1\", \"M2\", \"M3\"], ...}}") from None
+    if not isinstance(raw, dict):
+        raise ImukinError(f"{where} must map segment names to lists of marker names")
+    raw = dict(raw)
+    method = str(raw.pop("method", "rigid"))
+    check_choice("segment frame method", method, METHODS)
+    markers = {}
+    for seg, names in raw.items():
+        if seg not in SEGMENTS:
+            raise ImukinError(f"{where}: unknown segment {seg!r}; use {', '.join(SEGMENTS)} (and optionally method)")
+        if isinstance(names, str):
+            names = names.split()
+        if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
+            raise ImukinError(f"{where}: segment {seg} must list marker names as strings")
+        markers[seg] = tuple(names)
+    if not markers:
+        raise ImukinError(f"{where} names no segment; map at least a joint's two segments to their markers")
+    return ClusterSet(markers=markers, method=method)
+
+
+def clusters_for(markers: MarkerData, marker_map=None) -> ClusterSet:
+    """The marker set to use for a trial: ``marker_map`` (file, dict, preset name or set), else a detected preset.
+
+    Only the map's segments whose markers the trial has are kept (at least three, four
+    for ``"pig"``; a segment none of whose markers is in the file is left out, so a one-leg
+    trial works).
+
+    Raises
+    ------
+    ImukinError
+        One line: the segments that have some but fewer than three of their markers
+        (named, with what is missing), or too few segments to form a joint.
+    """
+    src = Path(str(markers.source)).name if markers.source else "the marker data"
+    cs = detect_preset(markers.labels)[1] if marker_map is None else load_marker_map(marker_map)
+    need = _min_markers(cs.method)
+    keep, lacking = {}, []
+    for seg, names in cs.markers.items():
+        present = [n for n in names if markers.has(n) and np.isfinite(markers.marker(n)).any()]
+        if len(present) >= need and (cs.method != "cluster" or len(present) == len(names)):
+            keep[seg] = tuple(present) if cs.method == "rigid" else names
+        elif present:
+            lacking.append(f"{seg} ({len(present)} of {len(names)}; missing "
+                           f"{', '.join(n for n in names if n not in present)})")
+    if lacking:
+        raise ImukinError(f"segment(s) {'; '.join(lacking)} lack {need} markers in {src}; fix the labels or "
+                          f"leave those segments out of the marker map")
+    if not any(all(s in keep for s in joint_segments(j, side)) for j in JOINT_NAMES for side in SIDES):
+        raise ImukinError(f"too many markers missing in {src}: the segments with their markers "
+                          f"({', '.join(keep) or 'none'}) form no joint (hip = pelvis + thigh, knee = thigh + "
+                          f"shank, ankle = shank + foot); check the marker names or pass --marker-map")
+    return ClusterSet(markers=keep, method=cs.method)
+
+
+# ---------------------------------------------------------------- outliers
+def reject_outliers(p: np.ndarray, min_tol_m: float = 0.015, n_mad: float = 6.0) -> tuple[np.ndarray, int]:
+    """Remove mislabelled marker samples of one cluster by rigidity.
+
+    Parameters
+    ----------
+    p : ndarray, shape (N, K, 3)
+        The cluster's markers (metres), NaN where missing; K >= 3.
+    min_tol_m : float
+        Smallest tolerated change of an inter-marker distance from its median, metres.
+    n_mad : float
+        Tolerance in robust standard deviations (1.4826 MAD) of that distance, when larger
+        (the foot is not rigid: its toe-heel distances swing by 10-20 mm every step).
+
+    Returns
+    -------
+    p_clean : ndarray, shape (N, K, 3)
+        A copy with rejected samples set to NaN.
+    n_rejected : int
+        Marker samples removed.
+
+    Notes
+    -----
+    A marker is rejected in a frame when at least two of its distances to the other
+    markers are off (with three markers one wrong marker spoils two of the three
+    distances, with four three of six); if only single distances are off, both of their
+    markers go.
+    """
+    p = np.array(p, float)
+    n, k = p.shape[:2]
+    if k < 3:
+        return p, 0
+    bad_count = np.zeros((n, k), int)
+    off_any = np.zeros((n, k), bool)
+    for i in range(k):
+        for j in range(i + 1, k):
+            d = np.linalg.norm(p[:, i] - p[:, j], axis=1)  # (N,)
+            ok = np.isfinite(d)
+            if ok.sum() < 3:
+                continue
+            med = np.median(d[ok])
+            mad = 1.4826 * np.median(np.abs(d[ok] - med))
+            off = ok & (np.abs(d - med) > max(min_tol_m, n_mad * mad))
+            bad_count[off, i] += 1
+            bad_count[off, j] += 1
+            off_any[off, i] = off_any[off, j] = True
+    reject = bad_count >= 2
+    lone = off_any.any(axis=1) & ~reject.any(axis=1)  # frames with off distances but no clear culprit
+    reject[lone] |= off_any[lone]
+    p[reject] = np.nan
+    return p, int(reject.sum())
+
+
 # ---------------------------------------------------------------- gaps
-def fill_gaps(xyz: np.ndarray, fs: float, name: str = "marker", max_gap_s: float = 0.1) -> np.ndarray:
+def fill_gaps(xyz: np.ndarray, fs: float, name: str = "marker", max_gap_s: float = 0.1,
+              strict: bool = True) -> np.ndarray:
     """Fill short interior NaN gaps of one marker trajectory with a cubic spline.
 
     Parameters
@@ -132,6 +361,8 @@ def fill_gaps(xyz: np.ndarray, fs: float, name: str = "marker", max_gap_s: float
         Marker name, for error messages.
     max_gap_s : float
         Longest gap filled, seconds.
+    strict : bool
+        Raise on a longer gap (default); False leaves longer gaps NaN.
 
     Returns
     -------
@@ -154,15 +385,17 @@ def fill_gaps(xyz: np.ndarray, fs: float, name: str = "marker", max_gap_s: float
         return xyz
     d = np.diff(np.concatenate([[0], inner.astype(int), [0]]))
     starts, stops = np.flatnonzero(d == 1) + idx[0], np.flatnonzero(d == -1) + idx[0]  # [start, stop)
+    fill = np.zeros(len(xyz), bool)
     for a, b in zip(starts, stops):
         if (b - a) / fs > max_gap_s + 1e-9:
+            if not strict:
+                continue
             raise ImukinError(f"marker {name} is missing in frames {a}-{b - 1} ({(b - a) / fs:.2f} s); gaps up to "
                               f"{max_gap_s:.2f} s are filled - trim the trial or fill the gap in your mocap software")
-    spline = CubicSpline(idx, xyz[idx], axis=0)
-    fill = ~ok
-    fill[:idx[0]] = False
-    fill[idx[-1] + 1:] = False
-    xyz[fill] = spline(np.flatnonzero(fill))
+        fill[a:b] = True
+    if fill.any():
+        spline = CubicSpline(idx, xyz[idx], axis=0)
+        xyz[fill] = spline(np.flatnonzero(fill))
     return xyz
 
 
@@ -204,12 +437,14 @@ def segment_frames(markers: MarkerData, clusters: ClusterSet, method: str | None
     """
     method = clusters.method if method is None else method
     check_choice("segment frame method", method, METHODS)
-    pos = _cluster_positions(markers, clusters, max_gap_s, skip_absent)  # segment -> (N, K, 3)
+    pos = _cluster_positions(markers, ClusterSet(clusters.markers, method), max_gap_s, skip_absent)  # seg -> (N,K,3)
     out = {}
     for seg, p in pos.items():
-        out[seg] = _pig_frame(p, seg) if method == "pig" else _cluster_frame(p)
-    if method == "cluster":
-        ref = _reference_frames(pos, markers.fs, reference)
+        out[seg] = _pig_frame(p, seg) if method == "pig" else _rigid_frame(p, seg) if method == "rigid" \
+            else _cluster_frame(p)
+    if method in ("cluster", "rigid"):
+        ref = _reference_frames(pos if method == "cluster" else {s: o[:, None, :] for s, (_, o) in out.items()},
+                                markers.fs, reference)
         for seg, (rot, origin) in out.items():
             r0 = _mean_rotation(rot) if ref[seg] == "mean" else rot[ref[seg]]
             out[seg] = (rot @ r0.T, origin)  # R_segment = R_cluster C with C = R_cluster(ref)^T
@@ -219,21 +454,153 @@ def segment_frames(markers: MarkerData, clusters: ClusterSet, method: str | None
 
 
 def _cluster_positions(markers: MarkerData, clusters: ClusterSet, max_gap_s: float,
-                       skip_absent: bool) -> dict[str, np.ndarray]:
-    """Gap-filled marker positions per segment, (N, K, 3)."""
+                       skip_absent: bool, reject: bool = True) -> dict[str, np.ndarray]:
+    """Positions per segment, (N, K, 3): outlier samples removed (:func:`reject_outliers`), short gaps filled.
+
+    ``"rigid"`` sets keep the markers the file has (at least three) and leave long gaps NaN.
+    """
+    rigid = clusters.method == "rigid"
     out = {}
     for seg, names in clusters.markers.items():
-        absent = [n for n in names if not markers.has(n)]
+        if rigid:  # any three markers that are seen at all are enough
+            usable = [n for n in names if markers.has(n) and np.isfinite(markers.marker(n)).all(axis=1).sum() >= 4]
+            absent = [] if len(usable) >= 3 else [n for n in names if n not in usable]
+            names = usable if len(usable) >= 3 else names
+        else:
+            absent = [n for n in names if not markers.has(n)]
         if absent and (len(absent) < len(names) or not skip_absent):
             raise ImukinError(f"segment {seg} needs marker(s) {', '.join(absent)}, missing from "
                               f"{markers.source or 'the marker data'}; pass a ClusterSet with this file's marker names")
         if absent:
             continue
-        out[seg] = np.stack([fill_gaps(markers.marker(n), markers.fs, n, max_gap_s) for n in names], axis=1)
+        raw = np.stack([markers.marker(n) for n in names], axis=1)  # (N, K, 3)
+        if reject and clusters.method != "pig":  # PiG axis markers are computed, rigid by construction
+            raw, _ = reject_outliers(raw)
+        out[seg] = np.stack([fill_gaps(raw[:, i], markers.fs, n, max_gap_s, strict=not rigid)
+                             for i, n in enumerate(names)], axis=1)
     if not out:
         raise ImukinError(f"none of the segments' markers ({', '.join(clusters.markers)}) is in "
                           f"{markers.source or 'the marker data'}; pass a ClusterSet with this file's marker names")
     return out
+
+
+def _rigid_frame(p: np.ndarray, seg: str = "segment") -> tuple[np.ndarray, np.ndarray]:
+    """Least-squares fit of the cluster's template to the markers seen, (N, K, 3) -> rot (N, 3, 3), origin (N, 3).
+
+    The template is the markers' median position in the ``"cluster"`` frame of the frames
+    where all K are seen; frames with fewer than three markers are NaN.
+    """
+    n, k = p.shape[:2]
+    valid = np.all(np.isfinite(p), axis=2)  # (N, K)
+    full = valid.all(axis=1)
+    if not full.any():
+        raise ImukinError(f"segment {seg}: its {k} markers are never seen together, so the cluster's shape is "
+                          f"unknown; fill the gaps in your mocap software or drop a marker from the map")
+    rot0, org0 = _cluster_frame(p[full])  # (F, 3, 3), (F, 3)
+    local = np.einsum("fji,fkj->fki", rot0, p[full] - org0[:, None, :])  # R^T (p - o)
+    tmpl = np.median(local, axis=0)  # (K, 3)
+    tmpl = tmpl - tmpl.mean(axis=0)
+    rot = np.full((n, 3, 3), np.nan)
+    origin = np.full((n, 3), np.nan)
+    resid = np.full(n, np.nan)  # RMS marker residual of the fit, m
+    patterns = np.unique(valid[valid.sum(axis=1) >= 3], axis=0)
+    for w in patterns:
+        idx = np.flatnonzero(np.all(valid == w, axis=1))
+        q = tmpl[w]  # (m, 3)
+        obs = p[idx][:, w]  # (F, m, 3)
+        qm, om = q.mean(axis=0), obs.mean(axis=1)  # (3,), (F, 3)
+        h = np.einsum("mi,fmj->fij", q - qm, obs - om[:, None, :])  # sum q o^T
+        u, _, vt = np.linalg.svd(h)
+        v = np.swapaxes(vt, -1, -2)
+        d = np.sign(np.linalg.det(v @ np.swapaxes(u, -1, -2)))  # (F,) reflection guard
+        dd = np.zeros((len(idx), 3, 3))
+        dd[:, 0, 0] = dd[:, 1, 1] = 1.0
+        dd[:, 2, 2] = d
+        r = v @ dd @ np.swapaxes(u, -1, -2)  # (F, 3, 3): o ~ r q
+        rot[idx] = r
+        origin[idx] = om - r @ qm
+        fitted = np.einsum("fij,mj->fmi", r, q - qm) + om[:, None, :]  # (F, m, 3)
+        resid[idx] = np.sqrt(np.mean(np.sum((fitted - obs) ** 2, axis=2), axis=1))
+    return _despike_frames(rot, origin, resid)
+
+
+#: Rigid-fit frames whose RMS marker residual exceeds max(this, RESIDUAL_FACTOR x the median) are rejected (m).
+RESIDUAL_MIN_M = 0.01
+RESIDUAL_FACTOR = 4.0
+#: Frames turned more than this from the median of their +-SPIKE_HALF_WINDOW neighbours are rejected (deg).
+SPIKE_DEG = 20.0
+SPIKE_HALF_WINDOW = 5
+
+
+def _despike_frames(rot: np.ndarray, origin: np.ndarray, resid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """NaN the frames of a fit that are not credible: a large marker residual, or an orientation spike.
+
+    A mislabelled marker among three can still be fitted exactly but turns the frame by
+    tens of degrees (up to a flip) for a few frames; a running median of the quaternions
+    (sign-aligned, +-``SPIKE_HALF_WINDOW`` frames) follows smooth motion exactly but not
+    such spikes.
+    """
+    rot, origin = rot.copy(), origin.copy()
+    ok = np.isfinite(resid)
+    if ok.sum() >= 3:
+        bad = ok & (resid > max(RESIDUAL_MIN_M, RESIDUAL_FACTOR * np.median(resid[ok])))
+        rot[bad], origin[bad] = np.nan, np.nan
+    ok = np.all(np.isfinite(rot), axis=(1, 2))
+    idx = np.flatnonzero(ok)
+    if len(idx) < 2 * SPIKE_HALF_WINDOW + 1:
+        return rot, origin
+    q = Rotation.from_matrix(rot[idx]).as_quat()  # (F, 4)
+    h = SPIKE_HALF_WINDOW
+    pad = np.concatenate([q[h:0:-1], q, q[-2:-h - 2:-1]])  # reflect, so the ends have full windows
+    win = np.lib.stride_tricks.sliding_window_view(pad, 2 * h + 1, axis=0)  # (F, 4, 2h + 1)
+    sign = np.sign(np.einsum("fk,fkw->fw", q, win))  # align each neighbour to the centre's hemisphere
+    sign[sign == 0] = 1.0
+    med = np.median(win * sign[:, None, :], axis=2)  # (F, 4)
+    med /= np.linalg.norm(med, axis=1, keepdims=True)
+    ang = np.degrees(2 * np.arccos(np.clip(np.abs(np.sum(med * q, axis=1)), 0.0, 1.0)))
+    spike = idx[ang > SPIKE_DEG]
+    rot[spike], origin[spike] = np.nan, np.nan
+    return rot, origin
+
+
+def _fill_frame_gaps(rot: np.ndarray, origin: np.ndarray, fs: float, max_gap_s: float, seg: str,
+                     strict: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Interior NaN runs of a frame sequence up to ``max_gap_s`` filled (slerp, cubic spline); longer ones raise."""
+    ok = np.all(np.isfinite(rot), axis=(1, 2))
+    idx = np.flatnonzero(ok)
+    if len(idx) < 4:
+        raise ImukinError(f"segment {seg} has three markers in only {len(idx)} frames; it cannot be used")
+    rot, origin = rot.copy(), origin.copy()
+    inner = ~ok[idx[0]:idx[-1] + 1]
+    if not inner.any():
+        return rot, origin
+    d = np.diff(np.concatenate([[0], inner.astype(int), [0]]))
+    fill = np.zeros(len(rot), bool)
+    for a, b in zip(np.flatnonzero(d == 1) + idx[0], np.flatnonzero(d == -1) + idx[0]):
+        if (b - a) / fs > max_gap_s + 1e-9:
+            if strict:
+                raise ImukinError(f"segment {seg} has fewer than three markers in frames {a}-{b - 1} "
+                                  f"({(b - a) / fs:.2f} s); gaps up to {max_gap_s:.2f} s are filled - trim the trial "
+                                  f"or fill the gap in your mocap software")
+            continue
+        fill[a:b] = True
+    if fill.any():
+        at = np.flatnonzero(fill)
+        rot[at] = Slerp(idx, Rotation.from_matrix(rot[idx]))(at).as_matrix()
+        origin[at] = CubicSpline(idx, origin[idx], axis=0)(at)
+    return rot, origin
+
+
+def lowpass_rotations(rot: np.ndarray, fs: float, cutoff_hz: float) -> np.ndarray:
+    """Zero-phase low-pass of an orientation sequence (N, 3, 3) without NaN, as sign-continuous quaternions."""
+    if cutoff_hz is None or cutoff_hz <= 0:
+        return rot
+    q = Rotation.from_matrix(rot).as_quat()  # (N, 4)
+    flip = np.concatenate([[1.0], np.sign(np.sum(q[1:] * q[:-1], axis=1))])
+    flip[flip == 0] = 1.0
+    q = q * np.cumprod(flip)[:, None]
+    q = _lowpass(q, fs, cutoff_hz)
+    return Rotation.from_quat(q / np.linalg.norm(q, axis=1, keepdims=True)).as_matrix()
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -324,7 +691,12 @@ def midstance_frame(centroid: np.ndarray, fs: float, height: np.ndarray | None =
     if len(ok) < 16:
         return None
     a, b = ok[0], ok[-1] + 1
-    c = _lowpass(centroid[a:b], fs, cutoff_hz)
+    c = np.array(centroid[a:b], float)
+    hole = ~np.all(np.isfinite(c), axis=1)
+    if hole.any():  # interior gaps (a "rigid" cluster with < 3 markers): bridged linearly, for the search only
+        for k in range(3):
+            c[hole, k] = np.interp(np.flatnonzero(hole), np.flatnonzero(~hole), c[~hole, k])
+    c = _lowpass(c, fs, cutoff_hz)
     speed = np.linalg.norm(np.gradient(c, 1.0 / fs, axis=0), axis=1)  # (n,)
     thr = speed.min() + 0.1 * (speed.max() - speed.min())
     still = np.concatenate([[0], (speed < thr).astype(int), [0]])
@@ -361,6 +733,8 @@ def _trial_frames(markers: MarkerData, clusters: ClusterSet, cutoff_hz: float, r
         raise ImukinError(f"{markers.source or 'the marker data'} has markers for {', '.join(pos) or 'no segment'}, "
                           f"which form no complete joint (hip = pelvis + thigh, knee = thigh + shank, "
                           f"ankle = shank + foot); check the ClusterSet's marker names")
+    if clusters.method == "rigid":
+        return _trial_frames_rigid(markers, pos, cutoff_hz, reference, max_gap_s, joints)
     seen = np.all(np.stack([np.all(np.isfinite(p), axis=(1, 2)) for p in pos.values()]), axis=0)  # (N,)
     idx = np.flatnonzero(seen)
     if len(idx) == 0 or (idx[-1] - idx[0] + 1) / fs < MIN_DURATION_S:
@@ -381,6 +755,32 @@ def _trial_frames(markers: MarkerData, clusters: ClusterSet, cutoff_hz: float, r
     frames = segment_frames(trimmed, ClusterSet({s: clusters.markers[s] for s in pos}, clusters.method),
                             reference=reference, max_gap_s=max_gap_s, info=info)
     return frames, a, b, joints, info
+
+
+def _trial_frames_rigid(markers: MarkerData, pos: dict, cutoff_hz: float, reference, max_gap_s: float, joints):
+    """:func:`_trial_frames` for ``"rigid"`` sets: fit, trim, fill frame gaps, low-pass the frames."""
+    fs = markers.fs
+    raw = {seg: _rigid_frame(p, seg) for seg, p in pos.items()}
+    seen = np.all(np.stack([np.all(np.isfinite(r), axis=(1, 2)) for r, _ in raw.values()]), axis=0)  # (N,)
+    idx = np.flatnonzero(seen)
+    if len(idx) == 0 or (idx[-1] - idx[0] + 1) / fs < MIN_DURATION_S:
+        raise ImukinError(f"the markers of {', '.join(pos)} are seen together for less than {MIN_DURATION_S} s in "
+                          f"{markers.source or 'the trial'}; use a longer trial or fewer segments")
+    a, b = int(idx[0]), int(idx[-1]) + 1
+    if isinstance(reference, (int, np.integer)):
+        if not a <= reference < b:
+            raise ImukinError(f"reference frame {reference} is outside frames {a}-{b - 1}, where all the markers "
+                              f"are seen; pass a frame inside that range")
+        reference = int(reference) - a
+    frames = {}
+    for seg, (rot, origin) in raw.items():
+        rot, origin = _fill_frame_gaps(rot[a:b], origin[a:b], fs, max_gap_s, seg)
+        frames[seg] = (lowpass_rotations(rot, fs, cutoff_hz), _lowpass(origin, fs, cutoff_hz))
+    ref = _reference_frames({s: o[:, None, :] for s, (_, o) in frames.items()}, fs, reference)
+    for seg, (rot, origin) in frames.items():
+        r0 = _mean_rotation(rot) if ref[seg] == "mean" else rot[ref[seg]]
+        frames[seg] = (rot @ r0.T, origin)
+    return frames, a, b, joints, {"reference_frame": ref}
 
 
 # ---------------------------------------------------------------- record
@@ -545,56 +945,111 @@ def format_vicon_table(result: dict) -> str:
 
 
 # ---------------------------------------------------------------- files
-def read_marker_file(path: str | Path) -> MarkerData:
-    """Read a ``.c3d`` or OpenSim ``.trc`` marker file into imukin's lab frame (metres, Y up)."""
-    from imukin.io.c3d import read_c3d
+def read_marker_file(path: str | Path, marker_map=None) -> MarkerData:
+    """Read a ``.c3d`` or OpenSim ``.trc`` marker file into imukin's lab frame (metres, Y up, X walking).
+
+    A ``.trc`` is meant to be Y up, but exports are not always: its up axis is the file
+    axis (with sign) closest to the median direction from the feet to the pelvis of the
+    trial's marker set (``marker_map``, else the detected preset); the walking direction
+    is the pelvis's horizontal travel. Without a usable set the file's Y is taken as up.
+    """
+    from imukin.io.c3d import lab_rotation, read_c3d
     from imukin.io.opensim import read_trc
 
     path = Path(path)
-    readers = {".c3d": read_c3d, ".trc": read_trc}
-    if path.suffix.lower() not in readers:
+    if path.suffix.lower() not in (".c3d", ".trc"):
         raise ImukinError(f"{path.name}: unknown marker file type {path.suffix!r}; pass a .c3d or .trc file")
     if not path.exists():
         raise ImukinError(f"marker file {path} does not exist; check the path")
-    return readers[path.suffix.lower()](path)
+    if path.suffix.lower() == ".c3d":
+        return read_c3d(path)
+    data = read_trc(path, align_walking=False)  # file axes
+    try:
+        cs = detect_preset(data.labels)[1] if marker_map is None else load_marker_map(marker_map)
+    except ImukinError:
+        cs = None
+    up, fwd = _file_up_forward(data, cs) if cs is not None else (None, None)
+    if up is None:
+        return read_trc(path)  # OpenSim's Y up, walking direction from the pelvis markers
+    if fwd is None:
+        rot = lab_rotation(data.xyz, data.labels, up)
+    else:
+        x = fwd / np.linalg.norm(fwd)
+        rot = np.stack([x, up, np.cross(x, up)])
+    data.xyz = data.xyz @ rot.T
+    data.lab_from_file = rot
+    return data
+
+
+def _centroid(data: MarkerData, names) -> np.ndarray:
+    got = [data.marker(n) for n in names if data.has(n)]
+    if not got:
+        return np.full((data.n_frames, 3), np.nan)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(np.stack(got, axis=1), axis=1)  # (N, 3)
+
+
+def _file_up_forward(data: MarkerData, cs: ClusterSet) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Up axis (snapped to a file axis) and horizontal travel of the pelvis, in file coordinates."""
+    if "pelvis" not in cs.markers:
+        return None, None
+    pelvis = _centroid(data, cs.markers["pelvis"])
+    low = [seg for seg in ("rfoot", "lfoot", "rshank", "lshank") if seg in cs.markers]
+    if not low:
+        return None, None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        feet = np.nanmean(np.stack([_centroid(data, cs.markers[s]) for s in low], axis=1), axis=1)
+        v = np.nanmedian(pelvis - feet, axis=0)  # (3,)
+    if not np.all(np.isfinite(v)) or np.linalg.norm(v) < 0.2:
+        return None, None
+    k = int(np.argmax(np.abs(v)))
+    up = np.zeros(3)
+    up[k] = np.sign(v[k])
+    ok = np.flatnonzero(np.all(np.isfinite(pelvis), axis=1))
+    fwd = None
+    if len(ok) >= 2:
+        d = pelvis[ok[-1]] - pelvis[ok[0]]
+        d = d - np.dot(d, up) * up
+        fwd = d if np.linalg.norm(d) > 0.3 else None  # at least 0.3 m of travel, else the c3d reader's rules
+    return up, fwd
 
 
 def default_clusters(markers: MarkerData) -> ClusterSet:
-    """The built-in cluster set that fits a trial: Plug-in Gait axis markers, else tracking clusters.
+    """The built-in marker set that fits a trial (:func:`detect_preset` on its names, checked by :func:`clusters_for`).
 
     Raises
     ------
     ImukinError
-        Neither set is present; the message names the markers missing for the closer one.
+        No preset fits, or the chosen one's segments lack markers (one line, naming them).
     """
-    best, best_missing = None, None
-    for clusters in (PIG_CLUSTERS, OPENSIM_CLUSTERS):
-        names = [m for ms in clusters.markers.values() for m in ms]
-        missing = [m for m in names if not markers.has(m)]
-        pelvis_ok = all(markers.has(m) for m in clusters.markers["pelvis"])
-        if pelvis_ok and len(missing) < len(names) // 2:
-            return clusters
-        if best_missing is None or len(missing) < len(best_missing):
-            best, best_missing = clusters, missing
-    raise ImukinError(f"{Path(str(markers.source)).name} lacks the markers of a supported cluster set; missing "
-                      f"{', '.join(best_missing[:12])}{' ...' if len(best_missing) > 12 else ''} "
-                      "(Plug-in Gait axis markers or RTH1-3/RTB1-3/RCAL RMT1 RMT2 clusters with RASI LASI RPSI LPSI)")
+    return clusters_for(markers)
 
 
 def records_from_marker_files(paths, fs_out: float = 200.0, activity: str = "walking",
-                              errors: SensorErrorConfig | None = None, seed: int = 0) -> list[SubjectRecord]:
-    """One :class:`SubjectRecord` per marker file (ids ``s0000``, ``s0001``, ...), clusters chosen per file.
+                              errors: SensorErrorConfig | None = None, seed: int = 0,
+                              marker_map=None) -> list[SubjectRecord]:
+    """One :class:`SubjectRecord` per marker file (ids ``s0000``, ``s0001``, ...), marker set chosen per file.
 
     With ``errors``, every simulated sensor also gets a real sensor's electronic errors
     (:func:`imukin.simulation.sensor_errors.apply_electronic_errors`: scale, misalignment, bias,
     bias drift, noise, saturation; the marker cluster already moves with the skin), drawn
     from a generator seeded with ``seed``.
+
+    Parameters
+    ----------
+    marker_map : path, dict, str or ClusterSet, optional
+        Segment -> marker names (:func:`load_marker_map`: a JSON/TOML file, a dict, a
+        preset name); default: the preset detected from each file's marker names.
     """
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
     rng = np.random.default_rng(seed)
     records = []
     for k, path in enumerate(paths):
-        markers = read_marker_file(path)
-        rec = markers_to_record(markers, default_clusters(markers), fs_out=fs_out, subject_id=f"s{k:04d}",
+        markers = read_marker_file(path, marker_map)
+        rec = markers_to_record(markers, clusters_for(markers, marker_map), fs_out=fs_out, subject_id=f"s{k:04d}",
                                 activity=activity)
         if errors is not None:
             for seg in list(rec.acc):

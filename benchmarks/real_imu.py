@@ -1,0 +1,335 @@
+"""imukin on real body-worn IMUs: the Kuopio trial, against a marker reference, beside the classical peers.
+
+Trial ``l_comf_01`` of the Kuopio gait dataset (Lavikainen et al. 2024; as redistributed in
+gateway240/opensim-core-examples): 7 Xsens MTw2 (pelvis, thighs, shanks, feet), 100 Hz,
+~1.8 s standing then comfortable walking; optical marker clusters seen from ~4.6 to 8.6 s.
+
+Reference: joint angles from the marker clusters (:mod:`imukin.evaluation.marker_reference`:
+rigid cluster frames, IMU-marker lag by cross-correlation, functional flexion axes).
+Metrics over the IMU samples where the reference exists: offset-removed RMSE, Pearson r,
+raw RMSE (:func:`imukin.evaluation.metrics.sequence_metrics`), degrees.
+
+Methods, side by side:
+
+* ``cnn``, ``transformer``, ``avg`` (their mean), each ``+refined`` (the shipped walking
+  models; each sensor first aligned to its segment with
+  :func:`imukin.preprocessing.align.align_segment`, from the standing start and walk-off);
+* ``vqf``: one offline VQF filter per aligned sensor, calibrated on the first 1.5 s as a
+  neutral standing pose (:class:`imukin.fusion.classical.ClassicalPredictor`);
+* ``gyro``: plain integration of both aligned gyroscopes from a neutral start, joint
+  angles of the relative rotation, its mean removed per stride (strides from the shank
+  gyroscope; no reference used): the offset-removed RMSE is then per stride, the raw
+  RMSE is meaningless;
+* ``OS shipped``: OpenSense's shipped result (OpenSim 4.5.1; Xsens' own 9-axis orientations,
+  magnetometer included); ``OS rerun``: the same IMU inverse kinematics rerun here with
+  the ``opensim`` package, if it is installed (gait2392: knee and ankle flexion only).
+
+It also runs the networks on IMUs simulated from the trial's own markers (``sim``: the
+Kuopio preset, default sensor errors), against the same reference, to split the error into
+"simulator vs real sensor" and "network".
+
+Nothing is fitted to this trial. Usage::
+
+    .venv/bin/python benchmarks/real_imu.py [--data ../shared/data/real/kuopio] [--out benchmarks/out/real_imu]
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import math
+import sys
+import time
+import warnings
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+from scipy.signal import find_peaks
+from scipy.spatial.transform import Rotation
+
+from imukin.conventions import ANGLE_AXES, JOINT_NAMES, SIDES, joint_angles, joint_name, joint_segments
+from imukin.errors import ImukinError
+from imukin.evaluation.marker_reference import reference_angles
+from imukin.evaluation.metrics import sequence_metrics
+from imukin.io.imu_csv import read_imu_csv
+from imukin.io.opensim import read_storage
+from imukin.simulation.markers import read_marker_file, records_from_marker_files
+from imukin.simulation.sensor_errors import SensorErrorConfig
+
+FS = 100.0  # Hz, the Xsens exports (their SampleTimeFine column is empty)
+SENSOR_SEGMENT = {"pelvis_imu": "pelvis", "femur_r_imu": "rthigh", "tibia_r_imu": "rshank", "calcn_r_imu": "rfoot",
+                  "femur_l_imu": "lthigh", "tibia_l_imu": "lshank", "calcn_l_imu": "lfoot"}
+#: gait2392 coordinate and sign per joint axis (OpenSense output), None where the model has no such DOF.
+OPENSIM_COORDS = {("hip", "flexion"): ("hip_flexion_{s}", 1.0), ("hip", "adduction"): ("hip_adduction_{s}", 1.0),
+                  ("hip", "rotation"): ("hip_rotation_{s}", 1.0), ("knee", "flexion"): ("knee_angle_{s}", -1.0),
+                  ("ankle", "flexion"): ("ankle_angle_{s}", 1.0)}
+#: Axes reported per joint: ankle adduction/rotation are not meaningful with a three-marker foot (see diagnosis).
+AXES = {"hip": ANGLE_AXES, "knee": ANGLE_AXES, "ankle": ("flexion",)}
+TARGETS = "Targets (offset-removed flexion): knee and hip <= 1.5 deg and r >= 0.995, ankle <= 3 deg; " \
+          "refined never worse than the network alone."
+PUBLISHED = "OpenSense published on this trial (flexion): rknee 2.1 (r 0.993), lknee 1.8 (0.995), rhip 2.2 (0.997), " \
+            "lhip 3.5 (0.985), lankle 5.5 (0.77)."
+DEFAULT_DATA = Path("../shared/data/real/kuopio")
+CALIB_S = 1.5  # s of the standing start used by the VQF calibration (the trial stands ~1.8 s)
+
+
+# ---------------------------------------------------------------- loading
+def load_imus(data: Path) -> dict:
+    """Segment -> ImuRecording, from myIMUMappings.xml and the MT Manager exports."""
+    root = ET.parse(data / "myIMUMappings.xml").getroot()
+    out = {}
+    for e in root.iter("ExperimentalSensor"):
+        sid = e.get("name").lstrip("_")
+        seg = SENSOR_SEGMENT[e.find("name_in_model").text.strip()]
+        files = glob.glob(str(data / f"*{sid}.txt"))
+        if not files:
+            raise ImukinError(f"no export for sensor {sid} in {data}")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # units: the Xsens preset defaults (m/s^2, rad/s) hold
+            out[seg] = read_imu_csv(files[0], fs=FS)[0]
+    return out
+
+
+def align_all(imus: dict) -> tuple[dict, dict]:
+    """Every sensor aligned to its segment: segment -> (acc, gyr) in segment axes, and the alignments."""
+    from imukin.preprocessing.align import align_segment
+
+    aligned, info = {}, {}
+    for seg, r in imus.items():
+        try:
+            with warnings.catch_warnings(record=True) as w:
+                warnings.simplefilter("always")
+                al = align_segment(r.acc, r.gyr, FS, seg)
+            aligned[seg] = al.apply(r.acc, r.gyr)
+            info[seg] = f"{al.sign_rule}{'' if al.sign_confident else ' (uncertain)'}"
+            if w:
+                info[seg] += f" [{w[0].message}]"
+        except ImukinError as e:
+            info[seg] = f"failed: {e}"
+    return aligned, info
+
+
+# ---------------------------------------------------------------- baselines
+def integrate(gyr: np.ndarray, fs: float) -> np.ndarray:
+    """Orientation (T, 3, 3) from identity by integrating body rates: R[k+1] = R[k] exp(w[k] / fs)."""
+    steps = Rotation.from_rotvec(gyr[:-1] / fs)
+    out = [Rotation.identity()]
+    for s in steps:
+        out.append(out[-1] * s)
+    return Rotation.concatenate(out).as_matrix()
+
+
+def stride_bounds(gyr_shank: np.ndarray, fs: float) -> list[int]:
+    """Mid-swing instants (peaks of the shank's |gyr|, at least 0.7 s apart, over half the largest)."""
+    g = np.linalg.norm(gyr_shank, axis=1)
+    peaks, _ = find_peaks(g, height=0.5 * g.max(), distance=int(0.7 * fs))
+    return [0, *peaks.tolist(), len(g)]
+
+
+def gyro_integration(seg1, seg2, joint, side, bounds) -> np.ndarray:
+    """Relative rotation of the two integrated gyroscopes -> angles, mean removed per stride."""
+    r1, r2 = integrate(seg1[1], FS), integrate(seg2[1], FS)
+    a = joint_angles(r1, r2, joint, side)
+    for s, e in zip(bounds[:-1], bounds[1:]):
+        a[s:e] -= a[s:e].mean(axis=0)
+    return a
+
+
+def opensense_angles(path: Path, joint: str, side: str, n: int) -> np.ndarray | None:
+    """(n, 3) angles from an OpenSense .mot (one row per IMU sample), NaN for DOFs gait2392 lacks."""
+    names, data, _ = read_storage(path)
+    out = np.full((n, 3), np.nan)
+    m = min(n, len(data))
+    for k, axis in enumerate(ANGLE_AXES):
+        spec = OPENSIM_COORDS.get((joint, axis))
+        if spec is None:
+            continue
+        col = spec[0].format(s=side[0])
+        if col in names:
+            out[:m, k] = spec[1] * data[:m, names.index(col)]
+    return out
+
+
+def rerun_opensense(data: Path, out: Path) -> tuple[Path | None, str]:
+    """Rerun OpenSense's IMUInverseKinematicsTool on the shipped model and orientations."""
+    try:
+        import opensim as osim
+    except ImportError as e:
+        return None, f"opensim not importable ({e}); pip install opensim==4.6 into the venv"
+    osim.Logger.setLevelString("error")  # its per-frame progress would drown the table
+    d = data / "opensense"
+    res = out / "opensense_rerun"
+    res.mkdir(parents=True, exist_ok=True)
+    mot = res / "ik_l_comf_01_orientations.mot"
+    if mot.exists():
+        return mot, f"opensim {osim.__version__} (cached {mot.name})"
+    t0 = time.time()
+    tool = osim.IMUInverseKinematicsTool()
+    tool.set_model_file(str(d / "calibrated_gait2392_thelen2003muscle.osim"))
+    tool.set_orientations_file(str(d / "l_comf_01_orientations.sto"))
+    tool.set_sensor_to_opensim_rotations(osim.Vec3(-math.pi / 2, 0, 0))  # as the shipped setup file
+    tool.set_results_directory(str(res))
+    tool.set_time_range(0, 0.0)
+    tool.set_time_range(1, 24.275)
+    try:
+        tool.run(False)
+    except Exception as e:  # noqa: BLE001 - report any OpenSim failure as the reason
+        return None, f"opensim {osim.__version__} failed: {e}"
+    return (mot if mot.exists() else None), f"opensim {osim.__version__}, {time.time() - t0:.0f} s"
+
+
+# ---------------------------------------------------------------- table
+def cell(m: dict) -> str:
+    if m is None or not np.isfinite(m["rmse_offset_removed"]):
+        return "-"
+    return f"{m['rmse_offset_removed']:.2f} / {m['r']:.3f} / {m['rmse']:.1f}"
+
+
+def table(results: dict, methods: list[str]) -> str:
+    head = "| joint | axis | " + " | ".join(methods) + " |"
+    lines = [head, "| --- | --- |" + " ---: |" * len(methods)]
+    for (jn, axis), row in results.items():
+        lines.append(f"| {jn} | {axis} | " + " | ".join(cell(row.get(mth)) for mth in methods) + " |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with the Kuopio trial")
+    ap.add_argument("--out", type=Path, default=Path("benchmarks/out/real_imu"), help="output folder for plots")
+    ap.add_argument("--no-rerun", action="store_true", help="skip the OpenSense rerun")
+    ap.add_argument("--seed", type=int, default=0, help="sensor-error draw of the simulated IMUs")
+    args = ap.parse_args()
+    if not (args.data / "l_comf_01_markers.trc").exists():
+        print(f"missing {args.data}/l_comf_01_markers.trc; pass --data with the Kuopio folder", file=sys.stderr)
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    ignore = args.out.parent / ".gitignore"
+    if args.out.parent.name == "out" and not ignore.exists():
+        ignore.write_text("*\n")  # benchmark outputs stay out of git
+    from imukin.fusion.classical import ClassicalConfig, ClassicalPredictor
+    from imukin.fusion.refine import shipped_predictors
+
+    imus = load_imus(args.data)
+    n = min(r.n_frames for r in imus.values())
+    markers = read_marker_file(args.data / "l_comf_01_markers.trc")
+    ref = reference_angles(markers, {s: r.gyr[:n] for s, r in imus.items()}, FS, n)
+    aligned, align_info = align_all({s: type(r)(**{**r.__dict__, "acc": r.acc[:n], "gyr": r.gyr[:n]})
+                                     for s, r in imus.items()})
+    rerun, rerun_note = (None, "skipped (--no-rerun)") if args.no_rerun else rerun_opensense(args.data, args.out)
+    shipped = args.data / "opensense" / "ik_l_comf_01-000_orientations.mot"
+    sim = records_from_marker_files([args.data / "l_comf_01_markers.trc"], fs_out=markers.fs,
+                                    errors=SensorErrorConfig(), seed=args.seed)[0]
+    sim_a = int(sim.attrs["frames"].split("-")[0])
+
+    real, simres, curves = {}, {}, {}
+    for joint in JOINT_NAMES:
+        predictors = shipped_predictors("walking", joint)
+        for side in SIDES:
+            jn = joint_name(joint, side)
+            if jn not in ref.angles:
+                continue
+            s1, s2 = joint_segments(joint, side)
+            r = ref.angles[jn]
+            ok = ref.valid(jn)
+            preds = {}
+            if s1 in aligned and s2 in aligned:
+                x = (*aligned[s1], *aligned[s2])
+                for label, p in predictors.items():
+                    preds[label] = p.predict(*x, side=side, fs=FS)
+                for suffix in ("", "+refined"):
+                    if f"cnn{suffix}" in preds and f"transformer{suffix}" in preds:
+                        preds[f"avg{suffix}"] = 0.5 * (preds[f"cnn{suffix}"] + preds[f"transformer{suffix}"])
+                preds["vqf"] = ClassicalPredictor(joint, ClassicalConfig(calib_s=CALIB_S)).predict(*x, side=side,
+                                                                                                   fs=FS)
+                shank = joint_segments("knee", side)[1]
+                if shank in aligned:
+                    preds["gyro"] = gyro_integration(aligned[s1], aligned[s2], joint, side,
+                                                     stride_bounds(aligned[shank][1], FS))
+            preds["OS shipped"] = opensense_angles(shipped, joint, side, n)
+            if rerun is not None:
+                preds["OS rerun"] = opensense_angles(rerun, joint, side, n)
+            curves[jn] = (r, preds, ok)
+            for k, axis in enumerate(ANGLE_AXES):
+                if axis not in AXES[joint]:
+                    continue
+                row = real.setdefault((jn, axis), {})
+                for label, p in preds.items():
+                    m = sequence_metrics(p[ok], r[ok])[axis]
+                    row[label] = m if np.isfinite(m["rmse"]) else None
+            # the same networks on IMUs simulated from the trial's own markers
+            try:
+                xs = sim.joint_inputs(joint, side)
+            except ImukinError:
+                continue
+            rs = ref.angles_markers[jn][sim_a:sim_a + len(xs[0])]
+            oks = np.all(np.isfinite(rs), axis=1)
+            sp = {label: p.predict(*xs, side=side, fs=sim.fs) for label, p in predictors.items()}
+            for suffix in ("", "+refined"):
+                if f"cnn{suffix}" in sp and f"transformer{suffix}" in sp:
+                    sp[f"avg{suffix}"] = 0.5 * (sp[f"cnn{suffix}"] + sp[f"transformer{suffix}"])
+            for k, axis in enumerate(ANGLE_AXES):
+                if axis in AXES[joint]:
+                    simres.setdefault((jn, axis), {}).update(
+                        {lab: sequence_metrics(p[oks], rs[oks])[axis] for lab, p in sp.items()})
+
+    nets = ["cnn", "transformer", "avg", "cnn+refined", "transformer+refined", "avg+refined"]
+    methods = nets + ["vqf", "gyro", "OS shipped"] + (["OS rerun"] if rerun is not None else [])
+    print("\nimukin on real IMUs: Kuopio l_comf_01 (7 Xsens MTw2, 100 Hz), reference from marker clusters")
+    print(f"IMU-marker lag {ref.lag_s * 1000:+.1f} ms (markers behind IMUs; per segment: " + ", ".join(
+        f"{s} {d['offset_s'] * 1000:+.0f} ms r {d['corr']:.2f}" for s, d in ref.sync.items() if "offset_s" in d) + ")")
+    print("sensor alignment rules: " + ", ".join(f"{s} {v}" for s, v in align_info.items()))
+    print("functional flexion axes: " + ", ".join(
+        f"{j} {'used' if a['used'] else 'NOT used'} (tilt {a['tilt_from_midstance_z_deg'][0]:.0f}/"
+        f"{a['tilt_from_midstance_z_deg'][1]:.0f} deg)" for j, a in ref.axes.items()))
+    print(f"reference frames: " + ", ".join(f"{j} {int(ref.valid(j).sum())}" for j in ref.angles))
+    print(f"OpenSense rerun: {rerun_note if rerun is not None else 'not run: ' + rerun_note}")
+    print("\nReal IMUs. Cells: offset-removed RMSE (deg) / Pearson r / raw RMSE (deg); gyro: offset removed per "
+          "stride; OS = OpenSense (gait2392: knee, ankle flexion only)\n")
+    print(table(real, methods))
+    print("\nSame networks on IMUs simulated from the trial's own markers (Kuopio preset, default sensor errors; "
+          f"frames {sim.attrs['frames']}), same reference\n")
+    print(table(simres, nets))
+    print("\n" + TARGETS)
+    print(PUBLISHED)
+    plot(curves, args.out)
+    print(f"\nplots: {args.out}/")
+    return 0
+
+
+def plot(curves: dict, out: Path) -> None:
+    """One figure per joint: reference and every method, each shifted by its mean error over the reference frames."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    t = None
+    for jn, (r, preds, ok) in curves.items():
+        joint = jn[1:]
+        axes = [k for k, a in enumerate(ANGLE_AXES) if a in AXES[joint]]
+        fig, axs = plt.subplots(len(axes), 1, figsize=(10, 3 * len(axes)), sharex=True, squeeze=False)
+        t = np.arange(len(r)) / FS
+        idx = np.flatnonzero(ok)
+        sl = slice(max(idx[0] - 20, 0), idx[-1] + 20)
+        for row, k in enumerate(axes):
+            ax = axs[row, 0]
+            ax.plot(t[sl], r[sl, k], "k", lw=2.5, label="markers (reference)")
+            for label in ("avg", "avg+refined", "vqf", "gyro", "OS shipped", "OS rerun"):
+                p = preds.get(label)
+                if p is None or not np.isfinite(p[ok, k]).any():
+                    continue
+                off = np.nanmean(p[ok, k] - r[ok, k])
+                ax.plot(t[sl], p[sl, k] - off, lw=1.2, label=f"{label} (offset {off:+.1f})")
+            ax.set_ylabel(f"{ANGLE_AXES[k]} (deg)")
+            ax.grid(alpha=0.3)
+        axs[0, 0].set_title(f"{jn}: Kuopio l_comf_01, offset removed (each curve shifted by its mean error)")
+        axs[0, 0].legend(fontsize=7, ncol=2)
+        axs[-1, 0].set_xlabel("time (s, IMU clock)")
+        fig.tight_layout()
+        fig.savefig(out / f"{jn}.png", dpi=110)
+        plt.close(fig)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

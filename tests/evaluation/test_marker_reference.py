@@ -1,0 +1,89 @@
+"""Reference joint angles from markers: functional axes, IMU-marker lag, known-truth synthetic trials."""
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+from imukin.errors import ImukinError
+from imukin.evaluation.marker_reference import ReferenceConfig, find_lag, functional_axis, reference_angles
+from imukin.evaluation.metrics import sequence_metrics
+from imukin.io.c3d import MarkerData
+from imukin.preprocessing.synchronize import angular_velocity
+
+FS = 100.0
+LOCAL = {  # four markers per cluster, metres in the segment frame (no anatomical meaning)
+    "rthigh": np.array([[0.06, -0.10, 0.05], [0.04, -0.20, 0.07], [0.07, -0.15, 0.10], [0.02, -0.12, 0.09]]),
+    "rshank": np.array([[0.05, -0.08, 0.04], [0.06, -0.18, 0.06], [0.03, -0.13, 0.09], [0.07, -0.22, 0.08]]),
+}
+NAMES = {"rthigh": ["RFemur1", "RFemur2", "RFemur3", "RFemur4"], "rshank": ["RTibia1", "RTibia2", "RTibia3", "RTibia4"]}
+MAP = {"rthigh": NAMES["rthigh"], "rshank": NAMES["rshank"], "method": "rigid"}
+
+
+def _truth(n: int, axis=(0.0, 0.0, 1.0)):
+    """Thigh swinging about lab z, knee a hinge about ``axis`` (thigh frame): frames, origins, knee flexion."""
+    t = np.arange(n) / FS
+    phase = 2 * np.pi * (0.8 * t + 0.08 * t ** 2)  # a chirp, so that no lag but the true one fits
+    hip = 20 * np.sin(phase) * (1 + 0.3 * np.sin(0.9 * t)) + 5  # deg
+    knee = 30 * (1 - np.cos(phase + 0.8)) * (1 + 0.2 * np.cos(1.3 * t))  # >= 0 deg
+    r_thigh = Rotation.from_euler("z", hip[:, None], degrees=True)
+    ax = np.asarray(axis, float) / np.linalg.norm(axis)
+    r_shank = r_thigh * Rotation.from_rotvec(-np.radians(knee)[:, None] * ax)  # knee flexion = -z rotation
+    o_thigh = np.stack([1.0 * t, np.full(n, 0.9), np.zeros(n)], axis=1)
+    o_shank = o_thigh + r_thigh.apply([0.0, -0.42, 0.0])
+    return (r_thigh, o_thigh), (r_shank, o_shank), knee
+
+
+def _markers(frames) -> MarkerData:
+    cols, labels = [], []
+    for seg, (rot, origin) in frames.items():
+        for k, name in enumerate(NAMES[seg]):
+            cols.append(origin + rot.apply(LOCAL[seg][k]))
+            labels.append(name)
+    return MarkerData(labels=labels, fs=FS, xyz=np.stack(cols, axis=1), source="synthetic")
+
+
+def test_functional_axis_recovers_a_tilted_hinge():
+    axis = np.array([0.15, -0.1, 1.0])
+    (rt, _), (rs, _), _ = _truth(400, axis)
+    ap, ad, share = functional_axis(rt.as_matrix(), rs.as_matrix(), FS)
+    unit = axis / np.linalg.norm(axis)
+    assert np.degrees(np.arccos(min(1.0, ap @ unit))) < 0.5 and np.degrees(np.arccos(min(1.0, ad @ unit))) < 0.5
+    assert share > 0.99
+
+
+def test_lag_found_on_shifted_signal():
+    n, lag = 600, 0.07  # markers 70 ms behind the IMU
+    (rt, ot), (rs, os_), _ = _truth(n + 20)
+    gyr = {"rthigh": angular_velocity(rt.as_matrix()[:n], FS), "rshank": angular_velocity(rs.as_matrix()[:n], FS)}
+    shift = int(round(lag * FS))
+    frames = {"rthigh": np.concatenate([np.full((shift, 3, 3), np.nan), rt.as_matrix()[:n - shift]]),
+              "rshank": np.concatenate([np.full((shift, 3, 3), np.nan), rs.as_matrix()[:n - shift]])}
+    found, per = find_lag(gyr, FS, frames, FS)
+    assert found == pytest.approx(lag, abs=0.003)
+    assert set(per) == {"rthigh", "rshank"}
+
+
+def test_reference_angles_match_the_truth():
+    n = 500
+    (rt, ot), (rs, os_), knee = _truth(n, axis=(0.12, 0.0, 1.0))
+    markers = _markers({"rthigh": (rt, ot), "rshank": (rs, os_)})
+    gyr = {"rthigh": angular_velocity(rt.as_matrix(), FS), "rshank": angular_velocity(rs.as_matrix(), FS)}
+    ref = reference_angles(markers, gyr, FS, cfg=ReferenceConfig(marker_map=MAP))
+    assert abs(ref.lag_s) < 0.003
+    ok = ref.valid("rknee")
+    assert ok.sum() > 0.9 * n
+    truth = np.zeros((n, 3))
+    truth[:, 0] = knee
+    m = sequence_metrics(ref.angles["rknee"][ok], truth[ok])
+    assert m["flexion"]["rmse_offset_removed"] < 0.3 and m["flexion"]["r"] > 0.999
+    assert m["adduction"]["rmse_offset_removed"] < 0.5 and m["rotation"]["rmse_offset_removed"] < 0.5
+    assert ref.axes["rknee"]["used"]
+
+
+def test_recordings_that_do_not_overlap_raise():
+    n = 400
+    (rt, ot), (rs, os_), _ = _truth(n)
+    markers = _markers({"rthigh": (rt, ot), "rshank": (rs, os_)})
+    gyr = {"rthigh": angular_velocity(rt.as_matrix(), FS), "rshank": angular_velocity(rs.as_matrix(), FS)}
+    with pytest.raises(ImukinError, match="overlap") as e:
+        reference_angles(markers, gyr, FS, cfg=ReferenceConfig(marker_map=MAP), lag_s=30.0)
+    assert "\n" not in str(e.value)
