@@ -92,6 +92,7 @@ def load_imus(data: Path) -> dict:
 
 def align_all(imus: dict) -> tuple[dict, dict]:
     """Every sensor aligned to its segment: segment -> (acc, gyr) in segment axes, and the alignments."""
+    from imukin.api import align_config
     from imukin.preprocessing.align import align_segment
 
     aligned, info = {}, {}
@@ -99,7 +100,7 @@ def align_all(imus: dict) -> tuple[dict, dict]:
         try:
             with warnings.catch_warnings(record=True) as w:
                 warnings.simplefilter("always")
-                al = align_segment(r.acc, r.gyr, FS, seg)
+                al = align_segment(r.acc, r.gyr, FS, seg, cfg=align_config())  # as imukin.predict
             aligned[seg] = al.apply(r.acc, r.gyr)
             info[seg] = f"{al.sign_rule}{'' if al.sign_confident else ' (uncertain)'}"
             if w:
@@ -199,6 +200,8 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=Path("benchmarks/out/real_imu"), help="output folder for plots")
     ap.add_argument("--no-rerun", action="store_true", help="skip the OpenSense rerun")
     ap.add_argument("--seed", type=int, default=0, help="sensor-error draw of the simulated IMUs")
+    ap.add_argument("--candidates", type=Path, help="a folder of trained runs walking_<joint>_<model> to compare "
+                    "with the shipped models (rows 'new <model>')")
     args = ap.parse_args()
     if not (args.data / "l_comf_01_markers.trc").exists():
         print(f"missing {args.data}/l_comf_01_markers.trc; pass --data with the Kuopio folder", file=sys.stderr)
@@ -225,6 +228,12 @@ def main() -> int:
     real, simres, curves = {}, {}, {}
     for joint in JOINT_NAMES:
         predictors = shipped_predictors("walking", joint)
+        if args.candidates is not None:
+            from imukin.predictor import AnglePredictor
+
+            for run in sorted(args.candidates.glob(f"walking_{joint}_*")):
+                if (run / "model.json").exists() and "_ori" not in run.name:
+                    predictors[f"new {run.name.split('_', 2)[2]}"] = AnglePredictor(run)
         for side in SIDES:
             jn = joint_name(joint, side)
             if jn not in ref.angles:
@@ -274,6 +283,7 @@ def main() -> int:
                         {lab: sequence_metrics(p[oks], rs[oks])[axis] for lab, p in sp.items()})
 
     nets = ["cnn", "transformer", "avg", "cnn+refined", "transformer+refined", "avg+refined"]
+    nets += sorted({lab for row in real.values() for lab in row if lab.startswith("new ")})
     methods = nets + ["vqf", "gyro", "OS shipped"] + (["OS rerun"] if rerun is not None else [])
     print("\nimukin on real IMUs: Kuopio l_comf_01 (7 Xsens MTw2, 100 Hz), reference from marker clusters")
     print(f"IMU-marker lag {ref.lag_s * 1000:+.1f} ms (markers behind IMUs; per segment: " + ", ".join(

@@ -36,6 +36,8 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder holding the real/ trials")
     ap.add_argument("--ideal", action="store_true", help="perfect sensors (no electronic errors)")
     ap.add_argument("--seed", type=int, default=0, help="sensor error draws")
+    ap.add_argument("--candidates", type=Path, help="a folder of trained runs walking_<joint>_<model> to compare "
+                    "with the shipped models (rows 'new <model>')")
     args = ap.parse_args()
     missing = [t for t in TRIALS if not (args.data / t).exists()]
     if missing:
@@ -46,7 +48,14 @@ def main() -> None:
                                         errors=None if args.ideal else SensorErrorConfig(), seed=args.seed)
     rows = []  # (joint, model, trial, side, metrics)
     for joint in JOINT_NAMES:
-        for label, predictor in shipped_predictors("walking", joint).items():
+        predictors = shipped_predictors("walking", joint)
+        if args.candidates is not None:
+            from imukin.predictor import AnglePredictor
+
+            for run in sorted(args.candidates.glob(f"walking_{joint}_*")):
+                if (run / "model.json").exists() and "_ori" not in run.name:
+                    predictors[f"new {run.name.split('_', 2)[2]}"] = AnglePredictor(run)
+        for label, predictor in predictors.items():
             for trial, rec in zip(TRIALS, records):
                 for side in SIDES:
                     try:

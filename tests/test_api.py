@@ -123,3 +123,24 @@ def test_cli_bad_input_one_line_nothing_written(tmp_path, capsys, data_dir):
     (partial / "l_comf_01-000_00B42DAE.txt").unlink()
     one_line(*run(capsys, "predict", partial, "--fs", "100", "--out", out), "rshank")
     assert not out.exists()
+
+
+def test_calibration_on_the_standing_start(data_dir, tmp_path, walker):
+    rec = imukin.load_recording(data_dir / "real" / "kuopio", fs=100)
+    plain = imukin.predict(rec, joints=["knee"])
+    cal = imukin.predict(rec, joints=["knee"], calibrate="standing")
+    a, b = cal.calibration["rknee"]["frames"]
+    assert a == 0 and b > 100  # the trial starts with ~1.8 s of standing
+    assert np.allclose(cal.angles["rknee"][a:b].mean(0), 0.0, atol=1e-6)
+    # one constant per joint: the course is the network's
+    diff = cal.angles["rknee"] - plain.angles["rknee"]
+    assert np.allclose(diff, diff[0], atol=1e-9)
+    pose = tmp_path / "pose.json"
+    pose.write_text('{"rknee": [5, 0, 0]}')
+    posed = imukin.predict(rec, joints=["knee"], calibrate=pose)
+    assert np.allclose(posed.angles["rknee"][a:b, 0].mean(), 5.0) and np.allclose(posed.angles["lknee"][a:b].mean(), 0)
+    signals = {s: (walker.acc[s], walker.gyr[s]) for s in ("rthigh", "rshank")}
+    with pytest.raises(ImukinError, match="no quiet standing"):
+        imukin.predict(signals, fs=100, align="none", calibrate="standing")
+    with pytest.raises(ImukinError, match="joint"):
+        imukin.predict(rec, joints=["knee"], calibrate={"elbow": [0, 0, 0]})

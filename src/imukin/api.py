@@ -58,6 +58,9 @@ class Prediction:
         What the user should know (uncertain mountings, gaps, assumptions of the reader).
     gaps : list of (int, int)
         ``[start, stop)`` frames left out (NaN in ``angles``).
+    calibration : dict
+        With ``calibrate``: per joint the offset (deg, per axis) added to the angles, and the
+        frames it was measured on.
     """
 
     angles: dict[str, np.ndarray]
@@ -67,6 +70,7 @@ class Prediction:
     models: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     gaps: list[tuple[int, int]] = field(default_factory=list)
+    calibration: dict = field(default_factory=dict)  # per joint: the offset added (deg) and where it came from
 
     @property
     def t(self) -> np.ndarray:
@@ -192,14 +196,19 @@ def find_mounting(recording: Recording, segments, activity: str = "walking", man
     return out, notes
 
 
-def _align_auto(acc, gyr, fs, seg_type, activity):
-    import inspect
+def align_config():
+    """The automatic alignment's settings in :func:`predict`: the pelvis keeps the anterior tilt it has
+    in the simulated gait the models learnt from (``pelvis_vertical="gait"``), also when the
+    recording holds standing; the other segments as :class:`~imukin.preprocessing.align.AlignConfig`."""
+    from imukin.preprocessing.align import AlignConfig
 
+    return AlignConfig(pelvis_vertical="gait")
+
+
+def _align_auto(acc, gyr, fs, seg_type, activity):
     from imukin.preprocessing.align import align_segment
 
-    if "activity" in inspect.signature(align_segment).parameters:
-        return align_segment(acc, gyr, fs, seg_type, activity=activity)
-    return align_segment(acc, gyr, fs, seg_type)
+    return align_segment(acc, gyr, fs, seg_type, cfg=align_config(), activity=activity)
 
 
 # ---------------------------------------------------------------- gaps
@@ -233,10 +242,73 @@ def _pieces(bad: np.ndarray, fs: float) -> tuple[list[tuple[int, int]], list[tup
     return pieces, bouts(long_gap), filled
 
 
+# ---------------------------------------------------------------- calibration
+def _read_pose(calibrate) -> dict[str, np.ndarray] | None:
+    """``{joint: (3,) deg}`` of a known pose, from a dict or JSON file; None for ``"standing"``."""
+    import json
+
+    if isinstance(calibrate, str) and calibrate == "standing":
+        return None
+    if isinstance(calibrate, (str, Path)):
+        p = Path(calibrate)
+        if not p.is_file():
+            raise ImukinError(f"calibration {calibrate!r}: pass 'standing' or a JSON file of the pose held at the "
+                              'start, e.g. {"rknee": [5, 0, 0]} (degrees; joints not named are taken as 0)')
+        try:
+            calibrate = json.loads(p.read_text())
+        except json.JSONDecodeError as e:
+            raise ImukinError(f"calibration file {p} is not valid JSON ({e})") from None
+    if not isinstance(calibrate, dict):
+        raise ImukinError("calibrate must be 'standing' or {joint: [flexion, adduction, rotation]} in degrees")
+    from imukin.conventions import JOINTS
+
+    out = {}
+    for k, v in calibrate.items():
+        check_choice("joint", k, JOINTS)
+        a = np.asarray(v, float).reshape(-1)
+        if a.shape != (3,) or not np.all(np.isfinite(a)):
+            raise ImukinError(f"calibration pose of {k} must be three finite angles in degrees, got {v!r}")
+        out[k] = a
+    return out
+
+
+def calibrate_to_pose(angles: dict, rec: Recording, segments, calibrate) -> tuple[dict, dict]:
+    """Shift each joint's angles so that they equal a known pose during the recording's quiet standing.
+
+    The first still period (:func:`imukin.preprocessing.align.standing_period`) common to every
+    sensor is taken as the pose: neutral standing (0 deg on every axis) for
+    ``calibrate="standing"``, or the angles given per joint. Returns the shifted angles and,
+    per joint, the offset added and the frames used.
+    """
+    from imukin.preprocessing.align import AlignConfig, still_mask
+
+    pose = _read_pose(calibrate)
+    cfg = AlignConfig()
+    ok = ~rec.gap_mask()
+    still = ok.copy()
+    for seg in segments:
+        still &= still_mask(np.nan_to_num(rec.acc[seg]), np.nan_to_num(rec.gyr[seg]), rec.fs, cfg)
+    from imukin.preprocessing.align import bouts
+
+    runs = [b for b in bouts(still) if b[1] - b[0] >= cfg.min_still_s * rec.fs]
+    if not runs:
+        raise ImukinError(f"{rec.name} has no quiet standing of at least {cfg.min_still_s:g} s on all sensors to "
+                          "calibrate on; record a few seconds of standing, or predict without calibration")
+    a, b = runs[0]
+    out, info = {}, {}
+    for joint, x in angles.items():
+        target = np.zeros(3) if pose is None else pose.get(joint, np.zeros(3))
+        offset = target - np.nanmean(x[a:b], axis=0)
+        out[joint] = x + offset
+        info[joint] = {"offset_deg": np.round(offset, 3).tolist(), "frames": [int(a), int(b)],
+                       "pose_deg": target.tolist()}
+    return out, info
+
+
 # ---------------------------------------------------------------- entry point
 def predict(recording, fs: float | None = None, joints=None, sides=None, activity: str = "walking",
             model: str = "cnn", align: str = "auto", mounting=None, refine: bool = False, run=None, ori_run=None,
-            device: str = "cpu", progress: bool = False) -> Prediction:
+            calibrate=None, device: str = "cpu", progress: bool = False) -> Prediction:
     """Joint angles of every joint the sensors allow.
 
     Parameters
@@ -268,6 +340,12 @@ def predict(recording, fs: float | None = None, joints=None, sides=None, activit
     run, ori_run : path-like, optional
         A trained run folder (one joint) instead of the shipped model, and its
         orientation run for ``refine``.
+    calibrate : "standing", dict or path-like, optional
+        Absolute angles from a known pose held during the recording's first quiet standing
+        (at least 0.5 s on every sensor): ``"standing"`` for neutral standing (0 deg), or
+        ``{joint: [flexion, adduction, rotation]}`` (or a JSON file of it) for another pose.
+        Each joint's angles are shifted by one constant so that they match the pose there.
+        Default: none (the networks' own absolute angles).
     device : str
         ``cpu`` or ``cuda``.
     progress : bool
@@ -351,9 +429,12 @@ def predict(recording, fs: float | None = None, joints=None, sides=None, activit
             models[joint_name(joint, side)] = label
     order = [joint_name(j, s) for j in JOINT_NAMES for s in SIDES]
     angles = {k: angles[k] for k in order if k in angles}
+    calibration = {}
+    if calibrate is not None:
+        angles, calibration = calibrate_to_pose(angles, rec, needed, calibrate)
     return Prediction(angles=angles, fs=rec.fs, recording=rec,
                       mounting={seg: al.as_dict() for seg, al in alignments.items()},
-                      models={k: models[k] for k in angles}, warnings=notes, gaps=gaps)
+                      models={k: models[k] for k in angles}, warnings=notes, gaps=gaps, calibration=calibration)
 
 
 def _as_recording(recording, fs) -> Recording:
@@ -374,4 +455,5 @@ def _as_recording(recording, fs) -> Recording:
                       f"{type(recording).__name__}")
 
 
-__all__ = ["Prediction", "predict", "find_mounting", "fill_short_gaps", "MIN_PIECE_S"]
+__all__ = ["Prediction", "predict", "find_mounting", "calibrate_to_pose", "fill_short_gaps", "align_config",
+           "MIN_PIECE_S"]

@@ -64,6 +64,8 @@ def add_commands(sub) -> None:
                         "the sensors sit in their segments' frames (the older form's default)")
     p.add_argument("--mounting", type=Path, help="JSON file of known mountings {segment: 3x3 matrix or "
                    "{\"euler_zxy_deg\": [z, x, y]}}, v_segment = R v_sensor")
+    p.add_argument("--calibrate", help="absolute angles from a pose held in the first quiet standing: 'standing' "
+                   "(neutral, 0 deg) or a JSON file {joint: [flexion, adduction, rotation]}")
     p.add_argument("--out", type=Path, help="output folder (default: ./<recording name>_angles; the older form: "
                    "--root-path)")
     p.add_argument("--no-plots", action="store_true", help="skip the plots")
@@ -102,7 +104,8 @@ def _cmd_predict_recording(args) -> int:
     joints = args.joints or ([args.joint] if args.joint else None)
     pred = imukin.predict(rec, joints=joints, sides=[args.side] if args.side else None, activity=args.activity,
                           model=args.model, align=args.align or "auto", mounting=args.mounting, refine=args.refine,
-                          run=args.run, ori_run=args.ori_run, device=args.device, progress=not args.quiet)
+                          run=args.run, ori_run=args.ori_run, calibrate=args.calibrate, device=args.device,
+                          progress=not args.quiet)
     out = _out_dir(args.out or Path(f"{rec.name}_angles"))
     t = pred.t
     files = []
@@ -168,7 +171,8 @@ def recording_report(pred, args=None) -> dict:
               "duration_s": rec.duration_s, "n_frames": rec.n_frames,
               "sensors": {seg: {"sensor": rec.sensors.get(seg), "units": rec.units.get(seg),
                                 "mounting": pred.mounting.get(seg)} for seg in rec.segments},
-              "joints": rows, "gaps_frames": [list(g) for g in pred.gaps], "warnings": pred.warnings}
+              "joints": rows, "gaps_frames": [list(g) for g in pred.gaps], "warnings": pred.warnings,
+              "calibration": pred.calibration or None}
     if args is not None:
         report["settings"] = {"activity": args.activity, "model": str(args.run) if args.run else args.model,
                               "refine": bool(args.refine), "align": args.align or "auto",
@@ -207,6 +211,11 @@ def _report_markdown(r: dict) -> str:
         for j, m in r["against_reference"].items():
             cells = ", ".join(f"{ax} {m[ax]['rmse']:.2f} ({m[ax]['rmse_offset_removed']:.2f})" for ax in ANGLE_AXES)
             lines.append(f"- {j}: {cells}")
+    if r.get("calibration"):
+        lines += ["", "## Calibration (offset added per joint, deg: flexion / adduction / rotation)", ""]
+        for j, c in r["calibration"].items():
+            lines.append(f"- {j}: {' / '.join(f'{v:+.1f}' for v in c['offset_deg'])} (pose "
+                         f"{' / '.join(f'{v:g}' for v in c['pose_deg'])}, frames {c['frames'][0]}-{c['frames'][1]})")
     lines += ["", "## Warnings", ""]
     lines += [f"- {w}" for w in r["warnings"]] or ["- none"]
     lines += ["", "Files: one CSV per joint, the OpenSim motion file (`.mot`), `overview.png`, `zoom.png`.", ""]
@@ -281,7 +290,9 @@ def _predict_one(predictor, leg, s: int, fs: float, args) -> np.ndarray:
     if args.align == "auto":
         from imukin.preprocessing.align import align_leg
 
-        signals, info = align_leg(*signals, fs, leg.side, args.joint)
+        from imukin.api import align_config
+
+        signals, info = align_leg(*signals, fs, leg.side, args.joint, cfg=align_config(), activity=args.activity)
     return predictor.predict(*signals, side=leg.side, fs=fs, progress=not args.quiet)
 
 

@@ -6,47 +6,73 @@ rotated on the limb) is turned into the segment frame of :mod:`imukin.convention
 by one constant rotation ``r_mount``: ``v_segment = r_mount @ v_sensor``. This is the
 ``R_mount`` of :mod:`imukin.simulation.sensor_errors` (``R_sensor = R_segment @ R_mount``).
 
-How the axes are found
-----------------------
+Two methods are combined. The first needs only walking or running; the second needs
+quiet standing and refines the first when both are available and agree.
+
+A. From gait alone (every segment; no standing, no calibration pose)
+--------------------------------------------------------------------
+1. **Whole strides.** The longest bout of motion is taken and the stride period is
+   found from the autocorrelation of all six (low-passed, normalised) channels within
+   :data:`STRIDE_RANGE_S`; the bout is cut to a whole number of strides (at least one).
+2. **Superior axis from the mean specific force** (Laidig & Seel; the mean of the
+   accelerometer over whole strides is gravity seen in the segment's mean attitude,
+   since the mean linear acceleration over a stride is close to zero). The mean
+   attitude during gait is not neutral standing: the thigh is flexed on average, the
+   shank leans back, the foot points down, the (ASIS/PSIS) pelvis is tilted forward.
+   The expected direction of the mean specific force in the segment frame,
+   :data:`MEAN_FORCE_TILT_DEG` (sagittal and frontal angle per segment type and
+   activity), was computed from the simulator (:func:`simulated_gait_statistics`).
+3. **Second axis.** Thigh, shank, foot: the dominant rotation axis (first eigenvector
+   of ``E[w w^T]``, Seel et al. 2014's idea of a functional flexion axis) is the
+   medio-lateral axis z. Pelvis: in the plane normal to the mean specific force, the
+   direction with most gyroscope power at odd harmonics of the stride frequency
+   (obliquity, about x) and least at even harmonics (tilt, about z, at step frequency),
+   and -- over two strides or more -- most acceleration power at even harmonics
+   (forward, at step frequency) and least at odd ones (lateral sway), is the anterior
+   axis x. The frame is the rotation that maps the measured mean force exactly onto
+   its expected segment-frame direction and the second axis as closely as possible.
+4. **Sign** (the remaining 180 deg ambiguity about y) from gait patterns that are
+   odd under that flip, in the candidate segment frame (low-passed at
+   ``AlignConfig.lowpass_hz``): skewness of ``gyr_z`` and of ``acc_x`` (fast swing
+   flexion, push-off), and correlations of ``acc_x`` and ``gyr_z`` with ``acc_y`` and
+   its derivative (for the pelvis the inverted pendulum of walking against the spring
+   mass of running, Zijlstra & Hof 2003). Their mean and spread per segment type and
+   activity, :data:`SIGN_FEATURES`, come from the simulator; the evidence is a
+   log-likelihood ratio of the two signs under independent normal features
+   (divided by the square root of the feature count, as they are correlated).
+5. **Confidence** in 0..1: ``tanh(|LLR| / 2)`` (how decisive the sign is) times the
+   axis quality ``min(1, 2 gap)``, where ``gap`` is the relative eigenvalue gap of the
+   matrix that gave the second axis (how planar the rotation is; pelvis: how clear the
+   harmonic contrast is). Below ``AlignConfig.min_confidence`` a warning is issued and
+   ``sign_confident`` is False.
+
+Expected accuracy (simulated people, see ``benchmarks/alignment.py``): the superior
+axis is off by the person's deviation from the mean tilt (SD 2-8 deg), the
+medio-lateral axis by the frontal/transverse rotation mixed into the flexion axis
+(thigh in walking up to 10-15 deg).
+
+B. With quiet standing (refinement)
+-----------------------------------
 1. **Vertical (y) from standing.** The first still period of at least
    ``min_still_s`` (small angular rate, steady acceleration) is taken as quiet
    standing; the mean accelerometer reading there points along the segment's
    superior axis (a sensor at rest reads +9.81 m/s^2 on its up axis, and in the
    neutral standing pose every segment frame equals the lab frame).
-2. **Anterior (x) from the walking direction** (every segment, when the recording
-   walks off from that standing period, or stops into it): the gyroscope is
-   integrated from the standing attitude (tilt from gravity) over the first
-   ``onset_s`` seconds of motion, the specific force is rotated into that frame,
-   gravity removed, and integrated once; the mean horizontal velocity points forward,
-   i.e. along the segment's x axis in the standing pose. Three seconds (about two
-   strides) let the side-to-side sway average out. Then ``z = x cross y``. This rule
-   is called ``onset``; it is decisive when the mean speed exceeds 0.15 m/s.
-3. **Without a walking start** (thigh, shank, foot only) the medio-lateral axis (z)
-   is the dominant rotation axis while walking (first eigenvector of the gyroscope's
-   second-moment matrix, the flexion axis), made orthogonal to y, and its sign comes
-   from the gait pattern (first decisive rule wins):
-
-   =========  ===================================================================
-   segment    rule
-   =========  ===================================================================
-   thigh      ``swing_peak``: the fastest sagittal rotation is hip flexion in
-              early swing, so the larger extreme of the rate about +z is positive
-              (decisive above a 10 % difference).
-   shank      ``mean_tilt``: averaged over walking the shank leans back (its distal
-              end behind the knee, as knee flexion exceeds thigh flexion), by about
-              10-25 deg walking and more running (decisive beyond 3 deg).
-   foot       ``mean_tilt``: averaged over walking the foot points toes-down relative
-              to standing (push-off and early swing): -7 and -12 deg in the real
-              gaitmap recording (decisive beyond 3 deg).
-   pelvis     none: the pelvis barely rotates in the sagittal plane, so it needs
-              the walking start (or a manual matrix).
-   =========  ===================================================================
-
-   If no rule is decisive the first one is used and the result is marked
-   ``sign_confident=False`` (with a warning). The flexion axis also differs from the
-   anatomical z by the joint's frontal and transverse motion (5-15 deg in simulated
-   gait), so this fallback is less exact than the walking direction.
-4. The frame is completed: ``x = y cross z`` (fallback) or ``z = x cross y`` (onset).
+2. **Anterior (x) from the walking direction** (when the recording walks off from
+   that standing period, or stops into it): the gyroscope is integrated from the
+   standing attitude over the first ``onset_s`` seconds of motion, the specific force
+   is rotated into that frame, gravity removed, and integrated once; the mean
+   horizontal velocity points forward. Rule ``onset``, decisive above 0.15 m/s.
+3. **Without a walking start** (thigh, shank, foot) the flexion axis gives z and its
+   sign comes from ``swing_peak`` (thigh) or ``mean_tilt`` relative to the standing
+   vertical (shank and foot lean back / point down on average).
+4. The standing frame is used when it agrees with the gait frame (superior axes
+   within ``refine_max_up_deg``, anterior within ``refine_max_forward_deg``);
+   otherwise the gait frame is kept with a warning. For the pelvis the standing
+   frame is the neutral-standing (lab-level) one of :mod:`imukin.conventions`; the
+   simulator's anatomical pelvis is tilted forward during gait by about 14 deg
+   (walking) and 17 deg (running), see :data:`MEAN_FORCE_TILT_DEG`, so the two
+   methods differ by that tilt on the pelvis: ``AlignConfig.pelvis_vertical`` chooses.
 
 A manual 3x3 matrix can be given instead (:meth:`SegmentAlignment.from_matrix`).
 """
@@ -74,6 +100,66 @@ SWING_PEAK_SIGN = {"thigh": 1.0, "shank": 1.0, "foot": -1.0}
 DECISIVE = {"onset": 0.15, "swing_peak": 0.10, "mean_tilt": 3.0}  # m/s, relative, deg
 
 
+#: Stride period (s) searched per activity: slow walking ~1.5 s, fast ~0.9 s; running 0.6-0.9 s.
+STRIDE_RANGE_S = {"walking": (0.8, 1.7), "running": (0.55, 1.0)}
+
+#: Expected direction of the mean specific force over whole strides in the segment frame, as
+#: (sagittal, frontal) angles in degrees: sagittal = atan2(f_x, f_y) (positive: leans anterior),
+#: frontal = atan2(f_z, f_y) for a right segment (a left one has the opposite sign).
+#: Computed from the simulator only, never from real recordings: simulated_gait_statistics(activity,
+#: n_subjects=16, duration_s=30, seed=9001) with the simulator's mounting error switched off
+#: (SensorErrorConfig(mount_sd_deg=0); soft tissue and electronic errors on), 100 Hz, both sides
+#: pooled, mean over 3 s windows of whole strides. The SD over windows (person-to-person and
+#: stride-to-stride spread: the error to expect on the superior axis) is noted below.
+#: SD over windows of (tilt, frontal), deg: walking pelvis (4.2, 1.3), thigh (2.7, 2.5),
+#: shank (2.7, 4.0), foot (5.6, 4.9); running pelvis (4.9, 2.6), thigh (2.8, 3.7), shank (8.0, 10.4),
+#: foot (8.7, 8.1).
+MEAN_FORCE_TILT_DEG = {  # simulated_gait_statistics(activity, 16, 30.0, 9001) on the current simulator
+    "walking": {"pelvis": (-15.2, 0.1), "thigh": (3.2, -2.0), "shank": (-15.2, -2.8), "foot": (-16.3, -0.3)},
+    "running": {"pelvis": (-17.7, 0.0), "thigh": (14.9, -4.8), "shank": (-42.7, -14.9), "foot": (-22.2, -4.1)},
+}
+
+#: Sign features (odd under a 180 deg turn about y) in the true segment frame: (mean, SD) over
+#: simulated 3 s windows; computed with MEAN_FORCE_TILT_DEG by simulated_gait_statistics.
+#: skew_wz, skew_ax: skewness of gyr_z, acc_x; c_a_b: correlation of a and b; day: d(acc_y)/dt.
+SIGN_FEATURES = {
+    "walking": {
+        "pelvis": {"skew_wz": (0.29, 0.61), "skew_ax": (0.00, 0.67), "c_ax_ay": (-0.04, 0.41),
+                   "c_ax_day": (-0.12, 0.28), "c_wz_ay": (0.32, 0.23), "c_wz_day": (0.00, 0.36)},
+        "thigh": {"skew_wz": (0.60, 0.43), "skew_ax": (0.14, 0.56), "c_ax_ay": (0.03, 0.21),
+                  "c_ax_day": (0.04, 0.21), "c_wz_ay": (0.18, 0.14), "c_wz_day": (-0.07, 0.11)},
+        "shank": {"skew_wz": (1.10, 0.61), "skew_ax": (0.18, 0.84), "c_ax_ay": (0.31, 0.33),
+                  "c_ax_day": (-0.06, 0.23), "c_wz_ay": (-0.24, 0.31), "c_wz_day": (0.13, 0.17)},
+        "foot": {"skew_wz": (0.26, 0.98), "skew_ax": (-1.05, 1.23), "c_ax_ay": (0.02, 0.24),
+                 "c_ax_day": (0.05, 0.36), "c_wz_ay": (0.03, 0.52), "c_wz_day": (-0.08, 0.19)},
+    },
+    "running": {
+        "pelvis": {"skew_wz": (-0.05, 0.32), "skew_ax": (-0.42, 0.41), "c_ax_ay": (-0.20, 0.27),
+                   "c_ax_day": (0.47, 0.20), "c_wz_ay": (-0.11, 0.24), "c_wz_day": (0.30, 0.31)},
+        "thigh": {"skew_wz": (0.18, 0.22), "skew_ax": (0.42, 0.43), "c_ax_ay": (-0.30, 0.16),
+                  "c_ax_day": (0.10, 0.25), "c_wz_ay": (-0.06, 0.21), "c_wz_day": (0.22, 0.10)},
+        "shank": {"skew_wz": (-0.23, 0.27), "skew_ax": (0.82, 0.33), "c_ax_ay": (0.60, 0.12),
+                  "c_ax_day": (0.09, 0.17), "c_wz_ay": (-0.46, 0.11), "c_wz_day": (0.19, 0.10)},
+        "foot": {"skew_wz": (-0.44, 0.15), "skew_ax": (-0.41, 0.46), "c_ax_ay": (0.12, 0.16),
+                 "c_ax_day": (-0.46, 0.23), "c_wz_ay": (-0.27, 0.09), "c_wz_day": (-0.14, 0.13)},
+    },
+}
+SIGN_FEATURE_NAMES = ("skew_wz", "skew_ax", "c_ax_ay", "c_ax_day", "c_wz_ay", "c_wz_day")
+
+#: The simulator's pelvis surge is not a reliable model of real walking: its forward speed is even within
+#: the stride only through a phase warp of the joint-angle templates (imukin.simulation.gait._walk_warp),
+#: and its phase against the pelvis height is mixed (corr(height, speed) -0.5..+0.4 in walking), where the
+#: inverted pendulum and the spring-mass model say clearly negative (walking) and positive (running). So
+#: the pelvis's features that involve acc_x are not taken from the simulator; the phase of forward
+#: against vertical acceleration comes from those models instead (Zijlstra & Hof 2003): with height ~
+#: cos(wt) and forward speed ~ -cos(wt) (walking), E[acc_x d(acc_y)/dt] > 0; running has the opposite
+#: sign. Nominal (mean, SD) of the correlation: (+-0.3, 0.2), not fitted.
+PELVIS_PHYSICS_FEATURES = {"walking": {"c_ax_day": (0.3, 0.2)}, "running": {"c_ax_day": (-0.3, 0.2)}}
+for _act, _table in SIGN_FEATURES.items():
+    _table["pelvis"] = {k: v for k, v in _table["pelvis"].items() if "ax" not in k}
+    _table["pelvis"].update(PELVIS_PHYSICS_FEATURES[_act])
+
+
 @dataclass
 class AlignConfig:
     """Parameters of the automatic alignment; every field has a default."""
@@ -86,7 +172,17 @@ class AlignConfig:
     walk_gyr_min: float = 0.5  # rad/s, smallest moving mean |gyr| counted as walking (legs)
     onset_s: float = 3.0  # s of motion integrated by the onset rule (about two strides: lateral sway averages out)
     use_onset: bool = True  # use the walking direction after (or before) standing; False: rotation axis only
+    use_standing: bool = True  # refine with a standing period when there is one; False: gait alone
     min_axis_angle_deg: float = 60.0  # the rotation axis must be at least this far from vertical
+    min_motion_s: float = 1.0  # s, shortest bout of gait the gait method accepts (about one stride)
+    bout_trim_s: float = 1.0  # s dropped at both ends of a bout of gait (starting, stopping) if 3 strides remain
+    lowpass_hz: float = 8.0  # Hz, low-pass of the signals the stride period and sign features use
+    pelvis_harmonics: int = 4  # harmonics of the stride frequency used for the pelvis's anterior axis
+    refine_max_up_deg: float = 25.0  # standing and gait superior axes must agree this well to use standing
+    refine_max_forward_deg: float = 45.0  # ... and their anterior axes this well
+    pelvis_vertical: str = "standing"  # pelvis superior axis when standing refines it: "standing" (neutral
+    # standing = lab frame, conventions) or "gait" (the simulator's anatomical pelvis tilt during gait)
+    min_confidence: float = 0.5  # warn (and sign_confident=False) below this confidence
 
 
 @dataclass
@@ -102,6 +198,8 @@ class SegmentAlignment:
     still_frames: tuple[int, int] = (0, 0)  # standing period used for the vertical, [start, stop)
     axis_angle_deg: float = float("nan")  # angle between the rotation axis and vertical before orthogonalising
     evidence: dict = field(default_factory=dict)  # every rule's statistic that could be computed
+    confidence: float = 1.0  # 0..1: sign decisiveness times axis quality (manual: 1)
+    stride_s: float = float("nan")  # stride period found by the gait method
 
     @classmethod
     def from_matrix(cls, r_mount, segment: str = "unknown") -> "SegmentAlignment":
@@ -120,12 +218,15 @@ class SegmentAlignment:
         return apply_alignment(acc, gyr, self.r_mount)
 
     def as_dict(self) -> dict:
-        """Plain-type summary for provenance records."""
-        euler = Rotation.from_matrix(self.r_mount).as_euler("ZXY", degrees=True)
+        """Plain-type summary for provenance records (the mounting as a matrix and as angles)."""
+        rot = Rotation.from_matrix(self.r_mount)
         return {"segment": self.segment, "method": self.method, "r_mount": np.round(self.r_mount, 6).tolist(),
-                "euler_zxy_deg": np.round(euler, 3).tolist(), "sign_rule": self.sign_rule,
-                "sign_evidence": self.sign_evidence, "sign_confident": self.sign_confident,
-                "still_frames": list(self.still_frames), "axis_angle_deg": self.axis_angle_deg}
+                "euler_zxy_deg": np.round(rot.as_euler("ZXY", degrees=True), 3).tolist(),
+                "rotvec_deg": np.round(np.degrees(rot.as_rotvec()), 3).tolist(),
+                "angle_deg": round(float(np.degrees(rot.magnitude())), 3), "sign_rule": self.sign_rule,
+                "sign_evidence": float(self.sign_evidence), "sign_confident": bool(self.sign_confident),
+                "confidence": round(float(self.confidence), 4), "still_frames": list(self.still_frames),
+                "axis_angle_deg": float(self.axis_angle_deg), "stride_s": float(self.stride_s)}
 
 
 def apply_alignment(acc: np.ndarray, gyr: np.ndarray, r_mount: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -275,74 +376,304 @@ def _mean_tilt_deg(acc: np.ndarray, frame: np.ndarray, mask: np.ndarray) -> floa
     return float(np.degrees(np.arctan2(m[0], m[1])))
 
 
-# ---------------------------------------------------------------- main entry
-def align_segment(acc: np.ndarray, gyr: np.ndarray, fs: float, segment: str,
-                  still: tuple[int, int] | None = None, cfg: AlignConfig | None = None) -> SegmentAlignment:
-    """Find a sensor's mounting on a segment from a recording with standing and walking.
+# ---------------------------------------------------------------- gait method
+def _lowpass(x: np.ndarray, fs: float, hz: float) -> np.ndarray:
+    """Zero-phase 2nd-order Butterworth low-pass along axis 0 (no-op when ``hz`` >= 0.45 fs)."""
+    from scipy.signal import butter, sosfiltfilt
+
+    if hz >= 0.45 * fs or len(x) < 16:
+        return np.asarray(x, float)
+    sos = butter(2, hz / (fs / 2.0), output="sos")
+    return sosfiltfilt(sos, x, axis=0, padlen=min(len(x) - 1, 3 * 6))
+
+
+def stride_period(acc: np.ndarray, gyr: np.ndarray, fs: float, activity: str = "walking",
+                  cfg: AlignConfig | None = None) -> float | None:
+    """Stride period (s) of a gait bout from the autocorrelation of all six channels.
+
+    Each channel is low-passed, mean-removed and scaled to unit SD; the normalised
+    autocorrelation of the six together is searched for its maximum between the
+    limits of :data:`STRIDE_RANGE_S` (at least 0.3 s of overlap). At one step the
+    lateral channels change sign, so the whole vector repeats only after a stride.
+
+    Returns
+    -------
+    float or None
+        Seconds; None when the bout is too short for the activity's shortest stride.
+    """
+    cfg = cfg or AlignConfig()
+    check_choice("activity", activity, tuple(STRIDE_RANGE_S))
+    x = np.concatenate([_lowpass(acc, fs, cfg.lowpass_hz), _lowpass(gyr, fs, cfg.lowpass_hz)], axis=1)
+    x = x - x.mean(axis=0)
+    x = x / np.maximum(x.std(axis=0), 1e-9)
+    n = len(x)
+    lo, hi = STRIDE_RANGE_S[activity]
+    lags = np.arange(int(round(lo * fs)), min(int(round(hi * fs)), n - int(round(0.3 * fs))) + 1)
+    if len(lags) == 0:
+        return None
+    r = [float((x[:n - k] * x[k:]).sum() / np.sqrt((x[:n - k] ** 2).sum() * (x[k:] ** 2).sum())) for k in lags]
+    k = int(np.argmax(r))
+    if 0 < k < len(r) - 1:  # parabolic refinement of the peak
+        den = r[k - 1] - 2 * r[k] + r[k + 1]
+        off = 0.5 * (r[k - 1] - r[k + 1]) / den if den < 0 else 0.0
+        return float((lags[k] + off) / fs)
+    return float(lags[k] / fs)
+
+
+def gait_window(acc: np.ndarray, gyr: np.ndarray, fs: float, segment: str, activity: str = "walking",
+                cfg: AlignConfig | None = None) -> tuple[slice, float]:
+    """Frames of whole strides for the gait method: the longest bout of motion, cut to whole strides.
+
+    Returns
+    -------
+    (window, stride_s)
+        ``slice`` of frames and the stride period (NaN when it could not be found; the
+        whole bout is then used).
+
+    Raises
+    ------
+    ImukinError
+        Less than ``cfg.min_motion_s`` of motion.
+    """
+    cfg = cfg or AlignConfig()
+    seg = _segment_type(segment)
+    move = walking_mask(gyr, fs, cfg) if seg != "pelvis" else ~still_mask(acc, gyr, fs, cfg)
+    runs = bouts(move)
+    if not runs or max(b - a for a, b in runs) < cfg.min_motion_s * fs:
+        raise ImukinError(f"less than {cfg.min_motion_s:g} s of continuous {activity} found for the {seg} sensor; "
+                          "the alignment needs at least one stride of gait (or pass a manual alignment matrix)")
+    a, b = max(runs, key=lambda r: r[1] - r[0])
+    trim = int(round(cfg.bout_trim_s * fs))
+    if b - a - 2 * trim >= STRIDE_RANGE_S[activity][1] * 3 * fs:  # long bout: drop its start and stop
+        a, b = a + trim, b - trim
+    period = stride_period(acc[a:b], gyr[a:b], fs, activity, cfg)
+    if period is None:
+        return slice(a, b), float("nan")
+    n_stride = period * fs
+    k = max(1, int(np.floor((b - a) / n_stride + 1e-6)))
+    stop = min(b, a + int(round(k * n_stride)))
+    return slice(a, stop), float(period)
+
+
+def sign_features(acc: np.ndarray, gyr: np.ndarray, fs: float, cfg: AlignConfig | None = None) -> dict:
+    """Statistics that change sign when a frame is turned 180 deg about y (segment-frame signals).
 
     Parameters
     ----------
     acc, gyr : ndarray, shape (N, 3)
-        Sensor-frame signals, m/s^2 and rad/s.
+        Segment-frame signals over whole strides (m/s^2, rad/s).
     fs : float
         Hz.
-    segment : {"pelvis", "thigh", "shank", "foot"}
-        Segment type (``"rthigh"`` etc. are accepted; the side does not matter, since
-        every segment frame has z to the subject's right).
-    still : (int, int), optional
-        ``[start, stop)`` frames of quiet standing; default: detected.
+    cfg : AlignConfig, optional
+
+    Returns
+    -------
+    dict
+        :data:`SIGN_FEATURE_NAMES` -> value (skewness or correlation coefficient).
+    """
+    cfg = cfg or AlignConfig()
+    a = _lowpass(acc, fs, cfg.lowpass_hz)
+    w = _lowpass(gyr, fs, cfg.lowpass_hz)
+    day = np.gradient(a[:, 1]) * fs
+
+    def corr(u, v):
+        u, v = u - u.mean(), v - v.mean()
+        return float((u * v).mean() / max(np.sqrt((u * u).mean() * (v * v).mean()), 1e-12))
+
+    def skew(u):
+        u = u - u.mean()
+        return float((u ** 3).mean() / max((u * u).mean() ** 1.5, 1e-12))
+
+    return {"skew_wz": skew(w[:, 2]), "skew_ax": skew(a[:, 0]), "c_ax_ay": corr(a[:, 0], a[:, 1]),
+            "c_ax_day": corr(a[:, 0], day), "c_wz_ay": corr(w[:, 2], a[:, 1]), "c_wz_day": corr(w[:, 2], day)}
+
+
+def sign_log_likelihood(features: dict, segment: str, activity: str = "walking") -> float:
+    """Log-likelihood ratio of "this frame" against "turned 180 deg about y" from :data:`SIGN_FEATURES`.
+
+    Each feature is modelled as normal with the simulator's mean ``mu`` and SD ``sd``
+    in the right frame and mean ``-mu`` in the turned one, so it adds
+    ``2 mu x / sd^2``; the sum is divided by the square root of the feature count,
+    since the features are correlated. Positive: the frame is right.
+    """
+    table = SIGN_FEATURES[activity][_segment_type(segment)]
+    terms = [2.0 * mu * features[k] / sd ** 2 for k, (mu, sd) in table.items() if k in features]
+    return float(np.sum(terms) / np.sqrt(max(1, len(terms))))
+
+
+def _harmonic_coefficients(x: np.ndarray, fs: float, freq: float, n_harm: int) -> np.ndarray:
+    """Least-squares Fourier coefficients of ``x`` (N, C) at ``k * freq``, k = 1..n_harm: (n_harm, 2, C)."""
+    t = np.arange(len(x)) / fs
+    cols = [np.ones_like(t)]
+    for k in range(1, n_harm + 1):
+        cols += [np.cos(2 * np.pi * k * freq * t), np.sin(2 * np.pi * k * freq * t)]
+    coef = np.linalg.lstsq(np.stack(cols, axis=1), x, rcond=None)[0]  # (1 + 2K, C)
+    return coef[1:].reshape(n_harm, 2, -1)
+
+
+def pelvis_forward_axis(acc: np.ndarray, gyr: np.ndarray, fs: float, stride_s: float, up: np.ndarray,
+                        cfg: AlignConfig | None = None) -> tuple[np.ndarray, float]:
+    """The pelvis's anterior-posterior direction (sign arbitrary) in the plane normal to ``up``.
+
+    Gait at the stride frequency f (odd harmonics) sways and tilts the pelvis sideways
+    (obliquity, about x; lateral acceleration); at the step frequency 2f (even
+    harmonics) it pitches (about z) and surges forward (acceleration along x). The
+    direction ``d`` maximising ``d^T S d`` with
+    ``S = (G_odd - G_even) / tr G + 0.5 (A_even - A_odd) / tr A`` (power matrices of the
+    harmonic coefficients projected on the plane; the acceleration part only over two
+    strides or more) is the anterior axis.
+
+    Returns
+    -------
+    (axis, gap)
+        Unit vector (3,) in sensor coordinates, and the eigenvalue gap
+        ``(l1 - l2) / (|l1| + |l2|)`` (0: undecided, 1: clear).
+    """
+    cfg = cfg or AlignConfig()
+    e1 = np.cross(up, [1.0, 0.0, 0.0] if abs(up[0]) < 0.9 else [0.0, 1.0, 0.0])
+    e1 /= np.linalg.norm(e1)
+    basis = np.stack([e1, np.cross(up, e1)])  # (2, 3) the plane normal to up
+    a = _lowpass(acc, fs, cfg.lowpass_hz) @ basis.T  # (N, 2)
+    w = _lowpass(gyr, fs, cfg.lowpass_hz) @ basis.T
+    K = cfg.pelvis_harmonics
+    ca = _harmonic_coefficients(a, fs, 1.0 / stride_s, K).reshape(K, 2, 2)
+    cw = _harmonic_coefficients(w, fs, 1.0 / stride_s, K).reshape(K, 2, 2)
+
+    def power(c, odd):
+        v = c[0::2] if odd else c[1::2]  # harmonic 1, 3, ... or 2, 4, ...
+        v = v.reshape(-1, 2)
+        return v.T @ v
+
+    g_odd, g_even, a_odd, a_even = power(cw, True), power(cw, False), power(ca, True), power(ca, False)
+    s = (g_odd - g_even) / max(np.trace(g_odd + g_even), 1e-12)
+    if len(acc) >= 1.9 * stride_s * fs:  # over a single stride the step harmonics of acc are unreliable
+        s = s + 0.5 * (a_even - a_odd) / max(np.trace(a_odd + a_even), 1e-12)
+    vals, vecs = np.linalg.eigh(s)
+    gap = float((vals[1] - vals[0]) / max(abs(vals[1]) + abs(vals[0]), 1e-12))
+    d = vecs[:, 1] @ basis
+    return d / np.linalg.norm(d), gap
+
+
+def _tilt_vector(segment: str, activity: str, side: str | None) -> np.ndarray:
+    """Unit expected mean specific force in the segment frame (3,), from :data:`MEAN_FORCE_TILT_DEG`."""
+    sag, fro = np.radians(MEAN_FORCE_TILT_DEG[activity][segment])
+    fro = fro * (-1.0 if side == "left" else 1.0) if side is not None else 0.0
+    v = np.array([np.tan(sag), 1.0, np.tan(fro)])
+    return v / np.linalg.norm(v)
+
+
+def _frame_from_pairs(seg_vecs: np.ndarray, sensor_vecs: np.ndarray) -> np.ndarray:
+    """``r_mount`` mapping the first sensor vector exactly, and the second best, onto the segment vectors."""
+    a = np.asarray(seg_vecs, float)
+    b = np.asarray(sensor_vecs, float)
+    r = Rotation.align_vectors(a, b, weights=[np.inf, 1.0])[0]
+    return r.as_matrix()
+
+
+def align_from_gait(acc: np.ndarray, gyr: np.ndarray, fs: float, segment: str, activity: str = "walking",
+                    cfg: AlignConfig | None = None) -> SegmentAlignment:
+    """Find a sensor's mounting from walking or running alone (method A of the module notes).
+
+    Parameters
+    ----------
+    acc, gyr : ndarray, shape (N, 3)
+        Sensor-frame signals, m/s^2 and rad/s, containing at least one stride.
+    fs : float
+        Hz.
+    segment : str
+        Segment type or name (``"pelvis"``, ``"thigh"``, ``"rshank"``, ``"lfoot"``...);
+        a side prefix also applies the frontal part of :data:`MEAN_FORCE_TILT_DEG`.
+    activity : {"walking", "running"}
     cfg : AlignConfig, optional
 
     Returns
     -------
     SegmentAlignment
-        ``r_mount`` with ``v_segment = r_mount @ v_sensor``, and how it was found.
+        ``sign_rule="gait"``, ``sign_evidence`` the log-likelihood ratio, ``confidence``.
+    """
+    cfg = cfg or AlignConfig()
+    check_choice("activity", activity, tuple(MEAN_FORCE_TILT_DEG))
+    seg, side = _segment_type(segment), _segment_side(segment)
+    acc, gyr = _xyz(acc, "acc"), _xyz(gyr, "gyr")
+    win, stride_s = gait_window(acc, gyr, fs, seg, activity, cfg)
+    a, w = acc[win], gyr[win]
+    m = a.mean(axis=0)
+    g = np.linalg.norm(m)
+    if not 0.5 * G < g < 4.0 * G:  # centripetal force adds to gravity on average (swinging feet)
+        raise ImukinError(f"the mean specific force of the {seg} sensor over whole strides is {g:.2f} m/s^2, "
+                          f"not about {G}; check the accelerometer units")
+    up_s = m / g
+    u_seg = _tilt_vector(seg, activity, side)
+    evidence: dict[str, float] = {"stride_s": stride_s}
+    if seg == "pelvis":
+        period = stride_s if np.isfinite(stride_s) else float(np.mean(STRIDE_RANGE_S[activity]))
+        ax2, gap = pelvis_forward_axis(a, w, fs, period, up_s, cfg)
+        pair = np.array([1.0, 0.0, 0.0])  # the second axis is anterior
+        axis_angle = float("nan")
+    else:
+        vals, vecs = np.linalg.eigh(w.T @ w / len(w))
+        axis_angle = float(np.degrees(np.arccos(min(1.0, abs(float(np.dot(vecs[:, -1], up_s)))))))
+        # rotation about the long axis (turns, internal rotation) is no flexion: use the rate normal to it
+        w_h = w - np.outer(w @ up_s, up_s)
+        vals, vecs = np.linalg.eigh(w_h.T @ w_h / len(w))
+        ax2 = vecs[:, -1]
+        gap = float((vals[2] - vals[1]) / max(vals[2] + vals[1], 1e-12))
+        pair = np.array([0.0, 0.0, 1.0])  # the second axis is medio-lateral
+    frames, llr = [], []
+    for sgn in (1.0, -1.0):
+        fr = _frame_from_pairs(np.stack([u_seg, pair]), np.stack([up_s, sgn * ax2]))
+        frames.append(fr)
+        a_seg, w_seg = apply_alignment(a, w, fr)
+        llr.append(sign_log_likelihood(sign_features(a_seg, w_seg, fs, cfg), seg, activity))
+    score = 0.5 * (llr[0] - llr[1])  # both frames scored; they are nearly negatives of each other
+    frame = frames[0] if score >= 0 else frames[1]
+    a_seg, w_seg = apply_alignment(a, w, frame)
+    evidence.update(sign_features(a_seg, w_seg, fs, cfg))
+    evidence["axis_gap"] = gap
+    conf = float(np.tanh(abs(score) / 2.0) * min(1.0, 2.0 * max(gap, 0.0)))
+    return SegmentAlignment(segment=seg, r_mount=frame, method="auto", sign_rule="gait",
+                            sign_evidence=float(abs(score)), sign_confident=conf >= cfg.min_confidence,
+                            still_frames=(0, 0), axis_angle_deg=axis_angle, evidence=evidence,
+                            confidence=conf, stride_s=stride_s)
 
-    Raises
-    ------
-    ImukinError
-        No standing period, no walking, or a rotation axis too close to vertical.
+
+# ---------------------------------------------------------------- standing method
+def align_from_standing(acc: np.ndarray, gyr: np.ndarray, fs: float, segment: str, still: tuple[int, int],
+                        cfg: AlignConfig | None = None) -> SegmentAlignment | None:
+    """Today's standing method (B of the module notes): vertical from standing, forward from the onset.
+
+    Returns None when it cannot decide (the pelvis without a decisive walking start).
     """
     cfg = cfg or AlignConfig()
     seg = _segment_type(segment)
     acc, gyr = _xyz(acc, "acc"), _xyz(gyr, "gyr")
-    if len(acc) != len(gyr):
-        raise ImukinError(f"acc and gyr differ in length ({len(acc)} vs {len(gyr)}); pass synchronised signals")
-    if still is None:
-        still = standing_period(acc, gyr, fs, cfg)
-        if still is None:
-            raise ImukinError(f"no still period of at least {cfg.min_still_s:g} s found for the {seg} sensor; "
-                              "record quiet standing before walking, or pass a manual alignment matrix")
     up = vertical_axis(acc, still)
     walk = walking_mask(gyr, fs, cfg) if seg != "pelvis" else ~still_mask(acc, gyr, fs, cfg)
     if walk.sum() < fs:
-        raise ImukinError(f"less than 1 s of walking found for the {seg} sensor; the alignment needs walking")
+        return None
     evidence: dict[str, float] = {}
     travel = travel_direction(acc, gyr, fs, still, up, cfg) if cfg.use_onset else None
     if travel is not None:
         evidence["onset_speed_m_s"] = travel[1]
     axis_angle = float("nan")
     if travel is not None and travel[1] >= DECISIVE["onset"]:
-        # the walking direction at standing is the segment's anterior axis (neutral pose = lab frame)
         frame = _frame_from_up_ap(up, travel[0])
         rule, ev, confident = "onset", travel[1], True
-        if seg != "pelvis":  # report how far the functional flexion axis is from the travel-based one
+        conf = float(np.tanh(travel[1] / DECISIVE["onset"]))
+        if seg != "pelvis":  # how far the functional flexion axis is from the travel-based one
             ml = rotation_axis(gyr, walk)
             axis_angle = float(np.degrees(np.arccos(min(1.0, abs(float(np.dot(ml, up)))))))
             ml_h = ml - np.dot(ml, up) * up
             evidence["flexion_axis_vs_travel_deg"] = float(np.degrees(np.arccos(
                 min(1.0, abs(float(np.dot(ml_h / np.linalg.norm(ml_h), frame[2])))))))
     elif seg == "pelvis":
-        raise ImukinError("the pelvis sensor's forward axis needs walking right after (or before) quiet "
-                          "standing in the recording; pass a manual alignment matrix otherwise")
+        return None
     else:
         ml = rotation_axis(gyr, walk)
         axis_angle = float(np.degrees(np.arccos(min(1.0, abs(float(np.dot(ml, up)))))))
         if axis_angle < cfg.min_axis_angle_deg:
-            raise ImukinError(f"the {seg} sensor's main rotation axis is {axis_angle:.0f} deg from vertical; "
-                              "walking should rotate it about a horizontal axis (check the segment name)")
+            return None
         frame = _frame_from_up_ml(up, ml)  # sign still arbitrary
-        # each rule's statistic, positive when the current frame is right
         stats = {"swing_peak": SWING_PEAK_SIGN[seg] * _swing_peak(gyr[walk] @ frame[2])}
         if seg in MEAN_TILT_SIGN:
             stats["mean_tilt"] = MEAN_TILT_SIGN[seg] * _mean_tilt_deg(acc, frame, walk)
@@ -355,17 +686,97 @@ def align_segment(acc: np.ndarray, gyr: np.ndarray, fs: float, segment: str,
             frame = frame * np.array([[-1.0], [1.0], [-1.0]])
         evidence.update({k: (-v if flip else v) for k, v in stats.items()})
         ev = abs(stats[rule])
-    if not confident:
-        warnings.warn(f"the {seg} sensor's forward direction is uncertain (rule {rule}, evidence {ev:.3g}); "
-                      "check the aligned signals or pass a manual alignment matrix")
+        conf = float(np.tanh(ev / DECISIVE[rule]))
     return SegmentAlignment(segment=seg, r_mount=frame, method="auto", sign_rule=rule, sign_evidence=float(ev),
                             sign_confident=bool(confident), still_frames=(int(still[0]), int(still[1])),
-                            axis_angle_deg=axis_angle, evidence=evidence)
+                            axis_angle_deg=axis_angle, evidence=evidence, confidence=conf)
+
+
+# ---------------------------------------------------------------- main entry
+def align_segment(acc: np.ndarray, gyr: np.ndarray, fs: float, segment: str,
+                  still: tuple[int, int] | None = None, cfg: AlignConfig | None = None,
+                  activity: str = "walking") -> SegmentAlignment:
+    """Find a sensor's mounting on a segment from walking or running, refined by standing if present.
+
+    The gait method (A in the module notes) always runs; when the recording also holds
+    quiet standing (``still``, or the first one detected) the standing method (B) runs
+    too, and its frame is used if the two agree (``cfg.refine_max_up_deg``,
+    ``cfg.refine_max_forward_deg``). Pelvis: see ``cfg.pelvis_vertical``.
+
+    Parameters
+    ----------
+    acc, gyr : ndarray, shape (N, 3)
+        Sensor-frame signals, m/s^2 and rad/s, with at least one stride of gait.
+    fs : float
+        Hz.
+    segment : str
+        Segment type (``"pelvis"``, ``"thigh"``, ``"shank"``, ``"foot"``) or name
+        (``"rthigh"``...; the side only refines the expected frontal tilt, since every
+        segment frame has z to the subject's right).
+    still : (int, int), optional
+        ``[start, stop)`` frames of quiet standing; default: detected (none is fine).
+    cfg : AlignConfig, optional
+    activity : {"walking", "running"}
+        What the recording shows; selects the simulator's expected mean tilts and sign statistics.
+
+    Returns
+    -------
+    SegmentAlignment
+        ``r_mount`` with ``v_segment = r_mount @ v_sensor``, how it was found, and a
+        ``confidence`` in 0..1.
+
+    Raises
+    ------
+    ImukinError
+        Less than about one stride of gait, wrong units, or a rotation axis too close to vertical.
+    """
+    cfg = cfg or AlignConfig()
+    check_choice("pelvis_vertical", cfg.pelvis_vertical, ("standing", "gait"))
+    seg = _segment_type(segment)
+    acc, gyr = _xyz(acc, "acc"), _xyz(gyr, "gyr")
+    if len(acc) != len(gyr):
+        raise ImukinError(f"acc and gyr differ in length ({len(acc)} vs {len(gyr)}); pass synchronised signals")
+    gait = align_from_gait(acc, gyr, fs, segment, activity, cfg)
+    result = gait
+    if still is None and cfg.use_standing:
+        still = standing_period(acc, gyr, fs, cfg)
+    stand = align_from_standing(acc, gyr, fs, seg, still, cfg) if still is not None and cfg.use_standing else None
+    if stand is not None:
+        err = angle_errors_deg(stand.r_mount, gait.r_mount)
+        gait.evidence.update(gait_vs_standing_up_deg=float(err[1]), gait_vs_standing_forward_deg=float(err[0]))
+        if err[1] <= cfg.refine_max_up_deg and err[0] <= cfg.refine_max_forward_deg:
+            stand.evidence.update({f"gait_{k}": v for k, v in gait.evidence.items()})
+            stand.confidence = float(1.0 - (1.0 - stand.confidence) * (1.0 - gait.confidence))
+            stand.sign_confident = stand.sign_confident or gait.sign_confident
+            stand.stride_s = gait.stride_s
+            if seg == "pelvis" and cfg.pelvis_vertical == "gait":  # keep the gait tilt, take the heading
+                up_g = gait.r_mount[1]
+                stand.r_mount = _frame_from_up_ap(up_g, stand.r_mount[0])
+            result = stand
+        else:  # they disagree: a decisive walking start (a measured travel direction) wins, else confidence
+            use_stand = stand.sign_rule == "onset" or stand.confidence > gait.confidence
+            warnings.warn(f"the {seg} sensor's standing-based alignment disagrees with the gait-based one "
+                          f"(superior axes {err[1]:.0f} deg, anterior {err[0]:.0f} deg apart); using the "
+                          f"{'standing' if use_stand else 'gait'} one (confidence {stand.confidence:.2f} vs "
+                          f"{gait.confidence:.2f})")
+            if use_stand:
+                stand.evidence.update({f"gait_{k}": v for k, v in gait.evidence.items()})
+                stand.confidence *= 1.0 - gait.confidence  # contradicted evidence lowers it
+                stand.stride_s = gait.stride_s
+                result = stand
+            else:
+                gait.confidence *= 1.0 - stand.confidence
+                gait.still_frames = (int(still[0]), int(still[1]))
+    if not result.sign_confident or result.confidence < cfg.min_confidence:
+        result.sign_confident = False
+        warnings.warn(f"the {seg} sensor's alignment is uncertain (rule {result.sign_rule}, confidence "
+                      f"{result.confidence:.2f}); check the aligned signals or pass a manual alignment matrix")
+    return result
 
 
 def align_leg(acc1: np.ndarray, gyr1: np.ndarray, acc2: np.ndarray, gyr2: np.ndarray, fs: float, side: str,
-              joint: str = "knee", manual: dict | None = None, cfg: AlignConfig | None = None
-              ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], dict]:
+              joint: str = "knee", manual: dict | None = None, cfg: AlignConfig | None = None,
+              activity: str = "walking") -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], dict]:
     """Align a joint's two sensors (proximal then distal) to their segment frames.
 
     Parameters
@@ -381,6 +792,7 @@ def align_leg(acc1: np.ndarray, gyr1: np.ndarray, acc2: np.ndarray, gyr2: np.nda
         ``{"seg1": 3x3, "seg2": 3x3}`` matrices to use instead of the automatic ones
         (either or both).
     cfg : AlignConfig, optional
+    activity : {"walking", "running"}
 
     Returns
     -------
@@ -398,16 +810,73 @@ def align_leg(acc1: np.ndarray, gyr1: np.ndarray, acc2: np.ndarray, gyr2: np.nda
     names = joint_segments(joint, side)
     manual = manual or {}
     out, info = [], {}
-    for key, (acc, gyr), seg_type, name in zip(("seg1", "seg2"), ((acc1, gyr1), (acc2, gyr2)), JOINT_TYPES[joint],
-                                               names):
+    for key, (acc, gyr), name in zip(("seg1", "seg2"), ((acc1, gyr1), (acc2, gyr2)), names):
         if key in manual:
-            al = SegmentAlignment.from_matrix(manual[key], seg_type)
+            al = SegmentAlignment.from_matrix(manual[key], _segment_type(name))
         else:
-            al = align_segment(acc, gyr, fs, seg_type, cfg=cfg)
+            al = align_segment(acc, gyr, fs, name, cfg=cfg, activity=activity)
         out.extend(al.apply(acc, gyr))
         info[key] = al
     info["summary"] = {names[0]: info["seg1"].as_dict(), names[1]: info["seg2"].as_dict()}
     return tuple(out), info
+
+
+# ---------------------------------------------------------------- simulator statistics
+def simulated_gait_statistics(activity: str = "walking", n_subjects: int = 16, duration_s: float = 30.0,
+                              seed: int = 9001, window_s: float = 3.0, fs: float = 100.0,
+                              workers: int | None = None) -> dict:
+    """Recompute :data:`MEAN_FORCE_TILT_DEG` and :data:`SIGN_FEATURES` from simulated people.
+
+    Simulates ``n_subjects`` people (:func:`imukin.simulation.corpus.simulate_corpus`,
+    default sensor errors but no mounting rotation, so each sensor frame is its segment
+    frame up to soft-tissue wobble), cuts every sensor's signals into ``window_s``
+    windows, keeps whole strides of each (:func:`gait_window`) and measures there the
+    mean specific force's sagittal and frontal angles (frontal mirrored for left
+    segments) and the :func:`sign_features`.
+
+    Parameters
+    ----------
+    activity : {"walking", "running"}
+    n_subjects, duration_s, seed : corpus size and seed (the shipped tables: 16, 30 s, 9001)
+    window_s : float
+        s, length of the windows the statistics are taken over.
+    fs : float
+        Hz.
+    workers : int, optional
+        Simulation processes.
+
+    Returns
+    -------
+    dict
+        ``{segment type: {"tilt": (mean, sd), "frontal": (mean, sd), feature: (mean, sd), ...}}``
+        in degrees and feature units.
+    """
+    from dataclasses import replace
+
+    from imukin.simulation.corpus import CorpusConfig, simulate_corpus
+    from imukin.simulation.sensor_errors import SensorErrorConfig
+
+    cfg = CorpusConfig(activity=activity, n_subjects=n_subjects, duration_s=duration_s, seed=seed, fs=fs,
+                       errors=replace(SensorErrorConfig(), mount_sd_deg=0.0))
+    values: dict[str, dict[str, list]] = {s: {} for s in SEGMENT_TYPES}
+    n_win = int(round(window_s * fs))
+    for rec in simulate_corpus(cfg, workers=workers):
+        for name in rec.acc:
+            seg, side = _segment_type(name), _segment_side(name)
+            for start in range(0, len(rec.acc[name]) - n_win + 1, n_win):
+                acc = rec.acc[name][start:start + n_win]
+                gyr = rec.gyr[name][start:start + n_win]
+                try:
+                    win, _ = gait_window(acc, gyr, fs, seg, activity)
+                except ImukinError:
+                    continue
+                m = acc[win].mean(axis=0)
+                row = {"tilt": np.degrees(np.arctan2(m[0], m[1])),
+                       "frontal": np.degrees(np.arctan2(m[2], m[1])) * (-1.0 if side == "left" else 1.0)}
+                row.update(sign_features(acc[win], gyr[win], fs))
+                for k, v in row.items():
+                    values[seg].setdefault(k, []).append(v)
+    return {seg: {k: (float(np.mean(v)), float(np.std(v))) for k, v in d.items()} for seg, d in values.items()}
 
 
 def angle_errors_deg(r_est: np.ndarray, r_true: np.ndarray) -> np.ndarray:
@@ -424,6 +893,13 @@ def _segment_type(segment: str) -> str:
     return s
 
 
+def _segment_side(segment: str) -> str | None:
+    """``"right"``/``"left"`` from a segment name such as ``"rthigh"``; None for a bare type or the pelvis."""
+    if segment not in SEGMENT_TYPES and segment[1:] in SEGMENT_TYPES and segment[0] in "rl":
+        return "right" if segment[0] == "r" else "left"
+    return None
+
+
 def _xyz(a, name: str) -> np.ndarray:
     a = np.asarray(a, float)
     if a.ndim != 2 or a.shape[1] != 3:
@@ -435,4 +911,6 @@ def _xyz(a, name: str) -> np.ndarray:
 
 __all__ = ["AlignConfig", "SegmentAlignment", "apply_alignment", "still_mask", "bouts", "standing_period",
            "walking_mask", "vertical_axis", "rotation_axis", "travel_direction", "align_segment", "align_leg",
-           "angle_errors_deg", "SIGN_RULES"]
+           "angle_errors_deg", "SIGN_RULES", "STRIDE_RANGE_S", "MEAN_FORCE_TILT_DEG", "SIGN_FEATURES",
+           "stride_period", "gait_window", "sign_features", "sign_log_likelihood", "pelvis_forward_axis",
+           "align_from_gait", "align_from_standing", "simulated_gait_statistics"]
