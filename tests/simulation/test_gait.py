@@ -245,3 +245,36 @@ def test_bad_configs_raise_imukin_error():
         generate_gait("not a subject", GaitConfig(duration_s=1.0))
     with pytest.raises(ImukinError):
         normalise_cycles(np.zeros(10), np.arange(10.0), np.array([3.0]))
+
+
+def test_walking_pelvis_speed_is_nearly_even_within_strides():
+    """The pelvis moves on at a nearly even speed through stance and double support (real walking
+    varies by about 10 %); the unwarped templates gave 0.1-2.5 times the mean within a step."""
+    for i, speed in enumerate((0.8, 1.3, 1.8)):
+        rng = np.random.default_rng([41, i])
+        subject = draw_subject(rng, "walking")
+        kin = generate_gait(subject, GaitConfig(duration_s=8.0, fs_internal=200.0, speed_m_s=speed, **STEADY), rng)
+        v = np.gradient(kin.pos["pelvis"][:, [0, 2]], 1.0 / kin.fs, axis=0)
+        vf = np.linalg.norm(v, axis=1)[400:1400]  # steady part
+        assert vf.std() / vf.mean() < 0.25, (speed, vf.std() / vf.mean())
+        assert vf.min() > 0.4 * vf.mean(), (speed, vf.min(), vf.mean())
+
+
+def test_people_differ_as_much_as_the_normative_population(data_dir):
+    """Between-subject SD of mean knee and ankle flexion curves at free speed: at least 0.75 of the
+    normative SD (Schwartz et al. 2008 band half-width), not far above it either."""
+    norm = json.loads((data_dir / "normative" / "Schwartz2008.json").read_text())["Schwartz2008"]["Free"]
+    curves = {"knee": [], "ankle": []}
+    for i in range(14):
+        rng = np.random.default_rng([2009, i])
+        subject = draw_subject(rng, "walking")
+        cfg = GaitConfig(duration_s=6.0, fs_internal=100.0,
+                         speed_m_s=float(subject.speed_m_s(SCHWARTZ_SPEED_CLASSES["Free"])), **STEADY)
+        kin = generate_gait(subject, cfg, rng)
+        for j in curves:
+            curves[j].append(normalise_cycles(kin.angles["r" + j][:, 0], kin.t, kin.heel_strikes["right"]).mean(0))
+    for j, var in (("knee", "KneeAngles"), ("ankle", "AnkleAngles")):
+        band = np.array(norm[var]["X"])
+        half = float(np.mean(band[:, 2] - band[:, 1]) / 2)
+        sd = float(np.std(np.array(curves[j]), axis=0).mean())
+        assert 0.75 * half < sd < 1.5 * half, (j, sd, half)

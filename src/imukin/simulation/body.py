@@ -54,9 +54,23 @@ HEIGHT_M = {"female": (1.65, 0.065), "male": (1.785, 0.07)}
 #: Large for transverse-plane offsets (femoral anteversion, tibial torsion) and pelvic tilt.
 #: The hip flexion offset also inherits the pelvic tilt offset (a pelvis tilted further
 #: forward flexes the hip by as much, the thigh keeps its path); its own part is small.
-DEV_OFFSET_SD_DEG = np.array([3.5, 0.5, 1.0, 1.5, 2.0, 6.0, 2.5, 2.0, 5.0, 3.0, 2.5, 4.0])
+DEV_OFFSET_SD_DEG = {"walking": np.array([3.5, 0.5, 1.0, 2.5, 2.0, 6.0, 3.5, 2.0, 5.0, 3.5, 2.5, 4.0]),
+                     "running": np.array([3.5, 0.5, 1.0, 1.5, 2.0, 6.0, 2.5, 2.0, 5.0, 3.0, 2.5, 4.0])}
 #: Per-subject SD (deg) of the first-harmonic deviation coefficients; harmonic k gets 1/k of it.
-DEV_HARMONIC_SD_DEG = np.array([0.6, 1.4, 2.2, 2.0, 1.5, 2.0, 3.0, 0.8, 1.5, 2.2, 1.0, 1.0])
+#: Walking: sagittal hip, knee and ankle (offsets and harmonics) about 1.3 times the running values, and
+#: CURVE_SCALE_SD below, bring the between-subject SD of simulated mean walking curves to the normative
+#: one (Schwartz et al. 2008 bands as mean +- 1 SD: knee and ankle flexion about 6.3 and 5.3 deg at free
+#: speed, simulated 6.4 and 5.4; it was 4.5 and 4.2). Running keeps the narrower values: with wider
+#: ones some simulated runners lose their flight phase.
+DEV_HARMONIC_SD_DEG = {"walking": np.array([0.6, 1.4, 2.2, 2.6, 1.5, 2.0, 3.9, 0.8, 1.5, 2.9, 1.0, 1.0]),
+                       "running": np.array([0.6, 1.4, 2.2, 2.0, 1.5, 2.0, 3.0, 0.8, 1.5, 2.2, 1.0, 1.0])}
+#: Walking: per-subject relative SD of each curve's range (its excursion about the cycle mean is scaled by
+#: ``1 + CURVE_SCALE_SD * z``): people differ most at the peaks (swing knee flexion, push-off),
+#: which low-order Fourier deviations alone cannot give. Hip flexion and pelvic rotation get
+#: none: their range is fitted to the stride length. With it the simulated population's SD of
+#: mean curves comes near the normative between-subject SD of Schwartz et al. (2008) (their
+#: bands, taken as mean +- 1 SD; ``tests/simulation/test_gait.py`` checks the spread).
+CURVE_SCALE_SD = np.array([0.10, 0.15, 0.0, 0.0, 0.15, 0.15, 0.15, 0.25, 0.15, 0.15, 0.15, 0.15])
 
 
 @dataclass
@@ -83,6 +97,8 @@ class SubjectParams:
     asym_offset_deg: np.ndarray = field(default_factory=lambda: np.zeros(N_CURVES))  # right minus left
     #   offset per curve, deg (half added to the right, half subtracted from the left)
     phase_asym: float = 0.0  # left heel strike delay beyond half a cycle, fraction of the cycle
+    curve_scale: np.ndarray = field(default_factory=lambda: np.ones(N_CURVES))  # per-curve range factor
+    #   (excursion about the cycle mean), both sides
     strike_plantarflexion_deg: float = 0.0  # running: extra ankle plantarflexion at foot strike
     #   (0 = rear-foot striker, 8-15 = mid/fore-foot striker)
 
@@ -99,6 +115,7 @@ class SubjectParams:
                               f"got {self.curve_dev_deg.shape}")
         self.asym_scale = np.asarray(self.asym_scale, float).reshape(N_CURVES)
         self.asym_offset_deg = np.asarray(self.asym_offset_deg, float).reshape(N_CURVES)
+        self.curve_scale = np.asarray(self.curve_scale, float).reshape(N_CURVES)
 
     @property
     def step_length_factor(self) -> float:
@@ -146,14 +163,15 @@ def draw_subject(rng: np.random.Generator, activity: str = "walking") -> Subject
     girth = np.sqrt(bmi / 23.5)
     n_coef = 1 + 2 * N_DEV_HARMONICS
     dev = np.zeros((N_CURVES, n_coef))
-    dev[:, 0] = DEV_OFFSET_SD_DEG * np.clip(rng.standard_normal(N_CURVES), -2.5, 2.5)
+    dev[:, 0] = DEV_OFFSET_SD_DEG[activity] * np.clip(rng.standard_normal(N_CURVES), -2.5, 2.5)
     dev[CURVE_CHANNELS.index("hip_flexion"), 0] += dev[CURVE_CHANNELS.index("pelvis_tilt"), 0]
     for k in range(1, N_DEV_HARMONICS + 1):
         z = np.clip(rng.standard_normal((N_CURVES, 2)), -2.5, 2.5)
-        dev[:, 2 * k - 1:2 * k + 1] = (DEV_HARMONIC_SD_DEG / k)[:, None] * z
+        dev[:, 2 * k - 1:2 * k + 1] = (DEV_HARMONIC_SD_DEG[activity] / k)[:, None] * z
     strike = 0.0
     if activity == "running" and rng.random() < 0.25:
         strike = float(rng.uniform(6.0, 15.0))
+    scale_z = np.clip(rng.standard_normal(N_CURVES), -2.5, 2.5)
     return SubjectParams(
         sex=sex,
         height_m=h,
@@ -172,6 +190,8 @@ def draw_subject(rng: np.random.Generator, activity: str = "walking") -> Subject
         asym_offset_deg=1.0 * np.clip(rng.standard_normal(N_CURVES), -2.5, 2.5),
         phase_asym=float(0.008 * np.clip(rng.standard_normal(), -2.5, 2.5)),
         strike_plantarflexion_deg=strike,
+        curve_scale=(np.clip(1.0 + CURVE_SCALE_SD * scale_z, 0.5, 1.6) if activity == "walking"
+                     else np.ones(N_CURVES)),
     )
 
 

@@ -32,8 +32,10 @@ How a sequence is made
    scaled (0.65-1.4) so that the no-slip stride length of the subject's own kinematics
    is ``speed / stride frequency``; a hip flexion offset and a correction of the trailing
    leg in double support (knee flexion or push-off plantarflexion) put both feet on the
-   ground when the heel lands. Running: the range scale sets the contact length, and a
-   phase warp (:func:`_run_warp`) keeps the forward speed even through stance and flight.
+   ground when the heel lands; a phase warp (:func:`_walk_warp`) evens out the forward
+   speed within the stride (the templates alone sweep the stance foot back unevenly).
+   Running: the range scale sets the contact length, and a phase warp
+   (:func:`_run_warp`) keeps the forward speed even through stance and flight.
 4. **Forward kinematics** through :func:`imukin.conventions.angles_to_relative_rotation`:
    ``R_thigh = R_pelvis @ angles_to_relative_rotation(hip, "hip", side)`` and so on, so
    :func:`imukin.conventions.joint_angles` returns :attr:`Kinematics.angles` exactly.
@@ -281,6 +283,14 @@ _FIT_TRAIL = slice(3, None)
 _N_FIT = 3 + len(_TRAIL_FIT_CENTRES)
 #: Running: Fourier harmonics of the phase warp (see :func:`_run_warp`).
 _WARP_HARMONICS = 16
+#: Walking: bounds of the phase warp's rate relative to its mean (see :func:`_walk_warp`), and its
+#: circular Gaussian smoothing (SD in cycles).
+WALK_WARP_RATE_RANGE = (0.2, 3.0)
+WALK_WARP_SMOOTH = 0.02
+#: Walking: relative swing of the forward speed about its mean, lowest when the pelvis is highest (the
+#: inverted pendulum's exchange of kinetic and potential energy; Cavagna et al. 1977, Zijlstra & Hof 2003:
+#: the body's forward speed varies by about +-5-10 % at comfortable speeds).
+WALK_SPEED_SWING = 0.08
 #: Softness (m) of the choice of the lowest sole point (rolling contact).
 _SOLE_SOFT_M = 0.001
 
@@ -555,7 +565,7 @@ def _side_curves(activity: str, subject: SubjectParams, side: str, phase: np.nda
         out[:, _CH["ankle_flexion"]] += c - raise_  # < 0: push-off plantarflexion lengthens the trailing leg
     if use_subject:
         sgn = 0.5 if side == "right" else -0.5
-        scale = scale * (1.0 + sgn * subject.asym_scale)
+        scale = scale * (1.0 + sgn * subject.asym_scale) * subject.curve_scale
         out = out + sgn * subject.asym_offset_deg + basis[:, :1 + 2 * N_DEV_HARMONICS] @ subject.curve_dev_deg.T
         if activity == "running" and subject.strike_plantarflexion_deg:
             d = (phase + 0.5) % 1.0 - 0.5  # cycles since heel strike
@@ -944,6 +954,66 @@ def _run_warp(subject: SubjectParams, vstar: float, fit: np.ndarray, stride_m: f
     return coef
 
 
+def _walk_sweep(subject: SubjectParams, vstar: float, fit: np.ndarray, use_subject: bool):
+    """Walking, one canonical stride (1 s): the no-slip pelvis speed per unit phase (m per cycle)
+    that the loaded feet give (load shares as in :func:`_walking_translation`), on a phase grid.
+
+    Returns ``(phase (M,), sweep speed (M,), pelvis height over the loaded feet (M,))``.
+    """
+    fs = 400.0  # samples per (1 s) stride
+    t = np.arange(int(2 * fs)) / fs
+    asym = subject.phase_asym if use_subject else 0.0
+    ph = {"right": t.copy(), "left": t + 0.5 + asym}
+    res = _forward(subject, "walking", fs, ph, np.full(t.shape, vstar), np.zeros(t.shape),
+                   np.tile(fit, (len(t), 1)), None, use_subject)
+    sl = slice(int(fs), int(2 * fs))  # second stride, phase 0..1
+    beta = fit[_FIT_TOE_OFF]
+    ds = beta - 0.5
+    load = {}
+    for side in SIDES:
+        frac = ph[side][sl] - np.floor(ph[side][sl])
+        load[side] = _smootherstep(frac / ds) * _smootherstep((beta - frac) / ds)
+    w_r = load["right"] / np.maximum(load["right"] + load["left"], 1e-6)
+    v = w_r[:, None] * res["vel_c"]["right"][sl] + (1.0 - w_r)[:, None] * res["vel_c"]["left"][sl]  # (M, 2)
+    height = -(w_r * res["low"]["right"][sl] + (1.0 - w_r) * res["low"]["left"][sl])  # (M,) pelvis over the load
+    return t[sl] - 1.0, np.linalg.norm(v, axis=1), height
+
+
+def _walk_warp(subject: SubjectParams, vstar: float, fit: np.ndarray, use_subject: bool) -> np.ndarray:
+    """Walking: phase warp that gives the no-slip pelvis speed the course of real walking.
+
+    The templates' stance kinematics sweep the loaded foot back unevenly (slowly in loading
+    response, fast in mid-stance), so the no-slip pelvis speed of the unwarped templates
+    swings between about 0.1 and 2.5 times its mean within each step, and the pelvis moves
+    fastest when it is highest: the opposite of real walking, whose forward speed varies by
+    about 10 % and is lowest at mid-stance (inverted pendulum; Zijlstra & Hof 2003). The
+    phase therefore advances at a rate inversely proportional to that speed times the target
+    course ``1 - WALK_SPEED_SWING * h`` (``h`` the pelvis height over the loaded feet, scaled to
+    +-1), bounded to [:data:`WALK_WARP_RATE_RANGE`] times the mean and smoothed, so a uniform
+    clock gives a forward speed that dips by about :data:`WALK_SPEED_SWING` when the pelvis is
+    highest, with the stride length and cadence unchanged. Returns the
+    Fourier coefficients (1 + 2 _WARP_HARMONICS,) of the periodic ``phase(u) - u``.
+    """
+    phase, sweep, height = _walk_sweep(subject, vstar, fit, use_subject)
+    n = len(phase)
+    dev = height - float(np.mean(height))
+    v_target = 1.0 - WALK_SPEED_SWING * dev / max(float(np.max(np.abs(dev))), 1e-6)  # slowest when highest
+    dudp = np.clip(sweep / v_target / max(float(np.mean(sweep / v_target)), 1e-6), *WALK_WARP_RATE_RANGE)
+    k = np.fft.rfftfreq(n, d=1.0 / n)
+    dudp = np.fft.irfft(np.fft.rfft(dudp) * np.exp(-0.5 * (2 * np.pi * k * WALK_WARP_SMOOTH) ** 2), n=n)
+    dudp = np.maximum(dudp, WALK_WARP_RATE_RANGE[0])
+    u = np.concatenate([[0.0], np.cumsum(0.5 * (dudp[1:] + dudp[:-1]) / n)])
+    u /= u[-1] + 0.5 * (dudp[-1] + dudp[0]) / n
+    grid_u = np.arange(512) / 512
+    phase_of_u = np.interp(grid_u, u, phase)  # (512,)
+    f = np.fft.rfft(phase_of_u - grid_u) / len(grid_u)
+    coef = np.empty(1 + 2 * _WARP_HARMONICS)
+    coef[0] = f[0].real
+    coef[1::2] = 2.0 * f[1:_WARP_HARMONICS + 1].real
+    coef[2::2] = -2.0 * f[1:_WARP_HARMONICS + 1].imag
+    return coef
+
+
 def _stride_table(subject: SubjectParams, activity: str, use_subject: bool):
     """Per-subject fit of the kinematics to the ground on a grid of v*.
 
@@ -992,6 +1062,8 @@ def _stride_table(subject: SubjectParams, activity: str, use_subject: bool):
             lengths[i] = s1 + (k - fit[_FIT_SCALE]) / 0.2 * (s2 - s1)
             fit[_FIT_SCALE] = k
         fit_tab[i] = fit
+        if activity == "walking":
+            warp[i] = _walk_warp(subject, v, fit, use_subject)
     return grid, fit_tab, lengths, warp
 
 
@@ -1040,9 +1112,9 @@ def generate_gait(subject: SubjectParams, cfg: GaitConfig | None = None,
     step_jit = _smooth_noise(u_r, 1.0, cfg.step_phase_sd, rng)[:, 0]
     u_l = u_r + 0.5 + (subject.phase_asym if use_subject else 0.0) + step_jit
     phase = {"right": u_r, "left": u_l}
-    if act == "running":  # even speed through stance and flight (see _run_warp)
-        warp = CubicSpline(grid, warp_grid)(vc)  # (N+2m, 1 + 2W)
-        phase = {sd: u + np.sum(warp * _fourier_basis(u, _WARP_HARMONICS), axis=1) for sd, u in phase.items()}
+    # an even speed through the stride (see _walk_warp and _run_warp)
+    warp = CubicSpline(grid, warp_grid)(vc)  # (N+2m, 1 + 2W)
+    phase = {sd: u + np.sum(warp * _fourier_basis(u, _WARP_HARMONICS), axis=1) for sd, u in phase.items()}
 
     mods = {}
     off_sd = cfg.stride_offset_sd_deg * _STRIDE_OFFSET_WEIGHT
