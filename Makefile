@@ -37,6 +37,7 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/harmonization.py
 	$(BIN)/python benchmarks/search_finetune.py
 	$(BIN)/python benchmarks/fusion.py
+	$(BIN)/python benchmarks/inference_speed.py --profile
 
 clean:
 	rm -rf $(DEMO_OUT) .pytest_cache build src/*.egg-info

@@ -11,6 +11,8 @@ import warnings
 from pathlib import Path
 
 from imukin import __version__
+from imukin.argtypes import (ImukinArgumentParser, harden_numeric_types, nonnegative_int, positive_float,
+                             positive_int, print_error)
 from imukin.errors import ImukinError
 
 
@@ -20,14 +22,16 @@ def _add_simulate(sub) -> None:
                        description="Simulate a synthetic gait corpus, or IMUs from marker clusters (C3D/TRC), "
                                    "into one HDF5 file in the reference layout.")
     p.add_argument("--activity", default="walking", help="walking or running (synthetic corpus)")
-    p.add_argument("--subjects", type=int, default=10, help="number of simulated subjects")
-    p.add_argument("--seed", type=int, default=0, help="corpus seed (same seed, same corpus)")
-    p.add_argument("--fs", type=float, default=200.0, help="output sampling rate in Hz")
-    p.add_argument("--duration", type=float, default=30.0, help="seconds per subject")
-    p.add_argument("--first-subject", type=int, default=0, help="index of the first subject")
+    p.add_argument("--subjects", type=positive_int, default=10, help="number of simulated subjects")
+    p.add_argument("--seed", type=nonnegative_int, default=0, help="corpus seed (same seed, same corpus)")
+    p.add_argument("--fs", type=positive_float, default=200.0, help="output sampling rate in Hz")
+    p.add_argument("--duration", type=positive_float, default=30.0, help="seconds per subject")
+    p.add_argument("--first-subject", type=nonnegative_int, default=0, help="index of the first subject")
     p.add_argument("--ideal-sensors", action="store_true", help="no sensor errors (noise, bias, mounting, tissue)")
     p.add_argument("--markers", nargs="+", type=Path, help="marker files (.c3d or .trc) instead of the synthetic corpus")
-    p.add_argument("--workers", type=int, default=None, help="processes (default: all CPUs)")
+    p.add_argument("--marker-map", type=Path, help="with --markers: JSON or TOML file mapping segments to marker names "
+                   "(default: a preset picked from the names: Plug-in Gait, opensim-core, Kuopio, OpenSim running)")
+    p.add_argument("--workers", type=positive_int, default=None, help="processes (default: all CPUs)")
     p.add_argument("--amass", nargs="+", type=Path, help="AMASS/SMPL-H .npz motion files or folders (recursive)")
     p.add_argument("--body-model", type=Path, help="with --amass: body-model .npz with J (or J_regressor, "
                    "v_template, shapedirs) for the joint positions (default: skeleton scaled by --height)")
@@ -35,25 +39,30 @@ def _add_simulate(sub) -> None:
     p.add_argument("--bvh-map", type=Path, help="with --bvh: JSON file mapping imukin segments to the file's "
                    "joint names (default: CMU names Hips, LeftUpLeg, LeftLeg, LeftFoot, ...)")
     p.add_argument("--opensim-mot", nargs="+", type=Path, help="OpenSim inverse-kinematics .mot files or folders")
-    p.add_argument("--height", type=float, default=None, help="body height in m for motion files (default 1.75)")
+    p.add_argument("--height", type=positive_float, default=None, help="body height in m for motion files (default 1.75)")
     p.add_argument("--mix", nargs="+", type=Path, help="combine dataset .h5 files into --out at --fs, with "
                    "per-subject provenance")
     p.add_argument("--out", type=Path, required=True, help="output .h5 file (written atomically)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_simulate)
 
 
 def cmd_simulate(args) -> int:
     from imukin.io.job_h5 import write_dataset
+    from imukin.io.paths import check_output_file
 
+    check_output_file(args.out)
     if any(getattr(args, k, None) is not None for k in ("amass", "bvh", "opensim_mot", "mix", "body_model", "bvh_map",
                                                         "height")):
         from imukin.sources import simulate_from_args
 
         return simulate_from_args(args)
+    if args.marker_map is not None and not args.markers:
+        raise ImukinError("--marker-map needs --markers FILE ...; it names the markers of those files")
     if args.markers:
         from imukin.simulation.markers import records_from_marker_files
 
-        records = records_from_marker_files(args.markers, fs_out=args.fs)
+        records = records_from_marker_files(args.markers, fs_out=args.fs, marker_map=args.marker_map)
         path = write_dataset(args.out, records, attrs={"source": "markers", "activity": "unknown"})
         print(f"wrote {len(records)} recording(s) simulated from markers to {path}")
         return 0
@@ -64,7 +73,7 @@ def cmd_simulate(args) -> int:
     cfg = CorpusConfig(activity=args.activity, n_subjects=args.subjects, seed=args.seed, fs=args.fs,
                        duration_s=args.duration, first_subject=args.first_subject,
                        errors=SensorErrorConfig.ideal() if args.ideal_sensors else SensorErrorConfig())
-    path = write_dataset(args.out, simulate_corpus(cfg, workers=args.workers, progress=True), attrs=corpus_attrs(cfg))
+    path = write_dataset(args.out, simulate_corpus(cfg, workers=args.workers, progress=not getattr(args, "quiet", False)), attrs=corpus_attrs(cfg))
     print(f"wrote {cfg.n_subjects} {cfg.activity} subjects x {cfg.duration_s:g} s at {cfg.fs:g} Hz to {path}")
     return 0
 
@@ -74,45 +83,57 @@ def _add_demo(sub) -> None:
     p = sub.add_parser("demo", help="the main job on built-in data: simulate, predict, report",
                        description="Simulate new subjects, and write a report with plots.")
     p.add_argument("--out", type=Path, default=Path("demo_output"), help="output folder")
-    p.add_argument("--subjects", type=int, default=4, help="subjects per activity")
-    p.add_argument("--seed", type=int, default=2024, help="seed of the demo corpus")
+    p.add_argument("--subjects", type=positive_int, default=4, help="subjects per activity")
+    p.add_argument("--seed", type=nonnegative_int, default=2024, help="seed of the demo corpus")
     p.set_defaults(func=cmd_demo)
 
 
 def cmd_demo(args) -> int:
     from imukin.demo import run_demo
+    from imukin.io.paths import check_output_dir
 
+    check_output_dir(args.out)
     run_demo(args.out, n_subjects=args.subjects, seed=args.seed)
     return 0
 
 
 # ---------------------------------------------------------------- entry point
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="imukin", description="imukin: lower-limb joint angles from body-worn "
+    parser = ImukinArgumentParser(prog="imukin", description="imukin: lower-limb joint angles from body-worn "
                                      "IMUs (simulate, train, evaluate, predict, harmonize)")
     parser.add_argument("--version", action="version", version=f"imukin {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     from imukin.evaluation.cli import add_commands as add_evaluation
+    from imukin.export_cli import add_commands as add_export
     from imukin.predict_cli import add_commands as add_predict
     from imukin.preprocessing.cli import add_commands as add_preprocessing
     from imukin.training.cli import add_commands as add_training
 
-    for add in (_add_simulate, _add_demo, add_training, add_evaluation, add_predict, add_preprocessing):
+    for add in (_add_simulate, _add_demo, add_training, add_evaluation, add_predict, add_preprocessing, add_export):
         add(sub)
+    harden_numeric_types(parser)  # a plain int/float option still refuses nan, inf and negative counts
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as e:  # --help, --version (0) or a bad argument (2, its one line already printed)
+        return e.code if isinstance(e.code, int) else 2
     warnings.formatwarning = lambda msg, cat, *a, **k: f"imukin: warning: {msg}\n"
     try:
         return int(args.func(args) or 0)
     except ImukinError as e:
-        print(f"imukin: error: {e}", file=sys.stderr)
+        print_error(str(e))
         return 2
     except FileNotFoundError as e:
-        print(f"imukin: error: file not found: {e.filename}; check the path", file=sys.stderr)
+        print_error(f"file not found: {e.filename}; check the path")
+        return 2
+    except OSError as e:  # unwritable folder, a file in the way, a full disk: one line, no traceback
+        from imukin.io.paths import describe_os_error
+
+        print_error(describe_os_error(e))
         return 2
     except KeyboardInterrupt:
         print("imukin: interrupted; nothing half-written was left behind", file=sys.stderr)

@@ -76,3 +76,23 @@ def test_report_sets_checks_passed_and_prints():
 
 def test_frame_ranges():
     assert frame_ranges(np.array([0, 1, 1, 0, 1, 0, 0, 1], bool)) == [(1, 2), (4, 4), (7, 7)]
+
+
+def test_acc_jump_does_not_fire_on_clean_people_or_real_walking():
+    """Heel strikes make large per-frame jumps on every stride; clean data must pass (a glitch still fails)."""
+    from pathlib import Path
+
+    from imukin.io.imu_csv import read_imu_csv
+    from imukin.simulation.corpus import CorpusConfig, simulate_corpus
+
+    for activity in ("walking", "running"):
+        cfg = CorpusConfig(activity=activity, n_subjects=5, seed=7, fs=200.0, duration_s=6.0)
+        for rec in simulate_corpus(cfg, workers=1):
+            assert [e.where for e in check_record(rec) if e.check == "acc_jump"] == [], (activity, rec.subject_id)
+    real = Path(__file__).parents[1] / "data" / "real" / "gaitmap" / "imu_sample.csv"
+    rec = SubjectRecord(subject_id="s0001", fs=204.8)
+    for seg, r in zip(("lfoot", "rfoot"), read_imu_csv(real, fs=204.8)):
+        rec.acc[seg], rec.gyr[seg] = r.acc, np.zeros_like(r.gyr)
+    assert [e for e in check_record(rec) if e.check == "acc_jump"] == []
+    rec.acc["lfoot"][1000, 2] += 20 * np.abs(np.diff(rec.acc["lfoot"][:, 2])).max()  # a glitch far above impacts
+    assert [e.where for e in check_record(rec) if e.check == "acc_jump"] == ["lfoot/acc_z"]

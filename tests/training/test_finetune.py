@@ -57,7 +57,8 @@ def test_finetune_is_subject_independent_and_reports_before_after(setup, capsys)
     d, source, target = setup
     out = d / "tuned"
     assert main(["finetune", "--from", str(source), "--data", str(target), "--out", str(out), "--freeze", "encoder",
-                 "--n-subjects", "3", "--steps", "30", "--eval-every", "10", "--lr", "0.003", "--quiet"]) == 0
+                 "--n-subjects", "3", "--steps", "30", "--eval-every", "10", "--lr", "0.003", "--quiet",
+                 "--keep-tuned"]) == 0  # the freeze mechanics are checked on the tuned weights
     printed = capsys.readouterr().out
     assert "before" in printed and "after" in printed
     report = json.loads((out / "finetune_report.json").read_text())
@@ -114,3 +115,20 @@ def test_finetune_bad_input(setup, capsys):
     with pytest.raises(ImukinError, match="freeze"):
         FinetuneConfig(freeze="half")
     assert not out.exists()
+
+
+def test_finetune_takes_a_dataset_at_another_rate(setup, tmp_path, capsys):
+    """The source model runs at 100 Hz; a 200 Hz dataset is resampled to it, subject ids kept."""
+    d, source, _ = setup
+    cfg = CorpusConfig(activity="walking", n_subjects=6, seed=14, duration_s=4.0, fs=200.0)
+    target = write_dataset(tmp_path / "lab200.h5", simulate_corpus(cfg, workers=1), attrs=corpus_attrs(cfg))
+    out = tmp_path / "tuned200"
+    assert main(["finetune", "--from", str(source), "--data", str(target), "--out", str(out), "--n-subjects", "2",
+                 "--steps", "10", "--eval-every", "5", "--quiet"]) == 0
+    copy = out / ".data_100Hz.h5"
+    assert subject_ids(copy) == subject_ids(target)
+    from imukin.io.job_h5 import file_attrs, read_subject
+
+    assert file_attrs(copy)["fs"] == 100.0 and len(read_subject(copy, "s0000").acc["rthigh"]) == 400
+    report = json.loads((out / "finetune_report.json").read_text())
+    assert np.isfinite(report["after"]["mean"])

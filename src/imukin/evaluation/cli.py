@@ -22,6 +22,7 @@ def add_commands(sub) -> None:
                         "VQF baseline; several give a side-by-side table")
     p.add_argument("--ori-run", type=Path, help="orientation run (imukin train --target orientation) for refined")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or info lines; the table is still printed")
     p.set_defaults(func=cmd_evaluate)
 
     b = sub.add_parser("fit-blend", help="fit the per-axis blend of the optimisation stage on validation data",
@@ -36,9 +37,12 @@ def add_commands(sub) -> None:
 
 def cmd_evaluate(args) -> int:
     from imukin.evaluation.evaluate import evaluate_runs
+    from imukin.io.paths import check_output_dir, cleanup_on_error
 
-    metrics = evaluate_runs(args.run, args.data, args.out, split=args.split, device=args.device,
-                            methods=args.method, ori_run=args.ori_run)
+    check_output_dir(args.out)
+    with cleanup_on_error(args.out):  # no empty report folder is left after an error
+        metrics = evaluate_runs(args.run, args.data, args.out, split=args.split, device=args.device,
+                                methods=args.method, ori_run=args.ori_run, progress=not args.quiet)
     print(f"{'run':<24} {'axis':<10} {'RMSE':>12} {'RMSE (offset removed)':>22}")
     for label, m in metrics.items():
         agg = m[m["joint"]]

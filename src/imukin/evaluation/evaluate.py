@@ -101,7 +101,8 @@ def _predictors(run, methods, ori_run, device):
 
 
 def evaluate_runs(runs: list[str | Path], data_path: str | Path, out_dir: str | Path, split: str = "test",
-                  device: str = "cpu", n_traces: int = 3, methods=("network",), ori_run=None) -> dict:
+                  device: str = "cpu", n_traces: int = 3, methods=("network",), ori_run=None,
+                  progress: bool = False) -> dict:
     """Evaluate one or more runs on one dataset file and write a report.
 
     Parameters
@@ -123,30 +124,34 @@ def evaluate_runs(runs: list[str | Path], data_path: str | Path, out_dir: str | 
         classical filter baseline (calibrated on the first seconds of the reference).
     ori_run : path-like, optional
         Orientation run for ``refined``.
+    progress : bool
+        Show a progress bar over the runs and methods (on stderr).
 
     Returns
     -------
     dict
         The metrics written to ``metrics.json``.
     """
+    from tqdm.auto import tqdm
+
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    # load every model first: a bad run folder is refused before anything is written
+    todo = [(run, label, predictor) for run in runs for label, predictor in _predictors(run, methods, ori_run, device)]
     metrics, plots, bars = {}, [], {}
-    for run in runs:
-        for label, predictor in _predictors(run, methods, ori_run, device):
-            if label in metrics:
-                label = f"{label}:{Path(run).name}"
-            seed = int(getattr(predictor, "meta", None) and predictor.meta.get("train_config", {}).get("split_seed", 0)
-                       or 0)
-            subjects = select_subjects(data_path, split, seed)
-            safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", label).strip("_")  # a file name on every system
-            agg, per_subject, trace_plots = evaluate_predictor(predictor, data_path, subjects, n_traces, out_dir, safe)
-            metrics[label] = {"joint": predictor.joint, "activity": getattr(predictor, "activity", None),
-                              "run": str(run), "split": split, "n_subjects": len(per_subject), predictor.joint: agg,
-                              "per_subject": per_subject}
-            bars[label] = {ax: (agg[ax]["rmse_offset_removed"]["mean"], agg[ax]["rmse_offset_removed"]["sd"])
-                           for ax in ANGLE_AXES}
-            plots += trace_plots
+    for run, label, predictor in tqdm(todo, desc="evaluating", unit="model", disable=not progress):
+        if label in metrics:
+            label = f"{label}:{Path(run).name}"
+        seed = int(getattr(predictor, "meta", None) and predictor.meta.get("train_config", {}).get("split_seed", 0)
+                   or 0)
+        subjects = select_subjects(data_path, split, seed)
+        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", label).strip("_")  # a file name on every system
+        agg, per_subject, trace_plots = evaluate_predictor(predictor, data_path, subjects, n_traces, out_dir, safe)
+        metrics[label] = {"joint": predictor.joint, "activity": getattr(predictor, "activity", None),
+                          "run": str(run), "split": split, "n_subjects": len(per_subject), predictor.joint: agg,
+                          "per_subject": per_subject}
+        bars[label] = {ax: (agg[ax]["rmse_offset_removed"]["mean"], agg[ax]["rmse_offset_removed"]["sd"])
+                       for ax in ANGLE_AXES}
+        plots += trace_plots
     plots.insert(0, plot_rmse_bars(out_dir / "rmse_by_axis.png", bars,
                                    title=f"offset-removed RMSE by axis ({Path(data_path).name}, {split})"))
     write_report(out_dir, metrics, plots, title=f"imukin evaluation on {Path(data_path).name} ({split} split)",

@@ -96,7 +96,12 @@ def _mean_sd(v) -> tuple[float, float]:
 
 def plot_rmse_bars(path: str | os.PathLike, table: Mapping[str, Mapping[str, object]],
                    title: str = "RMSE by axis") -> Path:
-    """Bar chart of RMSE per angle axis, one bar group per axis and one colour per model.
+    """RMSE per angle axis: a bar chart for a few models, a heat-map table for many.
+
+    Up to :data:`MAX_BAR_MODELS` models: one bar group per axis and one colour per model.
+    More (the demo has activity x joint x model rows): one table row per model, one
+    column per axis, each cell coloured by its mean and labelled ``mean ± SD``, so every
+    row stays readable whatever the count.
 
     Parameters
     ----------
@@ -122,6 +127,8 @@ def plot_rmse_bars(path: str | os.PathLike, table: Mapping[str, Mapping[str, obj
             raise ImukinError(f"RMSE table for {model!r} lacks axis {', '.join(missing)}; give all of "
                               f"{', '.join(ANGLE_AXES)}")
     stats = {m: np.array([_mean_sd(table[m][a]) for a in ANGLE_AXES]) for m in models}  # model -> (3, 2)
+    if len(models) > MAX_BAR_MODELS:
+        return _rmse_table(path, models, stats, title)
     x = np.arange(len(ANGLE_AXES))
     width = 0.8 / len(models)
     fig, ax = plt.subplots(figsize=(min(14.0, 4.0 + 0.5 * len(ANGLE_AXES) * len(models)), 4))
@@ -137,6 +144,34 @@ def plot_rmse_bars(path: str | os.PathLike, table: Mapping[str, Mapping[str, obj
     ax.set_axisbelow(True)
     if len(models) > 1:
         ax.legend(fontsize="small")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+#: Above this many models :func:`plot_rmse_bars` draws a heat-map table instead of bars.
+MAX_BAR_MODELS = 6
+
+
+def _rmse_table(path, models: list, stats: dict, title: str) -> Path:
+    """Heat-map table: rows models, columns angle axes, cells ``mean ± sd`` coloured by the mean."""
+    means = np.array([stats[m][:, 0] for m in models])  # (M, 3)
+    fig, ax = plt.subplots(figsize=(7.5, 1.4 + 0.34 * len(models)))
+    finite = means[np.isfinite(means)]
+    vmax = float(finite.max()) if finite.size else 1.0
+    vmin = float(finite.min()) if finite.size else 0.0
+    vmax = vmax if vmax > vmin else vmin + 1.0
+    im = ax.imshow(means, cmap="YlOrRd", vmin=vmin, vmax=vmax, aspect="auto")
+    for i, m in enumerate(models):
+        for j in range(len(ANGLE_AXES)):
+            mean, sd = stats[m][j]
+            dark = np.isfinite(mean) and mean > vmin + 0.6 * (vmax - vmin)
+            ax.text(j, i, f"{mean:.2f} ± {sd:.2f}", ha="center", va="center", fontsize="small",
+                    color="white" if dark else "black")
+    ax.set_xticks(np.arange(len(ANGLE_AXES)), ANGLE_AXES)
+    ax.xaxis.tick_top()
+    ax.set_yticks(np.arange(len(models)), [str(m) for m in models], fontsize="small")
+    ax.set_title(title, pad=22)
+    fig.colorbar(im, ax=ax, label=f"RMSE ({ANGLE_UNITS})", fraction=0.04, pad=0.02)
     fig.tight_layout()
     return _save(fig, path)
 

@@ -38,15 +38,27 @@ def write_joint_csv(path: str | os.PathLike, t: np.ndarray, angles: np.ndarray) 
     if a.shape != (len(t), 3):
         raise ImukinError(f"angles of shape {a.shape} do not match {len(t)} time stamps; expected (N, 3)")
     table = np.column_stack([t, a])  # (N, 4)
-    lines = [CSV_HEADER]
-    fmt = "%.4f"
-    rows = np.char.mod(fmt, table)  # (N, 4) strings
-    rows[~np.isfinite(table)] = ""
-    lines.extend(",".join(r) for r in rows)
     path = Path(path)
     with atomic_path(path) as tmp:
-        tmp.write_text("\n".join(lines) + "\n")
+        tmp.write_text(CSV_HEADER + "\n" + _csv_rows(table, "%.4f"))
     return path
+
+
+def _csv_rows(table: np.ndarray, fmt: str, chunk: int = 65536) -> str:
+    """Rows of ``table`` (N, C) as comma-separated ``fmt`` values, one ``\\n``-ended line each; non-finite
+    values as empty cells. Formatted by one ``%`` per block of rows (C speed), exactly as ``fmt % value``
+    per value."""
+    n, c = table.shape
+    line = ",".join([fmt] * c) + "\n"
+    parts = [(line * len(block)) % tuple(block.ravel().tolist()) for block in
+             (table[i:i + chunk] for i in range(0, n, chunk))]
+    bad = np.flatnonzero(~np.isfinite(table).all(axis=1))
+    if not bad.size:
+        return "".join(parts)
+    lines = "".join(parts).split("\n")  # the last item is the empty text after the final newline
+    for i in bad.tolist():
+        lines[i] = ",".join(fmt % v if np.isfinite(v) else "" for v in table[i].tolist())
+    return "\n".join(lines)
 
 
 def opensim_columns(angles: dict) -> tuple[list[str], np.ndarray]:

@@ -120,10 +120,43 @@ def open_c3d(path: str | os.PathLike):
     if not path.is_file():
         raise ImukinError(f"C3D file {path} does not exist; check the path")
     try:
-        return ezc3d.c3d(str(path))
+        c3d = ezc3d.c3d(str(path))
     except Exception as exc:  # ezc3d raises plain RuntimeError/ValueError on bad input
         raise ImukinError(f"{path} is not a readable C3D file ({str(exc).strip() or type(exc).__name__}); "
                           f"export the trial as C3D from the capture software") from None
+    expected = header_frame_count(path)
+    pts = c3d["header"]["points"]
+    read = int(pts["last_frame"]) - int(pts["first_frame"]) + 1
+    if expected is not None and read < expected:
+        raise ImukinError(f"{path} is truncated: its header announces {expected} frames but the file holds "
+                          f"{max(read, 0)}; copy or export the file again")
+    return c3d
+
+
+def header_frame_count(path: str | os.PathLike) -> int | None:
+    """Frames announced by a C3D file's own header (``last - first + 1``), read from its first block.
+
+    ezc3d reads as many frames as a cut-off file holds and rewrites its header to match,
+    so the count the file was written with is read here from the raw bytes. Returns None
+    when the header cannot be read (the frame count then goes unchecked).
+    """
+    import struct
+
+    try:
+        with open(path, "rb") as f:
+            head = f.read(512)
+            if len(head) < 512 or head[1] != 0x50:
+                return None
+            f.seek((head[0] - 1) * 512)
+            param = f.read(4)
+    except OSError:
+        return None
+    # byte 4 of the parameter section names the processor: 84 Intel, 85 DEC (both little endian), 86 MIPS (big)
+    endian = ">" if len(param) == 4 and param[3] == 86 else "<"
+    first, last = struct.unpack(endian + "HH", head[6:10])
+    if last == 0xFFFF or last < first:  # long trials do not fit the 16-bit header field
+        return None
+    return last - first + 1
 
 
 def read_c3d(path: str | os.PathLike, up_axis: str = "auto") -> MarkerData:

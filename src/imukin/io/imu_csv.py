@@ -352,6 +352,9 @@ def _numeric(path: Path, rows: list[str], delim: str, n_cols: int) -> np.ndarray
     out = np.full((len(rows), n_cols), np.nan)
     for i, r in enumerate(rows):
         cells = r.rstrip("\r\n").split(delim)
+        if len(cells) < n_cols:  # a cut-off or ragged row: refuse rather than pad with gaps
+            raise ImukinError(f"{path}: data row {i + 1} has {len(cells)} values but the header names {n_cols} "
+                              f"columns ({r.strip()[:40]!r}); fix or remove the row")
         for j, c in enumerate(cells[:n_cols]):
             c = c.strip()
             if c:

@@ -7,6 +7,7 @@ turns the data about Y so that X is the walking direction, as in every imukin la
 """
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -199,6 +200,8 @@ def write_storage(path: str | os.PathLike, names, data: np.ndarray, in_degrees: 
     path = Path(path)
     head = [name or path.stem, "version=1", f"nRows={data.shape[0]}", f"nColumns={data.shape[1]}",
             f"inDegrees={'yes' if in_degrees else 'no'}", "endheader", "\t".join(names)]
-    body = ["\t".join(repr(float(v)) if np.isfinite(v) else "NaN" for v in row) for row in data]
+    finite = np.isfinite(data).all(axis=1).tolist()  # rows as Python floats: repr in C, no per-value numpy call
+    body = ["\t".join(map(repr, row)) if ok else "\t".join(repr(v) if math.isfinite(v) else "NaN" for v in row)
+            for row, ok in zip(data.tolist(), finite)]
     with atomic_path(path) as tmp:
         tmp.write_text("\n".join(head + body) + "\n")

@@ -118,8 +118,12 @@ def read_checkpoint_info(folder: str | os.PathLike) -> dict:
     """The parsed ``model.json`` of a checkpoint folder (no weights loaded)."""
     folder = Path(folder)
     path = folder / META_FILE
+    if folder.is_file():
+        raise ImukinError(f"{folder} is a file, not a run folder; a run folder is what 'imukin train --out' writes "
+                          "(model.json + model.safetensors), e.g. --run runs/knee_cnn")
     if not folder.is_dir():
-        raise ImukinError(f"model folder {folder} does not exist; pass a folder written by save_checkpoint")
+        raise ImukinError(f"run folder {folder} does not exist; pass a folder written by 'imukin train --out' "
+                          "(model.json + model.safetensors)")
     if not path.is_file():
         raise ImukinError(f"model folder {folder} has no {META_FILE}; pass a folder written by save_checkpoint")
     try:

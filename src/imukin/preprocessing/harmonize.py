@@ -40,10 +40,11 @@ Steps per subject
    common impact (:func:`~imukin.preprocessing.synchronize.sync_by_impact`); then every
    stream is cut to the common span.
 3. **Align** (``align="auto"``): each sensor's mounting on its segment is found
-   (:func:`~imukin.preprocessing.align.align_segment`; standing then walking needed) and
+   (:func:`~imukin.preprocessing.align.align_segment`; from walking or running, refined by standing where
+   the recording has it) and
    its signals are rotated into the segment frame (orientations follow:
    ``R_seg = R_sensor @ r_mount^T``). A manual matrix from ``imukin.json`` wins; a sensor
-   whose recording allows no alignment keeps its frame and the reason is recorded.
+   whose recording allows no alignment keeps its frame, with a warning and the reason recorded.
 4. **Noise**: each dataset's profile is the median over its sensors' still periods
    (:mod:`imukin.preprocessing.equalize`); every sensor is brought to the target (by
    default, per channel, the noisiest dataset's profile): coloured noise added, or
@@ -75,7 +76,7 @@ from typing import Callable, Iterator
 import numpy as np
 from scipy.spatial.transform import Rotation, Slerp
 
-from imukin.conventions import DEFAULT_FS, JOINT_TYPES, SEGMENTS, joint_name, joint_segments
+from imukin.conventions import ACTIVITIES, DEFAULT_FS, JOINT_TYPES, SEGMENTS, joint_name, joint_segments
 from imukin.data import META_FIELDS, SubjectRecord
 from imukin.errors import ImukinError
 from imukin.inference import resample
@@ -347,6 +348,22 @@ def _fit(x: np.ndarray, n: int) -> np.ndarray:
     return np.concatenate([x, np.repeat(x[-1:], n - len(x), axis=0)])
 
 
+#: Sensors of one recording may differ in length by this many frames (at the output rate) before
+#: it is refused: a few samples are normal for separately started sensors; seconds are not.
+MAX_LENGTH_MISMATCH_FRAMES = 5
+
+
+def _check_equal_lengths(raw: RawSubject, streams: dict, fs: float) -> None:
+    """Refuse a recording whose unsynchronised sensors differ in length by more than a few frames."""
+    lengths = {seg: len(v) for seg, v in streams.items()}
+    short, long_ = min(lengths, key=lengths.get), max(lengths, key=lengths.get)
+    if lengths[long_] - lengths[short] > MAX_LENGTH_MISMATCH_FRAMES:
+        src = {seg: getattr(raw.sensors[seg], "source", "") or seg for seg in (short, long_)}
+        raise ImukinError(f"{src[short]} ({short}) lasts {lengths[short] / fs:.2f} s but {src[long_]} ({long_}) "
+                          f"lasts {lengths[long_] / fs:.2f} s; give every sensor of a recording the same span, "
+                          "or set \"sync\": \"impact\" in its imukin.json")
+
+
 def prepare_subject(raw: RawSubject, cfg: HarmonizeConfig) -> Prepared:
     """Resample, synchronise and align one subject (steps 1-3 of the module notes)."""
     fs = float(cfg.fs)
@@ -385,6 +402,7 @@ def prepare_subject(raw: RawSubject, cfg: HarmonizeConfig) -> Prepared:
                 warnings.warn(f"{raw.source}: {seg} synchronised to {ref} with low confidence {res.confidence:.2f}")
     else:
         prov["sync"] = {"method": "none"}
+        _check_equal_lengths(raw, streams, fs)
     n = min(len(v) for v in streams.values())
     rec_out = SubjectRecord(subject_id="s0000", fs=fs, meta=np.asarray(raw.meta, float))
     for seg in segs:
@@ -408,11 +426,14 @@ def prepare_subject(raw: RawSubject, cfg: HarmonizeConfig) -> Prepared:
             try:
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always")
-                    al = align_segment(acc, gyr, fs, seg, cfg=cfg.align_cfg)
+                    al = align_segment(acc, gyr, fs, seg, cfg=cfg.align_cfg,
+                                       activity=raw.activity if raw.activity in ACTIVITIES else "walking")
                 for w in caught:
                     warnings.warn(f"{raw.source}: {w.message}")
             except ImukinError as e:
                 prov["alignment"][seg] = {"method": "none", "reason": str(e)}
+                warnings.warn(f"{raw.source}: the {seg} sensor keeps its own frame, its mounting could not be "
+                              f"found ({e}); give it in imukin.json ('alignment') or check the recording")
         else:
             prov["alignment"][seg] = {"method": "none", "reason": "--align none"}
         if al is not None:

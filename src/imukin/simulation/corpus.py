@@ -18,7 +18,6 @@ the sensors.
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Iterator
 
@@ -35,6 +34,7 @@ from imukin.simulation.gait import GaitConfig, Kinematics, generate_gait
 from imukin.simulation.imu import ideal_imu
 from imukin.simulation.sensor_errors import (SensorErrorConfig, apply_electronic_errors, draw_mounting,
                                              soft_tissue_motion)
+from imukin.workers import process_pool
 
 GENERATOR = f"imukin-synthetic-{__version__}"
 
@@ -168,7 +168,7 @@ def simulate_corpus(cfg: CorpusConfig, workers: int | None = None, progress: boo
                 yield simulate_subject(cfg, i)
                 bar.update()
         else:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
+            with process_pool(workers) as pool:  # workers die with this process (kill -9 too)
                 for rec in pool.map(_simulate_one, [(cfg, i) for i in indices], chunksize=1):
                     yield rec
                     bar.update()

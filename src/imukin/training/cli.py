@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from imukin.argtypes import nonnegative_int, positive_float, positive_int, unit_fraction
 from imukin.conventions import ACTIVITIES, JOINT_NAMES
 from imukin.errors import ImukinError
 
@@ -26,21 +27,26 @@ def add_commands(sub) -> None:
     p.add_argument("--data", type=Path, required=True, help="dataset .h5 file (reference layout)")
     p.add_argument("--out", type=Path, required=True, help="run folder (checkpoints, metrics log)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
-    p.add_argument("--steps", type=int, help="maximum optimiser steps")
-    p.add_argument("--batch-size", type=int, help="windows per step")
-    p.add_argument("--window", type=int, help="frames per training window")
-    p.add_argument("--lr", type=float, help="peak learning rate")
-    p.add_argument("--seed", type=int, help="training seed")
-    p.add_argument("--offset-weight", type=float,
+    p.add_argument("--steps", type=positive_int, help="maximum optimiser steps")
+    p.add_argument("--batch-size", type=positive_int, help="windows per step")
+    p.add_argument("--window", type=positive_int, help="frames per training window")
+    p.add_argument("--lr", type=positive_float, help="peak learning rate")
+    p.add_argument("--seed", type=nonnegative_int, help="training seed")
+    p.add_argument("--checkpoint-every", type=positive_int,
+                   help="steps between resume checkpoints (default: at every validation pass, 150 steps)")
+    p.add_argument("--offset-weight", type=unit_fraction,
                    help="weight in [0, 1] of each window's mean angle error in the loss (1: plain MSE)")
     # choices are checked by TrainConfig (one list, and no torch import to build the parser)
     p.add_argument("--val-metric", help="metric of early stopping: rmse or rmse_offset_removed")
     p.add_argument("--axis-weighting",
                    help="loss weight of the angle axes: sd (each in its own SD) or degrees (all in degrees)")
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
-                   help="model config overrides, e.g. --set layers=2 channels=40")
+                   help="model config overrides, e.g. --set n_layers=2 channels=40 (cnn; see docs/commands.md for each "
+                        "model's keys)")
     p.add_argument("--lazy", action="store_true",
                    help="read training windows from the file as needed instead of loading the corpus into memory")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a run in --out that was made with other settings (default: refuse)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
     _add_search(sub)
@@ -56,18 +62,18 @@ def _add_search(sub) -> None:
     p.add_argument("--joint", choices=JOINT_NAMES, help="joint to train (required unless --summary)")
     p.add_argument("--activity", choices=ACTIVITIES, help="checked against the dataset's activity")
     p.add_argument("--data", type=Path, help="dataset .h5 file (required unless --summary)")
-    p.add_argument("--trials", type=int, default=20, help="finished trials the study should reach")
+    p.add_argument("--trials", type=positive_int, default=20, help="finished trials the study should reach")
     p.add_argument("--storage", help="SQLAlchemy URL shared by workers, e.g. postgresql+psycopg2://u:p@host/db "
                                      "(default: sqlite file study.db in --out)")
     p.add_argument("--study-name", help="study name (default: <activity>_<joint>_<model>)")
     p.add_argument("--out", type=Path, help="search folder (default: runs/search/<activity>_<joint>_<model>)")
-    p.add_argument("--steps", type=int, default=1500, help="maximum optimiser steps per trial")
-    p.add_argument("--eval-every", type=int, default=100, help="steps between validation passes (pruning points)")
-    p.add_argument("--patience", type=int, default=5, help="validation passes without improvement before stopping")
-    p.add_argument("--batch-size", type=int, default=16, help="windows per step")
-    p.add_argument("--window", type=int, default=400, help="frames per training window")
-    p.add_argument("--startup-trials", type=int, default=5, help="random trials before TPE and pruning start")
-    p.add_argument("--seed", type=int, default=0, help="sampler seed; give each parallel worker its own")
+    p.add_argument("--steps", type=positive_int, default=1500, help="maximum optimiser steps per trial")
+    p.add_argument("--eval-every", type=positive_int, default=100, help="steps between validation passes (pruning points)")
+    p.add_argument("--patience", type=positive_int, default=5, help="validation passes without improvement before stopping")
+    p.add_argument("--batch-size", type=positive_int, default=16, help="windows per step")
+    p.add_argument("--window", type=positive_int, default=400, help="frames per training window")
+    p.add_argument("--startup-trials", type=nonnegative_int, default=5, help="random trials before TPE and pruning start")
+    p.add_argument("--seed", type=nonnegative_int, default=0, help="sampler seed; give each parallel worker its own")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--summary", action="store_true",
                    help="print and write the trial table, best parameters and a plot, then exit")
@@ -90,12 +96,15 @@ def _add_finetune(sub) -> None:
                         "all-but-head: train the output head only")
     p.add_argument("--subjects", nargs="+", help="fine-tuning subject ids (default: --n-subjects from the "
                                                  "training split; test subjects are refused)")
-    p.add_argument("--n-subjects", type=int, default=5, help="subjects drawn when --subjects is not given")
-    p.add_argument("--steps", type=int, default=600, help="maximum optimiser steps")
-    p.add_argument("--lr", type=float, default=5e-4, help="peak learning rate")
-    p.add_argument("--eval-every", type=int, default=50, help="steps between validation passes")
-    p.add_argument("--seed", type=int, default=0, help="training seed and subject draw")
+    p.add_argument("--n-subjects", type=positive_int, default=5, help="subjects drawn when --subjects is not given")
+    p.add_argument("--steps", type=positive_int, default=600, help="maximum optimiser steps")
+    p.add_argument("--lr", type=positive_float, default=5e-4, help="peak learning rate")
+    p.add_argument("--eval-every", type=positive_int, default=50, help="steps between validation passes")
+    p.add_argument("--seed", type=nonnegative_int, default=0, help="training seed and subject draw")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--keep-tuned", action="store_true",
+                   help="keep the fine-tuned weights even when they are worse than the source on the validation "
+                        "subjects (default: keep the better, with a warning)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_finetune)
 
@@ -116,17 +125,20 @@ def parse_overrides(items: list[str]) -> dict:
 
 def cmd_train(args) -> int:
     from imukin.io.job_h5 import file_attrs
+    from imukin.io.paths import check_output_dir
     from imukin.models import list_models
     from imukin.training import distributed
     from imukin.training.trainer import TrainConfig, train
 
+    check_output_dir(args.out)
     if args.model not in list_models():
         raise ImukinError(f"unknown model {args.model!r}; choose one of: {', '.join(list_models())}")
     activity = str(file_attrs(args.data).get("activity", "unknown"))
     if args.activity and activity in ACTIVITIES and activity != args.activity:
         raise ImukinError(f"{args.data} holds {activity} data but --activity {args.activity} was given")
     given = {name: getattr(args, name) for name in ("steps", "batch_size", "window", "lr", "seed", "offset_weight",
-                                                    "val_metric", "axis_weighting") if getattr(args, name) is not None}
+                                                    "val_metric", "axis_weighting", "checkpoint_every")
+             if getattr(args, name, None) is not None}
     cfg = TrainConfig(model=args.model, joint=args.joint, target=args.target, device=args.device,
                       model_overrides=parse_overrides(args.set), **given)
     data = None
@@ -138,7 +150,8 @@ def cmd_train(args) -> int:
         data = load_joint_data_lazy(args.data, args.joint, split_seed=cfg.split_seed, splits=("train", "val"))
     ctx = distributed.init_from_env(args.device)
     try:
-        summary = train(cfg, args.data, args.out, progress=not args.quiet, data=data, dist=ctx)
+        summary = train(cfg, args.data, args.out, progress=not args.quiet, data=data, dist=ctx,
+                        overwrite=getattr(args, "overwrite", False))
     finally:
         if ctx.enabled:
             distributed.shutdown()
@@ -153,8 +166,11 @@ def cmd_train(args) -> int:
 
 
 def cmd_search(args) -> int:
+    from imukin.io.paths import check_output_dir
     from imukin.training.search import SearchConfig, run_search, search_summary
 
+    if args.out is not None:
+        check_output_dir(args.out)
     if args.summary:
         if args.out is None:
             raise ImukinError("--summary needs --out SEARCH_FOLDER (or --storage and --study-name)")
@@ -185,10 +201,13 @@ def cmd_search(args) -> int:
 
 
 def cmd_finetune(args) -> int:
+    from imukin.io.paths import check_output_dir
     from imukin.training.finetune import FinetuneConfig, finetune, format_report
 
+    check_output_dir(args.out)
     cfg = FinetuneConfig(freeze=args.freeze, subjects=tuple(args.subjects or ()), n_subjects=args.n_subjects,
-                         steps=args.steps, lr=args.lr, eval_every=args.eval_every, seed=args.seed, device=args.device)
+                         steps=args.steps, lr=args.lr, eval_every=args.eval_every, seed=args.seed, device=args.device,
+                         keep_better=not getattr(args, "keep_tuned", False))
     report = finetune(args.source, args.data, args.out, cfg, joint=args.joint, activity=args.activity,
                       model=args.model, progress=not args.quiet)
     print(format_report(report))

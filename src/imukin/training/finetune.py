@@ -24,17 +24,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from imukin.conventions import ACTIVITIES, ANGLE_AXES, JOINT_NAMES, check_choice
+from imukin.conventions import ACTIVITIES, ANGLE_AXES, JOINT_NAMES, check_choice, check_rate
 from imukin.errors import ImukinError
 from imukin.io.atomic import write_text_atomic
 from imukin.io.job_h5 import file_attrs, subject_ids
-from imukin.models import load_checkpoint, read_checkpoint_info
+from imukin.models import load_checkpoint, read_checkpoint_info, save_checkpoint
 from imukin.training.dataset import Normalizer, load_joint_data, split_subjects
 from imukin.training.trainer import TrainConfig, WarmStart, error_sums, train
 
@@ -59,6 +60,8 @@ class FinetuneConfig:
     split_seed: int = 0  # subject split of the target dataset; its test subjects are never fine-tuned on
     device: str = "cpu"  # cpu or cuda
     extra: dict = field(default_factory=dict)  # other TrainConfig fields to set (e.g. {"window": 200})
+    keep_better: bool = True  # keep the source weights when fine-tuning made the validation error worse
+    # (offset-removed RMSE on the fine-tuning validation subjects, never the test subjects); False keeps the tuned
 
     def __post_init__(self) -> None:
         check_choice("freeze", self.freeze, FREEZE_MODES)
@@ -133,12 +136,28 @@ def choose_subjects(data_path: str | Path, cfg: FinetuneConfig) -> dict[str, lis
     return {"train": chosen, "val": val, "test": list(base["test"])}
 
 
-def heldout_error(model: torch.nn.Module, norm: Normalizer, data, window: int, device: str) -> np.ndarray:
-    """RMSE per angle axis (3,) of a model over the test sequences of ``data``."""
-    xs, ys = data.arrays("test")
-    se, n = error_sums(model, norm, zip(xs, ys), window, device)
+def heldout_error(model: torch.nn.Module, norm: Normalizer, data, window: int, device: str, split: str = "test",
+                  remove_offset: bool = False) -> np.ndarray:
+    """RMSE per angle axis (3,) of a model over the ``split`` sequences of ``data`` (raw, or with each
+    sequence's mean error removed)."""
+    xs, ys = data.arrays(split)
+    se, n = error_sums(model, norm, zip(xs, ys), window, device, remove_offset=remove_offset)
     model.eval()
     return np.sqrt(se / max(n, 1))
+
+
+def _resampled_copy(data_path: Path, out_dir: Path, fs: float) -> Path:
+    """The dataset resampled to ``fs`` (anti-aliased; orientations slerped), subject ids kept: a file in ``out_dir``."""
+    from imukin.io.job_h5 import iter_dataset, write_dataset
+    from imukin.sources.mix import resample_record
+
+    dest = out_dir / f".data_{fs:g}Hz.h5"
+    if dest.exists() and abs(float(file_attrs(dest).get("fs", 0.0)) - fs) < 1e-6 and \
+            file_attrs(dest).get("resampled_from") == str(data_path.resolve()):
+        return dest
+    out_dir.mkdir(parents=True, exist_ok=True)
+    attrs = {**file_attrs(data_path), "fs": fs, "resampled_from": str(data_path.resolve())}
+    return write_dataset(dest, (resample_record(r, fs) for r in iter_dataset(data_path)), attrs=attrs)
 
 
 def finetune(source: str | Path, data_path: str | Path, out_dir: str | Path, cfg: FinetuneConfig | None = None,
@@ -152,7 +171,8 @@ def finetune(source: str | Path, data_path: str | Path, out_dir: str | Path, cfg
         Run folder to start from, or ``"pretrained"`` for the shipped model of ``joint``,
         ``activity`` and ``model``.
     data_path : path-like
-        Target dataset (reference layout), at the source model's sampling rate.
+        Target dataset (reference layout), at any rate in 20-1000 Hz: another rate than the
+        model's is resampled to it (a copy ``.data_<fs>Hz.h5`` in ``out_dir``).
     out_dir : path-like
         New run folder (a normal run: ``evaluate``/``predict --run`` accept it), with
         ``finetune_report.json``. Rerunning resumes or returns the finished result.
@@ -187,10 +207,10 @@ def finetune(source: str | Path, data_path: str | Path, out_dir: str | Path, cfg
         raise ImukinError(f"{src} does not say which joint it was trained for; pass --joint")
     if src_joint and joint != src_joint:
         raise ImukinError(f"{src} is a {src_joint} model but --joint {joint} was given; start from a {joint} model")
-    fs = float(attrs["fs"])
-    if abs(fs - float(meta.get("fs", fs))) > 1e-6:
-        raise ImukinError(f"{data_path} is at {fs:g} Hz but the model expects {float(meta['fs']):g} Hz; resample "
-                          "the dataset first (imukin simulate --mix ... --fs)")
+    fs = check_rate(attrs["fs"], f"the rate of {data_path}")
+    model_fs = float(meta.get("fs", fs))
+    if abs(fs / model_fs - 1.0) > 1e-6:  # the model runs at its own rate: the dataset is resampled to it
+        data_path = _resampled_copy(data_path, Path(out_dir), model_fs)
     split = choose_subjects(data_path, cfg)
     data = load_joint_data(data_path, joint, split=split, splits=("train", "val", "test"))
     if not data.sequences["test"]:
@@ -198,6 +218,8 @@ def finetune(source: str | Path, data_path: str | Path, out_dir: str | Path, cfg
     norm = Normalizer.from_dict(meta["normalization"])
     window = int(meta.get("window", 400))
     before = heldout_error(net, norm, data, window, cfg.device)
+    before_or = heldout_error(net, norm, data, window, cfg.device, remove_offset=True)
+    val_before = heldout_error(net, norm, data, window, cfg.device, split="val", remove_offset=True)
 
     overrides = {k: v for k, v in asdict(net.config).items() if k not in ("in_channels", "target")}
     tc = meta.get("train_config", {})
@@ -220,14 +242,34 @@ def finetune(source: str | Path, data_path: str | Path, out_dir: str | Path, cfg
                      key=json.dumps(info, sort_keys=True))
     summary = train(tcfg, data_path, out_dir, progress=progress, data=data, init=init)
 
-    tuned, _ = load_checkpoint(out_dir, device=cfg.device)
+    tuned, tuned_meta = load_checkpoint(out_dir, device=cfg.device)
+    val_after = heldout_error(tuned, norm, data, window, cfg.device, split="val", remove_offset=True)
+    kept = "finetuned"
+    if tuned_meta.get("finetune", {}).get("kept") == "source":
+        kept = "source"  # an earlier run of this command already kept the source
+    elif cfg.keep_better and float(val_after.mean()) > float(val_before.mean()):
+        kept = "source"
+        save_checkpoint(out_dir, net, {**tuned_meta, "finetune": {**tuned_meta.get("finetune", {}), "kept": "source"},
+                                       "val_rmse_deg": dict(zip(ANGLE_AXES, val_before.tolist()))})
+        tuned = net
+        warnings.warn(f"fine-tuning made the validation error worse ({val_after.mean():.2f} vs "
+                      f"{val_before.mean():.2f} deg offset-removed); {out_dir} keeps the source weights "
+                      "(try a lower --lr, more --n-subjects or another --freeze)")
     after = heldout_error(tuned, norm, data, window, cfg.device)
+    after_or = heldout_error(tuned, norm, data, window, cfg.device, remove_offset=True)
+    if kept == "finetuned" and float(after_or.mean()) > float(before_or.mean()) + 0.01:
+        warnings.warn(f"the fine-tuned model is worse than its source on the held-out test subjects "
+                      f"({after_or.mean():.2f} vs {before_or.mean():.2f} deg offset-removed RMSE); it was kept because "
+                      "it was better on the validation subjects")
     report = {
         "source": str(src), "data": str(data_path), "joint": joint, "freeze": cfg.freeze,
         "subjects": {k: list(v) for k, v in split.items()},
         "frozen_parameters": len(frozen),
         "trained_parameters": sum(p.numel() for n, p in net.named_parameters() if n not in frozen),
-        "before": _axes(before), "after": _axes(after), "train": {k: v for k, v in summary.items() if k != "key"},
+        "before": _axes(before), "after": _axes(after),  # raw RMSE on the test subjects
+        "before_offset_removed": _axes(before_or), "after_offset_removed": _axes(after_or),
+        "validation_offset_removed": {"source": _axes(val_before), "finetuned": _axes(val_after)},
+        "kept": kept, "train": {k: v for k, v in summary.items() if k != "key"},
     }
     write_text_atomic(Path(out_dir) / "finetune_report.json", json.dumps(report, indent=2))
     return report
@@ -242,7 +284,14 @@ def format_report(report: dict) -> str:
     s = report["subjects"]
     lines = [f"fine-tuned {report['joint']} model from {report['source']} (freeze {report['freeze']}) on "
              f"{len(s['train'])} subject(s) {', '.join(s['train'])}; tested on {len(s['test'])} other subject(s)",
-             f"{'test RMSE (deg)':<16}" + "".join(f"{a:>11}" for a in (*ANGLE_AXES, "mean"))]
-    for name in ("before", "after"):
-        lines.append(f"{name:<16}" + "".join(f"{report[name][a]:11.2f}" for a in (*ANGLE_AXES, "mean")))
+             f"{'test RMSE (deg)':<34}" + "".join(f"{a:>11}" for a in (*ANGLE_AXES, "mean"))]
+    rows = [("before", "raw", "before"), ("after", "raw", "after"),
+            ("before", "offset-removed", "before_offset_removed"), ("after", "offset-removed", "after_offset_removed")]
+    for name, kind, key in rows:
+        if key in report:
+            lines.append(f"{name + ', ' + kind:<34}" + "".join(f"{report[key][a]:11.2f}" for a in (*ANGLE_AXES, "mean")))
+    val = report.get("validation_offset_removed")
+    if val:
+        lines.append(f"validation RMSE, offset-removed (mean): source {val['source']['mean']:.2f}, fine-tuned "
+                     f"{val['finetuned']['mean']:.2f} deg; kept the {report.get('kept', 'finetuned')} weights")
     return "\n".join(lines)

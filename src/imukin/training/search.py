@@ -10,13 +10,14 @@ Storage
     (``postgresql+psycopg2://user:password@host:5432/db``) lets several worker
     processes, on one or many machines, share one study: start the same command on each
     (each with its own ``--seed``). Workers stop when the study has ``--trials`` finished
-    (complete or pruned) trials; at most ``workers - 1`` more can finish, when workers
-    start their last trials at the same moment.
+    (complete or pruned) trials; only those count, so at most ``workers - 1`` more can
+    finish, when workers start their last trials at the same moment.
 Resuming
     Run the same command again after a kill. Trials interrupted by Ctrl-C, and trials of
-    a killed process (noticed when their heartbeat stops, after a grace period of
-    ``GRACE_S`` seconds), are queued again with the same parameters and continue from the
-    trial folder's ``resume.pt``.
+    a killed process, are marked failed and queued again with the same parameters; they
+    continue from the trial folder's ``resume.pt``. A killed worker on this machine is
+    noticed at once (its process id is gone, :func:`fail_dead_local_trials`); one on
+    another machine when its heartbeat stops, after a grace period of ``GRACE_S`` seconds.
 Search space (:func:`suggest`)
     The reference's for cnn and lstm: learning rate 1e-5..1e-2 (log scale), dropout
     0..0.3, 1-3 layers, 10..70 channels or units in steps of 10, cnn kernel
@@ -174,6 +175,41 @@ def _retry(study, frozen) -> None:
     study.enqueue_trial(frozen.params, user_attrs={"retry_of": _root(frozen)}, skip_if_exists=False)
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def fail_dead_local_trials(study) -> list[int]:
+    """Mark RUNNING trials of dead workers on this machine as failed, and queue them again.
+
+    A trial records its worker as ``host:pid``; when the host is this one and no process
+    has that id, the worker was killed (``kill -9``, a crash, a power cut) and the trial
+    would otherwise stay RUNNING until its heartbeat times out. Returns the trial numbers.
+    """
+    optuna = _optuna()
+    States = optuna.trial.TrialState
+    host = socket.gethostname()
+    failed = []
+    for t in study.get_trials(deepcopy=False, states=(States.RUNNING,)):
+        who = str(t.user_attrs.get("worker", ""))
+        h, _, pid = who.rpartition(":")
+        if h != host or not pid.isdigit() or int(pid) == os.getpid() or _pid_alive(int(pid)):
+            continue
+        try:
+            study._storage.set_trial_state_values(t._trial_id, state=States.FAIL)
+        except RuntimeError:  # finished meanwhile
+            continue
+        _retry(study, t)
+        failed.append(t.number)
+    return failed
+
+
 def _earlier_reports(study, root: int, run_dir: Path) -> dict[int, float]:
     """Validation RMSE per step of an interrupted trial: its reports, completed from its metrics log."""
     values = dict(study.trials[root].intermediate_values)
@@ -283,12 +319,11 @@ def run_search(cfg: SearchConfig, data_path: str | Path, out_dir: str | Path, ac
 
     States = optuna.trial.TrialState
     while True:
-        optuna.storages.fail_stale_trials(study)
+        fail_dead_local_trials(study)  # killed workers on this machine: at once
+        optuna.storages.fail_stale_trials(study)  # on other machines: once their heartbeat stops
         trials = study.get_trials(deepcopy=False)
         finished = sum(t.state in (States.COMPLETE, States.PRUNED) for t in trials)
-        running = sum(t.state == States.RUNNING for t in trials)
-        waiting = sum(t.state == States.WAITING for t in trials)
-        if finished >= cfg.trials or (finished + running >= cfg.trials and waiting == 0):
+        if finished >= cfg.trials:  # only finished trials count: a RUNNING one may belong to a dead worker
             break
         t0 = time.perf_counter()
         study.optimize(objective, n_trials=1, gc_after_trial=False)

@@ -7,12 +7,17 @@ A run folder holds:
     (config, normalisation, channel layout, rate, joint, activity, data hash, metrics).
 ``resume.pt``
     the latest training state (weights, optimiser, schedule, random streams), written
-    atomically every ``checkpoint_every`` steps; loaded with ``weights_only=True``.
+    atomically at every validation pass and every ``checkpoint_every`` steps; loaded
+    with ``weights_only=True``.
+``.lock``
+    held while a process trains in the folder: a second process on the same folder is
+    refused (the lock is released by the operating system when its holder dies).
 ``metrics.csv``
     one row per evaluation: step, train loss, validation RMSE, learning rate, time.
 
 Kill the process at any point and run the same command again: it continues from
-``resume.pt`` and ends with the same weights as an uninterrupted run.
+``resume.pt`` and ends with the same weights as an uninterrupted run. A run folder holding
+a run made with other settings is refused (``overwrite=True`` replaces it).
 
 The same function trains with several processes under ``torchrun``
 (:mod:`imukin.training.distributed`), from warm-started weights with frozen layers
@@ -64,7 +69,9 @@ class TrainConfig:
     weight_decay: float = 1e-4  # AdamW decoupled weight decay
     warmup_steps: int = 100  # linear warm-up, then cosine decay
     min_lr_ratio: float = 0.02  # cosine floor as a fraction of lr (never collapses to 0)
-    eval_every: int = 150  # steps between validation passes (and checkpoints)
+    eval_every: int = 150  # steps between validation passes (each also writes a resume checkpoint)
+    checkpoint_every: int = 0  # steps between extra resume checkpoints; 0: only at validation passes.
+    # Does not change the result (not part of the run's identity), only how much work a kill loses
     patience: int = 8  # evaluations without improvement before stopping early
     rotation_sd_deg: float = 15.0  # augmentation: SD of the constant random rotation per sensor (angle target
     # only: a rotated sensor has another orientation, and the corpus's mounting errors already vary it)
@@ -84,6 +91,16 @@ class TrainConfig:
     device: str = "cpu"  # "cpu" or "cuda" (or "cuda:1")
 
     def __post_init__(self) -> None:
+        for name in ("steps", "batch_size", "window", "eval_every", "patience"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ImukinError(f"{name} must be a whole number of at least 1, got {v!r}")
+        for name in ("checkpoint_every", "warmup_steps"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+                raise ImukinError(f"{name} must be a whole number of at least 0, got {v!r}")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise ImukinError(f"lr must be a finite number greater than 0, got {self.lr!r}")
         if self.val_metric not in VAL_METRICS:
             raise ImukinError(f"unknown val_metric {self.val_metric!r}; use one of {', '.join(VAL_METRICS)}")
         if not 0.0 <= self.offset_weight <= 1.0:
@@ -216,6 +233,7 @@ EvalCallback = Callable[[int, float], None]
 def _config_key(cfg: TrainConfig, data) -> str:
     d = asdict(cfg)
     d.pop("device")
+    d.pop("checkpoint_every")  # how often state is saved does not change the result
     return json.dumps({"cfg": d, "data": data.data_hash}, sort_keys=True)
 
 
@@ -245,7 +263,7 @@ def _val_pairs(data, ctx: DistContext):
 
 def train(cfg: TrainConfig, data_path: str | Path, run_dir: str | Path, progress: bool = True,
           data: JointData | None = None, *, on_eval: EvalCallback | None = None, init: WarmStart | None = None,
-          dist: DistContext | None = None) -> dict:
+          dist: DistContext | None = None, overwrite: bool = False) -> dict:
     """Train (or resume training) one model and keep its best checkpoint in ``run_dir``.
 
     Parameters
@@ -266,6 +284,8 @@ def train(cfg: TrainConfig, data_path: str | Path, run_dir: str | Path, progress
         Start from these weights and normalisation, with some parameters frozen.
     dist : DistContext, optional
         Process group of a multi-process (DDP) run; by default the initialised one, if any.
+    overwrite : bool
+        Replace a run made with other settings in ``run_dir`` (default: refuse it).
 
     Returns
     -------
@@ -287,15 +307,6 @@ def train(cfg: TrainConfig, data_path: str | Path, run_dir: str | Path, progress
     if init is not None:
         key = json.dumps({"base": key, "init": init.key, "frozen": sorted(init.frozen)}, sort_keys=True)
 
-    summary_path = run_dir / "train_summary.json"
-    done = None
-    if main and summary_path.exists():
-        done = json.loads(summary_path.read_text())
-        done = done if done.get("key") == key else None
-    done = dist.broadcast(done)
-    if done is not None:
-        return done
-
     torch.manual_seed(cfg.seed)
     norm = init.normalizer if init is not None else _fit_normalizer(data, cfg.target)
     model = create_model(cfg.model, **{**cfg.model_overrides, "target": cfg.target}).to(device)
@@ -310,9 +321,35 @@ def train(cfg: TrainConfig, data_path: str | Path, run_dir: str | Path, progress
     gen = torch.Generator().manual_seed(cfg.seed)
     state = {"step": 0, "best_rmse": float("inf"), "best_step": -1, "bad_evals": 0, "elapsed_s": 0.0}
 
+    lock = None
     if main:
         run_dir.mkdir(parents=True, exist_ok=True)  # only once the input is known to be good
+        lock = lock_run_dir(run_dir)
+    try:
+        return _train_locked(cfg, data_path, run_dir, progress, data, on_eval, init, dist, overwrite, key, norm, model,
+                             opt, params, sampler, rng, gen, state, device, share)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _train_locked(cfg, data_path, run_dir, progress, data, on_eval, init, dist, overwrite, key, norm, model, opt,
+                  params, sampler, rng, gen, state, device, share) -> dict:
+    """The training loop proper, run while the run folder is locked (see :func:`train`)."""
+    main = dist.is_main
+    summary_path = run_dir / "train_summary.json"
     resume_path = run_dir / "resume.pt"
+    done = None
+    if main:
+        _check_same_run(run_dir, key, overwrite)
+        if summary_path.exists():
+            done = json.loads(summary_path.read_text())
+            done = done if done.get("key") == key else None
+    done = dist.broadcast(done)
+    if done is not None:
+        if hasattr(sampler, "close"):
+            sampler.close()
+        return done
     ck = None
     if main and resume_path.exists():
         ck = torch.load(resume_path, map_location="cpu", weights_only=True)
@@ -346,6 +383,8 @@ def train(cfg: TrainConfig, data_path: str | Path, run_dir: str | Path, progress
     log_path = run_dir / "metrics.csv"
     if main and state["step"] == 0 and log_path.exists():
         log_path.unlink()
+    elif main and log_path.exists():
+        _truncate_log(log_path, state["step"])  # rows logged after the checkpoint are logged again
     t0 = time.perf_counter() - state["elapsed_s"]
     bar = tqdm(total=cfg.steps, initial=state["step"], desc=f"{cfg.model} {cfg.joint}", unit="step",
                disable=not (progress and main), dynamic_ncols=True)
@@ -374,7 +413,11 @@ def train(cfg: TrainConfig, data_path: str | Path, run_dir: str | Path, progress
             state["running"] = running
             state["step"] = step + 1
             bar.update()
-            if state["step"] % cfg.eval_every == 0 or state["step"] == cfg.steps:
+            is_eval = state["step"] % cfg.eval_every == 0 or state["step"] == cfg.steps
+            if main and not is_eval and cfg.checkpoint_every and state["step"] % cfg.checkpoint_every == 0:
+                state["elapsed_s"] = time.perf_counter() - t0
+                _save_resume(resume_path, key, model, opt, rng, gen, state)
+            if is_eval:
                 se, n = error_sums(model, norm, _val_pairs(data, dist), cfg.window, device, cfg.target,
                                    remove_offset=cfg.val_metric == "rmse_offset_removed")
                 tot = dist.all_sum(torch.tensor([*se, n], dtype=torch.float64))
@@ -424,6 +467,91 @@ def _apply_warm_start(model: torch.nn.Module, init: WarmStart) -> None:
         raise ImukinError(f"cannot freeze unknown parameter(s) {', '.join(unknown[:3])}")
     for n, p in model.named_parameters():
         p.requires_grad_(n not in init.frozen)
+
+
+def lock_run_dir(run_dir: str | Path):
+    """Lock a run folder for this process (``run_dir/.lock``); refuse if another process holds it.
+
+    Returns
+    -------
+    filelock.FileLock
+        The acquired lock; call ``release()`` when done. The operating system releases it
+        when the process dies, so a killed run never blocks the next one.
+
+    Raises
+    ------
+    ImukinError
+        Another process is training in the same folder.
+    """
+    import filelock
+
+    lock = filelock.FileLock(str(Path(run_dir) / ".lock"), timeout=0)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        raise ImukinError(f"run folder {run_dir} is in use by another imukin process; wait for it to finish "
+                          "or pass another --out") from None
+    return lock
+
+
+def _stored_key(run_dir: Path) -> str | None:
+    """The settings key of the run already in a folder (None: no run there yet)."""
+    summary = run_dir / "train_summary.json"
+    if summary.exists():
+        try:
+            return json.loads(summary.read_text()).get("key")
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return None
+    resume = run_dir / "resume.pt"
+    if resume.exists():
+        try:
+            return torch.load(resume, map_location="cpu", weights_only=True).get("key")
+        except Exception:  # an unreadable checkpoint is started over, as before
+            return None
+    return None
+
+
+def _key_fields(key: str) -> dict:
+    """Flatten a settings key to ``{field: value}`` for naming what changed."""
+    d = json.loads(key)
+    out: dict = {}
+    while "base" in d:
+        out.update({k: v for k, v in d.items() if k != "base"})
+        d = json.loads(d["base"])
+    out.update(d.get("cfg", {}))
+    out["data"] = d.get("data")
+    return out
+
+
+def _check_same_run(run_dir: Path, key: str, overwrite: bool) -> None:
+    """Refuse (or with ``overwrite`` clear) a run folder holding a run made with other settings."""
+    old = _stored_key(run_dir)
+    if old is None or old == key:
+        return
+    if overwrite:
+        for name in ("resume.pt", "train_summary.json", "metrics.csv", "model.safetensors", "model.json"):
+            (run_dir / name).unlink(missing_ok=True)
+        return
+    try:
+        a, b = _key_fields(old), _key_fields(key)
+        changed = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+    except (json.JSONDecodeError, TypeError, AttributeError):
+        changed = []
+    what = f" ({', '.join(changed)} changed)" if changed else ""
+    raise ImukinError(f"{run_dir} holds a run made with other settings{what}; keep them to resume it, or start a "
+                      "new run with another --out (or --overwrite to replace it)")
+
+
+def _truncate_log(path: Path, last_step: int) -> None:
+    """Drop log rows after ``last_step`` (logged after the checkpoint a resumed run starts from)."""
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    keep = rows[:1] + [r for r in rows[1:] if r and r[0].isdigit() and int(r[0]) <= last_step]
+    if len(keep) == len(rows):
+        return
+    with atomic_path(path) as tmp:
+        with open(tmp, "w", newline="") as f:
+            csv.writer(f).writerows(keep)
 
 
 def _append_log(path: Path, step: int, train_loss: float, val_rmse: float, lr: float, elapsed: float) -> None:
