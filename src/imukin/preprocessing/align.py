@@ -411,7 +411,12 @@ def stride_period(acc: np.ndarray, gyr: np.ndarray, fs: float, activity: str = "
     lags = np.arange(int(round(lo * fs)), min(int(round(hi * fs)), n - int(round(0.3 * fs))) + 1)
     if len(lags) == 0:
         return None
-    r = [float((x[:n - k] * x[k:]).sum() / np.sqrt((x[:n - k] ** 2).sum() * (x[k:] ** 2).sum())) for k in lags]
+    nfft = 1 << int(np.ceil(np.log2(2 * n)))
+    spec = np.fft.rfft(x, nfft, axis=0)  # (F, C)
+    num = np.fft.irfft((spec * spec.conj()).sum(axis=1), nfft)[lags]  # sum_c sum_t x[t] x[t + k]
+    e = np.concatenate([[0.0], np.cumsum((x ** 2).sum(axis=1))])  # (n + 1,) cumulative energy
+    den = np.sqrt((e[n - lags] - e[0]) * (e[n] - e[lags]))  # energy of x[:n-k] times that of x[k:]
+    r = (num / np.maximum(den, 1e-12)).tolist()
     k = int(np.argmax(r))
     if 0 < k < len(r) - 1:  # parabolic refinement of the peak
         den = r[k - 1] - 2 * r[k] + r[k + 1]
