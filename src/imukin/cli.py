@@ -85,6 +85,7 @@ def _add_demo(sub) -> None:
     p.add_argument("--out", type=Path, default=Path("demo_output"), help="output folder")
     p.add_argument("--subjects", type=positive_int, default=4, help="subjects per activity")
     p.add_argument("--seed", type=nonnegative_int, default=2024, help="seed of the demo corpus")
+    p.add_argument("--quiet", action="store_true", help="no progress bars, lines or table (the files are the same)")
     p.set_defaults(func=cmd_demo)
 
 
@@ -93,7 +94,7 @@ def cmd_demo(args) -> int:
     from imukin.io.paths import check_output_dir
 
     check_output_dir(args.out)
-    run_demo(args.out, n_subjects=args.subjects, seed=args.seed)
+    run_demo(args.out, n_subjects=args.subjects, seed=args.seed, quiet=args.quiet)
     return 0
 
 

@@ -14,8 +14,11 @@ from imukin.conventions import ACTIVITIES, ANGLE_AXES, JOINT_NAMES
 from imukin.io.job_h5 import subject_ids, write_dataset
 
 
-def run_demo(out: str | Path, n_subjects: int = 4, seed: int = 2024, duration_s: float = 20.0) -> dict:
+def run_demo(out: str | Path, n_subjects: int = 4, seed: int = 2024, duration_s: float = 20.0,
+             quiet: bool = False) -> dict:
     """Simulate demo corpora, predict with the pretrained models, and report under ``out``.
+
+    ``quiet`` turns off the progress bars and the printed lines and table (the files are the same).
 
     Returns
     -------
@@ -28,17 +31,19 @@ def run_demo(out: str | Path, n_subjects: int = 4, seed: int = 2024, duration_s:
     from imukin.fusion.refine import shipped_predictors
     from imukin.simulation.corpus import CorpusConfig, corpus_attrs, simulate_corpus
 
+    say = (lambda *a, **k: None) if quiet else print
+
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     files, metrics, plots, bars = {}, {}, [], {}
     for activity in ACTIVITIES:
         cfg = CorpusConfig(activity=activity, n_subjects=n_subjects, seed=seed, duration_s=duration_s)
-        records = list(simulate_corpus(cfg, progress=True))
+        records = list(simulate_corpus(cfg, progress=not quiet))
         data = write_dataset(out / f"{activity}_data.h5", records, attrs=corpus_attrs(cfg))
         files[f"{activity}_data"] = data
         plots.append(plot_corpus_overview(out / f"{activity}_overview.png", records))
         speeds = ", ".join(f"{r.meta[3]:.2f}" for r in records)
-        print(f"{activity}: {len(records)} new subjects, mean speeds {speeds} m/s -> {data}")
+        say(f"{activity}: {len(records)} new subjects, mean speeds {speeds} m/s -> {data}")
         for joint in JOINT_NAMES:
             for model_label, predictor in shipped_predictors(activity, joint).items():
                 agg, _, traces = evaluate_predictor(predictor, data, subject_ids(data), n_traces=1,
@@ -50,13 +55,14 @@ def run_demo(out: str | Path, n_subjects: int = 4, seed: int = 2024, duration_s:
                 plots += traces
     if bars:
         plots.insert(0, plot_rmse_bars(out / "rmse_by_axis.png", bars, title="offset-removed RMSE, new subjects"))
-        _print_table(metrics)
+        if not quiet:
+            _print_table(metrics)
     else:
-        print("no pretrained models are installed; build them with 'make pretrained' (simulation results only)")
+        say("no pretrained models are installed; build them with 'make pretrained' (simulation results only)")
     files["report"] = write_report(out, metrics, plots, title="imukin demo: pretrained models on new simulated people",
                                    notes=f"{n_subjects} new subjects per activity, {duration_s:g} s each, seed {seed}, "
                                          "full sensor error model; both legs averaged per subject.", row_label="joint")
-    print(f"demo results in {out}/ (report.md, plots, data)")
+    say(f"demo results in {out}/ (report.md, plots, data)")
     return {"files": files, "metrics": metrics}
 
 

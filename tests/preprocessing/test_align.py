@@ -162,7 +162,7 @@ def test_gait_only_alignment_recovers_random_mountings_on_simulated_people(sim_p
                 al = align_segment(acc, gyr, 100.0, name, activity=activity)
             err = angle_errors_deg(al.r_mount, r_true)
             typ = name.lstrip("rl") if name != "pelvis" else name
-            assert al.sign_rule == "gait" and 0.0 <= al.confidence <= 1.0
+            assert al.sign_rule in ("gait", "gait+zupt") and 0.0 <= al.confidence <= 1.0
             if typ != "pelvis":  # the simulator's pelvis surge is not realistic (see PELVIS_PHYSICS_FEATURES)
                 # within the limit, or (a sign flip) flagged as uncertain
                 assert err.max() < limit[typ] or not al.sign_confident, (activity, name, err, al.confidence)
@@ -214,3 +214,22 @@ def test_uncertain_alignment_warns_and_reports_confidence():
     with pytest.warns(UserWarning, match="uncertain"):
         al = align_segment(acc, gyr, 100.0, "shank", cfg=AlignConfig(use_standing=False))
     assert not al.sign_confident and al.confidence < 0.5
+
+
+def test_real_feet_find_their_travel_direction(data_dir):
+    """Real Xsens feet (Kuopio): zero-velocity strides agree on one direction and a plausible stride
+    length, and the walking part alone gives the sign the standing start gives."""
+    import imukin
+    from imukin.preprocessing.align import align_from_gait, foot_travel_direction
+
+    rec = imukin.load_recording(data_dir / "real" / "kuopio", fs=100)
+    for seg in ("rfoot", "lfoot"):
+        acc, gyr = rec.acc[seg], rec.gyr[seg]
+        direction, consistency, n, stride_m = foot_travel_direction(acc[250:852], gyr[250:852], 100.0)
+        assert consistency > 0.95 and n >= 4 and 0.9 < stride_m < 1.8
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            gait = align_from_gait(acc[250:852], gyr[250:852], 100.0, seg)
+            whole = align_segment(acc, gyr, 100.0, seg)
+        assert gait.sign_rule == "gait+zupt" and gait.confidence > 0.8
+        assert angle_errors_deg(gait.r_mount, whole.r_mount).max() < 30.0

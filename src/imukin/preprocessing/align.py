@@ -183,6 +183,11 @@ class AlignConfig:
     pelvis_vertical: str = "standing"  # pelvis superior axis when standing refines it: "standing" (neutral
     # standing = lab frame, conventions) or "gait" (the simulator's anatomical pelvis tilt during gait)
     min_confidence: float = 0.5  # warn (and sign_confident=False) below this confidence
+    foot_still_gyr_max: float = 1.0  # rad/s, moving mean |gyr| below which a foot is flat on the ground
+    foot_still_window_s: float = 0.06  # s, window of that moving mean
+    foot_min_still_s: float = 0.1  # s, shortest foot-flat period (mid-swing passes through low rates briefly)
+    foot_min_stride_m: float = 0.1  # m, shorter displacements between stances are not strides
+    foot_min_consistency: float = 0.8  # the strides' directions must agree this well to decide the foot's sign
 
 
 @dataclass
@@ -575,6 +580,58 @@ def _frame_from_pairs(seg_vecs: np.ndarray, sensor_vecs: np.ndarray) -> np.ndarr
     return r.as_matrix()
 
 
+def foot_travel_direction(acc: np.ndarray, gyr: np.ndarray, fs: float, cfg: AlignConfig | None = None
+                          ) -> tuple[np.ndarray, float, int, float] | None:
+    """Direction of travel of a foot sensor in its own frame at stance, by zero-velocity updates.
+
+    The foot is flat and still once per stride (moving mean of ``|gyr|`` below
+    ``cfg.foot_still_gyr_max`` for at least ``cfg.foot_min_still_s``, specific force about
+    g); between two such moments the gyroscope is integrated from
+    the stance tilt (gravity), the specific force rotated into that level frame, gravity
+    removed and integrated to a velocity that is zero at both ends (linear drift removed),
+    then to the stride's displacement (Skog et al. 2010; the gaitmap pipeline's stride
+    length). Its horizontal direction, in the sensor frame at the first stance, points
+    along the foot's anterior axis whatever the mounting.
+
+    Returns
+    -------
+    (direction, consistency, n_strides, mean_stride_m) or None
+        Unit vector (3,) in the sensor frame; the length of the mean of the strides' unit
+        vectors (1 = all strides agree); None without two stances a stride apart.
+    """
+    from imukin.simulation.imu import integrate_gyroscope
+
+    cfg = cfg or AlignConfig()
+    w = max(3, int(round(cfg.foot_still_window_s * fs)))
+    still = uniform_filter1d(np.linalg.norm(gyr, axis=1), w, mode="nearest") < cfg.foot_still_gyr_max
+    runs = [(a, b) for a, b in bouts(still) if b - a >= cfg.foot_min_still_s * fs  # foot flat, not mid-swing
+            and abs(float(np.linalg.norm(acc[a:b].mean(axis=0))) - G) < 0.1 * G]
+    dirs, lengths = [], []
+    for (s0, e0), (s1, e1) in zip(runs[:-1], runs[1:]):
+        i0, i1 = (s0 + e0) // 2, (s1 + e1) // 2
+        if not 0.3 * fs <= i1 - i0 <= 2.5 * fs:
+            continue
+        m = acc[s0:e0].mean(axis=0)
+        g = float(np.linalg.norm(m))
+        r0 = Rotation.align_vectors([[0.0, 1.0, 0.0]], [m / g])[0].as_matrix()  # level frame <- sensor at stance
+        rot = integrate_gyroscope(gyr[i0:i1 + 1], fs, r0)  # (L, 3, 3)
+        a_lvl = np.einsum("nij,nj->ni", rot, acc[i0:i1 + 1]) - np.array([0.0, g, 0.0])  # (L, 3)
+        v = np.cumsum(a_lvl, axis=0) / fs
+        v -= np.linspace(0.0, 1.0, len(v))[:, None] * v[-1]  # zero velocity at both stances
+        d = v.sum(axis=0) / fs
+        d_h = np.array([d[0], 0.0, d[2]])
+        length = float(np.linalg.norm(d_h))
+        if length < cfg.foot_min_stride_m:
+            continue
+        dirs.append(r0.T @ (d_h / length))
+        lengths.append(length)
+    if not dirs:
+        return None
+    mean = np.mean(dirs, axis=0)
+    consistency = float(np.linalg.norm(mean))
+    return mean / max(consistency, 1e-12), consistency, len(dirs), float(np.mean(lengths))
+
+
 def align_from_gait(acc: np.ndarray, gyr: np.ndarray, fs: float, segment: str, activity: str = "walking",
                     cfg: AlignConfig | None = None) -> SegmentAlignment:
     """Find a sensor's mounting from walking or running alone (method A of the module notes).
@@ -632,11 +689,23 @@ def align_from_gait(acc: np.ndarray, gyr: np.ndarray, fs: float, segment: str, a
         llr.append(sign_log_likelihood(sign_features(a_seg, w_seg, fs, cfg), seg, activity))
     score = 0.5 * (llr[0] - llr[1])  # both frames scored; they are nearly negatives of each other
     frame = frames[0] if score >= 0 else frames[1]
+    rule = "gait"
     a_seg, w_seg = apply_alignment(a, w, frame)
     evidence.update(sign_features(a_seg, w_seg, fs, cfg))
     evidence["axis_gap"] = gap
     conf = float(np.tanh(abs(score) / 2.0) * min(1.0, 2.0 * max(gap, 0.0)))
-    return SegmentAlignment(segment=seg, r_mount=frame, method="auto", sign_rule="gait",
+    travel = foot_travel_direction(a, w, fs, cfg) if seg == "foot" else None
+    if travel is not None:  # the foot's own travel decides its sign where the strides agree
+        direction, consistency, n_strides, stride_m = travel
+        evidence.update({"zupt_consistency": consistency, "zupt_strides": float(n_strides), "zupt_stride_m": stride_m})
+        if consistency >= cfg.foot_min_consistency:
+            along = float(direction @ frame[0])
+            evidence["zupt_along_anterior"] = along
+            if along < 0:  # the other sign: rotate 180 deg about y (x and z flip)
+                frame = frame * np.array([[-1.0], [1.0], [-1.0]])
+            rule = "gait+zupt"
+            conf = float(consistency * min(1.0, 2.0 * max(gap, 0.0)) * min(1.0, 0.5 + 0.25 * n_strides))
+    return SegmentAlignment(segment=seg, r_mount=frame, method="auto", sign_rule=rule,
                             sign_evidence=float(abs(score)), sign_confident=conf >= cfg.min_confidence,
                             still_frames=(0, 0), axis_angle_deg=axis_angle, evidence=evidence,
                             confidence=conf, stride_s=stride_s)
