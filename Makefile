@@ -34,6 +34,8 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/source_throughput.py
 	$(BIN)/python benchmarks/accuracy.py
 	$(BIN)/python benchmarks/real_motion.py
+	$(BIN)/python benchmarks/real_imu.py
+	$(BIN)/python benchmarks/alignment.py
 	$(BIN)/python benchmarks/harmonization.py
 	$(BIN)/python benchmarks/search_finetune.py
 	$(BIN)/python benchmarks/fusion.py

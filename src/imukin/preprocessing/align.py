@@ -183,6 +183,7 @@ class AlignConfig:
     pelvis_vertical: str = "standing"  # pelvis superior axis when standing refines it: "standing" (neutral
     # standing = lab frame, conventions) or "gait" (the simulator's anatomical pelvis tilt during gait)
     min_confidence: float = 0.5  # warn (and sign_confident=False) below this confidence
+    max_gait_s: float = 120.0  # s, longest stretch of gait the gait method looks at (the middle of the bout)
     foot_still_gyr_max: float = 1.0  # rad/s, moving mean |gyr| below which a foot is flat on the ground
     foot_still_window_s: float = 0.06  # s, window of that moving mean
     foot_min_still_s: float = 0.1  # s, shortest foot-flat period (mid-swing passes through low rates briefly)
@@ -432,7 +433,8 @@ def stride_period(acc: np.ndarray, gyr: np.ndarray, fs: float, activity: str = "
 
 def gait_window(acc: np.ndarray, gyr: np.ndarray, fs: float, segment: str, activity: str = "walking",
                 cfg: AlignConfig | None = None) -> tuple[slice, float]:
-    """Frames of whole strides for the gait method: the longest bout of motion, cut to whole strides.
+    """Frames of whole strides for the gait method: the longest bout of motion (its middle
+    ``cfg.max_gait_s`` at most), cut to whole strides.
 
     Returns
     -------
@@ -456,6 +458,10 @@ def gait_window(acc: np.ndarray, gyr: np.ndarray, fs: float, segment: str, activ
     trim = int(round(cfg.bout_trim_s * fs))
     if b - a - 2 * trim >= STRIDE_RANGE_S[activity][1] * 3 * fs:  # long bout: drop its start and stop
         a, b = a + trim, b - trim
+    span = int(round(cfg.max_gait_s * fs))
+    if b - a > span:  # an hour of walking says no more about a fixed mounting than two minutes of it
+        mid = (a + b) // 2
+        a, b = mid - span // 2, mid - span // 2 + span
     period = stride_period(acc[a:b], gyr[a:b], fs, activity, cfg)
     if period is None:
         return slice(a, b), float("nan")
