@@ -106,7 +106,10 @@ def export_pretrained(run_dir: Path, name: str, summary: dict, corpus: Path) -> 
 - **Validation {'RMSE, offset removed per leg' if tc.get('val_metric') == 'rmse_offset_removed' else 'RMSE'} (deg)**: {metric}.
 - **Weights**: float16 safetensors (loaded as float32).
 - **Limits**: trained on simulated people and sensors only; see `benchmarks/accuracy.py` for held-out
-  results. Sensors must be on the named segments; large mounting rotations need axis alignment first.
+  results. Sensors must be on the named segments; `imukin predict` finds each sensor's mounting first.
+- **Real data**: real body-worn sensors on a person (`benchmarks/real_imu.py`, the Kuopio trial, beside
+  OpenSense) and IMUs simulated from real marker trials (`benchmarks/real_motion.py`); the tables are in
+  the documentation's model pages ("How well they do") and `docs/real_data.md`.
 """
     write_text_atomic(dest / "MODEL_CARD.md", card)
     return dest
