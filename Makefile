@@ -21,6 +21,8 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/imukin demo --out $(DEMO_OUT)
+	$(BIN)/imukin predict tests/data/real/kuopio --fs 100 --out $(DEMO_OUT)/kuopio_real --quiet
+	@echo "every joint of a real 7-sensor Xsens recording in $(DEMO_OUT)/kuopio_real/ (report.md, overview.png, CSVs, .mot)"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile
