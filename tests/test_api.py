@@ -144,3 +144,20 @@ def test_calibration_on_the_standing_start(data_dir, tmp_path, walker):
         imukin.predict(signals, fs=100, align="none", calibrate="standing")
     with pytest.raises(ImukinError, match="joint"):
         imukin.predict(rec, joints=["knee"], calibrate={"elbow": [0, 0, 0]})
+
+
+def test_known_mounting_from_a_file(walker, tmp_path):
+    """A sensor turned 90 deg about its long axis, with that mounting given: the same angles as unturned."""
+    from scipy.spatial.transform import Rotation
+
+    r = Rotation.from_euler("ZXY", [0, 0, 90], degrees=True).as_matrix()  # v_segment = r @ v_sensor
+    turned = {"rthigh": (walker.acc["rthigh"] @ r, walker.gyr["rthigh"] @ r),
+              "rshank": (walker.acc["rshank"], walker.gyr["rshank"])}
+    plain = imukin.predict({s: (walker.acc[s], walker.gyr[s]) for s in ("rthigh", "rshank")}, fs=100, align="none")
+    f = tmp_path / "mounting.json"
+    f.write_text('{"rthigh": {"euler_zxy_deg": [0, 0, 90]}}')
+    given = imukin.predict(turned, fs=100, align="none", mounting=f)
+    assert np.allclose(given.angles["rknee"], plain.angles["rknee"], atol=1e-4)
+    assert given.mounting["rthigh"]["method"] == "manual"
+    with pytest.raises(ImukinError, match="mounting file .* does not exist"):
+        imukin.predict(turned, fs=100, mounting=tmp_path / "none.json")

@@ -117,19 +117,24 @@ def _load_model(joint: str, activity: str, model: str, run, refine: bool, ori_ru
 
 
 # ---------------------------------------------------------------- mounting
-def _read_mounting(mounting) -> dict[str, np.ndarray]:
-    """``{segment: 3x3}`` from a dict or a JSON file: a matrix, or a rotation as ZXY Euler angles in degrees."""
+def _json_file(path, what: str, how: str):
+    """The parsed content of a JSON file given on the command line, or one line saying what is wrong."""
     import json
 
+    p = Path(path)
+    if not p.is_file():
+        raise ImukinError(f"{what} {p} does not exist; {how}")
+    try:
+        return json.loads(p.read_text())
+    except json.JSONDecodeError as e:
+        raise ImukinError(f"{what} {p} is not valid JSON ({e}); {how}") from None
+
+
+def _read_mounting(mounting) -> dict[str, np.ndarray]:
+    """``{segment: 3x3}`` from a dict or a JSON file: a matrix, or a rotation as ZXY Euler angles in degrees."""
     if isinstance(mounting, (str, Path)):
-        p = Path(mounting)
-        if not p.is_file():
-            raise ImukinError(f"mounting file {p} does not exist; pass a JSON file "
+        mounting = _json_file(mounting, "mounting file", "pass a JSON file "
                               '{"rthigh": [[1,0,0],[0,1,0],[0,0,1]], "rshank": {"euler_zxy_deg": [0, 90, 0]}}')
-        try:
-            mounting = json.loads(p.read_text())
-        except json.JSONDecodeError as e:
-            raise ImukinError(f"mounting file {p} is not valid JSON ({e})") from None
     if not isinstance(mounting, dict):
         raise ImukinError("mounting must be {segment: 3x3 matrix or {'euler_zxy_deg': [z, x, y]}}")
     from scipy.spatial.transform import Rotation
@@ -245,19 +250,11 @@ def _pieces(bad: np.ndarray, fs: float) -> tuple[list[tuple[int, int]], list[tup
 # ---------------------------------------------------------------- calibration
 def _read_pose(calibrate) -> dict[str, np.ndarray] | None:
     """``{joint: (3,) deg}`` of a known pose, from a dict or JSON file; None for ``"standing"``."""
-    import json
-
     if isinstance(calibrate, str) and calibrate == "standing":
         return None
     if isinstance(calibrate, (str, Path)):
-        p = Path(calibrate)
-        if not p.is_file():
-            raise ImukinError(f"calibration {calibrate!r}: pass 'standing' or a JSON file of the pose held at the "
-                              'start, e.g. {"rknee": [5, 0, 0]} (degrees; joints not named are taken as 0)')
-        try:
-            calibrate = json.loads(p.read_text())
-        except json.JSONDecodeError as e:
-            raise ImukinError(f"calibration file {p} is not valid JSON ({e})") from None
+        calibrate = _json_file(calibrate, "calibration file", "pass 'standing' or a JSON file of the pose held at "
+                               'the start, e.g. {"rknee": [5, 0, 0]} (degrees; joints not named are taken as 0)')
     if not isinstance(calibrate, dict):
         raise ImukinError("calibrate must be 'standing' or {joint: [flexion, adduction, rotation]} in degrees")
     from imukin.conventions import JOINTS

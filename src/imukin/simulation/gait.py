@@ -939,9 +939,20 @@ def _run_warp(subject: SubjectParams, vstar: float, fit: np.ndarray, stride_m: f
     flight = (1.0 - float(np.mean(rate))) / max(float(np.mean(1.0 - stance)), 1e-6)
     dudp = rate + (1.0 - stance) * max(flight, 0.3)
     # smooth circularly (Gaussian, SD 0.015 cycles) so the phase rate has no kinks
+    return _warp_coefficients(phase, dudp, smooth=0.015, floor=0.05)
+
+
+def _warp_coefficients(phase: np.ndarray, dudp: np.ndarray, smooth: float, floor: float) -> np.ndarray:
+    """Fourier coefficients (1 + 2 _WARP_HARMONICS,) of the periodic ``phase(u) - u`` of a phase warp.
+
+    ``dudp`` (M,) is the clock's rate per unit phase on the periodic ``phase`` grid (M,); it is
+    smoothed circularly (Gaussian, SD ``smooth`` cycles), kept above ``floor`` and integrated
+    to the clock ``u(phase)``, normalised to one cycle, and inverted on a uniform clock grid.
+    """
+    n = len(phase)
     k = np.fft.rfftfreq(n, d=1.0 / n)
-    dudp = np.fft.irfft(np.fft.rfft(dudp) * np.exp(-0.5 * (2 * np.pi * k * 0.015) ** 2), n=n)
-    dudp = np.maximum(dudp, 0.05)
+    dudp = np.fft.irfft(np.fft.rfft(dudp) * np.exp(-0.5 * (2 * np.pi * k * smooth) ** 2), n=n)
+    dudp = np.maximum(dudp, floor)
     u = np.concatenate([[0.0], np.cumsum(0.5 * (dudp[1:] + dudp[:-1]) / n)])
     u /= u[-1] + 0.5 * (dudp[-1] + dudp[0]) / n
     grid_u = np.arange(512) / 512
@@ -999,19 +1010,7 @@ def _walk_warp(subject: SubjectParams, vstar: float, fit: np.ndarray, use_subjec
     dev = height - float(np.mean(height))
     v_target = 1.0 - WALK_SPEED_SWING * dev / max(float(np.max(np.abs(dev))), 1e-6)  # slowest when highest
     dudp = np.clip(sweep / v_target / max(float(np.mean(sweep / v_target)), 1e-6), *WALK_WARP_RATE_RANGE)
-    k = np.fft.rfftfreq(n, d=1.0 / n)
-    dudp = np.fft.irfft(np.fft.rfft(dudp) * np.exp(-0.5 * (2 * np.pi * k * WALK_WARP_SMOOTH) ** 2), n=n)
-    dudp = np.maximum(dudp, WALK_WARP_RATE_RANGE[0])
-    u = np.concatenate([[0.0], np.cumsum(0.5 * (dudp[1:] + dudp[:-1]) / n)])
-    u /= u[-1] + 0.5 * (dudp[-1] + dudp[0]) / n
-    grid_u = np.arange(512) / 512
-    phase_of_u = np.interp(grid_u, u, phase)  # (512,)
-    f = np.fft.rfft(phase_of_u - grid_u) / len(grid_u)
-    coef = np.empty(1 + 2 * _WARP_HARMONICS)
-    coef[0] = f[0].real
-    coef[1::2] = 2.0 * f[1:_WARP_HARMONICS + 1].real
-    coef[2::2] = -2.0 * f[1:_WARP_HARMONICS + 1].imag
-    return coef
+    return _warp_coefficients(phase, dudp, smooth=WALK_WARP_SMOOTH, floor=WALK_WARP_RATE_RANGE[0])
 
 
 def _stride_table(subject: SubjectParams, activity: str, use_subject: bool):
