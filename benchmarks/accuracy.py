@@ -25,7 +25,8 @@ import numpy as np
 from imukin.conventions import ANGLE_AXES
 from imukin.io.job_h5 import subject_ids, write_dataset
 from imukin.conventions import ACTIVITIES, JOINT_NAMES
-from imukin.predictor import AnglePredictor, shipped_angle_models
+from imukin.predictor import AnglePredictor
+from imukin.pretrained import shipped_angle_models
 from imukin.simulation.corpus import CorpusConfig, corpus_attrs, simulate_corpus
 
 TEST_SEEDS = {"walking": 9001, "running": 9002}  # never used for training

@@ -39,7 +39,8 @@ from imukin.fusion.optimize import optimize_orientations, so3_exp, so3_log
 from imukin.fusion.reference_bfgs import reference_refine
 from imukin.io.job_h5 import iter_dataset, write_dataset
 from imukin.simulation.corpus import CorpusConfig, corpus_attrs, simulate_corpus
-from imukin.training.dataset import heading_free, split_subjects
+from imukin.rotations import heading_free
+from imukin.training.dataset import split_subjects
 
 CORPUS_SEED = 7001  # benchmark corpus (train/val/test split inside it)
 SPEED_SEED = 7002  # the 60 s speed sequence
@@ -137,7 +138,7 @@ def cached_speed(args) -> dict:
     joint = args.speed_joint
     run = args.workdir / f"{joint}_orientation"
     if args.pretrained:
-        from imukin.predictor import pretrained_path
+        from imukin.pretrained import pretrained_path
 
         run = pretrained_path(joint, args.activity, "cnn_ori")
     elif not (run / "model.json").exists():

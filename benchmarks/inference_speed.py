@@ -153,7 +153,8 @@ def onnx_runtime(folder: Path, n_frames: int) -> dict[str, float]:
 
     from imukin.export import export_run
     from imukin.inference import inference_windowing, predict_windows
-    from imukin.predictor import PRETRAINED_DIR, TrainedRun
+    from imukin.predictor import TrainedRun
+    from imukin.pretrained import PRETRAINED_DIR
 
     took = {}
     for name in ("walking_knee_cnn", "walking_knee_transformer"):

@@ -146,7 +146,7 @@ def main() -> None:
     source = wd / "default_cnn" if args.source == "default" else "pretrained"
     src_dir = source if args.source == "default" else None
     if src_dir is None:
-        from imukin.predictor import pretrained_path
+        from imukin.pretrained import pretrained_path
 
         src_dir = pretrained_path(args.joint, "walking", "cnn")
     before = heldout_rmse(src_dir, shifted, args.joint)

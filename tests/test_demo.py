@@ -3,7 +3,7 @@ import json
 
 from imukin.conventions import ACTIVITIES, JOINT_NAMES
 from imukin.demo import run_demo
-from imukin.predictor import shipped_angle_models
+from imukin.pretrained import shipped_angle_models
 
 
 def test_demo_writes_data_plots_and_report(tmp_path, capsys):

@@ -11,7 +11,8 @@ ort = pytest.importorskip("onnxruntime")
 from imukin.cli import main  # noqa: E402
 from imukin.conventions import CHANNELS  # noqa: E402
 from imukin.inference import inference_windowing, predict_windows  # noqa: E402
-from imukin.predictor import PRETRAINED_DIR, TrainedRun  # noqa: E402
+from imukin.predictor import TrainedRun  # noqa: E402
+from imukin.pretrained import PRETRAINED_DIR  # noqa: E402
 
 # (--model, shipped folder, target): one of each architecture and an orientation model
 MODELS = [("cnn", "walking_knee_cnn", "angle"), ("transformer", "walking_knee_transformer", "angle"),

@@ -275,3 +275,12 @@ def imu_channels(acc: np.ndarray, gyr: np.ndarray) -> np.ndarray:
 def joint_channels(acc1, gyr1, acc2, gyr2) -> np.ndarray:
     """The 16 input channels of a joint (segment 1 = proximal, then segment 2): -> (T, 16)."""
     return np.concatenate([imu_channels(acc1, gyr1), imu_channels(acc2, gyr2)], axis=-1)
+
+
+def side_inputs(acc1, gyr1, acc2, gyr2, side: str) -> np.ndarray:
+    """16 channels (T, 16) from two IMUs' (T, 3) signals; left-side signals are mirrored first."""
+    check_choice("side", side, SIDES)
+    if side == "left":
+        acc1, gyr1 = mirror_imu(acc1, gyr1)
+        acc2, gyr2 = mirror_imu(acc2, gyr2)
+    return joint_channels(acc1, gyr1, acc2, gyr2)

@@ -3,7 +3,7 @@
 An exported model takes the **raw** 16 input channels of
 :data:`imukin.conventions.CHANNELS` (accelerometer in m/s^2, gyroscope in rad/s, the
 two norms included, left-leg signals mirrored as
-:func:`imukin.training.dataset.side_inputs` does) at the model's rate ``fs`` and
+:func:`imukin.conventions.side_inputs` does) at the model's rate ``fs`` and
 returns its outputs in physical units (degrees for angle models): the z-scoring of
 the inputs and the scaling of the outputs (``normalization`` in ``model.json``) are
 part of the graph. Input ``imu`` (batch, time, 16) float32, output ``angles`` (or
@@ -114,7 +114,7 @@ class PhysicalUnits(nn.Module):
     ----------
     core : nn.Module
         The network, (B, T, 16) normalised -> (B, T, K) normalised, in eval mode.
-    norm : imukin.training.dataset.Normalizer
+    norm : imukin.normalization.Normalizer
         The run's normalisation.
     """
 
@@ -151,7 +151,7 @@ def deployable_module(run) -> nn.Module:
 # ---------------------------------------------------------------- runs and names
 def shipped_models() -> list[str]:
     """Names of the shipped models, ``<activity>_<joint>_<model>`` (e.g. ``walking_knee_cnn_ori``)."""
-    from imukin.predictor import PRETRAINED_DIR
+    from imukin.pretrained import PRETRAINED_DIR
 
     return sorted(p.name for p in PRETRAINED_DIR.iterdir() if (p / "model.json").is_file())
 
@@ -172,7 +172,7 @@ def shipped_kinds() -> list[str]:
 def shipped_path(model: str, joint: str, activity: str) -> Path:
     """Folder of the shipped ``model`` (``cnn``, ``transformer``, ``cnn_ori``) of a joint and activity."""
     from imukin.conventions import ACTIVITIES, JOINT_NAMES, check_choice
-    from imukin.predictor import PRETRAINED_DIR
+    from imukin.pretrained import PRETRAINED_DIR
 
     check_choice("joint", joint, JOINT_NAMES)
     check_choice("activity", activity, ACTIVITIES)
@@ -335,7 +335,7 @@ def sidecar(run, model_file: str | os.PathLike, opset: int | None = None, dynami
         "channel_units": ["m/s^2" if "_acc_" in c else "rad/s" for c in CHANNELS],
         "channel_notes": "raw sensor-frame signals of segment 1 (proximal) then segment 2 (distal); the *_norm "
                          "channels are the vector norms; left-leg signals mirrored as "
-                         "imukin.training.dataset.side_inputs; normalisation is inside the graph",
+                         "imukin.conventions.side_inputs; normalisation is inside the graph",
         "outputs": outputs,
         "units": units,
         "input": {"name": INPUT_NAME, "shape": ["batch", "time" if dynamic else int(run.window), len(CHANNELS)],
@@ -435,7 +435,7 @@ def export_all(out_dir: str | os.PathLike, fmt: str = "onnx", progress: bool = F
         All files written.
     """
     from imukin.io.paths import check_output_dir
-    from imukin.predictor import PRETRAINED_DIR
+    from imukin.pretrained import PRETRAINED_DIR
 
     _check_format(fmt)
     out_dir = check_output_dir(out_dir)

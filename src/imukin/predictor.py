@@ -11,35 +11,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from imukin.conventions import ACTIVITIES, JOINT_NAMES, check_choice
+from imukin.conventions import side_inputs
 from imukin.errors import ImukinError
 from imukin.inference import inference_windowing, predict_windows, resample, resample_to_length
 from imukin.models import load_checkpoint
-from imukin.training.dataset import Normalizer, side_inputs
-
-PRETRAINED_DIR = Path(__file__).parent / "pretrained"
-PRETRAINED_MODELS = ("cnn", "transformer")
-
-
-def pretrained_path(joint: str, activity: str, model: str = "cnn") -> Path:
-    """Folder of a shipped pretrained model (``<activity>_<joint>_<model>``)."""
-    check_choice("joint", joint, JOINT_NAMES)
-    check_choice("activity", activity, ACTIVITIES)
-    path = PRETRAINED_DIR / f"{activity}_{joint}_{model}"
-    if not (path / "model.json").exists():
-        have = sorted(p.name for p in PRETRAINED_DIR.glob("*_*_*") if (p / "model.json").exists())
-        raise ImukinError(f"no pretrained {model} for {activity} {joint}; shipped: {', '.join(have) or 'none'} "
-                          "(build them with 'make pretrained' or pass --run RUN_DIR)")
-    return path
-
-
-def shipped_angle_models(activity: str, joint: str) -> list[Path]:
-    """Folders of the shipped pretrained angle models of an activity and joint (not orientation models)."""
-    from imukin.models.checkpoint import read_checkpoint_info
-
-    runs = sorted(p for p in PRETRAINED_DIR.glob(f"{activity}_{joint}_*") if (p / "model.json").exists())
-    return [r for r in runs if read_checkpoint_info(r).get("meta", {}).get("target", "angle") == "angle"]
-
+from imukin.normalization import Normalizer
+from imukin.pretrained import PRETRAINED_DIR, PRETRAINED_MODELS, pretrained_path, shipped_angle_models  # noqa: F401
 
 class TrainedRun:
     """A run folder's model, loaded for inference, with what it expects of its input.

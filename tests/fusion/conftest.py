@@ -4,7 +4,7 @@ import pytest
 
 from imukin.fusion.optimize import so3_exp
 from imukin.simulation.imu import ideal_imu
-from imukin.training.dataset import heading_free
+from imukin.rotations import heading_free
 
 FS = 200.0
 

@@ -8,7 +8,7 @@ from imukin.errors import ImukinError
 from imukin.fusion.optimize import (OptimizeConfig, build_problem, dense_jacobian, optimize_orientations, so3_exp,
                                     so3_log, total_cost)
 from imukin.simulation.imu import integrate_gyroscope
-from imukin.training.dataset import heading_free
+from imukin.rotations import heading_free
 
 from .conftest import noisy_network, two_segment_motion
 

@@ -4,7 +4,9 @@ import pytest
 
 from imukin.conventions import mirror_imu
 from imukin.errors import ImukinError
-from imukin.training.dataset import Normalizer, side_inputs, split_subjects
+from imukin.conventions import side_inputs
+from imukin.normalization import Normalizer
+from imukin.training.dataset import split_subjects
 
 
 def test_split_is_subject_wise_and_fixed():

@@ -59,7 +59,7 @@ def test_lazy_windows_and_statistics_match_in_memory(big):
         xb, yb = lz.sample(np.random.default_rng(seed), 8)
         assert xb.shape == (8, 256, 16) and np.array_equal(xa, xb) and np.array_equal(ya, yb)
     lz.close()
-    from imukin.training.dataset import Normalizer
+    from imukin.normalization import Normalizer
 
     n_eager = Normalizer.fit(*eager.arrays("train"))
     n_lazy = lazy.fit_normalizer("train", chunk_frames=5000)  # several chunks per sequence

@@ -9,7 +9,8 @@ import json
 import pytest
 
 from imukin.evaluation.metrics import sequence_metrics
-from imukin.predictor import AnglePredictor, shipped_angle_models
+from imukin.predictor import AnglePredictor
+from imukin.pretrained import shipped_angle_models
 from imukin.simulation.markers import records_from_marker_files
 from imukin.simulation.sensor_errors import SensorErrorConfig
 

@@ -37,7 +37,7 @@ from imukin.conventions import JOINT_NAMES, angles_to_relative_rotation, check_c
     relative_rotation_to_angles
 from imukin.errors import ImukinError
 from imukin.fusion.optimize import heading_rotation, so3_exp, so3_log
-from imukin.training.dataset import side_inputs
+from imukin.conventions import side_inputs
 
 #: VQF's earth frame (z up) to imukin's lab frame (Y up): a rotation of -90 deg about x.
 EARTH_TO_LAB = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])

@@ -4,7 +4,7 @@ The problem
 -----------
 An orientation network gives, for every frame, the two sensors' orientations in a
 *heading-free* frame (segment 1's heading removed, see
-:func:`imukin.training.dataset.heading_free`). The gyroscopes give how each sensor
+:func:`imukin.rotations.heading_free`). The gyroscopes give how each sensor
 turns from one frame to the next, with noise and a bias. Both are combined by finding
 the orientations ``R[k, t]`` (sensor k = 1 proximal, 2 distal; every frame at once)
 and the two gyroscope biases ``b[k]`` that minimise::
@@ -75,7 +75,7 @@ from scipy.spatial.transform import Rotation
 from imukin.conventions import G, UP_LAB
 from imukin.errors import ImukinError
 from imukin.simulation.imu import integrate_gyroscope
-from imukin.training.dataset import heading_free
+from imukin.rotations import heading_free
 
 N_SEG = 2  # segments per joint: 1 proximal, 2 distal
 N_BAND = 8  # upper bandwidth of the normal equations with 6 unknowns per frame

@@ -36,8 +36,10 @@ from imukin.inference import resample, resample_to_length
 from imukin.io.atomic import write_text_atomic
 from imukin.models.checkpoint import read_checkpoint_info
 from imukin.models.orientation import output_to_rotations
-from imukin.predictor import PRETRAINED_DIR, AnglePredictor, TrainedRun, pretrained_path
-from imukin.training.dataset import load_joint_data, side_inputs
+from imukin.predictor import AnglePredictor, TrainedRun
+from imukin.pretrained import PRETRAINED_DIR, pretrained_path
+from imukin.conventions import side_inputs
+from imukin.training.dataset import load_joint_data
 
 BLEND_FILE = "blend.json"
 BLEND_FORMAT = "imukin-blend"
@@ -243,7 +245,7 @@ def shipped_predictors(activity: str, joint: str, device: str = "cpu") -> dict:
     """Every shipped predictor of an activity and joint, by label: each angle model (``"cnn"``,
     ``"transformer"``) and, where its blend is shipped, the same with the optimisation stage
     (``"cnn+refined"``). Values are :class:`AnglePredictor` or :class:`RefinedPredictor`."""
-    from imukin.predictor import shipped_angle_models
+    from imukin.pretrained import shipped_angle_models
 
     predictors = {}
     for run in shipped_angle_models(activity, joint):

@@ -13,11 +13,13 @@ from pathlib import Path
 
 import numpy as np
 
-from imukin.conventions import JOINT_NAMES, SIDES, check_choice, joint_channels, joint_segments, mirror_imu, \
-    mirror_rotation
+from imukin.conventions import JOINT_NAMES, SIDES, check_choice, joint_segments, \
+    mirror_rotation, side_inputs
 from imukin.data import SubjectRecord
 from imukin.errors import ImukinError
 from imukin.io.job_h5 import file_attrs, iter_dataset, subject_ids
+from imukin.normalization import Normalizer  # noqa: F401  (its home; imported here by older code)
+from imukin.rotations import heading_free
 
 SPLITS = ("train", "val", "test")
 TARGETS = ("angle", "orientation")
@@ -50,30 +52,6 @@ def record_inputs(rec: SubjectRecord, joint: str, side: str) -> np.ndarray:
     """The 16 network channels (T, 16) of one joint of one subject, left side mirrored."""
     acc1, gyr1, acc2, gyr2 = rec.joint_inputs(joint, side)
     return side_inputs(acc1, gyr1, acc2, gyr2, side)
-
-
-def side_inputs(acc1, gyr1, acc2, gyr2, side: str) -> np.ndarray:
-    """16 channels (T, 16) from two IMUs' (T, 3) signals; left-side signals are mirrored first."""
-    check_choice("side", side, SIDES)
-    if side == "left":
-        acc1, gyr1 = mirror_imu(acc1, gyr1)
-        acc2, gyr2 = mirror_imu(acc2, gyr2)
-    return joint_channels(acc1, gyr1, acc2, gyr2)
-
-
-def heading_free(r1: np.ndarray, r2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Remove segment 1's heading (rotation about lab Y) from two orientation sequences.
-
-    Both (T, 3, 3) sequences are turned by ``Ry(-psi1(t))``, where ``psi1`` is the heading
-    of segment 1's x axis, so walking direction does not matter and ``R1^T R2`` (hence the
-    joint angle) is unchanged.
-    """
-    x = r1[:, :, 0]  # (T, 3) segment 1 x axis in lab
-    psi = np.arctan2(-x[:, 2], x[:, 0])  # heading about +Y
-    c, s = np.cos(psi), np.sin(psi)
-    ry_inv = np.zeros((len(psi), 3, 3))
-    ry_inv[:, 0, 0], ry_inv[:, 0, 2], ry_inv[:, 1, 1], ry_inv[:, 2, 0], ry_inv[:, 2, 2] = c, -s, 1.0, s, c
-    return ry_inv @ r1, ry_inv @ r2
 
 
 def record_orientation_target(rec: SubjectRecord, joint: str, side: str) -> np.ndarray:
@@ -206,36 +184,3 @@ def dataset_hash(path: str | Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()[:16]
 
 
-@dataclass
-class Normalizer:
-    """Per-channel z-scoring of inputs and targets with training-set statistics."""
-
-    x_mean: np.ndarray  # (16,)
-    x_std: np.ndarray  # (16,)
-    y_mean: np.ndarray  # (3,)
-    y_std: np.ndarray  # (3,)
-
-    @classmethod
-    def fit(cls, xs: list[np.ndarray], ys: list[np.ndarray], scale_y: bool = True) -> "Normalizer":
-        """Statistics of the training data; ``scale_y=False`` leaves targets as they are (orientations)."""
-        x = np.concatenate(xs)
-        y = np.concatenate(ys)
-        if not scale_y:
-            return cls(x.mean(0), np.maximum(x.std(0), 1e-6), np.zeros(y.shape[1]), np.ones(y.shape[1]))
-        return cls(x.mean(0), np.maximum(x.std(0), 1e-6), y.mean(0), np.maximum(y.std(0), 1e-6))
-
-    def to_dict(self) -> dict:
-        return {k: np.asarray(getattr(self, k), float).tolist() for k in ("x_mean", "x_std", "y_mean", "y_std")}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "Normalizer":
-        return cls(*(np.asarray(d[k], np.float32) for k in ("x_mean", "x_std", "y_mean", "y_std")))
-
-    def x(self, x: np.ndarray) -> np.ndarray:
-        return ((x - self.x_mean) / self.x_std).astype(np.float32)
-
-    def y(self, y: np.ndarray) -> np.ndarray:
-        return ((y - self.y_mean) / self.y_std).astype(np.float32)
-
-    def y_inverse(self, y: np.ndarray) -> np.ndarray:
-        return y * self.y_std + self.y_mean

@@ -93,7 +93,7 @@ def frozen_parameters(model: torch.nn.Module, mode: str) -> tuple[str, ...]:
 def resolve_source(source: str | Path, joint: str | None, activity: str | None, model: str = "cnn") -> Path:
     """Folder of the model to start from: a run folder, or ``"pretrained"`` (needs joint and activity)."""
     if str(source) == "pretrained":
-        from imukin.predictor import pretrained_path
+        from imukin.pretrained import pretrained_path
 
         if joint is None or activity is None:
             raise ImukinError("--from pretrained needs --joint and an activity (--activity, or a dataset whose "

@@ -23,7 +23,7 @@ from pathlib import Path
 from imukin.conventions import ACTIVITIES, ANGLE_AXES, JOINT_NAMES
 from imukin.io.atomic import write_text_atomic
 from imukin.io.job_h5 import file_attrs, write_dataset
-from imukin.predictor import PRETRAINED_DIR
+from imukin.pretrained import PRETRAINED_DIR
 from imukin.simulation.corpus import CorpusConfig, corpus_attrs, simulate_corpus
 from imukin.training.dataset import load_joint_data
 from imukin.training.trainer import TrainConfig, train
