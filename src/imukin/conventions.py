@@ -10,7 +10,10 @@ Segment (anatomical) frame
     For every segment, left and right alike, at neutral standing the axes are
     x anterior, y superior (along the segment's long axis, pointing proximally;
     for the foot, y is perpendicular to the sole) and z to the subject's right.
-    So at neutral standing every segment frame equals the lab frame.
+    So at neutral standing every segment frame equals the lab frame, with one exception: the
+    pelvis frame is the anatomical one (ASIS/PSIS, as in Plug-in Gait), which sits tilted
+    forward by the pelvic tilt (about 10-20 deg; the simulator's walking pelvis averages 15 deg),
+    and hip flexion includes that tilt. ``imukin.predict`` aligns a pelvis sensor to that tilt.
 Sensor frame
     A simulated sensor mounted without error has the frame of its segment
     (x anterior, y up, z right at neutral standing). Rotation matrices ``rmat``
