@@ -211,7 +211,7 @@ def main() -> int:
     if args.out.parent.name == "out" and not ignore.exists():
         ignore.write_text("*\n")  # benchmark outputs stay out of git
     from imukin.fusion.classical import ClassicalConfig, ClassicalPredictor
-    from imukin.fusion.refine import shipped_predictors
+    from imukin.fusion.refine import candidate_predictors, shipped_predictors
 
     imus = load_imus(args.data)
     n = min(r.n_frames for r in imus.values())
@@ -229,11 +229,7 @@ def main() -> int:
     for joint in JOINT_NAMES:
         predictors = shipped_predictors("walking", joint)
         if args.candidates is not None:
-            from imukin.predictor import AnglePredictor
-
-            for run in sorted(args.candidates.glob(f"walking_{joint}_*")):
-                if (run / "model.json").exists() and "_ori" not in run.name:
-                    predictors[f"new {run.name.split('_', 2)[2]}"] = AnglePredictor(run)
+            predictors.update(candidate_predictors(args.candidates, "walking", joint))
         for side in SIDES:
             jn = joint_name(joint, side)
             if jn not in ref.angles:

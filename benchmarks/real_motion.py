@@ -42,7 +42,7 @@ def main() -> None:
     missing = [t for t in TRIALS if not (args.data / t).exists()]
     if missing:
         sys.exit(f"missing trials under {args.data}: {', '.join(missing)}; pass --data with the shared data folder")
-    from imukin.fusion.refine import shipped_predictors
+    from imukin.fusion.refine import candidate_predictors, shipped_predictors
 
     records = records_from_marker_files([args.data / t for t in TRIALS], fs_out=200.0,
                                         errors=None if args.ideal else SensorErrorConfig(), seed=args.seed)
@@ -50,11 +50,7 @@ def main() -> None:
     for joint in JOINT_NAMES:
         predictors = shipped_predictors("walking", joint)
         if args.candidates is not None:
-            from imukin.predictor import AnglePredictor
-
-            for run in sorted(args.candidates.glob(f"walking_{joint}_*")):
-                if (run / "model.json").exists() and "_ori" not in run.name:
-                    predictors[f"new {run.name.split('_', 2)[2]}"] = AnglePredictor(run)
+            predictors.update(candidate_predictors(args.candidates, "walking", joint))
         for label, predictor in predictors.items():
             for trial, rec in zip(TRIALS, records):
                 for side in SIDES:

@@ -21,9 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from imukin.conventions import ACTIVITIES, ANGLE_AXES, G, JOINT_NAMES, SIDES, check_rate
+from imukin.conventions import ACTIVITIES, ANGLE_AXES, G, JOINT_NAMES, RATE_TOLERANCE, SIDES, check_rate
 from imukin.errors import ImukinError
 from imukin.io.atomic import atomic_path, write_text_atomic
+from imukin.io.paths import check_output_dir
 
 #: Length of the zoomed plot (s): a few strides.
 ZOOM_S = 5.0
@@ -87,12 +88,6 @@ def cmd_predict(args) -> int:
     return _cmd_predict_recording(args)
 
 
-def _out_dir(path: Path) -> Path:
-    if path.exists() and not path.is_dir():
-        raise ImukinError(f"--out {path} is a file; pass a folder (it is created if missing)")
-    return path
-
-
 def _cmd_predict_recording(args) -> int:
     import imukin
     from imukin.evaluation.plots import plot_recording_angles
@@ -106,7 +101,7 @@ def _cmd_predict_recording(args) -> int:
                           model=args.model, align=args.align or "auto", mounting=args.mounting, refine=args.refine,
                           run=args.run, ori_run=args.ori_run, calibrate=args.calibrate, device=args.device,
                           progress=not args.quiet)
-    out = _out_dir(args.out or Path(f"{rec.name}_angles"))
+    out = check_output_dir(args.out or Path(f"{rec.name}_angles"))
     t = pred.t
     files = []
     for joint, a in pred.angles.items():
@@ -238,7 +233,7 @@ def _cmd_predict_demo_folder(args) -> int:
         if leg.fs is None and args.fs is None:
             raise ImukinError(f"{args.root_path} ({leg.side} leg) carries no time stamps: pass its sampling rate, "
                               "e.g. --fs 100")
-        if leg.fs is not None and args.fs is not None and abs(args.fs / leg.fs - 1) > 0.01:
+        if leg.fs is not None and args.fs is not None and abs(args.fs / leg.fs - 1) > RATE_TOLERANCE:
             raise ImukinError(f"--fs {args.fs:g} contradicts the time stamps of the {leg.side} leg ({leg.fs:.4g} Hz); "
                               "drop --fs, or fix it")
     predictor = AnglePredictor(args.run, args.device) if args.run else \
@@ -255,7 +250,7 @@ def _cmd_predict_demo_folder(args) -> int:
         else:
             raise ImukinError("--refine with --run needs --ori-run (an orientation run of the same joint; "
                               "train one with 'imukin train --target orientation', then 'imukin fit-blend')")
-    out = _out_dir(args.out or args.root_path)
+    out = check_output_dir(args.out or args.root_path)
     acc_scale = G if args.acc_units == "g" else 1.0
     gyr_scale = np.pi / 180 if args.gyr_units == "deg/s" else 1.0
     for leg in legs:  # scale and check units of every leg before anything is written

@@ -256,6 +256,15 @@ def shipped_predictors(activity: str, joint: str, device: str = "cpu") -> dict:
     return predictors
 
 
+def candidate_predictors(folder: str | Path, activity: str, joint: str, device: str = "cpu") -> dict:
+    """Angle models trained but not shipped, to compare with the shipped ones: every run
+    ``<folder>/<activity>_<joint>_<model>`` (orientation runs left out), labelled ``"new <model>"``."""
+    return {f"new {run.name.split('_', 2)[2]}": AnglePredictor(run, device=device)
+            for run in sorted(Path(folder).glob(f"{activity}_{joint}_*"))
+            if (run / "model.json").exists()
+            and read_checkpoint_info(run).get("meta", {}).get("target", "angle") == "angle"}
+
+
 def fit_blend(angle_run: str | Path, ori_run: str | Path, data_path: str | Path, split: str = "val",
               out_dir: str | Path | None = None, config: OptimizeConfig | None = None,
               split_seed: int | None = None, device: str = "cpu", max_sequences: int | None = None) -> dict:

@@ -899,20 +899,29 @@ def _fit_ground(subject: SubjectParams, vstar: float, fit: np.ndarray, use_subje
     return fit
 
 
+def _canonical_stride(subject: SubjectParams, activity: str, vstar: float, fit: np.ndarray, use_subject: bool):
+    """Two canonical strides (1 s each, 400 samples per stride, constant ``vstar`` and ``fit``).
+
+    Returns ``(phase per side, the :func:`_forward` result, slice of the second stride)``.
+    """
+    fs = 400.0  # samples per (1 s) stride
+    t = np.arange(int(2 * fs)) / fs
+    asym = subject.phase_asym if use_subject else 0.0
+    ph = {"right": t.copy(), "left": t + 0.5 + asym}
+    res = _forward(subject, activity, fs, ph, np.full(t.shape, vstar), np.zeros(t.shape),
+                   np.tile(fit, (len(t), 1)), None, use_subject)
+    return ph, res, slice(int(fs), int(2 * fs))  # second stride, phase 0..1
+
+
 def _stance_sweep(subject: SubjectParams, vstar: float, fit: np.ndarray, use_subject: bool):
     """Running, one canonical stride (1 s): stance weights and the stance foot's backward speed
     relative to the pelvis per unit phase (m per cycle), on a phase grid.
 
     Returns ``(phase (M,), stance weight (M,), sweep speed (M,))``.
     """
-    fs = 400.0  # samples per (1 s) stride
-    t = np.arange(int(2 * fs)) / fs
+    ph, res, sl = _canonical_stride(subject, "running", vstar, fit, use_subject)
     asym = subject.phase_asym if use_subject else 0.0
-    ph = {"right": t.copy(), "left": t + 0.5 + asym}
-    res = _forward(subject, "running", fs, ph, np.full(t.shape, vstar), np.zeros(t.shape),
-                   np.tile(fit, (len(t), 1)), None, use_subject)
-    sl = slice(int(fs), int(2 * fs))  # second stride, phase 0..1
-    phase = t[sl] - 1.0
+    phase = ph["right"][sl] - 1.0
     beta, ramp = fit[_FIT_TOE_OFF], 0.03
     stance, sweep = np.zeros(len(phase)), np.zeros(len(phase))
     for side, p0 in (("right", phase), ("left", phase + 0.5 + asym)):
@@ -934,7 +943,6 @@ def _run_warp(subject: SubjectParams, vstar: float, fit: np.ndarray, stride_m: f
     Returns the Fourier coefficients (1 + 2 _WARP_HARMONICS,) of the periodic ``phase(u) - u``.
     """
     phase, stance, sweep = _stance_sweep(subject, vstar, fit, use_subject)
-    n = len(phase)
     rate = sweep / stride_m  # du/dphase in stance
     flight = (1.0 - float(np.mean(rate))) / max(float(np.mean(1.0 - stance)), 1e-6)
     dudp = rate + (1.0 - stance) * max(flight, 0.3)
@@ -971,13 +979,7 @@ def _walk_sweep(subject: SubjectParams, vstar: float, fit: np.ndarray, use_subje
 
     Returns ``(phase (M,), sweep speed (M,), pelvis height over the loaded feet (M,))``.
     """
-    fs = 400.0  # samples per (1 s) stride
-    t = np.arange(int(2 * fs)) / fs
-    asym = subject.phase_asym if use_subject else 0.0
-    ph = {"right": t.copy(), "left": t + 0.5 + asym}
-    res = _forward(subject, "walking", fs, ph, np.full(t.shape, vstar), np.zeros(t.shape),
-                   np.tile(fit, (len(t), 1)), None, use_subject)
-    sl = slice(int(fs), int(2 * fs))  # second stride, phase 0..1
+    ph, res, sl = _canonical_stride(subject, "walking", vstar, fit, use_subject)
     beta = fit[_FIT_TOE_OFF]
     ds = beta - 0.5
     load = {}
@@ -987,7 +989,7 @@ def _walk_sweep(subject: SubjectParams, vstar: float, fit: np.ndarray, use_subje
     w_r = load["right"] / np.maximum(load["right"] + load["left"], 1e-6)
     v = w_r[:, None] * res["vel_c"]["right"][sl] + (1.0 - w_r)[:, None] * res["vel_c"]["left"][sl]  # (M, 2)
     height = -(w_r * res["low"]["right"][sl] + (1.0 - w_r) * res["low"]["left"][sl])  # (M,) pelvis over the load
-    return t[sl] - 1.0, np.linalg.norm(v, axis=1), height
+    return ph["right"][sl] - 1.0, np.linalg.norm(v, axis=1), height
 
 
 def _walk_warp(subject: SubjectParams, vstar: float, fit: np.ndarray, use_subject: bool) -> np.ndarray:
@@ -1006,7 +1008,6 @@ def _walk_warp(subject: SubjectParams, vstar: float, fit: np.ndarray, use_subjec
     Fourier coefficients (1 + 2 _WARP_HARMONICS,) of the periodic ``phase(u) - u``.
     """
     phase, sweep, height = _walk_sweep(subject, vstar, fit, use_subject)
-    n = len(phase)
     dev = height - float(np.mean(height))
     v_target = 1.0 - WALK_SPEED_SWING * dev / max(float(np.max(np.abs(dev))), 1e-6)  # slowest when highest
     dudp = np.clip(sweep / v_target / max(float(np.mean(sweep / v_target)), 1e-6), *WALK_WARP_RATE_RANGE)

@@ -736,16 +736,7 @@ def _trial_frames(markers: MarkerData, clusters: ClusterSet, cutoff_hz: float, r
     if clusters.method == "rigid":
         return _trial_frames_rigid(markers, pos, cutoff_hz, reference, max_gap_s, joints)
     seen = np.all(np.stack([np.all(np.isfinite(p), axis=(1, 2)) for p in pos.values()]), axis=0)  # (N,)
-    idx = np.flatnonzero(seen)
-    if len(idx) == 0 or (idx[-1] - idx[0] + 1) / fs < MIN_DURATION_S:
-        raise ImukinError(f"the markers of {', '.join(pos)} are seen together for less than {MIN_DURATION_S} s in "
-                          f"{markers.source or 'the trial'}; use a longer trial or fewer segments")
-    a, b = int(idx[0]), int(idx[-1]) + 1
-    if isinstance(reference, (int, np.integer)):
-        if not a <= reference < b:
-            raise ImukinError(f"reference frame {reference} is outside frames {a}-{b - 1}, where all the markers "
-                              f"are seen; pass a frame inside that range")
-        reference = int(reference) - a
+    a, b, reference = _seen_span(seen, fs, pos, markers, reference)
     names = [n for seg in pos for n in clusters.markers[seg]]
     xyz = np.stack([fill_gaps(markers.marker(n)[a:b], fs, n, max_gap_s) for n in names], axis=1)  # (n, M, 3)
     xyz = _lowpass(xyz, fs, cutoff_hz)
@@ -757,11 +748,9 @@ def _trial_frames(markers: MarkerData, clusters: ClusterSet, cutoff_hz: float, r
     return frames, a, b, joints, info
 
 
-def _trial_frames_rigid(markers: MarkerData, pos: dict, cutoff_hz: float, reference, max_gap_s: float, joints):
-    """:func:`_trial_frames` for ``"rigid"`` sets: fit, trim, fill frame gaps, low-pass the frames."""
-    fs = markers.fs
-    raw = {seg: _rigid_frame(p, seg) for seg, p in pos.items()}
-    seen = np.all(np.stack([np.all(np.isfinite(r), axis=(1, 2)) for r, _ in raw.values()]), axis=0)  # (N,)
+def _seen_span(seen: np.ndarray, fs: float, pos: dict, markers: MarkerData, reference):
+    """``[a, b)`` from the first to the last frame where every segment is seen, and ``reference`` made
+    relative to ``a`` (when it is a frame number); one line when the span is too short or misses it."""
     idx = np.flatnonzero(seen)
     if len(idx) == 0 or (idx[-1] - idx[0] + 1) / fs < MIN_DURATION_S:
         raise ImukinError(f"the markers of {', '.join(pos)} are seen together for less than {MIN_DURATION_S} s in "
@@ -772,6 +761,15 @@ def _trial_frames_rigid(markers: MarkerData, pos: dict, cutoff_hz: float, refere
             raise ImukinError(f"reference frame {reference} is outside frames {a}-{b - 1}, where all the markers "
                               f"are seen; pass a frame inside that range")
         reference = int(reference) - a
+    return a, b, reference
+
+
+def _trial_frames_rigid(markers: MarkerData, pos: dict, cutoff_hz: float, reference, max_gap_s: float, joints):
+    """:func:`_trial_frames` for ``"rigid"`` sets: fit, trim, fill frame gaps, low-pass the frames."""
+    fs = markers.fs
+    raw = {seg: _rigid_frame(p, seg) for seg, p in pos.items()}
+    seen = np.all(np.stack([np.all(np.isfinite(r), axis=(1, 2)) for r, _ in raw.values()]), axis=0)  # (N,)
+    a, b, reference = _seen_span(seen, fs, pos, markers, reference)
     frames = {}
     for seg, (rot, origin) in raw.items():
         rot, origin = _fill_frame_gaps(rot[a:b], origin[a:b], fs, max_gap_s, seg)
