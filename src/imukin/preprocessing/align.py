@@ -112,11 +112,11 @@ STRIDE_RANGE_S = {"walking": (0.8, 1.7), "running": (0.55, 1.0)}
 #: pooled, mean over 3 s windows of whole strides. The SD over windows (person-to-person and
 #: stride-to-stride spread: the error to expect on the superior axis) is noted below.
 #: SD over windows of (tilt, frontal), deg: walking pelvis (4.2, 1.3), thigh (2.7, 2.5),
-#: shank (2.7, 4.0), foot (5.6, 4.9); running pelvis (4.9, 2.6), thigh (2.8, 3.7), shank (8.0, 10.4),
-#: foot (8.7, 8.1).
+#: shank (2.7, 4.0), foot (5.6, 4.9); running pelvis (4.8, 2.3), thigh (3.1, 3.5), shank (9.5, 14.6),
+#: foot (10.3, 8.9).
 MEAN_FORCE_TILT_DEG = {  # simulated_gait_statistics(activity, 16, 30.0, 9001) on the current simulator
     "walking": {"pelvis": (-15.2, 0.1), "thigh": (3.2, -2.0), "shank": (-15.2, -2.8), "foot": (-16.3, -0.3)},
-    "running": {"pelvis": (-17.7, 0.0), "thigh": (14.9, -4.8), "shank": (-42.7, -14.9), "foot": (-22.2, -4.1)},
+    "running": {"pelvis": (-17.8, 0.1), "thigh": (14.1, -4.9), "shank": (-40.5, -15.2), "foot": (-19.8, -4.1)},
 }
 
 #: Sign features (odd under a 180 deg turn about y) in the true segment frame: (mean, SD) over
@@ -134,26 +134,27 @@ SIGN_FEATURES = {
                  "c_ax_day": (0.05, 0.36), "c_wz_ay": (0.03, 0.52), "c_wz_day": (-0.08, 0.19)},
     },
     "running": {
-        "pelvis": {"skew_wz": (-0.05, 0.32), "skew_ax": (-0.42, 0.41), "c_ax_ay": (-0.20, 0.27),
-                   "c_ax_day": (0.47, 0.20), "c_wz_ay": (-0.11, 0.24), "c_wz_day": (0.30, 0.31)},
-        "thigh": {"skew_wz": (0.18, 0.22), "skew_ax": (0.42, 0.43), "c_ax_ay": (-0.30, 0.16),
-                  "c_ax_day": (0.10, 0.25), "c_wz_ay": (-0.06, 0.21), "c_wz_day": (0.22, 0.10)},
-        "shank": {"skew_wz": (-0.23, 0.27), "skew_ax": (0.82, 0.33), "c_ax_ay": (0.60, 0.12),
-                  "c_ax_day": (0.09, 0.17), "c_wz_ay": (-0.46, 0.11), "c_wz_day": (0.19, 0.10)},
-        "foot": {"skew_wz": (-0.44, 0.15), "skew_ax": (-0.41, 0.46), "c_ax_ay": (0.12, 0.16),
-                 "c_ax_day": (-0.46, 0.23), "c_wz_ay": (-0.27, 0.09), "c_wz_day": (-0.14, 0.13)},
+        "pelvis": {"skew_wz": (-0.11, 0.23), "skew_ax": (-0.37, 0.39), "c_ax_ay": (-0.72, 0.13),
+                   "c_ax_day": (0.03, 0.21), "c_wz_ay": (-0.26, 0.25), "c_wz_day": (0.32, 0.24)},
+        "thigh": {"skew_wz": (0.18, 0.21), "skew_ax": (0.81, 0.50), "c_ax_ay": (-0.29, 0.15),
+                  "c_ax_day": (-0.09, 0.23), "c_wz_ay": (-0.08, 0.20), "c_wz_day": (0.21, 0.09)},
+        "shank": {"skew_wz": (-0.23, 0.28), "skew_ax": (0.83, 0.32), "c_ax_ay": (0.58, 0.15),
+                  "c_ax_day": (0.06, 0.17), "c_wz_ay": (-0.43, 0.11), "c_wz_day": (0.22, 0.11)},
+        "foot": {"skew_wz": (-0.44, 0.15), "skew_ax": (-0.53, 0.53), "c_ax_ay": (0.07, 0.20),
+                 "c_ax_day": (-0.45, 0.21), "c_wz_ay": (-0.31, 0.09), "c_wz_day": (-0.14, 0.13)},
     },
 }
 SIGN_FEATURE_NAMES = ("skew_wz", "skew_ax", "c_ax_ay", "c_ax_day", "c_wz_ay", "c_wz_day")
 
-#: The simulator's pelvis surge is not a reliable model of real walking: its forward speed is even within
-#: the stride only through a phase warp of the joint-angle templates (imukin.simulation.gait._walk_warp),
-#: and its phase against the pelvis height is mixed (corr(height, speed) -0.5..+0.4 in walking), where the
-#: inverted pendulum and the spring-mass model say clearly negative (walking) and positive (running). So
-#: the pelvis's features that involve acc_x are not taken from the simulator; the phase of forward
-#: against vertical acceleration comes from those models instead (Zijlstra & Hof 2003): with height ~
-#: cos(wt) and forward speed ~ -cos(wt) (walking), E[acc_x d(acc_y)/dt] > 0; running has the opposite
-#: sign. Nominal (mean, SD) of the correlation: (+-0.3, 0.2), not fitted.
+#: The simulator's pelvis surge is not a reliable model of real gait: its forward speed follows the
+#: inverted pendulum (walking) and the spring-mass dip (running) only on average over steps, through
+#: phase warps of the joint-angle templates (imukin.simulation.gait._walk_warp, _run_warp), and the
+#: no-slip stance of the templates adds within-step wobble of the same size, so the simulated phase of
+#: forward against vertical acceleration is mixed (running c_ax_day 0.03 +- 0.21). So the pelvis's
+#: features that involve acc_x are not taken from the simulator; the phase of forward against vertical
+#: acceleration comes from those models instead (Zijlstra & Hof 2003): with height ~ cos(wt) and forward
+#: speed ~ -cos(wt) (walking), E[acc_x d(acc_y)/dt] > 0; running has the opposite sign. Nominal (mean,
+#: SD) of the correlation: (+-0.3, 0.2), not fitted.
 PELVIS_PHYSICS_FEATURES = {"walking": {"c_ax_day": (0.3, 0.2)}, "running": {"c_ax_day": (-0.3, 0.2)}}
 for _act, _table in SIGN_FEATURES.items():
     _table["pelvis"] = {k: v for k, v in _table["pelvis"].items() if "ax" not in k}

@@ -34,8 +34,9 @@ How a sequence is made
    leg in double support (knee flexion or push-off plantarflexion) put both feet on the
    ground when the heel lands; a phase warp (:func:`_walk_warp`) evens out the forward
    speed within the stride (the templates alone sweep the stance foot back unevenly).
-   Running: the range scale sets the contact length, and a phase warp
-   (:func:`_run_warp`) keeps the forward speed even through stance and flight.
+   Running: the range scale sets the contact length; a phase warp (:func:`_run_warp`)
+   gives the stance the spring-mass speed course (a dip of :data:`RUN_SPEED_DIP` at
+   mid-stance) and the flight keeps the speed of the stances around it.
 4. **Forward kinematics** through :func:`imukin.conventions.angles_to_relative_rotation`:
    ``R_thigh = R_pelvis @ angles_to_relative_rotation(hip, "hip", side)`` and so on, so
    :func:`imukin.conventions.joint_angles` returns :attr:`Kinematics.angles` exactly.
@@ -291,6 +292,10 @@ WALK_WARP_SMOOTH = 0.02
 #: inverted pendulum's exchange of kinetic and potential energy; Cavagna et al. 1977, Zijlstra & Hof 2003:
 #: the body's forward speed varies by about +-5-10 % at comfortable speeds).
 WALK_SPEED_SWING = 0.08
+#: Running: dip of the horizontal speed at mid-stance relative to the speed in flight. The braking
+#: impulse of a running step (about 0.02 body weight x s, Munro et al. 1987) takes about 0.2 m/s off
+#: 3-5 m/s, so about 5 %; the speed is lowest at mid-stance, when the pelvis is lowest.
+RUN_SPEED_DIP = 0.05
 #: Softness (m) of the choice of the lowest sole point (rolling contact).
 _SOLE_SOFT_M = 0.001
 
@@ -436,28 +441,6 @@ def _poly_u(activity: str, vstar: np.ndarray) -> np.ndarray:
     lo, hi = VSTAR_RANGE[activity]
     u = (np.clip(np.asarray(vstar, float), lo, hi) - centre) / half
     return np.stack([u ** p for p in range(4)], axis=-1)  # (N, 4)
-
-
-def template_curves(activity: str, vstar, phase) -> np.ndarray:
-    """Population-mean curves of all :data:`~imukin.simulation.body.CURVE_CHANNELS`.
-
-    Parameters
-    ----------
-    activity : {"walking", "running"}
-    vstar : float or ndarray, shape (N,)
-        Dimensionless speed ``v / sqrt(g * leg length)``.
-    phase : ndarray, shape (N,)
-        Gait phase in cycles (0 = heel strike; any real number, periodic).
-
-    Returns
-    -------
-    ndarray, shape (N, 12)
-        Degrees, columns in ``CURVE_CHANNELS`` order (pelvis curves in the right-side view).
-    """
-    check_choice("activity", activity, ACTIVITIES)
-    phase = np.atleast_1d(np.asarray(phase, float))
-    vstar = np.broadcast_to(np.asarray(vstar, float), phase.shape)
-    return _templates(activity, _fourier_basis(phase, N_HARMONICS), _poly_u(activity, vstar))
 
 
 def _templates(activity: str, basis: np.ndarray, up: np.ndarray) -> np.ndarray:
@@ -728,21 +711,27 @@ def _running_translation(fs: float, phase: dict, beta: np.ndarray, low: dict, ve
     flight between stances; returns the pelvis height (N,) and horizontal velocity (N, 2).
 
     The stance foot sets the height and (no slip) the velocity; flights are parabolas
-    (acceleration -g) between the toe-off and landing heights with the velocity blended
-    between the stance values; :func:`_ballistic_fit` then joins stance and flight with
-    bounded jerk."""
+    (acceleration -g) between the toe-off and landing heights. The horizontal velocity in
+    flight is constant from one stance to the next: the adjoining stances' mean speed
+    over the mean of their dip course (:data:`RUN_SPEED_DIP`), as a runner's speed is the
+    same at toe-off and at the next contact. The no-slip velocity is followed in the middle
+    of stance only (:data:`_RUN_CONTACT_EDGE`): at contact and toe-off the templates' rolling
+    heel and toe give no-slip speeds far from the body's. :func:`_ballistic_fit` then joins
+    stance and flight with bounded jerk."""
     n = len(beta)
     t = np.arange(n) / fs
     ramp = 0.03  # cycles, width of the load hand-over at contact and toe-off
-    w, hs, to = {}, {}, {}
+    w, w_mid, hs, to = {}, {}, {}, {}
     for side in SIDES:
         p = phase[side]
         frac = p - np.floor(p)
         d_hs = (frac + 0.5) % 1.0 - 0.5  # cycles since heel strike, in [-0.5, 0.5)
         w[side] = _smootherstep(d_hs / ramp + 0.5) * _smootherstep((beta - d_hs) / ramp + 0.5)
+        w_mid[side] = w[side] * _stance_middle(d_hs / beta)
         hs[side] = _crossings(p, t)
         to[side] = _crossings(p - beta, t)  # toe-off: phase passes k + beta
     wsum = w["right"] + w["left"]  # (N,) in [0, 1]
+    wmid = w_mid["right"] + w_mid["left"]  # (N,) in [0, 1]
     safe = np.maximum(wsum, 1e-12)
     y_st = -(w["right"] * low["right"] + w["left"] * low["left"]) / safe  # (N,)
     v_st = -(w["right"][:, None] * vel_c["right"] + w["left"][:, None] * vel_c["left"]) / safe[:, None]
@@ -757,20 +746,56 @@ def _running_translation(fs: float, phase: dict, beta: np.ndarray, low: dict, ve
         t0, t1 = t_to[ok], t_hs[j[ok]]
         y_ref = lambda tt: np.interp(tt, t, y_st)  # noqa: E731
         y0, y1 = y_ref(t0), y_ref(t1)
-        v0 = np.stack([np.interp(t0, t, v_st[:, k]) for k in range(2)], axis=1)
-        v1 = np.stack([np.interp(t1, t, v_st[:, k]) for k in range(2)], axis=1)
+        k1 = np.minimum(np.searchsorted(t_to, t1), len(t_to) - 1)
+        v0 = _stance_mean(v_st, wmid, t, t_hs[np.maximum(j[ok] - 1, 0)], t0) / _RUN_STANCE_MEAN_SPEED  # (K, 2)
+        v1 = _stance_mean(v_st, wmid, t, t1, t_to[k1]) / _RUN_STANCE_MEAN_SPEED
         # each sample belongs to the flight whose [previous stance middle, next stance middle] holds it
         mids = 0.5 * (t1[:-1] + t0[1:])
         f = np.searchsorted(mids, t)  # (N,) flight index
         a, b = t0[f], t1[f]
         s = (t - a) / np.maximum(b - a, 1e-9)
         y_fl = y0[f] + s * (y1[f] - y0[f]) + 0.5 * G * (t - a) * (b - t)  # curvature -g through both ends
-        v_fl = v0[f] + s[:, None] * (v1[f] - v0[f])
+        v_fl = v0[f] + np.clip(s, 0.0, 1.0)[:, None] * (v1[f] - v0[f])  # (N, 2), constant speed in flight
         y = wsum * y_st + (1.0 - wsum) * y_fl
-        v = wsum[:, None] * v_st + (1.0 - wsum)[:, None] * v_fl
+        v = wmid[:, None] * v_st + (1.0 - wmid)[:, None] * v_fl
     y = _ballistic_fit(y, wsum, fs, 2, -G, *_RUN_FIT_VERTICAL)
-    v = np.stack([_ballistic_fit(v[:, k], wsum, fs, 1, 0.0, *_RUN_FIT_HORIZONTAL) for k in range(2)], axis=1)
+    ones = np.ones_like(wmid)
+    v = np.stack([_ballistic_fit(v[:, k], ones, fs, 1, 0.0, *_RUN_FIT_HORIZONTAL) for k in range(2)], axis=1)
     return y, v
+
+
+#: Running: fraction of stance at contact and at toe-off over which the horizontal velocity passes from
+#: the flight value to the no-slip one (see :func:`_running_translation`).
+_RUN_CONTACT_EDGE = 0.2
+
+
+def _stance_middle(s: np.ndarray) -> np.ndarray:
+    """Weight (0-1) of the no-slip velocity at the fraction ``s`` of stance gone (0 outside stance)."""
+    s = np.clip(s, 0.0, 1.0)
+    return _smootherstep(s / _RUN_CONTACT_EDGE) * _smootherstep((1.0 - s) / _RUN_CONTACT_EDGE)
+
+
+def _stance_speed_course_mean() -> float:
+    """Mean of the stance speed course ``1 - RUN_SPEED_DIP sin(pi s)`` under :func:`_stance_middle`."""
+    s = np.linspace(0.0, 1.0, 2001)
+    m = _stance_middle(s)
+    return float(np.sum(m * (1.0 - RUN_SPEED_DIP * np.sin(np.pi * s))) / np.sum(m))
+
+
+def _stance_mean(v: np.ndarray, weight: np.ndarray, t: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Weighted mean of ``v`` (N, C) over the samples in each ``[start_k, end_k]`` (K,): (K, C); the
+    value at ``end_k`` where the interval holds no weight."""
+    c = np.concatenate([np.zeros((1, v.shape[1])), np.cumsum(weight[:, None] * v, axis=0)])  # (N + 1, C)
+    cw = np.concatenate([[0.0], np.cumsum(weight)])  # (N + 1,)
+    i0 = np.searchsorted(t, start, side="left")
+    i1 = np.searchsorted(t, end, side="right")
+    sw = (cw[i1] - cw[i0])[:, None]
+    at_end = np.stack([np.interp(end, t, v[:, k]) for k in range(v.shape[1])], axis=1)
+    return np.where(sw > 1e-9, (c[i1] - c[i0]) / np.maximum(sw, 1e-9), at_end)
+
+
+#: Running: mean of the stance speed course over the middle of stance, relative to the flight speed.
+_RUN_STANCE_MEAN_SPEED = _stance_speed_course_mean()
 
 
 def _banded_gram(stencil: np.ndarray, weight: np.ndarray, n: int) -> np.ndarray:
@@ -917,33 +942,40 @@ def _stance_sweep(subject: SubjectParams, vstar: float, fit: np.ndarray, use_sub
     """Running, one canonical stride (1 s): stance weights and the stance foot's backward speed
     relative to the pelvis per unit phase (m per cycle), on a phase grid.
 
-    Returns ``(phase (M,), stance weight (M,), sweep speed (M,))``.
+    Returns ``(phase (M,), stance weight (M,), sweep speed (M,), dip (M,))``; ``dip`` is the
+    stance-weighted ``sin(pi s)`` of the fraction ``s`` of stance gone (0 at contact and
+    toe-off, 1 at mid-stance).
     """
     ph, res, sl = _canonical_stride(subject, "running", vstar, fit, use_subject)
     asym = subject.phase_asym if use_subject else 0.0
     phase = ph["right"][sl] - 1.0
     beta, ramp = fit[_FIT_TOE_OFF], 0.03
-    stance, sweep = np.zeros(len(phase)), np.zeros(len(phase))
+    stance, sweep, dip = np.zeros(len(phase)), np.zeros(len(phase)), np.zeros(len(phase))
     for side, p0 in (("right", phase), ("left", phase + 0.5 + asym)):
         d = (p0 + 0.5) % 1.0 - 0.5
         w = _smootherstep(d / ramp + 0.5) * _smootherstep((beta - d) / ramp + 0.5)
         stance += w
         sweep += w * np.linalg.norm(res["vel_c"][side][sl], axis=1)
-    return phase, stance, sweep
+        dip += w * np.sin(np.pi * np.clip(d / beta, 0.0, 1.0))
+    return phase, stance, sweep, dip
 
 
 def _run_warp(subject: SubjectParams, vstar: float, fit: np.ndarray, stride_m: float, use_subject: bool) -> np.ndarray:
-    """Running: phase warp that makes the no-slip horizontal speed even through stance and flight.
+    """Running: phase warp that gives the no-slip horizontal speed the course of real running.
 
     The stance leg of the templates does not sweep back at a steady rate (the knee flexes
-    and extends under load); real runners keep a nearly constant horizontal speed. The
+    and extends under load). A runner's horizontal speed is constant in flight (no
+    horizontal force) and dips in stance, braking in its first half and propelled in the
+    second (the spring-mass model), by about :data:`RUN_SPEED_DIP` at mid-stance. The
     phase therefore advances at a rate inversely proportional to the stance foot's
-    backward speed relative to the pelvis (per unit phase), and uniformly in flight, so
-    that a uniform clock ``u`` gives a steady speed and the stride length ``stride_m``.
+    backward speed relative to the pelvis (per unit phase) times that course, and uniformly
+    in flight, so that a uniform clock ``u`` gives the stride length ``stride_m``.
     Returns the Fourier coefficients (1 + 2 _WARP_HARMONICS,) of the periodic ``phase(u) - u``.
     """
-    phase, stance, sweep = _stance_sweep(subject, vstar, fit, use_subject)
-    rate = sweep / stride_m  # du/dphase in stance
+    phase, stance, sweep, dip = _stance_sweep(subject, vstar, fit, use_subject)
+    rate = sweep / stride_m  # du/dphase in stance for an even speed
+    # the dip course, with the stance's total time (the template's duty factor) kept
+    rate = rate / (1.0 - RUN_SPEED_DIP * dip) * (float(np.sum(rate)) / max(float(np.sum(rate / (1.0 - RUN_SPEED_DIP * dip))), 1e-12))
     flight = (1.0 - float(np.mean(rate))) / max(float(np.mean(1.0 - stance)), 1e-6)
     dudp = rate + (1.0 - stance) * max(flight, 0.3)
     # smooth circularly (Gaussian, SD 0.015 cycles) so the phase rate has no kinks
