@@ -133,7 +133,7 @@ def speed_comparison(workdir: Path, ori_run: Path, joint: str = "knee", seconds:
 
 def cached_speed(args) -> dict:
     """:func:`speed_comparison`, kept in the work folder per orientation model and length (like the models)."""
-    from imukin.models.checkpoint import read_checkpoint_info
+    from imukin.io.model_folder import read_checkpoint_info
 
     joint = args.speed_joint
     run = args.workdir / f"{joint}_orientation"

@@ -20,13 +20,13 @@ from scipy.spatial.transform import Rotation, Slerp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the simulated recordings come from the test helpers
 
-from imukin.inference import resample  # noqa: E402
 from imukin.io.imu_csv import read_imu_csv  # noqa: E402
 from imukin.preprocessing.align import align_segment, angle_errors_deg  # noqa: E402
 from imukin.preprocessing.equalize import equalize_noise, estimate_noise  # noqa: E402
 from imukin.preprocessing.resample import resample_timestamped  # noqa: E402
-from imukin.preprocessing.synchronize import (angular_velocity, lowpass, marker_frames, sync_by_impact,  # noqa: E402
+from imukin.preprocessing.synchronize import (angular_velocity, marker_frames, sync_by_impact,  # noqa: E402
                                               sync_imu_imu, sync_imu_mocap)
+from imukin.signal import lowpass, resample  # noqa: E402
 from tests.preprocessing.motion import mounted_imu, standing_then_walking  # noqa: E402
 
 SEGS = ("pelvis", "rthigh", "rshank", "rfoot", "lthigh", "lshank", "lfoot")

@@ -98,6 +98,16 @@ def test_channels_layout():
     assert C.CHANNELS[15] == "seg2_gyr_norm" and x[0, 15] == 2.0
 
 
+def test_named_channel_blocks_split_what_joint_channels_joins(rng):
+    parts = [rng.normal(size=(5, 3)) for _ in range(4)]
+    x = C.joint_channels(*parts)
+    for got, want in zip(C.split_channels(x), parts):
+        assert np.allclose(got, want, atol=1e-6)
+    for (acc, gyr), seg in zip(C.SENSOR_BLOCKS, ("seg1", "seg2")):
+        assert C.CHANNELS[acc] == tuple(f"{seg}_acc_{a}" for a in "xyz")
+        assert C.CHANNELS[gyr] == tuple(f"{seg}_gyr_{a}" for a in "xyz")
+
+
 def test_names_and_bad_choices():
     assert C.joint_segments("hip", "left") == ("pelvis", "lthigh")
     assert C.joint_segments("ankle", "right") == ("rshank", "rfoot")

@@ -1,11 +1,14 @@
 """The demo runs end to end on tiny settings and writes its report."""
 import json
 
+import pytest
+
 from imukin.conventions import ACTIVITIES, JOINT_NAMES
 from imukin.demo import run_demo
 from imukin.pretrained import shipped_angle_models
 
 
+@pytest.mark.slow  # simulates, trains and plots: ~10 s
 def test_demo_writes_data_plots_and_report(tmp_path, capsys):
     res = run_demo(tmp_path, n_subjects=1, duration_s=6.0, seed=3)
     for name in ("walking_data", "running_data", "report"):

@@ -44,6 +44,7 @@ def _raw_input(run, n, seed=0):
     return (z * run.norm.x_std + run.norm.x_mean).astype(np.float32)
 
 
+@pytest.mark.slow  # the `exported` fixture traces three models with the ONNX exporter: ~10 s
 @pytest.mark.parametrize("model,folder,target", MODELS)
 def test_onnx_runtime_matches_pytorch(exported, model, folder, target):
     run = TrainedRun(PRETRAINED_DIR / folder, target=target)
@@ -62,6 +63,7 @@ def test_onnx_runtime_matches_pytorch(exported, model, folder, target):
         assert np.abs(sess.run(None, {"imu": xb})[0] - ref).max() < 1e-3
 
 
+@pytest.mark.slow  # uses the `exported` fixture
 @pytest.mark.parametrize("model,folder,target", MODELS)
 def test_sidecar(exported, model, folder, target):
     path, side = exported[model]

@@ -26,8 +26,6 @@ from hypothesis import strategies as st
 
 from imukin.cli import main
 from imukin.io.atomic import atomic_path, remove_stale_temporaries
-from imukin.io.job_h5 import write_dataset
-from imukin.simulation.corpus import CorpusConfig, simulate_corpus
 
 DATA = Path(__file__).parent / "data"
 IMUKIN = [sys.executable, "-m", "imukin"]
@@ -117,10 +115,9 @@ def wait_gone(pids, timeout: float = 5.0) -> list[int]:
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory) -> Path:
-    d = tmp_path_factory.mktemp("faults")
-    cfg = CorpusConfig(activity="walking", n_subjects=5, seed=3, fs=100.0, duration_s=6.0)
-    return write_dataset(d / "walking.h5", simulate_corpus(cfg, workers=1), attrs={"activity": "walking"})
+def corpus(corpus_factory) -> Path:
+    return corpus_factory("walking.h5", attrs={"activity": "walking"}, n_subjects=5, seed=3, fs=100.0,
+                          duration_s=6.0)
 
 
 TINY_MODEL = ["--joint", "knee", "--set", "n_layers=1", "channels=8", "kernel_size=11", "--window", "100",

@@ -5,14 +5,8 @@ import pytest
 import torch
 
 from imukin.errors import ImukinError
-from imukin.inference import (
-    n_resampled,
-    predict_windows,
-    rational_ratio,
-    resample,
-    resample_to_length,
-    window_starts,
-)
+from imukin.inference import predict_windows
+from imukin.signal import n_resampled, rational_ratio, resample, resample_to_length, window_starts
 
 
 class MovingAverage(torch.nn.Module):

@@ -5,17 +5,16 @@ import numpy as np
 import pytest
 
 from imukin.cli import main
-from imukin.io.job_h5 import read_subject, write_dataset
-from imukin.simulation.corpus import CorpusConfig, corpus_attrs, simulate_corpus
+from imukin.io.job_h5 import read_subject
+from imukin.simulation.corpus import CorpusConfig, simulate_corpus
 from imukin.training.dataset import split_subjects
 from imukin.training.trainer import TrainConfig, train
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def trained(tmp_path_factory, corpus_factory):
     d = tmp_path_factory.mktemp("run")
-    cfg = CorpusConfig(activity="walking", n_subjects=5, seed=9, duration_s=6.0)
-    data = write_dataset(d / "walk.h5", simulate_corpus(cfg, workers=1), attrs=corpus_attrs(cfg))
+    data = corpus_factory(n_subjects=5, seed=9, duration_s=6.0)
     tc = TrainConfig(model="cnn", joint="knee", steps=30, batch_size=8, window=200, eval_every=10, warmup_steps=5,
                      model_overrides={"n_layers": 2, "channels": 16, "kernel_size": 21})
     train(tc, data, d / "run", progress=False)

@@ -5,9 +5,8 @@
 >>> out = imukin.predict(rec)                              # doctest: +SKIP
 >>> out.angles["rknee"]                                    # (N, 3) degrees  # doctest: +SKIP
 """
+from imukin._version import __version__
 from imukin.errors import ImukinError
-
-__version__ = "0.1.0"
 
 #: Public names imported on first use (the models pull in torch, which takes a moment to load).
 _LAZY = {

@@ -16,6 +16,7 @@ sensors allow (hip: pelvis + thigh, knee: thigh + shank, ankle: shank + foot).
 """
 from __future__ import annotations
 
+import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +62,10 @@ class Prediction:
     calibration : dict
         With ``calibrate``: per joint the offset (deg, per axis) added to the angles, and the
         frames it was measured on.
+    timings : dict of str -> float
+        Seconds spent per stage: ``align`` (mountings found and applied), ``load_models``,
+        ``resample`` (to the models' rate and back), ``models`` (the networks; with
+        ``refine`` also the refinement), ``calibrate``.
     """
 
     angles: dict[str, np.ndarray]
@@ -71,6 +76,7 @@ class Prediction:
     warnings: list[str] = field(default_factory=list)
     gaps: list[tuple[int, int]] = field(default_factory=list)
     calibration: dict = field(default_factory=dict)  # per joint: the offset added (deg) and where it came from
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
 
     @property
     def t(self) -> np.ndarray:
@@ -117,8 +123,23 @@ def _load_model(joint: str, activity: str, model: str, run, refine: bool, ori_ru
 
 
 # ---------------------------------------------------------------- mounting
-def _json_file(path, what: str, how: str):
-    """The parsed content of a JSON file given on the command line, or one line saying what is wrong."""
+def read_json_file(path, what: str, how: str):
+    """The parsed content of a JSON file given by the user, or one line saying what is wrong.
+
+    Parameters
+    ----------
+    path : path-like
+        The file.
+    what : str
+        What the file is, for the message (``"mounting file"``).
+    how : str
+        How to fix it, appended to the message.
+
+    Returns
+    -------
+    object
+        The parsed JSON.
+    """
     import json
 
     p = Path(path)
@@ -130,10 +151,22 @@ def _json_file(path, what: str, how: str):
         raise ImukinError(f"{what} {p} is not valid JSON ({e}); {how}") from None
 
 
-def _read_mounting(mounting) -> dict[str, np.ndarray]:
-    """``{segment: 3x3}`` from a dict or a JSON file: a matrix, or a rotation as ZXY Euler angles in degrees."""
+def parse_mounting(mounting) -> dict[str, np.ndarray]:
+    """``{segment: 3x3}`` from a dict or a JSON file: a matrix, or a rotation as ZXY Euler angles in degrees.
+
+    Parameters
+    ----------
+    mounting : dict or path-like
+        ``{segment or sensor name: 3x3 matrix, {"r_mount": 3x3} or {"euler_zxy_deg": [z, x, y]}}``,
+        or a JSON file holding it.
+
+    Returns
+    -------
+    dict of str to ndarray, shape (3, 3)
+        Mounting per segment (``v_segment = r_mount @ v_sensor``).
+    """
     if isinstance(mounting, (str, Path)):
-        mounting = _json_file(mounting, "mounting file", "pass a JSON file "
+        mounting = read_json_file(mounting, "mounting file", "pass a JSON file "
                               '{"rthigh": [[1,0,0],[0,1,0],[0,0,1]], "rshank": {"euler_zxy_deg": [0, 90, 0]}}')
     if not isinstance(mounting, dict):
         raise ImukinError("mounting must be {segment: 3x3 matrix or {'euler_zxy_deg': [z, x, y]}}")
@@ -253,7 +286,7 @@ def _read_pose(calibrate) -> dict[str, np.ndarray] | None:
     if isinstance(calibrate, str) and calibrate == "standing":
         return None
     if isinstance(calibrate, (str, Path)):
-        calibrate = _json_file(calibrate, "calibration file", "pass 'standing' or a JSON file of the pose held at "
+        calibrate = read_json_file(calibrate, "calibration file", "pass 'standing' or a JSON file of the pose held at "
                                'the start, e.g. {"rknee": [5, 0, 0]} (degrees; joints not named are taken as 0)')
     if not isinstance(calibrate, dict):
         raise ImukinError("calibrate must be 'standing' or {joint: [flexion, adduction, rotation]} in degrees")
@@ -382,7 +415,9 @@ def predict(recording, fs: float | None = None, joints=None, sides=None, activit
                           f"missing {', '.join(missing)} (hip needs pelvis + thigh, knee thigh + shank, ankle shank + "
                           "foot)")
     needed = sorted({seg for j, s in pairs for seg in joint_segments(j, s)}, key=SEGMENTS.index)
-    manual = _read_mounting(mounting) if mounting is not None else None
+    manual = parse_mounting(mounting) if mounting is not None else None
+    timings = dict.fromkeys(("align", "load_models", "resample", "models", "calibrate"), 0.0)
+    t0 = time.perf_counter()
     alignments, notes = find_mounting(rec, needed, activity, manual, align)
     notes = list(rec.notes) + notes
     for seg, al in alignments.items():
@@ -397,41 +432,179 @@ def predict(recording, fs: float | None = None, joints=None, sides=None, activit
     if gaps:
         notes.append(f"{len(gaps)} gap(s) longer than {MAX_FILL_S:g} s ({sum(e - s for s, e in gaps)} samples) split "
                      "the recording; the angles are NaN there")
-    signals = {}
-    for seg in needed:
+    timings["align"] = time.perf_counter() - t0
+
+    def aligned(seg: str) -> tuple[np.ndarray, np.ndarray]:  # segment-frame (acc, gyr), short gaps filled
         acc = fill_short_gaps(rec.acc[seg], bad, max_len)
         gyr = fill_short_gaps(rec.gyr[seg], bad, max_len)
-        signals[seg] = alignments[seg].apply(np.nan_to_num(acc), np.nan_to_num(gyr))
+        return alignments[seg].apply(np.nan_to_num(acc), np.nan_to_num(gyr))
+
     min_piece = int(np.ceil(MIN_PIECE_S * rec.fs))
     short = [(s, e) for s, e in pieces if e - s < min_piece]
     if short:
         notes.append(f"{len(short)} stretch(es) between gaps shorter than {MIN_PIECE_S:g} s were not predicted (NaN)")
     pieces = [(s, e) for s, e in pieces if e - s >= min_piece]
-    angles, models = {}, {}
+    t0 = time.perf_counter()
+    predictors, models = {}, {}
     for joint in JOINT_NAMES:
-        joint_sides = [s for j, s in pairs if j == joint]
-        if not joint_sides:
+        if not any(j == joint for j, _ in pairs):
             continue
         predictor, label = _load_model(joint, activity, model, run, refine, ori_run, device)
         if getattr(predictor, "joint", joint) != joint:
             raise ImukinError(f"the model {label} is for the {predictor.joint}, not the {joint}")
-        for side in joint_sides:
-            prox, dist = joint_segments(joint, side)
-            out = np.full((rec.n_frames, 3), np.nan)
-            for s, e in pieces:
-                out[s:e] = predictor.predict(signals[prox][0][s:e], signals[prox][1][s:e], signals[dist][0][s:e],
-                                             signals[dist][1][s:e], side=side, fs=rec.fs,
-                                             progress=progress and e - s > PROGRESS_MIN_S * rec.fs)
-            angles[joint_name(joint, side)] = out
-            models[joint_name(joint, side)] = label
+        predictors[joint] = predictor
+        for j, side in pairs:
+            if j == joint:
+                models[joint_name(joint, side)] = label
+    timings["load_models"] = time.perf_counter() - t0
+    tasks = [(j, side) for j in predictors for side in SIDES if (j, side) in pairs]
+    angles = {joint_name(j, side): np.full((rec.n_frames, 3), np.nan) for j, side in tasks}
+    signals = _AlignedSignals(aligned, keep=len(pieces) > 1, timings=timings)
+    for s, e in pieces:
+        inputs = _ModelRateInputs(signals, rec.fs, s, e, [(joint_segments(j, side), _model_fs(predictors[j]))
+                                                           for j, side in tasks], timings)
+        for j, side in tasks:
+            angles[joint_name(j, side)][s:e] = _predict_piece(
+                predictors[j], inputs, joint_segments(j, side), side, timings,
+                progress=progress and e - s > PROGRESS_MIN_S * rec.fs)
     order = [joint_name(j, s) for j in JOINT_NAMES for s in SIDES]
     angles = {k: angles[k] for k in order if k in angles}
     calibration = {}
     if calibrate is not None:
+        t0 = time.perf_counter()
         angles, calibration = calibrate_to_pose(angles, rec, needed, calibrate)
+        timings["calibrate"] = time.perf_counter() - t0
     return Prediction(angles=angles, fs=rec.fs, recording=rec,
                       mounting={seg: al.as_dict() for seg, al in alignments.items()},
-                      models={k: models[k] for k in angles}, warnings=notes, gaps=gaps, calibration=calibration)
+                      models={k: models[k] for k in angles}, warnings=notes, gaps=gaps, calibration=calibration,
+                      timings=timings)
+
+
+# ---------------------------------------------------------------- models on shared inputs
+def _model_fs(predictor) -> float | None:
+    """The rate a predictor's network runs at, or None when it only offers ``predict`` (no shared inputs)."""
+    fs = getattr(predictor, "fs", None)
+    if fs is None or not (hasattr(predictor, "outputs_from_signals") or hasattr(predictor, "components_from_channels")):
+        return None
+    return float(fs)
+
+
+class _AlignedSignals:
+    """Each segment's signals in its segment frame, made when first asked for.
+
+    Parameters
+    ----------
+    make : callable
+        ``make(segment) -> (acc, gyr)``, (N, 3) each.
+    keep : bool
+        Keep them for further stretches (a recording split by long gaps); otherwise each is
+        made once per stretch and only its slice at the models' rate is kept.
+    timings : dict
+        ``timings["align"]`` grows by the seconds spent.
+    """
+
+    def __init__(self, make, keep: bool, timings: dict):
+        self.make, self.keep, self.timings = make, keep, timings
+        self._kept: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def __getitem__(self, seg: str) -> tuple[np.ndarray, np.ndarray]:
+        if seg in self._kept:
+            return self._kept[seg]
+        t0 = time.perf_counter()
+        out = self.make(seg)
+        self.timings["align"] += time.perf_counter() - t0
+        if self.keep:
+            self._kept[seg] = out
+        return out
+
+
+class _ModelRateInputs:
+    """One stretch ``[s, e)`` of every segment's aligned signals at the models' rate, resampled once.
+
+    A segment feeds up to two joints of its leg (a thigh the hip and the knee), and the three
+    joints' models share one rate, so each segment is resampled once per stretch and rate, not once
+    per joint; it is dropped after its last use.
+
+    Parameters
+    ----------
+    signals : _AlignedSignals or dict of str -> (ndarray, ndarray)
+        Per segment, aligned ``(acc, gyr)`` (N, 3) at ``fs``.
+    fs : float
+        Hz of ``signals``.
+    s, e : int
+        The stretch.
+    uses : list of ((str, str), float or None)
+        Per joint to predict, its (proximal, distal) segments and its model's rate.
+    timings : dict
+        ``timings["resample"]`` grows by the seconds spent resampling.
+    """
+
+    def __init__(self, signals, fs: float, s: int, e: int, uses: list, timings: dict):
+        self.signals, self.fs, self.s, self.e, self.timings = signals, fs, s, e, timings
+        self._left: dict[tuple[str, float], int] = {}
+        for segs, fs_model in uses:
+            for seg in segs:
+                if fs_model is not None:
+                    self._left[seg, fs_model] = self._left.get((seg, fs_model), 0) + 1
+        self._cache: dict[tuple[str, float], list[np.ndarray]] = {}
+
+    def raw(self, seg: str) -> list[np.ndarray]:
+        """``[acc, gyr]`` of a segment over the stretch at the recording's rate (views)."""
+        return [a[self.s:self.e] for a in self.signals[seg]]
+
+    def at(self, seg: str, fs_model: float) -> list[np.ndarray]:
+        """``[acc, gyr]`` of a segment over the stretch at ``fs_model`` (float64, as the predictors resample)."""
+        from imukin.conventions import same_rate
+        from imukin.signal import resample
+
+        key = (seg, fs_model)
+        if key not in self._cache:
+            t0 = time.perf_counter()
+            sig = [np.asarray(a, float) for a in self.raw(seg)]
+            if not same_rate(self.fs, fs_model):
+                sig = [resample(a, self.fs, fs_model) for a in sig]
+            self._cache[key] = sig
+            self.timings["resample"] += time.perf_counter() - t0
+        out = self._cache[key]
+        self._left[key] -= 1
+        if self._left[key] <= 0:  # its last joint: free it
+            del self._cache[key]
+        return out
+
+
+def _predict_piece(predictor, inputs: _ModelRateInputs, segs: tuple[str, str], side: str, timings: dict,
+                   progress: bool = False) -> np.ndarray:
+    """One joint's angles (n, 3) over one stretch, from inputs shared with the other joints.
+
+    The same numbers as ``predictor.predict(acc1, gyr1, acc2, gyr2, side, fs)`` (which
+    resamples to the model's rate, mirrors a left leg, runs the network and resamples back).
+    """
+    from imukin.conventions import same_rate, side_inputs
+    from imukin.signal import resample_to_length
+
+    prox, dist = segs
+    fs_model = _model_fs(predictor)
+    n_in = inputs.e - inputs.s
+    if fs_model is None:
+        t0 = time.perf_counter()
+        y = predictor.predict(*inputs.raw(prox), *inputs.raw(dist), side=side, fs=inputs.fs, progress=progress)
+        timings["models"] += time.perf_counter() - t0
+        return y
+    signals = [*inputs.at(prox, fs_model), *inputs.at(dist, fs_model)]  # acc1, gyr1, acc2, gyr2 (T_model, 3)
+    if len(signals[0]) < 8:  # too short for the network: the predictor says so in its own words
+        return predictor.predict(*inputs.raw(prox), *inputs.raw(dist), side=side, fs=inputs.fs)
+    t0 = time.perf_counter()
+    if hasattr(predictor, "components_from_channels"):  # the refined predictor (imukin.fusion.refine)
+        y = predictor.components_from_channels(side_inputs(*signals, side))["refined"]
+    else:
+        y = predictor.outputs_from_signals(*signals, side, progress=progress)  # (T_model, 3)
+    del signals
+    t1 = time.perf_counter()
+    timings["models"] += t1 - t0
+    if not same_rate(inputs.fs, fs_model):
+        y = resample_to_length(y, fs_model, inputs.fs, n_in)
+        timings["resample"] += time.perf_counter() - t1
+    return y
 
 
 def _as_recording(recording, fs) -> Recording:

@@ -1,9 +1,15 @@
-"""Shared pieces of every ``imukin`` command line: numeric option types and the parser class.
+"""Shared pieces of every ``imukin`` command line: option types, renamed options and the parser class.
 
 Numeric options take one of the ``type=`` functions below, so a bad value (``--steps -5``,
 ``--fs nan``) is refused while the arguments are parsed, before anything is read or
 written. :class:`ImukinArgumentParser` turns every argparse error into the one line
 ``imukin: error: ...`` with exit status 2, and prints help without reST markup.
+
+Every command uses one word per idea: ``--fs`` for a rate in Hz, ``--out`` for what it
+writes, ``--run`` for a run folder it reads, ``--subjects`` for a number of subjects
+(``--subject-ids`` for a list of ids), ``--quiet``, and a unit suffix where the value has
+one (``--duration-s``, ``--height-m``, ``--max-gap-s``). Older spellings stay accepted as
+hidden aliases (:func:`add_option`): they parse as before but are not shown by ``--help``.
 
 Examples
 --------
@@ -86,12 +92,24 @@ def unit_fraction(text: str) -> float:
     return v
 
 
+_DEVICE = re.compile(r"(cpu|mps|cuda(:\d+)?)")
+
+
+def device(text: str) -> str:
+    """A torch device name: ``cpu``, ``cuda``, ``cuda:N`` (GPU number N) or ``mps``."""
+    name = str(text).strip()
+    if not _DEVICE.fullmatch(name):
+        raise argparse.ArgumentTypeError(f"expected cpu, cuda, cuda:N (a GPU number) or mps, got {text!r}")
+    return name
+
+
 positive_int.__name__ = "positive whole number"  # argparse names the type in "invalid <name> value"
 nonnegative_int.__name__ = "whole number"
 finite_float.__name__ = "number"
 positive_float.__name__ = "positive number"
 nonnegative_float.__name__ = "number"
 unit_fraction.__name__ = "fraction"
+device.__name__ = "device"
 
 #: Plain ``type=int`` / ``type=float`` options are upgraded to these by :func:`harden_numeric_types`.
 SAFE_DEFAULTS = {int: nonnegative_int, float: finite_float}
@@ -130,6 +148,47 @@ class ImukinArgumentParser(argparse.ArgumentParser):
         return plain_text(super().format_usage())
 
 
+def add_option(parser, name: str, *, aliases: tuple[str, ...] = (), **kwargs) -> argparse.Action:
+    """Add the option ``name`` to ``parser`` (or an argument group), also accepting the older
+    spellings ``aliases``, which ``--help``, usage lines and error messages do not show.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser or argument group
+        Where the option goes (a mutually exclusive group works too).
+    name : str
+        The option's one visible spelling, e.g. ``"--out"``; the destination is derived from
+        it (``args.out``) unless ``dest`` is given.
+    aliases : tuple of str
+        Older spellings parsed exactly like ``name`` (same type, checks, ``required``).
+    **kwargs
+        Passed on to ``add_argument``.
+
+    Returns
+    -------
+    argparse.Action
+        The option's action; ``action.option_strings`` is ``[name]``.
+
+    Examples
+    --------
+    >>> p = ImukinArgumentParser(prog="imukin harmonize")
+    >>> _ = add_option(p, "--fs", aliases=("--freq",), type=positive_float, default=200.0)
+    >>> p.parse_args(["--freq", "100"]).fs
+    100.0
+    >>> "--freq" in p.format_help()
+    False
+    """
+    action = parser.add_argument(name, *aliases, **kwargs)
+    action.option_strings = [name]  # the parser still maps every alias to this action
+    return action
+
+
+def hidden_aliases(parser: argparse.ArgumentParser) -> dict[str, str]:
+    """The older spellings ``parser`` accepts without showing them: ``{alias: visible option}``."""
+    return {string: action.option_strings[0] for string, action in parser._option_string_actions.items()
+            if string not in action.option_strings}
+
+
 def harden_numeric_types(parser: argparse.ArgumentParser) -> None:
     """Give every option of ``parser`` and its subcommands that still has a plain ``int`` or
     ``float`` type a safe one (:data:`SAFE_DEFAULTS`: no negative counts, no nan/inf).
@@ -150,4 +209,5 @@ def print_error(message: str) -> None:
 
 
 __all__ = ["positive_int", "nonnegative_int", "finite_float", "positive_float", "nonnegative_float",
-           "unit_fraction", "plain_text", "ImukinArgumentParser", "harden_numeric_types", "print_error"]
+           "unit_fraction", "device", "plain_text", "ImukinArgumentParser", "add_option", "hidden_aliases",
+           "harden_numeric_types", "print_error"]

@@ -10,9 +10,10 @@ import sys
 import warnings
 from pathlib import Path
 
-from imukin import __version__
-from imukin.argtypes import (ImukinArgumentParser, harden_numeric_types, nonnegative_int, positive_float,
-                             positive_int, print_error)
+from imukin._version import __version__
+from imukin.argtypes import (ImukinArgumentParser, add_option, harden_numeric_types, nonnegative_int,
+                             positive_float, positive_int, print_error)
+from imukin.conventions import ACTIVITIES
 from imukin.errors import ImukinError
 
 
@@ -21,11 +22,12 @@ def _add_simulate(sub) -> None:
     p = sub.add_parser("simulate", help="simulate IMU signals and joint angles into a dataset file",
                        description="Simulate a synthetic gait corpus, or IMUs from marker clusters (C3D/TRC), "
                                    "into one HDF5 file in the reference layout.")
-    p.add_argument("--activity", default="walking", help="walking or running (synthetic corpus)")
+    p.add_argument("--activity", default="walking", choices=ACTIVITIES, help="activity of the synthetic corpus")
     p.add_argument("--subjects", type=positive_int, default=10, help="number of simulated subjects")
     p.add_argument("--seed", type=nonnegative_int, default=0, help="corpus seed (same seed, same corpus)")
     p.add_argument("--fs", type=positive_float, default=200.0, help="output sampling rate in Hz")
-    p.add_argument("--duration", type=positive_float, default=30.0, help="seconds per subject")
+    add_option(p, "--duration-s", aliases=("--duration",), type=positive_float, default=30.0, metavar="S",
+               help="seconds per subject")
     p.add_argument("--first-subject", type=nonnegative_int, default=0, help="index of the first subject")
     p.add_argument("--ideal-sensors", action="store_true", help="no sensor errors (noise, bias, mounting, tissue)")
     p.add_argument("--markers", nargs="+", type=Path, help="marker files (.c3d or .trc) instead of the synthetic corpus")
@@ -34,12 +36,13 @@ def _add_simulate(sub) -> None:
     p.add_argument("--workers", type=positive_int, default=None, help="processes (default: all CPUs)")
     p.add_argument("--amass", nargs="+", type=Path, help="AMASS/SMPL-H .npz motion files or folders (recursive)")
     p.add_argument("--body-model", type=Path, help="with --amass: body-model .npz with J (or J_regressor, "
-                   "v_template, shapedirs) for the joint positions (default: skeleton scaled by --height)")
+                   "v_template, shapedirs) for the joint positions (default: skeleton scaled by --height-m)")
     p.add_argument("--bvh", nargs="+", type=Path, help="BVH motion files or folders (recursive)")
     p.add_argument("--bvh-map", type=Path, help="with --bvh: JSON file mapping imukin segments to the file's "
                    "joint names (default: CMU names Hips, LeftUpLeg, LeftLeg, LeftFoot, ...)")
     p.add_argument("--opensim-mot", nargs="+", type=Path, help="OpenSim inverse-kinematics .mot files or folders")
-    p.add_argument("--height", type=positive_float, default=None, help="body height in m for motion files (default 1.75)")
+    add_option(p, "--height-m", aliases=("--height",), type=positive_float, default=None, metavar="M",
+               help="body height in m for motion files (default 1.75)")
     p.add_argument("--mix", nargs="+", type=Path, help="combine dataset .h5 files into --out at --fs, with "
                    "per-subject provenance")
     p.add_argument("--out", type=Path, required=True, help="output .h5 file (written atomically)")
@@ -53,10 +56,8 @@ def cmd_simulate(args) -> int:
 
     check_output_file(args.out)
     if any(getattr(args, k, None) is not None for k in ("amass", "bvh", "opensim_mot", "mix", "body_model", "bvh_map",
-                                                        "height")):
-        from imukin.sources import simulate_from_args
-
-        return simulate_from_args(args)
+                                                        "height_m")):
+        return _simulate_motion(args)
     if args.marker_map is not None and not args.markers:
         raise ImukinError("--marker-map needs --markers FILE ...; it names the markers of those files")
     if args.markers:
@@ -71,10 +72,40 @@ def cmd_simulate(args) -> int:
     from imukin.simulation.sensor_errors import SensorErrorConfig
 
     cfg = CorpusConfig(activity=args.activity, n_subjects=args.subjects, seed=args.seed, fs=args.fs,
-                       duration_s=args.duration, first_subject=args.first_subject,
+                       duration_s=args.duration_s, first_subject=args.first_subject,
                        errors=SensorErrorConfig.ideal() if args.ideal_sensors else SensorErrorConfig())
     path = write_dataset(args.out, simulate_corpus(cfg, workers=args.workers, progress=not getattr(args, "quiet", False)), attrs=corpus_attrs(cfg))
     print(f"wrote {cfg.n_subjects} {cfg.activity} subjects x {cfg.duration_s:g} s at {cfg.fs:g} Hz to {path}")
+    return 0
+
+
+def _simulate_motion(args) -> int:
+    """``imukin simulate --amass/--bvh/--opensim-mot/--mix``: IMUs from motion files, or dataset files mixed."""
+    from imukin.simulation.sensor_errors import SensorErrorConfig
+    from imukin.sources import simulate_motion_files
+    from imukin.sources.motion import SourceConfig
+
+    given = [name for name, v in (("--amass", args.amass), ("--bvh", args.bvh), ("--opensim-mot", args.opensim_mot),
+                                  ("--mix", args.mix), ("--markers", args.markers)) if v]
+    if len(given) > 1:
+        raise ImukinError(f"pass only one of {', '.join(given)} per run; mix the resulting files with --mix")
+    extra = [name for name, v in (("--body-model", args.body_model), ("--bvh-map", args.bvh_map),
+                                  ("--height-m", args.height_m)) if v is not None]
+    if extra and not (args.amass or args.bvh or args.opensim_mot):
+        verb = "needs" if len(extra) == 1 else "need"
+        raise ImukinError(f"{', '.join(extra)} {verb} motion files: add --amass, --bvh or --opensim-mot")
+    if args.mix:
+        from imukin.sources.mix import mix_datasets
+
+        path = mix_datasets(args.mix, args.out, fs=args.fs)
+        print(f"mixed {len(args.mix)} dataset file(s) into {path}")
+        return 0
+    cfg = SourceConfig(fs=args.fs, height_m=args.height_m if args.height_m is not None else SourceConfig.height_m,
+                       seed=args.seed, errors=SensorErrorConfig.ideal() if args.ideal_sensors else SensorErrorConfig())
+    kind, paths = (("amass", args.amass) if args.amass else ("bvh", args.bvh) if args.bvh
+                   else ("opensim_ik", args.opensim_mot))
+    path, n = simulate_motion_files(kind, paths, args.out, cfg, body_model=args.body_model, bvh_map=args.bvh_map)
+    print(f"wrote {n} subject(s) simulated from {kind} motion at {cfg.fs:g} Hz to {path}")
     return 0
 
 
@@ -108,9 +139,11 @@ def build_parser() -> argparse.ArgumentParser:
     from imukin.export_cli import add_commands as add_export
     from imukin.predict_cli import add_commands as add_predict
     from imukin.preprocessing.cli import add_commands as add_preprocessing
+    from imukin.stream_cli import add_commands as add_stream
     from imukin.training.cli import add_commands as add_training
 
-    for add in (_add_simulate, _add_demo, add_training, add_evaluation, add_predict, add_preprocessing, add_export):
+    for add in (_add_simulate, _add_demo, add_training, add_evaluation, add_predict, add_preprocessing, add_export,
+                add_stream):
         add(sub)
     harden_numeric_types(parser)  # a plain int/float option still refuses nan, inf and negative counts
     return parser

@@ -67,10 +67,16 @@ UP_LAB = np.array([0.0, 1.0, 0.0])
 DEFAULT_FS = 200.0  # Hz, the reference layout's rate (of simulated corpora and datasets; never assumed for a recording)
 FS_RANGE = (20.0, 1000.0)  # Hz, sampling rates imukin accepts for recordings (models resample to their own)
 RATE_TOLERANCE = 0.01  # relative difference allowed between a given rate and the one the time stamps show
+SAME_RATE_HZ = 1e-6  # Hz; two rates closer than this are one rate, and nothing is resampled between them
 
 SIDES = ("right", "left")
 SIDE_PREFIX = {"right": "r", "left": "l"}
 SIDE_SIGN = {"right": 1.0, "left": -1.0}  # sign applied to adduction and rotation
+
+def subject_id(index: int) -> str:
+    """The id of the ``index``-th subject of a corpus or dataset (``s0000``, ``s0001``, ...)."""
+    return f"s{int(index):04d}"
+
 
 #: Segments in the reference HDF5 layout, in its order.
 SEGMENTS = ("pelvis", "rthigh", "lthigh", "rshank", "lshank", "rfoot", "lfoot")
@@ -91,6 +97,10 @@ ANGLE_UNITS = "deg"
 IMU_CHANNELS = ("acc_x", "acc_y", "acc_z", "acc_norm", "gyr_x", "gyr_y", "gyr_z", "gyr_norm")
 CHANNELS = tuple(f"seg1_{c}" for c in IMU_CHANNELS) + tuple(f"seg2_{c}" for c in IMU_CHANNELS)
 N_CHANNELS = len(CHANNELS)  # 16
+#: Where each xyz block sits in the 16 channels: ``x[..., ACC1]`` is segment 1's accelerometer, and so on.
+ACC1, GYR1 = slice(0, 3), slice(4, 7)
+ACC2, GYR2 = slice(8, 11), slice(12, 15)
+SENSOR_BLOCKS = ((ACC1, GYR1), (ACC2, GYR2))  # (accelerometer, gyroscope) of segment 1, then segment 2
 
 #: OpenSim gait-model coordinates (gait2392/gait2354, as OpenSense reports them) per joint and angle axis:
 #: (name with ``{s}`` for ``r``/``l``, sign that turns imukin's angle into the coordinate). gait2392 counts
@@ -166,11 +176,20 @@ def check_rate(fs, where: str = "the sampling rate") -> float:
     lo, hi = FS_RANGE
     if not np.isfinite(f) or f <= 0:
         raise ImukinError(f"{where} must be a positive, finite rate in Hz, got {fs}; pass the recording's rate, "
-                          "e.g. --fs 100")
+                          "e.g. --fs 100 (fs=100 in Python)")
     if not lo <= f <= hi:
         raise ImukinError(f"{where} is {f:g} Hz, outside the {lo:g}-{hi:g} Hz imukin accepts; check the rate "
                           "(it is in Hz, not a period in seconds)")
     return f
+
+
+def same_rate(fs_a: float, fs_b: float) -> bool:
+    """Whether two sampling rates are one rate (within :data:`SAME_RATE_HZ`), so no resampling is needed.
+
+    >>> same_rate(200, 200.0), same_rate(204.8, 200)
+    (True, False)
+    """
+    return abs(float(fs_a) - float(fs_b)) <= SAME_RATE_HZ
 
 
 # ---------------------------------------------------------------- joint angles
@@ -278,6 +297,11 @@ def imu_channels(acc: np.ndarray, gyr: np.ndarray) -> np.ndarray:
 def joint_channels(acc1, gyr1, acc2, gyr2) -> np.ndarray:
     """The 16 input channels of a joint (segment 1 = proximal, then segment 2): -> (T, 16)."""
     return np.concatenate([imu_channels(acc1, gyr1), imu_channels(acc2, gyr2)], axis=-1)
+
+
+def split_channels(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The four xyz blocks of 16-channel inputs: (..., 16) -> ``acc1, gyr1, acc2, gyr2``, each (..., 3)."""
+    return x[..., ACC1], x[..., GYR1], x[..., ACC2], x[..., GYR2]
 
 
 def side_inputs(acc1, gyr1, acc2, gyr2, side: str) -> np.ndarray:

@@ -38,7 +38,7 @@ import numpy as np
 import torch
 from torch import nn
 
-import imukin
+from imukin._version import __version__
 from imukin.conventions import CHANNELS
 from imukin.errors import ImukinError
 from imukin.io.atomic import atomic_path
@@ -187,7 +187,7 @@ def shipped_path(model: str, joint: str, activity: str) -> Path:
 
 def _load_run(run_dir: str | os.PathLike):
     """A run folder loaded for export (angle or orientation), with one-line errors."""
-    from imukin.models.checkpoint import read_checkpoint_info
+    from imukin.io.model_folder import read_checkpoint_info
     from imukin.predictor import TrainedRun
 
     info = read_checkpoint_info(run_dir)  # ImukinError for a folder that is not a run
@@ -224,10 +224,11 @@ def check_export_file(out: str | os.PathLike, fmt: str = "onnx") -> Path:
     _check_format(fmt)
     out = Path(out)
     if out.is_dir():
-        raise ImukinError(f"--out {out} is an existing folder; pass a file path such as {out / 'model.onnx'} "
+        raise ImukinError(f"out {out} (--out) is an existing folder; pass a file path such as {out / 'model.onnx'} "
                           "(or --all to export every shipped model into a folder)")
     if out.suffix != f".{fmt}":
-        raise ImukinError(f"--out {out} must end in .{fmt} (the sidecar {sidecar_path(out.with_suffix('.' + fmt)).name}"
+        raise ImukinError(f"out {out} (--out) must end in .{fmt} (the sidecar "
+                          f"{sidecar_path(out.with_suffix('.' + fmt)).name}"
                           " is written beside it)")
     return check_output_file(out)
 
@@ -344,11 +345,12 @@ def sidecar(run, model_file: str | os.PathLike, opset: int | None = None, dynami
                    "dtype": "float32"},
         "dynamic_time": bool(dynamic),
         "receptive_field": getattr(run.model, "receptive_field", None),
+        "causal": bool(getattr(run.model.config, "causal", False)),  # output at t from inputs up to t (streaming)
         "windowing": {**inference_windowing(run.model, run.window), "taper": "hann",
                       "note": "how imukin.inference.predict_windows runs the model over a long recording"},
         "opset": opset,
         "exporter": f"torch.onnx dynamo (torch {torch.__version__.split('+')[0]})",
-        "imukin_version": imukin.__version__,
+        "imukin_version": __version__,
     }
 
 

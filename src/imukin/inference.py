@@ -11,39 +11,22 @@ everywhere, edges included, and a pointwise model gives exactly its full-length
 result. Memory does not grow with T beyond the (T, K) output: windows are cut
 from the input batch by batch, and only one window's worth of frames is pending.
 
-Resampling
-----------
-:func:`resample` changes the rate with :func:`scipy.signal.resample_poly` (a
-Kaiser-windowed FIR anti-aliasing filter whose delay is compensated, so the output
-is zero-phase: output sample ``n`` is at time ``n / fs_out`` like input sample ``m``
-is at ``m / fs_in``). The rate ratio is approximated by a fraction ``up / down``
-with ``down <= 1000`` (:meth:`fractions.Fraction.limit_denominator`). Common ratios
-are exact (204.8 -> 200 Hz is 125/128, 148 -> 200 Hz is 50/37, 100 -> 200 Hz is 2/1).
-When the fraction is not exact (an irrational ratio, or one needing a larger
-denominator) the relative rate error can reach about 1e-3, which over a long
-recording becomes a real time drift (0.1 % of 10 min is 0.6 s); the polyphase
-output is then moved onto the exact ``n / fs_out`` grid by cubic-spline
-interpolation. That step is a tiny time warp of an already band-limited signal, so
-it neither aliases nor shifts phase.
+Rate changes live in :mod:`imukin.signal` (:func:`imukin.signal.resample`).
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
-from fractions import Fraction
 
 import numpy as np
 import torch
-from scipy.interpolate import CubicSpline
-from scipy.signal import resample_poly
 
 from imukin.errors import ImukinError
+from imukin.signal import window_starts
 
 DEFAULT_WINDOW = 400  # frames; 2 s at 200 Hz, the longer of the two training crop lengths
 DEFAULT_OVERLAP = 0.5  # fraction of a window shared with the next one
-DEFAULT_BATCH = 16  # windows per model call; bounds memory independently of T
-LOCAL_WINDOW = 4096  # frames per window for models with a finite receptive field (see inference_windowing)
-MAX_DENOMINATOR = 1000  # largest up/down factor of the polyphase resampler
+DEFAULT_BATCH_FRAMES = 131072  # frames per model call (windows x window length); bounds memory independently of T
+LOCAL_WINDOW = 16384  # frames per window for models with a finite receptive field (see inference_windowing)
 
 
 # ---------------------------------------------------------------- windowed prediction
@@ -55,27 +38,6 @@ def _taper(n: int) -> np.ndarray:
     windows at 50 % overlap sum to a constant.
     """
     return (0.5 - 0.5 * np.cos(2.0 * np.pi * (np.arange(n) + 0.5) / n)).astype(np.float64)
-
-
-def window_starts(n_frames: int, window: int, overlap: float = DEFAULT_OVERLAP) -> np.ndarray:
-    """Start frames of the windows covering ``n_frames`` frames.
-
-    Windows of length ``window`` start every ``hop = max(1, round(window * (1 - overlap)))``
-    frames; one last window is added flush with the end when the regular grid does
-    not reach it. For ``n_frames <= window`` there is a single window at 0 (of length
-    ``n_frames``).
-
-    Returns
-    -------
-    ndarray of int, shape (n_windows,)
-    """
-    if n_frames <= window:
-        return np.zeros(1, dtype=np.int64)
-    hop = max(1, int(round(window * (1.0 - overlap))))
-    starts = np.arange(0, n_frames - window + 1, hop, dtype=np.int64)
-    if starts[-1] != n_frames - window:
-        starts = np.append(starts, n_frames - window)
-    return starts
 
 
 def _blend_weights(starts: np.ndarray, taper: np.ndarray, j: int) -> np.ndarray:
@@ -126,12 +88,13 @@ def inference_windowing(model, window: int) -> dict:
     if not rf:
         return {"window": int(window), "overlap": DEFAULT_OVERLAP, "margin": 0}
     w = max(int(window), LOCAL_WINDOW, 8 * int(rf))
-    half = int(rf) // 2 + 1  # output frames within this of a window edge see its padding
+    # output frames within this of a window edge see its padding (a causal model's field lies all before the frame)
+    half = int(rf) if getattr(getattr(model, "config", None), "causal", False) else int(rf) // 2 + 1
     return {"window": w, "overlap": min(DEFAULT_OVERLAP, 2.0 * (half + 1) / w), "margin": half}
 
 
 def predict_windows(fn: Callable[[torch.Tensor], torch.Tensor], x: np.ndarray, window: int = DEFAULT_WINDOW,
-                    overlap: float = DEFAULT_OVERLAP, batch_size: int = DEFAULT_BATCH, progress: bool = False,
+                    overlap: float = DEFAULT_OVERLAP, batch_size: int | None = None, progress: bool = False,
                     device: str | torch.device | None = None, margin: int = 0) -> np.ndarray:
     """Run a sequence model over a signal of any length in overlapping, blended windows.
 
@@ -139,7 +102,7 @@ def predict_windows(fn: Callable[[torch.Tensor], torch.Tensor], x: np.ndarray, w
     ----------
     fn : callable
         Maps a float32 tensor (B, W, C) to a tensor (B, W, K), e.g. a model in
-        ``eval()`` mode (its mode is left as it is). Called under ``torch.no_grad()``.
+        ``eval()`` mode (its mode is left as it is). Called under ``torch.inference_mode()``.
     x : ndarray, shape (T, C)
         Input signal (already normalised as the model expects). Cast to float32 one
         batch at a time, so a float64 input is not copied whole.
@@ -149,8 +112,10 @@ def predict_windows(fn: Callable[[torch.Tensor], torch.Tensor], x: np.ndarray, w
     overlap : float
         Fraction of a window shared with the next, in [0, 1). Frames near a window's
         edges see less context; the Hann taper gives them less weight.
-    batch_size : int
-        Windows per call of ``fn``; with ``window`` it bounds the memory used.
+    batch_size : int, optional
+        Windows per call of ``fn``; with ``window`` it bounds the memory used. Default:
+        as many as hold :data:`DEFAULT_BATCH_FRAMES` frames (at least one); a small model
+        runs much faster on a few large calls than on many small ones.
     progress : bool
         Show a tqdm progress bar over batches.
     device : str or torch.device, optional
@@ -181,6 +146,8 @@ def predict_windows(fn: Callable[[torch.Tensor], torch.Tensor], x: np.ndarray, w
     n_frames = x.shape[0]
     if n_frames == 0:
         raise ImukinError("input has no frames; pass a recording with at least one sample")
+    if batch_size is None:
+        batch_size = max(1, DEFAULT_BATCH_FRAMES // max(1, min(int(window), n_frames)))
     if int(window) < 1 or int(batch_size) < 1:
         raise ImukinError(f"window ({window}) and batch_size ({batch_size}) must be positive integers")
     if not 0.0 <= overlap < 1.0:
@@ -206,7 +173,7 @@ def predict_windows(fn: Callable[[torch.Tensor], torch.Tensor], x: np.ndarray, w
         batches = tqdm(batches, desc="windows", unit="batch")
     # Regular interior windows share the same blend weights; cache them by neighbour layout.
     cache: dict[tuple, np.ndarray] = {}
-    with torch.no_grad():
+    with torch.inference_mode():
         for b0 in batches:
             idx = range(b0, min(b0 + int(batch_size), starts.size))
             chunk = np.stack([x[starts[j]:starts[j] + window] for j in idx]).astype(np.float32, copy=False)  # (B, W, C)
@@ -237,107 +204,3 @@ def predict_windows(fn: Callable[[torch.Tensor], torch.Tensor], x: np.ndarray, w
     assert out is not None and pend is not None and p0 + window == n_frames  # the last window ends at T
     out[p0:] = pend
     return out
-
-
-# ---------------------------------------------------------------- resampling
-def _check_rate(name: str, fs: float) -> float:
-    fs = float(fs)
-    if not (math.isfinite(fs) and fs > 0):
-        raise ImukinError(f"{name} must be a positive sampling rate in Hz, got {fs}")
-    return fs
-
-
-def rational_ratio(fs_in: float, fs_out: float, max_denominator: int = MAX_DENOMINATOR) -> tuple[int, int, float]:
-    """Polyphase factors for ``fs_in -> fs_out``: ``(up, down, relative rate error)``.
-
-    ``up / down`` is the closest fraction to ``fs_out / fs_in`` with
-    ``down <= max_denominator``; the error is ``(fs_in * up / down) / fs_out - 1``.
-    """
-    fs_in = _check_rate("fs_in", fs_in)
-    fs_out = _check_rate("fs_out", fs_out)
-    frac = Fraction(fs_out / fs_in).limit_denominator(max_denominator)
-    if frac == 0:  # extreme downsampling: keep a valid (1, down) pair
-        frac = Fraction(1, max_denominator)
-    err = (fs_in * frac.numerator / frac.denominator) / fs_out - 1.0
-    return frac.numerator, frac.denominator, err
-
-
-def n_resampled(n_in: int, fs_in: float, fs_out: float) -> int:
-    """Number of samples at ``fs_out`` spanning the same time as ``n_in`` samples at ``fs_in``.
-
-    ``ceil(n_in * fs_out / fs_in)``: the output times ``n / fs_out`` that fall before
-    ``n_in / fs_in`` (matches ``resample_poly`` for exact ratios).
-    """
-    return max(1, int(math.ceil(n_in * float(fs_out) / float(fs_in) - 1e-9)))
-
-
-def resample(x, fs_in: float, fs_out: float, axis: int = 0) -> np.ndarray:
-    """Anti-aliased, zero-phase resampling from ``fs_in`` to ``fs_out`` (any ratio).
-
-    Parameters
-    ----------
-    x : array_like
-        Signal, time along ``axis``.
-    fs_in, fs_out : float
-        Input and output rates in Hz.
-    axis : int
-        Time axis.
-
-    Returns
-    -------
-    ndarray
-        ``n_resampled(n, fs_in, fs_out)`` samples along ``axis``, sample ``k`` at time
-        ``k / fs_out``; float32 in, float32 out, else float64.
-
-    Notes
-    -----
-    :func:`scipy.signal.resample_poly` with ``padtype="line"`` (edges extended by a
-    fitted line, so a gravity offset or a trend does not ring at the ends). A ratio
-    that is not exactly ``up / down`` with ``down <= 1000`` gets a cubic-spline step
-    onto the exact output grid (see the module notes).
-    """
-    fs_in = _check_rate("fs_in", fs_in)
-    fs_out = _check_rate("fs_out", fs_out)
-    x = np.asarray(x)
-    if x.ndim == 0 or x.shape[axis] == 0:
-        raise ImukinError(f"cannot resample an array of shape {x.shape} along axis {axis}; it has no samples")
-    dtype = np.float32 if x.dtype == np.float32 else np.float64
-    x = x.astype(dtype, copy=False)
-    n_in = x.shape[axis]
-    if fs_in == fs_out:
-        return x.copy()
-    if n_in == 1:  # a single sample is a constant
-        return np.repeat(x, n_resampled(1, fs_in, fs_out), axis=axis)
-    up, down, err = rational_ratio(fs_in, fs_out)
-    y = resample_poly(x, up, down, axis=axis, padtype="line")  # at fs_mid = fs_in * up / down
-    n_out = n_resampled(n_in, fs_in, fs_out)
-    if abs(err) < 1e-12:
-        return _fit_length(y, n_out, axis).astype(dtype, copy=False)
-    fs_mid = fs_in * up / down
-    t_mid = np.arange(y.shape[axis]) / fs_mid  # (M,)
-    t_out = np.arange(n_out) / fs_out  # (n_out,)
-    spline = CubicSpline(t_mid, y, axis=axis, bc_type="not-a-knot", extrapolate=True)
-    return spline(t_out).astype(dtype, copy=False)
-
-
-def _fit_length(y: np.ndarray, n: int, axis: int) -> np.ndarray:
-    """Crop, or extend by repeating the last sample, to exactly ``n`` samples along ``axis``."""
-    m = y.shape[axis]
-    if m >= n:
-        return np.take(y, np.arange(n), axis=axis)
-    pad = [(0, 0)] * y.ndim
-    pad[axis] = (0, n - m)
-    return np.pad(y, pad, mode="edge")
-
-
-def resample_to_length(x, fs_in: float, fs_out: float, n_out: int, axis: int = 0) -> np.ndarray:
-    """Resample and return exactly ``n_out`` samples along ``axis``.
-
-    For coming back to a recording's own length after processing at another rate,
-    e.g. ``resample_to_length(y_200hz, 200, 148, n_original)``: rounding of the
-    sample count at each rate change can leave one sample too many or too few, which
-    this crops or fills with the last value.
-    """
-    if int(n_out) < 1:
-        raise ImukinError(f"n_out must be at least 1, got {n_out}")
-    return _fit_length(resample(x, fs_in, fs_out, axis=axis), int(n_out), axis)

@@ -89,31 +89,42 @@ def cmd_predict(args) -> int:
 
 
 def _cmd_predict_recording(args) -> int:
+    import time
+
     import imukin
-    from imukin.evaluation.plots import plot_recording_angles
     from imukin.io.angle_files import write_joint_csv, write_mot
 
+    t0 = time.perf_counter()
     rec = imukin.load_recording(args.recording, fs=args.fs, sensors=args.sensors, subject=args.subject,
                                 joint=args.joint, acc_units=args.acc_units or "auto",
                                 gyr_units=args.gyr_units or "auto")
+    timings = {"read": time.perf_counter() - t0}
     joints = args.joints or ([args.joint] if args.joint else None)
     pred = imukin.predict(rec, joints=joints, sides=[args.side] if args.side else None, activity=args.activity,
                           model=args.model, align=args.align or "auto", mounting=args.mounting, refine=args.refine,
                           run=args.run, ori_run=args.ori_run, calibrate=args.calibrate, device=args.device,
                           progress=not args.quiet)
+    timings.update(pred.timings)
     out = check_output_dir(args.out or Path(f"{rec.name}_angles"))
     t = pred.t
     files = []
+    t0 = time.perf_counter()
     for joint, a in pred.angles.items():
         files.append(write_joint_csv(out / f"{joint}.csv", t, a))
     files.append(write_mot(out / f"{rec.name}.mot", t, pred.angles))
+    timings["write"] = time.perf_counter() - t0
     if not args.no_plots:
+        t0 = time.perf_counter()
+        from imukin.evaluation.plots import plot_recording_angles  # matplotlib only when plotting
+
         files.append(plot_recording_angles(out / "overview.png", t, pred.angles,
                                            title=f"{rec.name}: whole recording ({rec.duration_s:.1f} s)"))
         span = _zoom_span(pred)
         files.append(plot_recording_angles(out / "zoom.png", t, pred.angles, span_s=span,
                                            title=f"{rec.name}: {span[0]:.1f}-{span[1]:.1f} s"))
+        timings["plot"] = time.perf_counter() - t0
     report = recording_report(pred, args)
+    report["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
     write_text_atomic(out / "report.json", json.dumps(report, indent=2))
     write_text_atomic(out / "report.md", _report_markdown(report))
     files += [out / "report.json", out / "report.md"]
@@ -213,13 +224,16 @@ def _report_markdown(r: dict) -> str:
                          f"{' / '.join(f'{v:g}' for v in c['pose_deg'])}, frames {c['frames'][0]}-{c['frames'][1]})")
     lines += ["", "## Warnings", ""]
     lines += [f"- {w}" for w in r["warnings"]] or ["- none"]
+    if r.get("timings_s"):
+        lines += ["", "Seconds per stage: " + ", ".join(f"{k} {v:.2f}" for k, v in r["timings_s"].items()) + "."]
     lines += ["", "Files: one CSV per joint, the OpenSim motion file (`.mot`), `overview.png`, `zoom.png`.", ""]
     return "\n".join(lines)
 
 
 # ---------------------------------------------------------------- the older form
 def _cmd_predict_demo_folder(args) -> int:
-    from imukin.io.demo_layout import available_sides, check_units, read_leg
+    from imukin.io.demo_layout import available_sides, read_leg
+    from imukin.io.units import check_units
     from imukin.predictor import AnglePredictor
 
     if args.joint is None:

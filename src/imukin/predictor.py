@@ -11,12 +11,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from imukin.conventions import side_inputs
+from imukin.conventions import same_rate, side_inputs
 from imukin.errors import ImukinError
-from imukin.inference import inference_windowing, predict_windows, resample, resample_to_length
+from imukin.inference import inference_windowing, predict_windows
 from imukin.models import load_checkpoint
 from imukin.normalization import Normalizer
 from imukin.pretrained import PRETRAINED_DIR, PRETRAINED_MODELS, pretrained_path, shipped_angle_models  # noqa: F401
+from imukin.signal import resample, resample_to_length
 
 class TrainedRun:
     """A run folder's model, loaded for inference, with what it expects of its input.
@@ -51,9 +52,37 @@ class TrainedRun:
 
         Long recordings run in overlapping windows (:func:`imukin.inference.inference_windowing`).
         """
-        y = predict_windows(self.model, self.norm.x(x), device=self.device, progress=progress,
+        x = np.asarray(x)
+        return self._run(self._normalized(len(x), lambda i, j: x[i:j]), progress)
+
+    def outputs_from_signals(self, acc1, gyr1, acc2, gyr2, side: str, progress: bool = False) -> np.ndarray:
+        """:meth:`outputs` of ``side_inputs(acc1, gyr1, acc2, gyr2, side)``: two IMUs' (T, 3) signals at the
+        model's rate, a left leg mirrored; the (T, 16) channels are made block by block, never whole."""
+        signals = (acc1, gyr1, acc2, gyr2)
+        n = len(signals[0])
+        if any(len(a) != n for a in signals):
+            raise ImukinError(f"acc1, gyr1, acc2, gyr2 must have one length, got {[len(a) for a in signals]}")
+        return self._run(self._normalized(n, lambda i, j: side_inputs(*(a[i:j] for a in signals), side)), progress)
+
+    def _run(self, x: np.ndarray, progress: bool) -> np.ndarray:
+        """Outputs in physical units (T, K) from normalised float32 channels (T, C)."""
+        y = predict_windows(self.model, x, device=self.device, progress=progress,
                             **inference_windowing(self.model, self.window))
         return np.asarray(self.norm.y_inverse(y))
+
+    def _normalized(self, n: int, rows, block: int = 65536) -> np.ndarray:
+        """``self.norm.x`` of the raw channels ``rows(i, j)`` (frames ``i:j``), (n, C) float32.
+
+        Made block by block, so an hour of channels never exists in float64 at once.
+        """
+        first = self.norm.x(rows(0, min(n, block)))
+        if n <= block:
+            return first
+        out = np.empty((n, first.shape[1]), np.float32)
+        out[:block] = first
+        for i in range(block, n, block):
+            out[i:i + block] = self.norm.x(rows(i, min(n, i + block)))
+        return out
 
 
 class AnglePredictor(TrainedRun):
@@ -92,12 +121,11 @@ class AnglePredictor(TrainedRun):
         fs = self.fs if fs is None else float(fs)
         if fs <= 0:
             raise ImukinError(f"sampling rate must be positive, got {fs}")
-        if abs(fs - self.fs) > 1e-6:
+        if not same_rate(fs, self.fs):
             signals = [resample(a, fs, self.fs) for a in signals]
-        x = side_inputs(*signals, side)  # (T_model, 16)
-        if len(x) < 8:
+        if len(signals[0]) < 8:
             raise ImukinError(f"the recording has {n_in} samples; at least {int(np.ceil(8 * fs / self.fs))} are needed")
-        y = self.outputs(x, progress=progress)  # (T_model, 3)
-        if abs(fs - self.fs) > 1e-6:
+        y = self.outputs_from_signals(*signals, side, progress=progress)  # (T_model, 3)
+        if not same_rate(fs, self.fs):
             y = resample_to_length(y, self.fs, fs, n_in)
         return y

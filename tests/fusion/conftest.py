@@ -60,11 +60,6 @@ def noisy_network(m, sd_deg=5.0, seed=1):
 
 
 @pytest.fixture(scope="session")
-def tiny_corpus(tmp_path_factory):
+def tiny_corpus(corpus_factory):
     """Five simulated walkers, 10 s each at 100 Hz (full sensor error model)."""
-    from imukin.io.job_h5 import write_dataset
-    from imukin.simulation.corpus import CorpusConfig, corpus_attrs, simulate_corpus
-
-    path = tmp_path_factory.mktemp("fusion_corpus") / "walk.h5"
-    cfg = CorpusConfig(activity="walking", n_subjects=5, seed=11, duration_s=10.0, fs=100.0)
-    return write_dataset(path, simulate_corpus(cfg, workers=1), attrs=corpus_attrs(cfg))
+    return corpus_factory(n_subjects=5, seed=11, duration_s=10.0, fs=100.0)

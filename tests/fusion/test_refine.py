@@ -8,8 +8,7 @@ from imukin.errors import ImukinError
 from imukin.fusion.refine import OrientationPredictor, RefinedPredictor, fit_blend, read_blend
 from imukin.io.job_h5 import iter_dataset
 from imukin.training.trainer import TrainConfig, train
-
-TINY_CNN = {"n_layers": 2, "channels": 16, "kernel_size": 15, "dropout": 0.0}
+from tests.conftest import TINY_CNN
 
 
 @pytest.fixture(scope="module")

@@ -148,12 +148,8 @@ def test_time_stamp_gaps_become_nan(tmp_path):
     assert rec.n_frames == 400 and not gaps[95:110].any() and gaps[200:240].all() and gaps.sum() == 40
 
 
-def test_h5_dataset(tmp_path):
-    from imukin.io.job_h5 import write_dataset
-    from imukin.simulation.corpus import CorpusConfig, corpus_attrs, simulate_corpus
-
-    cfg = CorpusConfig(activity="walking", n_subjects=2, seed=5, duration_s=3.0, fs=100.0)
-    path = write_dataset(tmp_path / "w.h5", simulate_corpus(cfg, workers=1), attrs=corpus_attrs(cfg))
+def test_h5_dataset(corpus_factory):
+    path = corpus_factory("w.h5", n_subjects=2, seed=5, duration_s=3.0, fs=100.0)
     with pytest.raises(ImukinError, match="2 subjects.*--subject"):
         load_recording(path)
     rec = load_recording(path, subject="s0001")

@@ -119,3 +119,11 @@ def test_not_json_serialisable_meta_is_refused(tmp_path):
 def test_saving_a_plain_module_is_refused(tmp_path):
     with pytest.raises(ImukinError, match="create_model"):
         save_checkpoint(tmp_path, torch.nn.Linear(2, 2), {})
+
+
+def test_a_model_of_other_channels_is_refused(tmp_path):
+    save_checkpoint(tmp_path / "m", tiny("cnn"), {"channels": list(reversed(CHANNELS))})
+    with pytest.raises(ImukinError, match="trained on the input channels"):
+        load_checkpoint(tmp_path / "m")
+    save_checkpoint(tmp_path / "ok", tiny("cnn"), {"channels": list(CHANNELS)})
+    load_checkpoint(tmp_path / "ok")

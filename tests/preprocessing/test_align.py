@@ -5,10 +5,10 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from imukin.errors import ImukinError
-from imukin.inference import resample
 from imukin.preprocessing.align import (AlignConfig, SegmentAlignment, align_leg, align_segment, angle_errors_deg,
                                         apply_alignment, standing_period)
-from imukin.preprocessing.synchronize import angular_velocity, lowpass
+from imukin.preprocessing.synchronize import angular_velocity
+from imukin.signal import lowpass, resample
 from tests.preprocessing.motion import mounted_imu, standing_then_walking
 
 # mountings people actually produce, on top of random ones

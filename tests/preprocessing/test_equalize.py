@@ -96,7 +96,7 @@ def test_no_still_period_raises():
 
 def test_real_gaitmap_standing_noise(gaitmap_imu):
     """The real foot IMUs stand still for about 0.7 s at the start: enough for a noise figure."""
-    from imukin.inference import resample
+    from imukin.signal import resample
 
     rec = gaitmap_imu["left"]
     acc, gyr = resample(rec.acc, 204.8, 100.0), resample(rec.gyr, 204.8, 100.0)

@@ -3,7 +3,8 @@ import pytest
 
 from imukin.errors import ImukinError
 from imukin.preprocessing.resample import regularize_timestamps, resample_regular, resample_timestamped
-from imukin.preprocessing.synchronize import angular_velocity, lowpass
+from imukin.preprocessing.synchronize import angular_velocity
+from imukin.signal import lowpass
 
 
 @pytest.mark.parametrize("fs_in, fs_out", [(204.8, 100.0), (120.0, 200.0), (148.0, 100.0), (100.0 * np.sqrt(2), 60.0)])

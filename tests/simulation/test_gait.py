@@ -1,6 +1,5 @@
 """Synthetic gait: normative walking curves, ranges, running, determinism, conventions, ground contact."""
 import json
-import time
 
 import numpy as np
 import pytest
@@ -222,14 +221,12 @@ def test_walking_cadence_follows_speed_and_body_size():
     assert 2.0 / np.diff(kin.heel_strikes["right"]).mean() < freqs[1] - 0.05  # longer legs, longer steps
 
 
-def test_sixty_seconds_are_fast_to_generate():
+def test_sixty_seconds_at_1khz_have_every_frame():
+    # speed is measured by benchmarks/simulator_throughput.py, not here
     subject = draw_subject(np.random.default_rng(0))
-    generate_gait(subject, GaitConfig(duration_s=2.0), np.random.default_rng(0))  # warm the template cache
-    t0 = time.perf_counter()
     kin = generate_gait(subject, GaitConfig(duration_s=60.0, fs_internal=1000.0), np.random.default_rng(1))
-    elapsed = time.perf_counter() - t0
     assert kin.n_frames == 60000 and kin.fs == 1000.0
-    assert elapsed < 5.0  # vectorised (typically 0.4-1 s); per-sample Python loops would take minutes
+    assert np.all(np.isfinite(kin.pos["pelvis"])) and np.all(np.diff(kin.t) > 0)
 
 
 def test_bad_configs_raise_imukin_error():

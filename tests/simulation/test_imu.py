@@ -1,5 +1,4 @@
 """First-principles checks of the ideal IMU: gravity, pure spins, circles, free fall, integration."""
-import time
 
 import numpy as np
 import pytest
@@ -204,17 +203,3 @@ def test_bad_input_raises_imukin_error():
         integrate_gyroscope(np.zeros((10, 2)), 100.0, np.eye(3))
     with pytest.raises(ImukinError, match="fs"):
         integrate_gyroscope(np.zeros((10, 3)), 0.0, np.eye(3))
-
-
-def test_one_minute_at_1khz_is_fast(rng):
-    t = _times(60.0)
-    rmat = Rotation.from_rotvec(_smooth_rotvec(t, rng)).as_matrix()
-    pos = np.cumsum(rng.normal(size=(len(t), 3)), axis=0) * 1e-3
-    best = min(_timed(ideal_imu, t, rmat, pos) for _ in range(3))
-    assert best < 0.4  # typically ~0.05 s on one core; RotationSpline would take ~0.5 s
-
-
-def _timed(fn, *args):
-    start = time.perf_counter()
-    fn(*args)
-    return time.perf_counter() - start

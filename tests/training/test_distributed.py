@@ -10,8 +10,6 @@ from safetensors.numpy import load_file
 
 from imukin.cli import main
 from imukin.errors import ImukinError
-from imukin.io.job_h5 import write_dataset
-from imukin.simulation.corpus import CorpusConfig, corpus_attrs, simulate_corpus
 from imukin.training.distributed import DistContext, init_from_env
 
 ARGS = ["--joint", "knee", "--steps", "12", "--batch-size", "8", "--window", "100", "--lr", "0.003", "--quiet"]
@@ -23,10 +21,8 @@ MODELS = {  # no batch norm: the two-process run must match to rounding
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    path = tmp_path_factory.mktemp("ddp") / "walk.h5"
-    cfg = CorpusConfig(activity="walking", n_subjects=5, seed=8, duration_s=5.0, fs=100.0)
-    return write_dataset(path, simulate_corpus(cfg, workers=1), attrs=corpus_attrs(cfg))
+def corpus(corpus_factory):
+    return corpus_factory(n_subjects=5, seed=8, duration_s=5.0, fs=100.0)
 
 
 def _torchrun(corpus, out, model):
@@ -37,6 +33,7 @@ def _torchrun(corpus, out, model):
     return subprocess.run(["nice", "-n", "19", *cmd], capture_output=True, text=True, env=env, timeout=240)
 
 
+@pytest.mark.slow  # torchrun starts two processes per model: ~10 s each
 @pytest.mark.parametrize("model", list(MODELS))
 def test_two_processes_match_one(corpus, tmp_path, model, capsys):
     assert main(["train", "--model", model, "--data", str(corpus), "--out", str(tmp_path / "one"),

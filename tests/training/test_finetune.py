@@ -8,10 +8,9 @@ from safetensors.numpy import load_file
 
 from imukin.cli import main
 from imukin.errors import ImukinError
-from imukin.io.job_h5 import subject_ids, write_dataset
+from imukin.io.job_h5 import subject_ids
 from imukin.models import create_model, load_checkpoint
 from imukin.predictor import AnglePredictor
-from imukin.simulation.corpus import CorpusConfig, corpus_attrs, simulate_corpus
 from imukin.simulation.sensor_errors import SensorErrorConfig
 from imukin.training.dataset import split_subjects
 from imukin.training.finetune import FinetuneConfig, choose_subjects, finetune, frozen_parameters
@@ -20,17 +19,11 @@ from imukin.training.trainer import TrainConfig, train
 SHIFTED = SensorErrorConfig(mount_sd_deg=25.0, acc_noise_density=(0.01, 0.02), gyr_noise_density_dps=(0.05, 0.1))
 
 
-def _corpus(path, n, seed, errors=None):
-    cfg = CorpusConfig(activity="walking", n_subjects=n, seed=seed, duration_s=5.0, fs=100.0,
-                       **({"errors": errors} if errors else {}))
-    return write_dataset(path, simulate_corpus(cfg, workers=1), attrs=corpus_attrs(cfg))
-
-
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory):
+def setup(tmp_path_factory, corpus_factory):
     d = tmp_path_factory.mktemp("ft")
-    source_data = _corpus(d / "source.h5", 5, 11)
-    target = _corpus(d / "shifted.h5", 9, 12, SHIFTED)
+    source_data = corpus_factory("source.h5", n_subjects=5, seed=11, duration_s=5.0, fs=100.0)
+    target = corpus_factory("shifted.h5", n_subjects=9, seed=12, duration_s=5.0, fs=100.0, errors=SHIFTED)
     cfg = TrainConfig(model="cnn", joint="knee", model_overrides={"n_layers": 2, "channels": 12, "kernel_size": 9},
                       steps=40, batch_size=8, window=100, warmup_steps=5, eval_every=10, patience=100, lr=3e-3)
     train(cfg, source_data, d / "source_run", progress=False)
@@ -117,11 +110,10 @@ def test_finetune_bad_input(setup, capsys):
     assert not out.exists()
 
 
-def test_finetune_takes_a_dataset_at_another_rate(setup, tmp_path, capsys):
+def test_finetune_takes_a_dataset_at_another_rate(setup, tmp_path, capsys, corpus_factory):
     """The source model runs at 100 Hz; a 200 Hz dataset is resampled to it, subject ids kept."""
     d, source, _ = setup
-    cfg = CorpusConfig(activity="walking", n_subjects=6, seed=14, duration_s=4.0, fs=200.0)
-    target = write_dataset(tmp_path / "lab200.h5", simulate_corpus(cfg, workers=1), attrs=corpus_attrs(cfg))
+    target = corpus_factory("lab200.h5", n_subjects=6, seed=14, duration_s=4.0, fs=200.0)
     out = tmp_path / "tuned200"
     assert main(["finetune", "--from", str(source), "--data", str(target), "--out", str(out), "--n-subjects", "2",
                  "--steps", "10", "--eval-every", "5", "--quiet"]) == 0

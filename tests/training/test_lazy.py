@@ -10,9 +10,9 @@ from imukin.conventions import joint_name, joint_segments
 from imukin.data import SubjectRecord
 from imukin.errors import ImukinError
 from imukin.io.job_h5 import write_dataset
-from imukin.training.dataset import load_joint_data
+from imukin.training.dataset import WindowSampler, load_joint_data
 from imukin.training.lazy import load_joint_data_lazy
-from imukin.training.trainer import TrainConfig, WindowSampler, train
+from imukin.training.trainer import TrainConfig, train
 
 N_SUBJECTS, N_FRAMES = 20, 12_000  # 20 subjects x 60 s at 200 Hz
 CAP_BYTES = 8 * 2 ** 20  # memory cap of lazy loading

@@ -14,10 +14,8 @@ import pytest
 
 from imukin.cli import main
 from imukin.errors import ImukinError
-from imukin.io.job_h5 import write_dataset
 from imukin.models import create_model
 from imukin.predictor import AnglePredictor
-from imukin.simulation.corpus import CorpusConfig, corpus_attrs, simulate_corpus
 from imukin.training import trainer as trainer_mod
 from imukin.training.search import SearchConfig, load_study, run_search, search_summary, suggest
 
@@ -26,10 +24,8 @@ TINY_ARGS = ["--steps", "20", "--eval-every", "5", "--window", "100", "--batch-s
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    path = tmp_path_factory.mktemp("search") / "walk.h5"
-    cfg = CorpusConfig(activity="walking", n_subjects=5, seed=9, duration_s=5.0, fs=100.0)
-    return write_dataset(path, simulate_corpus(cfg, workers=1), attrs=corpus_attrs(cfg))
+def corpus(corpus_factory):
+    return corpus_factory(n_subjects=5, seed=9, duration_s=5.0, fs=100.0)
 
 
 def test_search_space_is_the_reference_one_and_builds():
@@ -172,6 +168,7 @@ def postgres():
         shutil.rmtree(base, ignore_errors=True)
 
 
+@pytest.mark.slow  # starts a PostgreSQL server and two worker processes: ~10 s
 def test_two_workers_share_one_postgresql_study(corpus, tmp_path, postgres):
     pytest.importorskip("psycopg2", reason="psycopg2-binary is a dependency of imukin")
     n = 6

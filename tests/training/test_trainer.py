@@ -8,19 +8,14 @@ import torch
 from safetensors.numpy import load_file
 
 from imukin.errors import ImukinError
-from imukin.io.job_h5 import write_dataset
-from imukin.simulation.corpus import CorpusConfig, corpus_attrs, simulate_corpus
 from imukin.training import trainer as trainer_mod
 from imukin.training.trainer import TrainConfig, train
-
-TINY_CNN = {"n_layers": 2, "channels": 16, "kernel_size": 15, "dropout": 0.0}
+from tests.conftest import TINY_CNN
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    path = tmp_path_factory.mktemp("corpus") / "walk.h5"
-    cfg = CorpusConfig(activity="walking", n_subjects=6, seed=5, duration_s=6.0, fs=100.0)
-    return write_dataset(path, simulate_corpus(cfg, workers=1), attrs=corpus_attrs(cfg))
+def corpus(corpus_factory):
+    return corpus_factory(n_subjects=6, seed=5, duration_s=6.0, fs=100.0)
 
 
 def tiny(**kw):

@@ -3,7 +3,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from imukin.argtypes import device
 from imukin.conventions import ANGLE_AXES
+
+#: Subject sets ``--split`` can name (the training split is recomputed from the run's seed).
+SPLITS = ("test", "val", "train", "all")
+#: ``--method``: the angle network alone; with the optimisation stage (``predict --refine``); the VQF baseline.
+METHODS = ("network", "refined", "classical")
 
 
 def add_commands(sub) -> None:
@@ -14,14 +20,14 @@ def add_commands(sub) -> None:
     p.add_argument("--run", type=Path, action="append", required=True,
                    help="run folder (repeat to compare several runs)")
     p.add_argument("--data", type=Path, required=True, help="dataset .h5 file")
-    p.add_argument("--split", default="test", choices=("test", "val", "train", "all"),
+    p.add_argument("--split", default="test", choices=SPLITS,
                    help="subjects to evaluate (the training split is recomputed from the run's seed)")
     p.add_argument("--out", type=Path, required=True, help="report folder")
-    p.add_argument("--method", nargs="+", default=["network"], choices=("network", "refined", "classical"),
-                   help="angle network alone, with the optimisation stage (needs --ori-run), and/or the classical "
-                        "VQF baseline; several give a side-by-side table")
+    p.add_argument("--method", nargs="+", default=["network"], choices=METHODS,
+                   help="angle network alone, refined: with the optimisation stage (the stage predict --refine "
+                        "runs; needs --ori-run), and/or the classical VQF baseline; several give a side-by-side table")
     p.add_argument("--ori-run", type=Path, help="orientation run (imukin train --target orientation) for refined")
-    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--device", type=device, default="cpu", help="cpu, cuda, cuda:N or mps")
     p.add_argument("--quiet", action="store_true", help="no progress bars or info lines; the table is still printed")
     p.set_defaults(func=cmd_evaluate)
 
@@ -32,6 +38,8 @@ def add_commands(sub) -> None:
     b.add_argument("--run", type=Path, required=True, help="angle run")
     b.add_argument("--ori-run", type=Path, required=True, help="orientation run of the same joint")
     b.add_argument("--data", type=Path, required=True, help="dataset .h5 file (its validation split is used)")
+    b.add_argument("--device", type=device, default="cpu", help="cpu, cuda, cuda:N or mps")
+    b.add_argument("--quiet", action="store_true", help="no summary line")
     b.set_defaults(func=cmd_fit_blend)
 
 
@@ -56,6 +64,7 @@ def cmd_evaluate(args) -> int:
 def cmd_fit_blend(args) -> int:
     from imukin.fusion.refine import fit_blend
 
-    params = fit_blend(args.run, args.ori_run, args.data, split="val")
-    print(f"blend fitted: s = {params.get('s')}, w = {params.get('w')} -> {args.ori_run}/blend.json")
+    params = fit_blend(args.run, args.ori_run, args.data, split="val", device=args.device)
+    if not args.quiet:
+        print(f"blend fitted: s = {params.get('s')}, w = {params.get('w')} -> {args.ori_run}/blend.json")
     return 0

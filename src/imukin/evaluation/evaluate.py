@@ -87,7 +87,7 @@ def _predictors(run, methods, ori_run, device):
             yield name, network
         elif method == "refined":
             if ori_run is None:
-                raise ImukinError("--method refined needs --ori-run (an orientation run of the same joint, "
+                raise ImukinError("method 'refined' needs ori_run (--ori-run: an orientation run of the same joint, "
                                   "trained with 'imukin train --target orientation')")
             from imukin.fusion.refine import RefinedPredictor
 

@@ -59,7 +59,7 @@ from imukin.conventions import JOINT_NAMES, SIDES, joint_angles, joint_name, joi
 from imukin.errors import ImukinError
 from imukin.io.c3d import MarkerData
 from imukin.preprocessing.synchronize import sync_imu_mocap
-from imukin.simulation.markers import (_fill_frame_gaps, clusters_for, lowpass_rotations, segment_frames)
+from imukin.simulation.markers import clusters_for, fill_frame_gaps, lowpass_rotations, segment_frames
 
 
 #: Seen runs of a segment frame shorter than this (frames) between gaps are dropped before bridging.
@@ -109,7 +109,7 @@ def marker_segment_frames(markers: MarkerData, clusters=None, cfg: ReferenceConf
         for a, b in _runs(np.all(np.isfinite(rot), axis=(1, 2))):
             if b - a < MIN_ANCHOR_FRAMES:  # a few frames between gaps: not credible, and no anchor for a bridge
                 rot[a:b] = np.nan
-        rot, _ = _fill_frame_gaps(rot, origin, markers.fs, cfg.max_gap_s, seg, strict=False)
+        rot, _ = fill_frame_gaps(rot, origin, markers.fs, cfg.max_gap_s, seg, strict=False)
         for a, b in _runs(np.all(np.isfinite(rot), axis=(1, 2))):
             if b - a > 30:  # long enough for the zero-phase filter's padding
                 rot[a:b] = lowpass_rotations(rot[a:b], markers.fs, cfg.cutoff_hz)

@@ -305,10 +305,7 @@ def plot_recording_angles(path: str | os.PathLike, t, angles: Mapping[str, np.nd
                 y = np.asarray(angles[key], float)[sel, c]
                 if y.size > OVERVIEW_MAX_POINTS:
                     edges = np.linspace(0, y.size, n_bins + 1).astype(int)
-                    with np.errstate(all="ignore"), _nan_quiet():
-                        lo = np.array([np.nanmin(y[a:b]) for a, b in zip(edges[:-1], edges[1:])])
-                        hi = np.array([np.nanmax(y[a:b]) for a, b in zip(edges[:-1], edges[1:])])
-                        mid = np.array([np.nanmean(y[a:b]) for a, b in zip(edges[:-1], edges[1:])])
+                    lo, hi, mid = _bin_envelope(y, edges)
                     tb = ts[(edges[:-1] + edges[1:]) // 2]
                     ax.fill_between(tb, lo, hi, color=SIDE_COLOURS[side], alpha=0.25, lw=0)
                     ax.plot(tb, mid, color=SIDE_COLOURS[side], lw=0.8, label=side)
@@ -328,15 +325,16 @@ def plot_recording_angles(path: str | os.PathLike, t, angles: Mapping[str, np.nd
     return _save(fig, path)
 
 
-class _nan_quiet:
-    """Silence numpy's all-NaN-slice warnings inside a block (empty bins in gaps are expected)."""
+def _bin_envelope(y: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per bin ``[edges[i], edges[i + 1])`` of ``y`` (N,): NaN-ignoring min, max and mean, each (n_bins,).
 
-    def __enter__(self):
-        import warnings
-
-        self._ctx = warnings.catch_warnings()
-        self._ctx.__enter__()
-        warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc):
-        return self._ctx.__exit__(*exc)
+    One vectorised pass per statistic (``reduceat``); a bin of NaN only gives NaN. The bins must
+    not be empty.
+    """
+    starts = edges[:-1]
+    ok = ~np.isnan(y)
+    lo = np.fmin.reduceat(y, starts)  # fmin skips NaN unless both are NaN
+    hi = np.fmax.reduceat(y, starts)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mid = np.add.reduceat(np.where(ok, y, 0.0), starts) / np.add.reduceat(ok.astype(np.int64), starts)
+    return lo, hi, mid

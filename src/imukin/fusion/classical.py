@@ -37,7 +37,7 @@ from imukin.conventions import JOINT_NAMES, angles_to_relative_rotation, check_c
     relative_rotation_to_angles
 from imukin.errors import ImukinError
 from imukin.fusion.optimize import heading_rotation, so3_exp, so3_log
-from imukin.conventions import side_inputs
+from imukin.conventions import side_inputs, split_channels
 
 #: VQF's earth frame (z up) to imukin's lab frame (Y up): a rotation of -90 deg about x.
 EARTH_TO_LAB = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
@@ -184,8 +184,9 @@ class ClassicalPredictor:
                 raise ImukinError(f"reference angles must be (N, 3) with N >= {n_cal} calibration frames, got "
                                   f"{ref.shape}")
             known = ref[:n_cal]
-        r1 = vqf_orientations(x[:, 0:3], x[:, 4:7], fs, self.config.tau_acc_s, self.config.bias_estimation)
-        r2 = vqf_orientations(x[:, 8:11], x[:, 12:15], fs, self.config.tau_acc_s, self.config.bias_estimation)
+        acc1, gyr1, acc2, gyr2 = split_channels(x)  # each (T, 3)
+        r1 = vqf_orientations(acc1, gyr1, fs, self.config.tau_acc_s, self.config.bias_estimation)
+        r2 = vqf_orientations(acc2, gyr2, fs, self.config.tau_acc_s, self.config.bias_estimation)
         idx = np.arange(0, n_cal, max(1, int(self.config.calib_stride)))
         rel_known = angles_to_relative_rotation(known[idx], self.joint, "right")  # mirrored frame: right convention
         self.calibration_ = calibrate(r1[idx], r2[idx], rel_known, self.config.mount_sd_deg)

@@ -76,6 +76,7 @@ from imukin.conventions import G, UP_LAB
 from imukin.errors import ImukinError
 from imukin.simulation.imu import integrate_gyroscope
 from imukin.rotations import heading_free
+from imukin.signal import window_starts
 
 N_SEG = 2  # segments per joint: 1 proximal, 2 distal
 N_BAND = 8  # upper bandwidth of the normal equations with 6 unknowns per frame
@@ -509,15 +510,6 @@ def _solve_window(r_net, gyr, fs, acc, cfg) -> tuple[np.ndarray, np.ndarray, dic
     return r, b, info
 
 
-def window_bounds(n_frames: int, window: int, overlap: int) -> list[tuple[int, int]]:
-    """``[start, stop)`` of overlapping windows covering ``n_frames`` (one window when it fits)."""
-    if n_frames <= window:
-        return [(0, n_frames)]
-    hop = window - overlap
-    starts = list(range(0, n_frames - window, hop)) + [n_frames - window]
-    return [(s, s + window) for s in starts]
-
-
 def optimize_orientations(r1_net, r2_net, gyr1, gyr2, fs: float, acc1=None, acc2=None,
                           config: OptimizeConfig | None = None) -> OptimizeResult:
     """Refine a joint's two sensor orientations with its gyroscopes, all frames at once.
@@ -556,7 +548,7 @@ def optimize_orientations(r1_net, r2_net, gyr1, gyr2, fs: float, acc1=None, acc2
     n = len(r_net[0])
     window = max(int(round(cfg.window_s * fs)), 2)
     overlap = max(int(round(cfg.overlap_s * fs)), 1)
-    bounds = window_bounds(n, window, overlap)
+    bounds = [(int(s), min(int(s) + window, n)) for s in window_starts(n, window, overlap / window)]
     out = np.empty((2, n, 3, 3))
     biases, converged, n_iter, c0, c1 = [], True, 0, 0.0, 0.0
     cut_prev = 0

@@ -28,17 +28,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from imukin.conventions import ANGLE_AXES, relative_rotation_to_angles
+from imukin.conventions import ANGLE_AXES, relative_rotation_to_angles, same_rate
 from imukin.errors import ImukinError
 from imukin.fusion.blend import apply_blend, fit_blend_params
 from imukin.fusion.optimize import OptimizeConfig, optimize_orientations
-from imukin.inference import resample, resample_to_length
 from imukin.io.atomic import write_text_atomic
-from imukin.models.checkpoint import read_checkpoint_info
+from imukin.io.model_folder import read_checkpoint_info
 from imukin.models.orientation import output_to_rotations
 from imukin.predictor import AnglePredictor, TrainedRun
 from imukin.pretrained import PRETRAINED_DIR, pretrained_path
-from imukin.conventions import side_inputs
+from imukin.signal import resample, resample_to_length
+from imukin.conventions import side_inputs, split_channels
 from imukin.training.dataset import load_joint_data
 
 BLEND_FILE = "blend.json"
@@ -78,7 +78,7 @@ class OrientationPredictor(TrainedRun):
         if len(x) < MIN_FRAMES:
             raise ImukinError(f"the recording has {n_in} samples; at least {MIN_FRAMES} at {self.fs:g} Hz are needed")
         y = self.outputs(x)
-        if abs(fs - self.fs) > 1e-6:
+        if not same_rate(fs, self.fs):
             y = resample_to_length(y, self.fs, fs, n_in)
         return output_to_rotations(torch.from_numpy(np.asarray(y, np.float64))).numpy()
 
@@ -93,7 +93,7 @@ def _to_model_rate(signals: list, fs: float | None, fs_model: float) -> tuple[li
     fs = fs_model if fs is None else float(fs)
     if not (np.isfinite(fs) and fs > 0):
         raise ImukinError(f"sampling rate must be positive, got {fs}")
-    if abs(fs - fs_model) > 1e-6:
+    if not same_rate(fs, fs_model):
         signals = [resample(a, fs, fs_model) for a in signals]
     return signals, fs, n_in
 
@@ -142,7 +142,7 @@ class RefinedPredictor:
         if self.angle.joint != self.orientation.joint:
             raise ImukinError(f"the angle model is for the {self.angle.joint} but the orientation model for the "
                               f"{self.orientation.joint}; pass two runs of the same joint")
-        if abs(self.angle.fs - self.orientation.fs) > 1e-6:
+        if not same_rate(self.angle.fs, self.orientation.fs):
             raise ImukinError(f"the angle model runs at {self.angle.fs:g} Hz and the orientation model at "
                               f"{self.orientation.fs:g} Hz; train both on data of one rate")
         self.joint = self.angle.joint
@@ -183,7 +183,7 @@ class RefinedPredictor:
         if len(x) < MIN_FRAMES:
             raise ImukinError(f"the recording has {n_in} samples; at least {MIN_FRAMES} at {self.fs:g} Hz are needed")
         out = self.components_from_channels(x)
-        if abs(fs - self.fs) > 1e-6:
+        if not same_rate(fs, self.fs):
             for k, v in out.items():
                 if isinstance(v, np.ndarray):
                     out[k] = resample_to_length(v, self.fs, fs, n_in)
@@ -195,7 +195,7 @@ class RefinedPredictor:
         alpha = np.asarray(self.angle.outputs(x), float)  # (T, 3)
         r_net = self.orientation.rotations_from_channels(x)  # (T, 2, 3, 3)
         x64 = np.asarray(x, float)
-        acc1, gyr1, acc2, gyr2 = x64[:, 0:3], x64[:, 4:7], x64[:, 8:11], x64[:, 12:15]
+        acc1, gyr1, acc2, gyr2 = split_channels(x64)  # each (T, 3)
         res = optimize_orientations(r_net[:, 0], r_net[:, 1], gyr1, gyr2, self.fs, acc1, acc2, config=self.config)
         # mirrored signals: the right-side convention gives imukin's angles for either leg
         beta = relative_rotation_to_angles(res.relative(), self.joint, "right")  # (T, 3)
@@ -300,7 +300,7 @@ def fit_blend(angle_run: str | Path, ori_run: str | Path, data_path: str | Path,
     if split_seed is None:
         split_seed = int(pred.angle.meta.get("train_config", {}).get("split_seed", 0))
     data = load_joint_data(data_path, pred.joint, split_seed=split_seed, splits=(split,), target="angle")
-    if abs(data.fs - pred.fs) > 1e-6:
+    if not same_rate(data.fs, pred.fs):
         raise ImukinError(f"{data_path} is at {data.fs:g} Hz but the models run at {pred.fs:g} Hz; fit the blend "
                           "on data of the models' rate")
     seqs = data.sequences[split]

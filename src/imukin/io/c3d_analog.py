@@ -20,7 +20,8 @@ import numpy as np
 
 from imukin.errors import ImukinError
 from imukin.io.c3d import open_c3d
-from imukin.io.imu_csv import ACC_UNITS, GYR_UNITS, ImuRecording, _convert_units, _unit_in_name
+from imukin.io.imu_csv import ImuRecording
+from imukin.io.units import ACC_UNITS, GYR_UNITS, convert_units, unit_in_name
 
 
 @dataclass
@@ -96,8 +97,8 @@ def imu_from_analogs(analogs: AnalogData, acc_labels: list[str], gyr_labels: lis
     declared = []
     for labels, choices in ((acc_labels, ACC_UNITS), (gyr_labels, GYR_UNITS)):
         unit = analogs.units[analogs.labels.index(labels[0])]
-        declared.append((_unit_in_name(f"x ({unit})", choices) if unit else None, "header"))
-    acc, gyr, units = _convert_units(acc, gyr, declared, acc_units, gyr_units, f"{Path(analogs.source).name}:{name}")
+        declared.append((unit_in_name(f"x ({unit})", choices) if unit else None, "header"))
+    acc, gyr, units = convert_units(acc, gyr, declared, acc_units, gyr_units, f"{Path(analogs.source).name}:{name}")
     return ImuRecording(name=name, acc=acc, gyr=gyr, fs=analogs.fs, t=None, source=analogs.source, preset="c3d",
                         units=units)
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from imukin.conventions import ANGLE_AXES, G, SIDES
+from imukin.conventions import ANGLE_AXES, SIDES
 from imukin.errors import ImukinError
 
 IMU_CSV_COLUMNS = ("acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z")
@@ -142,18 +142,3 @@ def _check_finite(a: np.ndarray, name: str) -> None:
                           "fill or cut the gaps before predicting")
 
 
-def check_units(acc: np.ndarray, gyr: np.ndarray, where: str) -> None:
-    """Refuse signals whose magnitudes betray other units (g, deg/s), naming the fix.
-
-    A body-worn accelerometer averages about 9.81 m/s^2 in magnitude over a recording;
-    one that averages about 1 is in g. Gait angular velocities stay below about 20 rad/s;
-    a gyroscope whose 99th percentile exceeds 40 is in deg/s.
-    """
-    acc_mag = float(np.median(np.linalg.norm(acc.reshape(-1, 3), axis=1)))
-    if 0.3 < acc_mag < 3.0:
-        raise ImukinError(f"{where}: accelerometer magnitude is about {acc_mag:.2f}, which looks like g; "
-                          f"multiply by {G} (or pass --acc-units g)")
-    gyr_p99 = float(np.percentile(np.linalg.norm(gyr.reshape(-1, 3), axis=1), 99))
-    if gyr_p99 > 40.0:
-        raise ImukinError(f"{where}: gyroscope reaches {gyr_p99:.0f}, which looks like deg/s; "
-                          "convert to rad/s (or pass --gyr-units deg/s)")

@@ -44,13 +44,10 @@ from pathlib import Path
 
 import numpy as np
 
-from imukin.conventions import G
 from imukin.errors import ImukinError
+from imukin.io.units import ACC_UNITS, GYR_UNITS, convert_units, detect_units, unit_in_name
 
 PRESETS = ("auto", "xsens", "dot", "gaitmap", "generic")
-ACC_UNITS = ("m/s^2", "g")
-GYR_UNITS = ("rad/s", "deg/s")
-GYR_DEG_THRESHOLD = 30.0  # 99th percentile of |gyr| above which the gyroscope is taken to be in deg/s
 
 _PRESET_UNITS = {"xsens": ("m/s^2", "rad/s"), "dot": ("m/s^2", "deg/s"), "gaitmap": ("m/s^2", "deg/s")}
 _TICK_S = {"xsens": 1e-4, "dot": 1e-6}  # seconds per SampleTimeFine tick
@@ -138,7 +135,7 @@ def read_imu_csv(path: str | os.PathLike, preset: str = "auto", columns: dict | 
         recs = [_read_single(path, lines, preset, columns, fs)]
     out = []
     for rec, (raw_acc, raw_gyr, declared) in recs:
-        rec.acc, rec.gyr, rec.units = _convert_units(raw_acc, raw_gyr, declared, acc_units, gyr_units,
+        rec.acc, rec.gyr, rec.units = convert_units(raw_acc, raw_gyr, declared, acc_units, gyr_units,
                                                      f"{path.name}:{rec.name}")
         out.append(rec)
     return out
@@ -191,7 +188,7 @@ def _read_single(path: Path, lines: list[str], preset: str, columns: dict | None
         acc_cols = _guess_cols(path, names_l, "acc")
         gyr_cols = _guess_cols(path, names_l, "gyr")
     for k, (cols, choices) in enumerate(((acc_cols, ACC_UNITS), (gyr_cols, GYR_UNITS))):
-        unit = _unit_in_name(header[cols[0]], choices)
+        unit = unit_in_name(header[cols[0]], choices)
         if unit:
             declared[k] = (unit, "header")
         elif preset in _PRESET_UNITS:
@@ -279,57 +276,6 @@ def _read_gaitmap(path: Path, lines: list[str], fs: float | None, sensors: list[
     return out
 
 
-# ---------------------------------------------------------------- units
-def detect_units(acc: np.ndarray, gyr: np.ndarray) -> tuple[str | None, str]:
-    """Units the data look like: (``"g"``/``"m/s^2"``/None if unclear, ``"deg/s"``/``"rad/s"``)."""
-    mag = float(np.median(np.linalg.norm(np.asarray(acc, float), axis=1)))
-    acc_u = "g" if 0.5 <= mag <= 2.0 else ("m/s^2" if 5.0 <= mag <= 20.0 else None)
-    p99 = float(np.percentile(np.linalg.norm(np.asarray(gyr, float), axis=1), 99))
-    gyr_u = "deg/s" if p99 > GYR_DEG_THRESHOLD else "rad/s"
-    return acc_u, gyr_u
-
-
-def _convert_units(acc, gyr, declared, acc_units, gyr_units, where):
-    """Convert to m/s^2 and rad/s. ``declared`` = [(unit or None, "header"/"preset"), (...)] for acc, gyr."""
-    det_acc, det_gyr = detect_units(acc, gyr)
-    mag = float(np.median(np.linalg.norm(acc, axis=1)))
-    p99 = float(np.percentile(np.linalg.norm(gyr, axis=1), 99))
-    (dec_a, src_a), (dec_g, src_g) = declared
-    # accelerometer
-    if acc_units != "auto":
-        au, how = acc_units, "given"
-    elif dec_a and src_a == "header":
-        au, how = dec_a, "header"
-        if det_acc is not None and det_acc != au:
-            raise ImukinError(f"{where}: the header declares the accelerometer in {au} but its median magnitude is "
-                              f"{mag:.2f}, which looks like {det_acc}; pass acc_units='{det_acc}' if that is right")
-    else:
-        if det_acc is None and dec_a is None:
-            raise ImukinError(f"{where}: cannot tell the accelerometer units (median magnitude {mag:.3g}, neither "
-                              f"about 1 g nor {G} m/s^2); pass acc_units")
-        au = det_acc or dec_a
-        how = "detected" if dec_a is None else (f"{src_a} default" if au == dec_a else f"detected, not the {src_a}'s")
-        warnings.warn(f"{where}: accelerometer units not stated in the file; assumed {au} "
-                      f"({how}; median magnitude {mag:.2f})")
-    # gyroscope
-    if gyr_units != "auto":
-        gu, ghow = gyr_units, "given"
-    elif dec_g and src_g == "header":
-        gu, ghow = dec_g, "header"
-        if gu == "rad/s" and det_gyr == "deg/s":
-            raise ImukinError(f"{where}: the header declares the gyroscope in rad/s but it reaches {p99:.0f} "
-                              "(99th percentile), which looks like deg/s; pass gyr_units='deg/s' if that is right")
-    else:
-        # large rates are deg/s for sure; small ones may be deg/s of a still sensor, so a default stands
-        gu = "deg/s" if det_gyr == "deg/s" else (dec_g or "rad/s")
-        ghow = "detected" if dec_g is None else (f"{src_g} default" if gu == dec_g else f"detected, not the {src_g}'s")
-        warnings.warn(f"{where}: gyroscope units not stated in the file; assumed {gu} ({ghow}; 99th percentile of "
-                      f"|gyr| is {p99:.3g}, deg/s above {GYR_DEG_THRESHOLD:g})")
-    acc = np.asarray(acc, float) * (G if au == "g" else 1.0)
-    gyr = np.asarray(gyr, float) * (np.pi / 180.0 if gu == "deg/s" else 1.0)
-    return acc, gyr, {"acc": f"{au} ({how})", "gyr": f"{gu} ({ghow})"}
-
-
 # ---------------------------------------------------------------- helpers
 def _is_number(s: str) -> bool:
     try:
@@ -368,17 +314,6 @@ def _numeric(path: Path, rows: list[str], delim: str, n_cols: int) -> np.ndarray
 def _bare(name: str) -> str:
     """Lower-case column name without a unit suffix: ``'Acc_X (m/s^2)' -> 'acc_x'``."""
     return re.sub(r"\s*[\(\[].*?[\)\]]\s*$", "", name.strip()).strip().lower()
-
-
-def _unit_in_name(name: str, choices) -> str | None:
-    m = re.search(r"[\(\[]\s*([^\)\]]+?)\s*[\)\]]\s*$", name)
-    if not m:
-        return None
-    u = m.group(1).lower().replace(" ", "").replace("²", "^2").replace("s2", "s^2").replace("sec", "s")
-    table = {"m/s^2": "m/s^2", "ms^-2": "m/s^2", "g": "g", "rad/s": "rad/s", "deg/s": "deg/s", "dps": "deg/s",
-             "°/s": "deg/s"}
-    u = table.get(u)
-    return u if u in choices else None
 
 
 def _find_cols(path: Path, header: list[str], names, what: str) -> list[int]:

@@ -23,8 +23,8 @@ from typing import Iterable, Iterator
 import h5py
 import numpy as np
 
-from imukin import __version__
-from imukin.conventions import DEFAULT_FS, JOINTS, SEGMENTS, UNITS
+from imukin._version import __version__
+from imukin.conventions import DEFAULT_FS, JOINTS, SEGMENTS, UNITS, same_rate
 from imukin.data import SubjectRecord
 from imukin.errors import ImukinError
 from imukin.io.atomic import atomic_path
@@ -66,7 +66,7 @@ def write_dataset(path: str | os.PathLike, records: Iterable[SubjectRecord], att
                 rec.validate()
                 if fs is None:
                     fs = float(rec.fs)
-                elif abs(rec.fs - fs) > 1e-9:
+                elif not same_rate(rec.fs, fs):
                     raise ImukinError(f"subject {rec.subject_id} is at {rec.fs} Hz but the file is at {fs} Hz; "
                                       "resample to one rate first")
                 _write_subject(f, rec, compression)
@@ -102,7 +102,19 @@ def _write_subject(f: h5py.File, rec: SubjectRecord, compression: str | None) ->
     g.attrs["fs"] = float(rec.fs)
 
 
-def _open(path: str | os.PathLike) -> h5py.File:
+def open_dataset(path: str | os.PathLike) -> h5py.File:
+    """Open a dataset file for reading, with a one-line error when it is missing or not HDF5.
+
+    Parameters
+    ----------
+    path : path-like
+        A file in the reference HDF5 layout (``imukin simulate --out``, ``imukin harmonize``).
+
+    Returns
+    -------
+    h5py.File
+        Open read-only; use it as a context manager.
+    """
     path = Path(path)
     if not path.exists():
         raise ImukinError(f"dataset file {path} does not exist; create one with 'imukin simulate --out {path.name}'")
@@ -115,13 +127,13 @@ def _open(path: str | os.PathLike) -> h5py.File:
 
 def subject_ids(path: str | os.PathLike) -> list[str]:
     """Subject group names in a dataset file, sorted."""
-    with _open(path) as f:
+    with open_dataset(path) as f:
         return sorted(k for k in f.keys() if isinstance(f[k], h5py.Group) and k.startswith("s"))
 
 
 def file_attrs(path: str | os.PathLike) -> dict:
     """File-level attributes (``fs`` defaults to the reference's 200 Hz when absent)."""
-    with _open(path) as f:
+    with open_dataset(path) as f:
         attrs = {k: _py(v) for k, v in f.attrs.items()}
     attrs.setdefault("fs", DEFAULT_FS)
     return attrs
@@ -143,14 +155,19 @@ def read_subject(path_or_file, subject_id: str, segments: Iterable[str] | None =
     """
     if isinstance(path_or_file, h5py.File):
         return _read_subject(path_or_file, subject_id, segments, joints, rmat)
-    with _open(path_or_file) as f:
+    with open_dataset(path_or_file) as f:
         return _read_subject(f, subject_id, segments, joints, rmat)
 
 
-def _read_subject(f: h5py.File, sid: str, segments, joints, rmat: bool) -> SubjectRecord:
+def _subject_group(f: h5py.File, sid: str) -> h5py.Group:
+    """The group of one subject, with a one-line error when the file lacks it."""
     if sid not in f:
         raise ImukinError(f"subject {sid} is not in {f.filename}; it has {len(f.keys())} groups")
-    g = f[sid]
+    return f[sid]
+
+
+def _read_subject(f: h5py.File, sid: str, segments, joints, rmat: bool) -> SubjectRecord:
+    g = _subject_group(f, sid)
     fs = float(g.attrs.get("fs", f.attrs.get("fs", DEFAULT_FS)))
     rec = SubjectRecord(subject_id=sid, fs=fs)
     for seg in (segments or SEGMENTS):
@@ -168,6 +185,52 @@ def _read_subject(f: h5py.File, sid: str, segments, joints, rmat: bool) -> Subje
     return rec
 
 
+def series_paths(segments: Iterable[str] = (), joints: Iterable[str] = ()) -> list[str]:
+    """Paths inside a subject group of some segments' ``acc`` and ``gyr`` and some joints' ``angle``.
+
+    Returns
+    -------
+    list of str
+        ``<segment>/acc``, ``<segment>/gyr`` for each segment, then ``<joint>/angle`` for each
+        joint, in the order given: what :func:`series_length` and :func:`read_series` take.
+    """
+    return [f"{s}/{kind}" for s in segments for kind in ("acc", "gyr")] + [f"{j}/angle" for j in joints]
+
+
+def series_length(f: h5py.File, subject_id: str, paths: Iterable[str]) -> int:
+    """Frames of some arrays of one subject (see :func:`series_paths`), without reading them.
+
+    Returns
+    -------
+    int
+        Their common length; 0 when any of them is missing.
+
+    Raises
+    ------
+    ImukinError
+        The subject is not in the file, or the arrays differ in length.
+    """
+    g = _subject_group(f, subject_id)
+    paths = list(paths)
+    if not all(p in g for p in paths):
+        return 0
+    lengths = {g[p].shape[0] for p in paths}
+    if len(lengths) != 1:
+        raise ImukinError(f"{f.filename}: subject {subject_id} arrays {', '.join(paths)} differ in length "
+                          f"({sorted(lengths)}); repair or drop that subject")
+    return lengths.pop()
+
+
+def read_series(f: h5py.File, subject_id: str, paths: Iterable[str], frames: slice = slice(None)) -> list[np.ndarray]:
+    """Some frames of some arrays of one subject (see :func:`series_paths`), float64.
+
+    Only the requested frames are read from the file (h5py slicing), so a training window
+    of a long recording costs a window's worth of reading.
+    """
+    g = _subject_group(f, subject_id)
+    return [np.asarray(g[p][frames], np.float64) for p in paths]
+
+
 def read_dataset(path: str | os.PathLike, **kwargs) -> list[SubjectRecord]:
     """Read every subject of a dataset file (see :func:`read_subject` for options)."""
     return list(iter_dataset(path, **kwargs))
@@ -175,7 +238,7 @@ def read_dataset(path: str | os.PathLike, **kwargs) -> list[SubjectRecord]:
 
 def iter_dataset(path: str | os.PathLike, subjects: Iterable[str] | None = None, **kwargs) -> Iterator[SubjectRecord]:
     """Yield subjects one at a time, so a large file never sits in memory whole."""
-    with _open(path) as f:
+    with open_dataset(path) as f:
         ids = list(subjects) if subjects is not None else sorted(
             k for k in f.keys() if isinstance(f[k], h5py.Group) and k.startswith("s"))
         for sid in ids:

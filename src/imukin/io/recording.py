@@ -234,7 +234,7 @@ class Recording:
             Shorter than :data:`MIN_RECORDING_S`, nothing finite, accelerometer about 1
             (g, not m/s^2) or gyroscope beyond 40 (deg/s, not rad/s).
         """
-        from imukin.io.demo_layout import check_units
+        from imukin.io.units import check_units
 
         if self.duration_s < MIN_RECORDING_S:
             raise ImukinError(f"{self.name} lasts {self.duration_s:.2f} s ({self.n_frames} samples at {self.fs:g} Hz), "
@@ -706,7 +706,7 @@ def _load_demo(folder: Path, fs, joint, acc_units, gyr_units) -> Recording:
 
 
 def _load_h5(path: Path, fs, subject) -> Recording:
-    from imukin.io.job_h5 import _open, read_subject, subject_ids
+    from imukin.io.job_h5 import open_dataset, read_subject, subject_ids
 
     ids = subject_ids(path)
     if not ids:
@@ -718,7 +718,7 @@ def _load_h5(path: Path, fs, subject) -> Recording:
         subject = ids[0]
     if subject not in ids:
         raise ImukinError(f"{path} has no subject {subject!r}; it has {', '.join(ids[:8])}")
-    with _open(path) as f:
+    with open_dataset(path) as f:
         stored = f[subject].attrs.get("fs", f.attrs.get("fs"))
     rec = read_subject(path, subject, rmat=False)
     if stored is None:

@@ -38,7 +38,7 @@ class SequenceModelConfig:
     def __post_init__(self) -> None:
         if self.target not in TARGET_DIMS:
             raise ImukinError(f"unknown target {self.target!r}; choose one of: {', '.join(TARGET_DIMS)}")
-        _check_int(self, "in_channels", 1)
+        check_int(self, "in_channels", 1)
 
     @property
     def out_dim(self) -> int:
@@ -96,15 +96,33 @@ class SequenceModel(nn.Module):
             raise ImukinError(f"{self.model_name} got an empty sequence (T = 0); pass at least one time step")
 
 
-def _check_int(cfg, name: str, minimum: int) -> None:
-    """Raise ImukinError unless ``cfg.<name>`` is an int >= minimum."""
+def check_int(cfg, name: str, minimum: int) -> None:
+    """Raise ImukinError unless ``cfg.<name>`` is an int >= minimum.
+
+    Parameters
+    ----------
+    cfg : dataclass instance
+        A model config.
+    name : str
+        The field to check.
+    minimum : int
+        Smallest allowed value.
+    """
     value = getattr(cfg, name)
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ImukinError(f"{type(cfg).__name__}.{name} must be an integer >= {minimum}, got {value!r}")
 
 
-def _check_prob(cfg, name: str) -> None:
-    """Raise ImukinError unless ``cfg.<name>`` is a probability in [0, 1)."""
+def check_prob(cfg, name: str) -> None:
+    """Raise ImukinError unless ``cfg.<name>`` is a probability in [0, 1).
+
+    Parameters
+    ----------
+    cfg : dataclass instance
+        A model config.
+    name : str
+        The field to check (a dropout rate, say).
+    """
     value = getattr(cfg, name)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
         raise ImukinError(f"{type(cfg).__name__}.{name} must be a number in [0, 1), got {value!r}")

@@ -31,16 +31,12 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-import imukin
+from imukin._version import __version__
+from imukin.conventions import CHANNELS
 from imukin.errors import ImukinError
 from imukin.io.atomic import atomic_path
+from imukin.io.model_folder import FORMAT, FORMAT_VERSION, META_FILE, WEIGHTS_FILE, read_checkpoint_info
 from imukin.models.registry import create_model
-
-WEIGHTS_FILE = "model.safetensors"
-META_FILE = "model.json"
-FORMAT = "imukin-model"
-FORMAT_VERSION = 1
-
 
 def _jsonable(obj: Any, where: str = "meta") -> Any:
     """Plain JSON types from numpy/torch values, tuples and paths; ImukinError for anything else."""
@@ -106,7 +102,7 @@ def save_checkpoint(folder: str | os.PathLike, model: nn.Module, meta: dict | No
         "model_name": name,
         "config": _jsonable(dataclasses.asdict(config), "config"),
         "weights": {"file": WEIGHTS_FILE, "sha256": _sha256(folder / WEIGHTS_FILE)},
-        "imukin_version": imukin.__version__,
+        "imukin_version": __version__,
         "meta": _jsonable(meta or {}),
     }
     with atomic_path(folder / META_FILE) as tmp:
@@ -114,31 +110,15 @@ def save_checkpoint(folder: str | os.PathLike, model: nn.Module, meta: dict | No
     return folder
 
 
-def read_checkpoint_info(folder: str | os.PathLike) -> dict:
-    """The parsed ``model.json`` of a checkpoint folder (no weights loaded)."""
-    folder = Path(folder)
-    path = folder / META_FILE
-    if folder.is_file():
-        raise ImukinError(f"{folder} is a file, not a run folder; a run folder is what 'imukin train --out' writes "
-                          "(model.json + model.safetensors), e.g. --run runs/knee_cnn")
-    if not folder.is_dir():
-        raise ImukinError(f"run folder {folder} does not exist; pass a folder written by 'imukin train --out' "
-                          "(model.json + model.safetensors)")
-    if not path.is_file():
-        raise ImukinError(f"model folder {folder} has no {META_FILE}; pass a folder written by save_checkpoint")
-    try:
-        doc = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ImukinError(f"{path} is not valid JSON ({exc}); re-save the model") from None
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise ImukinError(f"{path} is not an imukin model file (format {FORMAT!r} expected)")
-    if doc.get("format_version", 0) > FORMAT_VERSION:
-        raise ImukinError(f"{path} has format version {doc.get('format_version')}, newer than this imukin "
-                          f"understands ({FORMAT_VERSION}); upgrade imukin")
-    for key in ("model_name", "config"):
-        if key not in doc:
-            raise ImukinError(f"{path} lacks {key!r}; re-save the model")
-    return doc
+def check_channels(meta: dict, folder: str | os.PathLike) -> None:
+    """Refuse a model trained on other input channels than :data:`imukin.conventions.CHANNELS`.
+
+    Models saved without a channel list (orientation-free toy models, old runs) pass.
+    """
+    stored = meta.get("channels")
+    if stored is not None and list(stored) != list(CHANNELS):
+        raise ImukinError(f"the model in {folder} was trained on the input channels {list(stored)}, but imukin "
+                          f"feeds {list(CHANNELS)}; retrain it with this version of imukin")
 
 
 def load_checkpoint(folder: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[nn.Module, dict]:
@@ -165,6 +145,7 @@ def load_checkpoint(folder: str | os.PathLike, device: str | torch.device = "cpu
     """
     folder = Path(folder)
     doc = read_checkpoint_info(folder)
+    check_channels(doc.get("meta", {}), folder)
     weights = folder / doc.get("weights", {}).get("file", WEIGHTS_FILE)
     if not weights.is_file():
         raise ImukinError(f"model folder {folder} has no {weights.name}; copy the weights next to {META_FILE}")

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from imukin.errors import ImukinError
-from imukin.models.base import SequenceModel, SequenceModelConfig, _check_int, _check_prob
+from imukin.models.base import SequenceModel, SequenceModelConfig, check_int, check_prob
 from imukin.models.registry import register_model
 
 
@@ -28,9 +28,9 @@ class LSTMConfig(SequenceModelConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check_int(self, "hidden_size", 1)
-        _check_int(self, "n_layers", 1)
-        _check_prob(self, "dropout")
+        check_int(self, "hidden_size", 1)
+        check_int(self, "n_layers", 1)
+        check_prob(self, "dropout")
         if not isinstance(self.bidirectional, bool):
             raise ImukinError(f"LSTMConfig.bidirectional must be True or False, got {self.bidirectional!r}")
 

@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from imukin.errors import ImukinError
-from imukin.models.base import SequenceModel, SequenceModelConfig, _check_int, _check_prob
+from imukin.models.base import SequenceModel, SequenceModelConfig, check_int, check_prob
 from imukin.models.registry import register_model
 from imukin.models.rotary import RotaryEmbedding
 
@@ -114,9 +114,9 @@ class TransformerConfig(SequenceModelConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         for name in ("n_layers", "n_heads", "d_model", "d_ff", "patch"):
-            _check_int(self, name, 1)
-        _check_prob(self, "dropout")
-        _check_prob(self, "attn_dropout")
+            check_int(self, name, 1)
+        check_prob(self, "dropout")
+        check_prob(self, "attn_dropout")
         if self.d_model % self.n_heads or (self.d_model // self.n_heads) % 2:
             raise ImukinError(f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads}) with an "
                               "even head size for rotary embedding; e.g. d_model=96 with n_heads=6")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from imukin.argtypes import nonnegative_int, positive_float
+from imukin.argtypes import add_option, nonnegative_int, positive_float
 from imukin.conventions import DEFAULT_FS
 
 _EPILOG = """\
@@ -27,16 +27,18 @@ def add_commands(sub) -> None:
                        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--input-dirs", nargs="+", type=Path, required=True, metavar="DIR",
                    help="one folder per dataset (see below)")
-    p.add_argument("--output-dir", type=Path, required=True, metavar="OUT", help="output folder (created if missing)")
-    p.add_argument("--freq", type=positive_float, default=DEFAULT_FS, help=f"common output rate in Hz (default {DEFAULT_FS:g})")
+    add_option(p, "--out", aliases=("--output-dir",), type=Path, required=True,
+               help="output folder (created if missing)")
+    add_option(p, "--fs", aliases=("--freq",), type=positive_float, default=DEFAULT_FS,
+               help=f"common output rate in Hz (default {DEFAULT_FS:g})")
     p.add_argument("--align", choices=("auto", "none"), default="auto",
                    help="find each sensor's mounting from standing + walking (auto), or keep sensor frames")
     p.add_argument("--sync", choices=("none", "impact"), default=None,
                    help="synchronise the sensors of a recording on a common tap/jump (default: per imukin.json, none)")
     p.add_argument("--noise", default="noisiest", metavar="{noisiest,none,PROFILE.json}",
                    help="noise target: the noisiest dataset per channel, none, or a profile JSON file (e.g. a "
-                        "dataset's 'noise' entry of an earlier harmonize_report.json, measured at the same --freq)")
-    p.add_argument("--max-gap", type=positive_float, default=0.1, metavar="S",
+                        "dataset's 'noise' entry of an earlier harmonize_report.json, measured at the same --fs)")
+    add_option(p, "--max-gap-s", aliases=("--max-gap",), type=positive_float, default=0.1, metavar="S",
                    help="longest time-stamp gap (s) filled without flagging (default 0.1)")
     p.add_argument("--drop-failed", action="store_true", help="leave subjects that fail a quality check out")
     p.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the added noise")
@@ -48,13 +50,13 @@ def cmd_harmonize(args) -> int:
     from imukin.io.paths import check_output_dir, cleanup_on_error
     from imukin.preprocessing.harmonize import HarmonizeConfig, harmonize
 
-    check_output_dir(args.output_dir, "--output-dir")
-    cfg = HarmonizeConfig(fs=args.freq, align=args.align, sync=args.sync, noise=args.noise, max_gap_s=args.max_gap,
+    check_output_dir(args.out)
+    cfg = HarmonizeConfig(fs=args.fs, align=args.align, sync=args.sync, noise=args.noise, max_gap_s=args.max_gap_s,
                           drop_failed=args.drop_failed, seed=args.seed)
-    with cleanup_on_error(args.output_dir):
-        res = harmonize(args.input_dirs, args.output_dir, cfg, progress=not args.quiet)
+    with cleanup_on_error(args.out):
+        res = harmonize(args.input_dirs, args.out, cfg, progress=not args.quiet)
     dropped = " (dropped)" if args.drop_failed else " (kept, checks_passed=False)"
-    print(f"wrote {res.n_subjects} subject(s) at {args.freq:g} Hz to {res.output}; "
+    print(f"wrote {res.n_subjects} subject(s) at {args.fs:g} Hz to {res.output}; "
           f"{res.n_failed} failed a quality check{dropped if res.n_failed else ''}; "
           f"report {res.report_path}, exclusions {res.exclusions_path}")
     return 0

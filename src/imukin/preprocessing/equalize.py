@@ -40,9 +40,10 @@ import numpy as np
 from scipy.integrate import trapezoid
 from scipy.signal import welch
 
+from imukin.conventions import same_rate
 from imukin.errors import ImukinError
 from imukin.preprocessing.align import AlignConfig, bouts, still_mask
-from imukin.preprocessing.synchronize import lowpass
+from imukin.signal import lowpass
 
 NOISE_CHANNELS = ("acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z")
 N_FREQ = 65  # points of the fixed frequency grid of a profile's PSD (0 .. fs/2)
@@ -315,7 +316,7 @@ def equalize_noise(acc: np.ndarray, gyr: np.ndarray, fs: float, target: NoisePro
     """
     cfg = cfg or NoiseConfig()
     rng = rng if rng is not None else np.random.default_rng(0)
-    if abs(target.fs - fs) > 1e-6:
+    if not same_rate(target.fs, fs):
         raise ImukinError(f"the target noise profile was measured at {target.fs} Hz but the signals are at {fs} Hz; "
                           "resample before equalising")
     x = np.concatenate([np.asarray(acc, float), np.asarray(gyr, float)], axis=1)  # (N, 6)

@@ -76,10 +76,9 @@ from typing import Callable, Iterator
 import numpy as np
 from scipy.spatial.transform import Rotation, Slerp
 
-from imukin.conventions import ACTIVITIES, DEFAULT_FS, JOINT_TYPES, SEGMENTS, joint_name, joint_segments
+from imukin.conventions import ACTIVITIES, DEFAULT_FS, JOINT_TYPES, SEGMENTS, joint_name, joint_segments, same_rate
 from imukin.data import META_FIELDS, SubjectRecord
 from imukin.errors import ImukinError
-from imukin.inference import resample
 from imukin.io.atomic import write_text_atomic
 from imukin.io.imu_csv import PRESETS, ImuRecording, read_imu_csv
 from imukin.preprocessing.align import AlignConfig, SegmentAlignment, align_segment
@@ -89,6 +88,7 @@ from imukin.preprocessing.quality import Exclusion, QualityConfig, QualityReport
     range_of_motion, rom_outliers
 from imukin.preprocessing.resample import resample_timestamped
 from imukin.preprocessing.synchronize import shift_stream, sync_by_impact
+from imukin.signal import resample
 
 MANIFEST = "imukin.json"
 OUTPUT_FILE = "harmonized.h5"
@@ -117,13 +117,14 @@ class HarmonizeConfig:
 
     def __post_init__(self):
         if not (np.isfinite(self.fs) and 1.0 <= self.fs <= 10000.0):
-            raise ImukinError(f"--freq {self.fs} Hz is not a usable rate; choose e.g. 100 or 200")
+            raise ImukinError(f"fs {self.fs} Hz (--fs) is not a usable rate; choose e.g. 100 or 200")
         if self.align not in ("auto", "none"):
-            raise ImukinError(f"--align must be auto or none, got {self.align!r}")
+            raise ImukinError(f"align (--align) must be auto or none, got {self.align!r}")
         if self.sync not in (None, "none", "impact"):
-            raise ImukinError(f"--sync must be none or impact, got {self.sync!r}")
+            raise ImukinError(f"sync (--sync) must be none or impact, got {self.sync!r}")
         if self.noise not in ("noisiest", "none") and not Path(self.noise).is_file():
-            raise ImukinError(f"--noise must be noisiest, none or an existing JSON profile file; got {self.noise!r}")
+            raise ImukinError(f"noise (--noise) must be noisiest, none or an existing JSON profile file; "
+                              f"got {self.noise!r}")
 
 
 # ---------------------------------------------------------------- input side
@@ -329,13 +330,13 @@ class Prepared:
 
 def _resample_angles(a: np.ndarray, fs_in: float, fs_out: float, n_out: int) -> np.ndarray:
     un = np.rad2deg(np.unwrap(np.deg2rad(a), axis=0))
-    y = resample(un, fs_in, fs_out, axis=0) if abs(fs_in - fs_out) > 1e-9 else un.copy()
+    y = resample(un, fs_in, fs_out, axis=0) if not same_rate(fs_in, fs_out) else un.copy()
     y = _fit(y, n_out)
     return (y + 180.0) % 360.0 - 180.0
 
 
 def _resample_rmat(r: np.ndarray, fs_in: float, fs_out: float, n_out: int) -> np.ndarray:
-    if abs(fs_in - fs_out) < 1e-9:
+    if same_rate(fs_in, fs_out):
         return _fit(r, n_out)
     t_in = np.arange(len(r)) / fs_in
     t_out = np.clip(np.arange(n_out) / fs_out, 0.0, t_in[-1])
@@ -459,8 +460,9 @@ class HarmonizeResult:
 
 
 def _sources(input_dirs) -> list[SubjectSource]:
+    """Every subject of every input folder; the folders' names (the datasets' names) must differ."""
     if not input_dirs:
-        raise ImukinError("no input folders given; pass --input-dirs A [B ...]")
+        raise ImukinError("no input folders given; pass input_dirs (--input-dirs A [B ...])")
     names = [Path(d).resolve().name for d in input_dirs]
     if len(set(names)) != len(names):
         raise ImukinError(f"input folders must have distinct names (they name the datasets); got {', '.join(names)}")
@@ -494,29 +496,70 @@ def harmonize(input_dirs, output_dir: str | os.PathLike, cfg: HarmonizeConfig | 
     ImukinError
         Any unreadable or inconsistent input (nothing is written then).
     """
-    from tqdm.auto import tqdm
-
     from imukin.io.job_h5 import write_dataset
 
     cfg = cfg or HarmonizeConfig()
     out_dir = Path(output_dir)
     if out_dir.exists() and not out_dir.is_dir():
-        raise ImukinError(f"--output-dir {out_dir} is a file; pass a folder")
+        raise ImukinError(f"--out {out_dir} is a file; pass a folder")
     sources = _sources(input_dirs)
-    target_file = None
-    if cfg.noise not in ("noisiest", "none"):
-        try:
-            target_file = NoiseProfile.from_dict(json.loads(Path(cfg.noise).read_text()))
-        except json.JSONDecodeError as e:
-            raise ImukinError(f"--noise {cfg.noise} is not valid JSON ({e})") from None
-        if abs(target_file.fs - cfg.fs) > 1e-6:
-            raise ImukinError(f"the noise profile {cfg.noise} was measured at {target_file.fs} Hz, not --freq {cfg.fs}")
+    target_file = _noise_profile_file(cfg)
+    checked = _check_pass(sources, cfg, progress)
+    dataset_profiles = {d: combine_profiles(p) for d, p in checked.profiles.items() if p}
+    target = _noise_target(cfg, target_file, dataset_profiles)
+    attrs = _output_attrs(sources, checked.activities, target, cfg)
+    n_written = len(sources) - (len(checked.failed) if cfg.drop_failed else 0)
+    if n_written == 0:
+        raise ImukinError("every subject failed a quality check and --drop-failed is set; nothing to write "
+                          f"(see the checks: {', '.join(sorted({e.check for e in checked.quality.exclusions}))})")
+    records = _written_records(sources, cfg, checked, dataset_profiles, target, progress)
+    out_path = write_dataset(out_dir / OUTPUT_FILE, records, attrs=attrs)
+    report = {"output": str(out_path), "fs": cfg.fs, "n_subjects": n_written, "n_failed": len(checked.failed),
+              "datasets": {d: {"n_subjects": sum(1 for s in sources if s.dataset == d),
+                               "noise": dataset_profiles[d].as_dict() if d in dataset_profiles else None}
+                           for d in sorted({s.dataset for s in sources})},
+              "noise_target": target.as_dict() if target is not None else None,
+              "subjects": {f"s{k:04d}": p for k, p in enumerate(checked.provs)},
+              "quality": checked.quality.as_dict()}
+    report_path = out_dir / REPORT_FILE
+    write_text_atomic(report_path, json.dumps(report, indent=1, default=_json_default))
+    excl_path = out_dir / EXCLUSIONS_FILE
+    write_text_atomic(excl_path, checked.quality.to_text() + "\n")
+    return HarmonizeResult(output=out_path, report_path=report_path, exclusions_path=excl_path,
+                           n_subjects=n_written, n_failed=len(checked.failed), report=report)
 
-    # ---- pass 1: read everything, resample/sync/align, measure noise, run the checks
-    profiles: dict[str, list[NoiseProfile]] = {}  # dataset -> per-sensor profiles
-    sensor_profiles: list[dict[str, NoiseProfile]] = []
-    quality = QualityReport()
-    provs, roms, activities = [], {}, []
+
+def _noise_profile_file(cfg: HarmonizeConfig) -> NoiseProfile | None:
+    """The noise profile file given as ``--noise``, checked to be at the output rate (None: not given)."""
+    if cfg.noise in ("noisiest", "none"):
+        return None
+    try:
+        target_file = NoiseProfile.from_dict(json.loads(Path(cfg.noise).read_text()))
+    except json.JSONDecodeError as e:
+        raise ImukinError(f"--noise {cfg.noise} is not valid JSON ({e})") from None
+    if abs(target_file.fs - cfg.fs) > 1e-6:
+        raise ImukinError(f"the noise profile {cfg.noise} was measured at {target_file.fs} Hz, not --fs {cfg.fs}")
+    return target_file
+
+
+@dataclass
+class _Checked:
+    """What the first pass over the subjects found (subject ``k`` is written as ``s<k>``)."""
+
+    profiles: dict[str, list[NoiseProfile]] = field(default_factory=dict)  # dataset -> per-sensor profiles
+    sensor_profiles: list[dict[str, NoiseProfile]] = field(default_factory=list)  # per subject: segment -> profile
+    quality: QualityReport = field(default_factory=QualityReport)
+    provs: list[dict] = field(default_factory=list)  # per subject: provenance (completed in the writing pass)
+    activities: list[str] = field(default_factory=list)  # per subject
+    failed: set = field(default_factory=set)  # subject ids failing a check
+
+
+def _check_pass(sources: list[SubjectSource], cfg: HarmonizeConfig, progress: bool) -> _Checked:
+    """Pass 1: read every subject, resample/sync/align, measure the sensors' noise, run the quality checks."""
+    from tqdm.auto import tqdm
+
+    out = _Checked()
+    roms = {}
     for k, src in enumerate(tqdm(sources, desc="checking", disable=not progress)):
         try:
             raw = src.load()
@@ -525,96 +568,116 @@ def harmonize(input_dirs, output_dir: str | os.PathLike, cfg: HarmonizeConfig | 
         prep = prepare_subject(raw, cfg)
         sid = f"s{k:04d}"
         prep.record.subject_id = sid
-        prof = {}
-        for seg, bouts_ in prep.still.items():
-            if bouts_:
-                prof[seg] = estimate_noise(prep.record.acc[seg], prep.record.gyr[seg], cfg.fs, bouts_, cfg.noise_cfg)
-                profiles.setdefault(src.dataset, []).append(prof[seg])
-        sensor_profiles.append(prof)
-        quality.subjects.append(sid)
-        quality.exclusions.extend(check_record(prep.record, cfg.quality))
-        if prep.flagged.any():
-            quality.exclusions.append(Exclusion(sid, "long_gap", "all sensors", frame_ranges(prep.flagged),
-                                                float(prep.flagged.sum()) / cfg.fs, cfg.max_gap_s))
+        prof = _measure_noise(prep, cfg)
+        for p in prof.values():
+            out.profiles.setdefault(src.dataset, []).append(p)
+        out.sensor_profiles.append(prof)
+        out.quality.subjects.append(sid)
+        out.quality.exclusions.extend(_subject_exclusions(prep, sid, cfg))
         roms[sid] = range_of_motion(prep.record)
-        provs.append(prep.prov)
-        activities.append(raw.activity)
-    failed_first = set(quality.failed)
-    quality.exclusions.extend(rom_outliers({s: r for s, r in roms.items() if s not in failed_first}, cfg.quality))
-    failed = set(quality.failed)
+        out.provs.append(prep.prov)
+        out.activities.append(raw.activity)
+    failed_first = set(out.quality.failed)
+    out.quality.exclusions.extend(rom_outliers({s: r for s, r in roms.items() if s not in failed_first},
+                                               cfg.quality))
+    out.failed = set(out.quality.failed)
+    return out
 
-    # ---- noise target
-    dataset_profiles = {d: combine_profiles(p) for d, p in profiles.items() if p}
+
+def _measure_noise(prep: Prepared, cfg: HarmonizeConfig) -> dict[str, NoiseProfile]:
+    """Noise profile of each sensor of a prepared subject that has still periods to measure it on."""
+    return {seg: estimate_noise(prep.record.acc[seg], prep.record.gyr[seg], cfg.fs, bouts_, cfg.noise_cfg)
+            for seg, bouts_ in prep.still.items() if bouts_}
+
+
+def _subject_exclusions(prep: Prepared, sid: str, cfg: HarmonizeConfig) -> list[Exclusion]:
+    """The quality checks a prepared subject fails on its own (range of motion is checked across subjects)."""
+    found = list(check_record(prep.record, cfg.quality))
+    if prep.flagged.any():
+        found.append(Exclusion(sid, "long_gap", "all sensors", frame_ranges(prep.flagged),
+                               float(prep.flagged.sum()) / cfg.fs, cfg.max_gap_s))
+    return found
+
+
+def _noise_target(cfg: HarmonizeConfig, target_file: NoiseProfile | None,
+                  dataset_profiles: dict[str, NoiseProfile]) -> NoiseProfile | None:
+    """The noise every sensor is equalised to: none, the given profile, or the noisiest dataset's per channel."""
     if cfg.noise == "none":
-        target = None
-    elif target_file is not None:
-        target = target_file
-    else:
-        target = noisiest(list(dataset_profiles.values())) if len(dataset_profiles) >= 1 else None
+        return None
+    if target_file is not None:
+        return target_file
+    return noisiest(list(dataset_profiles.values())) if len(dataset_profiles) >= 1 else None
 
-    # ---- pass 2: prepare again, equalise, write
-    def records() -> Iterator[SubjectRecord]:
-        for k, src in enumerate(tqdm(sources, desc="writing", disable=not progress)):
-            sid = f"s{k:04d}"
-            if cfg.drop_failed and sid in failed:
-                continue
-            with warnings.catch_warnings():  # every warning was shown in the first pass
-                warnings.simplefilter("ignore")
-                prep = prepare_subject(src.load(), cfg)
-            rec = prep.record
-            rec.subject_id = sid
-            prov = provs[k]
-            prov["noise_before"], prov["noise_after"], prov["noise_action"] = {}, {}, {}
-            rng = np.random.default_rng([cfg.seed, k])
-            for seg in list(rec.acc):
-                src_prof = sensor_profiles[k].get(seg) or dataset_profiles.get(prep.dataset)
-                if target is None or src_prof is None:
-                    prov["noise_action"][seg] = "none" if target is None else "not measured: no still period"
-                    if seg in sensor_profiles[k]:
-                        prov["noise_before"][seg] = sensor_profiles[k][seg].as_dict()["hf_rms"]
-                    continue
-                acc, gyr, rep = equalize_noise(rec.acc[seg], rec.gyr[seg], cfg.fs, target, source=src_prof, rng=rng,
-                                               still=prep.still[seg], cfg=cfg.noise_cfg)
-                rec.acc[seg], rec.gyr[seg] = acc, gyr
-                prov["noise_before"][seg] = src_prof.as_dict()["hf_rms"]
-                if seg not in sensor_profiles[k]:
-                    prov["noise_before"][seg]["from"] = f"dataset {prep.dataset} median"
-                prov["noise_after"][seg] = rep.after.as_dict()["hf_rms"] if rep.after is not None else None
-                prov["noise_action"][seg] = {c: (a if fc is None else f"{a} {fc:.1f} Hz")
-                                             for c, a, fc in zip(rep.before.as_dict()["hf_rms"], rep.action,
-                                                                 rep.cutoff_hz)}
-            rec.attrs = {"checks_passed": sid not in failed, "source": prov["source"], "dataset": prov["dataset"],
-                         "original_id": prov["original_id"], "activity": prov["activity"]}
-            for key in ("original_fs", "units", "resample", "sync", "alignment", "noise_before", "noise_after",
-                        "noise_action"):
-                rec.attrs[key] = json.dumps(prov[key], default=_json_default)
-            yield rec
 
+def _written_records(sources: list[SubjectSource], cfg: HarmonizeConfig, checked: _Checked,
+                     dataset_profiles: dict[str, NoiseProfile], target: NoiseProfile | None,
+                     progress: bool) -> Iterator[SubjectRecord]:
+    """Pass 2: prepare every kept subject again, equalise its noise, attach its provenance; one at a time."""
+    from tqdm.auto import tqdm
+
+    for k, src in enumerate(tqdm(sources, desc="writing", disable=not progress)):
+        sid = f"s{k:04d}"
+        if cfg.drop_failed and sid in checked.failed:
+            continue
+        with warnings.catch_warnings():  # every warning was shown in the first pass
+            warnings.simplefilter("ignore")
+            prep = prepare_subject(src.load(), cfg)
+        rec = prep.record
+        rec.subject_id = sid
+        prov = checked.provs[k]
+        _equalize_subject(rec, prep, prov, checked.sensor_profiles[k], dataset_profiles, target,
+                          np.random.default_rng([cfg.seed, k]), cfg)
+        rec.attrs = _subject_attrs(prov, sid not in checked.failed)
+        yield rec
+
+
+def _equalize_subject(rec: SubjectRecord, prep: Prepared, prov: dict, sensor_prof: dict[str, NoiseProfile],
+                      dataset_profiles: dict[str, NoiseProfile], target: NoiseProfile | None,
+                      rng: np.random.Generator, cfg: HarmonizeConfig) -> None:
+    """Equalise each sensor's noise to ``target`` in place, recording before, after and action in ``prov``.
+
+    A sensor without a still period of its own is equalised from its dataset's median profile.
+    """
+    prov["noise_before"], prov["noise_after"], prov["noise_action"] = {}, {}, {}
+    for seg in list(rec.acc):
+        src_prof = sensor_prof.get(seg) or dataset_profiles.get(prep.dataset)
+        if target is None or src_prof is None:
+            prov["noise_action"][seg] = "none" if target is None else "not measured: no still period"
+            if seg in sensor_prof:
+                prov["noise_before"][seg] = sensor_prof[seg].as_dict()["hf_rms"]
+            continue
+        acc, gyr, rep = equalize_noise(rec.acc[seg], rec.gyr[seg], cfg.fs, target, source=src_prof, rng=rng,
+                                       still=prep.still[seg], cfg=cfg.noise_cfg)
+        rec.acc[seg], rec.gyr[seg] = acc, gyr
+        prov["noise_before"][seg] = src_prof.as_dict()["hf_rms"]
+        if seg not in sensor_prof:
+            prov["noise_before"][seg]["from"] = f"dataset {prep.dataset} median"
+        prov["noise_after"][seg] = rep.after.as_dict()["hf_rms"] if rep.after is not None else None
+        prov["noise_action"][seg] = {c: (a if fc is None else f"{a} {fc:.1f} Hz")
+                                     for c, a, fc in zip(rep.before.as_dict()["hf_rms"], rep.action,
+                                                         rep.cutoff_hz)}
+
+
+def _subject_attrs(prov: dict, checks_passed: bool) -> dict:
+    """A written subject's HDF5 attributes: whether it passed the checks, and its provenance (JSON strings)."""
+    attrs = {"checks_passed": checks_passed, "source": prov["source"], "dataset": prov["dataset"],
+             "original_id": prov["original_id"], "activity": prov["activity"]}
+    for key in ("original_fs", "units", "resample", "sync", "alignment", "noise_before", "noise_after",
+                "noise_action"):
+        attrs[key] = json.dumps(prov[key], default=_json_default)
+    return attrs
+
+
+def _output_attrs(sources: list[SubjectSource], activities: list[str], target: NoiseProfile | None,
+                  cfg: HarmonizeConfig) -> dict:
+    """File-level attributes of the harmonized file: activity, datasets, noise target and settings."""
     acts = sorted(set(activities))
-    attrs = {"source": "harmonized", "activity": acts[0] if len(acts) == 1 else "mixed",
-             "datasets": json.dumps(sorted({s.dataset for s in sources})),
-             "noise_target": json.dumps(target.as_dict() if target is not None else None, default=_json_default),
-             "harmonize_config": json.dumps({"fs": cfg.fs, "align": cfg.align, "sync": cfg.sync, "noise": cfg.noise,
-                                             "max_gap_s": cfg.max_gap_s, "drop_failed": cfg.drop_failed,
-                                             "seed": cfg.seed})}
-    n_written = len(sources) - (len(failed) if cfg.drop_failed else 0)
-    if n_written == 0:
-        raise ImukinError("every subject failed a quality check and --drop-failed is set; nothing to write "
-                          f"(see the checks: {', '.join(sorted({e.check for e in quality.exclusions}))})")
-    out_path = write_dataset(out_dir / OUTPUT_FILE, records(), attrs=attrs)
-    report = {"output": str(out_path), "fs": cfg.fs, "n_subjects": n_written, "n_failed": len(failed),
-              "datasets": {d: {"n_subjects": sum(1 for s in sources if s.dataset == d),
-                               "noise": dataset_profiles[d].as_dict() if d in dataset_profiles else None}
-                           for d in sorted({s.dataset for s in sources})},
-              "noise_target": target.as_dict() if target is not None else None,
-              "subjects": {f"s{k:04d}": p for k, p in enumerate(provs)},
-              "quality": quality.as_dict()}
-    report_path = out_dir / REPORT_FILE
-    write_text_atomic(report_path, json.dumps(report, indent=1, default=_json_default))
-    excl_path = out_dir / EXCLUSIONS_FILE
-    write_text_atomic(excl_path, quality.to_text() + "\n")
-    return HarmonizeResult(output=out_path, report_path=report_path, exclusions_path=excl_path,
-                           n_subjects=n_written, n_failed=len(failed), report=report)
+    return {"source": "harmonized", "activity": acts[0] if len(acts) == 1 else "mixed",
+            "datasets": json.dumps(sorted({s.dataset for s in sources})),
+            "noise_target": json.dumps(target.as_dict() if target is not None else None, default=_json_default),
+            "harmonize_config": json.dumps({"fs": cfg.fs, "align": cfg.align, "sync": cfg.sync, "noise": cfg.noise,
+                                            "max_gap_s": cfg.max_gap_s, "drop_failed": cfg.drop_failed,
+                                            "seed": cfg.seed})}
 
 
 def _json_default(o):

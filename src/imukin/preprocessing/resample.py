@@ -1,6 +1,6 @@
 """Resampling of real recordings: time stamps with jitter, dropped samples, any rate ratio.
 
-Regularly sampled signals go straight to :func:`imukin.inference.resample`
+Regularly sampled signals go straight to :func:`imukin.signal.resample`
 (anti-aliased polyphase FIR, zero phase, any ratio including irrational ones). Real
 recordings carry time stamps instead, and those have two kinds of defect that this
 module repairs first:
@@ -32,7 +32,7 @@ import numpy as np
 from scipy.interpolate import CubicSpline
 
 from imukin.errors import ImukinError
-from imukin.inference import n_resampled, resample
+from imukin.signal import n_resampled, resample
 
 MAX_GAP_S = 0.1  # s, longest gap filled silently (5-20 samples at gait rates); longer ones are flagged
 _FIRST_FIT = 256  # samples in the first grid fit, doubled until all are used
@@ -326,7 +326,7 @@ def _stamps_report(t: np.ndarray, fs_nominal: float | None, max_gap_s: float) ->
 def resample_regular(x, fs_in: float, fs_out: float) -> np.ndarray:
     """Regularly sampled (N, ...) at ``fs_in`` -> (M, ...) at ``fs_out`` (anti-aliased, zero phase).
 
-    A thin wrapper over :func:`imukin.inference.resample` with time on axis 0;
+    A thin wrapper over :func:`imukin.signal.resample` with time on axis 0;
     ``M = n_resampled(N, fs_in, fs_out)``.
     """
     return resample(np.asarray(x, float), fs_in, fs_out, axis=0)

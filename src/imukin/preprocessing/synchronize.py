@@ -38,12 +38,12 @@ import numpy as np
 from scipy.interpolate import CubicSpline
 from scipy.ndimage import uniform_filter1d
 from scipy.optimize import minimize_scalar
-from scipy.signal import butter, correlate, correlation_lags, sosfiltfilt
+from scipy.signal import correlate, correlation_lags
 from scipy.spatial.transform import Rotation
 from scipy.stats import theilslopes
 
 from imukin.errors import ImukinError
-from imukin.inference import resample
+from imukin.signal import lowpass, resample
 
 MARGIN_FULL = 0.1  # correlation margin over the best competing lag that counts as unambiguous
 MIN_SEPARATION_S = 0.3  # s, competing peaks are searched at least this far from the best lag
@@ -78,15 +78,6 @@ class SyncResult:
 
 
 # ---------------------------------------------------------------- signals
-def lowpass(x: np.ndarray, fs: float, cutoff_hz: float, order: int = 4) -> np.ndarray:
-    """Zero-phase Butterworth low-pass along axis 0 (no-op when the cutoff is at or above Nyquist)."""
-    x = np.asarray(x, float)
-    if cutoff_hz >= 0.5 * fs * 0.99 or len(x) < 3 * (2 * order + 1):
-        return x.copy()
-    sos = butter(order, cutoff_hz, btype="low", fs=fs, output="sos")
-    return sosfiltfilt(sos, x, axis=0)
-
-
 def gyr_norm(gyr: np.ndarray, fs: float, cutoff_hz: float = GYR_BAND_HZ) -> np.ndarray:
     """``|gyr|`` low-passed at ``cutoff_hz``: (N, 3) -> (N,). Independent of sensor mounting."""
     gyr = _check_xyz(gyr, "gyr")
@@ -521,6 +512,6 @@ def _check_xyz(a, name: str) -> np.ndarray:
     return a
 
 
-__all__ = ["SyncResult", "MocapSync", "lowpass", "gyr_norm", "jerk_norm", "marker_frames", "angular_velocity",
+__all__ = ["SyncResult", "MocapSync", "gyr_norm", "jerk_norm", "marker_frames", "angular_velocity",
            "estimate_offset", "estimate_offset_drift", "shift_stream", "sync_imu_imu", "find_impact",
            "sync_by_impact", "sync_imu_mocap"]

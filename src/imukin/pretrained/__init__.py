@@ -27,8 +27,24 @@ def pretrained_path(joint: str, activity: str, model: str = "cnn") -> Path:
 
 
 def shipped_angle_models(activity: str, joint: str) -> list[Path]:
-    """Folders of the shipped pretrained angle models of an activity and joint (not orientation models)."""
-    from imukin.models.checkpoint import read_checkpoint_info
+    """Folders of the shipped pretrained angle models of an activity and joint (not orientation models,
+    not the causal streaming models: :func:`shipped_streaming_models`)."""
+    return [r for r in _shipped_angle_runs(activity, joint) if not _is_causal(r)]
+
+
+def shipped_streaming_models(activity: str, joint: str) -> list[Path]:
+    """Folders of the shipped causal angle models (``<activity>_<joint>_<model>_causal``, for ``imukin stream``)."""
+    return [r for r in _shipped_angle_runs(activity, joint) if _is_causal(r)]
+
+
+def _shipped_angle_runs(activity: str, joint: str) -> list[Path]:
+    from imukin.io.model_folder import read_checkpoint_info
 
     runs = sorted(p for p in PRETRAINED_DIR.glob(f"{activity}_{joint}_*") if (p / "model.json").exists())
     return [r for r in runs if read_checkpoint_info(r).get("meta", {}).get("target", "angle") == "angle"]
+
+
+def _is_causal(run: Path) -> bool:
+    from imukin.io.model_folder import read_checkpoint_info
+
+    return bool(read_checkpoint_info(run)["config"].get("causal", False))

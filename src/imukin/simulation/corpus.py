@@ -25,8 +25,8 @@ import numpy as np
 from scipy.interpolate import make_interp_spline
 from scipy.spatial.transform import Rotation, Slerp
 
-from imukin import __version__
-from imukin.conventions import ACTIVITIES, SEGMENTS, check_choice
+from imukin._version import __version__
+from imukin.conventions import ACTIVITIES, SEGMENTS, check_choice, subject_id
 from imukin.data import SubjectRecord
 from imukin.errors import ImukinError
 from imukin.simulation.body import draw_subject, sensor_sites
@@ -54,11 +54,11 @@ class CorpusConfig:
     def __post_init__(self):
         check_choice("activity", self.activity, ACTIVITIES)
         if self.n_subjects < 1:
-            raise ImukinError(f"--subjects must be at least 1, got {self.n_subjects}")
+            raise ImukinError(f"n_subjects must be at least 1 (imukin simulate --subjects), got {self.n_subjects}")
         if not 20.0 <= self.fs <= 1000.0:
-            raise ImukinError(f"--fs {self.fs} Hz is outside 20-1000 Hz; IMUs for gait record at 50-400 Hz")
+            raise ImukinError(f"fs {self.fs} Hz (--fs) is outside 20-1000 Hz; IMUs for gait record at 50-400 Hz")
         if not 2.0 <= self.duration_s <= 3600.0:
-            raise ImukinError(f"--duration {self.duration_s} s is outside 2-3600 s")
+            raise ImukinError(f"duration_s {self.duration_s} s (--duration-s) is outside 2-3600 s")
 
 
 def internal_rate(fs: float) -> float:
@@ -133,7 +133,7 @@ def simulate_subject(cfg: CorpusConfig, index: int) -> SubjectRecord:
     params = draw_subject(rng, cfg.activity)
     kin = generate_gait(params, GaitConfig(activity=cfg.activity, duration_s=cfg.duration_s,
                                            fs_internal=internal_rate(cfg.fs)), rng)
-    rec = record_from_kinematics(kin, f"s{index:04d}", cfg.fs, cfg.errors, rng)
+    rec = record_from_kinematics(kin, subject_id(index), cfg.fs, cfg.errors, rng)
     rec.attrs.update(source="synthetic", generator=GENERATOR, activity=cfg.activity, seed=cfg.seed,
                      subject_index=index, speed_mean_m_s=float(np.mean(kin.speed)),
                      speed_min_m_s=float(np.min(kin.speed)), speed_max_m_s=float(np.max(kin.speed)))

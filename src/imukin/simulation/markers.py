@@ -80,14 +80,14 @@ from pathlib import Path
 
 import numpy as np
 from scipy.interpolate import CubicSpline
-from scipy.signal import butter, sosfiltfilt
 from scipy.spatial.transform import Rotation, Slerp
 
 from imukin.conventions import ACTIVITIES, ANGLE_AXES, JOINT_NAMES, SEGMENTS, SIDES, check_choice, joint_angles, \
-    joint_name, joint_segments, segment_name
+    joint_name, joint_segments, segment_name, subject_id
 from imukin.data import SubjectRecord
 from imukin.errors import ImukinError
 from imukin.io.c3d import MarkerData
+from imukin.signal import lowpass
 from imukin.simulation.imu import ideal_imu
 from imukin.simulation.sensor_errors import SensorErrorConfig, apply_electronic_errors
 
@@ -563,9 +563,30 @@ def _despike_frames(rot: np.ndarray, origin: np.ndarray, resid: np.ndarray) -> t
     return rot, origin
 
 
-def _fill_frame_gaps(rot: np.ndarray, origin: np.ndarray, fs: float, max_gap_s: float, seg: str,
-                     strict: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Interior NaN runs of a frame sequence up to ``max_gap_s`` filled (slerp, cubic spline); longer ones raise."""
+def fill_frame_gaps(rot: np.ndarray, origin: np.ndarray, fs: float, max_gap_s: float, seg: str,
+                    strict: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Interior NaN runs of a segment frame sequence filled: rotations by slerp, origins by cubic spline.
+
+    Parameters
+    ----------
+    rot : ndarray, shape (N, 3, 3)
+        Segment orientations, NaN where the segment has fewer than three markers.
+    origin : ndarray, shape (N, 3)
+        Segment origins, NaN at the same frames.
+    fs : float
+        Marker rate, Hz.
+    max_gap_s : float
+        Longest run that is filled, s.
+    seg : str
+        Segment name, for the error messages.
+    strict : bool
+        Raise for a longer run (True), or leave it NaN (False).
+
+    Returns
+    -------
+    rot, origin : ndarray
+        Copies with the interior runs filled; NaN before the first and after the last good frame stay.
+    """
     ok = np.all(np.isfinite(rot), axis=(1, 2))
     idx = np.flatnonzero(ok)
     if len(idx) < 4:
@@ -714,13 +735,10 @@ def midstance_frame(centroid: np.ndarray, fs: float, height: np.ndarray | None =
 
 
 def _lowpass(x: np.ndarray, fs: float, cutoff_hz: float) -> np.ndarray:
-    """Zero-phase Butterworth low-pass along axis 0: a 4th-order design run forwards and backwards."""
-    if cutoff_hz is None or cutoff_hz <= 0:
-        return x
-    if cutoff_hz >= fs / 2:
+    """:func:`imukin.signal.lowpass` of marker data (4th order), refusing a cutoff at or above half the marker rate."""
+    if cutoff_hz is not None and cutoff_hz >= fs / 2:
         raise ImukinError(f"cutoff {cutoff_hz} Hz must be below half the marker rate ({fs / 2} Hz); lower it")
-    sos = butter(4, cutoff_hz, fs=fs, output="sos")
-    return sosfiltfilt(sos, x, axis=0)
+    return lowpass(x, fs, cutoff_hz)
 
 
 def _trial_frames(markers: MarkerData, clusters: ClusterSet, cutoff_hz: float, reference: str | int,
@@ -772,7 +790,7 @@ def _trial_frames_rigid(markers: MarkerData, pos: dict, cutoff_hz: float, refere
     a, b, reference = _seen_span(seen, fs, pos, markers, reference)
     frames = {}
     for seg, (rot, origin) in raw.items():
-        rot, origin = _fill_frame_gaps(rot[a:b], origin[a:b], fs, max_gap_s, seg)
+        rot, origin = fill_frame_gaps(rot[a:b], origin[a:b], fs, max_gap_s, seg)
         frames[seg] = (lowpass_rotations(rot, fs, cutoff_hz), _lowpass(origin, fs, cutoff_hz))
     ref = _reference_frames({s: o[:, None, :] for s, (_, o) in frames.items()}, fs, reference)
     for seg, (rot, origin) in frames.items():
@@ -1047,7 +1065,7 @@ def records_from_marker_files(paths, fs_out: float = 200.0, activity: str = "wal
     records = []
     for k, path in enumerate(paths):
         markers = read_marker_file(path, marker_map)
-        rec = markers_to_record(markers, clusters_for(markers, marker_map), fs_out=fs_out, subject_id=f"s{k:04d}",
+        rec = markers_to_record(markers, clusters_for(markers, marker_map), fs_out=fs_out, subject_id=subject_id(k),
                                 activity=activity)
         if errors is not None:
             for seg in list(rec.acc):

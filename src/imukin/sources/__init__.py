@@ -54,9 +54,9 @@ def simulate_motion_files(kind: str, paths, out: str | os.PathLike, cfg: SourceC
     if kind not in SOURCE_KINDS:
         raise ImukinError(f"unknown motion source {kind!r}; choose one of: {', '.join(SOURCE_KINDS)}")
     if body_model is not None and kind != "amass":
-        raise ImukinError("--body-model applies to --amass files only")
+        raise ImukinError("body_model applies to AMASS files only (imukin simulate: --body-model goes with --amass)")
     if bvh_map is not None and kind != "bvh":
-        raise ImukinError("--bvh-map applies to --bvh files only")
+        raise ImukinError("bvh_map applies to BVH files only (imukin simulate: --bvh-map goes with --bvh)")
     if kind == "amass":
         from imukin.sources.amass import iter_amass_records as it
         records = it(paths, cfg, body_model)
@@ -77,31 +77,3 @@ def simulate_motion_files(kind: str, paths, out: str | os.PathLike, cfg: SourceC
              "lowpass_hz": float(cfg.lowpass_hz) if cfg.lowpass_hz else 0.0}
     path = write_dataset(out, counted(), attrs=attrs)
     return path, count[0]
-
-
-def simulate_from_args(args) -> int:
-    """The ``imukin simulate --amass/--bvh/--opensim-mot/--mix`` actions (see :mod:`imukin.cli`)."""
-    from imukin.simulation.sensor_errors import SensorErrorConfig
-
-    given = [name for name, v in (("--amass", args.amass), ("--bvh", args.bvh), ("--opensim-mot", args.opensim_mot),
-                                  ("--mix", args.mix), ("--markers", args.markers)) if v]
-    if len(given) > 1:
-        raise ImukinError(f"pass only one of {', '.join(given)} per run; mix the resulting files with --mix")
-    extra = [name for name, v in (("--body-model", args.body_model), ("--bvh-map", args.bvh_map),
-                                  ("--height", args.height)) if v is not None]
-    if extra and not (args.amass or args.bvh or args.opensim_mot):
-        verb = "needs" if len(extra) == 1 else "need"
-        raise ImukinError(f"{', '.join(extra)} {verb} motion files: add --amass, --bvh or --opensim-mot")
-    if args.mix:
-        from imukin.sources.mix import mix_datasets
-
-        path = mix_datasets(args.mix, args.out, fs=args.fs)
-        print(f"mixed {len(args.mix)} dataset file(s) into {path}")
-        return 0
-    cfg = SourceConfig(fs=args.fs, height_m=args.height if args.height is not None else SourceConfig.height_m,
-                       seed=args.seed, errors=SensorErrorConfig.ideal() if args.ideal_sensors else SensorErrorConfig())
-    kind, paths = (("amass", args.amass) if args.amass else ("bvh", args.bvh) if args.bvh
-                   else ("opensim_ik", args.opensim_mot))
-    path, n = simulate_motion_files(kind, paths, args.out, cfg, body_model=args.body_model, bvh_map=args.bvh_map)
-    print(f"wrote {n} subject(s) simulated from {kind} motion at {cfg.fs:g} Hz to {path}")
-    return 0

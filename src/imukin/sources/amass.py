@@ -59,7 +59,7 @@ from typing import Iterator
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from imukin.conventions import SIDES, segment_name
+from imukin.conventions import SIDES, segment_name, subject_id
 from imukin.data import SubjectRecord
 from imukin.errors import ImukinError
 from imukin.io.atomic import atomic_path
@@ -328,7 +328,7 @@ def iter_amass_records(paths, cfg: SourceConfig | None = None, body_model=None,
     """One record per AMASS motion file (folders searched recursively, ``shape.npz`` skipped)."""
     for k, p in enumerate(expand_paths(paths, (".npz",), SKIP_NAMES)):
         i = first_index + k
-        yield amass_record(p, f"s{i:04d}", cfg, body_model, index=i)
+        yield amass_record(p, subject_id(i), cfg, body_model, index=i)
 
 
 # ---------------------------------------------------------------- writer

@@ -57,7 +57,7 @@ from typing import Iterator
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from imukin.conventions import SEGMENTS, SIDES, segment_name
+from imukin.conventions import SEGMENTS, SIDES, segment_name, subject_id
 from imukin.data import SubjectRecord
 from imukin.errors import ImukinError
 from imukin.io.atomic import atomic_path
@@ -224,7 +224,7 @@ def _resolve(bvh: BvhData, joint_map: dict[str, str]) -> dict[str, int]:
     if missing:
         shown = ", ".join(names[:40]) + (" ..." if len(names) > 40 else "")
         raise ImukinError(f"{bvh.path.name}: no BVH joint {', '.join(missing)}; its joints are {shown}; pass "
-                          f"--bvh-map FILE.json mapping imukin segments to this file's joint names, "
+                          f"joint_map (--bvh-map FILE.json) mapping imukin segments to this file's joint names, "
                           f'e.g. {{"rthigh": "{names[min(1, len(names) - 1)]}"}}')
     for side in SIDES:  # each segment's joint must lie below the previous one
         chain = [out["pelvis"]] + [out[segment_name(t, side)] for t in ("thigh", "shank", "foot")]
@@ -371,7 +371,7 @@ def iter_bvh_records(paths, cfg: SourceConfig | None = None, joint_map=None,
     jm = {**DEFAULT_JOINT_MAP, **joint_map} if isinstance(joint_map, dict) else load_joint_map(joint_map)
     for k, p in enumerate(expand_paths(paths, (".bvh",))):
         i = first_index + k
-        yield bvh_record(p, f"s{i:04d}", cfg, jm, index=i)
+        yield bvh_record(p, subject_id(i), cfg, jm, index=i)
 
 
 # ---------------------------------------------------------------- writer

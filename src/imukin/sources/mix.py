@@ -14,7 +14,7 @@ keeps its own attributes plus its provenance:
     ``markers``, ...), else the input file's, else ``unknown``.
 
 All subjects are brought to one rate (``fs``; default the first file's):
-accelerations, angular rates and angles with :func:`imukin.inference.resample`
+accelerations, angular rates and angles with :func:`imukin.signal.resample`
 (anti-aliased, zero-phase), orientations by spherical linear interpolation.
 """
 from __future__ import annotations
@@ -27,16 +27,17 @@ from typing import Iterator
 import numpy as np
 from scipy.spatial.transform import Rotation, Slerp
 
+from imukin.conventions import same_rate
 from imukin.data import SubjectRecord
 from imukin.errors import ImukinError
-from imukin.inference import resample
 from imukin.io.job_h5 import file_attrs, iter_dataset, subject_ids, write_dataset
+from imukin.signal import resample
 
 
 def resample_record(rec: SubjectRecord, fs: float) -> SubjectRecord:
     """The same subject at another rate (a new record; ``rec`` is not changed)."""
     fs = float(fs)
-    if abs(fs - rec.fs) < 1e-9:
+    if same_rate(fs, rec.fs):
         return rec
     attrs = {k: v for k, v in rec.attrs.items() if k != "fs"}  # the group's rate attribute is rewritten
     out = SubjectRecord(subject_id=rec.subject_id, fs=fs, meta=rec.meta.copy(), attrs=attrs)
@@ -52,10 +53,40 @@ def resample_record(rec: SubjectRecord, fs: float) -> SubjectRecord:
     return out
 
 
+def resampled_copy(data_path: str | os.PathLike, out_dir: str | os.PathLike, fs: float) -> Path:
+    """A dataset file resampled to ``fs``, subject ids kept: ``.data_<fs>Hz.h5`` in ``out_dir``.
+
+    Every subject goes through :func:`resample_record` (anti-aliased signals, slerped
+    orientations). A copy already in ``out_dir`` at that rate, made from the same file, is reused.
+
+    Parameters
+    ----------
+    data_path : path-like
+        Dataset in the reference layout.
+    out_dir : path-like
+        Folder of the copy (created if missing).
+    fs : float
+        Rate of the copy, Hz.
+
+    Returns
+    -------
+    Path
+        The copy.
+    """
+    data_path, out_dir, fs = Path(data_path), Path(out_dir), float(fs)
+    dest = out_dir / f".data_{fs:g}Hz.h5"
+    if dest.exists() and same_rate(float(file_attrs(dest).get("fs", 0.0)), fs) and \
+            file_attrs(dest).get("resampled_from") == str(data_path.resolve()):
+        return dest
+    out_dir.mkdir(parents=True, exist_ok=True)
+    attrs = {**file_attrs(data_path), "fs": fs, "resampled_from": str(data_path.resolve())}
+    return write_dataset(dest, (resample_record(r, fs) for r in iter_dataset(data_path)), attrs=attrs)
+
+
 def _check_inputs(paths) -> list[Path]:
     paths = [Path(p) for p in paths]
     if not paths:
-        raise ImukinError("--mix needs at least one dataset file")
+        raise ImukinError("mix_datasets needs at least one dataset file (imukin simulate --mix A.h5 B.h5 ...)")
     for p in paths:
         if not p.is_file():
             raise ImukinError(f"dataset file {p} does not exist; check the path")

@@ -37,16 +37,16 @@ from pathlib import Path
 import numpy as np
 from scipy.interpolate import make_interp_spline
 from scipy.ndimage import uniform_filter1d
-from scipy.signal import butter, sosfiltfilt
 from scipy.spatial.transform import Rotation
 
-from imukin.conventions import JOINTS, SEGMENTS, SIDES, joint_angles, joint_segments, segment_name
+from imukin.conventions import JOINTS, SEGMENTS, SIDES, joint_angles, joint_segments, same_rate, segment_name
 from imukin.data import SubjectRecord
 from imukin.errors import ImukinError
 from imukin.simulation.body import (ANKLE_HEIGHT_PER_HEIGHT, FOOT_PER_HEIGHT, PELVIS_DEPTH_PER_HEIGHT,
                                     PELVIS_WIDTH_PER_HEIGHT, SHANK_PER_HEIGHT, THIGH_PER_HEIGHT, SubjectParams)
 from imukin.simulation.corpus import record_from_kinematics
 from imukin.simulation.gait import Kinematics
+from imukin.signal import lowpass
 from imukin.simulation.sensor_errors import SensorErrorConfig
 
 #: Source frame rates accepted (Hz); anything outside is taken for a unit or header error.
@@ -88,11 +88,12 @@ class SourceConfig:
 
     def __post_init__(self) -> None:
         if not 20.0 <= float(self.fs) <= 1000.0:
-            raise ImukinError(f"--fs {self.fs} Hz is outside 20-1000 Hz; IMUs for gait record at 50-400 Hz")
+            raise ImukinError(f"fs {self.fs} Hz (--fs) is outside 20-1000 Hz; IMUs for gait record at 50-400 Hz")
         if not 50.0 <= float(self.fs_internal) <= 10000.0:
             raise ImukinError(f"fs_internal {self.fs_internal} Hz is outside 50-10000 Hz")
         if not 0.5 <= float(self.height_m) <= 2.5:
-            raise ImukinError(f"--height {self.height_m} m is outside 0.5-2.5 m; give the height in metres")
+            raise ImukinError(f"height_m {self.height_m} m (--height-m) is outside 0.5-2.5 m; "
+                              "give the height in metres")
         if self.mass_kg is not None and not 2.0 <= float(self.mass_kg) <= 400.0:
             raise ImukinError(f"body mass {self.mass_kg} kg is outside 2-400 kg")
         if self.lowpass_hz is not None and not float(self.lowpass_hz) > 0:
@@ -187,15 +188,6 @@ def heading_rotation(pelvis_pos: np.ndarray, pelvis_rot: np.ndarray) -> np.ndarr
     return Rotation.from_rotvec([0.0, -psi, 0.0]).as_matrix()
 
 
-def _lowpass(x: np.ndarray, fs: float, cutoff_hz: float | None) -> np.ndarray:
-    """Zero-phase 4th-order Butterworth along axis 0; skipped when the cutoff is at or above 0.45 fs."""
-    if cutoff_hz is None or cutoff_hz >= 0.45 * fs:
-        return x
-    sos = butter(4, cutoff_hz, btype="low", fs=fs, output="sos")
-    padlen = min(3 * (2 * len(sos) + 1), x.shape[0] - 1)
-    return sosfiltfilt(sos, x, axis=0, padlen=padlen)
-
-
 def poses_to_kinematics(t: np.ndarray, rot: dict[str, np.ndarray], pos: dict[str, np.ndarray],
                         subject: SubjectParams, cfg: SourceConfig | None = None, where: str = "motion") -> Kinematics:
     """Kinematics at the internal rate from segment orientations and joint centres.
@@ -252,7 +244,7 @@ def poses_to_kinematics(t: np.ndarray, rot: dict[str, np.ndarray], pos: dict[str
     # one (N, 4 * 7 + 3 + 3 * 6) block: quaternions, pelvis position, offsets
     quats = [continuous_quat(rot[s]) for s in SEGMENTS]
     block = np.concatenate(quats + [pelvis] + [offsets[s] for s in _FK_ORDER], axis=1)
-    block = _lowpass(block, fs_src, cfg.lowpass_hz)
+    block = lowpass(block, fs_src, cfg.lowpass_hz)
     t_src = np.arange(n) / fs_src  # evenly spaced (rounding jitter of text files removed)
     if fs_src < cfg.fs_internal * (1.0 - 1e-9):
         fs = float(cfg.fs_internal)
@@ -316,7 +308,7 @@ def sample_kinematics(kin: Kinematics, fs: float | None = None) -> tuple[np.ndar
     Quintic splines through the positions and the sign-continuous quaternions (exact at
     ``kin``'s own samples). Returns ``(t (M,), rot {seg: (M,3,3)}, pos {seg: (M,3)})``.
     """
-    if fs is None or abs(float(fs) - kin.fs) < 1e-9:
+    if fs is None or same_rate(float(fs), kin.fs):
         return kin.t.copy(), {s: kin.rot[s].copy() for s in SEGMENTS}, {s: kin.pos[s].copy() for s in SEGMENTS}
     fs = check_source_rate(fs, "export")
     t0 = kin.t[0]

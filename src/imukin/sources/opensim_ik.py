@@ -49,7 +49,8 @@ from typing import Iterator
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from imukin.conventions import SIDES, angles_to_relative_rotation, relative_rotation_to_angles, segment_name
+from imukin.conventions import SIDES, angles_to_relative_rotation, relative_rotation_to_angles, segment_name, \
+    subject_id
 from imukin.data import SubjectRecord
 from imukin.errors import ImukinError
 from imukin.io.opensim import read_storage, write_storage
@@ -203,7 +204,7 @@ def iter_opensim_records(paths, cfg: SourceConfig | None = None, model: str = "a
     """One record per ``.mot`` file (folders searched recursively)."""
     for k, p in enumerate(expand_paths(paths, (".mot", ".sto"))):
         i = first_index + k
-        yield opensim_ik_record(p, f"s{i:04d}", cfg, model, index=i)
+        yield opensim_ik_record(p, subject_id(i), cfg, model, index=i)
 
 
 # ---------------------------------------------------------------- writer

@@ -11,9 +11,8 @@ import math
 
 import torch
 
-# Positions of the xyz blocks inside the 16 channels (conventions.CHANNELS):
-# seg1 acc 0:3, seg1 gyr 4:7, seg2 acc 8:11, seg2 gyr 12:15; norms at 3, 7, 11, 15.
-_SENSOR_BLOCKS = ((0, 4), (8, 12))  # (acc start, gyr start) per sensor
+from imukin.conventions import SENSOR_BLOCKS
+
 
 
 def random_rotations(n: int, sd_rad: float, generator: torch.Generator | None = None,
@@ -44,11 +43,11 @@ def rotate_sensors(x: torch.Tensor, sd_deg: float, generator: torch.Generator | 
         return x
     b = x.shape[0]
     out = x.clone()
-    for acc0, gyr0 in _SENSOR_BLOCKS:
+    for acc, gyr in SENSOR_BLOCKS:  # the norm channels stay as they are
         r = random_rotations(b, math.radians(sd_deg), generator, device=x.device).to(x.dtype)  # (B, 3, 3)
         # readings of a sensor rotated by r on its segment: v' = r^T v
-        out[..., acc0:acc0 + 3] = torch.einsum("bji,btj->bti", r, x[..., acc0:acc0 + 3])
-        out[..., gyr0:gyr0 + 3] = torch.einsum("bji,btj->bti", r, x[..., gyr0:gyr0 + 3])
+        out[..., acc] = torch.einsum("bji,btj->bti", r, x[..., acc])  # (B, T, 3)
+        out[..., gyr] = torch.einsum("bji,btj->bti", r, x[..., gyr])
     return out
 
 

@@ -5,12 +5,15 @@
 """
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
-from imukin.argtypes import nonnegative_int, positive_float, positive_int, unit_fraction
+from imukin.argtypes import add_option, device, nonnegative_int, positive_float, positive_int, unit_fraction
 from imukin.conventions import ACTIVITIES, JOINT_NAMES
 from imukin.errors import ImukinError
+from imukin.pretrained import PRETRAINED_MODELS
+from imukin.training.choices import AXIS_WEIGHTINGS, MODEL_FAMILIES, MODEL_NAMES, TARGETS, VAL_METRICS
 
 
 def add_commands(sub) -> None:
@@ -18,15 +21,16 @@ def add_commands(sub) -> None:
     p = sub.add_parser("train", help="train a joint-angle network",
                        description="Train a CNN, LSTM or transformer mapping two IMUs to one joint's angles. "
                                    "Run the same command again after an interruption to resume.")
-    p.add_argument("--model", default="cnn", help="cnn, lstm or transformer")
+    p.add_argument("--model", default="cnn", choices=MODEL_NAMES,
+                   help="architecture (the _ori names fix --target orientation)")
     p.add_argument("--joint", required=True, choices=JOINT_NAMES)
     p.add_argument("--activity", choices=ACTIVITIES, help="checked against the dataset's activity")
-    p.add_argument("--target", default="angle", choices=("angle", "orientation"),
+    p.add_argument("--target", default="angle", choices=TARGETS,
                    help="angle: the joint's three angles; orientation: the two sensors' heading-free orientations "
                         "(for predict --refine)")
     p.add_argument("--data", type=Path, required=True, help="dataset .h5 file (reference layout)")
     p.add_argument("--out", type=Path, required=True, help="run folder (checkpoints, metrics log)")
-    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--device", type=device, default="cpu", help="cpu, cuda, cuda:N or mps")
     p.add_argument("--steps", type=positive_int, help="maximum optimiser steps")
     p.add_argument("--batch-size", type=positive_int, help="windows per step")
     p.add_argument("--window", type=positive_int, help="frames per training window")
@@ -36,10 +40,10 @@ def add_commands(sub) -> None:
                    help="steps between resume checkpoints (default: at every validation pass, 150 steps)")
     p.add_argument("--offset-weight", type=unit_fraction,
                    help="weight in [0, 1] of each window's mean angle error in the loss (1: plain MSE)")
-    # choices are checked by TrainConfig (one list, and no torch import to build the parser)
-    p.add_argument("--val-metric", help="metric of early stopping: rmse or rmse_offset_removed")
-    p.add_argument("--axis-weighting",
-                   help="loss weight of the angle axes: sd (each in its own SD) or degrees (all in degrees)")
+    p.add_argument("--val-metric", choices=VAL_METRICS,
+                   help="metric of early stopping (default rmse_offset_removed)")
+    p.add_argument("--axis-weighting", choices=AXIS_WEIGHTINGS,
+                   help="loss weight of the angle axes: sd (each in its own SD) or degrees (all in degrees; default)")
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                    help="model config overrides, e.g. --set n_layers=2 channels=40 (cnn; see docs/commands.md for each "
                         "model's keys)")
@@ -58,7 +62,7 @@ def _add_search(sub) -> None:
                        description="Search model and training hyperparameters with Optuna's TPE sampler and "
                                    "median pruning. Run the same command again to resume, or on several "
                                    "machines with one --storage database to share the work.")
-    p.add_argument("--model", default="cnn", help="cnn, lstm or transformer")
+    p.add_argument("--model", default="cnn", choices=MODEL_FAMILIES, help="architecture to tune")
     p.add_argument("--joint", choices=JOINT_NAMES, help="joint to train (required unless --summary)")
     p.add_argument("--activity", choices=ACTIVITIES, help="checked against the dataset's activity")
     p.add_argument("--data", type=Path, help="dataset .h5 file (required unless --summary)")
@@ -74,7 +78,7 @@ def _add_search(sub) -> None:
     p.add_argument("--window", type=positive_int, default=400, help="frames per training window")
     p.add_argument("--startup-trials", type=nonnegative_int, default=5, help="random trials before TPE and pruning start")
     p.add_argument("--seed", type=nonnegative_int, default=0, help="sampler seed; give each parallel worker its own")
-    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--device", type=device, default="cpu", help="cpu, cuda, cuda:N or mps")
     p.add_argument("--summary", action="store_true",
                    help="print and write the trial table, best parameters and a plot, then exit")
     p.add_argument("--quiet", action="store_true", help="no line per trial")
@@ -85,28 +89,44 @@ def _add_finetune(sub) -> None:
     p = sub.add_parser("finetune", help="fine-tune a trained model on a few subjects of another dataset",
                        description="Fine-tune a run or the shipped model on a few subjects of a dataset and "
                                    "report test RMSE before and after on subjects never used in fine-tuning.")
-    p.add_argument("--from", dest="source", required=True, help="run folder, or 'pretrained'")
+    add_option(p, "--run", aliases=("--from",), required=True, metavar="RUN",
+               help="run folder to start from, or 'pretrained' (the shipped model)")
     p.add_argument("--data", type=Path, required=True, help="dataset .h5 file to adapt to")
     p.add_argument("--out", type=Path, required=True, help="new run folder")
     p.add_argument("--joint", choices=JOINT_NAMES, help="joint (default: the source model's)")
-    p.add_argument("--activity", choices=ACTIVITIES, help="with --from pretrained (default: the dataset's)")
-    p.add_argument("--model", default="cnn", help="with --from pretrained: cnn or transformer")
+    p.add_argument("--activity", choices=ACTIVITIES, help="with --run pretrained (default: the dataset's)")
+    p.add_argument("--model", default="cnn", choices=PRETRAINED_MODELS, help="with --run pretrained: the shipped model")
     p.add_argument("--freeze", default="none", choices=("none", "encoder", "all-but-head"),
                    help="none: train everything; encoder: freeze feature layers, adapt norm layers and head; "
                         "all-but-head: train the output head only")
-    p.add_argument("--subjects", nargs="+", help="fine-tuning subject ids (default: --n-subjects from the "
-                                                 "training split; test subjects are refused)")
-    p.add_argument("--n-subjects", type=positive_int, default=5, help="subjects drawn when --subjects is not given")
+    add_option(p, "--subjects", aliases=("--n-subjects",), type=subject_count, default=5,
+               help="number of fine-tuning subjects drawn from the training split (without --subject-ids)")
+    p.add_argument("--subject-ids", nargs="+", metavar="ID",
+                   help="fine-tuning subject ids instead (training split; test subjects are refused)")
     p.add_argument("--steps", type=positive_int, default=600, help="maximum optimiser steps")
     p.add_argument("--lr", type=positive_float, default=5e-4, help="peak learning rate")
     p.add_argument("--eval-every", type=positive_int, default=50, help="steps between validation passes")
     p.add_argument("--seed", type=nonnegative_int, default=0, help="training seed and subject draw")
-    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--device", type=device, default="cpu", help="cpu, cuda, cuda:N or mps")
     p.add_argument("--keep-tuned", action="store_true",
                    help="keep the fine-tuned weights even when they are worse than the source on the validation "
                         "subjects (default: keep the better, with a warning)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_finetune)
+
+
+def subject_count(text: str) -> int:
+    """``finetune --subjects``: a number of subjects; subject ids are refused with a pointer to ``--subject-ids``."""
+    try:
+        int(str(text).strip())
+    except ValueError:
+        if str(text).strip()[:1].isalpha():
+            raise argparse.ArgumentTypeError(f"expected a number of subjects, got {text!r}; name subjects with "
+                                             f"--subject-ids {text} ...") from None
+    return positive_int(text)
+
+
+subject_count.__name__ = positive_int.__name__
 
 
 def parse_overrides(items: list[str]) -> dict:
@@ -126,13 +146,10 @@ def parse_overrides(items: list[str]) -> dict:
 def cmd_train(args) -> int:
     from imukin.io.job_h5 import file_attrs
     from imukin.io.paths import check_output_dir
-    from imukin.models import list_models
     from imukin.training import distributed
     from imukin.training.trainer import TrainConfig, train
 
     check_output_dir(args.out)
-    if args.model not in list_models():
-        raise ImukinError(f"unknown model {args.model!r}; choose one of: {', '.join(list_models())}")
     activity = str(file_attrs(args.data).get("activity", "unknown"))
     if args.activity and activity in ACTIVITIES and activity != args.activity:
         raise ImukinError(f"{args.data} holds {activity} data but --activity {args.activity} was given")
@@ -205,10 +222,10 @@ def cmd_finetune(args) -> int:
     from imukin.training.finetune import FinetuneConfig, finetune, format_report
 
     check_output_dir(args.out)
-    cfg = FinetuneConfig(freeze=args.freeze, subjects=tuple(args.subjects or ()), n_subjects=args.n_subjects,
+    cfg = FinetuneConfig(freeze=args.freeze, subjects=tuple(args.subject_ids or ()), n_subjects=args.subjects,
                          steps=args.steps, lr=args.lr, eval_every=args.eval_every, seed=args.seed, device=args.device,
                          keep_better=not getattr(args, "keep_tuned", False))
-    report = finetune(args.source, args.data, args.out, cfg, joint=args.joint, activity=args.activity,
+    report = finetune(args.run, args.data, args.out, cfg, joint=args.joint, activity=args.activity,
                       model=args.model, progress=not args.quiet)
     print(format_report(report))
     print(f"model in {args.out}; report in {args.out}/finetune_report.json")

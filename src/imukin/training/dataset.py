@@ -4,12 +4,20 @@ Each subject gives two sequences, right and left leg. Left-leg IMU signals are m
 through the sagittal plane (:func:`imukin.conventions.mirror_imu`); left angles are already
 expressed so that they look like right ones (:mod:`imukin.conventions`). Subjects are split
 80/10/10 into train/validation/test with a fixed seed, so no subject is in two splits.
+
+:class:`JointIndex` is what :func:`imukin.training.trainer.train` trains from: it fits the
+normalisation (:meth:`~JointIndex.fit_normalizer`), draws training windows
+(:meth:`~JointIndex.sampler`) and gives the validation sequences
+(:meth:`~JointIndex.val_pairs`). :func:`load_joint_data` gives a :class:`JointData`, which
+holds the sequences in memory; :func:`imukin.training.lazy.load_joint_data_lazy` gives a
+:class:`~imukin.training.lazy.LazyJointData`, which reads them from the file when used.
 """
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator, Protocol
 
 import numpy as np
 
@@ -18,7 +26,7 @@ from imukin.conventions import JOINT_NAMES, SIDES, check_choice, joint_segments,
 from imukin.data import SubjectRecord
 from imukin.errors import ImukinError
 from imukin.io.job_h5 import file_attrs, iter_dataset, subject_ids
-from imukin.normalization import Normalizer  # noqa: F401  (its home; imported here by older code)
+from imukin.normalization import Normalizer
 from imukin.rotations import heading_free
 
 SPLITS = ("train", "val", "test")
@@ -82,6 +90,19 @@ def resolve_split(path: Path, split: dict | None, split_seed: int) -> tuple[dict
     return attrs, split
 
 
+def check_finite(path, subject_id: str, side: str, joint: str, x: np.ndarray, y: np.ndarray) -> None:
+    """Refuse a sequence whose inputs or targets hold NaN or inf samples.
+
+    Raises
+    ------
+    ImukinError
+        Naming the file, subject, leg and joint.
+    """
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+        raise ImukinError(f"{path}: subject {subject_id} {side} {joint} has NaN or inf samples; "
+                          "repair or drop that subject")
+
+
 @dataclass
 class Sequence:
     """One leg of one subject: inputs and targets at the file's rate."""
@@ -92,9 +113,51 @@ class Sequence:
     y: np.ndarray  # (T, 3) float32 degrees, or (T, 12) heading-free 6D orientations
 
 
+class Sampler(Protocol):
+    """Random fixed-length training windows (:meth:`JointIndex.sampler`)."""
+
+    def sample(self, rng: np.random.Generator, batch: int) -> tuple[np.ndarray, np.ndarray]:
+        """A batch of windows: inputs (B, W, 16) and targets (B, W, C), float32."""
+
+    def close(self) -> None:
+        """Release what the sampler holds open (a file)."""
+
+
+class WindowSampler:
+    """Random fixed-length windows from a list of sequences in memory (uniform over valid starts)."""
+
+    def __init__(self, xs: list[np.ndarray], ys: list[np.ndarray], window: int):
+        keep = [i for i, x in enumerate(xs) if len(x) >= window]
+        if not keep:
+            raise ImukinError(f"no training sequence is at least {window} frames long; use a shorter --window")
+        self.x = np.concatenate([xs[i] for i in keep])  # (N, 16)
+        self.y = np.concatenate([ys[i] for i in keep])  # (N, 3)
+        starts, offset = [], 0
+        for i in keep:
+            n = len(xs[i])
+            starts.append(offset + np.arange(n - window + 1))
+            offset += n
+        self.starts = np.concatenate(starts)
+        self.window = window
+
+    def sample(self, rng: np.random.Generator, batch: int) -> tuple[np.ndarray, np.ndarray]:
+        """A batch of windows: inputs (B, W, 16) and targets (B, W, C)."""
+        s = rng.choice(self.starts, size=batch)
+        idx = s[:, None] + np.arange(self.window)[None, :]  # (B, W)
+        return self.x[idx], self.y[idx]  # (B, W, 16), (B, W, 3)
+
+    def close(self) -> None:
+        """Nothing to release: the sequences are in memory."""
+
+
 @dataclass
 class JointIndex:
-    """What one joint's data from one dataset file holds, loaded or not: its origin and subject split."""
+    """One joint's data from one dataset file, split by subject: what the trainer trains from.
+
+    Subclasses decide where the signals live: :class:`JointData` holds them in memory,
+    :class:`~imukin.training.lazy.LazyJointData` reads them from the file when used.
+    ``sequences`` maps each loaded split to its sequences (or references to them).
+    """
 
     path: Path
     joint: str
@@ -105,15 +168,60 @@ class JointIndex:
     data_hash: str = ""
     target: str = "angle"  # "angle" or "orientation"
 
+    @classmethod
+    def empty(cls, path: str | Path, joint: str, split_seed: int, split: dict | None, splits,
+              target: str = "angle"):
+        """An index of one joint of a dataset file with its subject split resolved and no sequences yet."""
+        check_choice("joint", joint, JOINT_NAMES)
+        path = Path(path)
+        attrs, split = resolve_split(path, split, split_seed)
+        return cls(path=path, joint=joint, fs=float(attrs["fs"]), activity=str(attrs.get("activity", "unknown")),
+                   split=split, sequences={name: [] for name in splits}, data_hash=dataset_hash(path),
+                   target=target)
+
+    def require_training_sequences(self) -> None:
+        """Refuse a file that gives no training sequence for the joint (when the train split is loaded)."""
+        if "train" in self.sequences and not self.sequences["train"]:
+            raise ImukinError(f"{self.path} has no {self.joint} data (needs both sensors of the joint and its angles)")
+
+    def iter_pairs(self, split: str, rank: int = 0, world: int = 1) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """``(x, y)`` of each sequence of a split (every ``world``-th from ``rank``)."""
+        raise NotImplementedError
+
+    def arrays(self, split: str) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Inputs and targets of every sequence of a split, in memory."""
+        pairs = list(self.iter_pairs(split))
+        return [p[0] for p in pairs], [p[1] for p in pairs]
+
+    def val_pairs(self, rank: int = 0, world: int = 1) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """This process's share (round robin over ``world`` processes) of the validation sequences."""
+        return self.iter_pairs("val", rank=rank, world=world)
+
+    def fit_normalizer(self, split: str = "train", scale_y: bool = True) -> Normalizer:
+        """Per-channel mean and SD of a split (``scale_y=False``: targets left unscaled)."""
+        raise NotImplementedError
+
+    def sampler(self, window: int, split: str = "train") -> Sampler:
+        """Random ``window``-frame windows of a split."""
+        raise NotImplementedError
+
 
 @dataclass
 class JointData(JointIndex):
-    """All sequences of one joint in one dataset file, with its split (``sequences``: split ->
-    list of :class:`Sequence`)."""
+    """All sequences of one joint in one dataset file, in memory, with its split (``sequences``:
+    split -> list of :class:`Sequence`)."""
 
-    def arrays(self, split: str) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        seqs = self.sequences[split]
-        return [s.x for s in seqs], [s.y for s in seqs]
+    def iter_pairs(self, split: str, rank: int = 0, world: int = 1) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """``(x, y)`` of each sequence of a split (every ``world``-th from ``rank``)."""
+        return ((s.x, s.y) for s in self.sequences[split][rank::world])
+
+    def fit_normalizer(self, split: str = "train", scale_y: bool = True) -> Normalizer:
+        """Per-channel mean and SD of a split (``scale_y=False``: targets left unscaled)."""
+        return Normalizer.fit(*self.arrays(split), scale_y=scale_y)
+
+    def sampler(self, window: int, split: str = "train") -> WindowSampler:
+        """Random ``window``-frame windows of a split."""
+        return WindowSampler(*self.arrays(split), window=window)
 
 
 def load_joint_data(path: str | Path, joint: str, split_seed: int = 0, sides=SIDES,
@@ -139,30 +247,30 @@ def load_joint_data(path: str | Path, joint: str, split_seed: int = 0, sides=SID
     """
     check_choice("joint", joint, JOINT_NAMES)
     check_choice("target", target, TARGETS)
-    path = Path(path)
-    attrs, split = resolve_split(path, split, split_seed)
-    wanted = {sid: name for name in splits for sid in split[name]}
-    data = JointData(path=path, joint=joint, fs=float(attrs["fs"]), activity=str(attrs.get("activity", "unknown")),
-                     split=split, sequences={name: [] for name in splits}, data_hash=dataset_hash(path),
-                     target=target)
-    for rec in iter_dataset(path, subjects=sorted(wanted), rmat=target == "orientation"):
-        for side in sides:
-            try:
-                x = record_inputs(rec, joint, side)
-                y = rec.joint_angle(joint, side) if target == "angle" else record_orientation_target(rec, joint, side)
-            except ImukinError:
-                continue  # this subject lacks this leg
-            if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
-                raise ImukinError(f"{path}: subject {rec.subject_id} {side} {joint} has NaN or inf samples; "
-                                  "repair or drop that subject")
-            data.sequences[wanted[rec.subject_id]].append(
-                Sequence(rec.subject_id, side, x.astype(np.float32), y.astype(np.float32)))
-    if "train" in splits and not data.sequences["train"]:
-        raise ImukinError(f"{path} has no {joint} data (needs both sensors of the joint and its angles)")
+    data = JointData.empty(path, joint, split_seed, split, splits, target=target)
+    _load_sequences(data, sides)
+    data.require_training_sequences()
     return data
 
 
+def _load_sequences(data: JointData, sides) -> None:
+    """Read the subjects of the loaded splits, one at a time, into ``data.sequences``."""
+    wanted = {sid: name for name in data.sequences for sid in data.split[name]}
+    for rec in iter_dataset(data.path, subjects=sorted(wanted), rmat=data.target == "orientation"):
+        for side in sides:
+            try:
+                x = record_inputs(rec, data.joint, side)
+                y = rec.joint_angle(data.joint, side) if data.target == "angle" else \
+                    record_orientation_target(rec, data.joint, side)
+            except ImukinError:
+                continue  # this subject lacks this leg
+            check_finite(data.path, rec.subject_id, side, data.joint, x, y)
+            data.sequences[wanted[rec.subject_id]].append(
+                Sequence(rec.subject_id, side, x.astype(np.float32), y.astype(np.float32)))
+
+
 def _check_explicit_split(path: Path, ids: list[str], split: dict[str, list[str]]) -> None:
+    """Refuse explicit subject lists naming subjects the file lacks or a subject in two splits."""
     missing = sorted(set().union(*split.values()) - set(ids))
     if missing:
         raise ImukinError(f"subject(s) {', '.join(missing[:5])} are not in {path}; it has {', '.join(ids[:5])}"
@@ -182,5 +290,3 @@ def dataset_hash(path: str | Path, chunk: int = 1 << 20) -> str:
         while block := f.read(chunk):
             h.update(block)
     return h.hexdigest()[:16]
-
-

@@ -109,7 +109,7 @@ def init_from_env(device: str = "cpu") -> DistContext:
     local_rank = int(os.environ.get("LOCAL_RANK", 0))
     if device.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise ImukinError("--device cuda under torchrun but no CUDA GPU is available; use --device cpu")
+            raise ImukinError("device 'cuda' (--device cuda) under torchrun but no CUDA GPU is available; use 'cpu'")
         torch.cuda.set_device(local_rank)
         backend = "nccl"
     else:

@@ -36,6 +36,7 @@ from imukin.errors import ImukinError
 from imukin.io.atomic import write_text_atomic
 from imukin.io.job_h5 import file_attrs, subject_ids
 from imukin.models import load_checkpoint, read_checkpoint_info, save_checkpoint
+from imukin.sources.mix import resampled_copy
 from imukin.training.dataset import Normalizer, load_joint_data, split_subjects
 from imukin.training.trainer import TrainConfig, WarmStart, error_sums, train
 
@@ -66,9 +67,9 @@ class FinetuneConfig:
     def __post_init__(self) -> None:
         check_choice("freeze", self.freeze, FREEZE_MODES)
         if self.n_subjects < 1:
-            raise ImukinError(f"--n-subjects must be at least 1, got {self.n_subjects}")
+            raise ImukinError(f"n_subjects (--subjects) must be at least 1, got {self.n_subjects}")
         if self.steps < 1:
-            raise ImukinError(f"--steps must be at least 1, got {self.steps}")
+            raise ImukinError(f"steps (--steps) must be at least 1, got {self.steps}")
 
 
 def frozen_parameters(model: torch.nn.Module, mode: str) -> tuple[str, ...]:
@@ -96,7 +97,7 @@ def resolve_source(source: str | Path, joint: str | None, activity: str | None, 
         from imukin.pretrained import pretrained_path
 
         if joint is None or activity is None:
-            raise ImukinError("--from pretrained needs --joint and an activity (--activity, or a dataset whose "
+            raise ImukinError("--run pretrained needs --joint and an activity (--activity, or a dataset whose "
                               "activity attribute is walking or running)")
         return pretrained_path(joint, activity, model)
     path = Path(source)
@@ -125,7 +126,7 @@ def choose_subjects(data_path: str | Path, cfg: FinetuneConfig) -> dict[str, lis
                               f"training subjects, e.g. {', '.join(base['train'][:5])}")
     else:
         if cfg.n_subjects > len(base["train"]):
-            raise ImukinError(f"--n-subjects {cfg.n_subjects} is more than the {len(base['train'])} training "
+            raise ImukinError(f"--subjects {cfg.n_subjects} is more than the {len(base['train'])} training "
                               f"subjects of {data_path}")
         pick = np.random.default_rng(cfg.seed).permutation(len(base["train"]))[:cfg.n_subjects]
         chosen = sorted(base["train"][i] for i in pick)
@@ -140,24 +141,9 @@ def heldout_error(model: torch.nn.Module, norm: Normalizer, data, window: int, d
                   remove_offset: bool = False) -> np.ndarray:
     """RMSE per angle axis (3,) of a model over the ``split`` sequences of ``data`` (raw, or with each
     sequence's mean error removed)."""
-    xs, ys = data.arrays(split)
-    se, n = error_sums(model, norm, zip(xs, ys), window, device, remove_offset=remove_offset)
+    se, n = error_sums(model, norm, data.iter_pairs(split), window, device, remove_offset=remove_offset)
     model.eval()
     return np.sqrt(se / max(n, 1))
-
-
-def _resampled_copy(data_path: Path, out_dir: Path, fs: float) -> Path:
-    """The dataset resampled to ``fs`` (anti-aliased; orientations slerped), subject ids kept: a file in ``out_dir``."""
-    from imukin.io.job_h5 import iter_dataset, write_dataset
-    from imukin.sources.mix import resample_record
-
-    dest = out_dir / f".data_{fs:g}Hz.h5"
-    if dest.exists() and abs(float(file_attrs(dest).get("fs", 0.0)) - fs) < 1e-6 and \
-            file_attrs(dest).get("resampled_from") == str(data_path.resolve()):
-        return dest
-    out_dir.mkdir(parents=True, exist_ok=True)
-    attrs = {**file_attrs(data_path), "fs": fs, "resampled_from": str(data_path.resolve())}
-    return write_dataset(dest, (resample_record(r, fs) for r in iter_dataset(data_path)), attrs=attrs)
 
 
 def finetune(source: str | Path, data_path: str | Path, out_dir: str | Path, cfg: FinetuneConfig | None = None,
@@ -193,6 +179,50 @@ def finetune(source: str | Path, data_path: str | Path, out_dir: str | Path, cfg
     cfg = cfg or FinetuneConfig()
     data_path = Path(data_path)
     attrs = file_attrs(data_path)
+    src, net, meta, joint = _source_model(source, data_path, attrs, cfg, joint, activity, model)
+    data_path = _at_model_rate(data_path, attrs, meta, Path(out_dir))
+    split = choose_subjects(data_path, cfg)
+    data = load_joint_data(data_path, joint, split=split, splits=("train", "val", "test"))
+    if not data.sequences["test"]:
+        raise ImukinError(f"{data_path} has no {joint} data for its test subjects; simulate more subjects")
+    norm = Normalizer.from_dict(meta["normalization"])
+    window = int(meta.get("window", 400))
+    before, before_or = _test_errors(net, norm, data, window, cfg.device)
+    val_before = heldout_error(net, norm, data, window, cfg.device, split="val", remove_offset=True)
+
+    tcfg = _train_config(net, meta, joint, window, cfg)
+    init, frozen = _warm_start(net, norm, src, split, cfg)
+    summary = train(tcfg, data_path, out_dir, progress=progress, data=data, init=init)
+
+    tuned, tuned_meta = load_checkpoint(out_dir, device=cfg.device)
+    val_after = heldout_error(tuned, norm, data, window, cfg.device, split="val", remove_offset=True)
+    tuned, kept = _keep_better(net, tuned, tuned_meta, out_dir, val_before, val_after, cfg)
+    after, after_or = _test_errors(tuned, norm, data, window, cfg.device)
+    if kept == "finetuned":
+        _warn_if_worse_on_test(before_or, after_or)
+    report = {
+        "source": str(src), "data": str(data_path), "joint": joint, "freeze": cfg.freeze,
+        "subjects": {k: list(v) for k, v in split.items()},
+        "frozen_parameters": len(frozen),
+        "trained_parameters": sum(p.numel() for n, p in net.named_parameters() if n not in frozen),
+        "before": _axes(before), "after": _axes(after),  # raw RMSE on the test subjects
+        "before_offset_removed": _axes(before_or), "after_offset_removed": _axes(after_or),
+        "validation_offset_removed": {"source": _axes(val_before), "finetuned": _axes(val_after)},
+        "kept": kept, "train": {k: v for k, v in summary.items() if k != "key"},
+    }
+    write_text_atomic(Path(out_dir) / "finetune_report.json", json.dumps(report, indent=2))
+    return report
+
+
+def _source_model(source, data_path: Path, attrs: dict, cfg: FinetuneConfig, joint: str | None,
+                  activity: str | None, model: str):
+    """The model to start from, checked to be a joint-angle model of the joint asked for.
+
+    Returns
+    -------
+    tuple
+        ``(folder, model, meta, joint)``; ``joint`` defaults to the source model's.
+    """
     if activity is None and str(attrs.get("activity")) in ACTIVITIES:
         activity = str(attrs["activity"])
     if joint is not None:
@@ -207,20 +237,26 @@ def finetune(source: str | Path, data_path: str | Path, out_dir: str | Path, cfg
         raise ImukinError(f"{src} does not say which joint it was trained for; pass --joint")
     if src_joint and joint != src_joint:
         raise ImukinError(f"{src} is a {src_joint} model but --joint {joint} was given; start from a {joint} model")
+    return src, net, meta, joint
+
+
+def _at_model_rate(data_path: Path, attrs: dict, meta: dict, out_dir: Path) -> Path:
+    """The dataset at the source model's rate: itself, or a resampled copy in ``out_dir``."""
     fs = check_rate(attrs["fs"], f"the rate of {data_path}")
     model_fs = float(meta.get("fs", fs))
     if abs(fs / model_fs - 1.0) > 1e-6:  # the model runs at its own rate: the dataset is resampled to it
-        data_path = _resampled_copy(data_path, Path(out_dir), model_fs)
-    split = choose_subjects(data_path, cfg)
-    data = load_joint_data(data_path, joint, split=split, splits=("train", "val", "test"))
-    if not data.sequences["test"]:
-        raise ImukinError(f"{data_path} has no {joint} data for its test subjects; simulate more subjects")
-    norm = Normalizer.from_dict(meta["normalization"])
-    window = int(meta.get("window", 400))
-    before = heldout_error(net, norm, data, window, cfg.device)
-    before_or = heldout_error(net, norm, data, window, cfg.device, remove_offset=True)
-    val_before = heldout_error(net, norm, data, window, cfg.device, split="val", remove_offset=True)
+        return resampled_copy(data_path, out_dir, model_fs)
+    return data_path
 
+
+def _test_errors(model: torch.nn.Module, norm: Normalizer, data, window: int, device: str):
+    """Test-subject RMSE per axis, raw and with each sequence's mean error removed: ``(raw, offset_removed)``."""
+    return (heldout_error(model, norm, data, window, device),
+            heldout_error(model, norm, data, window, device, remove_offset=True))
+
+
+def _train_config(net: torch.nn.Module, meta: dict, joint: str, window: int, cfg: FinetuneConfig) -> TrainConfig:
+    """The training settings of a fine-tuning run: the source's architecture and augmentation, ``cfg``'s schedule."""
     overrides = {k: v for k, v in asdict(net.config).items() if k not in ("in_channels", "target")}
     tc = meta.get("train_config", {})
     tcfg = TrainConfig(model=net.model_name, joint=joint, model_overrides=overrides, steps=cfg.steps,
@@ -232,6 +268,17 @@ def finetune(source: str | Path, data_path: str | Path, out_dir: str | Path, cfg
         if not hasattr(tcfg, k):
             raise ImukinError(f"unknown training option {k!r} for fine-tuning")
         setattr(tcfg, k, v)
+    return tcfg
+
+
+def _warm_start(net: torch.nn.Module, norm: Normalizer, src: Path, split: dict, cfg: FinetuneConfig):
+    """The source weights (as float32), its normalisation and the frozen parameters, as a training start.
+
+    Returns
+    -------
+    tuple
+        ``(WarmStart, frozen parameter names)``.
+    """
     state = {k: (v.float() if v.is_floating_point() else v).detach().cpu().clone()
              for k, v in net.state_dict().items()}  # float16 shipped weights become float32
     frozen = frozen_parameters(net, cfg.freeze)
@@ -240,39 +287,36 @@ def finetune(source: str | Path, data_path: str | Path, out_dir: str | Path, cfg
             "test_subjects": split["test"], "source_weights": weights_id}
     init = WarmStart(state_dict=state, normalizer=norm, frozen=frozen, meta={"finetune": info},
                      key=json.dumps(info, sort_keys=True))
-    summary = train(tcfg, data_path, out_dir, progress=progress, data=data, init=init)
+    return init, frozen
 
-    tuned, tuned_meta = load_checkpoint(out_dir, device=cfg.device)
-    val_after = heldout_error(tuned, norm, data, window, cfg.device, split="val", remove_offset=True)
-    kept = "finetuned"
+
+def _keep_better(net: torch.nn.Module, tuned: torch.nn.Module, tuned_meta: dict, out_dir, val_before: np.ndarray,
+                 val_after: np.ndarray, cfg: FinetuneConfig):
+    """Keep the source weights in ``out_dir`` when fine-tuning made the validation error worse.
+
+    Returns
+    -------
+    tuple
+        ``(model, kept)``: the model the run folder now holds and ``"finetuned"`` or ``"source"``.
+    """
     if tuned_meta.get("finetune", {}).get("kept") == "source":
-        kept = "source"  # an earlier run of this command already kept the source
-    elif cfg.keep_better and float(val_after.mean()) > float(val_before.mean()):
-        kept = "source"
-        save_checkpoint(out_dir, net, {**tuned_meta, "finetune": {**tuned_meta.get("finetune", {}), "kept": "source"},
-                                       "val_rmse_deg": dict(zip(ANGLE_AXES, val_before.tolist()))})
-        tuned = net
-        warnings.warn(f"fine-tuning made the validation error worse ({val_after.mean():.2f} vs "
-                      f"{val_before.mean():.2f} deg offset-removed); {out_dir} keeps the source weights "
-                      "(try a lower --lr, more --n-subjects or another --freeze)")
-    after = heldout_error(tuned, norm, data, window, cfg.device)
-    after_or = heldout_error(tuned, norm, data, window, cfg.device, remove_offset=True)
-    if kept == "finetuned" and float(after_or.mean()) > float(before_or.mean()) + 0.01:
+        return tuned, "source"  # an earlier run of this command already kept the source
+    if not (cfg.keep_better and float(val_after.mean()) > float(val_before.mean())):
+        return tuned, "finetuned"
+    save_checkpoint(out_dir, net, {**tuned_meta, "finetune": {**tuned_meta.get("finetune", {}), "kept": "source"},
+                                   "val_rmse_deg": dict(zip(ANGLE_AXES, val_before.tolist()))})
+    warnings.warn(f"fine-tuning made the validation error worse ({val_after.mean():.2f} vs "
+                  f"{val_before.mean():.2f} deg offset-removed); {out_dir} keeps the source weights "
+                  "(try a lower --lr, more --subjects or another --freeze)")
+    return net, "source"
+
+
+def _warn_if_worse_on_test(before_or: np.ndarray, after_or: np.ndarray) -> None:
+    """Warn when a kept fine-tuned model is worse than its source on the held-out test subjects."""
+    if float(after_or.mean()) > float(before_or.mean()) + 0.01:
         warnings.warn(f"the fine-tuned model is worse than its source on the held-out test subjects "
                       f"({after_or.mean():.2f} vs {before_or.mean():.2f} deg offset-removed RMSE); it was kept because "
                       "it was better on the validation subjects")
-    report = {
-        "source": str(src), "data": str(data_path), "joint": joint, "freeze": cfg.freeze,
-        "subjects": {k: list(v) for k, v in split.items()},
-        "frozen_parameters": len(frozen),
-        "trained_parameters": sum(p.numel() for n, p in net.named_parameters() if n not in frozen),
-        "before": _axes(before), "after": _axes(after),  # raw RMSE on the test subjects
-        "before_offset_removed": _axes(before_or), "after_offset_removed": _axes(after_or),
-        "validation_offset_removed": {"source": _axes(val_before), "finetuned": _axes(val_after)},
-        "kept": kept, "train": {k: v for k, v in summary.items() if k != "key"},
-    }
-    write_text_atomic(Path(out_dir) / "finetune_report.json", json.dumps(report, indent=2))
-    return report
 
 
 def _axes(rmse: np.ndarray) -> dict:

@@ -2,7 +2,8 @@
 
 :func:`load_joint_data_lazy` indexes a dataset file (subject, leg, length: no signals)
 and returns a :class:`LazyJointData`, which :func:`imukin.training.trainer.train`
-accepts in place of an in-memory :class:`~imukin.training.dataset.JointData`:
+accepts in place of an in-memory :class:`~imukin.training.dataset.JointData` (both are
+a :class:`~imukin.training.dataset.JointIndex`):
 
 * the normalisation statistics are accumulated one chunk of one sequence at a time
   (Chan's parallel mean/variance update, float64);
@@ -12,7 +13,7 @@ accepts in place of an in-memory :class:`~imukin.training.dataset.JointData`:
 
 Memory use is then bounded by a batch of windows plus the longest single sequence,
 whatever the size of the file. The windows drawn for a seed are exactly those of the
-in-memory :class:`~imukin.training.trainer.WindowSampler`.
+in-memory :class:`~imukin.training.dataset.WindowSampler`.
 """
 from __future__ import annotations
 
@@ -23,10 +24,10 @@ from typing import Iterator
 import h5py
 import numpy as np
 
-from imukin.conventions import JOINT_NAMES, SIDES, check_choice, joint_name, joint_segments
+from imukin.conventions import SIDES, joint_name, joint_segments, side_inputs
 from imukin.errors import ImukinError
-from imukin.io.job_h5 import _open
-from imukin.training.dataset import SPLITS, JointIndex, Normalizer, dataset_hash, resolve_split, side_inputs
+from imukin.io.job_h5 import open_dataset, read_series, series_length, series_paths
+from imukin.training.dataset import SPLITS, JointIndex, Normalizer, check_finite
 
 CHUNK_FRAMES = 20_000  # frames read at once while accumulating statistics
 
@@ -40,6 +41,11 @@ class SequenceRef:
     n_frames: int  # length of the sequence
 
 
+def joint_series(joint: str, side: str) -> list[str]:
+    """The arrays of one leg's joint in a subject group: both sensors' acc and gyr, then the angles."""
+    return series_paths(joint_segments(joint, side), [joint_name(joint, side)])
+
+
 @dataclass
 class LazyJointData(JointIndex):
     """One joint's sequences of a dataset file, indexed but not loaded (angle target only;
@@ -49,39 +55,30 @@ class LazyJointData(JointIndex):
              f: h5py.File | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Frames ``start:stop`` of one sequence: inputs (n, 16) float32 and angles (n, 3) float32."""
         if f is None:
-            with _open(self.path) as own:
+            with open_dataset(self.path) as own:
                 return self.read(ref, start, stop, own)
-        g = f[ref.subject_id]
-        s1, s2 = joint_segments(self.joint, ref.side)
-        sl = slice(start, stop)
-        acc1, gyr1 = (np.asarray(g[s1][k][sl], np.float64) for k in ("acc", "gyr"))
-        acc2, gyr2 = (np.asarray(g[s2][k][sl], np.float64) for k in ("acc", "gyr"))
+        acc1, gyr1, acc2, gyr2, angle = read_series(f, ref.subject_id, joint_series(self.joint, ref.side),
+                                                    slice(start, stop))
         x = side_inputs(acc1, gyr1, acc2, gyr2, ref.side).astype(np.float32)  # (n, 16)
-        y = np.asarray(g[joint_name(self.joint, ref.side)]["angle"][sl], np.float32)  # (n, 3)
-        return x, y
+        return x, angle.astype(np.float32)  # (n, 3)
 
     def iter_pairs(self, split: str, rank: int = 0, world: int = 1) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """``(x, y)`` of each sequence of a split, read one at a time (every ``world``-th from ``rank``)."""
-        with _open(self.path) as f:
+        with open_dataset(self.path) as f:
             for ref in self.sequences[split][rank::world]:
                 x, y = self.read(ref, f=f)
-                _check_finite(self.path, ref, self.joint, x, y)
+                check_finite(self.path, ref.subject_id, ref.side, self.joint, x, y)
                 yield x, y
-
-    def arrays(self, split: str) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """All sequences of one split in memory (meant for small splits)."""
-        pairs = list(self.iter_pairs(split))
-        return [p[0] for p in pairs], [p[1] for p in pairs]
 
     def fit_normalizer(self, split: str = "train", scale_y: bool = True,
                        chunk_frames: int = CHUNK_FRAMES) -> Normalizer:
         """Per-channel mean and SD of a split, streamed chunk by chunk (also checks for NaN/inf)."""
         stats_x, stats_y = _Moments(), _Moments()
-        with _open(self.path) as f:
+        with open_dataset(self.path) as f:
             for ref in self.sequences[split]:
                 for a in range(0, ref.n_frames, chunk_frames):
                     x, y = self.read(ref, a, min(a + chunk_frames, ref.n_frames), f)
-                    _check_finite(self.path, ref, self.joint, x, y)
+                    check_finite(self.path, ref.subject_id, ref.side, self.joint, x, y)
                     stats_x.add(x)
                     stats_y.add(y)
         if stats_x.n == 0:
@@ -103,6 +100,7 @@ class _Moments:
         self.n, self.mean, self.m2 = 0, None, None
 
     def add(self, a: np.ndarray) -> None:
+        """Fold a block of rows (n, C) into the running statistics."""
         a = np.asarray(a, np.float64)  # (n, C)
         nb = len(a)
         if nb == 0:
@@ -120,13 +118,14 @@ class _Moments:
 
     @property
     def std(self) -> np.ndarray:
-        return np.sqrt(self.m2 / self.n)  # population SD, as Normalizer.fit
+        """Population SD per column, as :meth:`imukin.normalization.Normalizer.fit`."""
+        return np.sqrt(self.m2 / self.n)
 
 
 class LazyWindowSampler:
     """Random fixed-length windows read from HDF5 on demand.
 
-    Draws the same windows as :class:`imukin.training.trainer.WindowSampler` for the
+    Draws the same windows as :class:`imukin.training.dataset.WindowSampler` for the
     same random generator: a start frame uniform over all valid starts of all
     sequences at least ``window`` long.
     """
@@ -135,15 +134,16 @@ class LazyWindowSampler:
         self.data = data
         self.refs = [r for r in refs if r.n_frames >= window]
         if not self.refs:
-            raise ImukinError(f"no training sequence is at least {window} frames long; use a shorter --window")
+            raise ImukinError(f"no training sequence is at least {window} frames long; use a shorter window (--window)")
         counts = np.array([r.n_frames - window + 1 for r in self.refs], np.int64)
         self.first = np.concatenate([[0], np.cumsum(counts)])  # (n_refs + 1,) first global start index
         self.window = window
         self._file: h5py.File | None = None
 
     def _h5(self) -> h5py.File:
+        """The dataset file, opened on first use and kept open until :meth:`close`."""
         if self._file is None:
-            self._file = _open(self.data.path)
+            self._file = open_dataset(self.data.path)
         return self._file
 
     def sample(self, rng: np.random.Generator, batch: int) -> tuple[np.ndarray, np.ndarray]:
@@ -159,6 +159,7 @@ class LazyWindowSampler:
         return xs, ys
 
     def close(self) -> None:
+        """Close the dataset file (it is opened again if more windows are drawn)."""
         if self._file is not None:
             self._file.close()
             self._file = None
@@ -193,39 +194,18 @@ def load_joint_data_lazy(path: str | Path, joint: str, split_seed: int = 0, side
     LazyJointData
         References only; signals are read when used.
     """
-    check_choice("joint", joint, JOINT_NAMES)
-    path = Path(path)
-    attrs, split = resolve_split(path, split, split_seed)
-    data = LazyJointData(path=path, joint=joint, fs=float(attrs["fs"]), activity=str(attrs.get("activity", "unknown")),
-                         split=split, sequences={name: [] for name in splits}, data_hash=dataset_hash(path))
-    with _open(path) as f:
-        for name in splits:
-            for sid in split.get(name, []):
-                if sid not in f:
-                    raise ImukinError(f"subject {sid} is not in {path}")
-                for side in sides:
-                    n = _sequence_length(f[sid], joint, side)
-                    if n:
-                        data.sequences[name].append(SequenceRef(sid, side, n))
-    if "train" in splits and not data.sequences["train"]:
-        raise ImukinError(f"{path} has no {joint} data (needs both sensors of the joint and its angles)")
+    data = LazyJointData.empty(path, joint, split_seed, split, splits)
+    _index_sequences(data, sides)
+    data.require_training_sequences()
     return data
 
 
-def _sequence_length(g: h5py.Group, joint: str, side: str) -> int:
-    """Frames of one leg's joint data in a subject group, 0 if a sensor or the angles are missing."""
-    s1, s2 = joint_segments(joint, side)
-    names = [f"{s1}/acc", f"{s1}/gyr", f"{s2}/acc", f"{s2}/gyr", f"{joint_name(joint, side)}/angle"]
-    if not all(n in g for n in names):
-        return 0
-    lengths = {g[n].shape[0] for n in names}
-    if len(lengths) != 1:
-        raise ImukinError(f"{g.file.filename}: subject {g.name.strip('/')} {side} {joint} arrays differ in length "
-                          f"({sorted(lengths)}); repair or drop that subject")
-    return lengths.pop()
-
-
-def _check_finite(path, ref: SequenceRef, joint: str, x: np.ndarray, y: np.ndarray) -> None:
-    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
-        raise ImukinError(f"{path}: subject {ref.subject_id} {ref.side} {joint} has NaN or inf samples; "
-                          "repair or drop that subject")
+def _index_sequences(data: LazyJointData, sides) -> None:
+    """Record each leg's sequence length (no signals) in ``data.sequences``, split by split."""
+    with open_dataset(data.path) as f:
+        for name in data.sequences:
+            for sid in data.split.get(name, []):
+                for side in sides:
+                    n = series_length(f, sid, joint_series(data.joint, side))
+                    if n:
+                        data.sequences[name].append(SequenceRef(sid, side, n))

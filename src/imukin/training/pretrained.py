@@ -20,11 +20,12 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from imukin.conventions import ACTIVITIES, ANGLE_AXES, JOINT_NAMES
+from imukin.conventions import ACTIVITIES, ANGLE_AXES, JOINT_NAMES, same_rate
 from imukin.io.atomic import write_text_atomic
 from imukin.io.job_h5 import file_attrs, write_dataset
 from imukin.pretrained import PRETRAINED_DIR
 from imukin.simulation.corpus import CorpusConfig, corpus_attrs, simulate_corpus
+from imukin.sources.mix import resampled_copy
 from imukin.training.dataset import load_joint_data
 from imukin.training.trainer import TrainConfig, train
 
@@ -49,9 +50,36 @@ MODEL_SETTINGS = {
     "lstm": dict(steps=1500, lr=2e-3, **ANGLE_LOSS),
     # the orientation network only has to be good enough for the gyroscope refinement to start from
     "cnn_ori": dict(steps=600, lr=2e-3, model_overrides={"channels": 48}),
+    # Streaming models (`imukin stream`): causal, so the output at a frame sees no later input. Trained at
+    # 100 Hz, the common lab rate (the corpus resampled as finetune does), so that a lab's stream needs no
+    # rate change. Kernel 41 without dilation at 100 Hz spans what the shipped cnn's kernel 41 with
+    # dilation 2 spans at 200 Hz (0.4 s per layer, a tap every 10 ms): 121 frames = 1.2 s of history.
+    # Window 400 frames = 4 s, so that most frames of a training window see their whole history.
+    "cnn_causal": dict(architecture="cnn", fs=100.0, steps=1000, lr=2e-3, window=400,
+                       model_overrides={"causal": True, "dilation": 1}, **ANGLE_LOSS),
 }
+#: Keys of a MODEL_SETTINGS entry that are not TrainConfig fields: the registered architecture to train
+#: (default: the name less ``_ori``) and the rate (Hz) the corpus is resampled to (default: its own).
+RECIPE_KEYS = ("architecture", "fs")
 BLEND_LEGS = 30  # validation legs the shipped blends are fitted on
 ORI_SUFFIX = "_ori"  # model names ending in this train the orientation network (target "orientation")
+
+
+def model_recipe(model: str, steps: int | None = None) -> tuple[str, float | None, dict]:
+    """A MODEL_SETTINGS entry split into (registered architecture, training rate in Hz or None, TrainConfig fields)."""
+    settings = dict(MODEL_SETTINGS.get(model, {}))
+    architecture = settings.pop("architecture", model.removesuffix(ORI_SUFFIX))
+    fs = settings.pop("fs", None)
+    if steps:
+        settings["steps"] = steps
+    return architecture, fs, settings
+
+
+def corpus_at_rate(corpus: Path, fs: float | None, workdir: Path) -> Path:
+    """The corpus itself, or its copy resampled to ``fs`` (``.data_<fs>Hz.h5`` in ``workdir``, as finetune makes)."""
+    if fs is None or same_rate(float(file_attrs(corpus)["fs"]), fs):
+        return corpus
+    return resampled_copy(corpus, workdir, float(fs))
 
 
 def training_corpus(activity: str, workdir: Path, n_subjects: int = DEFAULT_SUBJECTS,
@@ -86,6 +114,15 @@ def export_pretrained(run_dir: Path, name: str, summary: dict, corpus: Path) -> 
               ", ".join(f"{a} {val.get(a, float('nan')):.2f}" for a in ANGLE_AXES))
     split = meta.get("split", {})
     tc = meta.get("train_config", {})
+    corpus_fs = float(file_attrs(corpus).get("fs", meta.get("fs")))
+    resampled = (f" resampled from {corpus_fs:g} to {meta.get('fs'):g} Hz as `imukin finetune` resamples"
+                 if not same_rate(corpus_fs, float(meta.get("fs"))) else "")
+    rf = getattr(model, "receptive_field", None)
+    streaming = (f"\n- **Causal** (for `imukin stream`): the output at a frame depends on that frame and the "
+                 f"{rf - 1} before it ({(rf - 1) / float(meta.get('fs')):.2f} s), never on later ones. "
+                 "`imukin predict` does not use it (its models see both sides); latency and accuracy against the "
+                 "two-sided model: `benchmarks/streaming.py`."
+                 if getattr(model.config, "causal", False) and rf else "")
     weighting = "" if orientation else (", axes weighted in degrees" if tc.get("axis_weighting", "sd") == "degrees"
                                         else ", axes weighted each in its own SD")
     card = f"""# {name}
@@ -93,7 +130,7 @@ def export_pretrained(run_dir: Path, name: str, summary: dict, corpus: Path) -> 
 - **Task**: {task} from two IMUs
   (proximal and distal segment), 16 channels as in `imukin.conventions.CHANNELS`, at {meta.get('fs'):g} Hz.
 - **Model**: `{model.model_name}` with config `{json.dumps(asdict(model.config))}`.
-- **Data**: imukin synthetic corpus `{corpus.name}` (seed {TRAIN_SEEDS.get(str(meta.get('activity')), '?')}, full
+- **Data**: imukin synthetic corpus `{corpus.name}`{resampled} (seed {TRAIN_SEEDS.get(str(meta.get('activity')), '?')}, full
   default sensor error model: noise, bias, bias drift, scale, misalignment, placement and mounting errors,
   soft-tissue wobble), data hash `{meta.get('data_hash')}`.
 - **Split**: by subject, seed {tc.get('split_seed', 0)}: {len(split.get('train', []))} train /
@@ -104,7 +141,7 @@ def export_pretrained(run_dir: Path, name: str, summary: dict, corpus: Path) -> 
   {tc.get('noise_fraction')} SD; best of {summary.get('steps_run')} steps at step {summary.get('best_step')},
   {meta['train_seconds'] / 60:.1f} min on the build machine (2 CPU cores).
 - **Validation {'RMSE, offset removed per leg' if tc.get('val_metric') == 'rmse_offset_removed' else 'RMSE'} (deg)**: {metric}.
-- **Weights**: float16 safetensors (loaded as float32).
+- **Weights**: float16 safetensors (loaded as float32).{streaming}
 - **Limits**: trained on simulated people and sensors only; see `benchmarks/accuracy.py` for held-out
   results. Sensors must be on the named segments; `imukin predict` finds each sensor's mounting first.
 - **Real data**: real body-worn sensors on a person (`benchmarks/real_imu.py`, the Kuopio trial, beside
@@ -156,11 +193,8 @@ def main(argv=None) -> int:
             loaded = {}
             for model in args.models if not args.blend_only else []:
                 target = "orientation" if model.endswith(ORI_SUFFIX) else "angle"
-                settings = dict(MODEL_SETTINGS.get(model, {}))
-                if args.steps:
-                    settings["steps"] = args.steps
-                cfg = TrainConfig(model=model.removesuffix(ORI_SUFFIX), joint=joint, target=target,
-                                  device=args.device, **settings)
+                architecture, fs, settings = model_recipe(model, args.steps)
+                cfg = TrainConfig(model=architecture, joint=joint, target=target, device=args.device, **settings)
                 name = f"{activity}_{joint}_{model}"
                 run = args.workdir / name
                 if args.export_only:
@@ -168,9 +202,11 @@ def main(argv=None) -> int:
                         continue
                     summary = json.loads((run / "train_summary.json").read_text())
                 else:
-                    if target not in loaded:
-                        loaded[target] = load_joint_data(corpus, joint, splits=("train", "val"), target=target)
-                    summary = train(cfg, corpus, run, data=loaded[target])
+                    data_path = corpus_at_rate(corpus, fs, args.workdir)
+                    if (target, data_path) not in loaded:
+                        loaded[(target, data_path)] = load_joint_data(data_path, joint, splits=("train", "val"),
+                                                                      target=target)
+                    summary = train(cfg, data_path, run, data=loaded[(target, data_path)])
                 dest = export_pretrained(run, name, summary, corpus)
                 print(f"{name}: best validation error {summary['best_val_rmse_deg']:.2f} deg -> {dest}", flush=True)
                 (run / "exported.json").write_text(json.dumps({"dest": str(dest), "cfg": asdict(cfg)}))

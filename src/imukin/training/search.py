@@ -47,8 +47,9 @@ from pathlib import Path
 from imukin.conventions import ACTIVITIES, JOINT_NAMES, check_choice
 from imukin.errors import ImukinError
 from imukin.io.atomic import atomic_path, write_text_atomic
+from imukin.training.choices import MODEL_FAMILIES
 
-SEARCH_MODELS = ("cnn", "lstm", "transformer")
+SEARCH_MODELS = MODEL_FAMILIES  # the architectures suggest() knows
 HEARTBEAT_S = 10  # seconds between a running trial's heartbeats
 GRACE_S = 60  # a running trial without a heartbeat for this long belongs to a dead worker
 SPACE_VERSION = 1  # bump when the search space changes (a study keeps one space)
@@ -80,7 +81,7 @@ class SearchConfig:
         check_choice("joint", self.joint, JOINT_NAMES)
         for name in ("trials", "steps", "eval_every", "batch_size", "window"):
             if int(getattr(self, name)) < 1:
-                raise ImukinError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+                raise ImukinError(f"{name} (--{name.replace('_', '-')}) must be at least 1, got {getattr(self, name)}")
 
 
 def suggest(trial, model: str) -> tuple[dict, dict]:
@@ -249,12 +250,29 @@ def run_search(cfg: SearchConfig, data_path: str | Path, out_dir: str | Path, ac
         ``study_name``, ``storage`` (password hidden), ``trials_run`` (numbers of the
         trials this worker ran), ``n_finished``, ``best_value``, ``best_params``, ``best_dir``.
     """
-    optuna = _optuna()
+    _optuna()  # a one-line error when Optuna is missing, before the data is read
+    data_path = Path(data_path)
+    activity, data = _search_data(cfg, data_path, activity)
+    out_dir = Path(out_dir)
+    study, name, url = _open_study(cfg, out_dir, activity, data.data_hash)
+    _set_sampler_and_pruner(study, cfg)
+    ran: list[int] = []
+    objective = _objective(study, cfg, data, data_path, out_dir, ran)
+    _optimize_until_finished(study, objective, cfg.trials, ran, progress)
+    return _search_result(study, out_dir, name, url, ran)
+
+
+def _search_data(cfg: SearchConfig, data_path: Path, activity: str | None):
+    """The activity searched for (checked against the file's) and the joint's train and validation data.
+
+    Returns
+    -------
+    tuple
+        ``(activity, JointData)``.
+    """
     from imukin.io.job_h5 import file_attrs
     from imukin.training.dataset import load_joint_data
-    from imukin.training.trainer import TrainConfig, train
 
-    data_path = Path(data_path)
     file_activity = str(file_attrs(data_path).get("activity", "unknown"))
     if activity and file_activity in ACTIVITIES and file_activity != activity:
         raise ImukinError(f"{data_path} holds {file_activity} data but --activity {activity} was given")
@@ -262,14 +280,25 @@ def run_search(cfg: SearchConfig, data_path: str | Path, out_dir: str | Path, ac
     data = load_joint_data(data_path, cfg.joint, splits=("train", "val"))
     if not data.sequences.get("val"):
         raise ImukinError(f"{data_path} gives no validation sequences for the {cfg.joint}; simulate more subjects")
-    out_dir = Path(out_dir)
+    return activity, data
+
+
+def _open_study(cfg: SearchConfig, out_dir: Path, activity: str, data_hash: str):
+    """Create or open the study, refusing one made with other settings.
+
+    Returns
+    -------
+    tuple
+        ``(study, study name, storage URL)``.
+    """
+    optuna = _optuna()
     url = cfg.storage or default_storage(out_dir)
     if not cfg.storage:
         out_dir.mkdir(parents=True, exist_ok=True)
     storage = open_storage(url)
     name = cfg.study_name or f"{activity}_{cfg.joint}_{cfg.model}"
     study = optuna.create_study(study_name=name, storage=storage, direction="minimize", load_if_exists=True)
-    ident = _identity(cfg, activity, data.data_hash)
+    ident = _identity(cfg, activity, data_hash)
     have = study.user_attrs.get("imukin")
     if have is None:
         study.set_user_attr("imukin", ident)
@@ -278,13 +307,28 @@ def run_search(cfg: SearchConfig, data_path: str | Path, out_dir: str | Path, ac
         raise ImukinError(f"study {name!r} in {_safe_url(url)} was made with other settings ({', '.join(diff)}); "
                           "use the same settings, another --study-name or another --out")
     out_dir.mkdir(parents=True, exist_ok=True)
+    return study, name, url
+
+
+def _set_sampler_and_pruner(study, cfg: SearchConfig) -> None:
+    """TPE sampling (seeded per worker start, so restarts draw new parameters) and median pruning."""
+    optuna = _optuna()
     n_start = len(study.get_trials(deepcopy=False))
     study.sampler = optuna.samplers.TPESampler(
         seed=None if cfg.seed is None else int(cfg.seed) + 7919 * n_start, n_startup_trials=cfg.startup_trials)
     study.pruner = optuna.pruners.MedianPruner(n_startup_trials=cfg.startup_trials,
                                                n_warmup_steps=cfg.prune_warmup_evals * cfg.eval_every)
+
+
+def _objective(study, cfg: SearchConfig, data, data_path: Path, out_dir: Path, ran: list[int]):
+    """The Optuna objective: train one trial's model in its folder, report each validation pass for pruning.
+
+    The numbers of the trials it runs are appended to ``ran``.
+    """
+    optuna = _optuna()
+    from imukin.training.trainer import TrainConfig, train
+
     worker = f"{socket.gethostname()}:{os.getpid()}"
-    ran: list[int] = []
     warmup = max(1, min(100, cfg.steps // 10))
 
     def objective(trial) -> float:
@@ -297,11 +341,7 @@ def run_search(cfg: SearchConfig, data_path: str | Path, out_dir: str | Path, ac
         tcfg = TrainConfig(model=cfg.model, joint=cfg.joint, model_overrides=arch, steps=cfg.steps,
                            batch_size=cfg.batch_size, window=cfg.window, eval_every=cfg.eval_every,
                            patience=cfg.patience, warmup_steps=warmup, device=cfg.device, **train_kw)
-        best = [float("inf")]
-        if root != trial.number:  # a retry: the earlier attempt's evaluations still count for pruning
-            for step, value in sorted(_earlier_reports(study, root, run_dir).items()):
-                best[0] = min(best[0], value)
-                trial.report(best[0], step)
+        best = [_replay_earlier_reports(study, trial, root, run_dir)]
 
         def on_eval(step: int, rmse: float) -> None:
             best[0] = min(best[0], rmse)
@@ -317,28 +357,63 @@ def run_search(cfg: SearchConfig, data_path: str | Path, out_dir: str | Path, ac
         trial.set_user_attr("steps_run", int(summary["steps_run"]))
         return float(summary["best_val_rmse_deg"])
 
-    States = optuna.trial.TrialState
+    return objective
+
+
+def _replay_earlier_reports(study, trial, root: int, run_dir: Path) -> float:
+    """Report a retried trial's earlier evaluations again (they still count for pruning).
+
+    Returns
+    -------
+    float
+        The best value reported so far (inf for a first attempt).
+    """
+    best = float("inf")
+    if root != trial.number:  # a retry: the earlier attempt's evaluations still count for pruning
+        for step, value in sorted(_earlier_reports(study, root, run_dir).items()):
+            best = min(best, value)
+            trial.report(best, step)
+    return best
+
+
+def _optimize_until_finished(study, objective, n_trials: int, ran: list[int], progress: bool) -> None:
+    """Run trials one at a time until the study has ``n_trials`` finished (complete or pruned) ones.
+
+    Before each trial, trials of dead workers are failed (and so queued again).
+    """
+    optuna = _optuna()
     while True:
         fail_dead_local_trials(study)  # killed workers on this machine: at once
         optuna.storages.fail_stale_trials(study)  # on other machines: once their heartbeat stops
-        trials = study.get_trials(deepcopy=False)
-        finished = sum(t.state in (States.COMPLETE, States.PRUNED) for t in trials)
-        if finished >= cfg.trials:  # only finished trials count: a RUNNING one may belong to a dead worker
+        if _n_finished(study) >= n_trials:  # only finished trials count: a RUNNING one may belong to a dead worker
             break
         t0 = time.perf_counter()
         study.optimize(objective, n_trials=1, gc_after_trial=False)
-        if progress:
-            t = study.trials[ran[-1]] if ran else None
-            if t is not None:
-                value = "" if t.value is None else f"{t.value:.3f} deg"
-                last = max(t.intermediate_values.items(), default=(0, float('nan')))
-                print(f"trial {t.number:4d} {t.state.name.lower():8s} {value or f'{last[1]:.3f} deg at {last[0]}'} "
-                      f"({time.perf_counter() - t0:.0f} s) {json.dumps(t.params)}", flush=True)
+        if progress and ran:
+            _print_trial(study.trials[ran[-1]], time.perf_counter() - t0)
+
+
+def _n_finished(study) -> int:
+    """Trials of the study that are complete or pruned."""
+    states = _optuna().trial.TrialState
+    return sum(t.state in (states.COMPLETE, states.PRUNED) for t in study.get_trials(deepcopy=False))
+
+
+def _print_trial(t, seconds: float) -> None:
+    """One line on a trial: state, value (or last report), time and parameters."""
+    value = "" if t.value is None else f"{t.value:.3f} deg"
+    last = max(t.intermediate_values.items(), default=(0, float('nan')))
+    print(f"trial {t.number:4d} {t.state.name.lower():8s} {value or f'{last[1]:.3f} deg at {last[0]}'} "
+          f"({seconds:.0f} s) {json.dumps(t.params)}", flush=True)
+
+
+def _search_result(study, out_dir: Path, name: str, url: str, ran: list[int]) -> dict:
+    """Export the best complete trial to ``out_dir/best`` and summarise the study (see :func:`run_search`)."""
     best_dir = export_best(study, out_dir)
-    complete = [t for t in study.get_trials(deepcopy=False) if t.state == States.COMPLETE]
+    complete = [t for t in study.get_trials(deepcopy=False) if t.state == _optuna().trial.TrialState.COMPLETE]
     best = min(complete, key=lambda t: t.value) if complete else None
     return {"study_name": name, "storage": _safe_url(url), "trials_run": ran,
-            "n_finished": sum(t.state in (States.COMPLETE, States.PRUNED) for t in study.get_trials(deepcopy=False)),
+            "n_finished": _n_finished(study),
             "best_value": None if best is None else best.value, "best_params": None if best is None else best.params,
             "best_trial": None if best is None else best.number,
             "best_dir": None if best_dir is None else str(best_dir)}

@@ -38,7 +38,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from imukin import __version__
+from imukin._version import __version__
 from imukin.conventions import ANGLE_AXES, CHANNELS
 from imukin.errors import ImukinError
 from imukin.inference import predict_windows
@@ -46,12 +46,9 @@ from imukin.io.atomic import atomic_path, write_text_atomic
 from imukin.models import create_model, save_checkpoint
 from imukin.models.orientation import output_to_rotations
 from imukin.training.augment import add_noise, rotate_sensors
-from imukin.training.dataset import JointData, Normalizer, load_joint_data
+from imukin.training.choices import AXIS_WEIGHTINGS, VAL_METRICS  # one list, shared with the command line
+from imukin.training.dataset import JointIndex, Normalizer, Sampler, load_joint_data
 from imukin.training.distributed import DistContext, current_context, process_device, wrap_model
-
-
-VAL_METRICS = ("rmse", "rmse_offset_removed")  # validation metrics early stopping can use
-AXIS_WEIGHTINGS = ("sd", "degrees")  # how the angle loss weighs the three axes
 
 
 @dataclass
@@ -114,43 +111,6 @@ class TrainConfig:
             return self.lr * (step + 1) / self.warmup_steps
         frac = min(1.0, (step - self.warmup_steps) / max(1, self.steps - self.warmup_steps))
         return self.lr * (self.min_lr_ratio + (1 - self.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * frac)))
-
-
-class WindowSampler:
-    """Random fixed-length windows from a list of sequences (uniform over valid starts)."""
-
-    def __init__(self, xs: list[np.ndarray], ys: list[np.ndarray], window: int):
-        keep = [i for i, x in enumerate(xs) if len(x) >= window]
-        if not keep:
-            raise ImukinError(f"no training sequence is at least {window} frames long; use a shorter --window")
-        self.x = np.concatenate([xs[i] for i in keep])  # (N, 16)
-        self.y = np.concatenate([ys[i] for i in keep])  # (N, 3)
-        starts, offset = [], 0
-        for i in keep:
-            n = len(xs[i])
-            starts.append(offset + np.arange(n - window + 1))
-            offset += n
-        self.starts = np.concatenate(starts)
-        self.window = window
-
-    def sample(self, rng: np.random.Generator, batch: int) -> tuple[np.ndarray, np.ndarray]:
-        s = rng.choice(self.starts, size=batch)
-        idx = s[:, None] + np.arange(self.window)[None, :]  # (B, W)
-        return self.x[idx], self.y[idx]  # (B, W, 16), (B, W, 3)
-
-
-def validation_error(model: torch.nn.Module, norm: Normalizer, xs, ys, window: int, device,
-                     target: str = "angle") -> np.ndarray:
-    """Validation error in degrees over all frames of the given sequences, each predicted whole.
-
-    Returns
-    -------
-    ndarray
-        Angle target: RMSE per angle axis, shape (3,). Orientation target: RMS geodesic
-        angle between predicted and true orientation per segment, shape (2,).
-    """
-    se, n = error_sums(model, norm, zip(xs, ys), window, device, target)
-    return np.sqrt(se / max(n, 1))
 
 
 def error_sums(model: torch.nn.Module, norm: Normalizer, pairs, window: int, device,
@@ -231,38 +191,77 @@ EvalCallback = Callable[[int, float], None]
 
 
 def _config_key(cfg: TrainConfig, data) -> str:
+    """The settings that decide a run's result (config and data hash), as a JSON string."""
     d = asdict(cfg)
     d.pop("device")
     d.pop("checkpoint_every")  # how often state is saved does not change the result
     return json.dumps({"cfg": d, "data": data.data_hash}, sort_keys=True)
 
 
-def _is_lazy(data) -> bool:
-    from imukin.training.lazy import LazyJointData
+@dataclass
+class _Run:
+    """One training run in progress: what the steps of :func:`_train_locked` share."""
 
-    return isinstance(data, LazyJointData)
+    cfg: TrainConfig
+    data: JointIndex
+    data_path: str | Path
+    run_dir: Path
+    dist: DistContext
+    device: torch.device
+    share: slice  # this process's rows of each batch
+    key: str  # identity of the run's settings (see _config_key, _run_key)
+    norm: Normalizer
+    model: torch.nn.Module
+    opt: torch.optim.Optimizer
+    params: list
+    sampler: Sampler
+    rng: np.random.Generator  # draws the windows
+    gen: torch.Generator  # draws the augmentation
+    state: dict  # step, best_rmse, best_step, bad_evals, elapsed_s (saved in resume.pt)
+    init: WarmStart | None = None
+    on_eval: EvalCallback | None = None
+    progress: bool = True
+    overwrite: bool = False
+    t0: float = 0.0  # perf_counter at which the run (with its earlier sessions) would have started
+
+    @property
+    def summary_path(self) -> Path:
+        """Written when training ends; a finished run with the same key is not trained again."""
+        return self.run_dir / "train_summary.json"
+
+    @property
+    def resume_path(self) -> Path:
+        """The latest training state."""
+        return self.run_dir / "resume.pt"
+
+    @property
+    def log_path(self) -> Path:
+        """One row per validation pass."""
+        return self.run_dir / "metrics.csv"
+
+    @property
+    def error_axes(self) -> tuple:
+        """Names of the validation error's components."""
+        return ANGLE_AXES if self.cfg.target == "angle" else ("segment1", "segment2")
+
+    def elapsed(self) -> float:
+        """Seconds of training so far, over every session of the run."""
+        return time.perf_counter() - self.t0
 
 
-def _fit_normalizer(data, target: str) -> Normalizer:
-    if _is_lazy(data):
-        return data.fit_normalizer("train", scale_y=target == "angle")
-    return Normalizer.fit(*data.arrays("train"), scale_y=target == "angle")
+@dataclass
+class _Scaling:
+    """The normalisation as tensors on the training device, and the loss's axis weights."""
 
-
-def _make_sampler(data, window: int):
-    return data.sampler(window) if _is_lazy(data) else WindowSampler(*data.arrays("train"), window=window)
-
-
-def _val_pairs(data, ctx: DistContext):
-    """This process's share (round robin) of the validation sequences, as ``(x, y)`` pairs."""
-    if _is_lazy(data):
-        return data.iter_pairs("val", rank=ctx.rank, world=ctx.world_size)
-    xs, ys = data.arrays("val")
-    return ((xs[i], ys[i]) for i in range(ctx.rank, len(xs), ctx.world_size))
+    x_mean: torch.Tensor
+    x_std: torch.Tensor
+    y_mean: torch.Tensor
+    y_std: torch.Tensor
+    axis_weights: torch.Tensor | None  # None: the three axes weigh the same
 
 
 def train(cfg: TrainConfig, data_path: str | Path, run_dir: str | Path, progress: bool = True,
-          data: JointData | None = None, *, on_eval: EvalCallback | None = None, init: WarmStart | None = None,
+          data: JointIndex | None = None, *, on_eval: EvalCallback | None = None, init: WarmStart | None = None,
           dist: DistContext | None = None, overwrite: bool = False) -> dict:
     """Train (or resume training) one model and keep its best checkpoint in ``run_dir``.
 
@@ -294,21 +293,56 @@ def train(cfg: TrainConfig, data_path: str | Path, run_dir: str | Path, progress
     """
     run_dir = Path(run_dir)
     dist = dist or current_context()
-    main = dist.is_main
     device = _device(process_device(cfg.device, dist))
     share = dist.share(cfg.batch_size) if dist.enabled else slice(None)
+    data = _training_data(cfg, data_path, data)
+    key = _run_key(cfg, data, init)
+    torch.manual_seed(cfg.seed)
+    norm = init.normalizer if init is not None else data.fit_normalizer(scale_y=cfg.target == "angle")
+    model, params, opt = _build_model(cfg, init, device)
+    run = _Run(cfg=cfg, data=data, data_path=data_path, run_dir=run_dir, dist=dist, device=device, share=share,
+               key=key, norm=norm, model=model, opt=opt, params=params, sampler=data.sampler(cfg.window),
+               rng=np.random.default_rng(cfg.seed), gen=torch.Generator().manual_seed(cfg.seed),
+               state={"step": 0, "best_rmse": float("inf"), "best_step": -1, "bad_evals": 0, "elapsed_s": 0.0},
+               init=init, on_eval=on_eval, progress=progress, overwrite=overwrite)
+    lock = None
+    if dist.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)  # only once the input is known to be good
+        lock = lock_run_dir(run_dir)
+    try:
+        return _train_locked(run)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _training_data(cfg: TrainConfig, data_path: str | Path, data: JointIndex | None) -> JointIndex:
+    """The given data, or the train and validation splits read from ``data_path``; checked against ``cfg``."""
     data = data or load_joint_data(data_path, cfg.joint, split_seed=cfg.split_seed, splits=("train", "val"),
                                    target=cfg.target)
     if data.target != cfg.target:
         raise ImukinError(f"data loaded for target {data.target!r} but the config trains {cfg.target!r}")
     if not data.sequences.get("val"):
         raise ImukinError(f"{data_path} gives no validation sequences for the {cfg.joint}; simulate more subjects")
+    return data
+
+
+def _run_key(cfg: TrainConfig, data: JointIndex, init: WarmStart | None) -> str:
+    """Identity of a run's settings: config, data and, when warm-started, the starting point and freezing."""
     key = _config_key(cfg, data)
     if init is not None:
         key = json.dumps({"base": key, "init": init.key, "frozen": sorted(init.frozen)}, sort_keys=True)
+    return key
 
-    torch.manual_seed(cfg.seed)
-    norm = init.normalizer if init is not None else _fit_normalizer(data, cfg.target)
+
+def _build_model(cfg: TrainConfig, init: WarmStart | None, device: torch.device):
+    """The model (fresh or warm-started), its trainable parameters and their AdamW optimiser.
+
+    Returns
+    -------
+    tuple
+        ``(model, params, opt)``.
+    """
     model = create_model(cfg.model, **{**cfg.model_overrides, "target": cfg.target}).to(device)
     if init is not None:
         _apply_warm_start(model, init)
@@ -316,141 +350,184 @@ def train(cfg: TrainConfig, data_path: str | Path, run_dir: str | Path, progress
     if not params:
         raise ImukinError("every parameter is frozen, so nothing would be trained; use a lighter --freeze")
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    sampler = _make_sampler(data, cfg.window)
-    rng = np.random.default_rng(cfg.seed)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    state = {"step": 0, "best_rmse": float("inf"), "best_step": -1, "bad_evals": 0, "elapsed_s": 0.0}
-
-    lock = None
-    if main:
-        run_dir.mkdir(parents=True, exist_ok=True)  # only once the input is known to be good
-        lock = lock_run_dir(run_dir)
-    try:
-        return _train_locked(cfg, data_path, run_dir, progress, data, on_eval, init, dist, overwrite, key, norm, model,
-                             opt, params, sampler, rng, gen, state, device, share)
-    finally:
-        if lock is not None:
-            lock.release()
+    return model, params, opt
 
 
-def _train_locked(cfg, data_path, run_dir, progress, data, on_eval, init, dist, overwrite, key, norm, model, opt,
-                  params, sampler, rng, gen, state, device, share) -> dict:
+def _train_locked(run: _Run) -> dict:
     """The training loop proper, run while the run folder is locked (see :func:`train`)."""
-    main = dist.is_main
-    summary_path = run_dir / "train_summary.json"
-    resume_path = run_dir / "resume.pt"
-    done = None
-    if main:
-        _check_same_run(run_dir, key, overwrite)
-        if summary_path.exists():
-            done = json.loads(summary_path.read_text())
-            done = done if done.get("key") == key else None
-    done = dist.broadcast(done)
+    done = _finished_summary(run)
     if done is not None:
-        if hasattr(sampler, "close"):
-            sampler.close()
+        run.sampler.close()
         return done
-    ck = None
-    if main and resume_path.exists():
-        ck = torch.load(resume_path, map_location="cpu", weights_only=True)
-        ck = ck if ck.get("key") == key else None
-    ck = dist.broadcast(ck)  # rank 0's state on every process
-    if ck is not None:
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["opt"])
-        rng.bit_generator.state = json.loads(ck["np_rng"])
-        gen.set_state(ck["torch_gen"])
-        torch.set_rng_state(ck["torch_rng"])
-        state = json.loads(ck["state"])
-    net = wrap_model(model, dist, device)  # DDP for several processes, else the model itself
-    x_mean = torch.tensor(norm.x_mean, device=device, dtype=torch.float32)
-    x_std = torch.tensor(norm.x_std, device=device, dtype=torch.float32)
-    y_mean = torch.tensor(norm.y_mean, device=device, dtype=torch.float32)
-    y_std = torch.tensor(norm.y_std, device=device, dtype=torch.float32)
-    # "degrees": weights y_std^2 turn the z-scored squared errors back into squared degrees
-    axis_weights = y_std.reshape(-1) ** 2 if cfg.target == "angle" and cfg.axis_weighting == "degrees" else None
-    error_axes = ANGLE_AXES if cfg.target == "angle" else ("segment1", "segment2")
-    meta = {
-        "target": cfg.target, "joint": cfg.joint, "activity": data.activity, "fs": data.fs,
-        "channels": list(CHANNELS), "outputs": list(error_axes), "window": cfg.window,
-        "normalization": norm.to_dict(), "data_hash": data.data_hash, "data_file": str(data_path),
-        "split": data.split, "train_config": asdict(cfg), "imukin_version": __version__,
-        **(init.meta if init is not None else {}),
-    }
+    _restore_resume_state(run)
+    net = wrap_model(run.model, run.dist, run.device)  # DDP for several processes, else the model itself
+    scaling = _scaling(run.cfg, run.norm, run.device)
+    meta = _checkpoint_meta(run)
 
     from tqdm.auto import tqdm
 
-    log_path = run_dir / "metrics.csv"
-    if main and state["step"] == 0 and log_path.exists():
-        log_path.unlink()
-    elif main and log_path.exists():
-        _truncate_log(log_path, state["step"])  # rows logged after the checkpoint are logged again
-    t0 = time.perf_counter() - state["elapsed_s"]
+    _prepare_log(run)
+    cfg, state, main = run.cfg, run.state, run.dist.is_main
+    run.t0 = time.perf_counter() - state["elapsed_s"]
     bar = tqdm(total=cfg.steps, initial=state["step"], desc=f"{cfg.model} {cfg.joint}", unit="step",
-               disable=not (progress and main), dynamic_ncols=True)
-    set_train_mode(model)
-    running = state.get("running")
+               disable=not (run.progress and main), dynamic_ncols=True)
+    set_train_mode(run.model)
     stopped_early = False
     try:
         while state["step"] < cfg.steps:
             step = state["step"]
-            for g in opt.param_groups:
-                g["lr"] = cfg.lr_at(step)
-            xb, yb = sampler.sample(rng, cfg.batch_size)  # every process draws the whole batch
-            xb = torch.from_numpy(xb).to(device)  # (B, W, 16) raw
-            yb = torch.from_numpy(yb).to(device)  # (B, W, 3) degrees, or (B, W, 12) 6D orientations
-            if cfg.target == "angle":
-                xb = rotate_sensors(xb, cfg.rotation_sd_deg, gen)
-            xb = add_noise((xb - x_mean) / x_std, cfg.noise_fraction, gen)
-            xb, yb = xb[share], yb[share]  # (B / world, W, C): this process's share
-            loss = _loss(net(xb), (yb - y_mean) / y_std, cfg.target, cfg.offset_weight, axis_weights)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()  # DDP averages the gradients over processes here
-            torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
-            opt.step()
-            loss_value = float(dist.all_sum(loss.detach().double().cpu().reshape(1))[0]) / dist.world_size
-            running = loss_value if running is None else 0.95 * running + 0.05 * loss_value
-            state["running"] = running
-            state["step"] = step + 1
+            _train_step(run, net, scaling, step)
             bar.update()
             is_eval = state["step"] % cfg.eval_every == 0 or state["step"] == cfg.steps
             if main and not is_eval and cfg.checkpoint_every and state["step"] % cfg.checkpoint_every == 0:
-                state["elapsed_s"] = time.perf_counter() - t0
-                _save_resume(resume_path, key, model, opt, rng, gen, state)
-            if is_eval:
-                se, n = error_sums(model, norm, _val_pairs(data, dist), cfg.window, device, cfg.target,
-                                   remove_offset=cfg.val_metric == "rmse_offset_removed")
-                tot = dist.all_sum(torch.tensor([*se, n], dtype=torch.float64))
-                rmse = np.sqrt(tot[:-1].numpy() / max(float(tot[-1]), 1.0))
-                mean_rmse = float(rmse.mean())
-                if mean_rmse < state["best_rmse"] - 1e-4:
-                    state.update(best_rmse=mean_rmse, best_step=state["step"], bad_evals=0,
-                                 best_axes=rmse.tolist())
-                    if main:
-                        save_checkpoint(run_dir, model, {**meta, "val_rmse_deg": dict(zip(error_axes, rmse.tolist())),
-                                                         "step": state["step"]})
-                else:
-                    state["bad_evals"] += 1
-                state["elapsed_s"] = time.perf_counter() - t0
-                if main:
-                    _append_log(log_path, state["step"], running, mean_rmse, cfg.lr_at(step), state["elapsed_s"])
-                    bar.set_postfix(train=f"{running:.3f}", val_rmse=f"{mean_rmse:.2f}deg",
-                                    best=f"{state['best_rmse']:.2f}")
-                    _save_resume(resume_path, key, model, opt, rng, gen, state)
-                if on_eval is not None:
-                    on_eval(state["step"], mean_rmse)
-                if state["bad_evals"] >= cfg.patience:
-                    stopped_early = True
-                    break
+                state["elapsed_s"] = run.elapsed()
+                _save_resume(run.resume_path, run.key, run.model, run.opt, run.rng, run.gen, state)
+            if is_eval and _validate(run, meta, bar, step):
+                stopped_early = True
+                break
     finally:
         bar.close()
-        if hasattr(sampler, "close"):
-            sampler.close()
-    summary = {"key": key, "best_val_rmse_deg": state["best_rmse"], "best_val_rmse_axes": state.get("best_axes"),
-               "best_step": state["best_step"], "steps_run": state["step"], "stopped_early": stopped_early,
-               "seconds": time.perf_counter() - t0, "processes": dist.world_size}
+        run.sampler.close()
+    return _write_summary(run, stopped_early)
+
+
+def _finished_summary(run: _Run) -> dict | None:
+    """The summary of a finished run with the same settings in the folder, else None.
+
+    Rank 0 first refuses (or with ``overwrite`` clears) a run made with other settings; its
+    answer is sent to every process.
+    """
+    done = None
+    if run.dist.is_main:
+        _check_same_run(run.run_dir, run.key, run.overwrite)
+        if run.summary_path.exists():
+            done = json.loads(run.summary_path.read_text())
+            done = done if done.get("key") == run.key else None
+    return run.dist.broadcast(done)
+
+
+def _restore_resume_state(run: _Run) -> None:
+    """Continue from ``resume.pt`` when it holds this run: weights, optimiser, random streams, progress.
+
+    Rank 0 reads it and sends it to every process.
+    """
+    ck = None
+    if run.dist.is_main and run.resume_path.exists():
+        ck = torch.load(run.resume_path, map_location="cpu", weights_only=True)
+        ck = ck if ck.get("key") == run.key else None
+    ck = run.dist.broadcast(ck)  # rank 0's state on every process
+    if ck is not None:
+        run.model.load_state_dict(ck["model"])
+        run.opt.load_state_dict(ck["opt"])
+        run.rng.bit_generator.state = json.loads(ck["np_rng"])
+        run.gen.set_state(ck["torch_gen"])
+        torch.set_rng_state(ck["torch_rng"])
+        run.state = json.loads(ck["state"])
+
+
+def _scaling(cfg: TrainConfig, norm: Normalizer, device: torch.device) -> _Scaling:
+    """The normalisation as tensors on ``device``, and the angle loss's axis weights."""
+    y_std = torch.tensor(norm.y_std, device=device, dtype=torch.float32)
+    # "degrees": weights y_std^2 turn the z-scored squared errors back into squared degrees
+    axis_weights = y_std.reshape(-1) ** 2 if cfg.target == "angle" and cfg.axis_weighting == "degrees" else None
+    return _Scaling(x_mean=torch.tensor(norm.x_mean, device=device, dtype=torch.float32),
+                    x_std=torch.tensor(norm.x_std, device=device, dtype=torch.float32),
+                    y_mean=torch.tensor(norm.y_mean, device=device, dtype=torch.float32),
+                    y_std=y_std, axis_weights=axis_weights)
+
+
+def _checkpoint_meta(run: _Run) -> dict:
+    """What a checkpoint records besides its weights (everything needed to use the model)."""
+    cfg, data = run.cfg, run.data
+    return {
+        "target": cfg.target, "joint": cfg.joint, "activity": data.activity, "fs": data.fs,
+        "channels": list(CHANNELS), "outputs": list(run.error_axes), "window": cfg.window,
+        "normalization": run.norm.to_dict(), "data_hash": data.data_hash, "data_file": str(run.data_path),
+        "split": data.split, "train_config": asdict(cfg), "imukin_version": __version__,
+        **(run.init.meta if run.init is not None else {}),
+    }
+
+
+def _prepare_log(run: _Run) -> None:
+    """Start the metrics log afresh, or drop the rows logged after the checkpoint a resumed run starts from."""
+    if not run.dist.is_main or not run.log_path.exists():
+        return
+    if run.state["step"] == 0:
+        run.log_path.unlink()
+    else:
+        _truncate_log(run.log_path, run.state["step"])  # rows logged after the checkpoint are logged again
+
+
+def _train_step(run: _Run, net: torch.nn.Module, scaling: _Scaling, step: int) -> None:
+    """One optimiser step on a fresh augmented batch; updates the running loss and the step count."""
+    cfg, device, opt = run.cfg, run.device, run.opt
+    for g in opt.param_groups:
+        g["lr"] = cfg.lr_at(step)
+    xb, yb = run.sampler.sample(run.rng, cfg.batch_size)  # every process draws the whole batch
+    xb = torch.from_numpy(xb).to(device)  # (B, W, 16) raw
+    yb = torch.from_numpy(yb).to(device)  # (B, W, 3) degrees, or (B, W, 12) 6D orientations
+    if cfg.target == "angle":
+        xb = rotate_sensors(xb, cfg.rotation_sd_deg, run.gen)
+    xb = add_noise((xb - scaling.x_mean) / scaling.x_std, cfg.noise_fraction, run.gen)
+    xb, yb = xb[run.share], yb[run.share]  # (B / world, W, C): this process's share
+    loss = _loss(net(xb), (yb - scaling.y_mean) / scaling.y_std, cfg.target, cfg.offset_weight,
+                 scaling.axis_weights)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()  # DDP averages the gradients over processes here
+    torch.nn.utils.clip_grad_norm_(run.params, cfg.grad_clip)
+    opt.step()
+    loss_value = float(run.dist.all_sum(loss.detach().double().cpu().reshape(1))[0]) / run.dist.world_size
+    running = run.state.get("running")
+    run.state["running"] = loss_value if running is None else 0.95 * running + 0.05 * loss_value
+    run.state["step"] = step + 1
+
+
+def _validation_rmse(run: _Run) -> np.ndarray:
+    """Validation RMSE per output axis (degrees), summed over every process's share of the sequences."""
+    cfg = run.cfg
+    se, n = error_sums(run.model, run.norm, run.data.val_pairs(run.dist.rank, run.dist.world_size), cfg.window,
+                       run.device, cfg.target, remove_offset=cfg.val_metric == "rmse_offset_removed")
+    tot = run.dist.all_sum(torch.tensor([*se, n], dtype=torch.float64))
+    return np.sqrt(tot[:-1].numpy() / max(float(tot[-1]), 1.0))
+
+
+def _validate(run: _Run, meta: dict, bar, step: int) -> bool:
+    """A validation pass after ``step``: keep a better checkpoint, log, save the resume state, report.
+
+    Returns
+    -------
+    bool
+        True when training should stop early (``patience`` passes without improvement).
+    """
+    cfg, state, main = run.cfg, run.state, run.dist.is_main
+    rmse = _validation_rmse(run)
+    mean_rmse = float(rmse.mean())
+    if mean_rmse < state["best_rmse"] - 1e-4:
+        state.update(best_rmse=mean_rmse, best_step=state["step"], bad_evals=0, best_axes=rmse.tolist())
+        if main:
+            save_checkpoint(run.run_dir, run.model, {**meta, "val_rmse_deg": dict(zip(run.error_axes, rmse.tolist())),
+                                                     "step": state["step"]})
+    else:
+        state["bad_evals"] += 1
+    state["elapsed_s"] = run.elapsed()
     if main:
-        write_text_atomic(summary_path, json.dumps(summary, indent=2))
+        _append_log(run.log_path, state["step"], state["running"], mean_rmse, cfg.lr_at(step), state["elapsed_s"])
+        bar.set_postfix(train=f"{state['running']:.3f}", val_rmse=f"{mean_rmse:.2f}deg",
+                        best=f"{state['best_rmse']:.2f}")
+        _save_resume(run.resume_path, run.key, run.model, run.opt, run.rng, run.gen, state)
+    if run.on_eval is not None:
+        run.on_eval(state["step"], mean_rmse)
+    return state["bad_evals"] >= cfg.patience
+
+
+def _write_summary(run: _Run, stopped_early: bool) -> dict:
+    """The run's summary; rank 0 also writes it to the run folder."""
+    state = run.state
+    summary = {"key": run.key, "best_val_rmse_deg": state["best_rmse"], "best_val_rmse_axes": state.get("best_axes"),
+               "best_step": state["best_step"], "steps_run": state["step"], "stopped_early": stopped_early,
+               "seconds": run.elapsed(), "processes": run.dist.world_size}
+    if run.dist.is_main:
+        write_text_atomic(run.summary_path, json.dumps(summary, indent=2))
     return summary
 
 
@@ -555,6 +632,7 @@ def _truncate_log(path: Path, last_step: int) -> None:
 
 
 def _append_log(path: Path, step: int, train_loss: float, val_rmse: float, lr: float, elapsed: float) -> None:
+    """Add one validation pass's row to ``metrics.csv`` (with the header when the file is new)."""
     new = not path.exists()
     with open(path, "a", newline="") as f:
         w = csv.writer(f)
@@ -564,6 +642,7 @@ def _append_log(path: Path, step: int, train_loss: float, val_rmse: float, lr: f
 
 
 def _save_resume(path: Path, key: str, model, opt, rng, gen, state) -> None:
+    """Write the training state (weights, optimiser, random streams, progress) to ``resume.pt`` atomically."""
     with atomic_path(path) as tmp:
         torch.save({"key": key, "model": model.state_dict(), "opt": opt.state_dict(),
                     "np_rng": json.dumps(rng.bit_generator.state), "torch_gen": gen.get_state(),
@@ -571,8 +650,9 @@ def _save_resume(path: Path, key: str, model, opt, rng, gen, state) -> None:
 
 
 def _device(name: str) -> torch.device:
+    """The torch device named by ``--device``, refused when unknown or when CUDA is missing."""
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ImukinError(f"--device {name} was asked for but no CUDA GPU is available; use --device cpu")
+        raise ImukinError(f"device {name!r} (--device) was asked for but no CUDA GPU is available; use 'cpu'")
     if name not in ("cpu",) and not name.startswith("cuda"):
         raise ImukinError(f"unknown device {name!r}; use cpu or cuda")
     return torch.device(name)
