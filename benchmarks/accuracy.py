@@ -8,7 +8,7 @@ angle model shipped with a blend, the whole framework with the optimisation stag
 (``<model>+refined``, shipped orientation network + gyroscope refinement + blend); then
 inference speed and peak memory for a one-hour 100 Hz recording.
 
-    .venv/bin/python benchmarks/accuracy.py [--subjects 20] [--duration 30]
+    .venv/bin/python benchmarks/accuracy.py [--subjects 20] [--duration-s 30]
 """
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from imukin.argtypes import add_option
 from imukin.conventions import ANGLE_AXES
 from imukin.io.job_h5 import subject_ids, write_dataset
 from imukin.conventions import ACTIVITIES, JOINT_NAMES
@@ -108,7 +109,7 @@ def inference_probe(run: str, hours: float, repeats: int = 3) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--subjects", type=int, default=20)
-    ap.add_argument("--duration", type=float, default=30.0)
+    add_option(ap, "--duration-s", aliases=("--duration",), type=float, default=30.0)
     ap.add_argument("--workdir", type=Path, default=Path("runs/benchmark"))
     ap.add_argument("--hours", type=float, default=1.0)
     ap.add_argument("--floor-subjects", type=int, default=8, help="people for the soft-tissue floor (0: skip)")
@@ -126,7 +127,7 @@ def main() -> None:
         sys.exit("no pretrained models found; build them with 'make pretrained'")
     rows, best = [], {}
     for activity in ACTIVITIES:
-        data = test_corpus(activity, args.subjects, args.duration, args.workdir)
+        data = test_corpus(activity, args.subjects, args.duration_s, args.workdir)
         for joint in JOINT_NAMES:
             for label, predictor in shipped_predictors(activity, joint).items():
                 agg, _, _ = evaluate_predictor(predictor, data, subject_ids(data))
@@ -136,7 +137,7 @@ def main() -> None:
                     if "+" not in label:  # the targets are for the networks
                         key = (joint, activity, ax)
                         best[key] = min(best.get(key, (np.inf, "")), (o["mean"], label))
-    print(f"\nHeld-out synthetic subjects ({args.subjects} per activity, {args.duration:g} s each, full sensor error "
+    print(f"\nHeld-out synthetic subjects ({args.subjects} per activity, {args.duration_s:g} s each, full sensor error "
           "model), degrees, mean ± SD over subjects\n")
     print("| joint | activity | axis | model | RMSE | RMSE offset removed | best | target |")
     print("|---|---|---|---|---|---|---|---|")
@@ -162,13 +163,13 @@ def main() -> None:
                   "(offset-removed RMSE)")
 
     if args.floor_subjects:
-        print(f"\nSoft tissue alone ({args.floor_subjects} new people per activity, {args.duration:g} s): offset-removed "
-              "RMSE (deg) of angles from perfect orientation trackers on the skin; 'slow' is the part below "
-              "1 Hz that no filter separates from joint motion\n")
+        print(f"\nSoft tissue alone ({args.floor_subjects} new people per activity, {args.duration_s:g} s): "
+              "offset-removed RMSE (deg) of angles from perfect orientation trackers on the skin; 'slow' is the "
+              "part below 1 Hz that no filter separates from joint motion\n")
         print("| joint | activity | all tissue motion flex / add / rot | slow part only flex / add / rot |")
         print("|---|---|---|---|")
         for activity in ACTIVITIES:
-            floor = tissue_floor(activity, args.floor_subjects, args.duration)
+            floor = tissue_floor(activity, args.floor_subjects, args.duration_s)
             for joint, d in floor.items():
                 print(f"| {joint} | {activity} | {' / '.join(f'{v:.2f}' for v in d['all'])} | "
                       f"{' / '.join(f'{v:.2f}' for v in d['slow'])} |")

@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from imukin.argtypes import add_option
 from imukin.conventions import JOINT_TYPES, SEGMENT_TYPES, joint_segments
 from imukin.errors import ImukinError
 from imukin.predictor import AnglePredictor
@@ -87,7 +88,7 @@ def _predict_all(models: dict, acc: dict, gyr: dict, fs: float, r_mount: dict | 
 def simulated(args, models_by_act: dict) -> list[str]:
     lines = []
     for activity in ("walking", "running"):
-        cfg = CorpusConfig(activity=activity, n_subjects=args.subjects, duration_s=args.duration,
+        cfg = CorpusConfig(activity=activity, n_subjects=args.subjects, duration_s=args.duration_s,
                            seed=args.seed, fs=args.fs, errors=replace(SensorErrorConfig(), mount_sd_deg=0.0))
         rng = np.random.default_rng(args.seed)
         diffs = {j: [] for j in JOINT_TYPES}  # per joint: (3,) MAE per side and person
@@ -126,7 +127,7 @@ def simulated(args, models_by_act: dict) -> list[str]:
                             piece_err[typ].append(angle_errors_deg(a.r_mount, r_true[s]))
                         except ImukinError:
                             piece_err[typ].append(np.full(3, np.nan))
-        lines.append(f"Simulated {activity}: {args.subjects} people x {args.duration:g} s, seed {args.seed}, "
+        lines.append(f"Simulated {activity}: {args.subjects} people x {args.duration_s:g} s, seed {args.seed}, "
                      f"uniformly random mountings, no standing; {flips}/{n_al} sensors with the anterior axis "
                      "more than 90 deg off")
         lines.append(f"  {'joint':8s} {'MAE flex':>9s} {'MAE add':>8s} {'MAE rot':>8s}   (deg, CNN after auto "
@@ -221,7 +222,8 @@ def kuopio(args, models: dict) -> list[str]:
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--subjects", type=int, default=8, help="simulated people per activity")
-    ap.add_argument("--duration", type=float, default=20.0, help="seconds per simulated person")
+    add_option(ap, "--duration-s", aliases=("--duration",), type=float, default=20.0,
+               help="seconds per simulated person")
     ap.add_argument("--seed", type=int, default=31337, help="corpus seed (held out: the tables used 9001)")
     ap.add_argument("--fs", type=float, default=100.0, help="Hz of the simulated recordings")
     ap.add_argument("--workers", type=int, default=2, help="simulation processes")

@@ -13,7 +13,7 @@ the angle network, the orientation network (its relative orientation, mean moved
 angle network's), the refined framework, and the classical VQF baseline; the fitted blend
 (w, s); then speed and memory lines.
 
-    .venv/bin/python benchmarks/fusion.py [--subjects 40] [--duration 30] [--steps 1000]
+    .venv/bin/python benchmarks/fusion.py [--subjects 40] [--duration-s 30] [--steps 1000]
 
 ``--pretrained`` scores the shipped models instead (angle ``cnn``, ``cnn_ori`` and their
 blend, all joints; ``--activity walking|running``) on a corpus of people they never saw, all
@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from imukin.argtypes import add_option
 from imukin.conventions import ANGLE_AXES, JOINT_NAMES, joint_segments, relative_rotation_to_angles
 from imukin.evaluation.metrics import sequence_metrics
 from imukin.fusion.classical import ClassicalConfig, ClassicalPredictor
@@ -142,7 +143,7 @@ def cached_speed(args) -> dict:
 
         run = pretrained_path(joint, args.activity, "cnn_ori")
     elif not (run / "model.json").exists():
-        train_runs(corpus(args.workdir, args.subjects, args.duration), args.workdir, joint, args.steps)
+        train_runs(corpus(args.workdir, args.subjects, args.duration_s), args.workdir, joint, args.steps)
     sha = read_checkpoint_info(run)["weights"]["sha256"][:16]
     path = args.workdir / f"speed_{joint}_{args.speed_seconds:g}s_{sha}.json"
     if path.exists():
@@ -207,7 +208,7 @@ def _mean(per_leg: list[dict], axis: str, metric: str) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--subjects", type=int, default=40)
-    ap.add_argument("--duration", type=float, default=30.0)
+    add_option(ap, "--duration-s", aliases=("--duration",), type=float, default=30.0)
     ap.add_argument("--steps", type=int, default=1000, help="training steps per model")
     ap.add_argument("--calib", type=float, default=5.0, help="classical calibration window, s")
     ap.add_argument("--speed-joint", default="knee", choices=JOINT_NAMES, help="joint of the speed sequence")
@@ -238,7 +239,7 @@ def main() -> None:
     if args.pretrained:
         args.workdir = args.workdir / "pretrained"
         args.workdir.mkdir(parents=True, exist_ok=True)
-    data = corpus(args.workdir, args.subjects, args.duration, activity=args.activity)
+    data = corpus(args.workdir, args.subjects, args.duration_s, activity=args.activity)
     ids = sorted(_subjects(data))
     results = {}
     for joint in args.joints:
@@ -266,7 +267,7 @@ def print_report(results: dict, speed: dict, mem: dict, args) -> None:
     n_test = len(next(iter(results.values()))["metrics"]["refined"])
     models = "shipped pretrained models" if args.pretrained else f"models trained here ({args.steps} steps)"
     print(f"\nHeld-out synthetic {args.activity} test set ({n_test} legs; corpus {args.subjects} subjects x "
-          f"{args.duration:g} s, seed {CORPUS_SEED}; {models}); RMSE / offset-removed RMSE in degrees, frames "
+          f"{args.duration_s:g} s, seed {CORPUS_SEED}; {models}); RMSE / offset-removed RMSE in degrees, frames "
           f"after the first {args.calib:g} s\n")
     head = ["joint", "axis", *(LABELS[m] for m in METHODS), "blend w", "blend s"]
     print("| " + " | ".join(head) + " |")

@@ -16,11 +16,24 @@ One table, all figures measured in this run:
   :func:`imukin.inference.predict_windows` runs it; the models are exported with
   :mod:`imukin.export` first (not timed).
 
+A second table splits each ``imukin predict`` run into its stages, as the run itself
+timed them (``timings_s`` of its ``report.json``): ``read``, ``align`` (mountings found
+and applied), ``load_models`` (the first one imports torch), ``resample`` (100 Hz to
+the models' 200 Hz and back), ``models`` (the networks, windowed), ``write`` (CSVs and
+``.mot``), ``plot``, and ``other`` (the rest of the wall-clock time: interpreter start,
+imports, the report, exit). It also says how much of each run is the structural cost of
+running 200 Hz models on 100 Hz data: half of ``models`` plus ``resample``.
+
 The recording is simulated once (``simulate_corpus``, one subject) and written both as
 an ``.h5`` file and as a folder of CSVs (``pelvis.csv, rthigh.csv, ...`` with
 ``time_s,acc_x,...,gyr_z``); whichever :func:`imukin.load_recording` reads faster is
 the one the predict runs get. ``--profile`` then runs the all-joint CNN prediction
-under cProfile and prints where the time goes.
+under cProfile and prints where the time goes. ``--compare-src OLD/src`` also runs the
+three predictions from another source tree (e.g. an older checkout's ``src``) in the
+same run, for a before/after comparison that shares the machine's load.
+
+Timings on a shared machine are noisy: compare the ratios to the plain pass measured in
+the same run (the plain passes are timed twice, the faster counts), and repeat the run.
 
 Run: ``.venv/bin/python benchmarks/inference_speed.py`` (several minutes on 2 cores,
 of which simulating the hour is about a third); ``--minutes 5`` for a quick check.
@@ -29,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import os
 import pstats
 import shutil
@@ -79,16 +93,22 @@ def fastest_form(paths: list[Path]) -> tuple[Path, dict[str, float]]:
 
 
 # ---------------------------------------------------------------- measurements
-def run_predict(rec: Path, out: Path, model: str, extra: list[str], profile: Path | None = None
-                ) -> tuple[float, float]:
-    """Whole-process ``imukin predict``: (seconds, peak resident MB of the child)."""
+def run_predict(rec: Path, out: Path, model: str, extra: list[str], profile: Path | None = None,
+                src: Path | None = None) -> tuple[float, float]:
+    """Whole-process ``imukin predict``: (seconds, peak resident MB of the child).
+
+    ``src``: run the ``imukin`` package found in that folder instead of the installed one.
+    """
+    env = None
+    if src is not None:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(src), os.environ.get("PYTHONPATH", "")])}
     cmd = [sys.executable]
     if profile is not None:
         cmd += ["-m", "cProfile", "-o", str(profile)]
     cmd += ["-m", "imukin", "predict", str(rec), "--fs", f"{FS:g}", "--out", str(out), "--quiet", "--model", model,
             *extra]
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     peak = _watch_peak(proc.pid)
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - t0
@@ -133,18 +153,21 @@ def _exited(pid: int) -> bool:
         return True
 
 
-def plain_cnn_pass(n_frames: int) -> float:
-    """Seconds of one forward pass of the reference-size CNN over (1, n_frames, 16)."""
+def plain_cnn_pass(n_frames: int, repeats: int = 2) -> float:
+    """Seconds of one forward pass of the reference-size CNN over (1, n_frames, 16), the fastest of ``repeats``."""
     from imukin.models import create_model
 
     torch.manual_seed(0)
     model = create_model("cnn", in_channels=16, n_layers=3, channels=70, kernel_size=41).eval()
     x = torch.randn(1, n_frames, 16)
+    best = float("inf")
     with torch.no_grad():
         model(x[:, :2000])  # warm-up (allocator, kernels)
-        t0 = time.perf_counter()
-        model(x)
-        return time.perf_counter() - t0
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            model(x)
+            best = min(best, time.perf_counter() - t0)
+    return best
 
 
 def onnx_runtime(folder: Path, n_frames: int) -> dict[str, float]:
@@ -178,12 +201,41 @@ def onnx_runtime(folder: Path, n_frames: int) -> dict[str, float]:
 # ---------------------------------------------------------------- report
 def print_table(rows: list[tuple], span_s: float) -> None:
     head = ("what", "seconds", "x real time", "peak MB", "vs plain pass", "target", "met")
-    widths = (62, 8, 11, 7, 13, 26, 4)
+    widths = (70, 8, 11, 7, 13, 26, 4)
     print(" | ".join(h.ljust(w) for h, w in zip(head, widths)))
     print("-|-".join("-" * w for w in widths))
     for what, sec, peak, ratio, target, ok in rows:
         cells = (what, f"{sec:.2f}", f"{span_s / sec:.0f}", "" if peak is None else f"{peak:.0f}",
                  "" if ratio is None else f"{ratio:.2f}x", target, "" if ok is None else ("yes" if ok else "NO"))
+        print(" | ".join(str(c).ljust(w) for c, w in zip(cells, widths)))
+
+
+STAGES = ("read", "align", "load_models", "resample", "models", "calibrate", "write", "plot")
+
+
+def stage_times(out: Path) -> dict[str, float] | None:
+    """Seconds per stage of one ``imukin predict`` run (``timings_s`` of its report), or None if it has none."""
+    try:
+        return json.loads((out / "report.json").read_text()).get("timings_s")
+    except (OSError, ValueError):
+        return None
+
+
+def print_stages(runs: list[tuple[str, float, dict | None]]) -> None:
+    """Per run: seconds per stage, ``other`` (start, imports, report, exit), and the 200 Hz structural cost."""
+    stages = [s for s in STAGES if any(t and t.get(s) for _, _, t in runs)]
+    head = ("run", *stages, "other", "total", "200 Hz cost")
+    widths = (40, *[max(8, len(s)) for s in stages], 7, 7, 16)
+    print(" | ".join(h.ljust(w) for h, w in zip(head, widths)))
+    print("-|-".join("-" * w for w in widths))
+    for what, total, t in runs:
+        if not t:
+            print(" | ".join([what.ljust(widths[0]), "(no stage timings in report.json)"]))
+            continue
+        other = total - sum(t.get(s, 0.0) for s in STAGES)
+        structural = 0.5 * t.get("models", 0.0) + t.get("resample", 0.0)
+        cells = (what, *[f"{t.get(s, 0.0):.2f}" for s in stages], f"{other:.2f}", f"{total:.2f}",
+                 f"{structural:.1f} s ({100 * structural / total:.0f} %)")
         print(" | ".join(str(c).ljust(w) for c, w in zip(cells, widths)))
 
 
@@ -202,6 +254,8 @@ def main(argv=None) -> int:
     ap.add_argument("--profile", action="store_true", help="also profile the all-joint CNN prediction (cProfile)")
     ap.add_argument("--work", type=Path, help="folder for the recording and outputs (default: a temporary one)")
     ap.add_argument("--no-onnx", action="store_true", help="skip the ONNX Runtime rows")
+    ap.add_argument("--compare-src", type=Path, help="also run the predictions from this source folder (the one "
+                    "holding the imukin package, e.g. an older checkout's src) for a before/after comparison")
     args = ap.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="imukin_speed_")) if args.work is None else args.work
@@ -218,9 +272,17 @@ def main(argv=None) -> int:
 
         n100, n200 = int(span_s * FS), int(span_s * MODEL_FS)
         plain100, plain200 = plain_cnn_pass(n100), plain_cnn_pass(n200)
-        one, one_mb = run_predict(rec, work / "out_one", "cnn", ["--joints", "knee", "--side", "right"])
-        cnn, cnn_mb = run_predict(rec, work / "out_cnn", "cnn", [])
-        tf, tf_mb = run_predict(rec, work / "out_tf", "transformer", [])
+        print(f"plain pass: {plain100:.2f} s at 100 Hz, {plain200:.2f} s at 200 Hz", flush=True)
+        predicts = [("cnn, rknee only", "cnn", ["--joints", "knee", "--side", "right"]),
+                    ("cnn, 6 joints", "cnn", []), ("transformer, 6 joints", "transformer", [])]
+        done = {}  # (tree, label) -> (seconds, peak MB, stage timings)
+        trees = [("", None)] + ([("before: ", args.compare_src)] if args.compare_src else [])
+        for prefix, src in trees:
+            for label, model, extra in predicts:
+                out = work / f"out_{'old_' if src else ''}{label.replace(' ', '_').replace(',', '')}"
+                sec, mb = run_predict(rec, out, model, extra, src=src)
+                done[prefix, label] = (sec, mb, stage_times(out))
+                print(f"  {prefix}imukin predict --model {label}: {sec:.2f} s, {mb:.0f} MB", flush=True)
         ok_mb = lambda mb: mb < TARGETS["peak_mb"]  # noqa: E731
         rows = [
             (f"plain PyTorch CNN 3x70 k41, one pass, {n100} frames (100 Hz)", plain100, None, 1.0, "", None),
@@ -228,22 +290,35 @@ def main(argv=None) -> int:
              "", None),
         ]
         if not args.no_onnx:
-            ort_s = onnx_runtime(work, n200)
-            rows += [(f"ONNX Runtime walking_knee_cnn, one pass, {n200} frames", ort_s["walking_knee_cnn"], None,
-                      ort_s["walking_knee_cnn"] / plain100, "", None),
-                     (f"ONNX Runtime walking_knee_transformer, 400-frame windows", ort_s["walking_knee_transformer"],
-                      None, ort_s["walking_knee_transformer"] / plain100, "", None)]
-        rows += [
-            ("imukin predict --model cnn, rknee only (whole process)", one, one_mb, one / plain100,
-             "<= 2x plain pass; < 1 GB", one / plain100 <= TARGETS["ratio"] and ok_mb(one_mb)),
-            ("imukin predict --model cnn, 6 joints (whole process)", cnn, cnn_mb, cnn / plain100,
-             "< 30 s; < 1 GB", cnn < TARGETS["all_joints_s"] and ok_mb(cnn_mb)),
-            ("imukin predict --model transformer, 6 joints (whole process)", tf, tf_mb, tf / plain100,
-             ">= 1000x real time; < 1 GB", span_s / tf >= TARGETS["transformer_rt"] and ok_mb(tf_mb)),
-        ]
+            try:
+                ort_s = onnx_runtime(work, n200)
+            except Exception as e:  # noqa: BLE001 -- an optional comparison must not lose the measurements
+                print(f"ONNX Runtime rows skipped: {type(e).__name__}: {e}")
+            else:
+                rows += [(f"ONNX Runtime walking_knee_cnn, one pass, {n200} frames", ort_s["walking_knee_cnn"], None,
+                          ort_s["walking_knee_cnn"] / plain100, "", None),
+                         (f"ONNX Runtime walking_knee_transformer, 400-frame windows",
+                          ort_s["walking_knee_transformer"], None, ort_s["walking_knee_transformer"] / plain100, "",
+                          None)]
+        for prefix, _ in trees:
+            one, one_mb, _ = done[prefix, "cnn, rknee only"]
+            cnn, cnn_mb, _ = done[prefix, "cnn, 6 joints"]
+            tf, tf_mb, _ = done[prefix, "transformer, 6 joints"]
+            rows += [
+                (f"{prefix}imukin predict --model cnn, rknee only (whole process)", one, one_mb, one / plain100,
+                 "<= 2x plain pass; < 1 GB", one / plain100 <= TARGETS["ratio"] and ok_mb(one_mb)),
+                (f"{prefix}imukin predict --model cnn, 6 joints (whole process)", cnn, cnn_mb, cnn / plain100,
+                 "< 30 s; < 1 GB", cnn < TARGETS["all_joints_s"] and ok_mb(cnn_mb)),
+                (f"{prefix}imukin predict --model transformer, 6 joints (whole process)", tf, tf_mb, tf / plain100,
+                 ">= 1000x real time; < 1 GB", span_s / tf >= TARGETS["transformer_rt"] and ok_mb(tf_mb)),
+            ]
         print()
         print_table(rows, span_s)
+        one = done["", "cnn, rknee only"][0]
         print(f"\nrknee only vs the plain pass at the models' 200 Hz: {one / plain200:.2f}x")
+        print("\nStages of each imukin predict run (seconds; 'other' = interpreter start, imports, report, exit; "
+              "'200 Hz cost' = half of models + resample: what 100 Hz models would save):")
+        print_stages([(f"{prefix}{label}", sec, t) for (prefix, label), (sec, _, t) in done.items()])
         if args.profile:
             prof = work / "predict_cnn.prof"
             secs, _ = run_predict(rec, work / "out_prof", "cnn", [], profile=prof)

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from imukin.argtypes import add_option
 from imukin.conventions import G
 from imukin.io.job_h5 import write_dataset
 from imukin.models import load_checkpoint
@@ -92,7 +93,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2, help="CPU threads for torch")
     ap.add_argument("--subjects", type=int, default=40, help="subjects of the source (search) corpus")
     ap.add_argument("--shift-subjects", type=int, default=40, help="subjects of the shifted corpus")
-    ap.add_argument("--duration", type=float, default=30.0, help="seconds per subject")
+    add_option(ap, "--duration-s", aliases=("--duration",), type=float, default=30.0, help="seconds per subject")
     ap.add_argument("--fs", type=float, default=200.0)
     ap.add_argument("--trials", type=int, default=20)
     ap.add_argument("--steps", type=int, default=300, help="step budget of each trial and of the default config")
@@ -107,7 +108,7 @@ def main() -> None:
     ap.add_argument("--tiny", action="store_true", help="seconds-long functional check (meaningless numbers)")
     args = ap.parse_args()
     if args.tiny:
-        args.subjects, args.shift_subjects, args.duration, args.fs = 6, 9, 5.0, 100.0
+        args.subjects, args.shift_subjects, args.duration_s, args.fs = 6, 9, 5.0, 100.0
         args.trials, args.steps, args.eval_every, args.window, args.batch_size = 3, 20, 10, 100, 8
         args.full_steps, args.ft_subjects, args.ft_steps, args.freeze = 30, 3, 20, ["none"]
     torch.set_num_threads(args.threads)
@@ -117,8 +118,8 @@ def main() -> None:
         args.workdir = Path(tmp.name)
     wd = args.workdir
     wd.mkdir(parents=True, exist_ok=True)
-    src_corpus = corpus(wd / "source.h5", args.subjects, 601, args.duration, args.fs)
-    shifted = corpus(wd / "shifted.h5", args.shift_subjects, 602, args.duration, args.fs, SHIFT, SHIFT_TURN_DEG)
+    src_corpus = corpus(wd / "source.h5", args.subjects, 601, args.duration_s, args.fs)
+    shifted = corpus(wd / "shifted.h5", args.shift_subjects, 602, args.duration_s, args.fs, SHIFT, SHIFT_TURN_DEG)
     rows = []  # (what, metric, value, seconds, target, met)
 
     # ---- default configuration with the trial budget
@@ -172,7 +173,7 @@ def main() -> None:
     (wd / "benchmark.json").write_text(json.dumps(rows, indent=2, default=str))
 
     print(f"\nSearch and fine-tuning, {args.joint}, walking ({args.threads} threads; source corpus "
-          f"{args.subjects} subjects, shifted corpus {args.shift_subjects} subjects, {args.duration:g} s each at "
+          f"{args.subjects} subjects, shifted corpus {args.shift_subjects} subjects, {args.duration_s:g} s each at "
           f"{args.fs:g} Hz{'; TINY CHECK, numbers meaningless' if args.tiny else ''})\n")
     print("| what | metric | value | seconds | target | met |")
     print("|---|---|---|---|---|---|")

@@ -12,6 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from imukin.argtypes import add_option
 from imukin.io.job_h5 import write_dataset
 from imukin.simulation.corpus import CorpusConfig, corpus_attrs, simulate_corpus
 
@@ -25,19 +26,19 @@ def peak_rss_mb() -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--subjects", type=int, default=100)
-    ap.add_argument("--duration", type=float, default=60.0)
+    add_option(ap, "--duration-s", aliases=("--duration",), type=float, default=60.0)
     ap.add_argument("--workers", type=int, default=os.cpu_count())
     args = ap.parse_args()
     rows = []
     for activity in ("walking", "running"):
-        cfg = CorpusConfig(activity=activity, n_subjects=args.subjects, seed=7, duration_s=args.duration)
+        cfg = CorpusConfig(activity=activity, n_subjects=args.subjects, seed=7, duration_s=args.duration_s)
         with tempfile.TemporaryDirectory() as d:
             t0 = time.perf_counter()
             path = write_dataset(Path(d) / "c.h5", simulate_corpus(cfg, workers=args.workers), attrs=corpus_attrs(cfg))
             wall = time.perf_counter() - t0
             size_mb = path.stat().st_size / 1e6
-        sensor_s = args.subjects * args.duration * 7
-        rows.append((activity, args.subjects, args.duration, wall, sensor_s / wall, size_mb))
+        sensor_s = args.subjects * args.duration_s * 7
+        rows.append((activity, args.subjects, args.duration_s, wall, sensor_s / wall, size_mb))
     print(f"\nSimulator throughput ({args.workers} worker processes, 7 sensors at 200 Hz, full sensor error model)\n")
     print("| activity | subjects | s/subject | wall s | sensor-s per wall-s | file MB | target |")
     print("|---|---|---|---|---|---|---|")

@@ -40,6 +40,7 @@ import numpy as np  # noqa: E402
 import imukin.simulation.corpus  # noqa: E402,F401  (imported here so that no timed run pays for imports)
 import imukin.simulation.markers  # noqa: E402,F401
 import imukin.sources  # noqa: E402,F401
+from imukin.argtypes import add_option  # noqa: E402
 from imukin.cli import main as imukin  # noqa: E402
 from imukin.conventions import SEGMENTS  # noqa: E402
 from imukin.simulation.gait import GaitConfig, generate_gait  # noqa: E402
@@ -107,24 +108,25 @@ def timed_simulate(argv: list[str], out: Path) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--files", type=int, default=10, help="subjects (synthetic) and files (AMASS, BVH, .mot)")
-    ap.add_argument("--duration", type=float, default=60.0, help="seconds of motion per subject or file")
+    add_option(ap, "--duration-s", aliases=("--duration",), type=float, default=60.0,
+               help="seconds of motion per subject or file")
     ap.add_argument("--repeat", type=int, default=10, help="times each real C3D trial is passed")
     ap.add_argument("--fs", type=float, default=200.0, help="output rate in Hz")
     ap.add_argument("--workers", type=int, default=1, help="processes for the synthetic corpus")
     ap.add_argument("--quick", action="store_true", help="two 30 s files per source, C3D trials twice")
     args = ap.parse_args()
     if args.quick:
-        args.files, args.duration, args.repeat = 2, 30.0, 2
+        args.files, args.duration_s, args.repeat = 2, 30.0, 2
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="imukin-throughput-") as tmp:
         tmp = Path(tmp)
-        inputs = write_motion_inputs(tmp / "inputs", args.files, args.duration)
+        inputs = write_motion_inputs(tmp / "inputs", args.files, args.duration_s)
         trials = c3d_files() * args.repeat
         fs = ["--fs", f"{args.fs:g}"]
         runs = [
-            ("synthetic generator", "full", f"{args.files} x {args.duration:g} s",
-             ["--activity", "walking", "--subjects", str(args.files), "--duration", f"{args.duration:g}",
+            ("synthetic generator", "full", f"{args.files} x {args.duration_s:g} s",
+             ["--activity", "walking", "--subjects", str(args.files), "--duration-s", f"{args.duration_s:g}",
               "--seed", "1", "--workers", str(args.workers), *fs]),
             (f"AMASS .npz ({AMASS_FS:g} Hz)", "full", f"{args.files} files", ["--amass", str(inputs["amass"]), *fs]),
             (f"BVH ({BVH_FS:g} Hz)", "full", f"{args.files} files", ["--bvh", str(inputs["bvh"]), *fs]),

@@ -91,8 +91,8 @@ def lsl_round_trip(seconds: float, data: Path) -> np.ndarray:
         chans.append_child("channel").append_child_value("label", c)
     outlet = pylsl.StreamOutlet(info)
     proc = subprocess.Popen([sys.executable, "-m", "imukin", "stream", "--lsl-name", f"bench-imu-{tag}", "--align",
-                             "none", "--lsl-out", f"bench-angles-{tag}", "--duration", f"{n / FS:g}", "--quiet",
-                             "--timeout", "60"], env={**os.environ, "LSLAPICFG": str(cfg_file)})
+                             "none", "--lsl-out", f"bench-angles-{tag}", "--duration-s", f"{n / FS:g}", "--quiet",
+                             "--timeout-s", "60"], env={**os.environ, "LSLAPICFG": str(cfg_file)})
     try:
         if not outlet.wait_for_consumers(120):
             raise SystemExit("imukin stream did not connect to the benchmark's outlet")

@@ -23,7 +23,7 @@ def test_simulate_bad_arguments(tmp_path, capsys):
     assert_one_line_error(*run(capsys, "simulate", "--activity", "swimming", "--out", out), "swimming", "walking")
     assert_one_line_error(*run(capsys, "simulate", "--subjects", "0", "--out", out), "--subjects")
     assert_one_line_error(*run(capsys, "simulate", "--fs", "5", "--out", out), "--fs")
-    assert_one_line_error(*run(capsys, "simulate", "--subjects", "1", "--duration", "2", "--out", tmp_path / "x.csv"),
+    assert_one_line_error(*run(capsys, "simulate", "--subjects", "1", "--duration-s", "2", "--out", tmp_path / "x.csv"),
                           ".h5")
     assert_one_line_error(*run(capsys, "simulate", "--markers", tmp_path / "none.c3d", "--out", out), "none.c3d")
     assert not list(tmp_path.iterdir())

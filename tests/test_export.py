@@ -102,8 +102,8 @@ def _bad(capsys, tmp_path, *argv):
 
 def test_bad_input_one_line_exit_2(tmp_path, capsys):
     out = str(tmp_path / "m.onnx")
-    assert "unknown model 'lstm'" in _bad(capsys, tmp_path, "--model", "lstm", "--out", out)
-    assert "unknown --format" in _bad(capsys, tmp_path, "--format", "tflite", "--out", out)
+    assert "invalid choice: 'lstm' (choose from 'cnn'" in _bad(capsys, tmp_path, "--model", "lstm", "--out", out)
+    assert "invalid choice: 'tflite'" in _bad(capsys, tmp_path, "--format", "tflite", "--out", out)
     (tmp_path / "folder").mkdir()
     assert "existing folder" in _bad(capsys, tmp_path, "--out", str(tmp_path / "folder"))
     assert ".onnx" in _bad(capsys, tmp_path, "--out", str(tmp_path / "m.txt"))

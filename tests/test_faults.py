@@ -131,10 +131,10 @@ def test_output_path_is_a_file_or_unwritable(tmp_path, corpus):
     afile.write_text("x")
     assert_one_line(*run_main("train", "--data", corpus, "--out", afile, *TINY_TRAIN), "afile", "not a folder")
     assert_one_line(*run_main("evaluate", "--run", tmp_path, "--data", corpus, "--out", afile), "afile")
-    assert_one_line(*run_main("harmonize", "--input-dirs", tmp_path, "--output-dir", afile), "afile")
-    assert_one_line(*run_main("simulate", "--subjects", "1", "--duration", "1", "--out", afile / "x.h5"), "afile")
+    assert_one_line(*run_main("harmonize", "--input-dirs", tmp_path, "--out", afile), "afile")
+    assert_one_line(*run_main("simulate", "--subjects", "1", "--duration-s", "1", "--out", afile / "x.h5"), "afile")
     # an unwritable place (sysfs refuses even root) is one line too, whichever step meets it
-    assert_one_line(*run_main("simulate", "--subjects", "1", "--duration", "1", "--out", "/sys/imukin_x/x.h5"))
+    assert_one_line(*run_main("simulate", "--subjects", "1", "--duration-s", "1", "--out", "/sys/imukin_x/x.h5"))
     assert afile.read_text() == "x" and sorted(os.listdir(tmp_path)) == ["afile"]
 
 
@@ -186,10 +186,10 @@ def test_harmonize_refuses_unequal_lengths_and_ragged_rows(tmp_path):
     rec.mkdir(parents=True)
     _csv(rec / "rthigh.csv", 20.0)
     _csv(rec / "rshank.csv", 1.0)
-    code, err = run_main("harmonize", "--input-dirs", tmp_path / "ds", "--output-dir", tmp_path / "out", "--quiet")
+    code, err = run_main("harmonize", "--input-dirs", tmp_path / "ds", "--out", tmp_path / "out", "--quiet")
     assert_one_line(code, err.splitlines()[-1], "rshank.csv", "rthigh.csv")
     _csv(rec / "rshank.csv", 20.0, drop_cells_row=7)
-    code, err = run_main("harmonize", "--input-dirs", tmp_path / "ds", "--output-dir", tmp_path / "out", "--quiet")
+    code, err = run_main("harmonize", "--input-dirs", tmp_path / "ds", "--out", tmp_path / "out", "--quiet")
     assert_one_line(code, err.splitlines()[-1], "rshank.csv", "row 8")
     assert not (tmp_path / "out").exists()
 
@@ -227,7 +227,7 @@ def test_files_follow_the_umask_and_stale_temporaries_go(tmp_path):
 NUMERIC = [  # (argv before the option, option, kind); the other arguments are valid or never reached
     (["simulate", "--out", "{d}/x.h5"], "--subjects", "count"),
     (["simulate", "--out", "{d}/x.h5"], "--fs", "positive"),
-    (["simulate", "--out", "{d}/x.h5"], "--duration", "positive"),
+    (["simulate", "--out", "{d}/x.h5"], "--duration-s", "positive"),
     (["simulate", "--out", "{d}/x.h5"], "--workers", "count"),
     (["simulate", "--out", "{d}/x.h5"], "--seed", "index"),
     (["train", "--joint", "knee", "--data", "{d}/no.h5", "--out", "{d}/r"], "--steps", "count"),
@@ -239,10 +239,10 @@ NUMERIC = [  # (argv before the option, option, kind); the other arguments are v
     (["search", "--joint", "knee", "--data", "{d}/no.h5", "--out", "{d}/s"], "--trials", "count"),
     (["search", "--joint", "knee", "--data", "{d}/no.h5", "--out", "{d}/s"], "--eval-every", "count"),
     (["search", "--joint", "knee", "--data", "{d}/no.h5", "--out", "{d}/s"], "--startup-trials", "index"),
-    (["finetune", "--from", "pretrained", "--data", "{d}/no.h5", "--out", "{d}/f"], "--n-subjects", "count"),
-    (["finetune", "--from", "pretrained", "--data", "{d}/no.h5", "--out", "{d}/f"], "--lr", "positive"),
-    (["harmonize", "--input-dirs", "{d}", "--output-dir", "{d}/h"], "--freq", "positive"),
-    (["harmonize", "--input-dirs", "{d}", "--output-dir", "{d}/h"], "--max-gap", "positive"),
+    (["finetune", "--run", "pretrained", "--data", "{d}/no.h5", "--out", "{d}/f"], "--subjects", "count"),
+    (["finetune", "--run", "pretrained", "--data", "{d}/no.h5", "--out", "{d}/f"], "--lr", "positive"),
+    (["harmonize", "--input-dirs", "{d}", "--out", "{d}/h"], "--fs", "positive"),
+    (["harmonize", "--input-dirs", "{d}", "--out", "{d}/h"], "--max-gap-s", "positive"),
     (["demo", "--out", "{d}/demo"], "--subjects", "count"),
 ]
 _NOT_FINITE = st.sampled_from(["nan", "inf", "-inf", "NaN", "1e999", "", "abc", "1,5", "0x10"])
@@ -270,7 +270,7 @@ def test_bad_numbers_are_one_line_and_write_nothing(tmp_path, case, data):
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1])
 def test_kill_simulate(tmp_path, seed):
-    argv = ["simulate", "--subjects", "4", "--duration", "8", "--fs", "100", "--workers", "2", "--quiet", "--seed",
+    argv = ["simulate", "--subjects", "4", "--duration-s", "8", "--fs", "100", "--workers", "2", "--quiet", "--seed",
             "5", "--out"]
     ref = run_cli(argv + ["ref.h5"], tmp_path)
     assert ref.returncode == 0, ref.stderr
@@ -335,7 +335,7 @@ def test_kill_harmonize(tmp_path):
         rec.mkdir(parents=True)
         for seg in ("rthigh", "rshank"):
             _csv(rec / f"{seg}.csv", 12.0 + k)
-    argv = ["harmonize", "--input-dirs", "ds", "--align", "none", "--noise", "none", "--quiet", "--output-dir"]
+    argv = ["harmonize", "--input-dirs", "ds", "--align", "none", "--noise", "none", "--quiet", "--out"]
     ref = run_cli(argv + ["ref"], tmp_path)
     assert ref.returncode == 0, ref.stderr
     pids = kill_at(argv + ["out"], random.Random(0).uniform(1.0, 3.0), tmp_path)

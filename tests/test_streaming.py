@@ -1,5 +1,7 @@
 """imukin.streaming and ``imukin stream``: causal models sample by sample, LSL in and out, replay, bad input."""
+import atexit
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -20,6 +22,7 @@ LSL_CONFIG = (f"[ports]\nIPv6 = disable\n[multicast]\nResolveScope = machine\n[l
 
 _LSL_CFG = Path(tempfile.mkdtemp(prefix="imukin-lsl-")) / "lsl_api.cfg"
 _LSL_CFG.write_text(LSL_CONFIG)
+atexit.register(shutil.rmtree, _LSL_CFG.parent, True)
 os.environ["LSLAPICFG"] = str(_LSL_CFG)  # for this process (imukin stream reads it) and the ones it starts
 
 import pylsl
@@ -240,7 +243,7 @@ def test_replay_to_csv_gives_the_offline_angles(recording, tiny_runs, walk, tmp_
     out = tmp_path / "angles.csv"
     t0 = time.perf_counter()
     rc = main(["stream", "--replay", str(recording), "--run", str(tiny_runs["knee"]), "--align", "none",
-               "--speed", "20", "--duration", "4", "--csv", str(out)])
+               "--speed", "20", "--duration-s", "4", "--out", str(out)])
     assert rc == 0, capsys.readouterr().err
     assert time.perf_counter() - t0 >= 4.0 / 20  # paced: 4 s of samples at 20 x real time
     assert "400 samples" in capsys.readouterr().out
@@ -257,7 +260,7 @@ def test_replay_to_csv_gives_the_offline_angles(recording, tiny_runs, walk, tmp_
 
 def test_replay_bad_input_is_one_line_and_leaves_nothing(recording, tiny_runs, tmp_path, capsys):
     out = tmp_path / "angles.csv"
-    base = ["stream", "--csv", str(out), "--quiet"]
+    base = ["stream", "--out", str(out), "--quiet"]
     _one_error_line(capsys, main(base + ["--replay", str(recording), "--fs", "200"]), "200 Hz contradicts")
     _one_error_line(capsys, main(base + ["--replay", str(recording), "--joints", "elbow"]), "elbow")
     _one_error_line(capsys, main(["stream", "--replay", str(recording)]), "name an output")
@@ -265,7 +268,7 @@ def test_replay_bad_input_is_one_line_and_leaves_nothing(recording, tiny_runs, t
                     "none.json")
     # the stream ends before a mounting could be found: nothing is written
     _one_error_line(capsys, main(base + ["--replay", str(recording), "--run", str(tiny_runs["knee"]),
-                                         "--speed", "50", "--duration", "1"]), "ended after 1.0 s")
+                                         "--speed", "50", "--duration-s", "1"]), "ended after 1.0 s")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -281,7 +284,7 @@ def _outlet(name: str, segments, fs=FS, n_channels=None, labels=True):
 
 def test_lsl_bad_streams_are_one_line_and_leave_nothing(tiny_runs, tmp_path, capsys):
     out = tmp_path / "angles.csv"
-    base = ["stream", "--run", str(tiny_runs["knee"]), "--csv", str(out), "--quiet", "--timeout", "2"]
+    base = ["stream", "--run", str(tiny_runs["knee"]), "--out", str(out), "--quiet", "--timeout-s", "2"]
     _one_error_line(capsys, main(base + ["--lsl-name", f"absent-{uuid.uuid4().hex[:6]}"]), "no LSL stream",
                     "within 2 s")
     name = f"imu-{uuid.uuid4().hex[:6]}"
@@ -306,9 +309,9 @@ def test_lsl_end_to_end_outlet_to_imukin_stream_to_inlet_and_csv(tiny_runs, walk
     outlet = _outlet(name, segs)
     env = {**os.environ, "LSLAPICFG": str(_LSL_CFG)}
     csv = tmp_path / "out" / "angles.csv"
-    proc = subprocess.Popen([sys.executable, "-m", "imukin", "stream", "--lsl-name", name, "--timeout", "30",
+    proc = subprocess.Popen([sys.executable, "-m", "imukin", "stream", "--lsl-name", name, "--timeout-s", "30",
                              "--run", str(tiny_runs["knee"]), "--side", "right", "--align", "none",
-                             "--lsl-out", out_name, "--csv", str(csv), "--duration", str(n / FS)],
+                             "--lsl-out", out_name, "--out", str(csv), "--duration-s", str(n / FS)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert outlet.wait_for_consumers(60), proc.stderr.read() if proc.poll() is not None else "no consumer"
@@ -334,12 +337,15 @@ def test_lsl_end_to_end_outlet_to_imukin_stream_to_inlet_and_csv(tiny_runs, walk
             if d:
                 got.append(np.asarray(d))
                 got_ts.append(np.asarray(ts))
+            elif proc.poll() is not None and time.time() > t_end - 50:  # imukin stream has ended, 10 s passed
+                break
         sender.join()
         out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0, err
+    assert got, f"no angles arrived over LSL; imukin stream said: {out!r} {err!r}"
     y = np.concatenate(got)
     assert y.shape == (n, 3)
     ref = AnglePredictor(tiny_runs["knee"]).predict(*(x[:, k:k + 3] for k in (0, 3, 6, 9)), side="right", fs=FS)

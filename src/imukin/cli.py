@@ -23,7 +23,7 @@ def _add_simulate(sub) -> None:
                        description="Simulate a synthetic gait corpus, or IMUs from marker clusters (C3D/TRC), "
                                    "into one HDF5 file in the reference layout.")
     p.add_argument("--activity", default="walking", choices=ACTIVITIES, help="activity of the synthetic corpus")
-    p.add_argument("--subjects", type=positive_int, default=10, help="number of simulated subjects")
+    p.add_argument("--subjects", type=positive_int, default=10, metavar="N", help="number of simulated subjects")
     p.add_argument("--seed", type=nonnegative_int, default=0, help="corpus seed (same seed, same corpus)")
     p.add_argument("--fs", type=positive_float, default=200.0, help="output sampling rate in Hz")
     add_option(p, "--duration-s", aliases=("--duration",), type=positive_float, default=30.0, metavar="S",
@@ -114,7 +114,7 @@ def _add_demo(sub) -> None:
     p = sub.add_parser("demo", help="the main job on built-in data: simulate, predict, report",
                        description="Simulate new subjects, and write a report with plots.")
     p.add_argument("--out", type=Path, default=Path("demo_output"), help="output folder")
-    p.add_argument("--subjects", type=positive_int, default=4, help="subjects per activity")
+    p.add_argument("--subjects", type=positive_int, default=4, metavar="N", help="subjects per activity")
     p.add_argument("--seed", type=nonnegative_int, default=2024, help="seed of the demo corpus")
     p.add_argument("--quiet", action="store_true", help="no progress bars, lines or table (the files are the same)")
     p.set_defaults(func=cmd_demo)

@@ -158,15 +158,9 @@ def shipped_models() -> list[str]:
 
 def shipped_kinds() -> list[str]:
     """The ``--model`` names of the shipped models (``cnn``, ``cnn_ori``, ``transformer``)."""
-    from imukin.conventions import ACTIVITIES, JOINT_NAMES
+    from imukin import pretrained
 
-    kinds = set()
-    for name in shipped_models():
-        for a in ACTIVITIES:
-            for j in JOINT_NAMES:
-                if name.startswith(f"{a}_{j}_"):
-                    kinds.add(name[len(a) + len(j) + 2:])
-    return sorted(kinds)
+    return pretrained.shipped_kinds()
 
 
 def shipped_path(model: str, joint: str, activity: str) -> Path:

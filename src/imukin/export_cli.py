@@ -11,6 +11,10 @@ from pathlib import Path
 
 from imukin.conventions import ACTIVITIES, JOINT_NAMES
 from imukin.errors import ImukinError
+from imukin.pretrained import shipped_kinds
+
+#: ``--format`` choices; the same as :data:`imukin.export.FORMATS`, which needs torch to import.
+FORMATS = ("onnx",)
 
 
 def add_commands(sub) -> None:
@@ -20,12 +24,12 @@ def add_commands(sub) -> None:
                                    "(m/s^2, rad/s) at the model's rate, output physical units (degrees), "
                                    "dynamic batch and time axes, with a JSON sidecar beside it.")
     src = p.add_mutually_exclusive_group()
-    src.add_argument("--model", help="shipped model: cnn, transformer or cnn_ori (default cnn)")
+    src.add_argument("--model", choices=shipped_kinds(), help="shipped model (default cnn)")
     src.add_argument("--run", type=Path, help="a trained run folder (model.json + model.safetensors) instead")
     src.add_argument("--all", action="store_true", help="every shipped model into the folder --out")
     p.add_argument("--joint", default="knee", choices=JOINT_NAMES, help="joint of the shipped model")
     p.add_argument("--activity", default="walking", choices=ACTIVITIES, help="activity of the shipped model")
-    p.add_argument("--format", default="onnx", help="export format (onnx)")
+    p.add_argument("--format", default="onnx", choices=FORMATS, help="export format")
     p.add_argument("--out", type=Path, required=True, help="the .onnx file (a folder with --all); written atomically")
     p.add_argument("--quiet", action="store_true", help="no summary lines")
     p.set_defaults(func=cmd_export)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from imukin.argtypes import device
 from imukin.conventions import ACTIVITIES, ANGLE_AXES, G, JOINT_NAMES, RATE_TOLERANCE, SIDES, check_rate
 from imukin.errors import ImukinError
 from imukin.io.atomic import atomic_path, write_text_atomic
@@ -53,8 +54,9 @@ def add_commands(sub) -> None:
     src.add_argument("--model", default="cnn", choices=("cnn", "transformer"), help="shipped angle network")
     src.add_argument("--run", type=Path, help="a trained run folder (one joint) instead of the shipped model")
     p.add_argument("--refine", action="store_true",
-                   help="optimisation stage: fuse an orientation network with the gyroscopes and blend "
-                        "(the shipped orientation model and blend by default; with --run, also --ori-run)")
+                   help="the optimisation stage (evaluate --method refined): fuse an orientation network with "
+                        "the gyroscopes and blend (the shipped orientation model and blend by default; with --run, "
+                        "also --ori-run)")
     p.add_argument("--ori-run", type=Path, help="orientation run (imukin train --target orientation) for --refine")
     p.add_argument("--acc-units", choices=("auto", "m/s^2", "g"), help="accelerometer units (default: from the "
                    "file, else detected; the older form: m/s^2)")
@@ -71,7 +73,7 @@ def add_commands(sub) -> None:
                    "--root-path)")
     p.add_argument("--no-plots", action="store_true", help="skip the plots")
     p.add_argument("--quiet", action="store_true", help="no progress bars or summary lines")
-    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--device", type=device, default="cpu", help="cpu, cuda, cuda:N or mps")
     p.set_defaults(func=cmd_predict)
 
 

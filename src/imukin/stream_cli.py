@@ -1,13 +1,13 @@
 """``imukin stream``: joint angles in real time from a Lab Streaming Layer stream, or a replayed recording.
 
-``imukin stream --lsl-name Xsens --lsl-out imukin_angles --csv angles.csv`` resolves the LSL stream
+``imukin stream --lsl-name Xsens --lsl-out imukin_angles --out angles.csv`` resolves the LSL stream
 named ``Xsens`` (or ``--lsl-type``), checks its channel count and rate, and for every sample gives
 every joint's angles (:mod:`imukin.streaming`, causal models, channel layout described there) to
 an LSL outlet and/or a CSV file. ``--replay RECORDING`` plays a recording (any form
 :func:`imukin.load_recording` reads) at its real rate instead (``--speed`` times faster).
 
 The CSV (``time_s`` then ``<joint>_<axis>_deg``) is written to a hidden temporary file and
-renamed when the stream ends (its end, ``--duration``, or Ctrl-C); after an error nothing is left.
+renamed when the stream ends (its end, ``--duration-s``, or Ctrl-C); after an error nothing is left.
 ``time_s`` is the sample's LSL time stamp (``pylsl.local_clock`` seconds, the input stream's clock)
 or, for a replay, its time in the recording. The outlet's samples carry the time stamps of the
 input samples they come from, so a reader sees the delay as ``local_clock() - time stamp``.
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from imukin.argtypes import positive_float
+from imukin.argtypes import add_option, device, positive_float
 from imukin.conventions import (
     ACTIVITIES,
     JOINT_NAMES,
@@ -32,6 +32,7 @@ from imukin.conventions import (
     check_rate,
 )
 from imukin.errors import ImukinError
+from imukin.pretrained import shipped_kinds
 
 #: Seconds between two status lines (or in-place updates on a terminal).
 STATUS_EVERY_S = 0.5
@@ -56,7 +57,8 @@ def add_commands(sub) -> None:
     src.add_argument("--lsl-type", help="resolve the LSL input stream by its type (e.g. IMU)")
     src.add_argument("--replay", type=Path, metavar="RECORDING",
                      help="replay a recording (folder of sensor files, multi-sensor CSV or .h5) at its real rate")
-    p.add_argument("--timeout", type=positive_float, default=10.0, help="seconds to wait for the LSL stream (10)")
+    add_option(p, "--timeout-s", aliases=("--timeout",), type=positive_float, default=10.0,
+               help="seconds to wait for the LSL stream (10)")
     p.add_argument("--segments", nargs="+", choices=SEGMENTS, metavar="SEGMENT",
                    help="the LSL stream's sensors in channel order (default: from its channel labels, else all "
                         f"seven: {' '.join(SEGMENTS)})")
@@ -69,19 +71,22 @@ def add_commands(sub) -> None:
     p.add_argument("--side", choices=SIDES, help="one leg (default: both)")
     p.add_argument("--activity", default="walking", choices=ACTIVITIES)
     mod = p.add_mutually_exclusive_group()
-    mod.add_argument("--model", default="cnn_causal", help="shipped causal model (default cnn_causal)")
+    mod.add_argument("--model", default="cnn_causal", choices=[k for k in shipped_kinds() if k.endswith("_causal")],
+                     help="shipped causal model (default cnn_causal)")
     mod.add_argument("--run", type=Path, help="a trained causal run folder (one joint) instead of the shipped model")
     p.add_argument("--mounting", type=Path, help="known sensor mountings: the report.json of 'imukin predict', or "
                    "JSON {segment: 3x3 matrix or {\"euler_zxy_deg\": [z, x, y]}}")
     p.add_argument("--align", choices=("auto", "none"), default="auto",
                    help="auto (default): find unknown mountings from the warm-up; none: sensor frames = segment frames")
-    p.add_argument("--warmup", type=positive_float, default=10.0,
+    add_option(p, "--warmup-s", aliases=("--warmup",), type=positive_float, default=10.0,
                    help="seconds of walking the mountings are found from (default 10; angles start after it)")
     p.add_argument("--lsl-out", metavar="NAME", help="send the angles to an LSL outlet of this name (type JointAngles)")
-    p.add_argument("--csv", type=Path, help="write the angles to this CSV file (atomically, when the stream ends)")
-    p.add_argument("--duration", type=positive_float, help="stop after this many seconds of input samples")
+    add_option(p, "--out", aliases=("--csv",), type=Path,
+               help="write the angles to this CSV file (atomically, when the stream ends)")
+    add_option(p, "--duration-s", aliases=("--duration",), type=positive_float,
+               help="stop after this many seconds of input samples")
     p.add_argument("--quiet", action="store_true", help="no status line")
-    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--device", default="cpu", type=device, help="cpu, cuda, cuda:N or mps")
     p.set_defaults(func=cmd_stream)
 
 
@@ -124,10 +129,10 @@ class _LSLInput:
         import pylsl
 
         prop, value = ("name", args.lsl_name) if args.lsl_name else ("type", args.lsl_type)
-        found = pylsl.resolve_byprop(prop, value, minimum=1, timeout=args.timeout)
+        found = pylsl.resolve_byprop(prop, value, minimum=1, timeout=args.timeout_s)
         if not found:
-            raise ImukinError(f"no LSL stream with {prop} {value!r} found within {args.timeout:g} s; start the sender, "
-                              "check the name (or --lsl-type), or wait longer (--timeout)")
+            raise ImukinError(f"no LSL stream with {prop} {value!r} found within {args.timeout_s:g} s; start the sender, "
+                              "check the name (or --lsl-type), or wait longer (--timeout-s)")
         if len(found) > 1:
             ids = ", ".join(f"{i.hostname()}/{i.source_id() or '?'}" for i in found)
             raise ImukinError(f"{len(found)} LSL streams with {prop} {value!r} are running ({ids}); give the one you "
@@ -135,9 +140,9 @@ class _LSLInput:
         info = found[0]
         self.inlet = pylsl.StreamInlet(info, max_buflen=60, recover=False, processing_flags=pylsl.proc_clocksync)
         try:
-            full = self.inlet.info(timeout=args.timeout)
+            full = self.inlet.info(timeout=args.timeout_s)
         except pylsl.util.TimeoutError:
-            raise ImukinError(f"the LSL stream {info.name()!r} was found but did not answer within {args.timeout:g} s; "
+            raise ImukinError(f"the LSL stream {info.name()!r} was found but did not answer within {args.timeout_s:g} s; "
                               "check the sender and the network") from None
         self.fs = float(full.nominal_srate())
         n_ch = full.channel_count()
@@ -172,7 +177,7 @@ class _LSLInput:
                               "channel order with --segments")
         self.mounting = {}
         self.label = f"LSL stream {full.name()!r} ({n_ch} channels at {self.fs:g} Hz from {full.hostname()})"
-        self.inlet.open_stream(timeout=args.timeout)
+        self.inlet.open_stream(timeout=args.timeout_s)
 
     def chunks(self, n_max: int | None):
         """Yield (samples, time_s, LSL time stamps) as they arrive; ends when the sender is gone or silent.
@@ -307,8 +312,8 @@ def cmd_stream(args) -> int:
 
     if not (args.lsl_name or args.lsl_type or args.replay):
         raise ImukinError("name the input: --lsl-name NAME or --lsl-type TYPE (an LSL stream), or --replay RECORDING")
-    if not (args.lsl_out or args.csv):
-        raise ImukinError("name an output: --lsl-out NAME (an LSL outlet) and/or --csv FILE")
+    if not (args.lsl_out or args.out):
+        raise ImukinError("name an output: --lsl-out NAME (an LSL outlet) and/or --out FILE (a CSV file)")
     if args.replay is None:
         for opt in ("fs", "sensors", "subject"):
             if getattr(args, opt) is not None:
@@ -317,8 +322,8 @@ def cmd_stream(args) -> int:
             raise ImukinError("--speed goes with --replay; an LSL stream comes at its own pace")
     elif args.segments:
         raise ImukinError("--segments names an LSL stream's sensors; a replayed recording names its own")
-    if args.csv is not None:
-        check_output_file(args.csv, "--csv")
+    if args.out is not None:
+        check_output_file(args.out, "--out")
     import torch
 
     torch.set_num_threads(1)  # a streaming step is a few small products: more threads only add waiting
@@ -340,11 +345,11 @@ def cmd_stream(args) -> int:
     cfg = StreamConfig(fs=source.fs, joints=tuple(args.joints or JOINT_NAMES),
                        sides=(args.side,) if args.side else SIDES, segments=tuple(source.segments),
                        activity=args.activity, model=args.model, runs=runs, mounting=mounting or None,
-                       align=args.align, warmup_s=args.warmup, device=args.device)
+                       align=args.align, warmup_s=args.warmup_s, device=args.device)
     engine = StreamingEngine(cfg)  # refuses a rate other than the models'
-    n_max = round(args.duration * source.fs) if args.duration else None
+    n_max = round(args.duration_s * source.fs) if args.duration_s else None
     status = _Status(engine, source.label, quiet=args.quiet)
-    csv_out = _CSVOut(args.csv, engine.output_channels) if args.csv is not None else None
+    csv_out = _CSVOut(args.out, engine.output_channels) if args.out is not None else None
     lsl_out = _LSLOut(args.lsl_out, engine.output_channels, engine.fs, engine.models) if args.lsl_out else None
     times: list[np.ndarray] = []  # per pending chunk: (time_s, LSL stamps), until the warm-up's angles come out
     stamps: list[np.ndarray] = []
@@ -371,7 +376,7 @@ def cmd_stream(args) -> int:
     source.close()
     if csv_out is not None:
         csv_out.commit()
-    status.done(ended_by, args.csv, args.lsl_out)
+    status.done(ended_by, args.out, args.lsl_out)
     return 0
 
 

@@ -82,3 +82,24 @@ def test_windowed_inference_of_a_causal_model_equals_one_pass():
 def test_causal_must_be_a_bool():
     with pytest.raises(ImukinError, match="causal"):
         create_model("cnn", causal="yes")
+
+
+@pytest.mark.parametrize("patch,look_ahead", [(1, 0), (4, 3)])
+def test_causal_transformer_looks_ahead_only_within_its_patch(patch, look_ahead):
+    """The transformer's causal mask is over tokens: patch=1 is strictly causal, a patch of p frames
+    lets a frame see the rest of its patch (p - 1 frames at most), never a later patch."""
+    torch.manual_seed(0)
+    m = create_model("transformer", causal=True, patch=patch, n_layers=2, n_heads=2, d_model=16, d_ff=32).eval()
+    x = torch.randn(1, 64, 16)
+    t_cut = 40  # a patch boundary for both patch sizes
+    x2 = x.clone()
+    x2[:, t_cut:] += 3.0
+    with torch.no_grad():
+        d = (m(x) - m(x2)).abs().amax(dim=(0, 2))  # (T,)
+    assert torch.all(d[:t_cut] == 0)  # nothing before the cut sees the change
+    x3 = x.clone()
+    x3[:, t_cut + look_ahead] += 3.0  # the last frame of the patch that starts at the cut
+    with torch.no_grad():
+        d3 = (m(x) - m(x3)).abs().amax(dim=(0, 2))
+    assert torch.all(d3[:t_cut] == 0)  # earlier patches never see it
+    assert d3[t_cut] > 0  # frame t_cut sees frame t_cut + look_ahead: itself, or the end of its patch

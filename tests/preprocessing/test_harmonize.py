@@ -139,7 +139,7 @@ def test_cli_runs_and_drops_failed(inputs, tmp_path):
     parser = argparse.ArgumentParser(prog="imukin")
     add_commands(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["harmonize", "--input-dirs", str(inputs / "xsens_lab"), str(inputs / "sim"),
-                              "--output-dir", str(tmp_path / "out"), "--freq", "200", "--quiet", "--drop-failed",
+                              "--out", str(tmp_path / "out"), "--fs", "200", "--quiet", "--drop-failed",
                               "--noise", "none"])
     with pytest.warns(UserWarning):
         assert args.func(args) == 0
@@ -180,5 +180,5 @@ def test_bad_input_leaves_nothing_behind(inputs, tmp_path):
     with pytest.raises(ImukinError, match="not valid JSON"):
         harmonize([tmp_path / "badman"], out)
     assert (out / "harmonized.h5").read_bytes() == b"old" and sorted(p.name for p in out.iterdir()) == ["harmonized.h5"]
-    with pytest.raises(ImukinError, match="--freq"):
+    with pytest.raises(ImukinError, match="--fs"):
         HarmonizeConfig(fs=0.0)

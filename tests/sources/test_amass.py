@@ -161,7 +161,7 @@ def test_cli_folder_and_bad_input(tmp_path, walk):
     write_amass_npz(folder / "07_01_poses.npz", kin, fs=60.0)
     np.savez(folder / "shape.npz", betas=np.zeros(16))  # AMASS per-subject shape file: skipped
     out = tmp_path / "amass.h5"
-    assert main(["simulate", "--amass", str(tmp_path / "CMU"), "--height", "1.68", "--ideal-sensors",
+    assert main(["simulate", "--amass", str(tmp_path / "CMU"), "--height-m", "1.68", "--ideal-sensors",
                  "--out", str(out)]) == 0
     with h5py.File(out) as f:
         assert list(f) == ["s0000"] and f.attrs["source"] == "amass"

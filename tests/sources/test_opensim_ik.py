@@ -111,7 +111,7 @@ def test_bad_input(tmp_path, walk):
 def test_cli(tmp_path, walk):
     _mot(tmp_path / "ik", walk, name="trial.mot")
     out = tmp_path / "ik.h5"
-    assert main(["simulate", "--opensim-mot", str(tmp_path / "ik" / "trial.mot"), "--height", str(HEIGHT_M),
+    assert main(["simulate", "--opensim-mot", str(tmp_path / "ik" / "trial.mot"), "--height-m", str(HEIGHT_M),
                  "--seed", "3", "--out", str(out)]) == 0
     with h5py.File(out) as f:
         assert f.attrs["source"] == "opensim_ik" and f["s0000"].attrs["opensim_model"] == "gait2392"

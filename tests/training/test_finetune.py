@@ -49,8 +49,8 @@ def test_freeze_modes_pick_the_right_parameters():
 def test_finetune_is_subject_independent_and_reports_before_after(setup, capsys):
     d, source, target = setup
     out = d / "tuned"
-    assert main(["finetune", "--from", str(source), "--data", str(target), "--out", str(out), "--freeze", "encoder",
-                 "--n-subjects", "3", "--steps", "30", "--eval-every", "10", "--lr", "0.003", "--quiet",
+    assert main(["finetune", "--run", str(source), "--data", str(target), "--out", str(out), "--freeze", "encoder",
+                 "--subjects", "3", "--steps", "30", "--eval-every", "10", "--lr", "0.003", "--quiet",
                  "--keep-tuned"]) == 0  # the freeze mechanics are checked on the tuned weights
     printed = capsys.readouterr().out
     assert "before" in printed and "after" in printed
@@ -93,8 +93,8 @@ def test_finetune_bad_input(setup, capsys):
     d, source, target = setup
     test_subject = split_subjects(subject_ids(target), seed=0)["test"][0]
     out = d / "never"
-    assert main(["finetune", "--from", str(source), "--data", str(target), "--out", str(out),
-                 "--subjects", test_subject, "--quiet"]) == 2
+    assert main(["finetune", "--run", str(source), "--data", str(target), "--out", str(out),
+                 "--subject-ids", test_subject, "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "test subjects" in err and len(err.strip().splitlines()) == 1
     with pytest.raises(ImukinError, match="not in"):
@@ -115,7 +115,7 @@ def test_finetune_takes_a_dataset_at_another_rate(setup, tmp_path, capsys, corpu
     d, source, _ = setup
     target = corpus_factory("lab200.h5", n_subjects=6, seed=14, duration_s=4.0, fs=200.0)
     out = tmp_path / "tuned200"
-    assert main(["finetune", "--from", str(source), "--data", str(target), "--out", str(out), "--n-subjects", "2",
+    assert main(["finetune", "--run", str(source), "--data", str(target), "--out", str(out), "--subjects", "2",
                  "--steps", "10", "--eval-every", "5", "--quiet"]) == 0
     copy = out / ".data_100Hz.h5"
     assert subject_ids(copy) == subject_ids(target)

@@ -26,6 +26,18 @@ def pretrained_path(joint: str, activity: str, model: str = "cnn") -> Path:
     return path
 
 
+def shipped_kinds() -> list[str]:
+    """The model names of the shipped folders, ``<activity>_<joint>_<model>`` less activity and joint
+    (``cnn``, ``cnn_ori``, ``transformer``, ...): what ``imukin export --model`` accepts."""
+    kinds = set()
+    for path in PRETRAINED_DIR.iterdir():
+        if (path / "model.json").is_file():
+            for prefix in (f"{a}_{j}_" for a in ACTIVITIES for j in JOINT_NAMES):
+                if path.name.startswith(prefix):
+                    kinds.add(path.name[len(prefix):])
+    return sorted(kinds)
+
+
 def shipped_angle_models(activity: str, joint: str) -> list[Path]:
     """Folders of the shipped pretrained angle models of an activity and joint (not orientation models,
     not the causal streaming models: :func:`shipped_streaming_models`)."""

@@ -99,7 +99,7 @@ def _add_finetune(sub) -> None:
     p.add_argument("--freeze", default="none", choices=("none", "encoder", "all-but-head"),
                    help="none: train everything; encoder: freeze feature layers, adapt norm layers and head; "
                         "all-but-head: train the output head only")
-    add_option(p, "--subjects", aliases=("--n-subjects",), type=subject_count, default=5,
+    add_option(p, "--subjects", aliases=("--n-subjects",), type=subject_count, default=5, metavar="N",
                help="number of fine-tuning subjects drawn from the training split (without --subject-ids)")
     p.add_argument("--subject-ids", nargs="+", metavar="ID",
                    help="fine-tuning subject ids instead (training split; test subjects are refused)")

@@ -20,6 +20,7 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
+from imukin.argtypes import add_option, device, positive_float, positive_int
 from imukin.conventions import ACTIVITIES, ANGLE_AXES, JOINT_NAMES, same_rate
 from imukin.io.atomic import write_text_atomic
 from imukin.io.job_h5 import file_attrs, write_dataset
@@ -178,17 +179,18 @@ def main(argv=None) -> int:
     ap.add_argument("--joints", nargs="+", default=["knee", "hip", "ankle"], choices=JOINT_NAMES)
     ap.add_argument("--models", nargs="+", default=["cnn", "transformer", "cnn_ori"],
                     help="angle models (cnn, lstm, transformer) and orientation models (cnn_ori, ...)")
-    ap.add_argument("--subjects", type=int, default=DEFAULT_SUBJECTS)
-    ap.add_argument("--duration", type=float, default=DEFAULT_DURATION_S)
-    ap.add_argument("--steps", type=int, help="override the training steps of every model")
+    ap.add_argument("--subjects", type=positive_int, default=DEFAULT_SUBJECTS, metavar="N")
+    add_option(ap, "--duration-s", aliases=("--duration",), type=positive_float, default=DEFAULT_DURATION_S,
+               metavar="S")
+    ap.add_argument("--steps", type=positive_int, help="override the training steps of every model")
     ap.add_argument("--workdir", type=Path, default=Path("runs/pretrained"))
-    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--device", type=device, default="cpu")
     ap.add_argument("--export-only", action="store_true", help="re-export finished runs (weights and model cards)")
     ap.add_argument("--blend-only", action="store_true", help="only fit the blends of already shipped models")
     args = ap.parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
     for activity in args.activities:
-        corpus = training_corpus(activity, args.workdir, args.subjects, args.duration)
+        corpus = training_corpus(activity, args.workdir, args.subjects, args.duration_s)
         for joint in args.joints:
             loaded = {}
             for model in args.models if not args.blend_only else []:
