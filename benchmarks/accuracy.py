@@ -111,7 +111,8 @@ def main() -> None:
     ap.add_argument("--subjects", type=int, default=20)
     add_option(ap, "--duration-s", aliases=("--duration",), type=float, default=30.0)
     ap.add_argument("--workdir", type=Path, default=Path("runs/benchmark"))
-    ap.add_argument("--hours", type=float, default=1.0)
+    ap.add_argument("--hours", type=float, default=1.0, help="length of the speed probe's recording (0: no probe)")
+    ap.add_argument("--activities", nargs="+", choices=ACTIVITIES, default=list(ACTIVITIES))
     ap.add_argument("--floor-subjects", type=int, default=8, help="people for the soft-tissue floor (0: skip)")
     ap.add_argument("--probe", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -122,11 +123,11 @@ def main() -> None:
     from imukin.fusion.refine import shipped_predictors
 
     args.workdir.mkdir(parents=True, exist_ok=True)
-    runs = [r for a in ACTIVITIES for j in JOINT_NAMES for r in shipped_angle_models(a, j)]
+    runs = [r for a in args.activities for j in JOINT_NAMES for r in shipped_angle_models(a, j)]
     if not runs:
         sys.exit("no pretrained models found; build them with 'make pretrained'")
     rows, best = [], {}
-    for activity in ACTIVITIES:
+    for activity in args.activities:
         data = test_corpus(activity, args.subjects, args.duration_s, args.workdir)
         for joint in JOINT_NAMES:
             for label, predictor in shipped_predictors(activity, joint).items():
@@ -168,7 +169,7 @@ def main() -> None:
               "part below 1 Hz that no filter separates from joint motion\n")
         print("| joint | activity | all tissue motion flex / add / rot | slow part only flex / add / rot |")
         print("|---|---|---|---|")
-        for activity in ACTIVITIES:
+        for activity in args.activities:
             floor = tissue_floor(activity, args.floor_subjects, args.duration_s)
             for joint, d in floor.items():
                 print(f"| {joint} | {activity} | {' / '.join(f'{v:.2f}' for v in d['all'])} | "
@@ -182,6 +183,8 @@ def main() -> None:
         print(f"| {run.name} | {meta.get('train_steps', '?')} | {meta.get('best_step', '?')} | "
               f"{meta.get('train_seconds', float('nan')) / 60:.1f} |")
 
+    if args.hours <= 0:
+        return
     print(f"\nInference on a {args.hours:g} h recording at 100 Hz (2 threads, each model in a fresh process, "
           "median of 3 runs)\n")
     print("| model | seconds | x real time | peak memory MB |")

@@ -37,11 +37,13 @@ from imukin.conventions import ANGLE_AXES, JOINT_NAMES, joint_segments, relative
 from imukin.evaluation.metrics import sequence_metrics
 from imukin.fusion.classical import ClassicalConfig, ClassicalPredictor
 from imukin.fusion.optimize import optimize_orientations, so3_exp, so3_log
-from imukin.fusion.reference_bfgs import reference_refine
 from imukin.io.job_h5 import iter_dataset, write_dataset
 from imukin.simulation.corpus import CorpusConfig, corpus_attrs, simulate_corpus
 from imukin.rotations import heading_free
 from imukin.training.dataset import split_subjects
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the reference's BFGS sits beside this script
+from reference_bfgs import reference_refine  # noqa: E402
 
 CORPUS_SEED = 7001  # benchmark corpus (train/val/test split inside it)
 SPEED_SEED = 7002  # the 60 s speed sequence

@@ -161,3 +161,26 @@ def test_known_mounting_from_a_file(walker, tmp_path):
     assert given.mounting["rthigh"]["method"] == "manual"
     with pytest.raises(ImukinError, match="mounting file .* does not exist"):
         imukin.predict(turned, fs=100, mounting=tmp_path / "none.json")
+
+
+def test_joints_share_inputs_and_get_the_numbers_of_their_own_model(walker):
+    """predict resamples each segment once for every joint that uses it; each joint still gets exactly
+    what its model gives on its own two sensors, also when a long gap splits the recording."""
+    from imukin.conventions import joint_name, joint_segments
+    from imukin.predictor import AnglePredictor
+
+    signals = {s: (walker.acc[s].copy(), walker.gyr[s].copy()) for s in walker.acc}
+    signals["lshank"][1][400:430] = np.nan  # 0.3 s: a long gap, two stretches
+    out = imukin.predict(signals, fs=100, align="none")
+    assert out.joints == JOINTS6
+    assert {"align", "load_models", "resample", "models"} <= set(out.timings) and out.timings["models"] > 0
+    n = len(walker.acc["pelvis"])
+    for joint in ("hip", "knee", "ankle"):
+        model = AnglePredictor.pretrained(joint, "walking")
+        for side in ("right", "left"):
+            prox, dist = joint_segments(joint, side)
+            want = np.full((n, 3), np.nan)
+            for s, e in ((0, 400), (430, n)):
+                want[s:e] = model.predict(signals[prox][0][s:e], signals[prox][1][s:e], signals[dist][0][s:e],
+                                          signals[dist][1][s:e], side=side, fs=100)
+            assert np.array_equal(out.angles[joint_name(joint, side)], want, equal_nan=True)

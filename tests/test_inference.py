@@ -216,3 +216,42 @@ def test_cnn_long_windows_match_one_pass_over_the_whole_recording():
     assert np.max(np.abs(plain - whole)) > 1e-3 * np.max(np.abs(whole))
     transformer = create_model("transformer", d_model=16, n_heads=2, n_layers=1, d_ff=16)
     assert inference_windowing(transformer, 400) == {"window": 400, "overlap": 0.5, "margin": 0}
+
+
+def test_inference_model_computes_what_the_model_computes(rng):
+    """The faster copy (channels-last convolutions, batch norm as an affine map) agrees with the
+    model to float32 rounding, leaves the model as it was, and is only made where it applies."""
+    from imukin.inference import ChannelsLastConv1d, inference_model
+    from imukin.models import create_model
+
+    torch.manual_seed(0)
+    x = torch.from_numpy(rng.standard_normal((3, 1000, 16)).astype(np.float32))
+    for kwargs in ({}, {"dilation": 2}, {"causal": True}):
+        cnn = create_model("cnn", n_layers=3, channels=24, kernel_size=21, **kwargs)
+        for m in cnn.modules():  # batch statistics that are not the identity
+            if isinstance(m, torch.nn.BatchNorm1d):
+                m.running_mean.uniform_(-1, 1)
+                m.running_var.uniform_(0.5, 2)
+        cnn.eval()
+        fast = inference_model(cnn)
+        assert fast is not cnn and any(isinstance(m, ChannelsLastConv1d) for m in fast.modules())
+        assert not any(isinstance(m, ChannelsLastConv1d) for m in cnn.modules())
+        with torch.no_grad():
+            want, got = cnn(x), fast(x)
+        assert torch.max(torch.abs(got - want)) <= 1e-5 * torch.max(torch.abs(want))
+    assert inference_model(cnn.train()) is cnn  # training mode: left alone
+    transformer = create_model("transformer", d_model=16, n_heads=2, n_layers=1, d_ff=16).eval()
+    assert inference_model(transformer) is transformer  # nothing to swap
+
+
+def test_default_batch_holds_a_fixed_number_of_frames():
+    from imukin.inference import DEFAULT_BATCH_FRAMES
+
+    seen = []
+
+    def fn(b):
+        seen.append(b.shape[0])
+        return b[..., :1]
+
+    predict_windows(fn, np.zeros((200_000, 2), np.float32), window=1000)
+    assert max(seen) == DEFAULT_BATCH_FRAMES // 1000

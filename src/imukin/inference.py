@@ -11,14 +11,26 @@ everywhere, edges included, and a pointwise model gives exactly its full-length
 result. Memory does not grow with T beyond the (T, K) output: windows are cut
 from the input batch by batch, and only one window's worth of frames is pending.
 
+Faster layers
+-------------
+:func:`inference_model` gives a copy of a model in ``eval()`` mode whose layers compute the
+same function faster on a CPU: each ``Conv1d`` runs as a 2-D convolution on channels-last
+memory (oneDNN's fastest path for these shapes, about twice the speed of its 1-D one on
+(B, C, T) input), and each ``BatchNorm1d`` as the per-channel affine map it is in
+``eval()`` mode, which keeps that memory layout. The outputs agree to float32 rounding
+(:func:`inference_model` checks this on a short input and falls back to the model itself
+otherwise).
+
 Rate changes live in :mod:`imukin.signal` (:func:`imukin.signal.resample`).
 """
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from imukin.errors import ImukinError
 from imukin.signal import window_starts
@@ -58,6 +70,94 @@ def _blend_weights(starts: np.ndarray, taper: np.ndarray, j: int) -> np.ndarray:
         else:
             den[: w + d] += taper[-d:]
     return taper / den
+
+
+class ChannelsLastConv1d(torch.nn.Module):
+    """A ``Conv1d`` (zero padding) computed as a 2-D convolution on channels-last memory: (B, C, T) -> (B, O, T).
+
+    Input that is a transposed (B, T, C) tensor, as sequence models pass it, is used without a copy,
+    and the output keeps that layout.
+    """
+
+    def __init__(self, conv: torch.nn.Conv1d):
+        super().__init__()
+        w = conv.weight.detach().unsqueeze(2).contiguous(memory_format=torch.channels_last)  # (O, C/g, 1, k)
+        self.register_buffer("weight", w)
+        self.register_buffer("bias", None if conv.bias is None else conv.bias.detach().clone())
+        self.padding = conv.padding if isinstance(conv.padding, str) else (0, conv.padding[0])
+        self.stride, self.dilation, self.groups = (1, conv.stride[0]), (1, conv.dilation[0]), conv.groups
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(x.unsqueeze(2), self.weight, self.bias, self.stride, self.padding, self.dilation,
+                        self.groups).squeeze(2)
+
+
+class ChannelAffine(torch.nn.Module):
+    """``BatchNorm1d`` in ``eval()`` mode as ``x * scale + shift`` per channel (dim 1), in any memory layout."""
+
+    def __init__(self, bn: torch.nn.BatchNorm1d):
+        super().__init__()
+        scale = torch.rsqrt(bn.running_var.detach() + bn.eps)
+        if bn.weight is not None:
+            scale = scale * bn.weight.detach()
+        shift = -bn.running_mean.detach() * scale
+        if bn.bias is not None:
+            shift = shift + bn.bias.detach()
+        self.register_buffer("scale", scale[:, None])  # (C, 1): broadcasts over (B, C, T)
+        self.register_buffer("shift", shift[:, None])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.addcmul(self.shift, x, self.scale)
+
+
+def inference_model(model: torch.nn.Module, check_frames: int = 512, atol: float = 1e-4) -> torch.nn.Module:
+    """A copy of ``model`` (in ``eval()`` mode) with faster equivalents of its 1-D layers, for CPU inference.
+
+    ``Conv1d`` with zero padding becomes :class:`ChannelsLastConv1d`, ``BatchNorm1d`` with
+    running statistics :class:`ChannelAffine` (see the module notes). On other devices, or
+    when nothing is swapped, the model itself is returned. The copy is checked against the
+    model on a random (2, ``check_frames``, C) input; if they differ by more than ``atol``
+    (relative to the output's scale) the model itself is returned.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A sequence model (B, T, C) -> (B, T, K) in ``eval()`` mode.
+    check_frames : int
+        Length of the check input.
+    atol : float
+        Largest accepted difference, relative to ``max(1, max |output|)``.
+
+    Returns
+    -------
+    torch.nn.Module
+    """
+    if model.training or _module_device(model).type != "cpu":
+        return model
+    fast = copy.deepcopy(model)
+    swapped = 0
+    for parent in fast.modules():
+        for name, child in list(parent.named_children()):
+            if type(child) is torch.nn.Conv1d and child.padding_mode == "zeros":
+                setattr(parent, name, ChannelsLastConv1d(child))
+                swapped += 1
+            elif type(child) is torch.nn.BatchNorm1d and child.track_running_stats and child.running_var is not None:
+                setattr(parent, name, ChannelAffine(child))
+                swapped += 1
+    if not swapped:
+        return model
+    c_in = getattr(getattr(model, "config", None), "in_channels", None)
+    if c_in is None:
+        return model
+    x = torch.randn(2, int(check_frames), int(c_in), generator=torch.Generator().manual_seed(0))
+    try:
+        with torch.inference_mode():
+            want, got = model(x), fast(x)
+    except Exception:  # noqa: BLE001 -- any doubt: keep the model as it is
+        return model
+    if got.shape != want.shape or not bool(((got - want).abs().max() <= atol * max(1.0, float(want.abs().max())))):
+        return model
+    return fast
 
 
 def _module_device(fn) -> torch.device:

@@ -13,7 +13,7 @@ import torch
 
 from imukin.conventions import same_rate, side_inputs
 from imukin.errors import ImukinError
-from imukin.inference import inference_windowing, predict_windows
+from imukin.inference import inference_model, inference_windowing, predict_windows
 from imukin.models import load_checkpoint
 from imukin.normalization import Normalizer
 from imukin.pretrained import PRETRAINED_DIR, PRETRAINED_MODELS, pretrained_path, shipped_angle_models  # noqa: F401
@@ -65,8 +65,14 @@ class TrainedRun:
         return self._run(self._normalized(n, lambda i, j: side_inputs(*(a[i:j] for a in signals), side)), progress)
 
     def _run(self, x: np.ndarray, progress: bool) -> np.ndarray:
-        """Outputs in physical units (T, K) from normalised float32 channels (T, C)."""
-        y = predict_windows(self.model, x, device=self.device, progress=progress,
+        """Outputs in physical units (T, K) from normalised float32 channels (T, C).
+
+        The network runs as :func:`imukin.inference.inference_model` of :attr:`model` (made once;
+        the weights are taken as fixed from then on).
+        """
+        if getattr(self, "_fast", (None, None))[0] is not self.model:
+            self._fast = (self.model, inference_model(self.model))
+        y = predict_windows(self._fast[1], x, device=self.device, progress=progress,
                             **inference_windowing(self.model, self.window))
         return np.asarray(self.norm.y_inverse(y))
 

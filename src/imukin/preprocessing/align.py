@@ -148,7 +148,7 @@ SIGN_FEATURE_NAMES = ("skew_wz", "skew_ax", "c_ax_ay", "c_ax_day", "c_wz_ay", "c
 
 #: The simulator's pelvis surge is not a reliable model of real gait: its forward speed follows the
 #: inverted pendulum (walking) and the spring-mass dip (running) only on average over steps, through
-#: phase warps of the joint-angle templates (imukin.simulation.gait._walk_warp, _run_warp), and the
+#: phase warps of the joint-angle templates (imukin.simulation.gait.stride.walk_warp, run_warp), and the
 #: no-slip stance of the templates adds within-step wobble of the same size, so the simulated phase of
 #: forward against vertical acceleration is mixed (running c_ax_day 0.03 +- 0.21). So the pelvis's
 #: features that involve acc_x are not taken from the simulator; the phase of forward against vertical

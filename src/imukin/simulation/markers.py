@@ -24,10 +24,11 @@ Two ways to build a segment frame (``ClusterSet.method``):
     builds the hip flexion at foot strike, ~20-30 deg in walking, into its angles.)
     Joint angles from cluster frames are therefore offset by the subject's joint angles
     at mid-stance. Measured against Vicon Plug-in Gait on a real trial (see
-    :func:`compare_with_vicon`): offsets of about -17 deg (hip flexion), -18 to -24 deg
-    (knee flexion) and -13 deg (ankle flexion), with the curves' shapes kept (r 0.95-0.996
-    for hip and knee flexion, 4-5 deg RMSE once the offset is removed). Compare such
-    angles offset-removed, as the reference's accuracy figures are.
+    :func:`imukin.evaluation.vicon_comparison.compare_with_vicon`): offsets of about -17 deg
+    (hip flexion), -18 to -24 deg (knee flexion) and -13 deg (ankle flexion), with the
+    curves' shapes kept (r 0.95-0.996 for hip and knee flexion, 4-5 deg RMSE once the
+    offset is removed). Compare such angles offset-removed, as the reference's accuracy
+    figures are.
 ``"pig"`` (Vicon Plug-in Gait segment-axis virtual markers)
     Markers O (origin), A (anterior), L (lateral), P (proximal) per segment, e.g.
     ``RFEO RFEA RFEL RFEP``. In those files L points to the subject's *left* on both
@@ -82,7 +83,7 @@ import numpy as np
 from scipy.interpolate import CubicSpline
 from scipy.spatial.transform import Rotation, Slerp
 
-from imukin.conventions import ACTIVITIES, ANGLE_AXES, JOINT_NAMES, SEGMENTS, SIDES, check_choice, joint_angles, \
+from imukin.conventions import ACTIVITIES, JOINT_NAMES, SEGMENTS, SIDES, check_choice, joint_angles, \
     joint_name, joint_segments, segment_name, subject_id
 from imukin.data import SubjectRecord
 from imukin.errors import ImukinError
@@ -95,8 +96,6 @@ METHODS = ("cluster", "pig", "rigid")
 REFERENCES = ("midstance", "first")
 #: Shortest trial (s) left after trimming to the span where all markers are seen.
 MIN_DURATION_S = 0.5
-#: Plug-in Gait angle output names per joint (prefixed with R or L).
-VICON_ANGLE_NAMES = {"hip": "HipAngles", "knee": "KneeAngles", "ankle": "AnkleAngles"}
 
 
 @dataclass
@@ -741,9 +740,35 @@ def _lowpass(x: np.ndarray, fs: float, cutoff_hz: float) -> np.ndarray:
     return lowpass(x, fs, cutoff_hz)
 
 
-def _trial_frames(markers: MarkerData, clusters: ClusterSet, cutoff_hz: float, reference: str | int,
-                  max_gap_s: float):
-    """Gap-fill, trim, low-pass and build frames: -> (frames, first, stop, joints, info)."""
+def trial_frames(markers: MarkerData, clusters: ClusterSet, cutoff_hz: float, reference: str | int,
+                 max_gap_s: float):
+    """Segment frames of a trial: gap-filled, trimmed to where every segment is seen, low-pass filtered.
+
+    Parameters
+    ----------
+    markers : MarkerData
+        The trial (lab frame, metres).
+    clusters : ClusterSet
+        Segment markers and frame method.
+    cutoff_hz : float
+        Low-pass cutoff of the markers (``"rigid"``: of the frames); 0 for none.
+    reference : {"midstance", "first"} or int
+        Neutral-posture instant (see :func:`segment_frames`); a frame number counts from the
+        trial's first frame.
+    max_gap_s : float
+        Longest gap filled.
+
+    Returns
+    -------
+    frames : dict
+        Segment -> ``(rot (n, 3, 3), origin (n, 3))`` over frames ``first:stop``.
+    first, stop : int
+        The span of the trial's frames kept.
+    joints : list of tuple
+        ``(joint, side)`` pairs whose two segments have markers.
+    info : dict
+        What :func:`segment_frames` reports (``reference_frame`` per segment).
+    """
     fs = markers.fs
     pos = _cluster_positions(markers, clusters, max_gap_s, skip_absent=True)  # segment -> (N, K, 3)
     joints = [(j, s) for j in JOINT_NAMES for s in SIDES if all(seg in pos for seg in joint_segments(j, s))]
@@ -783,7 +808,7 @@ def _seen_span(seen: np.ndarray, fs: float, pos: dict, markers: MarkerData, refe
 
 
 def _trial_frames_rigid(markers: MarkerData, pos: dict, cutoff_hz: float, reference, max_gap_s: float, joints):
-    """:func:`_trial_frames` for ``"rigid"`` sets: fit, trim, fill frame gaps, low-pass the frames."""
+    """:func:`trial_frames` for ``"rigid"`` sets: fit, trim, fill frame gaps, low-pass the frames."""
     fs = markers.fs
     raw = {seg: _rigid_frame(p, seg) for seg, p in pos.items()}
     seen = np.all(np.stack([np.all(np.isfinite(r), axis=(1, 2)) for r, _ in raw.values()]), axis=0)  # (N,)
@@ -852,7 +877,7 @@ def markers_to_record(markers: MarkerData, clusters: ClusterSet, fs_out: float =
         raise ImukinError(f"fs_out must be a positive rate in Hz, got {fs_out}")
     check_choice("activity", activity, ACTIVITIES)
     fs = markers.fs
-    frames, a, b, joints, info = _trial_frames(markers, clusters, cutoff_hz, reference, max_gap_s)
+    frames, a, b, joints, info = trial_frames(markers, clusters, cutoff_hz, reference, max_gap_s)
 
     n = b - a
     t = np.arange(n) / fs  # (n,) marker times
@@ -879,85 +904,6 @@ def markers_to_record(markers: MarkerData, clusters: ClusterSet, fs_out: float =
     )
     rec.validate()
     return rec
-
-
-# ---------------------------------------------------------------- Vicon comparison
-def compare_with_vicon(markers: MarkerData, joints=("hip", "knee", "ankle"), clusters: ClusterSet = PIG_CLUSTERS,
-                       cutoff_hz: float | None = None) -> dict[str, dict[str, dict[str, float]]]:
-    """imukin's joint angles vs Vicon Plug-in Gait's own angle outputs, per joint, side and axis.
-
-    With the default :data:`PIG_CLUSTERS` both come from the same PiG segments, so the
-    comparison isolates the angle conventions (axes, Euler sequence, signs). With a
-    ``method="cluster"`` set (e.g. the physical thigh/shank/foot markers) it measures
-    the cluster method, offsets from its neutral-posture assumption included.
-
-    Plug-in Gait ankle specifics (measured on a Vicon trial): Vicon's knee uses the tibia
-    axis markers (``RTIO...``) as they are, and imukin's knee matches it to 0.01 deg; Vicon's
-    ankle uses that tibia turned about its long axis by the tibial torsion, and a
-    flexion - rotation - inversion (Z-Y'-X'') sequence about the PiG foot axes (long axis
-    toe -> ankle). imukin keeps one convention (untorsioned tibia, Z-X'-Y'' with the foot's
-    y perpendicular to the sole), so ankle flexion agrees closely, ankle rotation is offset
-    by the torsion (a constant, reported as ``offset_deg``), and the frontal angles differ.
-
-    Parameters
-    ----------
-    markers : MarkerData
-        A Plug-in Gait trial with ``angles`` such as ``RHipAngles`` (columns sagittal,
-        frontal, transverse) and the markers ``clusters`` names.
-    joints : sequence of {"hip", "knee", "ankle"}
-    clusters : ClusterSet
-        Segment markers (default :data:`PIG_CLUSTERS`).
-    cutoff_hz : float, optional
-        Marker low-pass cutoff; default none for PiG axis markers (Vicon's angles come
-        from the same unfiltered axes), 8 Hz for clusters (as :func:`markers_to_record`).
-
-    Returns
-    -------
-    dict
-        ``result[joint_name][axis]`` (e.g. ``result["rknee"]["flexion"]``) -> dict with
-        ``rmse_deg``, ``offset_deg`` (mean imukin - Vicon), ``rmse_offset_removed_deg``,
-        ``r`` (Pearson) and ``n`` (frames compared).
-    """
-    for j in joints:
-        check_choice("joint", j, JOINT_NAMES)
-    if cutoff_hz is None:
-        cutoff_hz = 0.0 if clusters.method == "pig" else 8.0
-    frames, a, b, _, _ = _trial_frames(markers, clusters, cutoff_hz, "midstance", 0.1)
-    result = {}
-    for joint in joints:
-        for side in SIDES:
-            vicon = markers.angles.get(side[0].upper() + VICON_ANGLE_NAMES[joint])
-            prox, dist = joint_segments(joint, side)
-            if vicon is None or prox not in frames or dist not in frames:
-                continue
-            vicon = vicon[a:b]  # (n, 3)
-            ours = joint_angles(frames[prox][0], frames[dist][0], joint, side)  # (n, 3)
-            ok = np.all(np.isfinite(ours), axis=1) & np.all(np.isfinite(vicon), axis=1)
-            if ok.sum() < 3:
-                continue
-            per_axis = {}
-            for k, axis in enumerate(ANGLE_AXES):
-                d = ours[ok, k] - vicon[ok, k]
-                per_axis[axis] = dict(
-                    rmse_deg=float(np.sqrt(np.mean(d ** 2))), offset_deg=float(d.mean()),
-                    rmse_offset_removed_deg=float(np.std(d)), r=float(np.corrcoef(ours[ok, k], vicon[ok, k])[0, 1]),
-                    n=int(ok.sum()))
-            result[joint_name(joint, side)] = per_axis
-    if not result:
-        raise ImukinError(f"{markers.source or 'the marker data'} has no Vicon angle outputs (RHipAngles, ...) "
-                          f"for the joints its segment markers form; nothing to compare")
-    return result
-
-
-def format_vicon_table(result: dict) -> str:
-    """Markdown table of :func:`compare_with_vicon`'s result."""
-    lines = ["| joint | axis | RMSE (deg) | offset (deg) | RMSE offset removed (deg) | r | frames |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
-    for jn, axes in result.items():
-        for axis, m in axes.items():
-            lines.append(f"| {jn} | {axis} | {m['rmse_deg']:.2f} | {m['offset_deg']:+.2f} | "
-                         f"{m['rmse_offset_removed_deg']:.2f} | {m['r']:.3f} | {m['n']} |")
-    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------- files

@@ -1,5 +1,8 @@
 """The reference's optimisation stage as published, for speed and accuracy comparisons only.
 
+``benchmarks/fusion.py`` times it against :func:`imukin.fusion.optimize.optimize_orientations`;
+it is not part of the imukin package.
+
 For each segment and each frame it solves one small problem with
 :func:`scipy.optimize.minimize` (BFGS, gradients by finite differences): find the
 rotation increment ``dR``, parametrised by 6 numbers (two columns, Gram-Schmidt), that

@@ -1,0 +1,177 @@
+"""Segment poses relative to the pelvis from the joint-angle curves, and the pelvis angles.
+
+The curves of each side are the templates (:mod:`imukin.simulation.gait.templates`) plus the
+subject's deviation and asymmetry, the stride-to-stride modulation and the per-subject fit
+to the ground (:data:`FIT_SCALE` and the other slots). Forward kinematics goes through
+:func:`imukin.conventions.angles_to_relative_rotation`:
+``R_thigh = R_pelvis @ angles_to_relative_rotation(hip, "hip", side)`` and so on, so
+:func:`imukin.conventions.joint_angles` returns the curves exactly. Each sole is four
+rolling circles (:func:`~imukin.simulation.body.foot_sole`); :func:`segment_pose` also gives
+the soft-lowest sole point of each foot, where the ground is touched.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from imukin.conventions import JOINT_NAMES, SIDES, angles_to_relative_rotation, check_choice, joint_name, \
+    segment_name, zxy_matrix
+from imukin.simulation.body import CURVE_CHANNELS, N_CURVES, N_DEV_HARMONICS, SubjectParams, foot_sole
+from imukin.simulation.gait.smooth import softplus
+from imukin.simulation.gait.templates import N_HARMONICS, fourier_basis, speed_terms, template_curves, \
+    template_mean
+
+#: Column of each curve of :data:`~imukin.simulation.body.CURVE_CHANNELS`.
+_CH = {c: i for i, c in enumerate(CURVE_CHANNELS)}
+#: Pelvis curve sign when the left-side (mirrored) view is turned into the right-side view.
+_PELVIS_MIRROR = np.array([1.0, -1.0, -1.0])
+
+#: Walking: correction of the trailing leg during double support so that both feet are on
+#: the ground when the other heel lands and the landing foot is not above the trailing one
+#: afterwards. Positive: extra knee flexion (lifts the trailing foot); negative: extra ankle
+#: plantarflexion (push-off, lengthens the trailing leg). Gaussian bumps (SD in cycles) at
+#: these offsets from the other foot's heel strike.
+_TRAIL_FIT_CENTRES = np.arange(-0.03, 0.17, 0.025)
+_TRAIL_FIT_WIDTH = 0.025
+
+#: Slots of the per-subject ground-fit vector (see :func:`~imukin.simulation.gait.stride.stride_table`):
+#: stride scale, hip flexion offset (deg), toe-off (fraction of the cycle), trailing-leg correction
+#: amplitudes.
+FIT_SCALE, FIT_HIP, FIT_TOE_OFF = 0, 1, 2
+FIT_TRAIL = slice(3, None)
+N_FIT = 3 + len(_TRAIL_FIT_CENTRES)
+
+#: Softness (m) of the choice of the lowest sole point (rolling contact).
+_SOLE_SOFT_M = 0.001
+
+
+# ---------------------------------------------------------------- curves and poses
+@dataclass
+class CurveModifiers:
+    """Per-sample curve modifiers of one side (everything but the template)."""
+
+    scale: np.ndarray  # (N, 12) amplitude factor about the cycle mean
+    offset: np.ndarray  # (N, 12) deg added
+
+
+def trail_fit_basis(phase: np.ndarray) -> np.ndarray:
+    """Gaussian bumps of the trailing-leg correction at the leg's phase: (N,) -> (N, J)."""
+    d = (phase - np.floor(phase)) - 0.5  # cycles since the other foot's heel strike (nominally)
+    return np.exp(-0.5 * ((d[:, None] - _TRAIL_FIT_CENTRES) / _TRAIL_FIT_WIDTH) ** 2)
+
+
+def _side_curves(activity: str, subject: SubjectParams, side: str, phase: np.ndarray, up: np.ndarray,
+                 fit: np.ndarray, mods: CurveModifiers | None, use_subject: bool) -> np.ndarray:
+    """Curves (N, 12) of one side: template + subject deviation + asymmetry + stride modulation.
+
+    ``up`` (N, 4) are the speed polynomial terms (:func:`speed_terms`); ``fit`` (N, N_FIT) holds
+    the per-subject fit to the ground (see :func:`~imukin.simulation.gait.stride.stride_table`).
+    """
+    basis = fourier_basis(phase, N_HARMONICS)  # (N, 25)
+    mean = template_mean(activity, up)  # (N, 12)
+    dev = template_curves(activity, basis, up) - mean  # (N, 12) about the cycle mean
+    scale = np.ones((len(phase), N_CURVES))
+    scale[:, _CH["hip_flexion"]] = fit[:, FIT_SCALE]
+    scale[:, _CH["pelvis_rotation"]] = fit[:, FIT_SCALE]
+    out = mean.copy()
+    out[:, _CH["hip_flexion"]] += fit[:, FIT_HIP]
+    if activity == "walking":
+        c = np.sum(fit[:, FIT_TRAIL] * trail_fit_basis(phase), axis=1)  # (N,) trailing-leg correction, deg
+        raise_ = softplus(c, 0.5)  # > 0: knee flexion lifts the trailing foot
+        out[:, _CH["knee_flexion"]] += raise_
+        out[:, _CH["ankle_flexion"]] += c - raise_  # < 0: push-off plantarflexion lengthens the trailing leg
+    if use_subject:
+        sgn = 0.5 if side == "right" else -0.5
+        scale = scale * (1.0 + sgn * subject.asym_scale) * subject.curve_scale
+        out = out + sgn * subject.asym_offset_deg + basis[:, :1 + 2 * N_DEV_HARMONICS] @ subject.curve_dev_deg.T
+        if activity == "running" and subject.strike_plantarflexion_deg:
+            d = (phase + 0.5) % 1.0 - 0.5  # cycles since heel strike
+            out[:, _CH["ankle_flexion"]] -= subject.strike_plantarflexion_deg * np.exp(-((d + 0.01) / 0.06) ** 2)
+    if mods is not None:
+        return out + dev * (scale * mods.scale) + mods.offset
+    return out + dev * scale
+
+
+def _rot_y(psi: np.ndarray) -> np.ndarray:
+    """Rotations about +Y by ``psi`` (rad): (...) -> (..., 3, 3)."""
+    c, s = np.cos(psi), np.sin(psi)
+    r = np.zeros(psi.shape + (3, 3))
+    r[..., 0, 0], r[..., 0, 2], r[..., 1, 1], r[..., 2, 0], r[..., 2, 2] = c, s, 1.0, -s, c
+    return r
+
+
+def pelvis_rotation_from_angles(pelvis_deg: np.ndarray) -> np.ndarray:
+    """Pelvis orientation in the walking-direction frame from Plug-in Gait pelvis angles.
+
+    ``[tilt (anterior +), obliquity (right side up +), rotation (right side forward +)]``,
+    intrinsic Z-X'-Y'' like the joint angles, i.e. ``Rz(-tilt) Rx(-obliquity) Ry(rotation)``:
+    (..., 3) deg -> (..., 3, 3).
+    """
+    a = np.deg2rad(np.asarray(pelvis_deg, float))
+    return zxy_matrix(-a[..., 0], -a[..., 1], a[..., 2])
+
+
+def pelvis_angles_from_rotation(r_pelvis: np.ndarray, heading_rad=0.0, side: str = "right") -> np.ndarray:
+    """Plug-in Gait pelvis angles (deg) of a pelvis orientation relative to the walking direction.
+
+    Parameters
+    ----------
+    r_pelvis : ndarray, shape (..., 3, 3)
+    heading_rad : float or ndarray, shape (...)
+        Walking direction about +Y (see :attr:`~imukin.simulation.gait.generator.Kinematics.heading_deg`).
+    side : {"right", "left"}
+        The left view negates obliquity and rotation (left side up / forward positive).
+    """
+    check_choice("side", side, SIDES)
+    r_rel = np.swapaxes(_rot_y(np.broadcast_to(np.asarray(heading_rad, float), r_pelvis.shape[:-2])), -1, -2) @ r_pelvis
+    eul = Rotation.from_matrix(r_rel.reshape(-1, 3, 3)).as_euler("ZXY", degrees=True)
+    out = np.stack([-eul[:, 0], -eul[:, 1], eul[:, 2]], axis=-1).reshape(r_pelvis.shape[:-2] + (3,))
+    return out if side == "right" else out * np.array([1.0, -1.0, -1.0])
+
+
+def segment_pose(subject: SubjectParams, activity: str, phase: dict, vstar: np.ndarray, psi: np.ndarray,
+                 fit: np.ndarray, mods: dict | None, use_subject: bool) -> dict:
+    """Segment orientations, joint angles and segment origins relative to the pelvis origin.
+
+    Returns a dict with ``rot``, ``rel``, ``angles``, ``pelvis_angles`` and, per side, the
+    soft-lowest sole height relative to the pelvis ``low`` (N,) and the contact point in
+    the foot frame ``contact`` (N, 3) (rolling contact of the sole circles of
+    :func:`~imukin.simulation.body.foot_sole`).
+    """
+    n = len(vstar)
+    up = speed_terms(activity, vstar)  # (N, 4)
+    curves = {s: _side_curves(activity, subject, s, phase[s], up, fit, None if mods is None else mods[s],
+                              use_subject) for s in SIDES}  # side -> (N, 12)
+    pel = 0.5 * (curves["right"][:, :3] + curves["left"][:, :3] * _PELVIS_MIRROR)  # (N, 3) right view
+    r_pelvis = _rot_y(psi) @ pelvis_rotation_from_angles(pel)  # (N,3,3)
+    rot = {"pelvis": r_pelvis}
+    rel = {"pelvis": np.zeros((n, 3))}
+    angles, low, contact = {}, {}, {}
+    centres_r, radii = foot_sole(subject)  # (4, 3), (4,) right foot
+    for side in SIDES:
+        hip, knee, ankle = (curves[side][:, 3 * j:3 * j + 3] for j in (1, 2, 3))
+        for jn, a in zip(JOINT_NAMES, (hip, knee, ankle)):
+            angles[joint_name(jn, side)] = a
+        th, sh, ft = (segment_name(s, side) for s in ("thigh", "shank", "foot"))
+        rot[th] = r_pelvis @ angles_to_relative_rotation(hip, "hip", side)
+        rot[sh] = rot[th] @ angles_to_relative_rotation(knee, "knee", side)
+        rot[ft] = rot[sh] @ angles_to_relative_rotation(ankle, "ankle", side)
+        zs = 1.0 if side == "right" else -1.0
+        rel[th] = r_pelvis[:, :, 2] * (zs * 0.5 * subject.pelvis_width_m)
+        rel[sh] = rel[th] - rot[th][:, :, 1] * subject.thigh_length_m
+        rel[ft] = rel[sh] - rot[sh][:, :, 1] * subject.shank_length_m
+        # rolling contact: the lowest point of each sole circle, then a soft choice among them
+        centres = centres_r * np.array([1.0, 1.0, zs])  # (4, 3) foot frame
+        r_y = np.ascontiguousarray(rot[ft][:, 1, :])  # (N, 3) lab heights of the foot axes
+        tilt = np.sqrt(np.maximum(1.0 - r_y[:, 2] ** 2, 1e-9))  # (N,) |down projected on the foot x-y plane|
+        down = (r_y * np.array([-1.0, -1.0, 0.0])) / tilt[:, None]  # (N, 3) that direction, foot frame
+        h = rel[ft][:, 1:2] + r_y @ centres.T - radii * tilt[:, None]  # (N, 4) circle bottoms rel. pelvis
+        hmin = h.min(axis=1, keepdims=True)
+        e = np.exp(-(h - hmin) / _SOLE_SOFT_M)  # (N, 4)
+        esum = e.sum(axis=1)
+        low[side] = hmin[:, 0] - _SOLE_SOFT_M * np.log(esum)  # (N,) soft-min height
+        wgt = e / esum[:, None]
+        contact[side] = wgt @ centres + (wgt @ radii)[:, None] * down  # (N, 3) contact point, foot frame
+    return {"rot": rot, "rel": rel, "angles": angles, "pelvis_angles": pel, "low": low, "contact": contact}

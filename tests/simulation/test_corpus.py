@@ -1,0 +1,79 @@
+"""imukin.simulation.corpus: subjects -> gait -> seven IMUs, reproducible per subject, and the file attributes."""
+import numpy as np
+import pytest
+
+from imukin.conventions import G, JOINTS, SEGMENTS
+from imukin.errors import ImukinError
+from imukin.io.job_h5 import file_attrs, read_dataset
+from imukin.simulation.body import draw_subject
+from imukin.simulation.corpus import GENERATOR, CorpusConfig, corpus_attrs, internal_rate, record_from_kinematics, \
+    simulate_corpus, simulate_subject
+from imukin.simulation.gait import GaitConfig, generate_gait
+from imukin.simulation.sensor_errors import SensorErrorConfig
+
+CFG = dict(activity="walking", n_subjects=2, seed=41, duration_s=3.0, fs=100.0)
+
+
+@pytest.mark.parametrize("fs, rate", [(100.0, 500.0), (200.0, 600.0), (60.0, 540.0), (500.0, 500.0), (1000.0, 1000.0)])
+def test_internal_rate_is_a_multiple_of_the_output_rate(fs, rate):
+    assert internal_rate(fs) == rate
+
+
+@pytest.mark.parametrize("field, value, flag", [("n_subjects", 0, "--subjects"), ("fs", 10.0, "--fs"),
+                                                ("duration_s", 1.0, "--duration-s"), ("activity", "cycling", "")])
+def test_config_refuses_bad_values(field, value, flag):
+    with pytest.raises(ImukinError, match=flag or field):
+        CorpusConfig(**{field: value})
+
+
+def test_subject_record_layout():
+    rec = simulate_subject(CorpusConfig(**CFG), 0)
+    rec.validate()
+    assert rec.subject_id == "s0000" and rec.fs == 100.0
+    assert set(rec.acc) == set(rec.gyr) == set(rec.rmat) == set(SEGMENTS) and set(rec.angle) == set(JOINTS)
+    assert abs(rec.n_frames - 3.0 * 100.0) <= 1
+    assert rec.attrs["source"] == "synthetic" and rec.attrs["generator"] == GENERATOR
+    assert rec.attrs["speed_min_m_s"] <= rec.attrs["speed_mean_m_s"] <= rec.attrs["speed_max_m_s"]
+    assert rec.meta.shape == (4,) and rec.meta[3] == pytest.approx(rec.attrs["speed_mean_m_s"])
+    lab = np.einsum("nij,nj->ni", rec.rmat["pelvis"], rec.acc["pelvis"])  # specific force in the lab
+    assert np.allclose(lab.mean(axis=0), [0.0, G, 0.0], atol=0.6)  # +g up over whole strides
+
+
+def test_file_matches_subjects_simulated_alone(corpus_factory):
+    """Each subject has its own random stream: the corpus file (one worker) equals each subject alone."""
+    cfg = CorpusConfig(**CFG)
+    recs = read_dataset(corpus_factory("corpus.h5", **CFG))
+    assert [r.subject_id for r in recs] == ["s0000", "s0001"]
+    alone = simulate_subject(cfg, 1)
+    for seg in SEGMENTS:
+        assert np.allclose(recs[1].acc[seg], alone.acc[seg], atol=1e-5)  # stored as float32
+    assert np.allclose(recs[1].angle["rknee"], alone.angle["rknee"], atol=1e-4)
+    attrs = file_attrs(corpus_factory("corpus.h5", **CFG))
+    assert attrs["seed"] == 41 and attrs["n_subjects"] == 2 and attrs["generator"] == GENERATOR
+
+
+def test_first_subject_continues_the_ids():
+    cfg = CorpusConfig(**{**CFG, "n_subjects": 1, "first_subject": 1})
+    (rec,) = list(simulate_corpus(cfg, workers=1))
+    assert rec.subject_id == "s0001" and rec.attrs["subject_index"] == 1
+    assert np.array_equal(rec.acc["rshank"], simulate_subject(CorpusConfig(**CFG), 1).acc["rshank"])
+
+
+def test_ideal_sensors_keep_the_truth():
+    """With ideal sensors the stored angles are the kinematics' and the mean specific force is +g up."""
+    rng = np.random.default_rng(5)
+    subject = draw_subject(rng, "walking")
+    kin = generate_gait(subject, GaitConfig(duration_s=3.0, fs_internal=500.0), rng)
+    rec = record_from_kinematics(kin, "s0007", 100.0, SensorErrorConfig.ideal(), rng)
+    assert rec.subject_id == "s0007"
+    for joint in JOINTS:
+        assert np.allclose(rec.angle[joint], kin.angles[joint][::5][:rec.n_frames])  # 100 Hz is every 5th pose
+    up = np.einsum("nij,nj->ni", rec.rmat["pelvis"], rec.acc["pelvis"]).mean(axis=0)  # lab specific force
+    assert up[1] == pytest.approx(G, abs=0.5)
+
+
+def test_corpus_attrs_describe_the_config():
+    cfg = CorpusConfig(**CFG)
+    attrs = corpus_attrs(cfg)
+    assert {k: attrs[k] for k in CFG} == CFG
+    assert attrs["source"] == "synthetic" and isinstance(attrs["errors"], str) and "noise" in attrs["errors"]
