@@ -192,7 +192,7 @@ def onnx_runtime(folder: Path, n_frames: int) -> dict[str, float]:
         if run.model.receptive_field:
             sess.run(None, {"imu": x[None]})
         else:
-            predict_windows(lambda b: torch.from_numpy(sess.run(None, {"imu": b.numpy()})[0]), x,
+            predict_windows(lambda b, sess=sess: torch.from_numpy(sess.run(None, {"imu": b.numpy()})[0]), x,
                             **inference_windowing(run.model, run.window))
         took[name] = time.perf_counter() - t0
     return took
@@ -263,7 +263,8 @@ def main(argv=None) -> int:
     try:
         span_s = 60.0 * args.minutes
         t0 = time.perf_counter()
-        h5, csv = (work / "rec.h5", work / "csv") if (work / "rec.h5").exists() else simulate_recording(work, args.minutes)
+        h5, csv = ((work / "rec.h5", work / "csv") if (work / "rec.h5").exists()
+                   else simulate_recording(work, args.minutes))
         sim_s = time.perf_counter() - t0
         rec, load_s = fastest_form([h5, csv])
         print(f"recording: 7 sensors, {args.minutes:g} min at {FS:g} Hz, simulated in {sim_s:.0f} s; "
@@ -297,7 +298,7 @@ def main(argv=None) -> int:
             else:
                 rows += [(f"ONNX Runtime walking_knee_cnn, one pass, {n200} frames", ort_s["walking_knee_cnn"], None,
                           ort_s["walking_knee_cnn"] / plain100, "", None),
-                         (f"ONNX Runtime walking_knee_transformer, 400-frame windows",
+                         ("ONNX Runtime walking_knee_transformer, 400-frame windows",
                           ort_s["walking_knee_transformer"], None, ort_s["walking_knee_transformer"] / plain100, "",
                           None)]
         for prefix, _ in trees:

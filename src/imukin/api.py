@@ -23,8 +23,16 @@ from pathlib import Path
 
 import numpy as np
 
-from imukin.conventions import ACTIVITIES, ANGLE_AXES, JOINT_NAMES, SEGMENTS, SIDES, check_choice, joint_name, \
-    joint_segments
+from imukin.conventions import (
+    ACTIVITIES,
+    ANGLE_AXES,
+    JOINT_NAMES,
+    SEGMENTS,
+    SIDES,
+    check_choice,
+    joint_name,
+    joint_segments,
+)
 from imukin.errors import ImukinError
 from imukin.io.recording import MAX_FILL_S, Recording, load_recording, segment_from_name
 
@@ -208,7 +216,7 @@ def find_mounting(recording: Recording, segments, activity: str = "walking", man
     alignments : dict of str -> SegmentAlignment
     warnings : list of str
     """
-    from imukin.preprocessing.align import SegmentAlignment, align_segment
+    from imukin.preprocessing.align import SegmentAlignment
 
     manual = {**recording.mounting, **(manual or {})}
     out, notes = {}, []

@@ -155,7 +155,7 @@ def inference_model(model: torch.nn.Module, check_frames: int = 512, atol: float
             want, got = model(x), fast(x)
     except Exception:  # noqa: BLE001 -- any doubt: keep the model as it is
         return model
-    if got.shape != want.shape or not bool(((got - want).abs().max() <= atol * max(1.0, float(want.abs().max())))):
+    if got.shape != want.shape or not bool((got - want).abs().max() <= atol * max(1.0, float(want.abs().max()))):
         return model
     return fast
 
@@ -176,8 +176,8 @@ def inference_windowing(model, window: int) -> dict:
     gives the same result inside any window longer than that field, so it runs on long
     windows (``LOCAL_WINDOW``) that overlap by about one receptive field, and the frames
     near a window edge (whose field reaches into the padding) are taken from the
-    neighbouring window: the one-pass result at little extra cost. Other models (transformer, LSTM) see their whole window and
-    run on their training window at 50 % overlap.
+    neighbouring window: the one-pass result at little extra cost. Other models (transformer,
+    LSTM) see their whole window and run on their training window at 50 % overlap.
 
     Returns
     -------

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from imukin.argtypes import device
-from imukin.conventions import ACTIVITIES, ANGLE_AXES, G, JOINT_NAMES, RATE_TOLERANCE, SIDES, check_rate
+from imukin.conventions import ACTIVITIES, ANGLE_AXES, JOINT_NAMES, RATE_TOLERANCE, SIDES, G, check_rate
 from imukin.errors import ImukinError
 from imukin.io.atomic import atomic_path, write_text_atomic
 from imukin.io.paths import check_output_dir
@@ -41,7 +41,8 @@ def add_commands(sub) -> None:
                    help="folder of sensor files (Xsens, DOT, CSV), a multi-sensor CSV, or an .h5 dataset")
     p.add_argument("--root-path", type=Path, help="older form: a reference demo folder (Right_seg1_acc.npy ...) "
                    "of one joint (with --joint)")
-    p.add_argument("--joints", nargs="+", choices=JOINT_NAMES, help="only these joints (default: all the sensors allow)")
+    p.add_argument("--joints", nargs="+", choices=JOINT_NAMES,
+                   help="only these joints (default: all the sensors allow)")
     p.add_argument("--joint", choices=JOINT_NAMES, help="one joint (the older form needs it)")
     p.add_argument("--side", choices=SIDES, help="one leg (default: both)")
     p.add_argument("--activity", default="walking", choices=ACTIVITIES)
@@ -206,9 +207,14 @@ def _report_markdown(r: dict) -> str:
         m = s.get("mounting") or {}
         e = m.get("euler_zxy_deg")
         conf = m.get("confidence")
+        if not m:
+            conf_txt = ""
+        elif isinstance(conf, (int, float)):
+            conf_txt = f"{conf:.2f}"
+        else:
+            conf_txt = "yes" if m.get("sign_confident", True) else "uncertain"
         lines.append(f"| {seg} | {s['sensor']} | {' / '.join(f'{v:.1f}' for v in e) if e else 'not used'} | "
-                     f"{m.get('method', '')} {m.get('sign_rule', '')} | "
-                     f"{(f'{conf:.2f}' if isinstance(conf, (int, float)) else ('yes' if m.get('sign_confident', True) else 'uncertain')) if m else ''} |")
+                     f"{m.get('method', '')} {m.get('sign_rule', '')} | {conf_txt} |")
     lines += ["", "## Joints", "", "| joint | model | frames | flexion range (deg) |", "|---|---|---|---|"]
     for j, row in r["joints"].items():
         lo, hi = row["range_deg"]["flexion"]
@@ -299,9 +305,8 @@ def _predict_one(predictor, leg, s: int, fs: float, args) -> np.ndarray:
     """Angles (T, 3) of sequence ``s`` of a leg, after automatic axis alignment when asked."""
     signals = (leg.acc1[s], leg.gyr1[s], leg.acc2[s], leg.gyr2[s])
     if args.align == "auto":
-        from imukin.preprocessing.align import align_leg
-
         from imukin.api import align_config
+        from imukin.preprocessing.align import align_leg
 
         signals, info = align_leg(*signals, fs, leg.side, args.joint, cfg=align_config(), activity=args.activity)
     return predictor.predict(*signals, side=leg.side, fs=fs, progress=not args.quiet)

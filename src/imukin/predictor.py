@@ -19,6 +19,7 @@ from imukin.normalization import Normalizer
 from imukin.pretrained import PRETRAINED_DIR, PRETRAINED_MODELS, pretrained_path, shipped_angle_models  # noqa: F401
 from imukin.signal import resample, resample_to_length
 
+
 class TrainedRun:
     """A run folder's model, loaded for inference, with what it expects of its input.
 
@@ -98,7 +99,7 @@ class AnglePredictor(TrainedRun):
         super().__init__(run_dir, device, target="angle")
 
     @classmethod
-    def pretrained(cls, joint: str, activity: str, model: str = "cnn", device: str = "cpu") -> "AnglePredictor":
+    def pretrained(cls, joint: str, activity: str, model: str = "cnn", device: str = "cpu") -> AnglePredictor:
         """The shipped model for a joint and activity."""
         return cls(pretrained_path(joint, activity, model), device=device)
 

@@ -85,7 +85,7 @@ import numpy as np
 from scipy.ndimage import uniform_filter1d
 from scipy.spatial.transform import Rotation
 
-from imukin.conventions import G, JOINT_TYPES, SEGMENT_TYPES, check_choice, joint_segments
+from imukin.conventions import JOINT_TYPES, SEGMENT_TYPES, G, check_choice, joint_segments
 from imukin.errors import ImukinError
 
 SIGN_RULES = {  # per segment type, sign rules of the fallback without a walking start, tried in order
@@ -209,7 +209,7 @@ class SegmentAlignment:
     stride_s: float = float("nan")  # stride period found by the gait method
 
     @classmethod
-    def from_matrix(cls, r_mount, segment: str = "unknown") -> "SegmentAlignment":
+    def from_matrix(cls, r_mount, segment: str = "unknown") -> SegmentAlignment:
         """A manual alignment from a 3x3 rotation (``v_segment = r_mount @ v_sensor``)."""
         r = np.asarray(r_mount, float)
         if r.shape != (3, 3):
@@ -839,7 +839,7 @@ def align_segment(acc: np.ndarray, gyr: np.ndarray, fs: float, segment: str,
             warnings.warn(f"the {seg} sensor's standing-based alignment disagrees with the gait-based one "
                           f"(superior axes {err[1]:.0f} deg, anterior {err[0]:.0f} deg apart); using the "
                           f"{'standing' if use_stand else 'gait'} one (confidence {stand.confidence:.2f} vs "
-                          f"{gait.confidence:.2f})")
+                          f"{gait.confidence:.2f})", stacklevel=2)
             if use_stand:
                 stand.evidence.update({f"gait_{k}": v for k, v in gait.evidence.items()})
                 stand.confidence *= 1.0 - gait.confidence  # contradicted evidence lowers it
@@ -851,7 +851,8 @@ def align_segment(acc: np.ndarray, gyr: np.ndarray, fs: float, segment: str,
     if not result.sign_confident or result.confidence < cfg.min_confidence:
         result.sign_confident = False
         warnings.warn(f"the {seg} sensor's alignment is uncertain (rule {result.sign_rule}, confidence "
-                      f"{result.confidence:.2f}); check the aligned signals or pass a manual alignment matrix")
+                      f"{result.confidence:.2f}); check the aligned signals or pass a manual alignment matrix",
+                      stacklevel=2)
     return result
 
 
