@@ -34,6 +34,7 @@ from imukin.conventions import (
     joint_segments,
 )
 from imukin.errors import ImukinError
+from imukin.io.config_files import read_config_file
 from imukin.io.recording import MAX_FILL_S, Recording, load_recording, segment_from_name
 
 ALIGN_MODES = ("auto", "none")
@@ -131,34 +132,6 @@ def _load_model(joint: str, activity: str, model: str, run, refine: bool, ori_ru
 
 
 # ---------------------------------------------------------------- mounting
-def read_json_file(path, what: str, how: str):
-    """The parsed content of a JSON file given by the user, or one line saying what is wrong.
-
-    Parameters
-    ----------
-    path : path-like
-        The file.
-    what : str
-        What the file is, for the message (``"mounting file"``).
-    how : str
-        How to fix it, appended to the message.
-
-    Returns
-    -------
-    object
-        The parsed JSON.
-    """
-    import json
-
-    p = Path(path)
-    if not p.is_file():
-        raise ImukinError(f"{what} {p} does not exist; {how}")
-    try:
-        return json.loads(p.read_text())
-    except json.JSONDecodeError as e:
-        raise ImukinError(f"{what} {p} is not valid JSON ({e}); {how}") from None
-
-
 def parse_mounting(mounting) -> dict[str, np.ndarray]:
     """``{segment: 3x3}`` from a dict or a JSON file: a matrix, or a rotation as ZXY Euler angles in degrees.
 
@@ -174,7 +147,7 @@ def parse_mounting(mounting) -> dict[str, np.ndarray]:
         Mounting per segment (``v_segment = r_mount @ v_sensor``).
     """
     if isinstance(mounting, (str, Path)):
-        mounting = read_json_file(mounting, "mounting file", "pass a JSON file "
+        mounting = read_config_file(mounting, "mounting file", "pass a JSON file "
                               '{"rthigh": [[1,0,0],[0,1,0],[0,0,1]], "rshank": {"euler_zxy_deg": [0, 90, 0]}}')
     if not isinstance(mounting, dict):
         raise ImukinError("mounting must be {segment: 3x3 matrix or {'euler_zxy_deg': [z, x, y]}}")
@@ -295,8 +268,9 @@ def _read_pose(calibrate) -> dict[str, np.ndarray] | None:
     if isinstance(calibrate, str) and calibrate == "standing":
         return None
     if isinstance(calibrate, (str, Path)):
-        calibrate = read_json_file(calibrate, "calibration file", "pass 'standing' or a JSON file of the pose held at "
-                               'the start, e.g. {"rknee": [5, 0, 0]} (degrees; joints not named are taken as 0)')
+        calibrate = read_config_file(calibrate, "calibration file",
+                                     "pass 'standing' or a JSON file of the pose held at the start, e.g. "
+                                     '{"rknee": [5, 0, 0]} (degrees; joints not named are taken as 0)')
     if not isinstance(calibrate, dict):
         raise ImukinError("calibrate must be 'standing' or {joint: [flexion, adduction, rotation]} in degrees")
     from imukin.conventions import JOINTS

@@ -134,11 +134,13 @@ def read_mounting(mounting) -> dict[str, np.ndarray]:
     -------
     dict of str -> ndarray, shape (3, 3)
     """
-    from imukin.api import parse_mounting, read_json_file
+    from imukin.api import parse_mounting
+    from imukin.io.config_files import read_config_file
 
     if isinstance(mounting, (str, Path)):
-        mounting = read_json_file(mounting, "mounting file", "pass the report.json of 'imukin predict' or a JSON file "
-                              '{"rthigh": [[1,0,0],[0,1,0],[0,0,1]], "rshank": {"euler_zxy_deg": [0, 90, 0]}}')
+        mounting = read_config_file(mounting, "mounting file",
+                                    "pass the report.json of 'imukin predict' or a JSON file "
+                                    '{"rthigh": [[1,0,0],[0,1,0],[0,0,1]], "rshank": {"euler_zxy_deg": [0, 90, 0]}}')
     if isinstance(mounting, dict) and isinstance(mounting.get("sensors"), dict):  # a report.json of imukin predict
         mounting = {seg: s["mounting"] for seg, s in mounting["sensors"].items()
                     if isinstance(s, dict) and s.get("mounting")}

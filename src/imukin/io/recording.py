@@ -52,9 +52,9 @@ from pathlib import Path
 
 import numpy as np
 
-from imukin.conventions import JOINT_NAMES, RATE_TOLERANCE, SEGMENTS, SIDES, check_choice, check_rate, \
-    joint_segments
+from imukin.conventions import JOINT_NAMES, RATE_TOLERANCE, SEGMENTS, SIDES, check_choice, check_rate, joint_segments
 from imukin.errors import ImukinError
+from imukin.io.config_files import read_config_file
 
 #: Shortest recording accepted (s): about one walking stride.
 MIN_RECORDING_S = 1.0
@@ -138,7 +138,7 @@ class Recording:
 
     @classmethod
     def from_arrays(cls, signals: dict, fs: float, name: str = "arrays", acc_units: str = "m/s^2",
-                    gyr_units: str = "rad/s") -> "Recording":
+                    gyr_units: str = "rad/s") -> Recording:
         """A recording from arrays: ``{segment: (acc, gyr)}``, each (N, 3).
 
         Parameters
@@ -225,7 +225,7 @@ class Recording:
             bad |= ~np.all(np.isfinite(self.acc[seg]), axis=1) | ~np.all(np.isfinite(self.gyr[seg]), axis=1)
         return bad
 
-    def check(self) -> "Recording":
+    def check(self) -> Recording:
         """Refuse recordings too short for a stride or whose units look wrong; returns self.
 
         Raises
@@ -245,7 +245,8 @@ class Recording:
             if ok.sum() < MIN_RECORDING_S * self.fs:
                 raise ImukinError(f"{self.name}: the {seg} sensor has fewer than {MIN_RECORDING_S:g} s of finite "
                                   "samples; check the file")
-            check_units(self.acc[seg][ok], self.gyr[seg][ok], f"{self.name}: {seg} sensor ({self.sensors.get(seg, '')})")
+            check_units(self.acc[seg][ok], self.gyr[seg][ok],
+                        f"{self.name}: {seg} sensor ({self.sensors.get(seg, '')})")
         return self
 
     def describe(self) -> str:
@@ -319,21 +320,10 @@ def read_sensor_map(path: str | Path) -> dict[str, str]:
         Missing or unreadable file, unknown segments, a segment given twice.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ImukinError(f"sensor map {path} does not exist; pass a JSON file such as "
-                          '{"rthigh": "thigh_right.csv", "rshank": "00B42DAE"}')
-    if path.suffix.lower() == ".xml":
+    how = 'pass a JSON file such as {"rthigh": "thigh_right.csv", "rshank": "00B42DAE"}'
+    if path.suffix.lower() == ".xml" and path.is_file():
         return _read_opensense_map(path)
-    text = path.read_text(errors="replace")
-    try:
-        if path.suffix.lower() == ".toml":
-            import tomllib
-
-            raw = tomllib.loads(text)
-        else:
-            raw = json.loads(text)
-    except Exception as e:  # noqa: BLE001 - any parse error becomes one line
-        raise ImukinError(f"sensor map {path} is not valid {path.suffix.lstrip('.').upper() or 'JSON'} ({e})") from None
+    raw = read_config_file(path, "sensor map", how)
     if isinstance(raw, dict) and isinstance(raw.get("sensors"), dict):
         raw = raw["sensors"]
     return _check_map(raw, str(path))
@@ -352,7 +342,8 @@ def _check_map(raw, where: str) -> dict[str, str]:
         else:
             seg, sensor = _segment_key(key, where), value
         if seg in out:
-            raise ImukinError(f"{where}: segment {seg} is given twice ({out[seg]} and {sensor}); one sensor per segment")
+            raise ImukinError(f"{where}: segment {seg} is given twice ({out[seg]} and {sensor}); "
+                              "one sensor per segment")
         out[seg] = sensor
     return out
 
@@ -594,7 +585,8 @@ def _on_one_grid(reads: dict, name: str, source: str, fs, notes: list[str]) -> R
     elif rates:
         vals = sorted(set(rates.values()))
         if vals[-1] / vals[0] - 1 > RATE_TOLERANCE:
-            raise ImukinError(f"{name}: sensors of unequal rate ({', '.join(f'{s} {v:g} Hz' for s, v in rates.items())})")
+            listed = ", ".join(f"{s} {v:g} Hz" for s, v in rates.items())
+            raise ImukinError(f"{name}: sensors of unequal rate ({listed})")
         hdr = float(vals[0])
         if fs is not None and abs(fs / hdr - 1) > RATE_TOLERANCE:
             raise ImukinError(f"the given rate {fs:g} Hz contradicts the rate in the files of {name} ({hdr:g} Hz); "
@@ -713,7 +705,8 @@ def _load_h5(path: Path, fs, subject) -> Recording:
         raise ImukinError(f"{path} holds no subject groups (s0000 ...); it is not a reference-layout dataset")
     if subject is None:
         if len(ids) > 1:
-            raise ImukinError(f"{path} holds {len(ids)} subjects ({', '.join(ids[:5])}{' ...' if len(ids) > 5 else ''});"
+            more = " ..." if len(ids) > 5 else ""
+            raise ImukinError(f"{path} holds {len(ids)} subjects ({', '.join(ids[:5])}{more});"
                               " pick one with --subject (subject= in Python)")
         subject = ids[0]
     if subject not in ids:

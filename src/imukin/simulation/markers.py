@@ -83,11 +83,22 @@ import numpy as np
 from scipy.interpolate import CubicSpline
 from scipy.spatial.transform import Rotation, Slerp
 
-from imukin.conventions import ACTIVITIES, JOINT_NAMES, SEGMENTS, SIDES, check_choice, joint_angles, \
-    joint_name, joint_segments, segment_name, subject_id
+from imukin.conventions import (
+    ACTIVITIES,
+    JOINT_NAMES,
+    SEGMENTS,
+    SIDES,
+    check_choice,
+    joint_angles,
+    joint_name,
+    joint_segments,
+    segment_name,
+    subject_id,
+)
 from imukin.data import SubjectRecord
 from imukin.errors import ImukinError
 from imukin.io.c3d import MarkerData
+from imukin.io.config_files import read_config_file
 from imukin.signal import lowpass
 from imukin.simulation.imu import ideal_imu
 from imukin.simulation.sensor_errors import SensorErrorConfig, apply_electronic_errors
@@ -226,19 +237,7 @@ def load_marker_map(source) -> ClusterSet:
         if not path.is_file():
             raise ImukinError(f"marker map {path} does not exist; pass a JSON or TOML file, or one of the presets "
                               f"{', '.join(PRESETS)}")
-        text = path.read_text(errors="replace")
-        try:
-            if path.suffix.lower() == ".toml":
-                import tomllib
-
-                raw = tomllib.loads(text)
-            else:
-                import json
-
-                raw = json.loads(text)
-        except ValueError as e:
-            raise ImukinError(f"marker map {path.name} is not valid {'TOML' if path.suffix.lower() == '.toml' else 'JSON'}"
-                              f" ({str(e).splitlines()[0]}); write {{\"pelvis\": [\"M1\", \"M2\", \"M3\"], ...}}") from None
+        raw = read_config_file(path, "marker map", 'write {"pelvis": ["M1", "M2", "M3"], ...}')
     if not isinstance(raw, dict):
         raise ImukinError(f"{where} must map segment names to lists of marker names")
     raw = dict(raw)
