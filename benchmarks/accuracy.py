@@ -23,9 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from imukin.argtypes import add_option
-from imukin.conventions import ANGLE_AXES
+from imukin.conventions import ACTIVITIES, ANGLE_AXES, JOINT_NAMES
 from imukin.io.job_h5 import subject_ids, write_dataset
-from imukin.conventions import ACTIVITIES, JOINT_NAMES
 from imukin.predictor import AnglePredictor
 from imukin.pretrained import shipped_angle_models
 from imukin.simulation.corpus import CorpusConfig, corpus_attrs, simulate_corpus
@@ -93,7 +92,8 @@ def inference_probe(run: str, hours: float, repeats: int = 3) -> dict:
     n = int(hours * 3600 * 100)
     rng = np.random.default_rng(0)
     t = np.arange(n) / 100.0
-    acc = np.stack([np.sin(2 * np.pi * t), 9.81 + np.cos(2 * np.pi * t), 0.1 * np.sin(t)], 1) + rng.normal(0, .1, (n, 3))
+    acc = (np.stack([np.sin(2 * np.pi * t), 9.81 + np.cos(2 * np.pi * t), 0.1 * np.sin(t)], 1)
+           + rng.normal(0, .1, (n, 3)))
     gyr = np.stack([np.sin(2 * np.pi * t), np.cos(t), 2 * np.sin(2 * np.pi * t)], 1)
     walls = []
     for _ in range(repeats):  # the median of a few runs: a shared machine's timings jitter by 20-30 %

@@ -38,8 +38,8 @@ from imukin.evaluation.metrics import sequence_metrics
 from imukin.fusion.classical import ClassicalConfig, ClassicalPredictor
 from imukin.fusion.optimize import optimize_orientations, so3_exp, so3_log
 from imukin.io.job_h5 import iter_dataset, write_dataset
-from imukin.simulation.corpus import CorpusConfig, corpus_attrs, simulate_corpus
 from imukin.rotations import heading_free
+from imukin.simulation.corpus import CorpusConfig, corpus_attrs, simulate_corpus
 from imukin.training.dataset import split_subjects
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the reference's BFGS sits beside this script
@@ -129,7 +129,8 @@ def speed_comparison(workdir: Path, ori_run: Path, joint: str = "knee", seconds:
         warnings.simplefilter("ignore")  # BFGS "precision loss" warnings of the published objective
         b1, b2 = reference_refine(r_net[:, 0], r_net[:, 1], gyr1, gyr2, rec.fs)
     t_bfgs = time.perf_counter() - t0
-    return {"joint": joint, "frames": len(gyr1), "fs": rec.fs, "imukin_s": t_ours, "bfgs_s": t_bfgs, "ratio": t_bfgs / t_ours,
+    return {"joint": joint, "frames": len(gyr1), "fs": rec.fs,
+            "imukin_s": t_ours, "bfgs_s": t_bfgs, "ratio": t_bfgs / t_ours,
             "converged": res.converged, "imukin": score(res.r1, res.r2), "bfgs": score(b1, b2),
             "network": score(r_net[:, 0], r_net[:, 1])}
 
@@ -288,12 +289,14 @@ def print_report(results: dict, speed: dict, mem: dict, args) -> None:
             {"blend": {j: r["blend"] for j, r in results.items()},
              "metrics": {j: r["metrics"] for j, r in results.items()}}, indent=1, default=float))
         return
-    print(f"speed, one {speed['frames'] / speed['fs']:.0f} s two-segment {speed['joint']} sequence at {speed['fs']:g} Hz: "
+    print(f"speed, one {speed['frames'] / speed['fs']:.0f} s two-segment {speed['joint']} sequence "
+          f"at {speed['fs']:g} Hz: "
           f"imukin optimiser {speed['imukin_s']:.2f} s, per-frame BFGS (reference) {speed['bfgs_s']:.1f} s, "
           f"ratio {speed['ratio']:.0f}x")
     for name in ("network", "imukin", "bfgs"):
         s = speed[name]
-        print(f"  {name:8s} heading-free orientation RMS error {s['orientation_rms_deg']:.2f} deg, {speed['joint']} angle "
+        print(f"  {name:8s} heading-free orientation RMS error {s['orientation_rms_deg']:.2f} deg, "
+              f"{speed['joint']} angle "
               f"offset-removed RMSE flexion {s['flexion_rmse_offset_removed_deg']:.2f} deg, mean of 3 axes "
               f"{s['angle_rmse_offset_removed_deg']:.2f} deg")
     print(f"memory, {mem['hours']:g} h at 200 Hz ({mem['frames']} frames, two segments): optimiser "

@@ -24,8 +24,13 @@ from imukin.io.imu_csv import read_imu_csv  # noqa: E402
 from imukin.preprocessing.align import align_segment, angle_errors_deg  # noqa: E402
 from imukin.preprocessing.equalize import equalize_noise, estimate_noise  # noqa: E402
 from imukin.preprocessing.resample import resample_timestamped  # noqa: E402
-from imukin.preprocessing.synchronize import (angular_velocity, marker_frames, sync_by_impact,  # noqa: E402
-                                              sync_imu_imu, sync_imu_mocap)
+from imukin.preprocessing.synchronize import (  # noqa: E402
+    angular_velocity,
+    marker_frames,
+    sync_by_impact,
+    sync_imu_imu,
+    sync_imu_mocap,
+)
 from imukin.signal import lowpass, resample  # noqa: E402
 from tests.preprocessing.motion import mounted_imu, standing_then_walking  # noqa: E402
 

@@ -255,7 +255,7 @@ def main() -> int:
             if rerun is not None:
                 preds["OS rerun"] = opensense_angles(rerun, joint, side, n)
             curves[jn] = (r, preds, ok)
-            for k, axis in enumerate(ANGLE_AXES):
+            for axis in ANGLE_AXES:
                 if axis not in AXES[joint]:
                     continue
                 row = real.setdefault((jn, axis), {})
@@ -273,7 +273,7 @@ def main() -> int:
             for suffix in ("", "+refined"):
                 if f"cnn{suffix}" in sp and f"transformer{suffix}" in sp:
                     sp[f"avg{suffix}"] = 0.5 * (sp[f"cnn{suffix}"] + sp[f"transformer{suffix}"])
-            for k, axis in enumerate(ANGLE_AXES):
+            for axis in ANGLE_AXES:
                 if axis in AXES[joint]:
                     simres.setdefault((jn, axis), {}).update(
                         {lab: sequence_metrics(p[oks], rs[oks])[axis] for lab, p in sp.items()})
@@ -288,7 +288,7 @@ def main() -> int:
     print("functional flexion axes: " + ", ".join(
         f"{j} {'used' if a['used'] else 'NOT used'} (tilt {a['tilt_from_midstance_z_deg'][0]:.0f}/"
         f"{a['tilt_from_midstance_z_deg'][1]:.0f} deg)" for j, a in ref.axes.items()))
-    print(f"reference frames: " + ", ".join(f"{j} {int(ref.valid(j).sum())}" for j in ref.angles))
+    print("reference frames: " + ", ".join(f"{j} {int(ref.valid(j).sum())}" for j in ref.angles))
     print(f"OpenSense rerun: {rerun_note if rerun is not None else 'not run: ' + rerun_note}")
     print("\nReal IMUs. Cells: offset-removed RMSE (deg) / Pearson r / raw RMSE (deg); gyro: offset removed per "
           "stride; OS = OpenSense (gait2392: knee, ankle flexion only)\n")

@@ -80,8 +80,10 @@ def main() -> None:
     print("|---|---|" + "---|" * len(trials))
     for joint in JOINT_NAMES:
         for label in dict.fromkeys(r[1] for r in rows if r[0] == joint):
-            cells = {(r[2], r[3]): r[4]["flexion"]["rmse_offset_removed"] for r in rows if r[0] == joint and r[1] == label}
-            print(f"| {joint} | {label} | " + " | ".join(f"{cells[k]:.2f}" if k in cells else "-" for k in trials) + " |")
+            cells = {(r[2], r[3]): r[4]["flexion"]["rmse_offset_removed"]
+                     for r in rows if r[0] == joint and r[1] == label}
+            print(f"| {joint} | {label} | "
+                  + " | ".join(f"{cells[k]:.2f}" if k in cells else "-" for k in trials) + " |")
 
 
 if __name__ == "__main__":

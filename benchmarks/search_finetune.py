@@ -8,8 +8,9 @@ Targets (issue 6):
 * fine-tuning on 5 subjects of a shifted corpus (another placement and sensor model: every
   sensor turned 90 deg about its segment's long axis, as when a lab straps them on the side
   of the limb instead of the front, plus larger mounting rotations and placement scatter,
-  8x noise, 5x bias, +-500 deg/s gyroscopes) recovers at least half of the gap between the source model and a model trained on that corpus in
-  full: ``(before - after) / (before - full) >= 0.5``, all on the shifted corpus's test
+  8x noise, 5x bias, +-500 deg/s gyroscopes) recovers at least half of the gap between the
+  source model and a model trained on that corpus in full:
+  ``(before - after) / (before - full) >= 0.5``, all on the shifted corpus's test
   subjects, none of which is fine-tuned on.
 
 The source model is the default-configuration cnn of the search part (trained on the

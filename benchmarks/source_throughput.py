@@ -130,7 +130,8 @@ def main() -> None:
               "--seed", "1", "--workers", str(args.workers), *fs]),
             (f"AMASS .npz ({AMASS_FS:g} Hz)", "full", f"{args.files} files", ["--amass", str(inputs["amass"]), *fs]),
             (f"BVH ({BVH_FS:g} Hz)", "full", f"{args.files} files", ["--bvh", str(inputs["bvh"]), *fs]),
-            (f"OpenSim .mot ({MOT_FS:g} Hz)", "full", f"{args.files} files", ["--opensim-mot", str(inputs["mot"]), *fs]),
+            (f"OpenSim .mot ({MOT_FS:g} Hz)", "full", f"{args.files} files",
+             ["--opensim-mot", str(inputs["mot"]), *fs]),
             ("C3D markers (real trials)", "ideal", f"{len(trials)} trials", ["--markers", *map(str, trials), *fs]),
         ]
         for k, (name, errors, what, argv) in enumerate(runs):
@@ -139,9 +140,9 @@ def main() -> None:
             n, motion, sensor = dataset_size(out)
             rows.append((name, what, errors, n, motion, sensor, wall, out.stat().st_size / 1e6))
 
+    pool = f", synthetic corpus on {args.workers} processes" if args.workers > 1 else ""
     print(f"\nSimulation throughput per motion source (imukin simulate in one process, output at {args.fs:g} Hz, "
-          f"{os.environ['OPENBLAS_NUM_THREADS']} BLAS thread(s)"
-          f"{', synthetic corpus on %d processes' % args.workers if args.workers > 1 else ''}"
+          f"{os.environ['OPENBLAS_NUM_THREADS']} BLAS thread(s){pool}"
           f"{'; QUICK run' if args.quick else ''})\n")
     print("| source | input | sensor errors | subjects | motion s | sensor-s | wall s | motion-s per wall-s "
           "| sensor-s per wall-s | file MB |")

@@ -173,7 +173,9 @@ def main() -> None:
           "in real time): from push to angles\n")
     print("| model | joints (legs) | receptive field | p50 ms | p99 ms | max ms | p99 < 20 ms |")
     print("|---|---|---|---|---|---|---|")
-    runs = [((j,), shipped[j][0].name) for j in joints] + ([(joints, "all three cnn_causal")] if len(joints) > 1 else [])
+    runs = [((j,), shipped[j][0].name) for j in joints]
+    if len(joints) > 1:
+        runs.append((joints, "all three cnn_causal"))
     for asked, label in runs:
         ms = latency(asked, args.latency_s, rng)
         engine = StreamingEngine(StreamConfig(fs=FS, joints=asked, align="none"))
@@ -187,13 +189,15 @@ def main() -> None:
     if len(joints) == len(JOINT_NAMES):
         ms = lsl_round_trip(args.latency_s, data)
         p50, p99 = np.percentile(ms, [50, 99])
-        print(f"| LSL loopback: outlet -> imukin stream -> inlet | all six | | {p50:.2f} | {p99:.2f} | {ms.max():.2f} | "
+        print(f"| LSL loopback: outlet -> imukin stream -> inlet | all six | "
+              f"| {p50:.2f} | {p99:.2f} | {ms.max():.2f} | "
               f"{'met' if p99 < P99_TARGET_MS else 'missed'} ({len(ms)} samples) |")
     res = accuracy(data, args.skip_s, joints)
     n = len(next(iter(res.values()))["offline"])
     print(f"\nAccuracy on {n} held-out simulated people ({HELDOUT.name} resampled to {FS:g} Hz, the first "
           f"{args.skip_s:g} s of each trial not scored): offset-removed RMSE, deg, mean ± SD over people\n")
-    print("| joint | axis | offline cnn (two-sided, shipped) | causal cnn_causal (streamed) | causal - offline | target |")
+    print("| joint | axis | offline cnn (two-sided, shipped) | causal cnn_causal (streamed) "
+          "| causal - offline | target |")
     print("|---|---|---|---|---|---|")
     for joint in joints:
         off, cau = res[joint]["offline"], res[joint]["causal"]

@@ -1,6 +1,5 @@
 """Bad input on the command line: one clear line on stderr, exit status 2, no traceback, nothing written."""
 import numpy as np
-import pytest
 
 from imukin.cli import main
 
@@ -30,8 +29,8 @@ def test_simulate_bad_arguments(tmp_path, capsys):
 
 
 def test_train_and_evaluate_bad_input(tmp_path, capsys):
-    assert_one_line_error(*run(capsys, "train", "--joint", "knee", "--data", tmp_path / "no.h5", "--out", tmp_path / "r"),
-                          "no.h5")
+    assert_one_line_error(
+        *run(capsys, "train", "--joint", "knee", "--data", tmp_path / "no.h5", "--out", tmp_path / "r"), "no.h5")
     assert_one_line_error(*run(capsys, "train", "--model", "mlp", "--joint", "knee", "--data", tmp_path / "no.h5",
                                "--out", tmp_path / "r"), "mlp", "cnn")
     assert_one_line_error(*run(capsys, "evaluate", "--run", tmp_path / "norun", "--data", tmp_path / "no.h5",

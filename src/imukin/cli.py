@@ -11,8 +11,15 @@ import warnings
 from pathlib import Path
 
 from imukin._version import __version__
-from imukin.argtypes import (ImukinArgumentParser, add_option, harden_numeric_types, nonnegative_int,
-                             positive_float, positive_int, print_error)
+from imukin.argtypes import (
+    ImukinArgumentParser,
+    add_option,
+    harden_numeric_types,
+    nonnegative_int,
+    positive_float,
+    positive_int,
+    print_error,
+)
 from imukin.conventions import ACTIVITIES
 from imukin.errors import ImukinError
 
@@ -30,7 +37,8 @@ def _add_simulate(sub) -> None:
                help="seconds per subject")
     p.add_argument("--first-subject", type=nonnegative_int, default=0, help="index of the first subject")
     p.add_argument("--ideal-sensors", action="store_true", help="no sensor errors (noise, bias, mounting, tissue)")
-    p.add_argument("--markers", nargs="+", type=Path, help="marker files (.c3d or .trc) instead of the synthetic corpus")
+    p.add_argument("--markers", nargs="+", type=Path,
+                   help="marker files (.c3d or .trc) instead of the synthetic corpus")
     p.add_argument("--marker-map", type=Path, help="with --markers: JSON or TOML file mapping segments to marker names "
                    "(default: a preset picked from the names: Plug-in Gait, opensim-core, Kuopio, OpenSim running)")
     p.add_argument("--workers", type=positive_int, default=None, help="processes (default: all CPUs)")
@@ -74,7 +82,8 @@ def cmd_simulate(args) -> int:
     cfg = CorpusConfig(activity=args.activity, n_subjects=args.subjects, seed=args.seed, fs=args.fs,
                        duration_s=args.duration_s, first_subject=args.first_subject,
                        errors=SensorErrorConfig.ideal() if args.ideal_sensors else SensorErrorConfig())
-    path = write_dataset(args.out, simulate_corpus(cfg, workers=args.workers, progress=not getattr(args, "quiet", False)), attrs=corpus_attrs(cfg))
+    subjects = simulate_corpus(cfg, workers=args.workers, progress=not getattr(args, "quiet", False))
+    path = write_dataset(args.out, subjects, attrs=corpus_attrs(cfg))
     print(f"wrote {cfg.n_subjects} {cfg.activity} subjects x {cfg.duration_s:g} s at {cfg.fs:g} Hz to {path}")
     return 0
 

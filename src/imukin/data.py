@@ -82,9 +82,11 @@ class SubjectRecord:
             names = JOINTS if kind == "angle" else SEGMENTS
             for k, v in d.items():
                 if k not in names:
-                    raise ImukinError(f"subject {self.subject_id}: unknown {kind} entry {k!r}; expected one of {', '.join(names)}")
+                    raise ImukinError(f"subject {self.subject_id}: unknown {kind} entry {k!r}; "
+                                      f"expected one of {', '.join(names)}")
                 if v.shape != (n, *tail):
-                    raise ImukinError(f"subject {self.subject_id}: {k}/{kind} has shape {v.shape}, expected {(n, *tail)}")
+                    raise ImukinError(f"subject {self.subject_id}: {k}/{kind} has shape {v.shape}, "
+                                      f"expected {(n, *tail)}")
                 if not np.all(np.isfinite(v)):
                     bad = np.flatnonzero(~np.all(np.isfinite(v.reshape(n, -1)), axis=1))
                     raise ImukinError(f"subject {self.subject_id}: {k}/{kind} has non-finite values in frames "

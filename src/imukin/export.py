@@ -248,8 +248,8 @@ def _quiet_exporter():
 def _onnx_program(module: nn.Module, target: str, example_len: int, dynamic: bool):
     """torch.onnx (dynamo) export of ``module``; the ONNXProgram."""
     try:
-        import onnxscript  # noqa: F401  (the dynamo exporter needs it)
         import onnx  # noqa: F401
+        import onnxscript  # noqa: F401  (the dynamo exporter needs it)
     except ImportError as exc:
         raise ImukinError(f"ONNX export needs the packages onnx and onnxscript ({exc.name} is missing); "
                           "install them with: pip install 'imukin[export]'") from None

@@ -45,7 +45,8 @@ def cmd_export(args) -> int:
     else:
         export.check_export_file(args.out, args.format)
         if args.run is None:
-            export.shipped_path(args.model or "cnn", args.joint, args.activity)  # refuse an unknown model before loading
+            # refuse an unknown model before loading
+            export.shipped_path(args.model or "cnn", args.joint, args.activity)
         files = export.export_model(args.out, model=args.model or "cnn", joint=args.joint, activity=args.activity,
                                     run=args.run, fmt=args.format)
     if not args.quiet:

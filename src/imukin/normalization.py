@@ -16,7 +16,7 @@ class Normalizer:
     y_std: np.ndarray  # (3,)
 
     @classmethod
-    def fit(cls, xs: list[np.ndarray], ys: list[np.ndarray], scale_y: bool = True) -> "Normalizer":
+    def fit(cls, xs: list[np.ndarray], ys: list[np.ndarray], scale_y: bool = True) -> Normalizer:
         """Statistics of the training data; ``scale_y=False`` leaves targets as they are (orientations)."""
         x = np.concatenate(xs)
         y = np.concatenate(ys)
@@ -28,7 +28,7 @@ class Normalizer:
         return {k: np.asarray(getattr(self, k), float).tolist() for k in ("x_mean", "x_std", "y_mean", "y_std")}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Normalizer":
+    def from_dict(cls, d: dict) -> Normalizer:
         return cls(*(np.asarray(d[k], np.float32) for k in ("x_mean", "x_std", "y_mean", "y_std")))
 
     def x(self, x: np.ndarray) -> np.ndarray:

@@ -67,7 +67,8 @@ def add_commands(sub) -> None:
     p.add_argument("--speed", type=positive_float, default=1.0, help="with --replay: times real time (default 1)")
     p.add_argument("--sensors", type=Path, help="with --replay: JSON/TOML file {segment: file, device id or name}")
     p.add_argument("--subject", help="with --replay: subject of a multi-subject .h5 file")
-    p.add_argument("--joints", nargs="+", choices=JOINT_NAMES, help="only these joints (default: all the sensors allow)")
+    p.add_argument("--joints", nargs="+", choices=JOINT_NAMES,
+                   help="only these joints (default: all the sensors allow)")
     p.add_argument("--side", choices=SIDES, help="one leg (default: both)")
     p.add_argument("--activity", default="walking", choices=ACTIVITIES)
     mod = p.add_mutually_exclusive_group()
@@ -131,8 +132,8 @@ class _LSLInput:
         prop, value = ("name", args.lsl_name) if args.lsl_name else ("type", args.lsl_type)
         found = pylsl.resolve_byprop(prop, value, minimum=1, timeout=args.timeout_s)
         if not found:
-            raise ImukinError(f"no LSL stream with {prop} {value!r} found within {args.timeout_s:g} s; start the sender, "
-                              "check the name (or --lsl-type), or wait longer (--timeout-s)")
+            raise ImukinError(f"no LSL stream with {prop} {value!r} found within {args.timeout_s:g} s; "
+                              "start the sender, check the name (or --lsl-type), or wait longer (--timeout-s)")
         if len(found) > 1:
             ids = ", ".join(f"{i.hostname()}/{i.source_id() or '?'}" for i in found)
             raise ImukinError(f"{len(found)} LSL streams with {prop} {value!r} are running ({ids}); give the one you "
@@ -142,8 +143,8 @@ class _LSLInput:
         try:
             full = self.inlet.info(timeout=args.timeout_s)
         except pylsl.util.TimeoutError:
-            raise ImukinError(f"the LSL stream {info.name()!r} was found but did not answer within {args.timeout_s:g} s; "
-                              "check the sender and the network") from None
+            raise ImukinError(f"the LSL stream {info.name()!r} was found but did not answer "
+                              f"within {args.timeout_s:g} s; check the sender and the network") from None
         self.fs = float(full.nominal_srate())
         n_ch = full.channel_count()
         where = f"the LSL stream {full.name()!r} (type {full.type()!r})"
@@ -172,9 +173,9 @@ class _LSLInput:
         else:
             self.segments = list(SEGMENTS)
         if n_ch != 6 * len(self.segments):
-            raise ImukinError(f"{where} has {n_ch} channels but {len(self.segments)} sensors ({' '.join(self.segments)}) "
-                              f"need {6 * len(self.segments)} (6 each: acc x y z, gyr x y z); name the sensors in "
-                              "channel order with --segments")
+            raise ImukinError(f"{where} has {n_ch} channels but {len(self.segments)} sensors "
+                              f"({' '.join(self.segments)}) need {6 * len(self.segments)} "
+                              "(6 each: acc x y z, gyr x y z); name the sensors in channel order with --segments")
         self.mounting = {}
         self.label = f"LSL stream {full.name()!r} ({n_ch} channels at {self.fs:g} Hz from {full.hostname()})"
         self.inlet.open_stream(timeout=args.timeout_s)
@@ -409,8 +410,8 @@ class _Status:
         self.latest = None
         self.t0 = time.perf_counter()
         if not quiet:
-            print(f"imukin stream: {label} -> {', '.join(engine.joints)} ({', '.join(sorted(set(engine.models.values())))})",
-                  file=sys.stderr)
+            models = ", ".join(sorted(set(engine.models.values())))
+            print(f"imukin stream: {label} -> {', '.join(engine.joints)} ({models})", file=sys.stderr)
             if not engine.ready:
                 print(f"imukin stream: finding the sensors' mountings from the first {engine.cfg.warmup_s:g} s; walk",
                       file=sys.stderr)
@@ -433,8 +434,8 @@ class _Status:
             j = e.joints[0]
             k = e.output_channels.index(f"{j}_flexion")
             angle = f"{j} flexion {self.latest[k]:6.1f} deg" if self.latest is not None else ""
-            text = (f"{e.n_pushed:7d} samples ({e.n_pushed / e.fs:6.1f} s) | compute p50 {p[0]:.2f} ms p99 {p[1]:.2f} ms"
-                    f" | {angle}")
+            text = (f"{e.n_pushed:7d} samples ({e.n_pushed / e.fs:6.1f} s) "
+                    f"| compute p50 {p[0]:.2f} ms p99 {p[1]:.2f} ms | {angle}")
         if self.tty:
             print(f"\r{text}\033[K", end="", file=sys.stderr, flush=True)
         else:

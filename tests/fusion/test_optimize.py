@@ -5,10 +5,17 @@ import numpy as np
 import pytest
 
 from imukin.errors import ImukinError
-from imukin.fusion.optimize import (OptimizeConfig, build_problem, dense_jacobian, optimize_orientations, so3_exp,
-                                    so3_log, total_cost)
-from imukin.simulation.imu import integrate_gyroscope
+from imukin.fusion.optimize import (
+    OptimizeConfig,
+    build_problem,
+    dense_jacobian,
+    optimize_orientations,
+    so3_exp,
+    so3_log,
+    total_cost,
+)
 from imukin.rotations import heading_free
+from imukin.simulation.imu import integrate_gyroscope
 
 from .conftest import noisy_network, two_segment_motion
 

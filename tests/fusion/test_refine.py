@@ -71,8 +71,8 @@ def test_every_shipped_blend_matches_the_shipped_weights():
     """Each pretrained angle model ships a blend fitted with the shipped orientation network;
     loading checks both weights' hashes, so a stale blend would raise here."""
     from imukin.conventions import ACTIVITIES, JOINT_NAMES
-    from imukin.pretrained import shipped_angle_models
     from imukin.fusion.refine import BLEND_FILE, pretrained_refined
+    from imukin.pretrained import shipped_angle_models
 
     shipped = [r for a in ACTIVITIES for j in JOINT_NAMES for r in shipped_angle_models(a, j)]
     with_blend = [r for r in shipped if (r / BLEND_FILE).exists()]

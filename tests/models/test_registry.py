@@ -2,7 +2,7 @@
 import pytest
 
 from imukin.errors import ImukinError
-from imukin.models import CNN, CNNConfig, LSTM, registry
+from imukin.models import CNN, LSTM, CNNConfig, registry
 from imukin.models.registry import create_model, get_entry, list_models, model_config, register_model
 
 

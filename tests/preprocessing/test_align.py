@@ -5,8 +5,15 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from imukin.errors import ImukinError
-from imukin.preprocessing.align import (AlignConfig, SegmentAlignment, align_leg, align_segment, angle_errors_deg,
-                                        apply_alignment, standing_period)
+from imukin.preprocessing.align import (
+    AlignConfig,
+    SegmentAlignment,
+    align_leg,
+    align_segment,
+    angle_errors_deg,
+    apply_alignment,
+    standing_period,
+)
 from imukin.preprocessing.synchronize import angular_velocity
 from imukin.signal import lowpass, resample
 from tests.preprocessing.motion import mounted_imu, standing_then_walking
@@ -121,7 +128,7 @@ def test_real_gaitmap_feet_heading_matches_the_markers(gaitmap_imu, gaitmap_mark
         x_auto = r_lab @ r_sm @ al.r_mount[0]
         heel_toe = r_lab[:, 0]
         up = np.array([0.0, 0.0, 1.0])  # the mocap lab is Z up
-        h = lambda v: (v - (v @ up) * up) / np.linalg.norm(v - (v @ up) * up)  # noqa: E731
+        h = lambda v, up=up: (v - (v @ up) * up) / np.linalg.norm(v - (v @ up) * up)  # noqa: E731
         assert np.degrees(np.arccos(np.clip(h(x_auto) @ h(heel_toe), -1, 1))) < 6.0
         # the vertical from standing agrees with the lab vertical seen through the markers
         y_auto = r_lab @ r_sm @ al.r_mount[1]

@@ -2,8 +2,16 @@ import numpy as np
 import pytest
 
 from imukin.errors import ImukinError
-from imukin.preprocessing.equalize import (NOISE_CHANNELS, NoiseProfile, allan_deviation, coloured_noise,
-                                           combine_profiles, equalize_noise, estimate_noise, noisiest)
+from imukin.preprocessing.equalize import (
+    NOISE_CHANNELS,
+    NoiseProfile,
+    allan_deviation,
+    coloured_noise,
+    combine_profiles,
+    equalize_noise,
+    estimate_noise,
+    noisiest,
+)
 
 FS = 100.0
 

@@ -3,8 +3,14 @@ import json
 import numpy as np
 
 from imukin.data import SubjectRecord
-from imukin.preprocessing.quality import (QualityConfig, check_record, frame_ranges, range_of_motion, rom_outliers,
-                                          run_quality_checks)
+from imukin.preprocessing.quality import (
+    QualityConfig,
+    check_record,
+    frame_ranges,
+    range_of_motion,
+    rom_outliers,
+    run_quality_checks,
+)
 
 
 def _record(sid="s0001", fs=200.0, n=400, seed=0):

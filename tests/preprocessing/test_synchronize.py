@@ -3,9 +3,17 @@ import pytest
 from scipy.spatial.transform import Rotation, Slerp
 
 from imukin.errors import ImukinError
-from imukin.preprocessing.synchronize import (SyncResult, angular_velocity, estimate_offset, estimate_offset_drift,
-                                              marker_frames, shift_stream, sync_by_impact, sync_imu_imu,
-                                              sync_imu_mocap)
+from imukin.preprocessing.synchronize import (
+    SyncResult,
+    angular_velocity,
+    estimate_offset,
+    estimate_offset_drift,
+    marker_frames,
+    shift_stream,
+    sync_by_impact,
+    sync_imu_imu,
+    sync_imu_mocap,
+)
 from tests.preprocessing.motion import mounted_imu, standing_then_walking
 
 

@@ -4,8 +4,7 @@ import pytest
 
 from imukin.conventions import SEGMENTS
 from imukin.errors import ImukinError
-from imukin.simulation.body import (CURVE_CHANNELS, N_CURVES, SubjectParams, draw_subject, foot_sole,
-                                    sensor_sites)
+from imukin.simulation.body import CURVE_CHANNELS, N_CURVES, SubjectParams, draw_subject, foot_sole, sensor_sites
 
 
 @pytest.fixture(scope="module")

@@ -2,12 +2,19 @@
 import numpy as np
 import pytest
 
-from imukin.conventions import G, JOINTS, SEGMENTS
+from imukin.conventions import JOINTS, SEGMENTS, G
 from imukin.errors import ImukinError
 from imukin.io.job_h5 import file_attrs, read_dataset
 from imukin.simulation.body import draw_subject
-from imukin.simulation.corpus import GENERATOR, CorpusConfig, corpus_attrs, internal_rate, record_from_kinematics, \
-    simulate_corpus, simulate_subject
+from imukin.simulation.corpus import (
+    GENERATOR,
+    CorpusConfig,
+    corpus_attrs,
+    internal_rate,
+    record_from_kinematics,
+    simulate_corpus,
+    simulate_subject,
+)
 from imukin.simulation.gait import GaitConfig, generate_gait
 from imukin.simulation.sensor_errors import SensorErrorConfig
 

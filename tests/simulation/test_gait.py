@@ -4,11 +4,18 @@ import json
 import numpy as np
 import pytest
 
-from imukin.conventions import G, JOINTS, SEGMENTS, joint_angles, joint_segments
+from imukin.conventions import JOINTS, SEGMENTS, G, joint_angles, joint_segments
 from imukin.errors import ImukinError
 from imukin.simulation.body import SubjectParams, draw_subject, foot_sole
-from imukin.simulation.gait import (SCHWARTZ_SPEED_CLASSES, GaitConfig, Kinematics, generate_gait,
-                                    normalise_cycles, pelvis_angles_from_rotation, step_frequency_hz)
+from imukin.simulation.gait import (
+    SCHWARTZ_SPEED_CLASSES,
+    GaitConfig,
+    Kinematics,
+    generate_gait,
+    normalise_cycles,
+    pelvis_angles_from_rotation,
+    step_frequency_hz,
+)
 
 STEADY = dict(speed_change_prob=0.0, turn_prob=0.0)  # constant speed, straight line
 
@@ -151,7 +158,7 @@ def test_angles_round_trip_through_conventions(activity):
     kin = generate_gait(draw_subject(rng, activity), GaitConfig(activity=activity, duration_s=4.0,
                                                                 fs_internal=200.0, turn_prob=1.0), rng)
     assert set(kin.rot) == set(SEGMENTS) and set(kin.angles) == set(JOINTS)
-    for seg, r in kin.rot.items():
+    for r in kin.rot.values():
         assert r.shape == (kin.n_frames, 3, 3)
         np.testing.assert_allclose(np.swapaxes(r, 1, 2) @ r, np.broadcast_to(np.eye(3), r.shape), atol=1e-9)
         np.testing.assert_allclose(np.linalg.det(r), 1.0, atol=1e-9)

@@ -2,10 +2,17 @@
 import numpy as np
 import pytest
 
-from imukin.conventions import G, JOINTS, SEGMENTS
+from imukin.conventions import JOINTS, SEGMENTS, G
 from imukin.errors import ImukinError
 from imukin.io.c3d import read_c3d
-from imukin.simulation.markers import OPENSIM_CLUSTERS, PIG_CLUSTERS, ClusterSet, fill_gaps, markers_to_record, segment_frames
+from imukin.simulation.markers import (
+    OPENSIM_CLUSTERS,
+    PIG_CLUSTERS,
+    ClusterSet,
+    fill_gaps,
+    markers_to_record,
+    segment_frames,
+)
 
 WALKING2 = "real/opensim-core/walking2.c3d"
 WALK = "real/kineticstoolkit/walk.c3d"
@@ -75,7 +82,7 @@ def test_static_instant_reads_plus_g_up(record):
 def test_segment_frames_follow_conventions(walking2, walk):
     info = {}
     frames = segment_frames(walking2, OPENSIM_CLUSTERS, info=info)
-    for seg, (rot, origin) in frames.items():
+    for seg, (rot, _origin) in frames.items():
         ref = info["reference_frame"][seg]
         if ref != "mean":
             assert np.allclose(rot[ref], np.eye(3), atol=1e-9)  # neutral (= lab) at the reference instant
@@ -83,7 +90,7 @@ def test_segment_frames_follow_conventions(walking2, walk):
         assert np.allclose(np.linalg.det(rot[ok]), 1.0)
         assert np.nanmean(rot[:, 1, 1]) > 0.8  # y stays roughly up during walking
     pig = segment_frames(walk, PIG_CLUSTERS)
-    for seg, (rot, origin) in pig.items():
+    for seg, (rot, _origin) in pig.items():
         assert np.mean(rot[:, 2, 2]) > 0.9, seg  # z to the subject's right (+Z lab) on both sides
         assert np.mean(rot[:, 1, 1]) > 0.8 and np.mean(rot[:, 0, 0]) > 0.8, seg
     # the PiG "L" marker points to the subject's left on both sides: z = -(L - O)
@@ -142,10 +149,9 @@ def test_cluster_set_validation():
 
 
 def test_marker_files_with_sensor_errors():
-    from tests.conftest import DATA
-
     from imukin.simulation.markers import records_from_marker_files
     from imukin.simulation.sensor_errors import SensorErrorConfig
+    from tests.conftest import DATA
 
     path = [DATA / WALKING2]
     ideal = records_from_marker_files(path)[0]
@@ -165,9 +171,8 @@ KUOPIO_TRC = "real/kuopio/l_comf_01_markers_cut.trc"
 
 @pytest.fixture(scope="module")
 def kuopio():
-    from tests.conftest import DATA
-
     from imukin.simulation.markers import read_marker_file
+    from tests.conftest import DATA
 
     return read_marker_file(DATA / KUOPIO_TRC)
 
@@ -256,9 +261,8 @@ def test_reject_outliers_finds_a_swapped_marker():
 
 
 def test_cli_marker_map_errors_write_nothing(tmp_path, capsys):
-    from tests.conftest import DATA
-
     from imukin.cli import main
+    from tests.conftest import DATA
 
     bad = tmp_path / "map.json"
     bad.write_text('{"pelvis": ["Pelvis1", "Pelvis2", "Pelvis3"], "rthigh": ["RFemur1", "X2", "X3"]}')
@@ -267,8 +271,8 @@ def test_cli_marker_map_errors_write_nothing(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "rthigh (1 of 3; missing X2, X3)" in err and not out.exists()
     unknown = tmp_path / "u.trc"
-    from imukin.io.opensim import write_trc
     from imukin.io.c3d import MarkerData
+    from imukin.io.opensim import write_trc
 
     write_trc(unknown, MarkerData(labels=["A", "B", "C"], fs=100.0, xyz=np.zeros((50, 3, 3))))
     assert main(["simulate", "--markers", str(unknown), "--out", str(out)]) == 2

@@ -11,8 +11,14 @@ from imukin.conventions import SEGMENTS
 from imukin.errors import ImukinError
 from imukin.simulation.corpus import record_from_kinematics
 from imukin.simulation.sensor_errors import SensorErrorConfig
-from imukin.sources.amass import (AMASS_TO_LAB, SMPL_TO_SEGMENT, amass_kinematics, amass_record, read_amass,
-                                  write_amass_npz)
+from imukin.sources.amass import (
+    AMASS_TO_LAB,
+    SMPL_TO_SEGMENT,
+    amass_kinematics,
+    amass_record,
+    read_amass,
+    write_amass_npz,
+)
 from imukin.sources.motion import SourceConfig
 
 from .conftest import HEIGHT_M, max_angle_error, rel_rms, yaw_between

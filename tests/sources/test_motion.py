@@ -5,8 +5,14 @@ from scipy.spatial.transform import Rotation
 
 from imukin.conventions import SEGMENTS
 from imukin.errors import ImukinError
-from imukin.sources.motion import (SourceConfig, anthropometric_subject, expand_paths, heading_rotation,
-                                   poses_to_kinematics, sample_kinematics)
+from imukin.sources.motion import (
+    SourceConfig,
+    anthropometric_subject,
+    expand_paths,
+    heading_rotation,
+    poses_to_kinematics,
+    sample_kinematics,
+)
 
 
 def test_heading_turns_travel_onto_x():

@@ -11,8 +11,15 @@ from imukin.errors import ImukinError
 from imukin.io.opensim import read_storage, write_storage
 from imukin.simulation.corpus import record_from_kinematics
 from imukin.simulation.sensor_errors import SensorErrorConfig
-from imukin.sources.opensim_ik import (ANKLE_AXIS, SUBTALAR_AXIS, ik_kinematics, kinematics_to_coordinates,
-                                       opensim_ik_record, read_ik, write_opensim_mot)
+from imukin.sources.opensim_ik import (
+    ANKLE_AXIS,
+    SUBTALAR_AXIS,
+    ik_kinematics,
+    kinematics_to_coordinates,
+    opensim_ik_record,
+    read_ik,
+    write_opensim_mot,
+)
 
 from .conftest import HEIGHT_M
 

@@ -2,9 +2,8 @@
 import numpy as np
 import pytest
 
-from imukin.conventions import mirror_imu
+from imukin.conventions import mirror_imu, side_inputs
 from imukin.errors import ImukinError
-from imukin.conventions import side_inputs
 from imukin.normalization import Normalizer
 from imukin.training.dataset import split_subjects
 

@@ -181,7 +181,7 @@ def test_two_workers_share_one_postgresql_study(corpus, tmp_path, postgres):
         workers.append(subprocess.Popen(["nice", "-n", "19", *cmd], stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, text=True, env=env))
     outs = [w.communicate(timeout=300) for w in workers]
-    for w, (so, se) in zip(workers, outs):
+    for w, (_so, se) in zip(workers, outs):
         assert w.returncode == 0, se[-2000:]
     study = load_study(tmp_path / "w1", storage=postgres, study_name="shared")
     trials = study.trials

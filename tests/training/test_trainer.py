@@ -82,11 +82,12 @@ def test_other_models_train(corpus, tmp_path, model, overrides):
 
 
 def test_orientation_target_trains_and_keeps_joint_angles(corpus, tmp_path):
+    import torch
+
     from imukin.conventions import joint_angles
     from imukin.io.job_h5 import read_subject
-    from imukin.training.dataset import load_joint_data, record_orientation_target
     from imukin.models.orientation import output_to_rotations
-    import torch
+    from imukin.training.dataset import load_joint_data, record_orientation_target
 
     rec = read_subject(corpus, "s0000")
     y = record_orientation_target(rec, "knee", "left")  # (T, 12), mirrored and heading-free

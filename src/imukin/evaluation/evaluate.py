@@ -6,7 +6,6 @@ give mean ± SD over subjects (so a subject with two legs does not count twice).
 from __future__ import annotations
 
 import re
-
 from pathlib import Path
 
 import numpy as np

@@ -61,7 +61,6 @@ from imukin.io.c3d import MarkerData
 from imukin.preprocessing.synchronize import sync_imu_mocap
 from imukin.simulation.markers import clusters_for, fill_frame_gaps, lowpass_rotations, segment_frames
 
-
 #: Seen runs of a segment frame shorter than this (frames) between gaps are dropped before bridging.
 MIN_ANCHOR_FRAMES = 5
 

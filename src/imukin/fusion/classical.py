@@ -33,11 +33,16 @@ import numpy as np
 from scipy.optimize import least_squares
 from scipy.spatial.transform import Rotation
 
-from imukin.conventions import JOINT_NAMES, angles_to_relative_rotation, check_choice, \
-    relative_rotation_to_angles
+from imukin.conventions import (
+    JOINT_NAMES,
+    angles_to_relative_rotation,
+    check_choice,
+    relative_rotation_to_angles,
+    side_inputs,
+    split_channels,
+)
 from imukin.errors import ImukinError
 from imukin.fusion.optimize import heading_rotation, so3_exp, so3_log
-from imukin.conventions import side_inputs, split_channels
 
 #: VQF's earth frame (z up) to imukin's lab frame (Y up): a rotation of -90 deg about x.
 EARTH_TO_LAB = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])

@@ -72,11 +72,11 @@ import numpy as np
 from scipy.linalg import cho_solve_banded, cholesky_banded
 from scipy.spatial.transform import Rotation
 
-from imukin.conventions import G, UP_LAB
+from imukin.conventions import UP_LAB, G
 from imukin.errors import ImukinError
-from imukin.simulation.imu import integrate_gyroscope
 from imukin.rotations import heading_free
 from imukin.signal import window_starts
+from imukin.simulation.imu import integrate_gyroscope
 
 N_SEG = 2  # segments per joint: 1 proximal, 2 distal
 N_BAND = 8  # upper bandwidth of the normal equations with 6 unknowns per frame

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from imukin.conventions import ANGLE_AXES, relative_rotation_to_angles, same_rate
+from imukin.conventions import ANGLE_AXES, relative_rotation_to_angles, same_rate, side_inputs, split_channels
 from imukin.errors import ImukinError
 from imukin.fusion.blend import apply_blend, fit_blend_params
 from imukin.fusion.optimize import OptimizeConfig, optimize_orientations
@@ -38,7 +38,6 @@ from imukin.models.orientation import output_to_rotations
 from imukin.predictor import AnglePredictor, TrainedRun
 from imukin.pretrained import PRETRAINED_DIR, pretrained_path
 from imukin.signal import resample, resample_to_length
-from imukin.conventions import side_inputs, split_channels
 from imukin.training.dataset import load_joint_data
 
 BLEND_FILE = "blend.json"

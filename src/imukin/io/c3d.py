@@ -100,7 +100,7 @@ class MarkerData:
                               f"available markers: {', '.join(self.labels)}")
         return self.xyz[:, self.labels.index(name)]
 
-    def subset(self, names, frames: slice | None = None) -> "MarkerData":
+    def subset(self, names, frames: slice | None = None) -> MarkerData:
         """A copy holding only the markers ``names`` (and optionally a frame range)."""
         frames = slice(None) if frames is None else frames
         idx = [self.labels.index(n) for n in names if n in self.labels]

@@ -93,7 +93,8 @@ def read_leg(root: str | Path, side: str) -> LegRecording:
         fs = fs1
     lengths = {a.shape[:2] for a in arrays}
     if len(lengths) != 1:
-        raise ImukinError(f"{side} sensor files in {root} differ in length {sorted(lengths)}; they must be synchronised")
+        raise ImukinError(f"{side} sensor files in {root} differ in length {sorted(lengths)}; "
+                          "they must be synchronised")
     if ref is not None and ref.shape[:2] != arrays[0].shape[:2]:
         raise ImukinError(f"{side} reference angles have {ref.shape[:2]} frames but the IMUs have "
                           f"{arrays[0].shape[:2]}; resample the reference to the IMU rate")

@@ -214,7 +214,7 @@ def _read_single(path: Path, lines: list[str], preset: str, columns: dict | None
                 step = np.median(np.diff(t)) if len(t) > 1 else 1.0
                 scale = 1e-3 if step > 0.5 else 1.0
                 warnings.warn(f"{path.name}: time column '{header[tcol]}' has no unit; assumed "
-                              f"{'milliseconds' if scale == 1e-3 else 'seconds'} (median step {step:g})")
+                              f"{'milliseconds' if scale == 1e-3 else 'seconds'} (median step {step:g})", stacklevel=2)
             t = t * scale
     ok = np.all(np.isfinite(acc), axis=1) & np.all(np.isfinite(gyr), axis=1)
     if t is not None:

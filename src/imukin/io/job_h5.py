@@ -17,8 +17,8 @@ layout load unchanged: a missing file-level ``fs`` attribute means the reference
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import h5py
 import numpy as np

@@ -126,7 +126,7 @@ def convert_units(acc, gyr, declared, acc_units: str, gyr_units: str, where: str
         au = det_acc or dec_a
         how = "detected" if dec_a is None else (f"{src_a} default" if au == dec_a else f"detected, not the {src_a}'s")
         warnings.warn(f"{where}: accelerometer units not stated in the file; assumed {au} "
-                      f"({how}; median magnitude {mag:.2f})")
+                      f"({how}; median magnitude {mag:.2f})", stacklevel=2)
     # gyroscope
     if gyr_units != "auto":
         gu, ghow = gyr_units, "given"
@@ -140,7 +140,7 @@ def convert_units(acc, gyr, declared, acc_units: str, gyr_units: str, where: str
         gu = "deg/s" if det_gyr == "deg/s" else (dec_g or "rad/s")
         ghow = "detected" if dec_g is None else (f"{src_g} default" if gu == dec_g else f"detected, not the {src_g}'s")
         warnings.warn(f"{where}: gyroscope units not stated in the file; assumed {gu} ({ghow}; 99th percentile of "
-                      f"|gyr| is {p99:.3g}, deg/s above {GYR_DEG_THRESHOLD:g})")
+                      f"|gyr| is {p99:.3g}, deg/s above {GYR_DEG_THRESHOLD:g})", stacklevel=2)
     acc = np.asarray(acc, float) * (G if au == "g" else 1.0)
     gyr = np.asarray(gyr, float) * (np.pi / 180.0 if gu == "deg/s" else 1.0)
     return acc, gyr, {"acc": f"{au} ({how})", "gyr": f"{gu} ({ghow})"}

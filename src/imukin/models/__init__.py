@@ -12,13 +12,11 @@ architectures with ``target="orientation"`` fixed, predicting two 6D rotations
 torch.Size([2, 50, 3])
 """
 from imukin.models.base import TARGET_DIMS, SequenceModel, SequenceModelConfig
-from imukin.models.registry import create_model, get_entry, list_models, model_config, register_model
+from imukin.models.checkpoint import load_checkpoint, read_checkpoint_info, save_checkpoint  # noqa: E402
 
 # Importing the model modules registers them.
 from imukin.models.cnn import CNN, CNNConfig  # noqa: E402  (after the registry on purpose)
 from imukin.models.lstm import LSTM, LSTMConfig  # noqa: E402
-from imukin.models.transformer import Transformer, TransformerConfig  # noqa: E402
-from imukin.models.checkpoint import load_checkpoint, read_checkpoint_info, save_checkpoint  # noqa: E402
 from imukin.models.orientation import (  # noqa: E402
     ORIENTATION_DIM,
     matrix_to_sixd,
@@ -26,7 +24,9 @@ from imukin.models.orientation import (  # noqa: E402
     rotations_to_output,
     sixd_to_matrix,
 )
+from imukin.models.registry import create_model, get_entry, list_models, model_config, register_model
 from imukin.models.rotary import RotaryEmbedding  # noqa: E402
+from imukin.models.transformer import Transformer, TransformerConfig  # noqa: E402
 
 __all__ = [
     "CNN", "CNNConfig", "LSTM", "LSTMConfig", "Transformer", "TransformerConfig",

@@ -38,6 +38,7 @@ from imukin.io.atomic import atomic_path
 from imukin.io.model_folder import FORMAT, FORMAT_VERSION, META_FILE, WEIGHTS_FILE, read_checkpoint_info
 from imukin.models.registry import create_model
 
+
 def _jsonable(obj: Any, where: str = "meta") -> Any:
     """Plain JSON types from numpy/torch values, tuples and paths; ImukinError for anything else."""
     if isinstance(obj, dict):

@@ -13,8 +13,9 @@ checkpoint's ``model_name`` and config always rebuild the same model::
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from torch import nn
 

@@ -84,7 +84,7 @@ class FeedForward(nn.Module):
 class Block(nn.Module):
     """Pre-LN encoder block: ``x + attn(LN(x))`` then ``x + ffn(LN(x))``."""
 
-    def __init__(self, cfg: "TransformerConfig") -> None:
+    def __init__(self, cfg: TransformerConfig) -> None:
         super().__init__()
         self.ln1 = nn.LayerNorm(cfg.d_model)
         self.attn = SelfAttention(cfg.d_model, cfg.n_heads, cfg.dropout, cfg.causal, cfg.rope_base, cfg.attn_dropout)

@@ -89,7 +89,7 @@ class NoiseProfile:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "NoiseProfile":
+    def from_dict(cls, d: dict) -> NoiseProfile:
         """Inverse of :meth:`as_dict` (``with_psd=True``); a profile without a PSD gets a white one."""
         try:
             fs = float(d["fs"])
@@ -337,13 +337,14 @@ def equalize_noise(acc: np.ndarray, gyr: np.ndarray, fs: float, target: NoisePro
             # below f_lo keep the added spectrum flat at its level there (white noise is white at all f)
             first = np.argmax(target.freqs >= cfg.f_lo_hz)
             d_psd[:first] = d_psd[first]
-            noise = coloured_noise(lambda f: np.interp(f, target.freqs, d_psd), n, fs, rng)
+            noise = coloured_noise(lambda f, d_psd=d_psd: np.interp(f, target.freqs, d_psd), n, fs, rng)
             if target.bias_resolved[c] and target.bias_instability[c] > source.bias_instability[c]:
                 h = FLICKER_ADEV ** 2 * (target.bias_instability[c] ** 2 - source.bias_instability[c] ** 2) \
                     / (2.0 * np.log(2.0))  # one-sided flicker PSD h / f
                 f_lo = cfg.f_lo_hz  # the band above f_lo is matched by the spectra already
-                noise += coloured_noise(lambda f: np.where((f > 0) & (f < f_lo), h / np.maximum(f, 1e-12), 0.0),
-                                        n, fs, rng)
+                noise += coloured_noise(
+                    lambda f, h=h, f_lo=f_lo: np.where((f > 0) & (f < f_lo), h / np.maximum(f, 1e-12), 0.0),
+                    n, fs, rng)
             out[:, c] += noise
             actions.append("added")
             cutoffs.append(None)

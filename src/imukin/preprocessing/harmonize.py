@@ -69,9 +69,9 @@ from __future__ import annotations
 import json
 import os
 import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 from scipy.spatial.transform import Rotation, Slerp
@@ -82,10 +82,24 @@ from imukin.errors import ImukinError
 from imukin.io.atomic import write_text_atomic
 from imukin.io.imu_csv import PRESETS, ImuRecording, read_imu_csv
 from imukin.preprocessing.align import AlignConfig, SegmentAlignment, align_segment
-from imukin.preprocessing.equalize import (NoiseConfig, NoiseProfile, combine_profiles, equalize_noise,
-                                           estimate_noise, noisiest, still_bouts)
-from imukin.preprocessing.quality import Exclusion, QualityConfig, QualityReport, check_record, frame_ranges, \
-    range_of_motion, rom_outliers
+from imukin.preprocessing.equalize import (
+    NoiseConfig,
+    NoiseProfile,
+    combine_profiles,
+    equalize_noise,
+    estimate_noise,
+    noisiest,
+    still_bouts,
+)
+from imukin.preprocessing.quality import (
+    Exclusion,
+    QualityConfig,
+    QualityReport,
+    check_record,
+    frame_ranges,
+    range_of_motion,
+    rom_outliers,
+)
 from imukin.preprocessing.resample import resample_timestamped
 from imukin.preprocessing.synchronize import shift_stream, sync_by_impact
 from imukin.signal import resample
@@ -400,7 +414,8 @@ def prepare_subject(raw: RawSubject, cfg: HarmonizeConfig) -> Prepared:
             flags[seg] = (flags[seg] > 0.5) | ~valid
             prov["sync"][seg] = res.as_dict()
             if res.confidence < 0.3:
-                warnings.warn(f"{raw.source}: {seg} synchronised to {ref} with low confidence {res.confidence:.2f}")
+                warnings.warn(f"{raw.source}: {seg} synchronised to {ref} with low confidence {res.confidence:.2f}",
+                              stacklevel=2)
     else:
         prov["sync"] = {"method": "none"}
         _check_equal_lengths(raw, streams, fs)
@@ -430,11 +445,11 @@ def prepare_subject(raw: RawSubject, cfg: HarmonizeConfig) -> Prepared:
                     al = align_segment(acc, gyr, fs, seg, cfg=cfg.align_cfg,
                                        activity=raw.activity if raw.activity in ACTIVITIES else "walking")
                 for w in caught:
-                    warnings.warn(f"{raw.source}: {w.message}")
+                    warnings.warn(f"{raw.source}: {w.message}", stacklevel=2)
             except ImukinError as e:
                 prov["alignment"][seg] = {"method": "none", "reason": str(e)}
                 warnings.warn(f"{raw.source}: the {seg} sensor keeps its own frame, its mounting could not be "
-                              f"found ({e}); give it in imukin.json ('alignment') or check the recording")
+                              f"found ({e}); give it in imukin.json ('alignment') or check the recording", stacklevel=2)
         else:
             prov["alignment"][seg] = {"method": "none", "reason": "--align none"}
         if al is not None:

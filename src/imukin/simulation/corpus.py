@@ -18,8 +18,8 @@ the sensors.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Iterator
 
 import numpy as np
 from scipy.interpolate import make_interp_spline
@@ -32,8 +32,12 @@ from imukin.errors import ImukinError
 from imukin.simulation.body import draw_subject, sensor_sites
 from imukin.simulation.gait import GaitConfig, Kinematics, generate_gait
 from imukin.simulation.imu import ideal_imu
-from imukin.simulation.sensor_errors import (SensorErrorConfig, apply_electronic_errors, draw_mounting,
-                                             soft_tissue_motion)
+from imukin.simulation.sensor_errors import (
+    SensorErrorConfig,
+    apply_electronic_errors,
+    draw_mounting,
+    soft_tissue_motion,
+)
 from imukin.workers import process_pool
 
 GENERATOR = f"imukin-synthetic-{__version__}"

@@ -58,7 +58,7 @@ import numpy as np
 from scipy.signal import bilinear, lfilter, lfilter_zi
 from scipy.spatial.transform import Rotation
 
-from imukin.conventions import G, GRAVITY_LAB
+from imukin.conventions import GRAVITY_LAB, G
 from imukin.errors import ImukinError
 
 _SLOW_TERMS = 6  # sinusoids per axis in the slow soft-tissue component
@@ -109,14 +109,15 @@ class SensorErrorConfig:
             if any(not isinstance(v, numbers.Real) or np.isnan(v) or v < 0 for v in vals):
                 raise ImukinError(f"SensorErrorConfig.{f.name} must be >= 0, got {value!r}; use 0 to switch it off")
             if isinstance(value, tuple) and (len(value) != 2 or value[0] > value[1]):
-                raise ImukinError(f"SensorErrorConfig.{f.name} must be a (low, high) pair with low <= high, got {value!r}")
+                raise ImukinError(f"SensorErrorConfig.{f.name} must be a (low, high) pair with low <= high, "
+                                  f"got {value!r}")
         if self.acc_range == 0 or self.gyr_range_dps == 0:
             raise ImukinError("SensorErrorConfig ranges must be > 0; use float('inf') for no saturation")
         if self.tissue_freq_hz[0] == 0:
             raise ImukinError("SensorErrorConfig.tissue_freq_hz must be > 0 Hz; set tissue gains to 0 to switch it off")
 
     @classmethod
-    def ideal(cls) -> "SensorErrorConfig":
+    def ideal(cls) -> SensorErrorConfig:
         """A perfect sensor: no noise, bias, gain error, saturation, misplacement or tissue motion."""
         return cls(
             acc_noise_density=(0.0, 0.0),
@@ -312,7 +313,8 @@ def _one_sensor(x, fs, rng, density_range, bias_sd, walk, cfg, limit) -> np.ndar
 
 def _check_rng(rng) -> None:
     if not isinstance(rng, np.random.Generator):
-        raise ImukinError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}; use np.random.default_rng(seed)")
+        raise ImukinError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}; "
+                          "use np.random.default_rng(seed)")
 
 
 def _unit_vectors(rng: np.random.Generator, n: int) -> np.ndarray:

@@ -52,9 +52,9 @@ from __future__ import annotations
 
 import os
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 from scipy.spatial.transform import Rotation
@@ -64,8 +64,16 @@ from imukin.data import SubjectRecord
 from imukin.errors import ImukinError
 from imukin.io.atomic import atomic_path
 from imukin.simulation.gait import Kinematics
-from imukin.sources.motion import (SourceConfig, anthropometric_subject, check_source_rate, expand_paths,
-                                   kinematics_to_record, poses_to_kinematics, sample_kinematics, source_subject_name)
+from imukin.sources.motion import (
+    SourceConfig,
+    anthropometric_subject,
+    check_source_rate,
+    expand_paths,
+    kinematics_to_record,
+    poses_to_kinematics,
+    sample_kinematics,
+    source_subject_name,
+)
 
 #: SMPL joint indices of the lower limbs.
 SMPL_JOINTS = {"pelvis": 0, "left_hip": 1, "right_hip": 2, "left_knee": 4, "right_knee": 5,
@@ -364,7 +372,7 @@ def write_amass_npz(path: str | os.PathLike, kin: Kinematics, fs: float | None =
         skel = anthropometric_skeleton(kin.subject.height_m)
     glob = {j: AMASS_TO_LAB.T @ rot[seg] @ SMPL_TO_SEGMENT.T for seg, j in SEGMENT_JOINT.items()}  # (T, 3, 3)
     poses = np.zeros((len(t), 3 * n_joints))
-    for seg, j in SEGMENT_JOINT.items():
+    for j in SEGMENT_JOINT.values():
         par = SMPL_PARENTS[j]
         local = glob[j] if par < 0 else np.swapaxes(glob[par], 1, 2) @ glob[j]
         poses[:, 3 * j:3 * j + 3] = Rotation.from_matrix(local).as_rotvec()

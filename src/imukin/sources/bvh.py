@@ -50,9 +50,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 from scipy.spatial.transform import Rotation
@@ -63,8 +63,16 @@ from imukin.errors import ImukinError
 from imukin.io.atomic import atomic_path
 from imukin.simulation.body import SHANK_PER_HEIGHT, THIGH_PER_HEIGHT
 from imukin.simulation.gait import Kinematics
-from imukin.sources.motion import (SourceConfig, anthropometric_subject, check_source_rate, expand_paths,
-                                   kinematics_to_record, poses_to_kinematics, sample_kinematics, source_subject_name)
+from imukin.sources.motion import (
+    SourceConfig,
+    anthropometric_subject,
+    check_source_rate,
+    expand_paths,
+    kinematics_to_record,
+    poses_to_kinematics,
+    sample_kinematics,
+    source_subject_name,
+)
 
 #: imukin segment -> joint name in CMU-style BVH skeletons.
 DEFAULT_JOINT_MAP = {"pelvis": "Hips", "rthigh": "RightUpLeg", "lthigh": "LeftUpLeg", "rshank": "RightLeg",

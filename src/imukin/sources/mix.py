@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 from scipy.spatial.transform import Rotation, Slerp
@@ -41,7 +41,7 @@ def resample_record(rec: SubjectRecord, fs: float) -> SubjectRecord:
         return rec
     attrs = {k: v for k, v in rec.attrs.items() if k != "fs"}  # the group's rate attribute is rewritten
     out = SubjectRecord(subject_id=rec.subject_id, fs=fs, meta=rec.meta.copy(), attrs=attrs)
-    for name, src, dst in (("acc", rec.acc, out.acc), ("gyr", rec.gyr, out.gyr), ("angle", rec.angle, out.angle)):
+    for src, dst in ((rec.acc, out.acc), (rec.gyr, out.gyr), (rec.angle, out.angle)):
         for k, v in src.items():
             dst[k] = resample(v, rec.fs, fs, axis=0)  # (M, 3)
     n_out = next(iter(out.acc.values()), next(iter(out.angle.values()), np.zeros((0, 3)))).shape[0]

@@ -42,11 +42,18 @@ from scipy.spatial.transform import Rotation
 from imukin.conventions import JOINTS, SEGMENTS, SIDES, joint_angles, joint_segments, same_rate, segment_name
 from imukin.data import SubjectRecord
 from imukin.errors import ImukinError
-from imukin.simulation.body import (ANKLE_HEIGHT_PER_HEIGHT, FOOT_PER_HEIGHT, PELVIS_DEPTH_PER_HEIGHT,
-                                    PELVIS_WIDTH_PER_HEIGHT, SHANK_PER_HEIGHT, THIGH_PER_HEIGHT, SubjectParams)
+from imukin.signal import lowpass
+from imukin.simulation.body import (
+    ANKLE_HEIGHT_PER_HEIGHT,
+    FOOT_PER_HEIGHT,
+    PELVIS_DEPTH_PER_HEIGHT,
+    PELVIS_WIDTH_PER_HEIGHT,
+    SHANK_PER_HEIGHT,
+    THIGH_PER_HEIGHT,
+    SubjectParams,
+)
 from imukin.simulation.corpus import record_from_kinematics
 from imukin.simulation.gait import Kinematics
-from imukin.signal import lowpass
 from imukin.simulation.sensor_errors import SensorErrorConfig
 
 #: Source frame rates accepted (Hz); anything outside is taken for a unit or header error.

@@ -43,20 +43,26 @@ centre. ``H`` is ``SourceConfig.height_m`` (OpenSim IK files do not carry it).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from imukin.conventions import SIDES, angles_to_relative_rotation, relative_rotation_to_angles, segment_name, \
-    subject_id
+from imukin.conventions import SIDES, angles_to_relative_rotation, relative_rotation_to_angles, segment_name, subject_id
 from imukin.data import SubjectRecord
 from imukin.errors import ImukinError
 from imukin.io.opensim import read_storage, write_storage
 from imukin.simulation.gait import Kinematics
-from imukin.sources.motion import (SourceConfig, anthropometric_subject, expand_paths, kinematics_to_record,
-                                   poses_to_kinematics, sample_kinematics, source_subject_name)
+from imukin.sources.motion import (
+    SourceConfig,
+    anthropometric_subject,
+    expand_paths,
+    kinematics_to_record,
+    poses_to_kinematics,
+    sample_kinematics,
+    source_subject_name,
+)
 
 MODELS = ("auto", "gait2392", "rajagopal")
 #: Sign of imukin knee flexion per unit of OpenSim ``knee_angle``.

@@ -14,7 +14,6 @@ import torch
 from imukin.conventions import SENSOR_BLOCKS
 
 
-
 def random_rotations(n: int, sd_rad: float, generator: torch.Generator | None = None,
                      device=None) -> torch.Tensor:
     """``n`` rotation matrices (n, 3, 3): uniform axis, angle ~ N(0, sd_rad^2) (Rodrigues)."""

@@ -72,11 +72,14 @@ def _add_search(sub) -> None:
     p.add_argument("--study-name", help="study name (default: <activity>_<joint>_<model>)")
     p.add_argument("--out", type=Path, help="search folder (default: runs/search/<activity>_<joint>_<model>)")
     p.add_argument("--steps", type=positive_int, default=1500, help="maximum optimiser steps per trial")
-    p.add_argument("--eval-every", type=positive_int, default=100, help="steps between validation passes (pruning points)")
-    p.add_argument("--patience", type=positive_int, default=5, help="validation passes without improvement before stopping")
+    p.add_argument("--eval-every", type=positive_int, default=100,
+                   help="steps between validation passes (pruning points)")
+    p.add_argument("--patience", type=positive_int, default=5,
+                   help="validation passes without improvement before stopping")
     p.add_argument("--batch-size", type=positive_int, default=16, help="windows per step")
     p.add_argument("--window", type=positive_int, default=400, help="frames per training window")
-    p.add_argument("--startup-trials", type=nonnegative_int, default=5, help="random trials before TPE and pruning start")
+    p.add_argument("--startup-trials", type=nonnegative_int, default=5,
+                   help="random trials before TPE and pruning start")
     p.add_argument("--seed", type=nonnegative_int, default=0, help="sampler seed; give each parallel worker its own")
     p.add_argument("--device", type=device, default="cpu", help="cpu, cuda, cuda:N or mps")
     p.add_argument("--summary", action="store_true",

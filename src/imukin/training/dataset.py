@@ -15,14 +15,14 @@ holds the sequences in memory; :func:`imukin.training.lazy.load_joint_data_lazy`
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Protocol
+from typing import Protocol
 
 import numpy as np
 
-from imukin.conventions import JOINT_NAMES, SIDES, check_choice, joint_segments, \
-    mirror_rotation, side_inputs
+from imukin.conventions import JOINT_NAMES, SIDES, check_choice, joint_segments, mirror_rotation, side_inputs
 from imukin.data import SubjectRecord
 from imukin.errors import ImukinError
 from imukin.io.job_h5 import file_attrs, iter_dataset, subject_ids

@@ -307,7 +307,7 @@ def _keep_better(net: torch.nn.Module, tuned: torch.nn.Module, tuned_meta: dict,
                                    "val_rmse_deg": dict(zip(ANGLE_AXES, val_before.tolist()))})
     warnings.warn(f"fine-tuning made the validation error worse ({val_after.mean():.2f} vs "
                   f"{val_before.mean():.2f} deg offset-removed); {out_dir} keeps the source weights "
-                  "(try a lower --lr, more --subjects or another --freeze)")
+                  "(try a lower --lr, more --subjects or another --freeze)", stacklevel=2)
     return net, "source"
 
 
@@ -316,7 +316,7 @@ def _warn_if_worse_on_test(before_or: np.ndarray, after_or: np.ndarray) -> None:
     if float(after_or.mean()) > float(before_or.mean()) + 0.01:
         warnings.warn(f"the fine-tuned model is worse than its source on the held-out test subjects "
                       f"({after_or.mean():.2f} vs {before_or.mean():.2f} deg offset-removed RMSE); it was kept because "
-                      "it was better on the validation subjects")
+                      "it was better on the validation subjects", stacklevel=2)
 
 
 def _axes(rmse: np.ndarray) -> dict:
@@ -333,7 +333,8 @@ def format_report(report: dict) -> str:
             ("before", "offset-removed", "before_offset_removed"), ("after", "offset-removed", "after_offset_removed")]
     for name, kind, key in rows:
         if key in report:
-            lines.append(f"{name + ', ' + kind:<34}" + "".join(f"{report[key][a]:11.2f}" for a in (*ANGLE_AXES, "mean")))
+            lines.append(f"{name + ', ' + kind:<34}"
+                         + "".join(f"{report[key][a]:11.2f}" for a in (*ANGLE_AXES, "mean")))
     val = report.get("validation_offset_removed")
     if val:
         lines.append(f"validation RMSE, offset-removed (mean): source {val['source']['mean']:.2f}, fine-tuned "

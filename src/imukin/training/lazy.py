@@ -17,9 +17,9 @@ in-memory :class:`~imukin.training.dataset.WindowSampler`.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import h5py
 import numpy as np
@@ -88,7 +88,7 @@ class LazyJointData(JointIndex):
             return Normalizer(stats_x.mean, x_std, np.zeros(3), np.ones(3))
         return Normalizer(stats_x.mean, x_std, stats_y.mean, np.maximum(stats_y.std, 1e-6))
 
-    def sampler(self, window: int, split: str = "train") -> "LazyWindowSampler":
+    def sampler(self, window: int, split: str = "train") -> LazyWindowSampler:
         """Random windows of a split, read from the file batch by batch."""
         return LazyWindowSampler(self, self.sequences[split], window)
 

@@ -126,12 +126,14 @@ def export_pretrained(run_dir: Path, name: str, summary: dict, corpus: Path) -> 
                  if getattr(model.config, "causal", False) and rf else "")
     weighting = "" if orientation else (", axes weighted in degrees" if tc.get("axis_weighting", "sd") == "degrees"
                                         else ", axes weighted each in its own SD")
+    seed = TRAIN_SEEDS.get(str(meta.get("activity")), "?")
+    val_name = "RMSE, offset removed per leg" if tc.get("val_metric") == "rmse_offset_removed" else "RMSE"
     card = f"""# {name}
 
 - **Task**: {task} from two IMUs
   (proximal and distal segment), 16 channels as in `imukin.conventions.CHANNELS`, at {meta.get('fs'):g} Hz.
 - **Model**: `{model.model_name}` with config `{json.dumps(asdict(model.config))}`.
-- **Data**: imukin synthetic corpus `{corpus.name}`{resampled} (seed {TRAIN_SEEDS.get(str(meta.get('activity')), '?')}, full
+- **Data**: imukin synthetic corpus `{corpus.name}`{resampled} (seed {seed}, full
   default sensor error model: noise, bias, bias drift, scale, misalignment, placement and mounting errors,
   soft-tissue wobble), data hash `{meta.get('data_hash')}`.
 - **Split**: by subject, seed {tc.get('split_seed', 0)}: {len(split.get('train', []))} train /
@@ -141,7 +143,7 @@ def export_pretrained(run_dir: Path, name: str, summary: dict, corpus: Path) -> 
   augmentation: sensor rotation SD {0.0 if orientation else tc.get('rotation_sd_deg')} deg, noise
   {tc.get('noise_fraction')} SD; best of {summary.get('steps_run')} steps at step {summary.get('best_step')},
   {meta['train_seconds'] / 60:.1f} min on the build machine (2 CPU cores).
-- **Validation {'RMSE, offset removed per leg' if tc.get('val_metric') == 'rmse_offset_removed' else 'RMSE'} (deg)**: {metric}.
+- **Validation {val_name} (deg)**: {metric}.
 - **Weights**: float16 safetensors (loaded as float32).{streaming}
 - **Limits**: trained on simulated people and sensors only; see `benchmarks/accuracy.py` for held-out
   results. Sensors must be on the named segments; `imukin predict` finds each sensor's mounting first.

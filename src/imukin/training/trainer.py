@@ -31,9 +31,9 @@ import csv
 import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -103,7 +103,8 @@ class TrainConfig:
         if not 0.0 <= self.offset_weight <= 1.0:
             raise ImukinError(f"offset_weight must lie in [0, 1], got {self.offset_weight}")
         if self.axis_weighting not in AXIS_WEIGHTINGS:
-            raise ImukinError(f"unknown axis_weighting {self.axis_weighting!r}; use one of {', '.join(AXIS_WEIGHTINGS)}")
+            raise ImukinError(f"unknown axis_weighting {self.axis_weighting!r}; "
+                              f"use one of {', '.join(AXIS_WEIGHTINGS)}")
 
     def lr_at(self, step: int) -> float:
         """Learning rate at a step: linear warm-up then cosine down to ``min_lr_ratio * lr``."""

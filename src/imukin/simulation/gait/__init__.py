@@ -67,13 +67,24 @@ Modules
 * :mod:`~imukin.simulation.gait.smooth`: smooth ramps and smooth random signals.
 """
 from imukin.simulation.gait.contact import RUN_SPEED_DIP
-from imukin.simulation.gait.generator import SPEED_LIMITS_M_S, SPEED_RANGE_M_S, GaitConfig, Kinematics, \
-    generate_gait, normalise_cycles
+from imukin.simulation.gait.generator import (
+           SPEED_LIMITS_M_S,
+           SPEED_RANGE_M_S,
+           GaitConfig,
+           Kinematics,
+           generate_gait,
+           normalise_cycles,
+)
 from imukin.simulation.gait.pose import pelvis_angles_from_rotation, pelvis_rotation_from_angles
-from imukin.simulation.gait.stride import WALK_SPEED_SWING, WALK_WARP_RATE_RANGE, WALK_WARP_SMOOTH, \
-    step_frequency_hz
-from imukin.simulation.gait.templates import ANCHOR_VSTAR, N_HARMONICS, RUN_STANCE_FRACTION, \
-    SCHWARTZ_SPEED_CLASSES, VSTAR_RANGE, stance_fraction
+from imukin.simulation.gait.stride import WALK_SPEED_SWING, WALK_WARP_RATE_RANGE, WALK_WARP_SMOOTH, step_frequency_hz
+from imukin.simulation.gait.templates import (
+           ANCHOR_VSTAR,
+           N_HARMONICS,
+           RUN_STANCE_FRACTION,
+           SCHWARTZ_SPEED_CLASSES,
+           VSTAR_RANGE,
+           stance_fraction,
+)
 
 __all__ = ["ANCHOR_VSTAR", "N_HARMONICS", "RUN_SPEED_DIP", "RUN_STANCE_FRACTION", "SCHWARTZ_SPEED_CLASSES",
            "SPEED_LIMITS_M_S", "SPEED_RANGE_M_S", "VSTAR_RANGE", "WALK_SPEED_SWING", "WALK_WARP_RATE_RANGE",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import solveh_banded
 
-from imukin.conventions import G, SIDES, segment_name
+from imukin.conventions import SIDES, G, segment_name
 from imukin.simulation.body import SubjectParams
 from imukin.simulation.gait.pose import FIT_TOE_OFF, segment_pose
 from imukin.simulation.gait.smooth import smootherstep, softplus

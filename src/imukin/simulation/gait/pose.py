@@ -16,12 +16,18 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from imukin.conventions import JOINT_NAMES, SIDES, angles_to_relative_rotation, check_choice, joint_name, \
-    segment_name, zxy_matrix
+from imukin.conventions import (
+    JOINT_NAMES,
+    SIDES,
+    angles_to_relative_rotation,
+    check_choice,
+    joint_name,
+    segment_name,
+    zxy_matrix,
+)
 from imukin.simulation.body import CURVE_CHANNELS, N_CURVES, N_DEV_HARMONICS, SubjectParams, foot_sole
 from imukin.simulation.gait.smooth import softplus
-from imukin.simulation.gait.templates import N_HARMONICS, fourier_basis, speed_terms, template_curves, \
-    template_mean
+from imukin.simulation.gait.templates import N_HARMONICS, fourier_basis, speed_terms, template_curves, template_mean
 
 #: Column of each curve of :data:`~imukin.simulation.body.CURVE_CHANNELS`.
 _CH = {c: i for i, c in enumerate(CURVE_CHANNELS)}

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from imukin.conventions import G, SIDES
+from imukin.conventions import SIDES, G
 from imukin.simulation.body import SubjectParams
 from imukin.simulation.gait.contact import RUN_SPEED_DIP, forward_kinematics
-from imukin.simulation.gait.pose import FIT_SCALE, FIT_HIP, FIT_TOE_OFF, FIT_TRAIL, N_FIT, segment_pose, \
-    trail_fit_basis
+from imukin.simulation.gait.pose import FIT_HIP, FIT_SCALE, FIT_TOE_OFF, FIT_TRAIL, N_FIT, segment_pose, trail_fit_basis
 from imukin.simulation.gait.smooth import smootherstep
 from imukin.simulation.gait.templates import VSTAR_RANGE, stance_fraction
 
@@ -177,7 +176,8 @@ def run_warp(subject: SubjectParams, vstar: float, fit: np.ndarray, stride_m: fl
     phase, stance, sweep, dip = _stance_sweep(subject, vstar, fit, use_subject)
     rate = sweep / stride_m  # du/dphase in stance for an even speed
     # the dip course, with the stance's total time (the template's duty factor) kept
-    rate = rate / (1.0 - RUN_SPEED_DIP * dip) * (float(np.sum(rate)) / max(float(np.sum(rate / (1.0 - RUN_SPEED_DIP * dip))), 1e-12))
+    dipped = rate / (1.0 - RUN_SPEED_DIP * dip)
+    rate = dipped * (float(np.sum(rate)) / max(float(np.sum(dipped)), 1e-12))
     flight = (1.0 - float(np.mean(rate))) / max(float(np.mean(1.0 - stance)), 1e-6)
     dudp = rate + (1.0 - stance) * max(flight, 0.3)
     # smooth circularly (Gaussian, SD 0.015 cycles) so the phase rate has no kinks
@@ -209,7 +209,8 @@ def _warp_coefficients(phase: np.ndarray, dudp: np.ndarray, smooth: float, floor
 
 def _walk_sweep(subject: SubjectParams, vstar: float, fit: np.ndarray, use_subject: bool):
     """Walking, one canonical stride (1 s): the no-slip pelvis speed per unit phase (m per cycle)
-    that the loaded feet give (load shares as in ground contact, :mod:`~imukin.simulation.gait.contact`), on a phase grid.
+    that the loaded feet give (load shares as in ground contact, :mod:`~imukin.simulation.gait.contact`),
+    on a phase grid.
 
     Returns ``(phase (M,), sweep speed (M,), pelvis height over the loaded feet (M,))``.
     """
