@@ -240,6 +240,26 @@ def predict_windows(fn: Callable[[torch.Tensor], torch.Tensor], x: np.ndarray, w
     >>> y.shape, float(y.min()), float(y.max())
     ((1000, 3), 2.0, 2.0)
     """
+    n_frames, window, batch_size = _checked_windowing(x, window, overlap, batch_size)
+    dev = torch.device(device) if device is not None else _module_device(fn)
+    starts = window_starts(n_frames, window, overlap)
+    blender = _OverlapAdd(n_frames, window, starts, _edge_taper(window, margin))
+    batches = range(0, starts.size, batch_size)
+    if progress:
+        from tqdm import tqdm
+
+        batches = tqdm(batches, desc="windows", unit="batch")
+    with torch.inference_mode():
+        for b0 in batches:
+            idx = range(b0, min(b0 + batch_size, starts.size))
+            y = _run_batch(fn, x, starts, idx, window, dev)  # (B, W, K)
+            for i, j in enumerate(idx):
+                blender.add(j, y[i])
+    return blender.finish()
+
+
+def _checked_windowing(x, window, overlap, batch_size) -> tuple[int, int, int]:
+    """``(n_frames, window, batch_size)`` for :func:`predict_windows`, or one line on what is wrong."""
     if not isinstance(x, np.ndarray) or x.ndim != 2:
         raise ImukinError(f"input must be a numpy array (T, C), got {getattr(x, 'shape', type(x).__name__)}; "
                           "stack the channels as columns")
@@ -252,55 +272,68 @@ def predict_windows(fn: Callable[[torch.Tensor], torch.Tensor], x: np.ndarray, w
         raise ImukinError(f"window ({window}) and batch_size ({batch_size}) must be positive integers")
     if not 0.0 <= overlap < 1.0:
         raise ImukinError(f"overlap {overlap} is outside [0, 1); use e.g. 0.5 for half-window overlap")
-    window = int(min(window, n_frames))
-    dev = torch.device(device) if device is not None else _module_device(fn)
-    starts = window_starts(n_frames, window, overlap)
+    return n_frames, int(min(window, n_frames)), int(batch_size)
+
+
+def _edge_taper(window: int, margin: int) -> np.ndarray:
+    """The blend taper (W,) with ``margin`` frames at each edge scaled by 1e-9."""
     taper = _taper(window)  # (W,)
     m = min(int(margin), window // 2)
     if m > 0:
         taper[:m] *= 1e-9
         taper[window - m:] *= 1e-9
-    out: np.ndarray | None = None  # (T, K) float32, allocated once K is known
-    # Frames before the current window's start get no more contributions: they are final.
-    # The pending frames [p0, p0 + W) accumulate in float64, so weights summing to one give
-    # back a constant (or the identity) exactly once rounded to float32.
-    pend: np.ndarray | None = None  # (W, K) float64
-    p0 = 0
-    batches = range(0, starts.size, int(batch_size))
-    if progress:
-        from tqdm import tqdm
+    return taper
 
-        batches = tqdm(batches, desc="windows", unit="batch")
-    # Regular interior windows share the same blend weights; cache them by neighbour layout.
-    cache: dict[tuple, np.ndarray] = {}
-    with torch.inference_mode():
-        for b0 in batches:
-            idx = range(b0, min(b0 + int(batch_size), starts.size))
-            chunk = np.stack([x[starts[j]:starts[j] + window] for j in idx]).astype(np.float32, copy=False)  # (B, W, C)
-            y = fn(torch.from_numpy(chunk).to(dev))  # (B, W, K)
-            if not isinstance(y, torch.Tensor) or y.ndim != 3 or y.shape[:2] != (len(idx), window):
-                raise ImukinError(f"the model returned {getattr(y, 'shape', type(y).__name__)} for input "
-                                  f"{tuple(chunk.shape)}; it must map (B, W, C) to (B, W, K)")
-            y = y.detach().to("cpu", torch.float32).numpy()  # (B, W, K)
-            if out is None:
-                out = np.empty((n_frames, y.shape[2]), dtype=np.float32)  # (T, K)
-                pend = np.zeros((window, y.shape[2]))  # (W, K)
-            for i, j in enumerate(idx):
-                s = int(starts[j])
-                shift = s - p0  # 0 <= shift <= W since hop <= W
-                if shift:
-                    out[p0:s] = pend[:shift]
-                    pend[: window - shift] = pend[shift:]
-                    pend[window - shift:] = 0.0
-                    p0 = s
-                lo = np.searchsorted(starts, s - window, side="right")
-                hi = np.searchsorted(starts, s + window, side="left")
-                key = tuple((starts[lo:hi] - s).tolist())
-                if key not in cache:
-                    if len(cache) > 64:  # only edge windows differ from the interior; keep it small
-                        cache.clear()
-                    cache[key] = _blend_weights(starts, taper, j)
-                pend += cache[key][:, None] * y[i]
-    assert out is not None and pend is not None and p0 + window == n_frames  # the last window ends at T
-    out[p0:] = pend
-    return out
+
+def _run_batch(fn, x: np.ndarray, starts: np.ndarray, idx: range, window: int, dev) -> np.ndarray:
+    """The model's outputs (B, W, K) float32 for the windows ``idx`` of ``x``, checked for shape."""
+    chunk = np.stack([x[starts[j]:starts[j] + window] for j in idx]).astype(np.float32, copy=False)  # (B, W, C)
+    y = fn(torch.from_numpy(chunk).to(dev))  # (B, W, K)
+    if not isinstance(y, torch.Tensor) or y.ndim != 3 or y.shape[:2] != (len(idx), window):
+        raise ImukinError(f"the model returned {getattr(y, 'shape', type(y).__name__)} for input "
+                          f"{tuple(chunk.shape)}; it must map (B, W, C) to (B, W, K)")
+    return y.detach().to("cpu", torch.float32).numpy()
+
+
+class _OverlapAdd:
+    """Taper-weighted overlap-add of window outputs, windows added in order of their start.
+
+    Frames before the current window's start get no more contributions: they are final. The
+    pending frames ``[p0, p0 + W)`` accumulate in float64, so weights summing to one give back
+    a constant (or the identity) exactly once rounded to float32.
+    """
+
+    def __init__(self, n_frames: int, window: int, starts: np.ndarray, taper: np.ndarray):
+        self.n_frames, self.window, self.starts, self.taper = n_frames, window, starts, taper
+        self.out: np.ndarray | None = None  # (T, K) float32, allocated once K is known
+        self.pend: np.ndarray | None = None  # (W, K) float64
+        self.p0 = 0
+        self.cache: dict[tuple, np.ndarray] = {}  # interior windows share their blend weights
+
+    def add(self, j: int, y: np.ndarray) -> None:
+        """Add the output (W, K) of window ``j``."""
+        w = self.window
+        if self.out is None:
+            self.out = np.empty((self.n_frames, y.shape[1]), dtype=np.float32)  # (T, K)
+            self.pend = np.zeros((w, y.shape[1]))  # (W, K)
+        s = int(self.starts[j])
+        shift = s - self.p0  # 0 <= shift <= W since hop <= W
+        if shift:
+            self.out[self.p0:s] = self.pend[:shift]
+            self.pend[: w - shift] = self.pend[shift:]
+            self.pend[w - shift:] = 0.0
+            self.p0 = s
+        lo = np.searchsorted(self.starts, s - w, side="right")
+        hi = np.searchsorted(self.starts, s + w, side="left")
+        key = tuple((self.starts[lo:hi] - s).tolist())
+        if key not in self.cache:
+            if len(self.cache) > 64:  # only edge windows differ from the interior; keep it small
+                self.cache.clear()
+            self.cache[key] = _blend_weights(self.starts, self.taper, j)
+        self.pend += self.cache[key][:, None] * y
+
+    def finish(self) -> np.ndarray:
+        """The blended outputs (T, K) float32."""
+        assert self.out is not None and self.p0 + self.window == self.n_frames  # the last window ends at T
+        self.out[self.p0:] = self.pend
+        return self.out
