@@ -9,20 +9,20 @@ from imukin.sources.motion import (
     SourceConfig,
     anthropometric_subject,
     expand_paths,
-    heading_rotation,
     poses_to_kinematics,
     sample_kinematics,
+    travel_heading_rotation,
 )
 
 
 def test_heading_turns_travel_onto_x():
     path = np.outer(np.linspace(0, 3, 50), [0.6, 0.0, -0.8]) + [0, 0.9, 0]  # walking towards +X-Z
-    h = heading_rotation(path, np.tile(np.eye(3), (50, 1, 1)))
+    h = travel_heading_rotation(path, np.tile(np.eye(3), (50, 1, 1)))
     d = h @ (path[-1] - path[0])
     assert np.allclose(d / np.linalg.norm(d), [1, 0, 0]) and np.allclose(h[1], [0, 1, 0])
     # treadmill: no travel, the pelvis faces -Z -> that becomes +X
     facing = Rotation.from_rotvec([0, np.pi / 2, 0]).as_matrix()  # x axis -> -Z
-    h2 = heading_rotation(np.zeros((50, 3)), np.tile(facing, (50, 1, 1)))
+    h2 = travel_heading_rotation(np.zeros((50, 3)), np.tile(facing, (50, 1, 1)))
     assert np.allclose(h2 @ facing[:, 0], [1, 0, 0])
 
 

@@ -74,7 +74,7 @@ from scipy.spatial.transform import Rotation
 
 from imukin.conventions import UP_LAB, G
 from imukin.errors import ImukinError
-from imukin.rotations import heading_free
+from imukin.rotations import heading_free, heading_of, heading_rotation
 from imukin.signal import window_starts
 from imukin.simulation.imu import integrate_gyroscope
 
@@ -183,19 +183,6 @@ def right_jacobian_inv(phi: np.ndarray) -> np.ndarray:
 
 def _tr(r: np.ndarray) -> np.ndarray:
     return np.swapaxes(r, -1, -2)
-
-
-def heading_rotation(psi: np.ndarray) -> np.ndarray:
-    """Rotations about lab up (Y) by ``psi`` radians: (n,) -> (n, 3, 3)."""
-    c, s = np.cos(psi), np.sin(psi)
-    out = np.zeros((len(psi), 3, 3))
-    out[:, 0, 0], out[:, 0, 2], out[:, 1, 1], out[:, 2, 0], out[:, 2, 2] = c, s, 1.0, -s, c
-    return out
-
-
-def heading_of(r: np.ndarray) -> np.ndarray:
-    """Heading (radians about lab Y) of each frame's x axis, as in ``heading_free``: (n, 3, 3) -> (n,)."""
-    return np.arctan2(-r[:, 2, 0], r[:, 0, 0])
 
 
 # ---------------------------------------------------------------- the problem

@@ -42,6 +42,7 @@ from scipy.spatial.transform import Rotation
 from imukin.conventions import JOINTS, SEGMENTS, SIDES, joint_angles, joint_segments, same_rate, segment_name
 from imukin.data import SubjectRecord
 from imukin.errors import ImukinError
+from imukin.rotations import heading_rotation
 from imukin.signal import lowpass
 from imukin.simulation.body import (
     ANKLE_HEIGHT_PER_HEIGHT,
@@ -177,7 +178,7 @@ def continuous_quat(rot: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- poses -> Kinematics
-def heading_rotation(pelvis_pos: np.ndarray, pelvis_rot: np.ndarray) -> np.ndarray:
+def travel_heading_rotation(pelvis_pos: np.ndarray, pelvis_rot: np.ndarray) -> np.ndarray:
     """Rotation (3, 3) about lab Y that turns the main direction of travel onto +X.
 
     The direction is the horizontal pelvis displacement from the first to the last frame;
@@ -192,7 +193,7 @@ def heading_rotation(pelvis_pos: np.ndarray, pelvis_rot: np.ndarray) -> np.ndarr
     if np.linalg.norm(d) < 1e-9:
         return np.eye(3)
     psi = math.atan2(-d[2], d[0])  # heading of d about +Y (X towards -Z is positive)
-    return Rotation.from_rotvec([0.0, -psi, 0.0]).as_matrix()
+    return heading_rotation(-psi)
 
 
 def poses_to_kinematics(t: np.ndarray, rot: dict[str, np.ndarray], pos: dict[str, np.ndarray],
@@ -243,7 +244,7 @@ def poses_to_kinematics(t: np.ndarray, rot: dict[str, np.ndarray], pos: dict[str
 
     offsets = {seg: np.einsum("nji,nj->ni", rot[PARENT[seg]], pos[seg] - pos[PARENT[seg]])  # R_parent^T d
                for seg in _FK_ORDER}  # (N, 3) each, in the parent segment frame
-    h = heading_rotation(pos["pelvis"], rot["pelvis"]) if cfg.align_heading else np.eye(3)
+    h = travel_heading_rotation(pos["pelvis"], rot["pelvis"]) if cfg.align_heading else np.eye(3)
     rot = {s: h @ r for s, r in rot.items()}  # (N, 3, 3) each, lab turned about Y
     pelvis = pos["pelvis"] @ h.T  # (N, 3)
     pelvis = pelvis - pelvis[0] * np.array([1.0, 0.0, 1.0])  # start above the origin

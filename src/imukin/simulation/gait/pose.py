@@ -25,6 +25,7 @@ from imukin.conventions import (
     segment_name,
     zxy_matrix,
 )
+from imukin.rotations import heading_rotation
 from imukin.simulation.body import CURVE_CHANNELS, N_CURVES, N_DEV_HARMONICS, SubjectParams, foot_sole
 from imukin.simulation.gait.smooth import softplus
 from imukin.simulation.gait.templates import N_HARMONICS, fourier_basis, speed_terms, template_curves, template_mean
@@ -100,14 +101,6 @@ def _side_curves(activity: str, subject: SubjectParams, side: str, phase: np.nda
     return out + dev * scale
 
 
-def _rot_y(psi: np.ndarray) -> np.ndarray:
-    """Rotations about +Y by ``psi`` (rad): (...) -> (..., 3, 3)."""
-    c, s = np.cos(psi), np.sin(psi)
-    r = np.zeros(psi.shape + (3, 3))
-    r[..., 0, 0], r[..., 0, 2], r[..., 1, 1], r[..., 2, 0], r[..., 2, 2] = c, s, 1.0, -s, c
-    return r
-
-
 def pelvis_rotation_from_angles(pelvis_deg: np.ndarray) -> np.ndarray:
     """Pelvis orientation in the walking-direction frame from Plug-in Gait pelvis angles.
 
@@ -131,7 +124,8 @@ def pelvis_angles_from_rotation(r_pelvis: np.ndarray, heading_rad=0.0, side: str
         The left view negates obliquity and rotation (left side up / forward positive).
     """
     check_choice("side", side, SIDES)
-    r_rel = np.swapaxes(_rot_y(np.broadcast_to(np.asarray(heading_rad, float), r_pelvis.shape[:-2])), -1, -2) @ r_pelvis
+    heading = heading_rotation(np.broadcast_to(np.asarray(heading_rad, float), r_pelvis.shape[:-2]))  # (..., 3, 3)
+    r_rel = np.swapaxes(heading, -1, -2) @ r_pelvis
     eul = Rotation.from_matrix(r_rel.reshape(-1, 3, 3)).as_euler("ZXY", degrees=True)
     out = np.stack([-eul[:, 0], -eul[:, 1], eul[:, 2]], axis=-1).reshape(r_pelvis.shape[:-2] + (3,))
     return out if side == "right" else out * np.array([1.0, -1.0, -1.0])
@@ -151,7 +145,7 @@ def segment_pose(subject: SubjectParams, activity: str, phase: dict, vstar: np.n
     curves = {s: _side_curves(activity, subject, s, phase[s], up, fit, None if mods is None else mods[s],
                               use_subject) for s in SIDES}  # side -> (N, 12)
     pel = 0.5 * (curves["right"][:, :3] + curves["left"][:, :3] * _PELVIS_MIRROR)  # (N, 3) right view
-    r_pelvis = _rot_y(psi) @ pelvis_rotation_from_angles(pel)  # (N,3,3)
+    r_pelvis = heading_rotation(psi) @ pelvis_rotation_from_angles(pel)  # (N,3,3)
     rot = {"pelvis": r_pelvis}
     rel = {"pelvis": np.zeros((n, 3))}
     angles, low, contact = {}, {}, {}
