@@ -33,9 +33,8 @@ import torch
 import torch.nn.functional as F
 
 from imukin.errors import ImukinError
-from imukin.signal import window_starts
+from imukin.signal import DEFAULT_WINDOW, window_starts
 
-DEFAULT_WINDOW = 400  # frames; 2 s at 200 Hz, the longer of the two training crop lengths
 DEFAULT_OVERLAP = 0.5  # fraction of a window shared with the next one
 DEFAULT_BATCH_FRAMES = 65536  # frames per model call (windows x window length); bounds memory independently of T
 LOCAL_WINDOW = 16384  # frames per window for models with a finite receptive field (see inference_windowing)

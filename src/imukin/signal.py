@@ -31,6 +31,7 @@ from scipy.signal import butter, resample_poly, sosfiltfilt
 from imukin.errors import ImukinError
 
 MAX_DENOMINATOR = 1000  # largest up/down factor of the polyphase resampler
+DEFAULT_WINDOW = 400  # frames; 2 s at 200 Hz: the training crop and the inference window of the models
 
 
 # ---------------------------------------------------------------- resampling

@@ -13,6 +13,7 @@ from imukin.argtypes import add_option, device, nonnegative_int, positive_float,
 from imukin.conventions import ACTIVITIES, JOINT_NAMES
 from imukin.errors import ImukinError
 from imukin.pretrained import PRETRAINED_MODELS
+from imukin.signal import DEFAULT_WINDOW
 from imukin.training.choices import AXIS_WEIGHTINGS, MODEL_FAMILIES, MODEL_NAMES, TARGETS, VAL_METRICS
 
 
@@ -77,7 +78,7 @@ def _add_search(sub) -> None:
     p.add_argument("--patience", type=positive_int, default=5,
                    help="validation passes without improvement before stopping")
     p.add_argument("--batch-size", type=positive_int, default=16, help="windows per step")
-    p.add_argument("--window", type=positive_int, default=400, help="frames per training window")
+    p.add_argument("--window", type=positive_int, default=DEFAULT_WINDOW, help="frames per training window")
     p.add_argument("--startup-trials", type=nonnegative_int, default=5,
                    help="random trials before TPE and pruning start")
     p.add_argument("--seed", type=nonnegative_int, default=0, help="sampler seed; give each parallel worker its own")

@@ -47,6 +47,7 @@ from pathlib import Path
 from imukin.conventions import ACTIVITIES, JOINT_NAMES, check_choice
 from imukin.errors import ImukinError
 from imukin.io.atomic import atomic_path, write_text_atomic
+from imukin.signal import DEFAULT_WINDOW
 from imukin.training.choices import MODEL_FAMILIES
 
 SEARCH_MODELS = MODEL_FAMILIES  # the architectures suggest() knows
@@ -70,7 +71,7 @@ class SearchConfig:
     eval_every: int = 100  # steps between validation passes (the pruning points)
     patience: int = 5  # validation passes without improvement before a trial stops early
     batch_size: int = 16  # windows per step
-    window: int = 400  # frames per training window
+    window: int = DEFAULT_WINDOW  # frames per training window
     startup_trials: int = 5  # random trials before TPE models the space; no pruning before this many
     prune_warmup_evals: int = 2  # validation passes of a trial before it may be pruned
     device: str = "cpu"  # cpu or cuda

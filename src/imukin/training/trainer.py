@@ -45,6 +45,7 @@ from imukin.inference import predict_windows
 from imukin.io.atomic import atomic_path, write_text_atomic
 from imukin.models import create_model, save_checkpoint
 from imukin.models.orientation import output_to_rotations
+from imukin.signal import DEFAULT_WINDOW
 from imukin.training.augment import add_noise, rotate_sensors
 from imukin.training.choices import AXIS_WEIGHTINGS, VAL_METRICS  # one list, shared with the command line
 from imukin.training.dataset import JointIndex, Normalizer, Sampler, load_joint_data
@@ -61,7 +62,7 @@ class TrainConfig:
     model_overrides: dict = field(default_factory=dict)  # config fields of the model to change
     steps: int = 3000  # maximum optimiser steps
     batch_size: int = 16  # windows per step (the reference's second stage)
-    window: int = 400  # frames per training window (2 s at 200 Hz), also the inference window
+    window: int = DEFAULT_WINDOW  # frames per training window (2 s at 200 Hz), also the inference window
     lr: float = 2e-3  # peak learning rate (AdamW)
     weight_decay: float = 1e-4  # AdamW decoupled weight decay
     warmup_steps: int = 100  # linear warm-up, then cosine decay
