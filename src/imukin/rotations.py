@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from imukin.errors import ImukinError
+
 
 def heading_rotation(psi) -> np.ndarray:
     """Rotations about lab up (+Y) by the heading ``psi`` (rad): (...) -> (..., 3, 3).
@@ -32,3 +34,23 @@ def heading_free(r1: np.ndarray, r2: np.ndarray) -> tuple[np.ndarray, np.ndarray
     """
     ry_inv = np.swapaxes(heading_rotation(heading_of(r1)), -1, -2)  # (T, 3, 3)
     return ry_inv @ r1, ry_inv @ r2
+
+
+def marker_frames(m1: np.ndarray, m2: np.ndarray, m3: np.ndarray) -> np.ndarray:
+    """Orientation of a frame built from three markers on one segment, (N, 3) x 3 -> (N, 3, 3).
+
+    ``e1 = m2 - m1``, ``e2 = (m3 - m1) x e1``, ``e3 = e1 x e2`` (normalised); columns
+    of the result are ``e1 e2 e3`` in lab coordinates. Frames with a missing or
+    collinear marker are NaN.
+    """
+    m1, m2, m3 = (np.asarray(m, float) for m in (m1, m2, m3))
+    if not (m1.shape == m2.shape == m3.shape and m1.ndim == 2 and m1.shape[1] == 3):
+        raise ImukinError(f"markers must be three (N, 3) arrays of equal length; "
+                          f"got {m1.shape}, {m2.shape}, {m3.shape}")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        e1 = m2 - m1
+        e1 /= np.linalg.norm(e1, axis=1, keepdims=True)
+        e2 = np.cross(m3 - m1, e1)
+        e2 /= np.linalg.norm(e2, axis=1, keepdims=True)
+        e3 = np.cross(e1, e2)
+    return np.stack([e1, e2, e3], axis=2)  # (N, 3, 3)

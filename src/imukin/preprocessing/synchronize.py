@@ -43,6 +43,7 @@ from scipy.spatial.transform import Rotation
 from scipy.stats import theilslopes
 
 from imukin.errors import ImukinError
+from imukin.rotations import marker_frames  # noqa: F401 - part of this module's interface
 from imukin.signal import lowpass, resample
 
 MARGIN_FULL = 0.1  # correlation margin over the best competing lag that counts as unambiguous
@@ -88,26 +89,6 @@ def jerk_norm(acc: np.ndarray, fs: float, cutoff_hz: float = 20.0) -> np.ndarray
     """Norm of the time derivative of the acceleration, (N, 3) -> (N,); peaks at impacts (taps, landings)."""
     acc = _check_xyz(acc, "acc")
     return np.linalg.norm(np.gradient(lowpass(acc, fs, cutoff_hz), axis=0), axis=1) * fs
-
-
-def marker_frames(m1: np.ndarray, m2: np.ndarray, m3: np.ndarray) -> np.ndarray:
-    """Orientation of a frame built from three markers on one segment, (N, 3) x 3 -> (N, 3, 3).
-
-    ``e1 = m2 - m1``, ``e2 = (m3 - m1) x e1``, ``e3 = e1 x e2`` (normalised); columns
-    of the result are ``e1 e2 e3`` in lab coordinates. Frames with a missing or
-    collinear marker are NaN.
-    """
-    m1, m2, m3 = (np.asarray(m, float) for m in (m1, m2, m3))
-    if not (m1.shape == m2.shape == m3.shape and m1.ndim == 2 and m1.shape[1] == 3):
-        raise ImukinError(f"markers must be three (N, 3) arrays of equal length; "
-                          f"got {m1.shape}, {m2.shape}, {m3.shape}")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        e1 = m2 - m1
-        e1 /= np.linalg.norm(e1, axis=1, keepdims=True)
-        e2 = np.cross(m3 - m1, e1)
-        e2 /= np.linalg.norm(e2, axis=1, keepdims=True)
-        e3 = np.cross(e1, e2)
-    return np.stack([e1, e2, e3], axis=2)  # (N, 3, 3)
 
 
 def angular_velocity(rmat: np.ndarray, fs: float) -> np.ndarray:

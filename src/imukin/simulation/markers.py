@@ -99,6 +99,7 @@ from imukin.data import SubjectRecord
 from imukin.errors import ImukinError
 from imukin.io.c3d import MarkerData
 from imukin.io.config_files import read_config_file
+from imukin.rotations import marker_frames
 from imukin.signal import lowpass
 from imukin.simulation.imu import ideal_imu
 from imukin.simulation.sensor_errors import SensorErrorConfig, apply_electronic_errors
@@ -628,11 +629,7 @@ def _unit(v: np.ndarray) -> np.ndarray:
 
 def _cluster_frame(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Reference cluster frame of markers (N, K, 3): -> rot (N, 3, 3), origin (N, 3)."""
-    m1, m2, m3 = p[:, 0], p[:, 1], p[:, 2:].mean(axis=1)  # (N, 3) each
-    e1 = _unit(m2 - m1)
-    e2 = _unit(np.cross(m3 - m1, e1))
-    e3 = np.cross(e1, e2)
-    return np.stack([e1, e2, e3], axis=-1), p.mean(axis=1)
+    return marker_frames(p[:, 0], p[:, 1], p[:, 2:].mean(axis=1)), p.mean(axis=1)
 
 
 def _pig_frame(p: np.ndarray, seg: str) -> tuple[np.ndarray, np.ndarray]:
