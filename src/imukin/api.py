@@ -382,21 +382,7 @@ def predict(recording, fs: float | None = None, joints=None, sides=None, activit
     for s in sides or ():
         check_choice("side", s, SIDES)
     rec = _as_recording(recording, fs)
-    if run is not None:
-        from imukin.models.checkpoint import read_checkpoint_info
-
-        run_joint = read_checkpoint_info(run).get("meta", {}).get("joint")
-        if joints and run_joint not in joints:
-            raise ImukinError(f"{run} is a {run_joint} model but joints {', '.join(joints)} were asked for")
-        joints = [run_joint]
-    pairs = rec.joints(joints, sides)
-    if not pairs:
-        want = [(j, s) for s in (sides or SIDES) for j in (joints or JOINT_NAMES)]
-        need = sorted({seg for j, s in want for seg in joint_segments(j, s)}, key=SEGMENTS.index)
-        missing = [s for s in need if s not in rec.acc]
-        raise ImukinError(f"{rec.name}: no joint has sensors on both its segments; found {', '.join(rec.segments)}, "
-                          f"missing {', '.join(missing)} (hip needs pelvis + thigh, knee thigh + shank, ankle shank + "
-                          "foot)")
+    pairs = _joint_pairs(rec, joints, sides, run)
     needed = sorted({seg for j, s in pairs for seg in joint_segments(j, s)}, key=SEGMENTS.index)
     manual = parse_mounting(mounting) if mounting is not None else None
     timings = dict.fromkeys(("align", "load_models", "resample", "models", "calibrate"), 0.0)
@@ -408,13 +394,8 @@ def predict(recording, fs: float | None = None, joints=None, sides=None, activit
             notes.append(f"{seg}: the mounting found is uncertain (rule {al.sign_rule}); check the {seg} angles or "
                          "give the mounting (--mounting)")
     bad = rec.gap_mask()
-    pieces, gaps, filled = _pieces(bad, rec.fs)
+    pieces, gaps = _gap_plan(bad, rec.fs, notes)
     max_len = int(round(MAX_FILL_S * rec.fs))
-    if filled.any():
-        notes.append(f"{int(filled.sum())} missing samples in gaps of at most {MAX_FILL_S:g} s were interpolated")
-    if gaps:
-        notes.append(f"{len(gaps)} gap(s) longer than {MAX_FILL_S:g} s ({sum(e - s for s, e in gaps)} samples) split "
-                     "the recording; the angles are NaN there")
     timings["align"] = time.perf_counter() - t0
 
     def aligned(seg: str) -> tuple[np.ndarray, np.ndarray]:  # segment-frame (acc, gyr), short gaps filled
@@ -422,23 +403,8 @@ def predict(recording, fs: float | None = None, joints=None, sides=None, activit
         gyr = fill_short_gaps(rec.gyr[seg], bad, max_len)
         return alignments[seg].apply(np.nan_to_num(acc), np.nan_to_num(gyr))
 
-    min_piece = int(np.ceil(MIN_PIECE_S * rec.fs))
-    short = [(s, e) for s, e in pieces if e - s < min_piece]
-    if short:
-        notes.append(f"{len(short)} stretch(es) between gaps shorter than {MIN_PIECE_S:g} s were not predicted (NaN)")
-    pieces = [(s, e) for s, e in pieces if e - s >= min_piece]
     t0 = time.perf_counter()
-    predictors, models = {}, {}
-    for joint in JOINT_NAMES:
-        if not any(j == joint for j, _ in pairs):
-            continue
-        predictor, label = _load_model(joint, activity, model, run, refine, ori_run, device)
-        if getattr(predictor, "joint", joint) != joint:
-            raise ImukinError(f"the model {label} is for the {predictor.joint}, not the {joint}")
-        predictors[joint] = predictor
-        for j, side in pairs:
-            if j == joint:
-                models[joint_name(joint, side)] = label
+    predictors, models = _load_predictors(pairs, activity, model, run, refine, ori_run, device)
     timings["load_models"] = time.perf_counter() - t0
     tasks = [(j, side) for j in predictors for side in SIDES if (j, side) in pairs]
     angles = {joint_name(j, side): np.full((rec.n_frames, 3), np.nan) for j, side in tasks}
@@ -461,6 +427,60 @@ def predict(recording, fs: float | None = None, joints=None, sides=None, activit
                       mounting={seg: al.as_dict() for seg, al in alignments.items()},
                       models={k: models[k] for k in angles}, warnings=notes, gaps=gaps, calibration=calibration,
                       timings=timings)
+
+
+def _joint_pairs(rec: Recording, joints, sides, run) -> list[tuple[str, str]]:
+    """The (joint, side) pairs to predict: those asked for (a trained run: its joint) whose two
+    segments have sensors; none is one line naming the segments found and missing."""
+    if run is not None:
+        from imukin.models.checkpoint import read_checkpoint_info
+
+        run_joint = read_checkpoint_info(run).get("meta", {}).get("joint")
+        if joints and run_joint not in joints:
+            raise ImukinError(f"{run} is a {run_joint} model but joints {', '.join(joints)} were asked for")
+        joints = [run_joint]
+    pairs = rec.joints(joints, sides)
+    if not pairs:
+        want = [(j, s) for s in (sides or SIDES) for j in (joints or JOINT_NAMES)]
+        need = sorted({seg for j, s in want for seg in joint_segments(j, s)}, key=SEGMENTS.index)
+        missing = [s for s in need if s not in rec.acc]
+        raise ImukinError(f"{rec.name}: no joint has sensors on both its segments; found {', '.join(rec.segments)}, "
+                          f"missing {', '.join(missing)} (hip needs pelvis + thigh, knee thigh + shank, ankle shank + "
+                          "foot)")
+    return pairs
+
+
+def _gap_plan(bad: np.ndarray, fs: float, notes: list[str]) -> tuple[list, list]:
+    """The stretches to predict (long enough, between gaps longer than :data:`MAX_FILL_S`) and the
+    gaps, as ``[(start, end)]`` frame ranges; what was filled or left out goes to ``notes``."""
+    pieces, gaps, filled = _pieces(bad, fs)
+    if filled.any():
+        notes.append(f"{int(filled.sum())} missing samples in gaps of at most {MAX_FILL_S:g} s were interpolated")
+    if gaps:
+        notes.append(f"{len(gaps)} gap(s) longer than {MAX_FILL_S:g} s ({sum(e - s for s, e in gaps)} samples) split "
+                     "the recording; the angles are NaN there")
+    min_piece = int(np.ceil(MIN_PIECE_S * fs))
+    short = [(s, e) for s, e in pieces if e - s < min_piece]
+    if short:
+        notes.append(f"{len(short)} stretch(es) between gaps shorter than {MIN_PIECE_S:g} s were not predicted (NaN)")
+    return [(s, e) for s, e in pieces if e - s >= min_piece], gaps
+
+
+def _load_predictors(pairs, activity, model, run, refine, ori_run, device) -> tuple[dict, dict]:
+    """One predictor per joint of ``pairs`` (``{joint: predictor}``) and the model label of each
+    joint and side (``{"rknee": "walking_knee_cnn", ...}``)."""
+    predictors, models = {}, {}
+    for joint in JOINT_NAMES:
+        if not any(j == joint for j, _ in pairs):
+            continue
+        predictor, label = _load_model(joint, activity, model, run, refine, ori_run, device)
+        if getattr(predictor, "joint", joint) != joint:
+            raise ImukinError(f"the model {label} is for the {predictor.joint}, not the {joint}")
+        predictors[joint] = predictor
+        for j, side in pairs:
+            if j == joint:
+                models[joint_name(joint, side)] = label
+    return predictors, models
 
 
 # ---------------------------------------------------------------- models on shared inputs
