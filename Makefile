@@ -38,6 +38,7 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/real_motion.py
 	$(BIN)/python benchmarks/real_imu.py
 	$(BIN)/python benchmarks/alignment.py
+	$(BIN)/python benchmarks/streaming.py
 	$(BIN)/python benchmarks/harmonization.py
 	$(BIN)/python benchmarks/search_finetune.py
 	$(BIN)/python benchmarks/fusion.py
