@@ -29,6 +29,7 @@ import pylsl
 
 pylsl.set_config_content(LSL_CONFIG)
 
+from imukin.api import parse_mounting
 from imukin.cli import main
 from imukin.conventions import JOINT_NAMES
 from imukin.errors import ImukinError
@@ -41,7 +42,6 @@ from imukin.streaming import (
     StreamingEngine,
     input_channels,
     output_channels,
-    read_mounting,
     segments_from_channels,
 )
 
@@ -147,7 +147,7 @@ def test_known_mounting_from_a_predict_report_undoes_the_rotation(walk, tiny_run
             rotated[:, c:c + 3] = x[:, c:c + 3] @ mounts[seg]  # v_sens = R^T v_seg
     report = {"recording": "x", "sensors": {seg: {"sensor": seg, "mounting": {"r_mount": r.tolist(), "method": "auto"}}
                                             for seg, r in mounts.items()}}
-    assert set(read_mounting(report)) == set(SEGS)
+    assert set(parse_mounting(report)) == set(SEGS)
     plain = np.concatenate([o.angles for o in _push_in_chunks(StreamingEngine(StreamConfig(
         fs=FS, runs=tiny_runs, align="none", segments=SEGS)), x)])
     engine = StreamingEngine(StreamConfig(fs=FS, runs=tiny_runs, mounting=report, segments=SEGS))
@@ -219,7 +219,7 @@ def test_engine_refuses_bad_input(tiny_runs, tmp_path):
     with pytest.raises(ImukinError, match="ended after 0.5 s"):
         short.finish()
     with pytest.raises(ImukinError, match="no sensor mounting"):
-        read_mounting({"sensors": {"rthigh": {"sensor": "a", "mounting": None}}})
+        parse_mounting({"sensors": {"rthigh": {"sensor": "a", "mounting": None}}})
 
 
 # ---------------------------------------------------------------- the command: replay

@@ -139,7 +139,8 @@ def parse_mounting(mounting) -> dict[str, np.ndarray]:
     ----------
     mounting : dict or path-like
         ``{segment or sensor name: 3x3 matrix, {"r_mount": 3x3} or {"euler_zxy_deg": [z, x, y]}}``,
-        or a JSON file holding it.
+        the ``report.json`` of ``imukin predict`` (the ``mounting`` of each sensor under
+        ``sensors``), or a JSON file holding either.
 
     Returns
     -------
@@ -147,8 +148,15 @@ def parse_mounting(mounting) -> dict[str, np.ndarray]:
         Mounting per segment (``v_segment = r_mount @ v_sensor``).
     """
     if isinstance(mounting, (str, Path)):
-        mounting = read_config_file(mounting, "mounting file", "pass a JSON file "
-                              '{"rthigh": [[1,0,0],[0,1,0],[0,0,1]], "rshank": {"euler_zxy_deg": [0, 90, 0]}}')
+        mounting = read_config_file(mounting, "mounting file",
+                                    "pass the report.json of 'imukin predict' or a JSON file "
+                                    '{"rthigh": [[1,0,0],[0,1,0],[0,0,1]], "rshank": {"euler_zxy_deg": [0, 90, 0]}}')
+    if isinstance(mounting, dict) and isinstance(mounting.get("sensors"), dict):  # a report.json of imukin predict
+        mounting = {seg: s["mounting"] for seg, s in mounting["sensors"].items()
+                    if isinstance(s, dict) and s.get("mounting")}
+        if not mounting:
+            raise ImukinError("the report holds no sensor mounting (was it predicted with --align none?); "
+                              "give the mountings, or let them be found (--align auto)")
     if not isinstance(mounting, dict):
         raise ImukinError("mounting must be {segment: 3x3 matrix or {'euler_zxy_deg': [z, x, y]}}")
     from scipy.spatial.transform import Rotation
@@ -196,18 +204,18 @@ def find_mounting(recording: Recording, segments, activity: str = "walking", man
     ok = ~recording.gap_mask()
     ok = slice(None) if ok.all() else ok  # no gap: the signals as they are, not a copy of them
     for seg in segments:
-        seg_type = seg if seg == "pelvis" else seg[1:]
         if seg in manual:
-            out[seg] = SegmentAlignment.from_matrix(manual[seg], seg_type)
+            out[seg] = SegmentAlignment.from_matrix(manual[seg], seg)
         elif align == "none":
-            al = SegmentAlignment.from_matrix(np.eye(3), seg_type)
+            al = SegmentAlignment.from_matrix(np.eye(3), seg)
             al.method = al.sign_rule = "none (sensor frame = segment frame)"
             out[seg] = al
         else:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 try:
-                    al = _align_auto(recording.acc[seg][ok], recording.gyr[seg][ok], recording.fs, seg_type, activity)
+                    al = _align_auto(recording.acc[seg][ok], recording.gyr[seg][ok], recording.fs,
+                                     seg if seg == "pelvis" else seg[1:], activity)
                 except ImukinError as e:
                     raise ImukinError(f"the mounting of the {seg} sensor ({recording.sensors.get(seg, '')}) could "
                                       f"not be found: {e}") from None

@@ -66,8 +66,8 @@ def add_commands(sub) -> None:
     p.add_argument("--align", choices=("auto", "none"),
                    help="auto (default): find each sensor's mounting from the recording, standing or not; none: "
                         "the sensors sit in their segments' frames (the older form's default)")
-    p.add_argument("--mounting", type=Path, help="JSON file of known mountings {segment: 3x3 matrix or "
-                   "{\"euler_zxy_deg\": [z, x, y]}}, v_segment = R v_sensor")
+    p.add_argument("--mounting", type=Path, help="known mountings: the report.json of an earlier predict, or a JSON "
+                   "file {segment: 3x3 matrix or {\"euler_zxy_deg\": [z, x, y]}}, v_segment = R v_sensor")
     p.add_argument("--calibrate", help="absolute angles from a pose held in the first quiet standing: 'standing' "
                    "(neutral, 0 deg) or a JSON file {joint: [flexion, adduction, rotation]}")
     p.add_argument("--out", type=Path, help="output folder (default: ./<recording name>_angles; the older form: "

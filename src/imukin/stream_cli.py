@@ -308,8 +308,9 @@ class _LSLOut:
 
 # ---------------------------------------------------------------- the command
 def cmd_stream(args) -> int:
+    from imukin.api import parse_mounting
     from imukin.io.paths import check_output_file
-    from imukin.streaming import StreamConfig, StreamingEngine, read_mounting
+    from imukin.streaming import StreamConfig, StreamingEngine
 
     if not (args.lsl_name or args.lsl_type or args.replay):
         raise ImukinError("name the input: --lsl-name NAME or --lsl-type TYPE (an LSL stream), or --replay RECORDING")
@@ -332,7 +333,7 @@ def cmd_stream(args) -> int:
     source = _Replay(args) if args.replay is not None else _LSLInput(args)
     mounting = dict(source.mounting)
     if args.mounting is not None:
-        mounting.update(read_mounting(args.mounting))
+        mounting.update(parse_mounting(args.mounting))
     runs = {}
     if args.run is not None:
         from imukin.models.checkpoint import read_checkpoint_info

@@ -120,36 +120,6 @@ def segments_from_channels(labels) -> list[str]:
     return segs
 
 
-def read_mounting(mounting) -> dict[str, np.ndarray]:
-    """Known sensor mountings ``{segment: (3, 3)}`` from a dict or a JSON file.
-
-    Parameters
-    ----------
-    mounting : dict or path-like
-        ``report.json`` as ``imukin predict`` writes it (the ``mounting`` of each sensor under
-        ``sensors``), or ``{segment: 3x3 matrix, {"r_mount": 3x3} or {"euler_zxy_deg": [z, x, y]}}``
-        (``v_segment = r_mount @ v_sensor``), or a JSON file holding either.
-
-    Returns
-    -------
-    dict of str -> ndarray, shape (3, 3)
-    """
-    from imukin.api import parse_mounting
-    from imukin.io.config_files import read_config_file
-
-    if isinstance(mounting, (str, Path)):
-        mounting = read_config_file(mounting, "mounting file",
-                                    "pass the report.json of 'imukin predict' or a JSON file "
-                                    '{"rthigh": [[1,0,0],[0,1,0],[0,0,1]], "rshank": {"euler_zxy_deg": [0, 90, 0]}}')
-    if isinstance(mounting, dict) and isinstance(mounting.get("sensors"), dict):  # a report.json of imukin predict
-        mounting = {seg: s["mounting"] for seg, s in mounting["sensors"].items()
-                    if isinstance(s, dict) and s.get("mounting")}
-        if not mounting:
-            raise ImukinError("the report holds no sensor mounting (was it predicted with --align none?); "
-                              "give the mountings, or let imukin stream find them (--align auto)")
-    return parse_mounting(mounting)
-
-
 @dataclass
 class StreamConfig:
     """What to stream and how. Only ``fs`` has no default."""
@@ -342,14 +312,16 @@ class StreamingEngine:
         self._r = {}  # segment -> (3, 3) r_mount, float32
         self.mounting: dict[str, dict] = {}
         self.notes: list[str] = []
-        known = read_mounting(cfg.mounting) if cfg.mounting is not None else {}
+        from imukin.api import parse_mounting
+
+        known = parse_mounting(cfg.mounting) if cfg.mounting is not None else {}
         from imukin.preprocessing.align import SegmentAlignment
 
         for seg in self.needed:
             if seg in known:
-                self._set_mount(seg, SegmentAlignment.from_matrix(known[seg], _segment_type(seg)))
+                self._set_mount(seg, SegmentAlignment.from_matrix(known[seg], seg))
             elif cfg.align == "none":
-                al = SegmentAlignment.from_matrix(np.eye(3), _segment_type(seg))
+                al = SegmentAlignment.from_matrix(np.eye(3), seg)
                 al.method = al.sign_rule = "none (sensor frame = segment frame)"
                 self._set_mount(seg, al)
         self.warmup_frames = round(cfg.warmup_s * cfg.fs)
@@ -507,10 +479,6 @@ class StreamingEngine:
         return out
 
 
-def _segment_type(seg: str) -> str:
-    return seg if seg == "pelvis" else seg[1:]
-
-
 def replay_schedule(n: int, fs: float, speed: float, start: float | None = None):
     """Yield ``(start, stop)`` runs of samples of a recording that are due, pacing a replay at ``speed`` x real time.
 
@@ -557,7 +525,6 @@ __all__ = [
     "StreamingEngine",
     "input_channels",
     "output_channels",
-    "read_mounting",
     "replay_schedule",
     "segments_from_channels",
 ]

@@ -71,12 +71,7 @@ def check_output_dir(path: str | os.PathLike, option: str = "--out") -> Path:
     if path.exists() and not path.is_dir():
         raise ImukinError(f"{option} {path} is an existing file, not a folder; pass a folder path "
                           "(it is created if missing)")
-    base = _nearest_existing(path)
-    if not base.is_dir():
-        raise ImukinError(f"{option} {path} lies below the file {base}; pass a folder path")
-    if not _writable_dir(base):
-        raise ImukinError(f"{option} {path}: cannot write to {base} (read-only or no permission); "
-                          "choose a writable folder")
+    _check_writable_below(path, _nearest_existing(path), option, "pass a folder path")
     return path
 
 
@@ -91,13 +86,18 @@ def check_output_file(path: str | os.PathLike, option: str = "--out") -> Path:
     path = Path(path)
     if path.is_dir():
         raise ImukinError(f"{option} {path} is a folder; pass a file path")
-    base = _nearest_existing(path.parent)
+    _check_writable_below(path, _nearest_existing(path.parent), option, "pass a path in a folder")
+    return path
+
+
+def _check_writable_below(path: Path, base: Path, option: str, fix: str) -> None:
+    """Refuse ``path`` when its nearest existing ancestor ``base`` is a file (``fix`` says what to
+    pass instead) or a folder imukin cannot write to."""
     if not base.is_dir():
-        raise ImukinError(f"{option} {path} lies below the file {base}; pass a path in a folder")
+        raise ImukinError(f"{option} {path} lies below the file {base}; {fix}")
     if not _writable_dir(base):
         raise ImukinError(f"{option} {path}: cannot write to {base} (read-only or no permission); "
                           "choose a writable folder")
-    return path
 
 
 def prepare_output_dir(path: str | os.PathLike, option: str = "--out") -> Path:

@@ -210,7 +210,8 @@ class SegmentAlignment:
 
     @classmethod
     def from_matrix(cls, r_mount, segment: str = "unknown") -> SegmentAlignment:
-        """A manual alignment from a 3x3 rotation (``v_segment = r_mount @ v_sensor``)."""
+        """A manual alignment from a 3x3 rotation (``v_segment = r_mount @ v_sensor``) of a segment
+        given by type or name (``"thigh"``, ``"rthigh"``)."""
         r = np.asarray(r_mount, float)
         if r.shape != (3, 3):
             raise ImukinError(f"an alignment matrix must be 3x3, got shape {r.shape}")
@@ -218,7 +219,8 @@ class SegmentAlignment:
             raise ImukinError("the alignment matrix is not a proper rotation (orthonormal, det +1); "
                               "rows must be the segment's x, y, z axes in sensor coordinates")
         r = Rotation.from_matrix(r).as_matrix()  # re-orthonormalise
-        return cls(segment=segment, r_mount=r, method="manual", sign_rule="manual")
+        seg = segment if segment == "unknown" else _segment_type(segment)
+        return cls(segment=seg, r_mount=r, method="manual", sign_rule="manual")
 
     def apply(self, acc: np.ndarray, gyr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Sensor-frame signals (N, 3) -> segment-frame signals (N, 3)."""
@@ -894,7 +896,7 @@ def align_leg(acc1: np.ndarray, gyr1: np.ndarray, acc2: np.ndarray, gyr2: np.nda
     out, info = [], {}
     for key, (acc, gyr), name in zip(("seg1", "seg2"), ((acc1, gyr1), (acc2, gyr2)), names):
         if key in manual:
-            al = SegmentAlignment.from_matrix(manual[key], _segment_type(name))
+            al = SegmentAlignment.from_matrix(manual[key], name)
         else:
             al = align_segment(acc, gyr, fs, name, cfg=cfg, activity=activity)
         out.extend(al.apply(acc, gyr))

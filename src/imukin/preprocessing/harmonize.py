@@ -437,7 +437,7 @@ def prepare_subject(raw: RawSubject, cfg: HarmonizeConfig) -> Prepared:
         acc, gyr = rec_out.acc[seg], rec_out.gyr[seg]
         al = None
         if seg in raw.manual_alignment:
-            al = SegmentAlignment.from_matrix(raw.manual_alignment[seg], seg[1:] if seg != "pelvis" else seg)
+            al = SegmentAlignment.from_matrix(raw.manual_alignment[seg], seg)
         elif cfg.align == "auto":
             try:
                 with warnings.catch_warnings(record=True) as caught:
