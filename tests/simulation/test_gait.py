@@ -207,6 +207,32 @@ def test_walking_stance_foot_does_not_slide():
     assert 0.015 < np.ptp(y[kin.n_frames // 2: kin.n_frames // 2 + int(kin.fs)]) < 0.08
 
 
+@pytest.mark.parametrize("speed", [0.8, 1.3])
+def test_walking_foot_lies_flat_and_still_in_mid_stance(speed):
+    """A foot on the ground does not rock or twist: over 15-25 % of the cycle (after loading
+    response, before heel rise) the simulated foot is level and its angular rate near zero, as a
+    real foot-mounted gyroscope shows (the zero-velocity updates of foot navigation rely on it);
+    the shank keeps rotating over it, so the ankle dorsiflexes. The templates alone had the foot
+    pitching 5-20 deg and turning at 0.4-2 rad/s there."""
+    rng = np.random.default_rng(11)
+    subject = draw_subject(rng)
+    kin = generate_gait(subject, GaitConfig(duration_s=10.0, fs_internal=500.0, speed_m_s=speed, **STEADY), rng)
+    for side in ("right", "left"):
+        r = kin.rot[side[0] + "foot"]
+        rate = np.linalg.norm(np.gradient(r, 1.0 / kin.fs, axis=0)[:, :, 0], axis=1)  # |d x_axis / dt|, rad/s
+        level = np.degrees(np.arcsin(np.clip(np.abs(r[:, 1, [0, 2]]).max(axis=1), 0.0, 1.0)))  # deg off level
+        hs = kin.heel_strikes[side]
+        mid = np.zeros(kin.n_frames, bool)
+        for a, b in zip(hs[:-1], hs[1:]):
+            mid |= (kin.t >= a + 0.15 * (b - a)) & (kin.t <= a + 0.25 * (b - a))
+        assert np.median(level[mid]) < 0.5, (side, np.median(level[mid]))
+        assert np.percentile(level[mid], 90) < 3.0, (side, np.percentile(level[mid], 90))
+        assert np.median(rate[mid]) < 0.1, (side, np.median(rate[mid]))
+        shank = kin.rot[side[0] + "shank"]
+        shank_rate = np.linalg.norm(np.gradient(shank, 1.0 / kin.fs, axis=0)[:, :, 1], axis=1)
+        assert np.median(shank_rate[mid]) > 0.5  # the shank rolls forward over the flat foot
+
+
 def test_walking_cadence_follows_speed_and_body_size():
     subject = SubjectParams()
     freqs = []

@@ -111,11 +111,11 @@ STRIDE_RANGE_S = {"walking": (0.8, 1.7), "running": (0.55, 1.0)}
 #: (SensorErrorConfig(mount_sd_deg=0); soft tissue and electronic errors on), 100 Hz, both sides
 #: pooled, mean over 3 s windows of whole strides. The SD over windows (person-to-person and
 #: stride-to-stride spread: the error to expect on the superior axis) is noted below.
-#: SD over windows of (tilt, frontal), deg: walking pelvis (4.2, 1.3), thigh (2.7, 2.5),
-#: shank (2.7, 4.0), foot (5.6, 4.9); running pelvis (4.8, 2.3), thigh (3.1, 3.5), shank (9.5, 14.6),
+#: SD over windows of (tilt, frontal), deg: walking pelvis (5.2, 1.3), thigh (2.8, 2.3),
+#: shank (4.0, 4.3), foot (5.2, 6.0); running pelvis (4.8, 2.3), thigh (3.1, 3.5), shank (9.5, 14.6),
 #: foot (10.3, 8.9).
 MEAN_FORCE_TILT_DEG = {  # simulated_gait_statistics(activity, 16, 30.0, 9001) on the current simulator
-    "walking": {"pelvis": (-15.2, 0.1), "thigh": (3.2, -2.0), "shank": (-15.2, -2.8), "foot": (-16.3, -0.3)},
+    "walking": {"pelvis": (-15.1, 0.2), "thigh": (3.2, -2.0), "shank": (-15.4, -2.7), "foot": (-16.7, -0.6)},
     "running": {"pelvis": (-17.8, 0.1), "thigh": (14.1, -4.9), "shank": (-40.5, -15.2), "foot": (-19.8, -4.1)},
 }
 
@@ -124,14 +124,14 @@ MEAN_FORCE_TILT_DEG = {  # simulated_gait_statistics(activity, 16, 30.0, 9001) o
 #: skew_wz, skew_ax: skewness of gyr_z, acc_x; c_a_b: correlation of a and b; day: d(acc_y)/dt.
 SIGN_FEATURES = {
     "walking": {
-        "pelvis": {"skew_wz": (0.29, 0.61), "skew_ax": (0.00, 0.67), "c_ax_ay": (-0.04, 0.41),
-                   "c_ax_day": (-0.12, 0.28), "c_wz_ay": (0.32, 0.23), "c_wz_day": (0.00, 0.36)},
-        "thigh": {"skew_wz": (0.60, 0.43), "skew_ax": (0.14, 0.56), "c_ax_ay": (0.03, 0.21),
-                  "c_ax_day": (0.04, 0.21), "c_wz_ay": (0.18, 0.14), "c_wz_day": (-0.07, 0.11)},
-        "shank": {"skew_wz": (1.10, 0.61), "skew_ax": (0.18, 0.84), "c_ax_ay": (0.31, 0.33),
-                  "c_ax_day": (-0.06, 0.23), "c_wz_ay": (-0.24, 0.31), "c_wz_day": (0.13, 0.17)},
-        "foot": {"skew_wz": (0.26, 0.98), "skew_ax": (-1.05, 1.23), "c_ax_ay": (0.02, 0.24),
-                 "c_ax_day": (0.05, 0.36), "c_wz_ay": (0.03, 0.52), "c_wz_day": (-0.08, 0.19)},
+        "pelvis": {"skew_wz": (0.17, 0.64), "skew_ax": (0.04, 0.61), "c_ax_ay": (-0.04, 0.36),
+                   "c_ax_day": (-0.13, 0.28), "c_wz_ay": (0.25, 0.22), "c_wz_day": (-0.07, 0.36)},
+        "thigh": {"skew_wz": (0.60, 0.42), "skew_ax": (0.10, 0.61), "c_ax_ay": (0.07, 0.20),
+                  "c_ax_day": (0.03, 0.21), "c_wz_ay": (0.17, 0.13), "c_wz_day": (-0.06, 0.10)},
+        "shank": {"skew_wz": (1.09, 0.63), "skew_ax": (0.09, 0.76), "c_ax_ay": (0.31, 0.31),
+                  "c_ax_day": (-0.04, 0.23), "c_wz_ay": (-0.22, 0.30), "c_wz_day": (0.09, 0.15)},
+        "foot": {"skew_wz": (0.24, 0.94), "skew_ax": (-0.96, 1.18), "c_ax_ay": (0.04, 0.25),
+                 "c_ax_day": (0.08, 0.35), "c_wz_ay": (0.05, 0.50), "c_wz_day": (-0.08, 0.17)},
     },
     "running": {
         "pelvis": {"skew_wz": (-0.11, 0.23), "skew_ax": (-0.37, 0.39), "c_ax_ay": (-0.72, 0.13),

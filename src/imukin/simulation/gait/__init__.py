@@ -40,6 +40,10 @@ How a sequence is made
 4. **Forward kinematics** through :func:`imukin.conventions.angles_to_relative_rotation`:
    ``R_thigh = R_pelvis @ angles_to_relative_rotation(hip, "hip", side)`` and so on, so
    :func:`imukin.conventions.joint_angles` returns :attr:`Kinematics.angles` exactly.
+   Walking: from the end of loading response to heel rise the loaded foot lies flat and
+   still on the ground (:data:`~imukin.simulation.gait.pose.FLAT_FOOT_STANCE`) and the
+   ankle angle follows from it, as in real gait (the shank rolls forward over the foot);
+   the templates alone left the foot rocking on its heel or forefoot there.
 5. **Whole-body translation** from ground contact. Each sole is four rolling circles
    (heel, forefoot; medial, lateral); the loaded foot rolls without slipping (the pelvis
    horizontal velocity is minus the velocity, relative to the pelvis, of the material

@@ -22,12 +22,13 @@ from imukin.conventions import (
     angles_to_relative_rotation,
     check_choice,
     joint_name,
+    relative_rotation_to_angles,
     segment_name,
     zxy_matrix,
 )
-from imukin.rotations import heading_rotation
+from imukin.rotations import heading_of, heading_rotation
 from imukin.simulation.body import CURVE_CHANNELS, N_CURVES, N_DEV_HARMONICS, SubjectParams, foot_sole
-from imukin.simulation.gait.smooth import softplus
+from imukin.simulation.gait.smooth import smootherstep, softplus
 from imukin.simulation.gait.templates import N_HARMONICS, fourier_basis, speed_terms, template_curves, template_mean
 
 #: Column of each curve of :data:`~imukin.simulation.body.CURVE_CHANNELS`.
@@ -52,6 +53,16 @@ N_FIT = 3 + len(_TRAIL_FIT_CENTRES)
 
 #: Softness (m) of the choice of the lowest sole point (rolling contact).
 _SOLE_SOFT_M = 0.001
+
+#: Walking: the loaded foot lies flat on the ground from the end of loading response to heel
+#: rise, whatever the shank does above it (the ankle takes the shank's forward rotation).
+#: Fractions of stance: flat reached over (0.03, 0.20) (foot flat by ~12 % of the cycle) and
+#: left over (0.45, 0.80) (heel rise from ~30 % of the cycle, gradual), Perry & Burnfield 2010.
+#: A foot the template has on its forefoot already (heel raised: fast walking lifts the heel early)
+#: stays there: laid flat fully up to FLAT_FOOT_TILT_DEG[0] of toes-down pitch, not at all beyond
+#: [1]. Not fitted to any recording; see :func:`_flat_foot`.
+FLAT_FOOT_STANCE = (0.03, 0.20, 0.45, 0.80)
+FLAT_FOOT_TILT_DEG = (8.0, 16.0)
 
 
 # ---------------------------------------------------------------- curves and poses
@@ -99,6 +110,39 @@ def _side_curves(activity: str, subject: SubjectParams, side: str, phase: np.nda
     if mods is not None:
         return out + dev * (scale * mods.scale) + mods.offset
     return out + dev * scale
+
+
+def flat_foot_weight(phase: np.ndarray, toe_off: np.ndarray) -> np.ndarray:
+    """How flat the walking foot is held (0..1, C2-smooth) at the leg's ``phase`` (N,), toe-off at
+    ``toe_off`` (N,) of the cycle; see :data:`FLAT_FOOT_STANCE`."""
+    a0, a1, b0, b1 = FLAT_FOOT_STANCE
+    s = (phase - np.floor(phase)) / toe_off  # (N,) fraction of stance (> 1: swing)
+    return smootherstep((s - a0) / (a1 - a0)) * (1.0 - smootherstep((s - b0) / (b1 - b0)))
+
+
+def _flat_foot(r_shank: np.ndarray, r_foot: np.ndarray, phase: np.ndarray, toe_off: np.ndarray,
+               side: str) -> tuple[np.ndarray, np.ndarray]:
+    """The walking foot turned towards lying flat in mid-stance; the ankle angles follow.
+
+    Flat is the foot frame level (:func:`~imukin.simulation.body.foot_sole`: heel and
+    forefoot circles touch a level ground together) with the heading the template gives
+    the foot in the middle of its flat period, one per stance (the foot does not twist on
+    the ground). ``R_foot <- R_foot Exp(w Log(R_foot^T R_flat))`` with ``w`` from
+    :func:`flat_foot_weight`, faded out where the template has raised the heel
+    (:data:`FLAT_FOOT_TILT_DEG`); returns the new foot orientations (N, 3, 3) and ankle angles
+    (N, 3) deg, so that :func:`imukin.conventions.joint_angles` still returns them exactly.
+    """
+    a0, a1, b0, b1 = FLAT_FOOT_STANCE
+    psi = np.unwrap(heading_of(r_foot))  # (N,)
+    mid = np.floor(phase) + 0.5 * (a1 + b0) * toe_off  # (N,) phase of this stance's mid-flat moment
+    r_flat = heading_rotation(np.interp(mid, phase, psi))  # (N, 3, 3) level, that stance's heading
+    d = Rotation.from_matrix(np.swapaxes(r_foot, -1, -2) @ r_flat).as_rotvec()  # (N, 3)
+    lo, hi = FLAT_FOOT_TILT_DEG
+    heel_up = np.degrees(np.arcsin(np.clip(-r_foot[:, 1, 0], -1.0, 1.0)))  # (N,) deg the toes point down
+    w = flat_foot_weight(phase, toe_off) * (1.0 - smootherstep((heel_up - lo) / (hi - lo)))
+    r_new = r_foot @ Rotation.from_rotvec(w[:, None] * d).as_matrix()
+    ankle = relative_rotation_to_angles(np.swapaxes(r_shank, -1, -2) @ r_new, "ankle", side)
+    return r_new, ankle
 
 
 def pelvis_rotation_from_angles(pelvis_deg: np.ndarray) -> np.ndarray:
@@ -158,6 +202,9 @@ def segment_pose(subject: SubjectParams, activity: str, phase: dict, vstar: np.n
         rot[th] = r_pelvis @ angles_to_relative_rotation(hip, "hip", side)
         rot[sh] = rot[th] @ angles_to_relative_rotation(knee, "knee", side)
         rot[ft] = rot[sh] @ angles_to_relative_rotation(ankle, "ankle", side)
+        if activity == "walking":
+            rot[ft], angles[joint_name("ankle", side)] = _flat_foot(rot[sh], rot[ft], phase[side],
+                                                                    fit[:, FIT_TOE_OFF], side)
         zs = 1.0 if side == "right" else -1.0
         rel[th] = r_pelvis[:, :, 2] * (zs * 0.5 * subject.pelvis_width_m)
         rel[sh] = rel[th] - rot[th][:, :, 1] * subject.thigh_length_m
