@@ -179,6 +179,31 @@ def test_gait_only_alignment_recovers_random_mountings_on_simulated_people(sim_p
             assert {"confidence", "euler_zxy_deg", "rotvec_deg"} <= set(d)
 
 
+def test_zupt_overrules_the_gait_sign_without_moving_the_superior_axis(sim_people, monkeypatch):
+    """When the gait features pick the wrong sign, the foot's own travel turns x and z over; the
+    superior axis stays on the mean specific force (a 180 deg turn about the segment's y axis
+    would move it by twice the mean foot tilt, ~33 deg)."""
+    from imukin.preprocessing import align as align_module
+
+    activity, recs = sim_people
+    if activity != "walking":
+        pytest.skip("walking feet")
+    rec = recs[0]
+    r_true = Rotation.random(random_state=8).as_matrix()
+    acc, gyr = rec.acc["rfoot"] @ r_true, rec.gyr["rfoot"] @ r_true
+    honest = align_module.sign_log_likelihood
+    along = []
+    for sgn in (1.0, -1.0):  # the features' sign as it is, then reversed: one of the two is wrong
+        monkeypatch.setattr(align_module, "sign_log_likelihood", lambda *a, s=sgn, **k: s * honest(*a, **k))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            al = align_module.align_from_gait(acc, gyr, 100.0, "rfoot", activity)
+        err = angle_errors_deg(al.r_mount, r_true)
+        assert al.sign_rule == "gait+zupt" and err[1] < 12.0 and err.max() < 40.0, (sgn, err)
+        along.append(al.evidence["zupt_along_anterior"])
+    assert min(along) < 0 < max(along)  # the travel direction overruled the features once
+
+
 def test_one_stride_pieces_are_aligned(sim_people):
     activity, recs = sim_people
     rec = recs[0]

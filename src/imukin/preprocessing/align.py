@@ -710,8 +710,8 @@ def align_from_gait(acc: np.ndarray, gyr: np.ndarray, fs: float, segment: str, a
         if consistency >= cfg.foot_min_consistency:
             along = float(direction @ frame[0])
             evidence["zupt_along_anterior"] = along
-            if along < 0:  # the other sign: rotate 180 deg about y (x and z flip)
-                frame = frame * np.array([[-1.0], [1.0], [-1.0]])
+            if along < 0:  # the other sign of the second axis (x and z turn over, the mean force stays put)
+                frame = frames[1] if frame is frames[0] else frames[0]
             rule = "gait+zupt"
             conf = float(consistency * min(1.0, 2.0 * max(gap, 0.0)) * min(1.0, 0.5 + 0.25 * n_strides))
     return SegmentAlignment(segment=seg, r_mount=frame, method="auto", sign_rule=rule,
