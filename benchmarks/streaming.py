@@ -9,8 +9,9 @@ outlet here sends 7 sensors at 100 Hz, ``imukin stream`` (its own process) sends
 angles back, and the delay of each is ``pylsl.local_clock()`` at its arrival here minus the time
 stamp of the sample it comes from (LSL transport both ways, the inlet, the engine, the outlet).
 
-Accuracy: the 12 held-out simulated people of ``runs/v2`` (seed 9001, 30 s each, never trained on)
-resampled to 100 Hz as ``imukin finetune`` resamples; the causal models stream through the
+Accuracy: the 12 held-out simulated people of ``benchmarks/accuracy.py`` (seed 9001, 30 s each, never
+trained on; simulated into ``runs/benchmark`` if not there) resampled to 100 Hz as ``imukin finetune``
+resamples; the causal models stream through the
 engine (sensor frames as simulated, no mounting search, as the offline benchmark), the shipped
 offline (two-sided) ``cnn`` runs on the same 100 Hz input (resampled to its 200 Hz inside, as
 ``imukin predict`` does). Offset-removed RMSE per axis against the simulated truth, each leg's
@@ -23,6 +24,7 @@ shorter history). Target: causal knee flexion within 0.5 deg of offline.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -36,7 +38,10 @@ from imukin.predictor import AnglePredictor
 from imukin.pretrained import pretrained_path, shipped_streaming_models
 from imukin.streaming import StreamConfig, StreamingEngine
 
-HELDOUT = Path("runs/v2/walking_heldout_s9001_n12_d30.h5")
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the accuracy benchmark's held-out corpus
+from accuracy import TEST_SEEDS, test_corpus  # noqa: E402
+
+HELDOUT_PEOPLE, HELDOUT_S = 12, 30.0  # the walking held-out corpus of benchmarks/accuracy.py
 FS = 100.0
 P99_TARGET_MS = 20.0
 KNEE_FLEXION_TARGET_DEG = 0.5
@@ -123,10 +128,12 @@ def lsl_round_trip(seconds: float, data: Path) -> np.ndarray:
 
 
 def heldout_100hz(workdir: Path) -> Path:
-    """The held-out corpus at 100 Hz (anti-aliased; truth orientations slerped), cached in ``workdir``."""
+    """The held-out corpus at 100 Hz (anti-aliased; truth orientations slerped), cached in ``workdir``
+    beside the accuracy benchmark's corpus (one folder per source file)."""
     from imukin.sources.mix import resampled_copy
 
-    return resampled_copy(HELDOUT, workdir, FS)
+    source = test_corpus("walking", HELDOUT_PEOPLE, HELDOUT_S, workdir.parent)
+    return resampled_copy(source, workdir / source.stem, FS)
 
 
 def accuracy(data: Path, skip_s: float, joints: tuple = JOINT_NAMES) -> dict:
@@ -194,8 +201,9 @@ def main() -> None:
               f"{'met' if p99 < P99_TARGET_MS else 'missed'} ({len(ms)} samples) |")
     res = accuracy(data, args.skip_s, joints)
     n = len(next(iter(res.values()))["offline"])
-    print(f"\nAccuracy on {n} held-out simulated people ({HELDOUT.name} resampled to {FS:g} Hz, the first "
-          f"{args.skip_s:g} s of each trial not scored): offset-removed RMSE, deg, mean ± SD over people\n")
+    print(f"\nAccuracy on {n} held-out simulated people (seed {TEST_SEEDS['walking']}, {HELDOUT_S:g} s each, "
+          f"resampled to {FS:g} Hz, the first {args.skip_s:g} s of each trial not scored): offset-removed RMSE, "
+          "deg, mean ± SD over people\n")
     print("| joint | axis | offline cnn (two-sided, shipped) | causal cnn_causal (streamed) "
           "| causal - offline | target |")
     print("|---|---|---|---|---|---|")
