@@ -36,9 +36,9 @@ from imukin.argtypes import add_option
 from imukin.conventions import ANGLE_AXES, JOINT_NAMES, joint_segments, relative_rotation_to_angles
 from imukin.evaluation.metrics import sequence_metrics
 from imukin.fusion.classical import ClassicalConfig, ClassicalPredictor
-from imukin.fusion.optimize import optimize_orientations, so3_exp, so3_log
+from imukin.fusion.optimize import optimize_orientations
 from imukin.io.job_h5 import iter_dataset, write_dataset
-from imukin.rotations import heading_free
+from imukin.rotations import heading_free, so3_exp, so3_log
 from imukin.simulation.corpus import CorpusConfig, corpus_attrs, simulate_corpus
 from imukin.training.dataset import split_subjects
 

@@ -56,7 +56,6 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 from imukin.errors import ImukinError
 
@@ -217,12 +216,15 @@ def joint_angles(r_prox: np.ndarray, r_dist: np.ndarray, joint: str, side: str) 
 
 def relative_rotation_to_angles(r_rel: np.ndarray, joint: str, side: str) -> np.ndarray:
     """Joint angles (degrees) from ``R_rel = R_prox^T R_dist``, shape (..., 3, 3) -> (..., 3)."""
-    shape = r_rel.shape[:-2]
-    eul = Rotation.from_matrix(np.asarray(r_rel, float).reshape(-1, 3, 3)).as_euler("ZXY", degrees=True)
+    r = np.asarray(r_rel, float)
+    # closed form of R = Rz(z) Rx(x) Ry(y) (see zxy_matrix): R[2,1] = sin x, R[0,1] / R[1,1] = -tan z,
+    # R[2,0] / R[2,2] = -tan y; joints never reach x = +-90 deg, where z and y are not separable
+    z = np.arctan2(-r[..., 0, 1], r[..., 1, 1])
+    x = np.arcsin(np.clip(r[..., 2, 1], -1.0, 1.0))
+    y = np.arctan2(-r[..., 2, 0], r[..., 2, 2])
     s = SIDE_SIGN[side]
     flex_sign = -1.0 if joint == "knee" else 1.0
-    out = np.stack([flex_sign * eul[:, 0], s * eul[:, 1], s * eul[:, 2]], axis=-1)
-    return out.reshape(*shape, 3)
+    return np.degrees(np.stack([flex_sign * z, s * x, s * y], axis=-1))
 
 
 def angles_to_relative_rotation(angles_deg: np.ndarray, joint: str, side: str) -> np.ndarray:

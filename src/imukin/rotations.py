@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 
 from imukin.errors import ImukinError
 
@@ -54,3 +55,30 @@ def marker_frames(m1: np.ndarray, m2: np.ndarray, m3: np.ndarray) -> np.ndarray:
         e2 /= np.linalg.norm(e2, axis=1, keepdims=True)
         e3 = np.cross(e1, e2)
     return np.stack([e1, e2, e3], axis=2)  # (N, 3, 3)
+
+
+def so3_exp(v: np.ndarray) -> np.ndarray:
+    """Rotation matrices from rotation vectors (radians): (..., 3) -> (..., 3, 3)."""
+    shape = v.shape[:-1]
+    return Rotation.from_rotvec(v.reshape(-1, 3)).as_matrix().reshape(*shape, 3, 3)
+
+
+def so3_log(r: np.ndarray) -> np.ndarray:
+    """Rotation vectors (radians) of rotation matrices: (..., 3, 3) -> (..., 3), angle in [0, pi].
+
+    Closed form away from pi (where all frame-to-frame and prior errors live); rows
+    within 1e-3 rad of pi go through :class:`scipy.spatial.transform.Rotation`.
+    """
+    shape = r.shape[:-2]
+    r = r.reshape(-1, 3, 3)
+    cos = np.clip((r[:, 0, 0] + r[:, 1, 1] + r[:, 2, 2] - 1.0) * 0.5, -1.0, 1.0)  # (n,)
+    theta = np.arccos(cos)
+    w = 0.5 * np.stack([r[:, 2, 1] - r[:, 1, 2], r[:, 0, 2] - r[:, 2, 0], r[:, 1, 0] - r[:, 0, 1]], -1)  # sin(th) n
+    small = theta < 1e-4
+    sin = np.sin(theta)
+    scale = np.where(small, 1.0 + theta**2 / 6.0, theta / np.where(small, 1.0, sin))
+    out = w * scale[:, None]
+    near_pi = theta > np.pi - 1e-3
+    if near_pi.any():
+        out[near_pi] = Rotation.from_matrix(r[near_pi]).as_rotvec()
+    return out.reshape(*shape, 3)

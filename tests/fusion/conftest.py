@@ -2,8 +2,7 @@
 import numpy as np
 import pytest
 
-from imukin.fusion.optimize import so3_exp
-from imukin.rotations import heading_free
+from imukin.rotations import heading_free, so3_exp
 from imukin.simulation.imu import ideal_imu
 
 FS = 200.0

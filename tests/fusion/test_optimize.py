@@ -10,11 +10,9 @@ from imukin.fusion.optimize import (
     build_problem,
     dense_jacobian,
     optimize_orientations,
-    so3_exp,
-    so3_log,
     total_cost,
 )
-from imukin.rotations import heading_free
+from imukin.rotations import heading_free, so3_exp, so3_log
 from imukin.simulation.imu import integrate_gyroscope
 
 from .conftest import noisy_network, two_segment_motion

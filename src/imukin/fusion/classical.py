@@ -42,8 +42,7 @@ from imukin.conventions import (
     split_channels,
 )
 from imukin.errors import ImukinError
-from imukin.fusion.optimize import so3_exp, so3_log
-from imukin.rotations import heading_rotation
+from imukin.rotations import heading_rotation, so3_exp, so3_log
 
 #: VQF's earth frame (z up) to imukin's lab frame (Y up): a rotation of -90 deg about x.
 EARTH_TO_LAB = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])

@@ -26,7 +26,7 @@ from imukin.conventions import (
     segment_name,
     zxy_matrix,
 )
-from imukin.rotations import heading_of, heading_rotation
+from imukin.rotations import heading_of, heading_rotation, so3_exp, so3_log
 from imukin.simulation.body import CURVE_CHANNELS, N_CURVES, N_DEV_HARMONICS, SubjectParams, foot_sole
 from imukin.simulation.gait.smooth import smootherstep, softplus
 from imukin.simulation.gait.templates import N_HARMONICS, fourier_basis, speed_terms, template_curves, template_mean
@@ -120,8 +120,8 @@ def flat_foot_weight(phase: np.ndarray, toe_off: np.ndarray) -> np.ndarray:
     return smootherstep((s - a0) / (a1 - a0)) * (1.0 - smootherstep((s - b0) / (b1 - b0)))
 
 
-def _flat_foot(r_shank: np.ndarray, r_foot: np.ndarray, phase: np.ndarray, toe_off: np.ndarray,
-               side: str) -> tuple[np.ndarray, np.ndarray]:
+def _flat_foot(r_shank: np.ndarray, r_foot: np.ndarray, ankle: np.ndarray, phase: np.ndarray,
+               toe_off: np.ndarray, side: str) -> tuple[np.ndarray, np.ndarray]:
     """The walking foot turned towards lying flat in mid-stance; the ankle angles follow.
 
     Flat is the foot frame level (:func:`~imukin.simulation.body.foot_sole`: heel and
@@ -130,18 +130,21 @@ def _flat_foot(r_shank: np.ndarray, r_foot: np.ndarray, phase: np.ndarray, toe_o
     the ground). ``R_foot <- R_foot Exp(w Log(R_foot^T R_flat))`` with ``w`` from
     :func:`flat_foot_weight`, faded out where the template has raised the heel
     (:data:`FLAT_FOOT_TILT_DEG`); returns the new foot orientations (N, 3, 3) and ankle angles
-    (N, 3) deg, so that :func:`imukin.conventions.joint_angles` still returns them exactly.
+    (N, 3) deg (``ankle`` where ``w = 0``), so that :func:`imukin.conventions.joint_angles` still
+    returns them exactly.
     """
     a0, a1, b0, b1 = FLAT_FOOT_STANCE
-    psi = np.unwrap(heading_of(r_foot))  # (N,)
-    mid = np.floor(phase) + 0.5 * (a1 + b0) * toe_off  # (N,) phase of this stance's mid-flat moment
-    r_flat = heading_rotation(np.interp(mid, phase, psi))  # (N, 3, 3) level, that stance's heading
-    d = Rotation.from_matrix(np.swapaxes(r_foot, -1, -2) @ r_flat).as_rotvec()  # (N, 3)
     lo, hi = FLAT_FOOT_TILT_DEG
     heel_up = np.degrees(np.arcsin(np.clip(-r_foot[:, 1, 0], -1.0, 1.0)))  # (N,) deg the toes point down
-    w = flat_foot_weight(phase, toe_off) * (1.0 - smootherstep((heel_up - lo) / (hi - lo)))
-    r_new = r_foot @ Rotation.from_rotvec(w[:, None] * d).as_matrix()
-    ankle = relative_rotation_to_angles(np.swapaxes(r_shank, -1, -2) @ r_new, "ankle", side)
+    w = flat_foot_weight(phase, toe_off) * (1.0 - smootherstep((heel_up - lo) / (hi - lo)))  # (N,)
+    on = np.flatnonzero(w > 0.0)  # (M,) stance frames that move (about half)
+    psi = np.unwrap(heading_of(r_foot))  # (N,)
+    mid = np.floor(phase[on]) + 0.5 * (a1 + b0) * toe_off[on]  # (M,) phase of the stance's mid-flat moment
+    r_flat = heading_rotation(np.interp(mid, phase, psi))  # (M, 3, 3) level, that stance's heading
+    d = so3_log(np.swapaxes(r_foot[on], -1, -2) @ r_flat)  # (M, 3) rad
+    r_new, ankle = r_foot.copy(), ankle.copy()
+    r_new[on] = r_foot[on] @ so3_exp(w[on, None] * d)
+    ankle[on] = relative_rotation_to_angles(np.swapaxes(r_shank[on], -1, -2) @ r_new[on], "ankle", side)
     return r_new, ankle
 
 
@@ -203,7 +206,7 @@ def segment_pose(subject: SubjectParams, activity: str, phase: dict, vstar: np.n
         rot[sh] = rot[th] @ angles_to_relative_rotation(knee, "knee", side)
         rot[ft] = rot[sh] @ angles_to_relative_rotation(ankle, "ankle", side)
         if activity == "walking":
-            rot[ft], angles[joint_name("ankle", side)] = _flat_foot(rot[sh], rot[ft], phase[side],
+            rot[ft], angles[joint_name("ankle", side)] = _flat_foot(rot[sh], rot[ft], ankle, phase[side],
                                                                     fit[:, FIT_TOE_OFF], side)
         zs = 1.0 if side == "right" else -1.0
         rel[th] = r_pelvis[:, :, 2] * (zs * 0.5 * subject.pelvis_width_m)
