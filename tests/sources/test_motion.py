@@ -35,7 +35,8 @@ def test_resampled_kinematics_match_the_source(walk):
     for j in kin.angles:
         assert np.abs(out.angles[j][50:n - 50] - kin.angles[j][50:n - 50]).max() < 0.05
     shift = kin.pos["pelvis"][0] * [1, 0, 1]  # the output starts above the origin
-    assert np.abs(out.pos["lfoot"][50:n - 50] - (kin.pos["lfoot"][50:n - 50] - shift)).max() < 1e-4
+    # 0.2 mm: the foot settling flat at loading response is the sharpest motion the spline has to follow
+    assert np.abs(out.pos["lfoot"][50:n - 50] - (kin.pos["lfoot"][50:n - 50] - shift)).max() < 2e-4
     assert out.speed.mean() == pytest.approx(1.3, rel=0.1) and out.heel_strikes["right"].size == 0
 
 
