@@ -38,6 +38,8 @@ from imukin.pretrained import shipped_kinds
 STATUS_EVERY_S = 0.5
 #: Time an LSL stream may stay silent before imukin stream gives up on it (s).
 SILENCE_S = 10.0
+#: Seconds the angle outlet stays open at the end while an inlet listens (LSL sends in the background).
+LSL_LINGER_S = 1.0
 #: liblsl log verbosity set by imukin stream (loguru: -3 fatal only), so errors stay one line.
 LSL_LOG_LEVEL = -3
 #: Where liblsl looks for its configuration file, in order (after the LSLAPICFG variable).
@@ -305,6 +307,12 @@ class _LSLOut:
     def write(self, ts: np.ndarray, angles: np.ndarray) -> None:
         self.outlet.push_chunk(np.ascontiguousarray(angles, np.float32), np.ascontiguousarray(ts, float))
 
+    def close(self) -> None:
+        """Keep the outlet open for ``LSL_LINGER_S`` while anyone listens: LSL sends in the background and
+        has no flush, so the last angles pushed would otherwise be lost with the outlet."""
+        if self.outlet.have_consumers():
+            time.sleep(LSL_LINGER_S)
+
 
 # ---------------------------------------------------------------- the command
 def cmd_stream(args) -> int:
@@ -378,6 +386,8 @@ def cmd_stream(args) -> int:
     source.close()
     if csv_out is not None:
         csv_out.commit()
+    if lsl_out is not None:
+        lsl_out.close()
     status.done(ended_by, args.out, args.lsl_out)
     return 0
 
