@@ -51,3 +51,18 @@ def test_shipped_angle_models_record_their_recipe():
                 for key, value in MODEL_SETTINGS[model].items():
                     assert tc[key] == value, (run.name, key, tc[key], value)
                 assert "axes weighted in degrees" in (run / "MODEL_CARD.md").read_text()
+
+
+def test_shipped_streaming_models_record_their_recipe():
+    from imukin.pretrained import shipped_streaming_models
+    from imukin.training.pretrained import model_recipe
+
+    runs = [r for joint in ("hip", "knee", "ankle") for r in shipped_streaming_models("walking", joint)]
+    assert len(runs) == 3
+    for run in runs:
+        architecture, fs, settings = model_recipe(run.name.split("_", 2)[2])
+        doc = json.loads((run / "model.json").read_text())
+        tc = doc["meta"]["train_config"]
+        for key, value in settings.items():
+            assert tc[key] == value, (run.name, key, tc[key], value)
+        assert doc["meta"]["fs"] == fs and tc["model"] == architecture
