@@ -259,8 +259,8 @@ def _read_gaitmap(path: Path, lines: list[str], fs: float | None, sensors: list[
             raise ImukinError(f"{path.name} has no sensor(s) {', '.join(missing)}; it has {', '.join(groups)}")
         groups = {s: groups[s] for s in sensors}
     if fs is None:
-        raise ImukinError(f"{path.name} (gaitmap layout) carries no time stamps; pass its sampling rate (fs=, "
-                          "or 'fs' in the folder's imukin.json)")
+        raise ImukinError(f"{path.name} (gaitmap layout) carries no time stamps; pass its sampling rate, e.g. "
+                          "--fs 204.8 (fs=204.8 in Python, or 'fs' in the folder's imukin.json)")
     out = []
     for name, cols in groups.items():
         need = [f"{q}_{a}" for q in ("acc", "gyr") for a in "xyz"]
