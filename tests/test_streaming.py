@@ -258,6 +258,18 @@ def test_replay_to_csv_gives_the_offline_angles(recording, tiny_runs, walk, tmp_
     assert [p.name for p in tmp_path.iterdir()] == ["angles.csv"]
 
 
+def test_a_replay_shorter_than_the_warm_up_gives_every_angle_at_the_end(recording, tiny_runs, tmp_path, capsys):
+    """6 s of walking with the mountings to find (warm-up 10 s): they are found from all 6 s when the
+    input ends, every sample gets its angles, and the summary says there was no per-chunk timing."""
+    out = tmp_path / "angles.csv"
+    rc = main(["stream", "--replay", str(recording), "--run", str(tiny_runs["knee"]), "--speed", "50",
+               "--duration-s", "6", "--out", str(out)])
+    assert rc == 0, capsys.readouterr().err
+    captured = capsys.readouterr()
+    assert "600 samples" in captured.out and "all within the warm-up" in captured.out and "nan" not in captured.out
+    assert np.loadtxt(out, delimiter=",", skiprows=1).shape == (600, 7)
+
+
 def test_replay_bad_input_is_one_line_and_leaves_nothing(recording, tiny_runs, tmp_path, capsys):
     out = tmp_path / "angles.csv"
     base = ["stream", "--out", str(out), "--quiet"]

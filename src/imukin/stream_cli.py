@@ -470,7 +470,11 @@ class _Status:
             print(f"imukin: warning: {note}", file=sys.stderr)
         if e.n_held:
             print(f"imukin: warning: {e.n_held} missing values held the sensor's last sample", file=sys.stderr)
-        p = np.percentile(self.proc_ms, [50, 99]) if self.proc_ms else (float("nan"),) * 2
+        if self.proc_ms:
+            p = np.percentile(self.proc_ms, [50, 99])
+            timing = f"compute per chunk p50 {p[0]:.2f} ms, p99 {p[1]:.2f} ms"
+        else:  # the stream ended within the warm-up: its angles came out at once, at the end
+            timing = "all within the warm-up (angles computed at the end, no per-chunk timing)"
         dest = " and ".join(d for d in (str(csv) if csv else "", f"LSL outlet {lsl_out!r}" if lsl_out else "") if d)
         print(f"{e.n_pushed} samples ({e.n_pushed / e.fs:.1f} s, {ended_by}) of {len(e.joints)} joints -> {dest}; "
-              f"compute per chunk p50 {p[0]:.2f} ms, p99 {p[1]:.2f} ms")
+              f"{timing}")
