@@ -73,6 +73,16 @@ def test_csv_folder_rate_from_time_stamps(tmp_path):
         load_recording(tmp_path, fs=100)
 
 
+@pytest.mark.parametrize("name, words", [
+    ("walk.c3d", r"motion-capture or OpenSim file \(\.c3d\), not an IMU recording; .*simulate --markers"),
+    ("trial_markers.trc", "not an IMU recording"), ("ik.mot", "not an IMU recording"),
+    ("notes.pdf", "does not read .pdf files; pass a sensor file")])
+def test_files_that_hold_no_imu_data_are_refused(tmp_path, name, words):
+    (tmp_path / name).write_bytes(b"not imu data\n")
+    with pytest.raises(ImukinError, match=words):
+        load_recording(tmp_path / name, fs=100)
+
+
 def test_unequal_length_and_rate_refused(tmp_path):
     _write_csv(tmp_path / "rthigh.csv", *_walkish(300, 100.0))
     _write_csv(tmp_path / "rshank.csv", *_walkish(200, 100.0))

@@ -444,10 +444,27 @@ def load_recording(path, fs: float | None = None, sensors=None, subject: str | N
         else:
             rec = _load_folder(path, fs, sensors, acc_units, gyr_units)
     elif path.is_file():
+        _check_sensor_file(path)
         rec = _load_files([path], path.stem, str(path), fs, sensors, acc_units, gyr_units, {})
     else:
         raise ImukinError(f"{path} is neither a file nor a folder")
     return rec.check()
+
+
+#: Motion-capture and OpenSim files: markers or angles, not inertial sensors.
+MOCAP_SUFFIXES = (".c3d", ".trc", ".mot", ".sto", ".osim")
+
+
+def _check_sensor_file(path: Path) -> None:
+    """Refuse, in one line, a single file that is no IMU recording imukin reads."""
+    suffix = path.suffix.lower()
+    if suffix in MOCAP_SUFFIXES:
+        raise ImukinError(f"{path.name} is a motion-capture or OpenSim file ({suffix}), not an IMU recording; "
+                          "imukin predict reads inertial sensors (vendor exports, CSV, .npy folders, .h5); to "
+                          "simulate IMUs from markers: imukin simulate --markers FILE")
+    if suffix not in SENSOR_SUFFIXES:
+        raise ImukinError(f"{path.name}: imukin does not read {suffix or 'extension-less'} files; pass a sensor "
+                          f"file ({', '.join(SENSOR_SUFFIXES)}), a recording (.h5) or a folder of them")
 
 
 def _unit_scales(acc_units: str, gyr_units: str) -> tuple[float, float]:
