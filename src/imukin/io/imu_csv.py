@@ -332,8 +332,9 @@ def _guess_cols(path: Path, names_l: list[str], what: str) -> list[int]:
     for triple in _NAME_ALIASES[what]:
         if all(t in names_l for t in triple):
             return [names_l.index(t) for t in triple]
-    raise ImukinError(f"{path.name}: no {what} columns found (looked for e.g. {what}_x, {what}_y, {what}_z); "
-                      f"pass a column mapping, e.g. columns={{'{what}': ['X', 'Y', 'Z'], ...}}")
+    names = ", ".join("/".join(triple) for triple in _NAME_ALIASES[what][:3])
+    raise ImukinError(f"{path.name}: no {what} columns found (looked for {names}, ...); rename its header to "
+                      f"{what}_x,{what}_y,{what}_z (read_imu_csv(..., columns={{'{what}': [...]}}) in Python)")
 
 
 def _time_column(path: Path, header, names_l, columns):
