@@ -66,8 +66,8 @@ def so3_exp(v: np.ndarray) -> np.ndarray:
 def so3_log(r: np.ndarray) -> np.ndarray:
     """Rotation vectors (radians) of rotation matrices: (..., 3, 3) -> (..., 3), angle in [0, pi].
 
-    Closed form away from pi (where all frame-to-frame and prior errors live); rows
-    within 1e-3 rad of pi go through :class:`scipy.spatial.transform.Rotation`.
+    Closed form (fast, and exact to rounding for small angles); rows within 1e-3 rad of pi,
+    where it loses precision, go through :class:`scipy.spatial.transform.Rotation`.
     """
     shape = r.shape[:-2]
     r = r.reshape(-1, 3, 3)

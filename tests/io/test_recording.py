@@ -76,7 +76,8 @@ def test_csv_folder_rate_from_time_stamps(tmp_path):
 @pytest.mark.parametrize("name, words", [
     ("walk.c3d", r"motion-capture or OpenSim file \(\.c3d\), not an IMU recording; .*simulate --markers"),
     ("trial_markers.trc", "not an IMU recording"), ("ik.mot", "not an IMU recording"),
-    ("notes.pdf", "does not read .pdf files; pass a sensor file")])
+    ("notes.pdf", "does not read .pdf files; pass a sensor file"),
+    ("acc.npy", "reference .npy layout; pass the folder")])
 def test_files_that_hold_no_imu_data_are_refused(tmp_path, name, words):
     (tmp_path / name).write_bytes(b"not imu data\n")
     with pytest.raises(ImukinError, match=words):

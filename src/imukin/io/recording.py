@@ -462,6 +462,8 @@ def _check_sensor_file(path: Path) -> None:
         raise ImukinError(f"{path.name} is a motion-capture or OpenSim file ({suffix}), not an IMU recording; "
                           "imukin predict reads inertial sensors (vendor exports, CSV, .npy folders, .h5); to "
                           "simulate IMUs from markers: imukin simulate --markers FILE")
+    if suffix == ".npy":
+        raise ImukinError(f"{path.name} is one array of the reference .npy layout; pass the folder that holds it")
     if suffix not in SENSOR_SUFFIXES:
         raise ImukinError(f"{path.name}: imukin does not read {suffix or 'extension-less'} files; pass a sensor "
                           f"file ({', '.join(SENSOR_SUFFIXES)}), a recording (.h5) or a folder of them")
