@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from imukin.conventions import ANGLE_AXES, JOINT_NAMES, SIDES, joint_name
+from imukin.conventions import ANGLE_AXES, JOINT_NAMES, SEGMENTS, SIDES, joint_name
 from imukin.evaluation.metrics import sequence_metrics
 from imukin.io.job_h5 import file_attrs, iter_dataset
 from imukin.predictor import AnglePredictor
@@ -47,8 +47,8 @@ P99_TARGET_MS = 20.0
 KNEE_FLEXION_TARGET_DEG = 0.5
 
 
-def latency(joints: tuple, seconds: float, rng: np.random.Generator) -> np.ndarray:
-    """Milliseconds per sample (n,) of an engine on ``joints`` fed one sample every 1 / FS s."""
+def latency(joints: tuple, seconds: float, rng: np.random.Generator) -> tuple[np.ndarray, StreamingEngine]:
+    """Milliseconds per sample (n,) of an engine on ``joints`` fed one sample every 1 / FS s, and the engine."""
     engine = StreamingEngine(StreamConfig(fs=FS, joints=joints, align="none"))
     n_ch = len(engine.input_channels)
     x = rng.normal(size=(int((seconds + 1) * FS), n_ch)).astype(np.float32)
@@ -64,7 +64,7 @@ def latency(joints: tuple, seconds: float, rng: np.random.Generator) -> np.ndarr
         pause = t_next - time.perf_counter()
         if pause > 0:
             time.sleep(pause)
-    return 1e3 * np.asarray(out[int(FS):])  # the first second left out (allocations, caches)
+    return 1e3 * np.asarray(out[int(FS):]), engine  # the first second left out (allocations, caches)
 
 
 def lsl_round_trip(seconds: float, data: Path) -> np.ndarray:
@@ -87,7 +87,7 @@ def lsl_round_trip(seconds: float, data: Path) -> np.ndarray:
     cfg_file.write_text(cfg)
     pylsl.set_config_content(cfg)
     rec = next(iter_dataset(data, rmat=False))
-    segs = ["pelvis", "rthigh", "lthigh", "rshank", "lshank", "rfoot", "lfoot"]
+    segs = list(SEGMENTS)
     x = np.concatenate([np.column_stack([rec.acc[s], rec.gyr[s]]) for s in segs], axis=1).astype(np.float32)
     n = min(len(x), int(seconds * FS))
     info = pylsl.StreamInfo(f"bench-imu-{tag}", "IMU", x.shape[1], FS, pylsl.cf_float32, f"bench-{tag}")
@@ -184,8 +184,7 @@ def main() -> None:
     if len(joints) > 1:
         runs.append((joints, "all three cnn_causal"))
     for asked, label in runs:
-        ms = latency(asked, args.latency_s, rng)
-        engine = StreamingEngine(StreamConfig(fs=FS, joints=asked, align="none"))
+        ms, engine = latency(asked, args.latency_s, rng)
         p50, p99 = np.percentile(ms, [50, 99])
         print(f"| {label} | {', '.join(engine.joints)} | {engine.receptive_field} frames "
               f"({(engine.receptive_field - 1) / FS:.2f} s) | {p50:.2f} | {p99:.2f} | {ms.max():.2f} | "

@@ -207,20 +207,11 @@ def find_mounting(recording: Recording, segments, activity: str = "walking", man
         if seg in manual:
             out[seg] = SegmentAlignment.from_matrix(manual[seg], seg)
         elif align == "none":
-            al = SegmentAlignment.from_matrix(np.eye(3), seg)
-            al.method = al.sign_rule = "none (sensor frame = segment frame)"
-            out[seg] = al
+            out[seg] = identity_mounting(seg)
         else:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                try:
-                    al = _align_auto(recording.acc[seg][ok], recording.gyr[seg][ok], recording.fs,
-                                     seg if seg == "pelvis" else seg[1:], activity)
-                except ImukinError as e:
-                    raise ImukinError(f"the mounting of the {seg} sensor ({recording.sensors.get(seg, '')}) could "
-                                      f"not be found: {e}") from None
-            notes += [f"{seg}: {w.message}" for w in caught]
-            out[seg] = al
+            out[seg], found = segment_mounting(recording.acc[seg][ok], recording.gyr[seg][ok], recording.fs, seg,
+                                               activity, where=f" ({recording.sensors.get(seg, '')})")
+            notes += found
     return out, notes
 
 
@@ -233,10 +224,34 @@ def align_config():
     return AlignConfig(pelvis_vertical="gait")
 
 
-def _align_auto(acc, gyr, fs, seg_type, activity):
+def identity_mounting(seg: str):
+    """``align="none"``: the sensor frame is taken as the segment frame."""
+    from imukin.preprocessing.align import SegmentAlignment
+
+    al = SegmentAlignment.from_matrix(np.eye(3), seg)
+    al.method = al.sign_rule = "none (sensor frame = segment frame)"
+    return al
+
+
+def segment_mounting(acc: np.ndarray, gyr: np.ndarray, fs: float, seg: str, activity: str, where: str = "",
+                     hint: str = "") -> tuple:
+    """One sensor's mounting found from its signals (``align="auto"``), as :func:`predict` and
+    ``imukin stream`` find it: :func:`~imukin.preprocessing.align.align_segment` with :func:`align_config`
+    on the segment's name (its side gives the frontal part of the expected mean force).
+
+    Returns ``(SegmentAlignment, notes)``, the notes being the alignment's warnings as text; a
+    mounting that cannot be found raises one :class:`ImukinError` naming the sensor (``where``) and
+    ending with ``hint``.
+    """
     from imukin.preprocessing.align import align_segment
 
-    return align_segment(acc, gyr, fs, seg_type, cfg=align_config(), activity=activity)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            al = align_segment(acc, gyr, fs, seg, cfg=align_config(), activity=activity)
+        except ImukinError as e:
+            raise ImukinError(f"the mounting of the {seg} sensor{where} could not be found: {e}{hint}") from None
+    return al, [f"{seg}: {w.message}" for w in caught]
 
 
 # ---------------------------------------------------------------- gaps
@@ -621,10 +636,10 @@ def _predict_piece(predictor, inputs: _ModelRateInputs, segs: tuple[str, str], s
 def _as_recording(recording, fs) -> Recording:
     if isinstance(recording, Recording):
         if fs is not None:
-            from imukin.conventions import RATE_TOLERANCE, check_rate
+            from imukin.conventions import check_rate, rates_agree
 
             fs = check_rate(fs, "the given rate (fs)")
-            if abs(fs / recording.fs - 1) > RATE_TOLERANCE:
+            if not rates_agree(fs, recording.fs):
                 raise ImukinError(f"the given rate {fs:g} Hz contradicts the recording's {recording.fs:g} Hz; "
                                   "drop fs, or fix it")
         return recording.check()

@@ -182,6 +182,16 @@ def check_rate(fs, where: str = "the sampling rate") -> float:
     return f
 
 
+def rates_agree(fs_a: float, fs_b: float) -> bool:
+    """Whether two rates agree within :data:`RATE_TOLERANCE` (relative): a given rate against the one the
+    time stamps show, or a stream against its model.
+
+    >>> rates_agree(100, 100.5), rates_agree(100, 102)
+    (True, False)
+    """
+    return abs(float(fs_a) / float(fs_b) - 1.0) <= RATE_TOLERANCE
+
+
 def same_rate(fs_a: float, fs_b: float) -> bool:
     """Whether two sampling rates are one rate (within :data:`SAME_RATE_HZ`), so no resampling is needed.
 
@@ -216,15 +226,10 @@ def joint_angles(r_prox: np.ndarray, r_dist: np.ndarray, joint: str, side: str) 
 
 def relative_rotation_to_angles(r_rel: np.ndarray, joint: str, side: str) -> np.ndarray:
     """Joint angles (degrees) from ``R_rel = R_prox^T R_dist``, shape (..., 3, 3) -> (..., 3)."""
-    r = np.asarray(r_rel, float)
-    # closed form of R = Rz(z) Rx(x) Ry(y) (see zxy_matrix): R[2,1] = sin x, R[0,1] / R[1,1] = -tan z,
-    # R[2,0] / R[2,2] = -tan y; joints never reach x = +-90 deg, where z and y are not separable
-    z = np.arctan2(-r[..., 0, 1], r[..., 1, 1])
-    x = np.arcsin(np.clip(r[..., 2, 1], -1.0, 1.0))
-    y = np.arctan2(-r[..., 2, 0], r[..., 2, 2])
+    z, x, y = np.moveaxis(zxy_angles(r_rel), -1, 0)  # each (...,) deg
     s = SIDE_SIGN[side]
     flex_sign = -1.0 if joint == "knee" else 1.0
-    return np.degrees(np.stack([flex_sign * z, s * x, s * y], axis=-1))
+    return np.stack([flex_sign * z, s * x, s * y], axis=-1)
 
 
 def angles_to_relative_rotation(angles_deg: np.ndarray, joint: str, side: str) -> np.ndarray:
@@ -256,6 +261,20 @@ def zxy_matrix(z: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     r[..., 2, 1] = sx
     r[..., 2, 2] = cx * cy
     return r
+
+
+def zxy_angles(r: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`zxy_matrix`: ``(z, x, y)`` in degrees of ``R = Rz(z) Rx(x) Ry(y)``, (..., 3, 3) -> (..., 3).
+
+    Closed form: ``R[2,1] = sin x``, ``R[0,1] / R[1,1] = -tan z``, ``R[2,0] / R[2,2] = -tan y``
+    (as scipy's ``as_euler("ZXY")`` away from ``x = +-90 deg``, where z and y are not separable;
+    joints and the pelvis never get there).
+    """
+    r = np.asarray(r, float)
+    z = np.arctan2(-r[..., 0, 1], r[..., 1, 1])
+    x = np.arcsin(np.clip(r[..., 2, 1], -1.0, 1.0))
+    y = np.arctan2(-r[..., 2, 0], r[..., 2, 2])
+    return np.degrees(np.stack([z, x, y], axis=-1))
 
 
 # ---------------------------------------------------------------- mirroring

@@ -42,6 +42,7 @@ from imukin._version import __version__
 from imukin.conventions import CHANNELS
 from imukin.errors import ImukinError
 from imukin.io.atomic import atomic_path
+from imukin.pretrained import shipped_kinds  # the --model names of the shipped models (cnn, cnn_ori, ...)
 
 #: Export formats known to :func:`export_run`.
 FORMATS = ("onnx",)
@@ -155,12 +156,6 @@ def shipped_models() -> list[str]:
 
     return sorted(p.name for p in PRETRAINED_DIR.iterdir() if (p / "model.json").is_file())
 
-
-def shipped_kinds() -> list[str]:
-    """The ``--model`` names of the shipped models (``cnn``, ``cnn_ori``, ``transformer``)."""
-    from imukin import pretrained
-
-    return pretrained.shipped_kinds()
 
 
 def shipped_path(model: str, joint: str, activity: str) -> Path:

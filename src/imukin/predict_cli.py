@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from imukin.argtypes import device
-from imukin.conventions import ACTIVITIES, ANGLE_AXES, JOINT_NAMES, RATE_TOLERANCE, SIDES, G, check_rate
+from imukin.conventions import ACTIVITIES, ANGLE_AXES, JOINT_NAMES, SIDES, G, check_rate, rates_agree
 from imukin.errors import ImukinError
 from imukin.io.atomic import atomic_path, write_text_atomic
 from imukin.io.paths import check_output_dir
@@ -255,7 +255,7 @@ def _cmd_predict_demo_folder(args) -> int:
         if leg.fs is None and args.fs is None:
             raise ImukinError(f"{args.root_path} ({leg.side} leg) carries no time stamps: pass its sampling rate, "
                               "e.g. --fs 100")
-        if leg.fs is not None and args.fs is not None and abs(args.fs / leg.fs - 1) > RATE_TOLERANCE:
+        if leg.fs is not None and args.fs is not None and not rates_agree(args.fs, leg.fs):
             raise ImukinError(f"--fs {args.fs:g} contradicts the time stamps of the {leg.side} leg ({leg.fs:.4g} Hz); "
                               "drop --fs, or fix it")
     predictor = AnglePredictor(args.run, args.device) if args.run else \

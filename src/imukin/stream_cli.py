@@ -344,7 +344,7 @@ def cmd_stream(args) -> int:
         mounting.update(parse_mounting(args.mounting))
     runs = {}
     if args.run is not None:
-        from imukin.models.checkpoint import read_checkpoint_info
+        from imukin.io.model_folder import read_checkpoint_info
 
         joint = read_checkpoint_info(args.run).get("meta", {}).get("joint")
         if joint not in JOINT_NAMES:

@@ -50,7 +50,6 @@ signs (:func:`output_channels`). A missing value (NaN) holds the sensor's last g
 from __future__ import annotations
 
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,13 +61,13 @@ from imukin.conventions import (
     ANGLE_AXES,
     JOINT_NAMES,
     JOINTS,
-    RATE_TOLERANCE,
     SEGMENTS,
     SIDES,
     check_choice,
     check_rate,
     joint_name,
     joint_segments,
+    rates_agree,
     side_inputs,
 )
 from imukin.errors import ImukinError
@@ -303,7 +302,7 @@ class StreamingEngine:
         self.models = {joint_name(js.joint, s): js.label for js in self._streams for s in js.sides}
         for js in self._streams:
             fs_model = js.predictor.fs
-            if abs(cfg.fs / fs_model - 1.0) > RATE_TOLERANCE:
+            if not rates_agree(cfg.fs, fs_model):
                 raise ImukinError(f"the stream is at {cfg.fs:g} Hz but the model {js.label} runs at {fs_model:g} Hz; "
                                   f"stream at {fs_model:g} Hz (resample at the source) or use a causal model trained "
                                   f"at {cfg.fs:g} Hz (--run)")
@@ -312,7 +311,7 @@ class StreamingEngine:
         self._r = {}  # segment -> (3, 3) r_mount, float32
         self.mounting: dict[str, dict] = {}
         self.notes: list[str] = []
-        from imukin.api import parse_mounting
+        from imukin.api import identity_mounting, parse_mounting
 
         known = parse_mounting(cfg.mounting) if cfg.mounting is not None else {}
         from imukin.preprocessing.align import SegmentAlignment
@@ -321,15 +320,12 @@ class StreamingEngine:
             if seg in known:
                 self._set_mount(seg, SegmentAlignment.from_matrix(known[seg], seg))
             elif cfg.align == "none":
-                al = SegmentAlignment.from_matrix(np.eye(3), seg)
-                al.method = al.sign_rule = "none (sensor frame = segment frame)"
-                self._set_mount(seg, al)
+                self._set_mount(seg, identity_mounting(seg))
         self.warmup_frames = round(cfg.warmup_s * cfg.fs)
         self._pending: list[np.ndarray] = []  # warm-up samples, (n, 6 * segments) each
         self._n_in = 0  # samples pushed
         self._n_out = 0  # samples whose angles were given
         self._last = np.zeros(len(self.segments) * len(SENSOR_CHANNELS), np.float32)  # last good value per channel
-        self._seen = np.zeros(self._last.shape, bool)  # a good value has arrived on the channel
         self.n_held = 0  # input values that were NaN and held the last good one
 
     # ------------------------------------------------------------ set-up
@@ -395,11 +391,9 @@ class StreamingEngine:
         self._n_in += len(x)
         if not self.ready:
             self._pending.append(x)
-            if sum(len(p) for p in self._pending) < self.warmup_frames:
+            if self._n_in < self.warmup_frames:  # every sample pushed so far is pending
                 return StreamOutput(self._n_out, np.zeros((0, 3 * len(self.joints)), np.float32))
-            self._find_mounting()
-            x = np.concatenate(self._pending)
-            self._pending = []
+            return self._end_warmup()
         return self._run(x)
 
     def push_segments(self, acc: dict, gyr: dict) -> StreamOutput:
@@ -415,52 +409,48 @@ class StreamingEngine:
         """End of the stream: a warm-up still waiting is used as it is (at least ``MIN_WARMUP_S``)."""
         if self.ready or not self._pending:
             return StreamOutput(self._n_out, np.zeros((0, 3 * len(self.joints)), np.float32))
-        n = sum(len(p) for p in self._pending)
+        n = self._n_in  # all pending
         if n < MIN_WARMUP_S * self.fs:
             raise ImukinError(f"the stream ended after {n / self.fs:.1f} s, before the sensors' mountings could be "
                               f"found (that needs {self.cfg.warmup_s:g} s of walking); stream longer, or give the "
                               "mountings (--mounting report.json)")
-        self._find_mounting()
-        x = np.concatenate(self._pending)
-        self._pending = []
-        return self._run(x)
+        return self._end_warmup()
 
     def _hold(self, x: np.ndarray) -> np.ndarray:
         """NaN (or inf) values take the channel's last good value (zero before any arrived): (n, C) -> (n, C)."""
         bad = ~np.isfinite(x)
         if not bad.any():
             self._last = x[-1].copy()
-            self._seen[:] = True
             return x
         x = x.copy()
         for i in range(len(x)):  # rare: only rows with a missing value reach here
             b = bad[i]
             x[i, b] = self._last[b]
             self._last[~b] = x[i, ~b]
-            self._seen |= ~b
         self.n_held += int(bad.sum())
         return x
 
-    def _find_mounting(self) -> None:
-        """Each unknown mounting from the warm-up samples, as imukin predict finds it."""
-        from imukin.api import align_config
-        from imukin.preprocessing.align import align_segment
+    def _end_warmup(self) -> StreamOutput:
+        """The mountings from the pending warm-up samples, then those samples' angles."""
+        x = np.concatenate(self._pending)  # (n, C)
+        self._find_mounting(x)
+        self._pending = []
+        return self._run(x)
 
-        x = np.concatenate(self._pending).astype(float)  # (n, C)
+    def _find_mounting(self, x: np.ndarray) -> None:
+        """Each unknown mounting from the warm-up samples ``x`` (n, C), as imukin predict finds it."""
+        from imukin.api import segment_mounting
+
+        x = x.astype(float)
         for seg in self.needed:
             if seg in self._r:
                 continue
             c = 6 * self._col[seg]
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                try:
-                    al = align_segment(x[:, c:c + 3], x[:, c + 3:c + 6], self.fs, seg, cfg=align_config(),
-                                       activity=self.cfg.activity)
-                except ImukinError as e:
-                    raise ImukinError(f"the mounting of the {seg} sensor could not be found from the first "
-                                      f"{len(x) / self.fs:.1f} s: {e}; walk during the warm-up, or give the mountings "
-                                      "(--mounting report.json)") from None
-            self.notes += [f"{seg}: {w.message}" for w in caught]
+            al, notes = segment_mounting(x[:, c:c + 3], x[:, c + 3:c + 6], self.fs, seg, self.cfg.activity,
+                                         where=f" (the first {len(x) / self.fs:.1f} s)",
+                                         hint="; walk during the warm-up, or give the mountings "
+                                              "(--mounting report.json)")
+            self.notes += notes
             self._set_mount(seg, al)
 
     def _run(self, x: np.ndarray) -> StreamOutput:

@@ -52,7 +52,16 @@ from pathlib import Path
 
 import numpy as np
 
-from imukin.conventions import JOINT_NAMES, RATE_TOLERANCE, SEGMENTS, SIDES, check_choice, check_rate, joint_segments
+from imukin.conventions import (
+    JOINT_NAMES,
+    RATE_TOLERANCE,
+    SEGMENTS,
+    SIDES,
+    check_choice,
+    check_rate,
+    joint_segments,
+    rates_agree,
+)
 from imukin.errors import ImukinError
 from imukin.io.config_files import read_config_file
 
@@ -592,7 +601,7 @@ def _on_one_grid(reads: dict, name: str, source: str, fs, notes: list[str]) -> R
     if stamped:
         found = {seg: _stamp_rate(r.t) for seg, r in stamped.items()}
         lo, hi = min(found.values()), max(found.values())
-        if hi / lo - 1 > RATE_TOLERANCE:
+        if not rates_agree(hi, lo):
             desc = ", ".join(f"{s} {v:.4g} Hz" for s, v in found.items())
             raise ImukinError(f"{name}: sensors of unequal rate ({desc}); record all sensors at one rate, or resample "
                               "them first (imukin harmonize)")

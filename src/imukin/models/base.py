@@ -113,6 +113,13 @@ def check_int(cfg, name: str, minimum: int) -> None:
         raise ImukinError(f"{type(cfg).__name__}.{name} must be an integer >= {minimum}, got {value!r}")
 
 
+def check_bool(cfg, name: str) -> None:
+    """Raise ImukinError unless ``cfg.<name>`` is True or False (a switch such as ``causal``)."""
+    value = getattr(cfg, name)
+    if not isinstance(value, bool):
+        raise ImukinError(f"{type(cfg).__name__}.{name} must be True or False, got {value!r}")
+
+
 def check_prob(cfg, name: str) -> None:
     """Raise ImukinError unless ``cfg.<name>`` is a probability in [0, 1).
 

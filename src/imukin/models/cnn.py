@@ -19,8 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from imukin.errors import ImukinError
-from imukin.models.base import SequenceModel, SequenceModelConfig, check_int, check_prob
+from imukin.models.base import SequenceModel, SequenceModelConfig, check_bool, check_int, check_prob
 from imukin.models.registry import register_model
 
 
@@ -83,8 +82,7 @@ class CNNConfig(SequenceModelConfig):
         for name in ("n_layers", "channels", "kernel_size", "head_hidden", "dilation"):
             check_int(self, name, 1)
         check_prob(self, "dropout")
-        if not isinstance(self.causal, bool):
-            raise ImukinError(f"CNNConfig.causal must be True or False, got {self.causal!r}")
+        check_bool(self, "causal")
 
 
 @register_model("cnn")

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from imukin.errors import ImukinError
-from imukin.models.base import SequenceModel, SequenceModelConfig, check_int, check_prob
+from imukin.models.base import SequenceModel, SequenceModelConfig, check_bool, check_int, check_prob
 from imukin.models.registry import register_model
 
 
@@ -31,8 +30,7 @@ class LSTMConfig(SequenceModelConfig):
         check_int(self, "hidden_size", 1)
         check_int(self, "n_layers", 1)
         check_prob(self, "dropout")
-        if not isinstance(self.bidirectional, bool):
-            raise ImukinError(f"LSTMConfig.bidirectional must be True or False, got {self.bidirectional!r}")
+        check_bool(self, "bidirectional")
 
 
 @register_model("lstm")

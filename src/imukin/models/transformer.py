@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from imukin.errors import ImukinError
-from imukin.models.base import SequenceModel, SequenceModelConfig, check_int, check_prob
+from imukin.models.base import SequenceModel, SequenceModelConfig, check_bool, check_int, check_prob
 from imukin.models.registry import register_model
 from imukin.models.rotary import RotaryEmbedding
 
@@ -122,8 +122,7 @@ class TransformerConfig(SequenceModelConfig):
                               "even head size for rotary embedding; e.g. d_model=96 with n_heads=6")
         if self.activation not in _ACTIVATIONS:
             raise ImukinError(f"unknown activation {self.activation!r}; choose one of: {', '.join(_ACTIVATIONS)}")
-        if not isinstance(self.causal, bool):
-            raise ImukinError(f"TransformerConfig.causal must be True or False, got {self.causal!r}")
+        check_bool(self, "causal")
         if not isinstance(self.rope_base, (int, float)) or isinstance(self.rope_base, bool) or self.rope_base <= 1:
             raise ImukinError(f"TransformerConfig.rope_base must be a number > 1, got {self.rope_base!r}")
 

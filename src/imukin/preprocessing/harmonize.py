@@ -76,7 +76,16 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation, Slerp
 
-from imukin.conventions import ACTIVITIES, DEFAULT_FS, JOINT_TYPES, SEGMENTS, joint_name, joint_segments, same_rate
+from imukin.conventions import (
+    ACTIVITIES,
+    DEFAULT_FS,
+    JOINT_TYPES,
+    SEGMENTS,
+    joint_name,
+    joint_segments,
+    same_rate,
+    subject_id,
+)
 from imukin.data import META_FIELDS, SubjectRecord
 from imukin.errors import ImukinError
 from imukin.io.atomic import write_text_atomic
@@ -420,7 +429,7 @@ def prepare_subject(raw: RawSubject, cfg: HarmonizeConfig) -> Prepared:
         prov["sync"] = {"method": "none"}
         _check_equal_lengths(raw, streams, fs)
     n = min(len(v) for v in streams.values())
-    rec_out = SubjectRecord(subject_id="s0000", fs=fs, meta=np.asarray(raw.meta, float))
+    rec_out = SubjectRecord(subject_id=subject_id(0), fs=fs, meta=np.asarray(raw.meta, float))
     for seg in segs:
         rec_out.acc[seg] = streams[seg][:n, :3]
         rec_out.gyr[seg] = streams[seg][:n, 3:]
@@ -534,7 +543,7 @@ def harmonize(input_dirs, output_dir: str | os.PathLike, cfg: HarmonizeConfig | 
                                "noise": dataset_profiles[d].as_dict() if d in dataset_profiles else None}
                            for d in sorted({s.dataset for s in sources})},
               "noise_target": target.as_dict() if target is not None else None,
-              "subjects": {f"s{k:04d}": p for k, p in enumerate(checked.provs)},
+              "subjects": {subject_id(k): p for k, p in enumerate(checked.provs)},
               "quality": checked.quality.as_dict()}
     report_path = out_dir / REPORT_FILE
     write_text_atomic(report_path, json.dumps(report, indent=1, default=_json_default))
@@ -581,7 +590,7 @@ def _check_pass(sources: list[SubjectSource], cfg: HarmonizeConfig, progress: bo
         except ImukinError as e:
             raise ImukinError(f"{src.dataset}/{src.label}: {e}") from None
         prep = prepare_subject(raw, cfg)
-        sid = f"s{k:04d}"
+        sid = subject_id(k)
         prep.record.subject_id = sid
         prof = _measure_noise(prep, cfg)
         for p in prof.values():
@@ -631,7 +640,7 @@ def _written_records(sources: list[SubjectSource], cfg: HarmonizeConfig, checked
     from tqdm.auto import tqdm
 
     for k, src in enumerate(tqdm(sources, desc="writing", disable=not progress)):
-        sid = f"s{k:04d}"
+        sid = subject_id(k)
         if cfg.drop_failed and sid in checked.failed:
             continue
         with warnings.catch_warnings():  # every warning was shown in the first pass

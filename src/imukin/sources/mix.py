@@ -54,7 +54,8 @@ def resample_record(rec: SubjectRecord, fs: float) -> SubjectRecord:
 
 
 def resampled_copy(data_path: str | os.PathLike, out_dir: str | os.PathLike, fs: float) -> Path:
-    """A dataset file resampled to ``fs``, subject ids kept: ``.data_<fs>Hz.h5`` in ``out_dir``.
+    """A dataset file at the rate ``fs``: the file itself when it is at that rate already, else its copy
+    resampled to ``fs``, subject ids kept: ``.data_<fs>Hz.h5`` in ``out_dir``.
 
     Every subject goes through :func:`resample_record` (anti-aliased signals, slerped
     orientations). A copy already in ``out_dir`` at that rate, made from the same file, is reused.
@@ -71,15 +72,19 @@ def resampled_copy(data_path: str | os.PathLike, out_dir: str | os.PathLike, fs:
     Returns
     -------
     Path
-        The copy.
+        The file itself or the copy.
     """
     data_path, out_dir, fs = Path(data_path), Path(out_dir), float(fs)
+    src_attrs = file_attrs(data_path)
+    if same_rate(float(src_attrs["fs"]), fs):
+        return data_path
     dest = out_dir / f".data_{fs:g}Hz.h5"
-    if dest.exists() and same_rate(float(file_attrs(dest).get("fs", 0.0)), fs) and \
-            file_attrs(dest).get("resampled_from") == str(data_path.resolve()):
-        return dest
+    if dest.exists():
+        have = file_attrs(dest)
+        if same_rate(float(have.get("fs", 0.0)), fs) and have.get("resampled_from") == str(data_path.resolve()):
+            return dest
     out_dir.mkdir(parents=True, exist_ok=True)
-    attrs = {**file_attrs(data_path), "fs": fs, "resampled_from": str(data_path.resolve())}
+    attrs = {**src_attrs, "fs": fs, "resampled_from": str(data_path.resolve())}
     return write_dataset(dest, (resample_record(r, fs) for r in iter_dataset(data_path)), attrs=attrs)
 
 

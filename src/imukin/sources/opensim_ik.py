@@ -49,7 +49,14 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from imukin.conventions import SIDES, angles_to_relative_rotation, relative_rotation_to_angles, segment_name, subject_id
+from imukin.conventions import (
+    SIDES,
+    angles_to_relative_rotation,
+    relative_rotation_to_angles,
+    segment_name,
+    subject_id,
+    zxy_angles,
+)
 from imukin.data import SubjectRecord
 from imukin.errors import ImukinError
 from imukin.io.opensim import read_storage, write_storage
@@ -252,7 +259,7 @@ def kinematics_to_coordinates(kin: Kinematics, fs: float | None = None,
     h = kin.subject.height_m
     r_p = rot["pelvis"]
     cols = {}
-    eul = Rotation.from_matrix(r_p).as_euler("ZXY", degrees=True)  # (N, 3)
+    eul = zxy_angles(r_p)  # (N, 3) deg
     for k, c in enumerate(PELVIS_COORDS[:3]):
         cols[c] = eul[:, k]
     origin = pos["pelvis"] - r_p @ (HIP_IN_PELVIS_PER_HEIGHT * h)

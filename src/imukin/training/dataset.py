@@ -28,9 +28,9 @@ from imukin.errors import ImukinError
 from imukin.io.job_h5 import file_attrs, iter_dataset, subject_ids
 from imukin.normalization import Normalizer
 from imukin.rotations import heading_free
+from imukin.training.choices import TARGETS
 
 SPLITS = ("train", "val", "test")
-TARGETS = ("angle", "orientation")
 
 
 def split_subjects(ids: list[str], seed: int = 0, fractions=(0.8, 0.1, 0.1)) -> dict[str, list[str]]:

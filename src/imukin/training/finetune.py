@@ -243,10 +243,7 @@ def _source_model(source, data_path: Path, attrs: dict, cfg: FinetuneConfig, joi
 def _at_model_rate(data_path: Path, attrs: dict, meta: dict, out_dir: Path) -> Path:
     """The dataset at the source model's rate: itself, or a resampled copy in ``out_dir``."""
     fs = check_rate(attrs["fs"], f"the rate of {data_path}")
-    model_fs = float(meta.get("fs", fs))
-    if abs(fs / model_fs - 1.0) > 1e-6:  # the model runs at its own rate: the dataset is resampled to it
-        return resampled_copy(data_path, out_dir, model_fs)
-    return data_path
+    return resampled_copy(data_path, out_dir, float(meta.get("fs", fs)))  # the model runs at its own rate
 
 
 def _test_errors(model: torch.nn.Module, norm: Normalizer, data, window: int, device: str):

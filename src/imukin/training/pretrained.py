@@ -27,6 +27,7 @@ from imukin.io.job_h5 import file_attrs, write_dataset
 from imukin.pretrained import PRETRAINED_DIR
 from imukin.simulation.corpus import CorpusConfig, corpus_attrs, simulate_corpus
 from imukin.sources.mix import resampled_copy
+from imukin.training.choices import ORI_SUFFIX  # model names ending in it train the orientation network
 from imukin.training.dataset import load_joint_data
 from imukin.training.trainer import TrainConfig, train
 
@@ -61,11 +62,10 @@ MODEL_SETTINGS = {
     "cnn_causal": dict(architecture="cnn", fs=100.0, steps=4000, lr=2e-3, window=400,
                        model_overrides={"causal": True, "dilation": 1}, **ANGLE_LOSS),
 }
-#: Keys of a MODEL_SETTINGS entry that are not TrainConfig fields: the registered architecture to train
-#: (default: the name less ``_ori``) and the rate (Hz) the corpus is resampled to (default: its own).
-RECIPE_KEYS = ("architecture", "fs")
+# Two keys of a MODEL_SETTINGS entry are not TrainConfig fields (model_recipe takes them out): the
+# registered architecture to train (default: the name less ``_ori``) and the rate (Hz) the corpus is
+# resampled to (default: its own).
 BLEND_LEGS = 30  # validation legs the shipped blends are fitted on
-ORI_SUFFIX = "_ori"  # model names ending in this train the orientation network (target "orientation")
 
 
 def model_recipe(model: str, steps: int | None = None) -> tuple[str, float | None, dict]:
@@ -80,9 +80,7 @@ def model_recipe(model: str, steps: int | None = None) -> tuple[str, float | Non
 
 def corpus_at_rate(corpus: Path, fs: float | None, workdir: Path) -> Path:
     """The corpus itself, or its copy resampled to ``fs`` (``.data_<fs>Hz.h5`` in ``workdir``, as finetune makes)."""
-    if fs is None or same_rate(float(file_attrs(corpus)["fs"]), fs):
-        return corpus
-    return resampled_copy(corpus, workdir, float(fs))
+    return corpus if fs is None else resampled_copy(corpus, workdir, float(fs))
 
 
 def training_corpus(activity: str, workdir: Path, n_subjects: int = DEFAULT_SUBJECTS,

@@ -655,6 +655,8 @@ def _device(name: str) -> torch.device:
     """The torch device named by ``--device``, refused when unknown or when CUDA is missing."""
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise ImukinError(f"device {name!r} (--device) was asked for but no CUDA GPU is available; use 'cpu'")
-    if name not in ("cpu",) and not name.startswith("cuda"):
-        raise ImukinError(f"unknown device {name!r}; use cpu or cuda")
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise ImukinError("device 'mps' (--device) was asked for but no Apple GPU is available; use 'cpu'")
+    if name not in ("cpu", "mps") and not name.startswith("cuda"):
+        raise ImukinError(f"unknown device {name!r}; use cpu, cuda, cuda:N or mps")
     return torch.device(name)

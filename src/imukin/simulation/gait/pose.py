@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 from imukin.conventions import (
     JOINT_NAMES,
@@ -24,6 +23,7 @@ from imukin.conventions import (
     joint_name,
     relative_rotation_to_angles,
     segment_name,
+    zxy_angles,
     zxy_matrix,
 )
 from imukin.rotations import heading_of, heading_rotation, so3_exp, so3_log
@@ -173,9 +173,8 @@ def pelvis_angles_from_rotation(r_pelvis: np.ndarray, heading_rad=0.0, side: str
     check_choice("side", side, SIDES)
     heading = heading_rotation(np.broadcast_to(np.asarray(heading_rad, float), r_pelvis.shape[:-2]))  # (..., 3, 3)
     r_rel = np.swapaxes(heading, -1, -2) @ r_pelvis
-    eul = Rotation.from_matrix(r_rel.reshape(-1, 3, 3)).as_euler("ZXY", degrees=True)
-    out = np.stack([-eul[:, 0], -eul[:, 1], eul[:, 2]], axis=-1).reshape(r_pelvis.shape[:-2] + (3,))
-    return out if side == "right" else out * np.array([1.0, -1.0, -1.0])
+    out = zxy_angles(r_rel) * np.array([-1.0, -1.0, 1.0])  # (..., 3): tilt and obliquity are Z and X negated
+    return out if side == "right" else out * _PELVIS_MIRROR
 
 
 def segment_pose(subject: SubjectParams, activity: str, phase: dict, vstar: np.ndarray, psi: np.ndarray,
