@@ -27,6 +27,7 @@ import numpy as np
 from imukin.conventions import ANGLE_AXES, JOINT_NAMES, OPENSIM_COORDINATES, SIDE_PREFIX, SIDES, joint_name
 from imukin.errors import ImukinError
 from imukin.io.atomic import atomic_path
+from imukin.io.opensim import row_blocks, write_storage
 
 CSV_HEADER = "time_s," + ",".join(f"{ax}_deg" for ax in ANGLE_AXES)
 
@@ -40,30 +41,9 @@ def write_joint_csv(path: str | os.PathLike, t: np.ndarray, angles: np.ndarray) 
     path = Path(path)
     with atomic_path(path) as tmp, open(tmp, "w") as f:
         f.write(CSV_HEADER + "\n")
-        for block in _row_blocks(np.column_stack([t, a]), "%.4f", ",", ""):  # (N, 4)
+        for block in row_blocks(np.column_stack([t, a]), "%.4f", ",", ""):  # (N, 4)
             f.write(block)
     return path
-
-
-def _row_blocks(table: np.ndarray, fmt: str, sep: str, bad_cell: str, chunk: int = 65536):
-    """Rows of ``table`` (N, C) as text, ``chunk`` rows (``\\n``-ended lines) at a time.
-
-    Each value is ``fmt % value``, the values of a row joined by ``sep``; a non-finite value
-    becomes ``bad_cell``. Each block is formatted by one ``%`` (C speed), so an hour of
-    angles never exists as one string or as one list of Python floats.
-    """
-    n, c = table.shape
-    line = sep.join([fmt] * c) + "\n"
-    for i in range(0, n, chunk):
-        block = table[i:i + chunk]
-        text = (line * len(block)) % tuple(block.ravel().tolist())
-        bad = np.flatnonzero(~np.isfinite(block).all(axis=1))
-        if bad.size:
-            lines = text.split("\n")  # the last item is the empty text after the final newline
-            for k in bad.tolist():
-                lines[k] = sep.join(fmt % v if np.isfinite(v) else bad_cell for v in block[k].tolist())
-            text = "\n".join(lines)
-        yield text
 
 
 def opensim_columns(angles: dict) -> tuple[list[str], np.ndarray]:
@@ -98,17 +78,9 @@ def write_mot(path: str | os.PathLike, t: np.ndarray, angles: dict, name: str | 
         The header's name line (default: the file stem).
     """
     names, values = opensim_columns(angles)  # (N, C)
-    values = _hold_last(values)
-    data = np.column_stack([np.asarray(t, float), values])
-    # The text of imukin.io.opensim.write_storage (values as repr, non-finite as NaN), written block by block.
-    path = Path(path)
-    head = [name or path.stem, "version=1", f"nRows={data.shape[0]}", f"nColumns={data.shape[1]}", "inDegrees=yes",
-            "endheader", "\t".join(["time", *names])]
-    with atomic_path(path) as tmp, open(tmp, "w") as f:
-        f.write("\n".join(head) + "\n")
-        for block in _row_blocks(data, "%r", "\t", "NaN"):
-            f.write(block)
-    return path
+    data = np.column_stack([np.asarray(t, float), _hold_last(values)])
+    write_storage(path, ["time", *names], data, in_degrees=True, name=name)
+    return Path(path)
 
 
 def _hold_last(x: np.ndarray) -> np.ndarray:

@@ -7,7 +7,6 @@ turns the data about Y so that X is the walking direction, as in every imukin la
 """
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 
@@ -178,6 +177,27 @@ def read_storage(path: str | os.PathLike) -> tuple[list[str], np.ndarray, dict]:
     return names, data, header
 
 
+def row_blocks(table: np.ndarray, fmt: str, sep: str, bad_cell: str, chunk: int = 65536):
+    """Rows of ``table`` (N, C) as text, ``chunk`` rows (``\\n``-ended lines) at a time.
+
+    Each value is ``fmt % value``, the values of a row joined by ``sep``; a non-finite value
+    becomes ``bad_cell``. Each block is formatted by one ``%`` (C speed), so an hour of
+    angles never exists as one string or as one list of Python floats.
+    """
+    n, c = table.shape
+    line = sep.join([fmt] * c) + "\n"
+    for i in range(0, n, chunk):
+        block = table[i:i + chunk]
+        text = (line * len(block)) % tuple(block.ravel().tolist())
+        bad = np.flatnonzero(~np.isfinite(block).all(axis=1))
+        if bad.size:
+            lines = text.split("\n")  # the last item is the empty text after the final newline
+            for k in bad.tolist():
+                lines[k] = sep.join(fmt % v if np.isfinite(v) else bad_cell for v in block[k].tolist())
+            text = "\n".join(lines)
+        yield text
+
+
 def write_storage(path: str | os.PathLike, names, data: np.ndarray, in_degrees: bool = True,
                   name: str | None = None) -> None:
     """Write an OpenSim storage file (``.sto``/``.mot``, version 1 header), atomically.
@@ -200,8 +220,7 @@ def write_storage(path: str | os.PathLike, names, data: np.ndarray, in_degrees: 
     path = Path(path)
     head = [name or path.stem, "version=1", f"nRows={data.shape[0]}", f"nColumns={data.shape[1]}",
             f"inDegrees={'yes' if in_degrees else 'no'}", "endheader", "\t".join(names)]
-    finite = np.isfinite(data).all(axis=1).tolist()  # rows as Python floats: repr in C, no per-value numpy call
-    body = ["\t".join(map(repr, row)) if ok else "\t".join(repr(v) if math.isfinite(v) else "NaN" for v in row)
-            for row, ok in zip(data.tolist(), finite)]
-    with atomic_path(path) as tmp:
-        tmp.write_text("\n".join(head + body) + "\n")
+    with atomic_path(path) as tmp, open(tmp, "w") as f:
+        f.write("\n".join(head) + "\n")
+        for block in row_blocks(data, "%r", "\t", "NaN"):  # values as repr, non-finite as NaN
+            f.write(block)

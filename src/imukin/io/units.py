@@ -50,10 +50,14 @@ def detect_units(acc: np.ndarray, gyr: np.ndarray) -> tuple[str | None, str]:
     >>> detect_units(np.array([[0.0, 1.0, 0.0]]), np.array([[0.0, 0.0, 2.0]]))
     ('g', 'rad/s')
     """
-    mag = _median_norm(acc)
+    return _classify(_median_norm(acc), _p99_norm(gyr))
+
+
+def _classify(mag: float, p99: float) -> tuple[str | None, str]:
+    """:func:`detect_units` from the median |acc| and the 99th percentile of |gyr|."""
     acc_u = "g" if ACC_G_RANGE[0] <= mag <= ACC_G_RANGE[1] else (
         "m/s^2" if ACC_SI_RANGE[0] <= mag <= ACC_SI_RANGE[1] else None)
-    gyr_u = "deg/s" if _p99_norm(gyr) > GYR_DEG_THRESHOLD else "rad/s"
+    gyr_u = "deg/s" if p99 > GYR_DEG_THRESHOLD else "rad/s"
     return acc_u, gyr_u
 
 
@@ -108,8 +112,8 @@ def convert_units(acc, gyr, declared, acc_units: str, gyr_units: str, where: str
     ImukinError
         A header contradicts the data, or the accelerometer units cannot be told.
     """
-    det_acc, det_gyr = detect_units(acc, gyr)
     mag, p99 = _median_norm(acc), _p99_norm(gyr)
+    det_acc, det_gyr = _classify(mag, p99)
     (dec_a, src_a), (dec_g, src_g) = declared
     # accelerometer
     if acc_units != "auto":

@@ -406,7 +406,7 @@ def prepare_subject(raw: RawSubject, cfg: HarmonizeConfig) -> Prepared:
             streams[seg], flags[seg], t0[seg] = res.x, res.flagged, res.t0_s
             prov["resample"][seg] = {"method": "timestamps", **res.timing.as_dict()}
         else:
-            streams[seg] = resample(x, rec.fs, fs, axis=0) if abs(rec.fs - fs) > 1e-9 else x.copy()
+            streams[seg] = resample(x, rec.fs, fs, axis=0) if not same_rate(rec.fs, fs) else x.copy()
             flags[seg] = np.zeros(len(streams[seg]), bool)
             t0[seg] = 0.0
             prov["resample"][seg] = {"method": "regular", "fs_in": rec.fs}
@@ -561,7 +561,7 @@ def _noise_profile_file(cfg: HarmonizeConfig) -> NoiseProfile | None:
         target_file = NoiseProfile.from_dict(json.loads(Path(cfg.noise).read_text()))
     except json.JSONDecodeError as e:
         raise ImukinError(f"--noise {cfg.noise} is not valid JSON ({e})") from None
-    if abs(target_file.fs - cfg.fs) > 1e-6:
+    if not same_rate(target_file.fs, cfg.fs):
         raise ImukinError(f"the noise profile {cfg.noise} was measured at {target_file.fs} Hz, not --fs {cfg.fs}")
     return target_file
 

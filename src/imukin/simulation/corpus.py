@@ -26,7 +26,7 @@ from scipy.interpolate import make_interp_spline
 from scipy.spatial.transform import Rotation, Slerp
 
 from imukin._version import __version__
-from imukin.conventions import ACTIVITIES, SEGMENTS, check_choice, subject_id
+from imukin.conventions import ACTIVITIES, FS_RANGE, SEGMENTS, check_choice, subject_id
 from imukin.data import SubjectRecord
 from imukin.errors import ImukinError
 from imukin.simulation.body import draw_subject, sensor_sites
@@ -59,8 +59,9 @@ class CorpusConfig:
         check_choice("activity", self.activity, ACTIVITIES)
         if self.n_subjects < 1:
             raise ImukinError(f"n_subjects must be at least 1 (imukin simulate --subjects), got {self.n_subjects}")
-        if not 20.0 <= self.fs <= 1000.0:
-            raise ImukinError(f"fs {self.fs} Hz (--fs) is outside 20-1000 Hz; IMUs for gait record at 50-400 Hz")
+        if not FS_RANGE[0] <= self.fs <= FS_RANGE[1]:
+            raise ImukinError(f"fs {self.fs} Hz (--fs) is outside {FS_RANGE[0]:g}-{FS_RANGE[1]:g} Hz; IMUs for gait "
+                              "record at 50-400 Hz")
         if not 2.0 <= self.duration_s <= 3600.0:
             raise ImukinError(f"duration_s {self.duration_s} s (--duration-s) is outside 2-3600 s")
 

@@ -39,7 +39,16 @@ from scipy.interpolate import make_interp_spline
 from scipy.ndimage import uniform_filter1d
 from scipy.spatial.transform import Rotation
 
-from imukin.conventions import JOINTS, SEGMENTS, SIDES, joint_angles, joint_segments, same_rate, segment_name
+from imukin.conventions import (
+    FS_RANGE,
+    JOINTS,
+    SEGMENTS,
+    SIDES,
+    joint_angles,
+    joint_segments,
+    same_rate,
+    segment_name,
+)
 from imukin.data import SubjectRecord
 from imukin.errors import ImukinError
 from imukin.rotations import heading_rotation
@@ -95,8 +104,9 @@ class SourceConfig:
     seed: int = 0  # sensor error draws of subject i use default_rng([seed, i])
 
     def __post_init__(self) -> None:
-        if not 20.0 <= float(self.fs) <= 1000.0:
-            raise ImukinError(f"fs {self.fs} Hz (--fs) is outside 20-1000 Hz; IMUs for gait record at 50-400 Hz")
+        if not FS_RANGE[0] <= float(self.fs) <= FS_RANGE[1]:
+            raise ImukinError(f"fs {self.fs} Hz (--fs) is outside {FS_RANGE[0]:g}-{FS_RANGE[1]:g} Hz; IMUs for gait "
+                              "record at 50-400 Hz")
         if not 50.0 <= float(self.fs_internal) <= 10000.0:
             raise ImukinError(f"fs_internal {self.fs_internal} Hz is outside 50-10000 Hz")
         if not 0.5 <= float(self.height_m) <= 2.5:

@@ -21,8 +21,10 @@ from imukin.simulation.gait.smooth import smootherstep, softplus
 #: Walking contact: softness (m) of the no-penetration guard.
 _CONTACT_SOFT_M = 0.002
 #: Running: tolerances of the ballistic fits (see :func:`_ballistic_fit`). Vertical position:
-#: stance tracking (m), flight acceleration (m/s^2), jerk (m/s^3). Horizontal velocity: stance
-#: tracking (m/s), flight acceleration (m/s^2), jerk (m/s^3).
+#: stance tracking (m), flight acceleration (m/s^2), jerk (m/s^3). Horizontal velocity: tracking
+#: (m/s), flight acceleration (m/s^2), jerk (m/s^3); the horizontal fit tracks the whole course
+#: (the flight speed is set in :func:`_running_translation`), so its flight term has no weight and
+#: it is jerk-limited smoothing, as the walking fits are.
 _RUN_FIT_VERTICAL = (0.003, 0.5, 1500.0)
 _RUN_FIT_HORIZONTAL = (0.05, 0.5, 300.0)
 #: Walking: the same fits with no flight, as jerk-limited smoothing of the contact solution.
