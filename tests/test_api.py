@@ -184,3 +184,15 @@ def test_joints_share_inputs_and_get_the_numbers_of_their_own_model(walker):
                 want[s:e] = model.predict(signals[prox][0][s:e], signals[prox][1][s:e], signals[dist][0][s:e],
                                           signals[dist][1][s:e], side=side, fs=100)
             assert np.array_equal(out.angles[joint_name(joint, side)], want, equal_nan=True)
+
+
+def test_refined_joints_get_the_numbers_of_their_own_refined_predictor(walker):
+    """With refine, the shared-input path gives what the refined predictor gives on its own."""
+    from imukin.fusion.refine import pretrained_refined
+
+    signals = {s: (walker.acc[s], walker.gyr[s]) for s in ("lthigh", "lshank")}
+    out = imukin.predict(signals, fs=100, align="none", refine=True)
+    want = pretrained_refined("knee", "walking", "cnn").predict(*signals["lthigh"], *signals["lshank"], side="left",
+                                                                 fs=100)
+    assert out.joints == ["lknee"]
+    assert np.array_equal(out.angles["lknee"], want)

@@ -507,12 +507,9 @@ def _load_predictors(pairs, activity, model, run, refine, ori_run, device) -> tu
 
 
 # ---------------------------------------------------------------- models on shared inputs
-def _model_fs(predictor) -> float | None:
-    """The rate a predictor's network runs at, or None when it only offers ``predict`` (no shared inputs)."""
-    fs = getattr(predictor, "fs", None)
-    if fs is None or not (hasattr(predictor, "outputs_from_signals") or hasattr(predictor, "components_from_channels")):
-        return None
-    return float(fs)
+def _model_fs(predictor) -> float:
+    """The rate (Hz) a predictor's network runs at."""
+    return float(predictor.fs)
 
 
 class _AlignedSignals:
@@ -559,7 +556,7 @@ class _ModelRateInputs:
         Hz of ``signals``.
     s, e : int
         The stretch.
-    uses : list of ((str, str), float or None)
+    uses : list of ((str, str), float)
         Per joint to predict, its (proximal, distal) segments and its model's rate.
     timings : dict
         ``timings["resample"]`` grows by the seconds spent resampling.
@@ -570,8 +567,7 @@ class _ModelRateInputs:
         self._left: dict[tuple[str, float], int] = {}
         for segs, fs_model in uses:
             for seg in segs:
-                if fs_model is not None:
-                    self._left[seg, fs_model] = self._left.get((seg, fs_model), 0) + 1
+                self._left[seg, fs_model] = self._left.get((seg, fs_model), 0) + 1
         self._cache: dict[tuple[str, float], list[np.ndarray]] = {}
 
     def raw(self, seg: str) -> list[np.ndarray]:
@@ -603,32 +599,23 @@ def _predict_piece(predictor, inputs: _ModelRateInputs, segs: tuple[str, str], s
     """One joint's angles (n, 3) over one stretch, from inputs shared with the other joints.
 
     The same numbers as ``predictor.predict(acc1, gyr1, acc2, gyr2, side, fs)`` (which
-    resamples to the model's rate, mirrors a left leg, runs the network and resamples back).
+    resamples to the model's rate, runs ``outputs_from_signals`` and resamples back).
     """
-    from imukin.conventions import same_rate, side_inputs
+    from imukin.conventions import same_rate
     from imukin.signal import resample_to_length
 
     prox, dist = segs
     fs_model = _model_fs(predictor)
-    n_in = inputs.e - inputs.s
-    if fs_model is None:
-        t0 = time.perf_counter()
-        y = predictor.predict(*inputs.raw(prox), *inputs.raw(dist), side=side, fs=inputs.fs, progress=progress)
-        timings["models"] += time.perf_counter() - t0
-        return y
     signals = [*inputs.at(prox, fs_model), *inputs.at(dist, fs_model)]  # acc1, gyr1, acc2, gyr2 (T_model, 3)
     if len(signals[0]) < 8:  # too short for the network: the predictor says so in its own words
         return predictor.predict(*inputs.raw(prox), *inputs.raw(dist), side=side, fs=inputs.fs)
     t0 = time.perf_counter()
-    if hasattr(predictor, "components_from_channels"):  # the refined predictor (imukin.fusion.refine)
-        y = predictor.components_from_channels(side_inputs(*signals, side))["refined"]
-    else:
-        y = predictor.outputs_from_signals(*signals, side, progress=progress)  # (T_model, 3)
+    y = predictor.outputs_from_signals(*signals, side, progress=progress)  # (T_model, 3)
     del signals
     t1 = time.perf_counter()
     timings["models"] += t1 - t0
     if not same_rate(inputs.fs, fs_model):
-        y = resample_to_length(y, fs_model, inputs.fs, n_in)
+        y = resample_to_length(y, fs_model, inputs.fs, inputs.e - inputs.s)
         timings["resample"] += time.perf_counter() - t1
     return y
 

@@ -205,6 +205,11 @@ class RefinedPredictor:
                 "refined": apply_blend(alpha, beta, self.blend["s"], self.blend["w"]),
                 "converged": res.converged}
 
+    def outputs_from_signals(self, acc1, gyr1, acc2, gyr2, side: str, progress: bool = False) -> np.ndarray:
+        """Refined angles (T, 3) from signals (T, 3) each already at the model's rate (as
+        :meth:`imukin.predictor.TrainedRun.outputs_from_signals`); ``progress`` is not shown."""
+        return self.components_from_channels(side_inputs(acc1, gyr1, acc2, gyr2, side))["refined"]
+
     def predict(self, acc1, gyr1, acc2, gyr2, side: str, fs: float | None = None, progress: bool = False) -> np.ndarray:
         """Refined joint angles of one leg: (T, 3) ``[flexion, adduction, rotation]`` degrees at the input rate.
 
