@@ -8,21 +8,20 @@ One table, all figures measured in this run:
   the transformer. Wall-clock time from process start to exit, and the child's peak
   resident memory (its ``VmHWM``, polled from ``/proc``).
 * One plain PyTorch forward pass of the reference-size CNN (3 layers x 70 channels,
-  kernel 41, random weights) over the same input, (1, T, 16) at 100 Hz, and over the
-  same span at 200 Hz, the rate the shipped models run at (``imukin predict`` resamples
-  to it), in this process with PyTorch's default threads.
-* ONNX Runtime on the same span at 200 Hz: the shipped knee CNN in one pass (its time
-  axis is dynamic) and the shipped knee transformer over 400-frame windows as
+  kernel 41, random weights) over the same input, (1, T, 16) at 100 Hz, and, when the
+  shipped models run at another rate (``imukin predict`` resamples to it), over the same
+  span at that rate, in this process with PyTorch's default threads.
+* ONNX Runtime on the same span at each model's rate: the shipped knee CNN in one pass
+  (its time axis is dynamic) and the shipped knee transformer over its windows as
   :func:`imukin.inference.predict_windows` runs it; the models are exported with
   :mod:`imukin.export` first (not timed).
 
 A second table splits each ``imukin predict`` run into its stages, as the run itself
 timed them (``timings_s`` of its ``report.json``): ``read``, ``align`` (mountings found
 and applied), ``load_models`` (the first one imports torch), ``resample`` (100 Hz to
-the models' 200 Hz and back), ``models`` (the networks, windowed), ``write`` (CSVs and
-``.mot``), ``plot``, and ``other`` (the rest of the wall-clock time: interpreter start,
-imports, the report, exit). It also says how much of each run is the structural cost of
-running 200 Hz models on 100 Hz data: half of ``models`` plus ``resample``.
+each model's rate and back, when they differ: the knee CNN runs at 100 Hz, the other shipped models
+at 200 Hz), ``models`` (the networks, windowed), ``write`` (CSVs and ``.mot``), ``plot``, and
+``other`` (the rest of the wall-clock time: interpreter start, imports, the report, exit).
 
 The recording is simulated once (``simulate_corpus``, one subject) and written both as
 an ``.h5`` file and as a folder of CSVs (``pelvis.csv, rthigh.csv, ...`` with
@@ -57,7 +56,6 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 FS = 100.0  # Hz, the recording's rate
-MODEL_FS = 200.0  # Hz, the shipped models' rate
 TARGETS = {"ratio": 2.0, "all_joints_s": 30.0, "peak_mb": 1024.0, "transformer_rt": 1000.0}
 
 
@@ -153,6 +151,13 @@ def _exited(pid: int) -> bool:
         return True
 
 
+def model_fs() -> float:
+    """Hz the shipped walking knee CNN (the ``rknee only`` run's model) runs at, from its model.json."""
+    from imukin.pretrained import PRETRAINED_DIR
+
+    return float(json.loads((PRETRAINED_DIR / "walking_knee_cnn" / "model.json").read_text())["meta"]["fs"])
+
+
 def plain_cnn_pass(n_frames: int, repeats: int = 2) -> float:
     """Seconds of one forward pass of the reference-size CNN over (1, n_frames, 16), the fastest of ``repeats``."""
     from imukin.models import create_model
@@ -170,8 +175,9 @@ def plain_cnn_pass(n_frames: int, repeats: int = 2) -> float:
     return best
 
 
-def onnx_runtime(folder: Path, n_frames: int) -> dict[str, float]:
-    """Seconds of ONNX Runtime on (n_frames, 16) at 200 Hz: the knee CNN in one pass, the transformer windowed."""
+def onnx_runtime(folder: Path, span_s: float) -> dict[str, float]:
+    """Seconds of ONNX Runtime on ``span_s`` of (T, 16) input at each model's rate: the knee CNN in one pass,
+    the knee transformer windowed."""
     import onnxruntime as ort
 
     from imukin.export import export_run
@@ -185,7 +191,7 @@ def onnx_runtime(folder: Path, n_frames: int) -> dict[str, float]:
         export_run(PRETRAINED_DIR / name, path)
         run = TrainedRun(PRETRAINED_DIR / name)
         sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        z = np.random.default_rng(0).standard_normal((n_frames, 16)).astype(np.float32)
+        z = np.random.default_rng(0).standard_normal((int(span_s * run.fs), 16)).astype(np.float32)
         x = z * run.norm.x_std + run.norm.x_mean  # raw channels: the model's input units
         sess.run(None, {"imu": x[None, :2000]})  # warm-up
         t0 = time.perf_counter()
@@ -222,10 +228,10 @@ def stage_times(out: Path) -> dict[str, float] | None:
 
 
 def print_stages(runs: list[tuple[str, float, dict | None]]) -> None:
-    """Per run: seconds per stage, ``other`` (start, imports, report, exit), and the 200 Hz structural cost."""
+    """Per run: seconds per stage and ``other`` (start, imports, report, exit)."""
     stages = [s for s in STAGES if any(t and t.get(s) for _, _, t in runs)]
-    head = ("run", *stages, "other", "total", "200 Hz cost")
-    widths = (40, *[max(8, len(s)) for s in stages], 7, 7, 16)
+    head = ("run", *stages, "other", "total")
+    widths = (40, *[max(8, len(s)) for s in stages], 7, 7)
     print(" | ".join(h.ljust(w) for h, w in zip(head, widths)))
     print("-|-".join("-" * w for w in widths))
     for what, total, t in runs:
@@ -233,9 +239,7 @@ def print_stages(runs: list[tuple[str, float, dict | None]]) -> None:
             print(" | ".join([what.ljust(widths[0]), "(no stage timings in report.json)"]))
             continue
         other = total - sum(t.get(s, 0.0) for s in STAGES)
-        structural = 0.5 * t.get("models", 0.0) + t.get("resample", 0.0)
-        cells = (what, *[f"{t.get(s, 0.0):.2f}" for s in stages], f"{other:.2f}", f"{total:.2f}",
-                 f"{structural:.1f} s ({100 * structural / total:.0f} %)")
+        cells = (what, *[f"{t.get(s, 0.0):.2f}" for s in stages], f"{other:.2f}", f"{total:.2f}")
         print(" | ".join(str(c).ljust(w) for c, w in zip(cells, widths)))
 
 
@@ -271,9 +275,12 @@ def main(argv=None) -> int:
               f"load_recording: " + ", ".join(f"{k} {v:.2f} s" for k, v in load_s.items()) + f" -> {rec.name}")
         print(f"cores: {os.cpu_count()}, torch threads: {torch.get_num_threads()}, torch {torch.__version__}")
 
-        n100, n200 = int(span_s * FS), int(span_s * MODEL_FS)
-        plain100, plain200 = plain_cnn_pass(n100), plain_cnn_pass(n200)
-        print(f"plain pass: {plain100:.2f} s at 100 Hz, {plain200:.2f} s at 200 Hz", flush=True)
+        fs_model = model_fs()
+        n100, n_model = int(span_s * FS), int(span_s * fs_model)
+        plain100 = plain_cnn_pass(n100)
+        plain_model = plain100 if n_model == n100 else plain_cnn_pass(n_model)
+        print(f"shipped models at {fs_model:g} Hz; plain pass: {plain100:.2f} s at {FS:g} Hz"
+              + ("" if n_model == n100 else f", {plain_model:.2f} s at {fs_model:g} Hz"), flush=True)
         predicts = [("cnn, rknee only", "cnn", ["--joints", "knee", "--side", "right"]),
                     ("cnn, 6 joints", "cnn", []), ("transformer, 6 joints", "transformer", [])]
         done = {}  # (tree, label) -> (seconds, peak MB, stage timings)
@@ -286,19 +293,20 @@ def main(argv=None) -> int:
                 print(f"  {prefix}imukin predict --model {label}: {sec:.2f} s, {mb:.0f} MB", flush=True)
         ok_mb = lambda mb: mb < TARGETS["peak_mb"]  # noqa: E731
         rows = [
-            (f"plain PyTorch CNN 3x70 k41, one pass, {n100} frames (100 Hz)", plain100, None, 1.0, "", None),
-            (f"plain PyTorch CNN 3x70 k41, one pass, {n200} frames (200 Hz)", plain200, None, plain200 / plain100,
-             "", None),
+            (f"plain PyTorch CNN 3x70 k41, one pass, {n100} frames ({FS:g} Hz)", plain100, None, 1.0, "", None),
         ]
+        if n_model != n100:
+            rows.append((f"plain PyTorch CNN 3x70 k41, one pass, {n_model} frames ({fs_model:g} Hz)", plain_model,
+                         None, plain_model / plain100, "", None))
         if not args.no_onnx:
             try:
-                ort_s = onnx_runtime(work, n200)
+                ort_s = onnx_runtime(work, span_s)
             except Exception as e:  # noqa: BLE001 -- an optional comparison must not lose the measurements
                 print(f"ONNX Runtime rows skipped: {type(e).__name__}: {e}")
             else:
-                rows += [(f"ONNX Runtime walking_knee_cnn, one pass, {n200} frames", ort_s["walking_knee_cnn"], None,
+                rows += [(f"ONNX Runtime walking_knee_cnn, one pass, {n_model} frames", ort_s["walking_knee_cnn"], None,
                           ort_s["walking_knee_cnn"] / plain100, "", None),
-                         ("ONNX Runtime walking_knee_transformer, 400-frame windows",
+                         ("ONNX Runtime walking_knee_transformer, windowed",
                           ort_s["walking_knee_transformer"], None, ort_s["walking_knee_transformer"] / plain100, "",
                           None)]
         for prefix, _ in trees:
@@ -316,9 +324,9 @@ def main(argv=None) -> int:
         print()
         print_table(rows, span_s)
         one = done["", "cnn, rknee only"][0]
-        print(f"\nrknee only vs the plain pass at the models' 200 Hz: {one / plain200:.2f}x")
-        print("\nStages of each imukin predict run (seconds; 'other' = interpreter start, imports, report, exit; "
-              "'200 Hz cost' = half of models + resample: what 100 Hz models would save):")
+        if n_model != n100:
+            print(f"\nrknee only vs the plain pass at the models' {fs_model:g} Hz: {one / plain_model:.2f}x")
+        print("\nStages of each imukin predict run (seconds; 'other' = interpreter start, imports, report, exit):")
         print_stages([(f"{prefix}{label}", sec, t) for (prefix, label), (sec, _, t) in done.items()])
         if args.profile:
             prof = work / "predict_cnn.prof"

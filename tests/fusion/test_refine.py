@@ -92,3 +92,23 @@ def test_shipped_predictors_label_every_shipped_model():
     assert set(predictors) == {"cnn", "cnn+refined", "transformer", "transformer+refined"}
     for label, p in predictors.items():
         assert isinstance(p, RefinedPredictor if label.endswith("+refined") else AnglePredictor)
+
+
+def test_angle_model_of_another_rate_runs_at_its_own(runs, tiny_corpus, tmp_path):
+    """The stage runs at the orientation model's rate; an angle model trained at half that rate gets
+    its inputs resampled to its own rate, so its part of the stage equals its own prediction."""
+    from imukin.predictor import AnglePredictor
+    from imukin.sources.mix import resampled_copy
+
+    half = resampled_copy(tiny_corpus, tmp_path, 50.0)
+    cfg = TrainConfig(model="cnn", joint="knee", target="angle", model_overrides=TINY_CNN, steps=20, batch_size=8,
+                      window=100, warmup_steps=5, eval_every=20, patience=100, lr=3e-3)
+    train(cfg, half, tmp_path / "angle50", progress=False)
+    p = RefinedPredictor(tmp_path / "angle50", runs["orientation"], blend={"s": [1, 1, 1], "w": [0.5, 0.5, 0.5]})
+    assert p.angle.fs == 50.0 and p.fs == p.orientation.fs == 100.0
+    rec = next(iter_dataset(tiny_corpus, subjects=["s0000"]))
+    x = rec.joint_inputs("knee", "right")
+    comps = p.components(*x, side="right", fs=rec.fs)
+    own = AnglePredictor(tmp_path / "angle50").predict(*x, side="right", fs=rec.fs)
+    assert comps["angle_network"].shape == (len(x[0]), 3)
+    assert np.allclose(comps["angle_network"], own, atol=1e-4)

@@ -5,9 +5,10 @@
 >>> p = RefinedPredictor("runs/knee_angle", "runs/knee_ori")             # doctest: +SKIP
 >>> angles = p.predict(acc1, gyr1, acc2, gyr2, side="left", fs=100.0)  # doctest: +SKIP
 
-Per recording (at the models' rate; other rates are resampled in and out):
+Per recording (at the orientation model's rate, which is the stage's; other rates are resampled
+in and out):
 
-1. the angle network gives ``alpha`` (T, 3) degrees;
+1. the angle network gives ``alpha`` (T, 3) degrees (at its own rate, resampled to the stage's);
 2. the orientation network gives both sensors' heading-free orientations (T, 2, 3, 3);
 3. :func:`imukin.fusion.optimize.optimize_orientations` refines them with the gyroscopes;
 4. ``beta`` = joint angles of the refined relative orientation (sensor frames), through
@@ -125,7 +126,9 @@ class RefinedPredictor:
     Parameters
     ----------
     angle_run, ori_run : path-like
-        Run folders of an angle model and an orientation model of the same joint and rate.
+        Run folders of an angle model and an orientation model of the same joint. The stage
+        runs at the orientation model's rate (:attr:`fs`); an angle model of another rate sees
+        its inputs resampled to its own and its angles resampled back.
     blend : path-like or dict, optional
         ``blend.json`` (or its folder, or the parsed dict); default ``ori_run/blend.json``.
         ``None`` with no file there raises; use :func:`fit_blend` first.
@@ -141,12 +144,9 @@ class RefinedPredictor:
         if self.angle.joint != self.orientation.joint:
             raise ImukinError(f"the angle model is for the {self.angle.joint} but the orientation model for the "
                               f"{self.orientation.joint}; pass two runs of the same joint")
-        if not same_rate(self.angle.fs, self.orientation.fs):
-            raise ImukinError(f"the angle model runs at {self.angle.fs:g} Hz and the orientation model at "
-                              f"{self.orientation.fs:g} Hz; train both on data of one rate")
         self.joint = self.angle.joint
         self.activity = self.angle.activity
-        self.fs = self.angle.fs
+        self.fs = self.orientation.fs  # Hz, the rate of the orientation network, the optimiser and the blend
         if _fitting:
             self.blend = {"s": [1.0] * 3, "w": [0.0] * 3}
         else:
@@ -191,7 +191,7 @@ class RefinedPredictor:
     def components_from_channels(self, x: np.ndarray) -> dict:
         """:meth:`components` from the 16 raw channels (T, 16) at the model's rate, already mirrored."""
         x = np.asarray(x)
-        alpha = np.asarray(self.angle.outputs(x), float)  # (T, 3)
+        alpha = self._angle_outputs(x)  # (T, 3)
         r_net = self.orientation.rotations_from_channels(x)  # (T, 2, 3, 3)
         x64 = np.asarray(x, float)
         acc1, gyr1, acc2, gyr2 = split_channels(x64)  # each (T, 3)
@@ -209,6 +209,16 @@ class RefinedPredictor:
         """Refined angles (T, 3) from signals (T, 3) each already at the model's rate (as
         :meth:`imukin.predictor.TrainedRun.outputs_from_signals`); ``progress`` is not shown."""
         return self.components_from_channels(side_inputs(acc1, gyr1, acc2, gyr2, side))["refined"]
+
+    def _angle_outputs(self, x: np.ndarray) -> np.ndarray:
+        """The angle network's angles (T, 3) from channels (T, 16) at :attr:`fs`, run at its own rate."""
+        if same_rate(self.angle.fs, self.fs):
+            return np.asarray(self.angle.outputs(x), float)
+        # the signals, not the channels, are resampled (some channels are made from them), as predict does;
+        # x is mirrored already, so it is run as a right leg
+        signals = [resample(a, self.fs, self.angle.fs) for a in split_channels(np.asarray(x, float))]  # 4 x (T_a, 3)
+        y = np.asarray(self.angle.outputs_from_signals(*signals, "right"), float)  # (T_angle, 3)
+        return resample_to_length(y, self.angle.fs, self.fs, len(x))
 
     def predict(self, acc1, gyr1, acc2, gyr2, side: str, fs: float | None = None, progress: bool = False) -> np.ndarray:
         """Refined joint angles of one leg: (T, 3) ``[flexion, adduction, rotation]`` degrees at the input rate.

@@ -46,31 +46,47 @@ MODEL_SETTINGS = {
     # dilation 2: a 1.2 s receptive field (about a stride) at the compute of the reference's 0.6 s one;
     # widening the field (kernel 81) took walking knee validation flexion from 2.16 to 1.74 deg
     "cnn": dict(steps=1000, lr=2e-3, model_overrides={"dilation": 2}, **ANGLE_LOSS),
-    # the transformer's validation error still fell after 1500 steps; 3000 take about 4 min (a 6000-step
-    # run stopped early with its best at step 3300)
+    # The transformer stays at 200 Hz (one token per 4 frames, 20 ms): at 100 Hz (40 ms tokens) held-out
+    # walking ankle flexion went from 1.78 to 1.91 deg and hip from 1.37 to 1.43. Its validation error
+    # still fell after 1500 steps; a 6000-step run stopped early with its best at step 3300.
     "transformer": dict(steps=3000, lr=1e-3, **ANGLE_LOSS),
     "lstm": dict(steps=1500, lr=2e-3, **ANGLE_LOSS),
-    # the orientation network only has to be good enough for the gyroscope refinement to start from
+    # The orientation network only has to be good enough for the gyroscope refinement to start from.
+    # The optimisation stage runs at its rate, 200 Hz: at 100 Hz held-out running ankle flexion with
+    # the stage went from 1.73 to 1.86 deg (the gyroscope steps of running are coarse at 100 Hz).
     "cnn_ori": dict(steps=600, lr=2e-3, model_overrides={"channels": 48}),
     # Streaming models (`imukin stream`): causal, so the output at a frame sees no later input. Trained at
-    # 100 Hz, the common lab rate (the corpus resampled as finetune does), so that a lab's stream needs no
-    # rate change. Kernel 41 without dilation at 100 Hz spans what the shipped cnn's kernel 41 with
-    # dilation 2 spans at 200 Hz (0.4 s per layer, a tap every 10 ms): 121 frames = 1.2 s of history.
-    # Window 400 frames = 4 s, so that most frames of a training window see their whole history.
+    # 100 Hz like the knee CNN, with the offline CNNs' receptive field (121 frames = 1.2 s), all of it
+    # history. Window 400 frames = 4 s, so that most frames of a training window see their whole history.
     # 4000 steps: at 1000 the causal knee's validation error was still falling; 4000 took its held-out
     # flexion gap to the two-sided cnn from +0.63 to +0.45 deg (benchmarks/streaming.py's people).
     "cnn_causal": dict(architecture="cnn", fs=100.0, steps=4000, lr=2e-3, window=400,
                        model_overrides={"causal": True, "dilation": 1}, **ANGLE_LOSS),
 }
-# Two keys of a MODEL_SETTINGS entry are not TrainConfig fields (model_recipe takes them out): the
-# registered architecture to train (default: the name less ``_ori``) and the rate (Hz) the corpus is
+#: Per-joint departures from MODEL_SETTINGS, keyed (joint, model).
+JOINT_SETTINGS = {
+    # The knee CNN runs at 100 Hz, the common lab rate: a 100 Hz recording is not resampled, and an hour
+    # costs half the frames it costs at 200 Hz (the 200 Hz corpus is resampled as finetune does). Kernel
+    # 41 without dilation at 100 Hz spans what kernel 41 with dilation 2 spans at 200 Hz (1.2 s, a tap
+    # every 10 ms). 3000 steps: at 1000 (the 200 Hz recipe) validation error was still falling; 3000
+    # took validation flexion from 1.66 to 1.60 deg walking and 1.78 to 1.64 running. Against the 200 Hz
+    # knee CNN, held-out flexion went from 1.84 to 1.66 walking and 1.67 to 1.42 running, and the real
+    # motion checks agreed (benchmarks/real_imu.py, benchmarks/real_motion.py). The hip and ankle CNNs
+    # stay at 200 Hz: at 100 Hz the ankle's held-out flexion got worse (1.73 to 1.83 walking, 1.74 to
+    # 1.92 running), and the hip's, better on simulated people, got worse on both real motion checks
+    # (marker-simulated IMUs of three Vicon trials 1.20 to 1.55 deg).
+    ("knee", "cnn"): dict(fs=100.0, steps=3000, model_overrides={"dilation": 1}),
+}
+# Two keys of a MODEL_SETTINGS or JOINT_SETTINGS entry are not TrainConfig fields (model_recipe takes
+# them out): the registered architecture to train (default: the name less ``_ori``) and the rate (Hz) the corpus is
 # resampled to (default: its own).
 BLEND_LEGS = 30  # validation legs the shipped blends are fitted on
 
 
-def model_recipe(model: str, steps: int | None = None) -> tuple[str, float | None, dict]:
-    """A MODEL_SETTINGS entry split into (registered architecture, training rate in Hz or None, TrainConfig fields)."""
-    settings = dict(MODEL_SETTINGS.get(model, {}))
+def model_recipe(model: str, steps: int | None = None, joint: str | None = None) -> tuple[str, float | None, dict]:
+    """A MODEL_SETTINGS entry (with the joint's JOINT_SETTINGS) split into (registered architecture, training
+    rate in Hz or None, TrainConfig fields)."""
+    settings = {**MODEL_SETTINGS.get(model, {}), **JOINT_SETTINGS.get((joint, model), {})}
     architecture = settings.pop("architecture", model.removesuffix(ORI_SUFFIX))
     fs = settings.pop("fs", None)
     if steps:
@@ -157,7 +173,8 @@ def export_pretrained(run_dir: Path, name: str, summary: dict, corpus: Path) -> 
 
 def fit_pretrained_blend(angle_name: str, ori_name: str, corpus: Path, device: str = "cpu") -> dict:
     """Fit the blend of a shipped angle model with a shipped orientation model on the validation
-    subjects, store it as ``blend.json`` beside the angle model and note it in its model card."""
+    subjects of ``corpus`` (at the models' rate), store it as ``blend.json`` beside the angle model and note it
+    in its model card."""
     from imukin.fusion.refine import fit_blend
 
     angle_dir, ori_dir = PRETRAINED_DIR / angle_name, PRETRAINED_DIR / ori_name
@@ -197,7 +214,7 @@ def main(argv=None) -> int:
             loaded = {}
             for model in args.models if not args.blend_only else []:
                 target = "orientation" if model.endswith(ORI_SUFFIX) else "angle"
-                architecture, fs, settings = model_recipe(model, args.steps)
+                architecture, fs, settings = model_recipe(model, args.steps, joint)
                 cfg = TrainConfig(model=architecture, joint=joint, target=target, device=args.device, **settings)
                 name = f"{activity}_{joint}_{model}"
                 run = args.workdir / name
@@ -218,10 +235,12 @@ def main(argv=None) -> int:
                 ori_name = f"{activity}_{joint}_{ori}"
                 if not (PRETRAINED_DIR / ori_name / "model.json").exists():
                     continue
+                ori_fs = model_recipe(ori, joint=joint)[1]
                 for angle in (m for m in args.models if not m.endswith(ORI_SUFFIX)):
                     angle_name = f"{activity}_{joint}_{angle}"
                     if (PRETRAINED_DIR / angle_name / "model.json").exists():
-                        doc = fit_pretrained_blend(angle_name, ori_name, corpus, args.device)
+                        doc = fit_pretrained_blend(angle_name, ori_name, corpus_at_rate(corpus, ori_fs, args.workdir),
+                                                   args.device)
                         print(f"{angle_name} + {ori_name}: blend s={doc['s']} w={doc['w']}, validation RMSE "
                               f"{doc['fit']['rmse_angle_network_deg']} -> {doc['fit']['rmse_deg']} deg", flush=True)
                 break  # one orientation model per joint is blended
