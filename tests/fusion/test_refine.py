@@ -107,8 +107,9 @@ def test_angle_model_of_another_rate_runs_at_its_own(runs, tiny_corpus, tmp_path
     p = RefinedPredictor(tmp_path / "angle50", runs["orientation"], blend={"s": [1, 1, 1], "w": [0.5, 0.5, 0.5]})
     assert p.angle.fs == 50.0 and p.fs == p.orientation.fs == 100.0
     rec = next(iter_dataset(tiny_corpus, subjects=["s0000"]))
-    x = rec.joint_inputs("knee", "right")
-    comps = p.components(*x, side="right", fs=rec.fs)
-    own = AnglePredictor(tmp_path / "angle50").predict(*x, side="right", fs=rec.fs)
-    assert comps["angle_network"].shape == (len(x[0]), 3)
-    assert np.allclose(comps["angle_network"], own, atol=1e-4)
+    for side in ("right", "left"):  # a left leg is mirrored before the angle model's resampling
+        x = rec.joint_inputs("knee", side)
+        comps = p.components(*x, side=side, fs=rec.fs)
+        own = AnglePredictor(tmp_path / "angle50").predict(*x, side=side, fs=rec.fs)
+        assert comps["angle_network"].shape == (len(x[0]), 3)
+        assert np.allclose(comps["angle_network"], own, atol=1e-4), side
