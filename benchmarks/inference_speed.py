@@ -153,9 +153,10 @@ def _exited(pid: int) -> bool:
 
 def model_fs() -> float:
     """Hz the shipped walking knee CNN (the ``rknee only`` run's model) runs at, from its model.json."""
-    from imukin.pretrained import PRETRAINED_DIR
+    from imukin.io.model_folder import read_checkpoint_info
+    from imukin.pretrained import pretrained_path
 
-    return float(json.loads((PRETRAINED_DIR / "walking_knee_cnn" / "model.json").read_text())["meta"]["fs"])
+    return float(read_checkpoint_info(pretrained_path("knee", "walking", "cnn"))["meta"]["fs"])
 
 
 def plain_cnn_pass(n_frames: int, repeats: int = 2) -> float:
@@ -277,10 +278,11 @@ def main(argv=None) -> int:
 
         fs_model = model_fs()
         n100, n_model = int(span_s * FS), int(span_s * fs_model)
+        resampled = n_model != n100  # the knee CNN runs at another rate than the recording's
         plain100 = plain_cnn_pass(n100)
-        plain_model = plain100 if n_model == n100 else plain_cnn_pass(n_model)
-        print(f"shipped models at {fs_model:g} Hz; plain pass: {plain100:.2f} s at {FS:g} Hz"
-              + ("" if n_model == n100 else f", {plain_model:.2f} s at {fs_model:g} Hz"), flush=True)
+        plain_model = plain_cnn_pass(n_model) if resampled else None
+        print(f"knee CNN at {fs_model:g} Hz; plain pass: {plain100:.2f} s at {FS:g} Hz"
+              + (f", {plain_model:.2f} s at {fs_model:g} Hz" if resampled else ""), flush=True)
         predicts = [("cnn, rknee only", "cnn", ["--joints", "knee", "--side", "right"]),
                     ("cnn, 6 joints", "cnn", []), ("transformer, 6 joints", "transformer", [])]
         done = {}  # (tree, label) -> (seconds, peak MB, stage timings)
@@ -295,7 +297,7 @@ def main(argv=None) -> int:
         rows = [
             (f"plain PyTorch CNN 3x70 k41, one pass, {n100} frames ({FS:g} Hz)", plain100, None, 1.0, "", None),
         ]
-        if n_model != n100:
+        if resampled:
             rows.append((f"plain PyTorch CNN 3x70 k41, one pass, {n_model} frames ({fs_model:g} Hz)", plain_model,
                          None, plain_model / plain100, "", None))
         if not args.no_onnx:
@@ -324,7 +326,7 @@ def main(argv=None) -> int:
         print()
         print_table(rows, span_s)
         one = done["", "cnn, rknee only"][0]
-        if n_model != n100:
+        if resampled:
             print(f"\nrknee only vs the plain pass at the models' {fs_model:g} Hz: {one / plain_model:.2f}x")
         print("\nStages of each imukin predict run (seconds; 'other' = interpreter start, imports, report, exit):")
         print_stages([(f"{prefix}{label}", sec, t) for (prefix, label), (sec, _, t) in done.items()])

@@ -9,12 +9,12 @@ outlet here sends 7 sensors at 100 Hz, ``imukin stream`` (its own process) sends
 angles back, and the delay of each is ``pylsl.local_clock()`` at its arrival here minus the time
 stamp of the sample it comes from (LSL transport both ways, the inlet, the engine, the outlet).
 
-Accuracy: the 12 held-out simulated people of ``benchmarks/accuracy.py`` (seed 9001, 30 s each, never
-trained on; simulated into ``runs/benchmark`` if not there) resampled to 100 Hz as ``imukin finetune``
-resamples; the causal models stream through the
+Accuracy: 12 held-out simulated people as ``benchmarks/accuracy.py --subjects 12 --duration-s 30``
+simulates them (its seed 9001, never trained on; the same file in ``runs/benchmark``, simulated if not
+there) resampled to 100 Hz as ``imukin finetune`` resamples; the causal models stream through the
 engine (sensor frames as simulated, no mounting search, as the offline benchmark), the shipped
-offline (two-sided) ``cnn`` runs on the same 100 Hz input (resampled to its 200 Hz inside, as
-``imukin predict`` does). Offset-removed RMSE per axis against the simulated truth, each leg's
+offline (two-sided) ``cnn`` runs on the same 100 Hz input (resampled to its own rate inside where that
+is another, as ``imukin predict`` does). Offset-removed RMSE per axis against the simulated truth, each leg's
 mean error removed, legs averaged per person, mean ± SD over people, on the frames after the
 first ``--skip-s`` seconds of each trial (the causal model's start-up: its first 1.2 s see a
 shorter history). Target: causal knee flexion within 0.5 deg of offline.
@@ -41,7 +41,7 @@ from imukin.streaming import StreamConfig, StreamingEngine
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the accuracy benchmark's held-out corpus
 from accuracy import TEST_SEEDS, test_corpus  # noqa: E402
 
-HELDOUT_PEOPLE, HELDOUT_S = 12, 30.0  # the walking held-out corpus of benchmarks/accuracy.py
+HELDOUT_PEOPLE, HELDOUT_S = 12, 30.0  # walking held-out people as benchmarks/accuracy.py --subjects 12 makes them
 FS = 100.0
 P99_TARGET_MS = 20.0
 KNEE_FLEXION_TARGET_DEG = 0.5

@@ -197,17 +197,14 @@ def find_mounting(recording: Recording, segments, activity: str = "walking", man
     alignments : dict of str -> SegmentAlignment
     warnings : list of str
     """
-    from imukin.preprocessing.align import SegmentAlignment
-
     manual = {**recording.mounting, **(manual or {})}
     out, notes = {}, []
     ok = ~recording.gap_mask()
     ok = slice(None) if ok.all() else ok  # no gap: the signals as they are, not a copy of them
     for seg in segments:
-        if seg in manual:
-            out[seg] = SegmentAlignment.from_matrix(manual[seg], seg)
-        elif align == "none":
-            out[seg] = identity_mounting(seg)
+        given = given_mounting(seg, manual, align)
+        if given is not None:
+            out[seg] = given
         else:
             out[seg], found = segment_mounting(recording.acc[seg][ok], recording.gyr[seg][ok], recording.fs, seg,
                                                activity, where=f" ({recording.sensors.get(seg, '')})")
@@ -224,13 +221,19 @@ def align_config():
     return AlignConfig(pelvis_vertical="gait")
 
 
-def identity_mounting(seg: str):
-    """``align="none"``: the sensor frame is taken as the segment frame."""
+def given_mounting(seg: str, known: dict, align: str):
+    """A segment's mounting when it need not be searched for: from ``known`` (``{segment: 3x3}``, e.g.
+    from :func:`parse_mounting`), or the identity for ``align="none"`` (the sensor frame is taken as
+    the segment frame); None when it is to be found (:func:`segment_mounting`)."""
     from imukin.preprocessing.align import SegmentAlignment
 
-    al = SegmentAlignment.from_matrix(np.eye(3), seg)
-    al.method = al.sign_rule = "none (sensor frame = segment frame)"
-    return al
+    if seg in known:
+        return SegmentAlignment.from_matrix(known[seg], seg)
+    if align == "none":
+        al = SegmentAlignment.from_matrix(np.eye(3), seg)
+        al.method = al.sign_rule = "none (sensor frame = segment frame)"
+        return al
+    return None
 
 
 def segment_mounting(acc: np.ndarray, gyr: np.ndarray, fs: float, seg: str, activity: str, where: str = "",
@@ -433,7 +436,7 @@ def predict(recording, fs: float | None = None, joints=None, sides=None, activit
     angles = {joint_name(j, side): np.full((rec.n_frames, 3), np.nan) for j, side in tasks}
     signals = _AlignedSignals(aligned, keep=len(pieces) > 1, timings=timings)
     for s, e in pieces:
-        inputs = _ModelRateInputs(signals, rec.fs, s, e, [(joint_segments(j, side), _model_fs(predictors[j]))
+        inputs = _ModelRateInputs(signals, rec.fs, s, e, [(joint_segments(j, side), float(predictors[j].fs))
                                                            for j, side in tasks], timings)
         for j, side in tasks:
             angles[joint_name(j, side)][s:e] = _predict_piece(
@@ -507,11 +510,6 @@ def _load_predictors(pairs, activity, model, run, refine, ori_run, device) -> tu
 
 
 # ---------------------------------------------------------------- models on shared inputs
-def _model_fs(predictor) -> float:
-    """The rate (Hz) a predictor's network runs at."""
-    return float(predictor.fs)
-
-
 class _AlignedSignals:
     """Each segment's signals in its segment frame, made when first asked for.
 
@@ -605,7 +603,7 @@ def _predict_piece(predictor, inputs: _ModelRateInputs, segs: tuple[str, str], s
     from imukin.signal import resample_to_length
 
     prox, dist = segs
-    fs_model = _model_fs(predictor)
+    fs_model = float(predictor.fs)
     signals = [*inputs.at(prox, fs_model), *inputs.at(dist, fs_model)]  # acc1, gyr1, acc2, gyr2 (T_model, 3)
     if len(signals[0]) < 8:  # too short for the network: the predictor says so in its own words
         return predictor.predict(*inputs.raw(prox), *inputs.raw(dist), side=side, fs=inputs.fs)

@@ -157,7 +157,6 @@ def shipped_models() -> list[str]:
     return sorted(p.name for p in PRETRAINED_DIR.iterdir() if (p / "model.json").is_file())
 
 
-
 def shipped_path(model: str, joint: str, activity: str) -> Path:
     """Folder of the shipped ``model`` (``cnn``, ``transformer``, ``cnn_ori``) of a joint and activity."""
     from imukin.conventions import ACTIVITIES, JOINT_NAMES, check_choice

@@ -311,16 +311,13 @@ class StreamingEngine:
         self._r = {}  # segment -> (3, 3) r_mount, float32
         self.mounting: dict[str, dict] = {}
         self.notes: list[str] = []
-        from imukin.api import identity_mounting, parse_mounting
+        from imukin.api import given_mounting, parse_mounting
 
         known = parse_mounting(cfg.mounting) if cfg.mounting is not None else {}
-        from imukin.preprocessing.align import SegmentAlignment
-
         for seg in self.needed:
-            if seg in known:
-                self._set_mount(seg, SegmentAlignment.from_matrix(known[seg], seg))
-            elif cfg.align == "none":
-                self._set_mount(seg, identity_mounting(seg))
+            given = given_mounting(seg, known, cfg.align)
+            if given is not None:
+                self._set_mount(seg, given)
         self.warmup_frames = round(cfg.warmup_s * cfg.fs)
         self._pending: list[np.ndarray] = []  # warm-up samples, (n, 6 * segments) each
         self._n_in = 0  # samples pushed

@@ -191,10 +191,9 @@ class RefinedPredictor:
     def components_from_channels(self, x: np.ndarray) -> dict:
         """:meth:`components` from the 16 raw channels (T, 16) at the model's rate, already mirrored."""
         x = np.asarray(x)
-        alpha = self._angle_outputs(x)  # (T, 3)
+        acc1, gyr1, acc2, gyr2 = split_channels(np.asarray(x, float))  # each (T, 3)
+        alpha = self._angle_outputs(x, (acc1, gyr1, acc2, gyr2))  # (T, 3)
         r_net = self.orientation.rotations_from_channels(x)  # (T, 2, 3, 3)
-        x64 = np.asarray(x, float)
-        acc1, gyr1, acc2, gyr2 = split_channels(x64)  # each (T, 3)
         res = optimize_orientations(r_net[:, 0], r_net[:, 1], gyr1, gyr2, self.fs, acc1, acc2, config=self.config)
         # mirrored signals: the right-side convention gives imukin's angles for either leg
         beta = relative_rotation_to_angles(res.relative(), self.joint, "right")  # (T, 3)
@@ -210,13 +209,14 @@ class RefinedPredictor:
         :meth:`imukin.predictor.TrainedRun.outputs_from_signals`); ``progress`` is not shown."""
         return self.components_from_channels(side_inputs(acc1, gyr1, acc2, gyr2, side))["refined"]
 
-    def _angle_outputs(self, x: np.ndarray) -> np.ndarray:
-        """The angle network's angles (T, 3) from channels (T, 16) at :attr:`fs`, run at its own rate."""
+    def _angle_outputs(self, x: np.ndarray, signals: tuple) -> np.ndarray:
+        """The angle network's angles (T, 3) from channels (T, 16) at :attr:`fs` and the four (T, 3) signals
+        they were made of, run at the network's own rate."""
         if same_rate(self.angle.fs, self.fs):
             return np.asarray(self.angle.outputs(x), float)
         # the signals, not the channels, are resampled (some channels are made from them), as predict does;
         # x is mirrored already, so it is run as a right leg
-        signals = [resample(a, self.fs, self.angle.fs) for a in split_channels(np.asarray(x, float))]  # 4 x (T_a, 3)
+        signals = [resample(a, self.fs, self.angle.fs) for a in signals]  # 4 x (T_angle, 3)
         y = np.asarray(self.angle.outputs_from_signals(*signals, "right"), float)  # (T_angle, 3)
         return resample_to_length(y, self.angle.fs, self.fs, len(x))
 

@@ -54,7 +54,6 @@ import numpy as np
 
 from imukin.conventions import (
     JOINT_NAMES,
-    RATE_TOLERANCE,
     SEGMENTS,
     SIDES,
     check_choice,
@@ -73,6 +72,8 @@ MAX_FILL_S = 0.1
 MAX_LENGTH_MISMATCH = 2
 #: Files in a recording folder that can hold a sensor.
 SENSOR_SUFFIXES = (".txt", ".csv", ".tsv")
+#: Motion-capture and OpenSim files: markers or angles, not inertial sensors.
+MOCAP_SUFFIXES = (".c3d", ".trc", ".mot", ".sto", ".osim")
 MANIFEST = "imukin.json"
 
 _SEGMENT_WORDS = {  # word in a file or sensor name -> segment type
@@ -460,10 +461,6 @@ def load_recording(path, fs: float | None = None, sensors=None, subject: str | N
     return rec.check()
 
 
-#: Motion-capture and OpenSim files: markers or angles, not inertial sensors.
-MOCAP_SUFFIXES = (".c3d", ".trc", ".mot", ".sto", ".osim")
-
-
 def _check_sensor_file(path: Path) -> None:
     """Refuse, in one line, a single file that is no IMU recording imukin reads."""
     suffix = path.suffix.lower()
@@ -606,17 +603,17 @@ def _on_one_grid(reads: dict, name: str, source: str, fs, notes: list[str]) -> R
             raise ImukinError(f"{name}: sensors of unequal rate ({desc}); record all sensors at one rate, or resample "
                               "them first (imukin harmonize)")
         stamp_fs = float(np.median(list(found.values())))
-        if fs is not None and abs(fs / stamp_fs - 1) > RATE_TOLERANCE:
+        if fs is not None and not rates_agree(fs, stamp_fs):
             raise ImukinError(f"the given rate {fs:g} Hz contradicts the time stamps of {name} ({stamp_fs:.4g} Hz); "
                               "drop --fs, or fix it")
         rate, how = (fs, "given, checked against the time stamps") if fs is not None else (stamp_fs, "time stamps")
     elif rates:
         vals = sorted(set(rates.values()))
-        if vals[-1] / vals[0] - 1 > RATE_TOLERANCE:
+        if not rates_agree(vals[-1], vals[0]):
             listed = ", ".join(f"{s} {v:g} Hz" for s, v in rates.items())
             raise ImukinError(f"{name}: sensors of unequal rate ({listed})")
         hdr = float(vals[0])
-        if fs is not None and abs(fs / hdr - 1) > RATE_TOLERANCE:
+        if fs is not None and not rates_agree(fs, hdr):
             raise ImukinError(f"the given rate {fs:g} Hz contradicts the rate in the files of {name} ({hdr:g} Hz); "
                               "drop --fs, or fix it")
         rate, how = (fs if fs is not None else hdr), ("given" if fs is not None else "file header")
@@ -708,7 +705,7 @@ def _load_demo(folder: Path, fs, joint, acc_units, gyr_units) -> Recording:
             reference[joint_name(joint, side)] = leg.reference[0]
         stamp_fs = leg.fs or stamp_fs
     if stamp_fs is not None:
-        if fs is not None and abs(fs / stamp_fs - 1) > RATE_TOLERANCE:
+        if fs is not None and not rates_agree(fs, stamp_fs):
             raise ImukinError(f"the given rate {fs:g} Hz contradicts the time stamps of {folder.name} "
                               f"({stamp_fs:.4g} Hz); drop --fs, or fix it")
         rate, how = (fs or stamp_fs), ("given" if fs else "time stamps")
@@ -748,7 +745,7 @@ def _load_h5(path: Path, fs, subject) -> Recording:
         rate, how = fs, "given"
     else:
         stored = float(stored)
-        if fs is not None and abs(fs / stored - 1) > RATE_TOLERANCE:
+        if fs is not None and not rates_agree(fs, stored):
             raise ImukinError(f"the given rate {fs:g} Hz contradicts the rate stored in {path.name} ({stored:g} Hz); "
                               "drop --fs, or fix it")
         rate, how = stored, "file header"

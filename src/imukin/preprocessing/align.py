@@ -697,7 +697,8 @@ def align_from_gait(acc: np.ndarray, gyr: np.ndarray, fs: float, segment: str, a
         a_seg, w_seg = apply_alignment(a, w, fr)
         llr.append(sign_log_likelihood(sign_features(a_seg, w_seg, fs, cfg), seg, activity))
     score = 0.5 * (llr[0] - llr[1])  # both frames scored; they are nearly negatives of each other
-    frame = frames[0] if score >= 0 else frames[1]
+    pick = 0 if score >= 0 else 1  # index of the chosen frame
+    frame = frames[pick]
     rule = "gait"
     a_seg, w_seg = apply_alignment(a, w, frame)
     evidence.update(sign_features(a_seg, w_seg, fs, cfg))
@@ -711,7 +712,7 @@ def align_from_gait(acc: np.ndarray, gyr: np.ndarray, fs: float, segment: str, a
             along = float(direction @ frame[0])
             evidence["zupt_along_anterior"] = along
             if along < 0:  # the other sign of the second axis (x and z turn over, the mean force stays put)
-                frame = frames[1] if frame is frames[0] else frames[0]
+                frame = frames[1 - pick]
             rule = "gait+zupt"
             conf = float(consistency * min(1.0, 2.0 * max(gap, 0.0)) * min(1.0, 0.5 + 0.25 * n_strides))
     return SegmentAlignment(segment=seg, r_mount=frame, method="auto", sign_rule=rule,

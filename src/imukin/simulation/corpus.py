@@ -59,11 +59,16 @@ class CorpusConfig:
         check_choice("activity", self.activity, ACTIVITIES)
         if self.n_subjects < 1:
             raise ImukinError(f"n_subjects must be at least 1 (imukin simulate --subjects), got {self.n_subjects}")
-        if not FS_RANGE[0] <= self.fs <= FS_RANGE[1]:
-            raise ImukinError(f"fs {self.fs} Hz (--fs) is outside {FS_RANGE[0]:g}-{FS_RANGE[1]:g} Hz; IMUs for gait "
-                              "record at 50-400 Hz")
+        check_output_rate(self.fs)
         if not 2.0 <= self.duration_s <= 3600.0:
             raise ImukinError(f"duration_s {self.duration_s} s (--duration-s) is outside 2-3600 s")
+
+
+def check_output_rate(fs: float) -> None:
+    """Refuse, in one line, a simulated IMU output rate (``--fs``) outside :data:`~imukin.conventions.FS_RANGE`."""
+    if not FS_RANGE[0] <= float(fs) <= FS_RANGE[1]:
+        raise ImukinError(f"fs {fs} Hz (--fs) is outside {FS_RANGE[0]:g}-{FS_RANGE[1]:g} Hz; IMUs for gait "
+                          "record at 50-400 Hz")
 
 
 def internal_rate(fs: float) -> float:

@@ -40,7 +40,6 @@ from scipy.ndimage import uniform_filter1d
 from scipy.spatial.transform import Rotation
 
 from imukin.conventions import (
-    FS_RANGE,
     JOINTS,
     SEGMENTS,
     SIDES,
@@ -62,7 +61,7 @@ from imukin.simulation.body import (
     THIGH_PER_HEIGHT,
     SubjectParams,
 )
-from imukin.simulation.corpus import record_from_kinematics
+from imukin.simulation.corpus import check_output_rate, record_from_kinematics
 from imukin.simulation.gait import Kinematics
 from imukin.simulation.sensor_errors import SensorErrorConfig
 
@@ -104,9 +103,7 @@ class SourceConfig:
     seed: int = 0  # sensor error draws of subject i use default_rng([seed, i])
 
     def __post_init__(self) -> None:
-        if not FS_RANGE[0] <= float(self.fs) <= FS_RANGE[1]:
-            raise ImukinError(f"fs {self.fs} Hz (--fs) is outside {FS_RANGE[0]:g}-{FS_RANGE[1]:g} Hz; IMUs for gait "
-                              "record at 50-400 Hz")
+        check_output_rate(self.fs)
         if not 50.0 <= float(self.fs_internal) <= 10000.0:
             raise ImukinError(f"fs_internal {self.fs_internal} Hz is outside 50-10000 Hz")
         if not 0.5 <= float(self.height_m) <= 2.5:

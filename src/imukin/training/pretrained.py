@@ -78,8 +78,8 @@ JOINT_SETTINGS = {
     ("knee", "cnn"): dict(fs=100.0, steps=3000, model_overrides={"dilation": 1}),
 }
 # Two keys of a MODEL_SETTINGS or JOINT_SETTINGS entry are not TrainConfig fields (model_recipe takes
-# them out): the registered architecture to train (default: the name less ``_ori``) and the rate (Hz) the corpus is
-# resampled to (default: its own).
+# them out): the registered architecture to train (default: the name less ``_ori``) and the rate (Hz)
+# the corpus is resampled to (default: its own).
 BLEND_LEGS = 30  # validation legs the shipped blends are fitted on
 
 
@@ -173,8 +173,8 @@ def export_pretrained(run_dir: Path, name: str, summary: dict, corpus: Path) -> 
 
 def fit_pretrained_blend(angle_name: str, ori_name: str, corpus: Path, device: str = "cpu") -> dict:
     """Fit the blend of a shipped angle model with a shipped orientation model on the validation
-    subjects of ``corpus`` (at the models' rate), store it as ``blend.json`` beside the angle model and note it
-    in its model card."""
+    subjects of ``corpus`` (at the orientation model's rate, the optimisation stage's), store it as
+    ``blend.json`` beside the angle model and note it in its model card."""
     from imukin.fusion.refine import fit_blend
 
     angle_dir, ori_dir = PRETRAINED_DIR / angle_name, PRETRAINED_DIR / ori_name

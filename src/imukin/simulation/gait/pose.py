@@ -133,7 +133,7 @@ def _flat_foot(r_shank: np.ndarray, r_foot: np.ndarray, ankle: np.ndarray, phase
     (N, 3) deg (``ankle`` where ``w = 0``), so that :func:`imukin.conventions.joint_angles` still
     returns them exactly.
     """
-    a0, a1, b0, b1 = FLAT_FOOT_STANCE
+    _, a1, b0, _ = FLAT_FOOT_STANCE
     lo, hi = FLAT_FOOT_TILT_DEG
     heel_up = np.degrees(np.arcsin(np.clip(-r_foot[:, 1, 0], -1.0, 1.0)))  # (N,) deg the toes point down
     w = flat_foot_weight(phase, toe_off) * (1.0 - smootherstep((heel_up - lo) / (hi - lo)))  # (N,)
