@@ -24,10 +24,10 @@ import numpy as np
 
 from imukin.argtypes import add_option
 from imukin.conventions import ACTIVITIES, ANGLE_AXES, JOINT_NAMES
-from imukin.io.job_h5 import subject_ids, write_dataset
+from imukin.io.job_h5 import subject_ids
 from imukin.predictor import AnglePredictor
 from imukin.pretrained import shipped_angle_models
-from imukin.simulation.corpus import CorpusConfig, corpus_attrs, simulate_corpus
+from imukin.simulation.corpus import CorpusConfig, cached_corpus
 
 TEST_SEEDS = {"walking": 9001, "running": 9002}  # never used for training
 TARGETS = {"flexion": 1.5, "adduction": 2.5, "rotation": 3.5}  # offset-removed RMSE, deg, best model per joint
@@ -35,10 +35,8 @@ TARGETS = {"flexion": 1.5, "adduction": 2.5, "rotation": 3.5}  # offset-removed 
 
 def test_corpus(activity: str, n: int, duration: float, workdir: Path) -> Path:
     path = workdir / f"{activity}_heldout_s{TEST_SEEDS[activity]}_n{n}_d{duration:g}.h5"
-    if not path.exists():
-        cfg = CorpusConfig(activity=activity, n_subjects=n, seed=TEST_SEEDS[activity], duration_s=duration)
-        write_dataset(path, simulate_corpus(cfg, progress=True), attrs=corpus_attrs(cfg))
-    return path
+    return cached_corpus(path, CorpusConfig(activity=activity, n_subjects=n, seed=TEST_SEEDS[activity],
+                                            duration_s=duration))
 
 
 def tissue_floor(activity: str, n: int, duration: float, seed: int = 4242) -> dict:

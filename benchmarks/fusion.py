@@ -37,9 +37,9 @@ from imukin.conventions import ANGLE_AXES, JOINT_NAMES, joint_segments, relative
 from imukin.evaluation.metrics import sequence_metrics
 from imukin.fusion.classical import ClassicalConfig, ClassicalPredictor
 from imukin.fusion.optimize import optimize_orientations
-from imukin.io.job_h5 import iter_dataset, write_dataset
+from imukin.io.job_h5 import iter_dataset
 from imukin.rotations import heading_free, so3_exp, so3_log
-from imukin.simulation.corpus import CorpusConfig, corpus_attrs, simulate_corpus
+from imukin.simulation.corpus import CorpusConfig, cached_corpus
 from imukin.training.dataset import split_subjects
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the reference's BFGS sits beside this script
@@ -55,10 +55,7 @@ MODEL = {"n_layers": 3, "channels": 48, "kernel_size": 41, "dropout": 0.1}
 
 def corpus(workdir: Path, n: int, duration: float, seed: int = CORPUS_SEED, activity: str = "walking") -> Path:
     path = workdir / f"{activity}_s{seed}_n{n}_d{duration:g}.h5"
-    if not path.exists():
-        cfg = CorpusConfig(activity=activity, n_subjects=n, seed=seed, duration_s=duration)
-        write_dataset(path, simulate_corpus(cfg, progress=True), attrs=corpus_attrs(cfg))
-    return path
+    return cached_corpus(path, CorpusConfig(activity=activity, n_subjects=n, seed=seed, duration_s=duration))
 
 
 def train_runs(data: Path, workdir: Path, joint: str, steps: int) -> tuple[Path, Path]:

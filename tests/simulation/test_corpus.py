@@ -8,7 +8,9 @@ from imukin.io.job_h5 import file_attrs, read_dataset
 from imukin.simulation.body import draw_subject
 from imukin.simulation.corpus import (
     GENERATOR,
+    SIMULATOR_REVISION,
     CorpusConfig,
+    cached_corpus,
     corpus_attrs,
     internal_rate,
     record_from_kinematics,
@@ -84,3 +86,19 @@ def test_corpus_attrs_describe_the_config():
     attrs = corpus_attrs(cfg)
     assert {k: attrs[k] for k in CFG} == CFG
     assert attrs["source"] == "synthetic" and isinstance(attrs["errors"], str) and "noise" in attrs["errors"]
+
+
+def test_cached_corpus_is_simulated_again_for_another_revision_or_config(tmp_path):
+    import h5py
+
+    cfg = CorpusConfig(**{**CFG, "n_subjects": 1, "duration_s": 2.0})
+    path = cached_corpus(tmp_path / "c.h5", cfg, progress=False)
+    assert file_attrs(path)["simulator_revision"] == SIMULATOR_REVISION
+    made = path.stat().st_mtime_ns
+    assert cached_corpus(path, cfg, progress=False) == path and path.stat().st_mtime_ns == made  # reused
+    with h5py.File(path, "r+") as f:  # a corpus of an earlier simulator
+        f.attrs["simulator_revision"] = SIMULATOR_REVISION - 1
+    cached_corpus(path, cfg, progress=False)
+    assert file_attrs(path)["simulator_revision"] == SIMULATOR_REVISION
+    longer = CorpusConfig(**{**CFG, "n_subjects": 1, "duration_s": 3.0})
+    assert read_dataset(cached_corpus(path, longer, progress=False))[0].n_frames == 300

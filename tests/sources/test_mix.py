@@ -11,7 +11,7 @@ from imukin.conventions import JOINTS, SEGMENTS
 from imukin.data import SubjectRecord
 from imukin.errors import ImukinError
 from imukin.io.job_h5 import read_dataset, write_dataset
-from imukin.sources.mix import mix_datasets, resample_record
+from imukin.sources.mix import mix_datasets, resample_record, resampled_copy
 
 
 def _record(sid, fs, seconds=2.0, source="synthetic"):
@@ -55,6 +55,16 @@ def test_mix_renumbers_and_records_provenance(tmp_path):
         assert f.attrs["source"] == "mixed" and f.attrs["activity"] == "mixed"
         assert [s["subjects"] for s in json.loads(f.attrs["sources"])] == [2, 1]
     assert read_dataset(mix_datasets([b, a], tmp_path / "m100.h5", fs=100.0))[1].n_frames == 200
+
+
+def test_resampled_copy_is_made_again_for_a_new_source(tmp_path):
+    src = write_dataset(tmp_path / "a.h5", [_record("s0000", 200.0)], attrs={"source": "synthetic"})
+    copy = resampled_copy(src, tmp_path / "w", 100.0)
+    assert read_dataset(copy)[0].fs == 100.0
+    made = copy.stat().st_mtime_ns
+    assert resampled_copy(src, tmp_path / "w", 100.0) == copy and copy.stat().st_mtime_ns == made  # reused
+    write_dataset(src, [_record("s0000", 200.0, seconds=3.0)], attrs={"source": "synthetic"})  # simulated again
+    assert read_dataset(resampled_copy(src, tmp_path / "w", 100.0))[0].n_frames == 300
 
 
 def test_mix_bad_input_leaves_nothing(tmp_path):

@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 from scipy.interpolate import make_interp_spline
@@ -41,6 +42,10 @@ from imukin.simulation.sensor_errors import (
 from imukin.workers import process_pool
 
 GENERATOR = f"imukin-synthetic-{__version__}"
+#: Revision of the simulated physics: bumped whenever the same configuration and seed give other signals,
+#: so that a corpus cached by an earlier revision is simulated again (:func:`is_current_corpus`).
+#: A file without the attribute is revision 1.
+SIMULATOR_REVISION = 1
 
 
 @dataclass
@@ -188,5 +193,24 @@ def corpus_attrs(cfg: CorpusConfig) -> dict:
     """File-level HDF5 attributes describing a simulated corpus."""
     d = {k: v for k, v in asdict(cfg).items() if k != "errors"}
     d["errors"] = str(asdict(cfg.errors))
-    d.update(source="synthetic", generator=GENERATOR)
+    d.update(source="synthetic", generator=GENERATOR, simulator_revision=SIMULATOR_REVISION)
     return d
+
+
+def is_current_corpus(attrs: dict, cfg: CorpusConfig) -> bool:
+    """True when a cached corpus file's attributes (:func:`corpus_attrs`) are those of ``cfg`` simulated
+    by this revision of the simulator (:data:`SIMULATOR_REVISION`); a cache that is not is simulated again."""
+    want = corpus_attrs(cfg)
+    return (int(attrs.get("simulator_revision", 1)) == SIMULATOR_REVISION
+            and all(str(attrs.get(k)) == str(want[k]) for k in ("activity", "n_subjects", "seed", "duration_s")))
+
+
+def cached_corpus(path: str | os.PathLike, cfg: CorpusConfig, progress: bool = True) -> Path:
+    """``path`` when it holds the corpus ``cfg`` describes, simulated by this revision of the simulator;
+    otherwise the corpus is simulated and written there (atomically) first."""
+    from imukin.io.job_h5 import file_attrs, write_dataset
+
+    path = Path(path)
+    if path.exists() and is_current_corpus(file_attrs(path), cfg):
+        return path
+    return write_dataset(path, simulate_corpus(cfg, progress=progress), attrs=corpus_attrs(cfg))

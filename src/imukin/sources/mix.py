@@ -58,7 +58,8 @@ def resampled_copy(data_path: str | os.PathLike, out_dir: str | os.PathLike, fs:
     resampled to ``fs``, subject ids kept: ``.data_<fs>Hz.h5`` in ``out_dir``.
 
     Every subject goes through :func:`resample_record` (anti-aliased signals, slerped
-    orientations). A copy already in ``out_dir`` at that rate, made from the same file, is reused.
+    orientations). A copy already in ``out_dir`` at that rate, made from the same file (path and modification
+    time), is reused.
 
     Parameters
     ----------
@@ -81,10 +82,12 @@ def resampled_copy(data_path: str | os.PathLike, out_dir: str | os.PathLike, fs:
     dest = out_dir / f".data_{fs:g}Hz.h5"
     if dest.exists():
         have = file_attrs(dest)
-        if same_rate(float(have.get("fs", 0.0)), fs) and have.get("resampled_from") == str(data_path.resolve()):
+        if (same_rate(float(have.get("fs", 0.0)), fs) and have.get("resampled_from") == str(data_path.resolve())
+                and have.get("resampled_from_mtime_ns") == data_path.stat().st_mtime_ns):
             return dest
     out_dir.mkdir(parents=True, exist_ok=True)
-    attrs = {**src_attrs, "fs": fs, "resampled_from": str(data_path.resolve())}
+    attrs = {**src_attrs, "fs": fs, "resampled_from": str(data_path.resolve()),
+             "resampled_from_mtime_ns": data_path.stat().st_mtime_ns}  # a source simulated again is copied again
     return write_dataset(dest, (resample_record(r, fs) for r in iter_dataset(data_path)), attrs=attrs)
 
 

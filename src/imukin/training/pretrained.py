@@ -23,9 +23,9 @@ from pathlib import Path
 from imukin.argtypes import add_option, device, positive_float, positive_int
 from imukin.conventions import ACTIVITIES, ANGLE_AXES, JOINT_NAMES, same_rate
 from imukin.io.atomic import write_text_atomic
-from imukin.io.job_h5 import file_attrs, write_dataset
+from imukin.io.job_h5 import file_attrs
 from imukin.pretrained import PRETRAINED_DIR
-from imukin.simulation.corpus import CorpusConfig, corpus_attrs, simulate_corpus
+from imukin.simulation.corpus import CorpusConfig, cached_corpus
 from imukin.sources.mix import resampled_copy
 from imukin.training.choices import ORI_SUFFIX  # model names ending in it train the orientation network
 from imukin.training.dataset import load_joint_data
@@ -104,9 +104,7 @@ def training_corpus(activity: str, workdir: Path, n_subjects: int = DEFAULT_SUBJ
     """Simulate (or reuse) the training corpus of an activity."""
     cfg = CorpusConfig(activity=activity, n_subjects=n_subjects, seed=TRAIN_SEEDS[activity], duration_s=duration_s)
     path = workdir / f"{activity}_train_s{cfg.seed}_n{n_subjects}_d{duration_s:g}.h5"
-    if path.exists() and int(file_attrs(path).get("n_subjects", -1)) == n_subjects:
-        return path
-    return write_dataset(path, simulate_corpus(cfg, progress=True), attrs=corpus_attrs(cfg))
+    return cached_corpus(path, cfg)
 
 
 def export_pretrained(run_dir: Path, name: str, summary: dict, corpus: Path) -> Path:
