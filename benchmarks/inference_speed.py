@@ -11,6 +11,8 @@ One table, all figures measured in this run:
   kernel 41, random weights) over the same input, (1, T, 16) at 100 Hz, and, when the
   shipped models run at another rate (``imukin predict`` resamples to it), over the same
   span at that rate, in this process with PyTorch's default threads.
+* A fresh interpreter that only imports the libraries ``imukin predict`` needs (torch,
+  scipy.signal, h5py, matplotlib) and exits: the floor under every whole-process run.
 * ONNX Runtime on the same span at each model's rate: the shipped knee CNN in one pass
   (its time axis is dynamic) and the shipped knee transformer over its windows as
   :func:`imukin.inference.predict_windows` runs it; the models are exported with
@@ -176,6 +178,22 @@ def plain_cnn_pass(n_frames: int, repeats: int = 2) -> float:
     return best
 
 
+#: The libraries a whole-process ``imukin predict`` cannot do without: the networks, the filters and
+#: resampling of the alignment and rate handling, the HDF5 reader and the plots.
+FLOOR_IMPORTS = "import torch, scipy.signal, h5py, matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot"
+
+
+def import_floor(repeats: int = 3) -> float:
+    """Seconds of a fresh interpreter that only imports :data:`FLOOR_IMPORTS` and exits, the fastest of
+    ``repeats``: the part of every ``imukin predict`` run that no change to imukin can remove."""
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", FLOOR_IMPORTS], check=True)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
 def onnx_runtime(folder: Path, span_s: float) -> dict[str, float]:
     """Seconds of ONNX Runtime on ``span_s`` of (T, 16) input at each model's rate: the knee CNN in one pass,
     the knee transformer windowed."""
@@ -208,7 +226,7 @@ def onnx_runtime(folder: Path, span_s: float) -> dict[str, float]:
 # ---------------------------------------------------------------- report
 def print_table(rows: list[tuple], span_s: float) -> None:
     head = ("what", "seconds", "x real time", "peak MB", "vs plain pass", "target", "met")
-    widths = (70, 8, 11, 7, 13, 26, 4)
+    widths = (74, 8, 11, 7, 13, 26, 4)
     print(" | ".join(h.ljust(w) for h, w in zip(head, widths)))
     print("-|-".join("-" * w for w in widths))
     for what, sec, peak, ratio, target, ok in rows:
@@ -294,8 +312,11 @@ def main(argv=None) -> int:
                 done[prefix, label] = (sec, mb, stage_times(out))
                 print(f"  {prefix}imukin predict --model {label}: {sec:.2f} s, {mb:.0f} MB", flush=True)
         ok_mb = lambda mb: mb < TARGETS["peak_mb"]  # noqa: E731
+        floor = import_floor()
         rows = [
             (f"plain PyTorch CNN 3x70 k41, one pass, {n100} frames ({FS:g} Hz)", plain100, None, 1.0, "", None),
+            ("interpreter start + imports only (torch, scipy.signal, h5py, matplotlib)", floor, None,
+             floor / plain100, "", None),
         ]
         if resampled:
             rows.append((f"plain PyTorch CNN 3x70 k41, one pass, {n_model} frames ({fs_model:g} Hz)", plain_model,
@@ -328,6 +349,10 @@ def main(argv=None) -> int:
         one = done["", "cnn, rknee only"][0]
         if resampled:
             print(f"\nrknee only vs the plain pass at the models' {fs_model:g} Hz: {one / plain_model:.2f}x")
+        one_model = done["", "cnn, rknee only"][2] or {}
+        print(f"\nrknee only: the import floor ({floor:.2f} s) plus the plain pass is {floor + plain100:.2f} s = "
+              f"{(floor + plain100) / plain100:.2f}x the plain pass before reading, aligning, writing or plotting "
+              f"anything; its own network stage took {one_model.get('models', float('nan')):.2f} s")
         print("\nStages of each imukin predict run (seconds; 'other' = interpreter start, imports, report, exit):")
         print_stages([(f"{prefix}{label}", sec, t) for (prefix, label), (sec, _, t) in done.items()])
         if args.profile:
