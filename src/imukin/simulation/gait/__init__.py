@@ -49,10 +49,7 @@ How a sequence is made
    horizontal velocity is minus the velocity, relative to the pelvis, of the material
    point under the foot) and touches the ground (sets the pelvis height). Walking: the
    load passes from the trailing to the leading foot across double support, no foot
-   ever enters the ground, and the body's path is the one closest to that contact solution whose
-   accelerations stay on the scale of ground reaction forces (the foot gives by a few millimetres
-   at the load hand-over; without that give the pelvis would ring at +-30 m/s^2 at every heel
-   strike). Running: stance from heel
+   ever enters the ground, and the result is jerk-limited. Running: stance from heel
    strike to toe-off, ballistic flight (vertical acceleration -g, constant horizontal
    velocity) between stances, joined by a jerk-limited least-squares fit. The walking
    direction follows a slowly varying heading (gentle turns) and the speed can change
@@ -73,7 +70,7 @@ Modules
   :func:`generate_gait` and :func:`normalise_cycles`;
 * :mod:`~imukin.simulation.gait.smooth`: smooth ramps and smooth random signals.
 """
-from imukin.simulation.gait.contact import RUN_SPEED_DIP, WALK_ACC_SCALE_M_S2, WALK_CONTACT_GIVE_M
+from imukin.simulation.gait.contact import RUN_SPEED_DIP
 from imukin.simulation.gait.generator import (
            SPEED_LIMITS_M_S,
            SPEED_RANGE_M_S,
@@ -94,7 +91,6 @@ from imukin.simulation.gait.templates import (
 )
 
 __all__ = ["ANCHOR_VSTAR", "N_HARMONICS", "RUN_SPEED_DIP", "RUN_STANCE_FRACTION", "SCHWARTZ_SPEED_CLASSES",
-           "SPEED_LIMITS_M_S", "SPEED_RANGE_M_S", "VSTAR_RANGE", "WALK_ACC_SCALE_M_S2", "WALK_CONTACT_GIVE_M",
-           "WALK_SPEED_SWING", "WALK_WARP_RATE_RANGE", "WALK_WARP_SMOOTH", "GaitConfig", "Kinematics", "generate_gait",
-           "normalise_cycles", "pelvis_angles_from_rotation", "pelvis_rotation_from_angles", "stance_fraction",
-           "step_frequency_hz"]
+           "SPEED_LIMITS_M_S", "SPEED_RANGE_M_S", "VSTAR_RANGE", "WALK_SPEED_SWING", "WALK_WARP_RATE_RANGE",
+           "WALK_WARP_SMOOTH", "GaitConfig", "Kinematics", "generate_gait", "normalise_cycles",
+           "pelvis_angles_from_rotation", "pelvis_rotation_from_angles", "stance_fraction", "step_frequency_hz"]
