@@ -200,9 +200,9 @@ def corpus_attrs(cfg: CorpusConfig) -> dict:
 def is_current_corpus(attrs: dict, cfg: CorpusConfig) -> bool:
     """True when a cached corpus file's attributes (:func:`corpus_attrs`) are those of ``cfg`` simulated
     by this revision of the simulator (:data:`SIMULATOR_REVISION`); a cache that is not is simulated again."""
-    want = corpus_attrs(cfg)
+    want = {k: v for k, v in corpus_attrs(cfg).items() if k not in ("generator", "simulator_revision")}
     return (int(attrs.get("simulator_revision", 1)) == SIMULATOR_REVISION
-            and all(str(attrs.get(k)) == str(want[k]) for k in ("activity", "n_subjects", "seed", "duration_s")))
+            and all(str(attrs.get(k)) == str(v) for k, v in want.items()))  # the whole configuration
 
 
 def cached_corpus(path: str | os.PathLike, cfg: CorpusConfig, progress: bool = True) -> Path:

@@ -77,17 +77,16 @@ def resampled_copy(data_path: str | os.PathLike, out_dir: str | os.PathLike, fs:
     """
     data_path, out_dir, fs = Path(data_path), Path(out_dir), float(fs)
     src_attrs = file_attrs(data_path)
+    source = {"resampled_from": str(data_path.resolve()), "resampled_from_mtime_ns": data_path.stat().st_mtime_ns}
     if same_rate(float(src_attrs["fs"]), fs):
         return data_path
     dest = out_dir / f".data_{fs:g}Hz.h5"
     if dest.exists():
         have = file_attrs(dest)
-        if (same_rate(float(have.get("fs", 0.0)), fs) and have.get("resampled_from") == str(data_path.resolve())
-                and have.get("resampled_from_mtime_ns") == data_path.stat().st_mtime_ns):
+        if same_rate(float(have.get("fs", 0.0)), fs) and all(have.get(k) == v for k, v in source.items()):
             return dest
     out_dir.mkdir(parents=True, exist_ok=True)
-    attrs = {**src_attrs, "fs": fs, "resampled_from": str(data_path.resolve()),
-             "resampled_from_mtime_ns": data_path.stat().st_mtime_ns}  # a source simulated again is copied again
+    attrs = {**src_attrs, "fs": fs, **source}  # a source simulated again (new mtime) is copied again
     return write_dataset(dest, (resample_record(r, fs) for r in iter_dataset(data_path)), attrs=attrs)
 
 
