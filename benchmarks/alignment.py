@@ -46,7 +46,7 @@ from imukin.argtypes import add_option
 from imukin.conventions import JOINT_TYPES, SEGMENT_TYPES, joint_segments
 from imukin.errors import ImukinError
 from imukin.predictor import AnglePredictor
-from imukin.preprocessing.align import AlignConfig, align_segment, angle_errors_deg, apply_alignment
+from imukin.preprocessing.align import AlignConfig, align_segment, angle_errors_deg, apply_alignment, shank_foot_signs
 from imukin.simulation.corpus import CorpusConfig, simulate_corpus
 from imukin.simulation.sensor_errors import SensorErrorConfig
 
@@ -66,6 +66,8 @@ def _align_all(acc: dict, gyr: dict, fs: float, activity: str, cfg: AlignConfig 
                 out[name] = align_segment(acc[name], gyr[name], fs, name, cfg=cfg, activity=activity)
             except ImukinError as e:
                 out[name] = str(e)
+    found = {k: v for k, v in out.items() if not isinstance(v, str)}
+    shank_foot_signs(found, gyr, fs, activity, cfg)  # as imukin predict: each leg's shank and foot agree
     return out
 
 
@@ -116,17 +118,14 @@ def simulated(args, models_by_act: dict) -> list[str]:
             for (joint, side), y in ref.items():
                 diffs[joint].append(np.abs(est[(joint, side)] - y).mean(axis=0))
             n_p = int(round(1.5 * args.fs))  # 1.5 s pieces: axis errors only (a few per sensor)
-            for s in rec.acc:
-                typ = s.lstrip("rl") if s != "pelvis" else s
-                for start in range(0, len(acc[s]) - n_p + 1, max(n_p, len(acc[s]) // 4)):
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")
-                        try:
-                            a = align_segment(acc[s][start:start + n_p], gyr[s][start:start + n_p], args.fs, s,
-                                              activity=activity)
-                            piece_err[typ].append(angle_errors_deg(a.r_mount, r_true[s]))
-                        except ImukinError:
-                            piece_err[typ].append(np.full(3, np.nan))
+            n = len(next(iter(acc.values())))
+            for start in range(0, n - n_p + 1, max(n_p, n // 4)):  # every sensor on the same piece, as predict
+                al_p = _align_all({s: v[start:start + n_p] for s, v in acc.items()},
+                                  {s: v[start:start + n_p] for s, v in gyr.items()}, args.fs, activity)
+                for s, a in al_p.items():
+                    typ = s.lstrip("rl") if s != "pelvis" else s
+                    piece_err[typ].append(np.full(3, np.nan) if isinstance(a, str)
+                                          else angle_errors_deg(a.r_mount, r_true[s]))
         lines.append(f"Simulated {activity}: {args.subjects} people x {args.duration_s:g} s, seed {args.seed}, "
                      f"uniformly random mountings, no standing; {flips}/{n_al} sensors with the anterior axis "
                      "more than 90 deg off")

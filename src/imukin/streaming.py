@@ -436,18 +436,22 @@ class StreamingEngine:
 
     def _find_mounting(self, x: np.ndarray) -> None:
         """Each unknown mounting from the warm-up samples ``x`` (n, C), as imukin predict finds it."""
-        from imukin.api import segment_mounting
+        from imukin.api import leg_chain_signs, segment_mounting
 
         x = x.astype(float)
+        found, gyr, notes = {}, {}, []
         for seg in self.needed:
             if seg in self._r:
                 continue
             c = 6 * self._col[seg]
-            al, notes = segment_mounting(x[:, c:c + 3], x[:, c + 3:c + 6], self.fs, seg, self.cfg.activity,
-                                         where=f" (the first {len(x) / self.fs:.1f} s)",
-                                         hint="; walk during the warm-up, or give the mountings "
-                                              "(--mounting report.json)")
-            self.notes += notes
+            found[seg], seg_notes = segment_mounting(x[:, c:c + 3], x[:, c + 3:c + 6], self.fs, seg, self.cfg.activity,
+                                                     where=f" (the first {len(x) / self.fs:.1f} s)",
+                                                     hint="; walk during the warm-up, or give the mountings "
+                                                          "(--mounting report.json)")
+            gyr[seg] = x[:, c + 3:c + 6]
+            notes += seg_notes
+        self.notes += leg_chain_signs(found, gyr, self.fs, self.cfg.activity, notes)
+        for seg, al in found.items():
             self._set_mount(seg, al)
 
     def _run(self, x: np.ndarray) -> StreamOutput:

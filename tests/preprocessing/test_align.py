@@ -6,8 +6,10 @@ from scipy.spatial.transform import Rotation
 
 from imukin.errors import ImukinError
 from imukin.preprocessing.align import (
+    SHANK_FOOT_MIN_CORR,
     AlignConfig,
     SegmentAlignment,
+    align_from_gait,
     align_leg,
     align_segment,
     angle_errors_deg,
@@ -266,3 +268,68 @@ def test_real_feet_find_their_travel_direction(data_dir):
             whole = align_segment(acc, gyr, 100.0, seg)
         assert gait.sign_rule == "gait+zupt" and gait.confidence > 0.8
         assert angle_errors_deg(gait.r_mount, whole.r_mount).max() < 30.0
+
+
+# ---------------------------------------------------------------- shank and foot together
+def _aligned_shank_and_foot(rec, activity, seed):
+    """Random mountings of the right shank and foot, aligned from gait; (alignments, gyr, true mountings)."""
+    rng = np.random.default_rng(seed)
+    als, gyr, true = {}, {}, {}
+    for name in ("rshank", "rfoot"):
+        true[name] = Rotation.random(random_state=rng).as_matrix()
+        acc, gyr[name] = rec.acc[name] @ true[name], rec.gyr[name] @ true[name]  # v_segment = R @ v_sensor
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            als[name] = align_from_gait(acc, gyr[name], 100.0, name, activity)
+    return als, gyr, true
+
+
+def test_flip_gait_sign_keeps_the_mean_force_and_turns_the_second_axis_over():
+    from imukin.preprocessing.align import _tilt_vector, flip_gait_sign
+
+    r = Rotation.random(random_state=4).as_matrix()
+    al = SegmentAlignment(segment="foot", r_mount=r, sign_rule="gait")
+    flipped = flip_gait_sign(al, "walking", "right")
+    up_s = r.T @ _tilt_vector("foot", "walking", "right")  # the mean force in the sensor frame
+    assert np.allclose(flipped @ up_s, r @ up_s, atol=1e-9)  # still on its expected direction
+    z_s = r.T @ np.array([0.0, 0.0, 1.0])
+    z_perp = z_s - (z_s @ up_s) * up_s  # the medio-lateral axis normal to the mean force turns over
+    assert np.allclose(flipped @ z_perp, -(r @ z_perp), atol=1e-9)
+    assert np.allclose(flip_gait_sign(SegmentAlignment("foot", flipped), "walking", "right"), r, atol=1e-9)
+
+
+def test_shank_and_foot_are_made_to_agree(sim_people):
+    """A foot turned the wrong way (its sign from the gait features alone, less confident than the
+    shank) is turned back by the shank; a right one is confirmed and takes the shank's confidence."""
+    from imukin.preprocessing.align import flip_gait_sign, shank_foot_signs
+
+    activity, recs = sim_people
+    als, gyr, true = _aligned_shank_and_foot(recs[0], activity, seed=21)
+    foot = als["rfoot"]
+    assert angle_errors_deg(foot.r_mount, true["rfoot"]).max() < 40.0  # aligned right to begin with
+    right_frame = foot.r_mount.copy()
+    foot.r_mount = flip_gait_sign(foot, activity, "right")
+    foot.sign_rule, foot.confidence = "gait", 0.1
+    assert angle_errors_deg(foot.r_mount, true["rfoot"])[0] > 90.0  # now the wrong way round
+    notes = shank_foot_signs(als, gyr, 100.0, activity)
+    assert np.allclose(foot.r_mount, right_frame, atol=1e-9), notes
+    assert foot.sign_rule == "gait+shank" and foot.confidence == als["rshank"].confidence
+    assert foot.evidence["shank_foot_corr"] > SHANK_FOOT_MIN_CORR and notes and "turned over" in notes[0]
+    shank_conf = als["rshank"].confidence
+    foot.confidence = 0.1  # right and unsure: confirmed, not turned
+    notes = shank_foot_signs(als, gyr, 100.0, activity)
+    assert np.allclose(foot.r_mount, right_frame, atol=1e-9) and foot.confidence == shank_conf
+    assert "confirmed" in notes[0]
+
+
+def test_shank_and_foot_that_disagree_with_no_gait_sign_are_left_with_a_note(sim_people):
+    from imukin.preprocessing.align import flip_gait_sign, shank_foot_signs
+
+    activity, recs = sim_people
+    als, gyr, _ = _aligned_shank_and_foot(recs[0], activity, seed=22)
+    als["rfoot"].r_mount = flip_gait_sign(als["rfoot"], activity, "right")
+    als["rshank"].sign_rule = als["rfoot"].sign_rule = "onset"  # both from a measured walking start
+    before = {k: a.r_mount.copy() for k, a in als.items()}
+    notes = shank_foot_signs(als, gyr, 100.0, activity)
+    assert all(np.array_equal(als[k].r_mount, before[k]) for k in als)
+    assert len(notes) == 1 and "disagree" in notes[0]

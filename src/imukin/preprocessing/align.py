@@ -45,6 +45,10 @@ A. From gait alone (every segment; no standing, no calibration pose)
    matrix that gave the second axis (how planar the rotation is; pelvis: how clear the
    harmonic contrast is). Below ``AlignConfig.min_confidence`` a warning is issued and
    ``sign_confident`` is False.
+6. **Shank and foot together** (:func:`shank_foot_signs`, where both of a leg are aligned): the foot
+   swings with the shank, so their medio-lateral rates correlate positively
+   (:data:`SHANK_FOOT_RATE_CORR`); a negative correlation turns over the less confident of the two
+   whose sign came from the gait features alone, and a positive one confirms the less confident.
 
 Expected accuracy (simulated people, see ``benchmarks/alignment.py``): the superior
 axis is off by the person's deviation from the mean tilt (SD 2-8 deg), the
@@ -906,18 +910,117 @@ def align_leg(acc1: np.ndarray, gyr1: np.ndarray, acc2: np.ndarray, gyr2: np.nda
     return tuple(out), info
 
 
+# ---------------------------------------------------------------- shank and foot together
+#: The foot swings with the shank: the correlation of their medio-lateral angular rates (gyr_z in the
+#: segment frames, low-passed at AlignConfig.lowpass_hz) over whole strides, (mean, SD) over simulated
+#: 3 s windows, computed by simulated_gait_statistics (key "c_wz_shank" of the foot) with the tables
+#: above. A clearly negative correlation means that one of the two sensors has its medio-lateral axis
+#: (and so its anterior axis) the wrong way round. (The thigh and shank rates correlate too weakly,
+#: about 0.2 walking and -0.1 running, to tell anything.)
+SHANK_FOOT_RATE_CORR = {"walking": (0.87, 0.05), "running": (0.68, 0.06)}
+SHANK_FOOT_MIN_CORR = 0.2  # |correlation| below which the pair decides nothing (below every simulated window)
+
+
+def _shank_foot_corr(gyr_shank: np.ndarray, gyr_foot: np.ndarray, fs: float, cfg: AlignConfig) -> float:
+    """Correlation of two segment-frame medio-lateral rates (N, 3) each, low-passed as the sign features are."""
+    a = _lowpass(gyr_shank[:, 2], fs, cfg.lowpass_hz)
+    b = _lowpass(gyr_foot[:, 2], fs, cfg.lowpass_hz)
+    sa, sb = float(np.std(a)), float(np.std(b))
+    if sa < 1e-9 or sb < 1e-9:
+        return 0.0
+    return float(np.mean((a - a.mean()) * (b - b.mean())) / (sa * sb))
+
+
+def flip_gait_sign(al: SegmentAlignment, activity: str = "walking", side: str | None = None) -> np.ndarray:
+    """The other sign of a gait-based frame: a half turn about the measured mean specific force.
+
+    The mean force stays on its expected segment-frame direction (:func:`_tilt_vector`) and the
+    second axis (medio-lateral, or the pelvis's anterior) turns over, exactly the other candidate
+    frame of :func:`align_from_gait`. Returns the new ``r_mount`` (3, 3).
+    """
+    up_s = al.r_mount.T @ _tilt_vector(al.segment, activity, side)  # (3,) sensor frame
+    return al.r_mount @ Rotation.from_rotvec(np.pi * up_s).as_matrix()
+
+
+def shank_foot_signs(alignments: dict, gyr: dict, fs: float, activity: str = "walking",
+                     cfg: AlignConfig | None = None) -> list[str]:
+    """Make each leg's shank and foot agree on which way their medio-lateral axes point.
+
+    Where both sensors of a side were aligned automatically, their medio-lateral rates must
+    correlate positively (:data:`SHANK_FOOT_RATE_CORR`). If they correlate negatively (below
+    ``-SHANK_FOOT_MIN_CORR``), the less confident of the two whose sign came from the gait
+    features alone (``sign_rule == "gait"``) is turned over (:func:`flip_gait_sign`); when they
+    agree, the less confident one gets the other's confidence (its sign is confirmed). Changes
+    ``alignments`` in place.
+
+    Parameters
+    ----------
+    alignments : dict of str -> SegmentAlignment
+        By segment name (``"rshank"``, ``"rfoot"``, ...); other segments are left alone.
+    gyr : dict of str -> ndarray, shape (N, 3)
+        The same sensors' gyroscopes in their sensor frames, rad/s, synchronised.
+    fs : float
+        Hz.
+    activity : {"walking", "running"}
+    cfg : AlignConfig, optional
+
+    Returns
+    -------
+    list of str
+        One note per segment whose sign or confidence changed, prefixed with the segment name.
+    """
+    cfg = cfg or AlignConfig()
+    notes = []
+    for side, p in (("right", "r"), ("left", "l")):
+        pair = [alignments.get(p + "shank"), alignments.get(p + "foot")]
+        if any(a is None or a.method != "auto" for a in pair) or p + "shank" not in gyr or p + "foot" not in gyr:
+            continue
+        rates = [gyr[p + s] @ a.r_mount.T for s, a in zip(("shank", "foot"), pair)]  # (N, 3) segment frames
+        c = _shank_foot_corr(rates[0], rates[1], fs, cfg)
+        for a in pair:
+            a.evidence["shank_foot_corr"] = c
+        if abs(c) < SHANK_FOOT_MIN_CORR:
+            continue
+        weak, strong = sorted(pair, key=lambda a: a.confidence)
+        if c < 0:
+            turnable = [a for a in pair if a.sign_rule == "gait"]  # signs from the gait features alone
+            if not turnable:
+                notes.append(f"{p}foot: its sign and the {p}shank's disagree (sagittal rates correlate {c:+.2f}) "
+                             "and neither came from the gait features alone; check both or pass --mounting")
+                continue
+            weak = min(turnable, key=lambda a: a.confidence)
+            strong = pair[1] if weak is pair[0] else pair[0]
+            name = p + weak.segment
+            weak.r_mount = flip_gait_sign(weak, activity, side)
+            weak.evidence["shank_foot_corr"] = -c
+            notes.append(f"{name}: turned over to agree with the {p}{strong.segment} (their sagittal rates "
+                         f"correlated {c:+.2f}; the gait features had given confidence {weak.confidence:.2f})")
+        elif weak.confidence >= strong.confidence:
+            continue
+        else:
+            name = p + weak.segment
+            notes.append(f"{name}: sign confirmed by the {p}{strong.segment} (sagittal rates correlate {c:+.2f}); "
+                         f"confidence {weak.confidence:.2f} -> {strong.confidence:.2f}")
+        if not weak.sign_rule.endswith(f"+{strong.segment}"):
+            weak.sign_rule = f"{weak.sign_rule}+{strong.segment}"
+        weak.confidence = strong.confidence
+        weak.sign_confident = weak.confidence >= cfg.min_confidence
+    return notes
+
+
 # ---------------------------------------------------------------- simulator statistics
 def simulated_gait_statistics(activity: str = "walking", n_subjects: int = 16, duration_s: float = 30.0,
                               seed: int = 9001, window_s: float = 3.0, fs: float = 100.0,
                               workers: int | None = None) -> dict:
-    """Recompute :data:`MEAN_FORCE_TILT_DEG` and :data:`SIGN_FEATURES` from simulated people.
+    """Recompute :data:`MEAN_FORCE_TILT_DEG`, :data:`SIGN_FEATURES`, :data:`SHANK_FOOT_RATE_CORR` from simulated people.
 
     Simulates ``n_subjects`` people (:func:`imukin.simulation.corpus.simulate_corpus`,
     default sensor errors but no mounting rotation, so each sensor frame is its segment
     frame up to soft-tissue wobble), cuts every sensor's signals into ``window_s``
     windows, keeps whole strides of each (:func:`gait_window`) and measures there the
     mean specific force's sagittal and frontal angles (frontal mirrored for left
-    segments) and the :func:`sign_features`.
+    segments), the :func:`sign_features` and, for the feet, the correlation of their
+    medio-lateral rate with the same side's shank's (``c_wz_shank``).
 
     Parameters
     ----------
@@ -959,6 +1062,9 @@ def simulated_gait_statistics(activity: str = "walking", n_subjects: int = 16, d
                 row = {"tilt": np.degrees(np.arctan2(m[0], m[1])),
                        "frontal": np.degrees(np.arctan2(m[2], m[1])) * (-1.0 if side == "left" else 1.0)}
                 row.update(sign_features(acc[win], gyr[win], fs))
+                if seg == "foot":  # with the same side's shank over the same frames
+                    shank = rec.gyr[name[0] + "shank"][start:start + n_win]
+                    row["c_wz_shank"] = _shank_foot_corr(shank[win], gyr[win], fs, AlignConfig())
                 for k, v in row.items():
                     values[seg].setdefault(k, []).append(v)
     return {seg: {k: (float(np.mean(v)), float(np.std(v))) for k, v in d.items()} for seg, d in values.items()}
@@ -998,4 +1104,5 @@ __all__ = ["AlignConfig", "SegmentAlignment", "apply_alignment", "still_mask", "
            "walking_mask", "vertical_axis", "rotation_axis", "travel_direction", "align_segment", "align_leg",
            "angle_errors_deg", "SIGN_RULES", "STRIDE_RANGE_S", "MEAN_FORCE_TILT_DEG", "SIGN_FEATURES",
            "stride_period", "gait_window", "sign_features", "sign_log_likelihood", "pelvis_forward_axis",
-           "align_from_gait", "align_from_standing", "simulated_gait_statistics"]
+           "align_from_gait", "align_from_standing", "simulated_gait_statistics", "SHANK_FOOT_RATE_CORR",
+           "flip_gait_sign", "shank_foot_signs"]
