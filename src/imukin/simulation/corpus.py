@@ -23,8 +23,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-from scipy.interpolate import make_interp_spline
 from scipy.spatial.transform import Rotation, Slerp
+from threadpoolctl import threadpool_limits
 
 from imukin._version import __version__
 from imukin.conventions import ACTIVITIES, FS_RANGE, SEGMENTS, check_choice, subject_id
@@ -32,7 +32,7 @@ from imukin.data import SubjectRecord
 from imukin.errors import ImukinError
 from imukin.simulation.body import draw_subject, sensor_sites
 from imukin.simulation.gait import GaitConfig, Kinematics, generate_gait
-from imukin.simulation.imu import ideal_imu
+from imukin.simulation.imu import ideal_imu, interpolating_spline
 from imukin.simulation.sensor_errors import (
     SensorErrorConfig,
     apply_electronic_errors,
@@ -125,10 +125,14 @@ def record_from_kinematics(kin: Kinematics, subject_id: str, fs: float, errors: 
     t_out = t[0] + np.arange(n_out) / fs
     sites = sensor_sites(kin.subject)
     rec = SubjectRecord(subject_id=subject_id, fs=fs)
-    for seg in SEGMENTS:
+    # every segment's acceleration from one quintic spline solve (the factorisation is shared, see
+    # interpolating_spline): (N, S, 3) lab
+    p_all = np.stack([kin.pos[seg] for seg in SEGMENTS], axis=1)  # (N, S, 3)
+    acc_all = interpolating_spline(t, p_all).derivative(2)(t)  # (N, S, 3)
+    for s_i, seg in enumerate(SEGMENTS):
         r_seg, p_seg = kin.rot[seg], kin.pos[seg]  # (N,3,3), (N,3)
         r_mount, offset = draw_mounting(errors, rng)  # (3,3), (3,) in the segment frame
-        seg_acc = make_interp_spline(t, p_seg, k=5).derivative(2)(t)  # (N,3) lab
+        seg_acc = acc_all[:, s_i]  # (N,3) lab
         r_wobble, d_wobble = soft_tissue_motion(t, seg_acc, errors, rng, seg_rmat=r_seg)  # (N,3,3), (N,3)
         r_sensor = r_seg @ r_wobble @ r_mount  # (N,3,3)
         p_sensor = p_seg + np.einsum("nij,nj->ni", r_seg, sites[seg] + offset + d_wobble)  # (N,3)
@@ -155,7 +159,25 @@ def simulate_subject(cfg: CorpusConfig, index: int) -> SubjectRecord:
     return rec
 
 
+_blas_limited = False
+
+
+def _single_threaded_blas() -> None:
+    """Limit the BLAS libraries loaded in this (worker) process to one thread each, once.
+
+    A worker simulates one subject at a time and the corpus already runs one worker per
+    CPU; BLAS threads on top of that only wait for each other (running subjects took about
+    twice as long with them). numpy and scipy may each bundle their own BLAS; threadpoolctl
+    finds every loaded copy. Thread counts do not change the simulated signals beyond rounding.
+    """
+    global _blas_limited
+    if not _blas_limited:
+        threadpool_limits(limits=1, user_api="blas")
+        _blas_limited = True
+
+
 def _simulate_one(args):
+    _single_threaded_blas()  # runs in a worker process of simulate_corpus
     cfg, index = args
     return simulate_subject(cfg, index)
 

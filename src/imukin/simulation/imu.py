@@ -1,9 +1,9 @@
 """Ideal IMU physics: what a perfect sensor attached to a moving frame measures.
 
 The sensor's position and orientation are interpolated by one quintic B-spline
-(``scipy.interpolate.make_interp_spline``, ``k=5``) through the position and the
-unit quaternion components, and the signals come from the spline's *analytic*
-derivatives, never from finite differences:
+(:func:`interpolating_spline`, the spline of ``scipy.interpolate.make_interp_spline``
+with ``k=5``) through the position and the unit quaternion components, and the signals
+come from the spline's *analytic* derivatives, never from finite differences:
 
 * ``acc = R^T (p'' - g)`` with ``g = conventions.GRAVITY_LAB``: the specific force
   in the sensor frame (a sensor at rest reads +9.81 m/s^2 on its up axis);
@@ -20,7 +20,8 @@ needs one banded solve shared with the position.
 from __future__ import annotations
 
 import numpy as np
-from scipy.interpolate import BSpline, make_interp_spline
+from scipy.interpolate import BSpline
+from scipy.linalg import lapack
 from scipy.spatial.transform import Rotation
 
 from imukin.conventions import GRAVITY_LAB
@@ -67,7 +68,7 @@ def ideal_imu(
     tt = t if t_out is None else _check_t_out(t_out, t)
 
     quat = _continuous_quat(rmat)  # (N, 4) x, y, z, w
-    both = make_interp_spline(t, np.concatenate([pos, quat], axis=1), k=SPLINE_ORDER)  # one banded solve
+    both = interpolating_spline(t, np.concatenate([pos, quat], axis=1))  # one banded solve
     sp_pos = BSpline(both.t, both.c[:, :3], SPLINE_ORDER, extrapolate=False)
     sp_quat = BSpline(both.t, both.c[:, 3:], SPLINE_ORDER, extrapolate=False)
 
@@ -131,6 +132,59 @@ def integrate_gyroscope(gyr: np.ndarray, fs: float, r0: np.ndarray) -> np.ndarra
         raise ImukinError("r0 must be a proper rotation matrix; orthonormalise it first")
     quat = np.concatenate([_matrix_to_quat(r0[None]), Rotation.from_rotvec(theta).as_quat()])  # (N, 4)
     return Rotation.from_quat(_prefix_product(quat)).as_matrix()  # (N, 3, 3)
+
+
+def interpolating_spline(x: np.ndarray, y: np.ndarray) -> BSpline:
+    """Quintic not-a-knot interpolating spline through ``y`` at the sites ``x``.
+
+    The same spline as ``scipy.interpolate.make_interp_spline(x, y, k=5)`` (equal to
+    rounding). The banded LU factorisation of the collocation matrix depends on ``x`` alone;
+    it is kept for the last ``x`` seen, so the many signals of one simulated subject (segment
+    positions, sensor poses) share one factorisation and each costs a banded back-substitution.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N,)
+        Strictly increasing sites, N >= 6.
+    y : ndarray, shape (N, ...)
+        Values at the sites.
+
+    Returns
+    -------
+    scipy.interpolate.BSpline
+    """
+    x = np.asarray(x, float)
+    y = np.asarray(y, float)
+    if y.shape[0] != x.shape[0]:
+        raise ImukinError(f"y must have one row per site: x has {x.shape[0]}, y has shape {y.shape}")
+    knots, lu, piv = _collocation_lu(x)
+    c, info = lapack.dgbtrs(lu, SPLINE_ORDER, SPLINE_ORDER, y.reshape(len(x), -1), piv)  # (N, C)
+    if info != 0:  # pragma: no cover - only for a malformed call
+        raise ImukinError(f"banded spline solve failed (LAPACK dgbtrs info {info})")
+    return BSpline.construct_fast(knots, np.ascontiguousarray(c.reshape(y.shape)), SPLINE_ORDER)
+
+
+_LU_CACHE: list = []  # [(x, knots, lu, piv)] for the last sites seen
+
+
+def _collocation_lu(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Not-a-knot knots (N + 6,) and the banded LU factors of the quintic collocation matrix at ``x`` (N,)."""
+    cached = _LU_CACHE[0] if _LU_CACHE else None
+    if cached is not None and cached[0].shape == x.shape and np.array_equal(cached[0], x):
+        return cached[1:]
+    k = SPLINE_ORDER
+    if len(x) < k + 1 or np.any(np.diff(x) <= 0):
+        raise ImukinError(f"spline sites must be strictly increasing, at least {k + 1} of them")
+    half = (k + 1) // 2
+    knots = np.r_[(x[0],) * (k + 1), x[half:-half], (x[-1],) * (k + 1)]  # (N + k + 1,) not-a-knot
+    a = BSpline.design_matrix(x, knots, k).tocoo()  # (N, N), k + 1 entries per row
+    ab = np.zeros((3 * k + 1, len(x)), order="F")  # LAPACK band storage with room for the pivots
+    ab[2 * k + a.row - a.col, a.col] = a.data
+    lu, piv, info = lapack.dgbtrf(ab, k, k, overwrite_ab=True)
+    if info != 0:
+        raise ImukinError("the spline collocation matrix is singular; the sites are too unevenly spaced")
+    _LU_CACHE[:] = [(x.copy(), knots, lu, piv)]
+    return knots, lu, piv
 
 
 # ---------------------------------------------------------------- helpers

@@ -81,14 +81,18 @@ def trail_fit_basis(phase: np.ndarray) -> np.ndarray:
 
 
 def _side_curves(activity: str, subject: SubjectParams, side: str, phase: np.ndarray, up: np.ndarray,
-                 fit: np.ndarray, mods: CurveModifiers | None, use_subject: bool) -> np.ndarray:
+                 fit: np.ndarray, mods: CurveModifiers | None, use_subject: bool,
+                 mean: np.ndarray | None = None) -> np.ndarray:
     """Curves (N, 12) of one side: template + subject deviation + asymmetry + stride modulation.
 
     ``up`` (N, 4) are the speed polynomial terms (:func:`speed_terms`); ``fit`` (N, N_FIT) holds
-    the per-subject fit to the ground (see :func:`~imukin.simulation.gait.stride.stride_table`).
+    the per-subject fit to the ground (see :func:`~imukin.simulation.gait.stride.stride_table`);
+    ``mean`` (N, 12) is :func:`template_mean` of ``up`` when the caller has it already (both
+    sides share it).
     """
     basis = fourier_basis(phase, N_HARMONICS)  # (N, 25)
-    mean = template_mean(activity, up)  # (N, 12)
+    if mean is None:
+        mean = template_mean(activity, up)  # (N, 12)
     dev = template_curves(activity, basis, up) - mean  # (N, 12) about the cycle mean
     scale = np.ones((len(phase), N_CURVES))
     scale[:, _CH["hip_flexion"]] = fit[:, FIT_SCALE]
@@ -188,8 +192,9 @@ def segment_pose(subject: SubjectParams, activity: str, phase: dict, vstar: np.n
     """
     n = len(vstar)
     up = speed_terms(activity, vstar)  # (N, 4)
+    mean = template_mean(activity, up)  # (N, 12) cycle means, the same for both sides
     curves = {s: _side_curves(activity, subject, s, phase[s], up, fit, None if mods is None else mods[s],
-                              use_subject) for s in SIDES}  # side -> (N, 12)
+                              use_subject, mean) for s in SIDES}  # side -> (N, 12)
     pel = 0.5 * (curves["right"][:, :3] + curves["left"][:, :3] * _PELVIS_MIRROR)  # (N, 3) right view
     r_pelvis = heading_rotation(psi) @ pelvis_rotation_from_angles(pel)  # (N,3,3)
     rot = {"pelvis": r_pelvis}

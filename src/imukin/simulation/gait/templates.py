@@ -268,12 +268,20 @@ def speed_terms(activity: str, vstar: np.ndarray) -> np.ndarray:
     return np.stack([u ** p for p in range(4)], axis=-1)  # (N, 4)
 
 
+@functools.lru_cache(maxsize=4)
+def _stacked_coef(activity: str) -> np.ndarray:
+    """The coefficients of :func:`_template_model` side by side, (1 + 2 N_HARMONICS, 4 N_CURVES):
+    columns ``p * N_CURVES + c`` hold ``coef[p][:, c]``, so one product gives every speed term."""
+    coef, _, _ = _template_model(activity)
+    return np.ascontiguousarray(np.concatenate(list(coef), axis=1))
+
+
 def template_curves(activity: str, basis: np.ndarray, up: np.ndarray) -> np.ndarray:
     """Template curves from a Fourier basis (N, 25) and speed polynomial terms (N, 4) -> (N, 12)."""
-    coef, _, _ = _template_model(activity)
-    out = up[:, :1] * (basis @ coef[0])
-    for p in range(1, coef.shape[0]):
-        out += up[:, p:p + 1] * (basis @ coef[p])
+    full = basis @ _stacked_coef(activity)  # (N, 4 * 12): basis @ coef[p] for every p, one product
+    out = up[:, :1] * full[:, :N_CURVES]
+    for p in range(1, up.shape[1]):
+        out += up[:, p:p + 1] * full[:, p * N_CURVES:(p + 1) * N_CURVES]
     return out
 
 
