@@ -44,12 +44,14 @@ The solver
 Gauss-Newton with Levenberg-Marquardt damping on SO(3) with right perturbations
 ``R <- R Exp(delta)`` and analytic Jacobians (``J_r^{-1}`` of the logarithm). Every
 residual touches one frame or two neighbouring frames, so the normal equations over
-the ``6 T`` orientation unknowns are block-tridiagonal: they are stored banded (8
-off-diagonals) and solved by a banded Cholesky factorisation
-(:func:`scipy.linalg.cholesky_banded`) in O(T). The six bias unknowns couple to every
-frame; they are eliminated by a Schur complement (seven right-hand sides through the
-same factor). Start: tilt and relative orientation from the network, heading from
-integrating segment 1's gyroscope.
+the ``6 T`` orientation unknowns are block-tridiagonal: they are assembled entry by entry
+from closed forms of the Jacobian products (vectors over all frames, written straight
+into band storage with 8 off-diagonals) and solved by a banded Cholesky factorisation
+(LAPACK ``dpbtrf``) in O(T). The six bias unknowns couple to every frame; they border
+the band and are eliminated by a Schur complement (one forward substitution with seven
+right-hand sides through the same factor, one back substitution). Each accepted
+point's residuals give both its cost and the next normal equations. Start: tilt and
+relative orientation from the network, heading from integrating segment 1's gyroscope.
 
 Long recordings are solved in overlapping windows (``window_s``, ``overlap_s``) and
 stitched in the middle of each overlap, the later window turned about the vertical to
@@ -69,7 +71,7 @@ import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy.linalg import cho_solve_banded, cholesky_banded
+from scipy.linalg import lapack
 from scipy.spatial.transform import Rotation
 
 from imukin.conventions import UP_LAB, G
@@ -144,18 +146,29 @@ def hat(v: np.ndarray) -> np.ndarray:
     return np.stack([np.stack([z, -w, y], -1), np.stack([w, z, -x], -1), np.stack([-y, x, z], -1)], -2)
 
 
-def right_jacobian_inv(phi: np.ndarray) -> np.ndarray:
-    """``J_r^{-1}(phi)`` with ``Log(Exp(phi) Exp(d)) = phi + J_r^{-1}(phi) d + O(d^2)``: (n, 3) -> (n, 3, 3)."""
-    theta = np.linalg.norm(phi, axis=-1)  # (n,)
+def _jr_inv_coefficient(theta2: np.ndarray) -> np.ndarray:
+    """``c`` of ``J_r^{-1}(phi) = I + K / 2 + c K^2`` (``K = [phi]x``) from ``theta^2 = |phi|^2``: (...) -> (...)."""
+    theta = np.sqrt(theta2)
     small = theta < 1e-4
     t = np.where(small, 1.0, theta)
-    c = np.where(small, 1.0 / 12.0 + theta**2 / 720.0, 1.0 / t**2 - (1.0 + np.cos(t)) / (2.0 * t * np.sin(t)))
+    return np.where(small, 1.0 / 12.0 + theta2 / 720.0, 1.0 / t**2 - (1.0 + np.cos(t)) / (2.0 * t * np.sin(t)))
+
+
+def right_jacobian_inv(phi: np.ndarray) -> np.ndarray:
+    """``J_r^{-1}(phi)`` with ``Log(Exp(phi) Exp(d)) = phi + J_r^{-1}(phi) d + O(d^2)``: (n, 3) -> (n, 3, 3)."""
+    c = _jr_inv_coefficient(np.sum(phi * phi, axis=-1))  # (n,)
     k = hat(phi)
     return np.eye(3) + 0.5 * k + c[:, None, None] * (k @ k)
 
 
 def _tr(r: np.ndarray) -> np.ndarray:
     return np.swapaxes(r, -1, -2)
+
+
+def _sumsq(x: np.ndarray) -> float:
+    # einsum, not a BLAS dot: a threaded BLAS call can wait for a busy core far longer than it computes
+    x = x.reshape(-1)
+    return float(np.einsum("i,i->", x, x))
 
 
 # ---------------------------------------------------------------- the problem
@@ -218,7 +231,9 @@ class Term:
 def residual_terms(p: Problem, r: np.ndarray, b: np.ndarray, jac: bool = True) -> list[Term]:
     """All residual terms at orientations ``r`` (2, T, 3, 3) and biases ``b`` (2, 3), with Jacobians.
 
-    The bias prior (six plain residuals) is handled by the solver, not listed here.
+    The term-by-term statement of the problem (explicit Jacobian blocks), used by
+    :func:`dense_jacobian`; the solver assembles the same normal equations in closed form
+    (:func:`normal_equations`). The bias prior (six plain residuals) is not listed here.
     """
     dt = 1.0 / p.fs
     terms = []
@@ -256,10 +271,55 @@ def residual_terms(p: Problem, r: np.ndarray, b: np.ndarray, jac: bool = True) -
     return terms
 
 
+@dataclass
+class Linearization:
+    """Every residual at one point ``(r, b)`` and the rotations their Jacobians are made of."""
+
+    cost: float  # sum of squared whitened residuals, bias prior included
+    e: np.ndarray  # (2, T-1, 3, 3) R_t^T R_t+1
+    phi: np.ndarray  # (2, T-1, 3) Log(R_t^T R_t+1)
+    res: np.ndarray  # (2, T-1, 3) whitened gyroscope residuals
+    v: np.ndarray  # (2, T, 3) R^T e_up
+    r12: np.ndarray  # (T, 3, 3) R1^T R2
+    phi_rel: np.ndarray  # (T, 3) Log(Q^T R1^T R2)
+
+
+def linearize(p: Problem, r: np.ndarray, b: np.ndarray) -> Linearization:
+    """Residuals and cost at one point (the terms of :func:`residual_terms`, without Jacobians).
+
+    Parameters
+    ----------
+    p : Problem
+    r : ndarray, shape (2, T, 3, 3)
+        Orientations of both segments.
+    b : ndarray, shape (2, 3)
+        Gyroscope biases, rad/s.
+
+    Returns
+    -------
+    Linearization
+        The cost and what :func:`normal_equations` builds the Gauss-Newton system from.
+    """
+    e = _tr(r[:, :-1]) @ r[:, 1:]  # (2, T-1, 3, 3)
+    phi = so3_log(e)  # (2, T-1, 3)
+    res = phi - p.theta
+    if p.estimate_bias:
+        res += b[:, None, :] * (1.0 / p.fs)
+    res *= p.s_gyro
+    v = np.einsum("ktji,j->kti", r, UP_LAB)  # (2, T, 3) = R^T e_up
+    r12 = _tr(r[0]) @ r[1]  # (T, 3, 3)
+    phi_rel = so3_log(_tr(p.rel) @ r12)  # (T, 3)
+    cost = _sumsq(res) + p.s_prior**2 * (_sumsq(v - p.up) + _sumsq(phi_rel))
+    if p.grav is not None:
+        cost += _sumsq((v - p.grav) * p.grav_w[..., None])
+    if p.estimate_bias:
+        cost += _sumsq(b * p.s_bias)
+    return Linearization(cost=cost, e=e, phi=phi, res=res, v=v, r12=r12, phi_rel=phi_rel)
+
+
 def total_cost(p: Problem, r: np.ndarray, b: np.ndarray) -> float:
     """Sum of squared whitened residuals."""
-    c = sum(float(np.sum(t.r**2)) for t in residual_terms(p, r, b, jac=False))
-    return c + (float(np.sum((b * p.s_bias) ** 2)) if p.estimate_bias else 0.0)
+    return linearize(p, r, b).cost
 
 
 def dense_jacobian(p: Problem, r: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -288,77 +348,205 @@ def dense_jacobian(p: Problem, r: np.ndarray, b: np.ndarray) -> tuple[np.ndarray
     return np.concatenate(rows), np.concatenate(jrows)
 
 
-def normal_equations(p: Problem, terms: list[Term], b: np.ndarray) -> dict:
-    """Block-tridiagonal ``J^T J`` and ``J^T r`` of the residual terms.
+def _components(a: np.ndarray, n_axes: int = 1) -> np.ndarray:
+    """The last ``n_axes`` axes moved to the front, contiguous: (..., 3) -> (3, ...), (..., 3, 3) -> (3, 3, ...)."""
+    return np.ascontiguousarray(np.moveaxis(a, tuple(range(-n_axes, 0)), tuple(range(n_axes))))
+
+
+def _jr_coefficients(p3: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``|phi|^2``, ``c``, ``alpha``, ``beta`` of rotation vectors given by components (3, ...).
+
+    ``J_r^{-1}(phi) = I + K / 2 + c K^2`` (``K = [phi]x``) and
+    ``J_r^{-T} J_r^{-1} = beta I + alpha phi phi^T``.
+    """
+    th2 = p3[0] * p3[0] + p3[1] * p3[1] + p3[2] * p3[2]
+    c = _jr_inv_coefficient(th2)
+    alpha = 2.0 * c - 0.25 - c * c * th2
+    return th2, c, alpha, 1.0 - alpha * th2
+
+
+def _cross3(a: np.ndarray, b: np.ndarray, i: int) -> np.ndarray:
+    """Component ``i`` of ``a x b`` for vectors given by components (3, ...)."""
+    j, k = (i + 1) % 3, (i + 2) % 3
+    return a[j] * b[k] - a[k] * b[j]
+
+
+@dataclass
+class NormalEquations:
+    """Gauss-Newton system ``J^T J dx = -J^T r`` of one linearisation, bias unknowns kept apart."""
+
+    ab: np.ndarray  # (9, 6T) frame part of J^T J, lower band storage (ab[i - j, j] = H[i, j], i >= j)
+    rhs: np.ndarray  # (6T, 7) Fortran order: frame-to-bias block B of J^T J (zero without biases), J^T r
+    c: np.ndarray  # (6, 6) bias block of J^T J, bias prior included (identity without biases)
+    gb: np.ndarray  # (6,) bias part of J^T r
+    estimate_bias: bool  # False: no bias unknowns (rhs[:, :6], c and gb are placeholders)
+
+    @property
+    def gx(self) -> np.ndarray:
+        """Frame part of ``J^T r`` (6T,)."""
+        return self.rhs[:, 6]
+
+    @property
+    def bmat(self) -> np.ndarray:
+        """Frame-to-bias block of ``J^T J`` (6T, 6)."""
+        return self.rhs[:, :6]
+
+    def dense(self) -> tuple[np.ndarray, np.ndarray]:
+        """The whole ``J^T J`` (N, N) and ``J^T r`` (N,), biases last (if estimated), as dense arrays (small
+        problems, for checks)."""
+        n = self.ab.shape[1]
+        h = np.zeros((n, n))
+        for d in range(self.ab.shape[0]):
+            i = np.arange(n - d)
+            h[i + d, i] = h[i, i + d] = self.ab[d, :n - d]
+        if not self.estimate_bias:
+            return h, self.gx.copy()
+        return np.block([[h, self.bmat], [self.bmat.T, self.c]]), np.concatenate([self.gx, self.gb])
+
+
+def normal_equations(p: Problem, lin: Linearization, b: np.ndarray) -> NormalEquations:
+    """``J^T J`` and ``J^T r`` at a linearisation, from closed forms of the Jacobian products.
+
+    With ``K = [phi]x``, ``J_r^{-1}(phi) = I + K / 2 + c K^2`` gives
+    ``J_r^{-T} J_r^{-1} = beta I + alpha phi phi^T`` (``alpha = 2c - 1/4 - c^2 |phi|^2``,
+    ``beta = 1 - alpha |phi|^2``) and ``J_r^{-T} phi = phi``; ``Exp(phi)`` leaves ``phi``
+    unchanged, so each gyroscope residual adds the same 3x3 block at both of its frames.
+    These are the products of :func:`dense_jacobian`'s blocks, to rounding. Every entry is
+    computed as a vector over frames (arrays of components first, frames last) and written
+    straight into LAPACK's band storage.
+
+    Parameters
+    ----------
+    p : Problem
+    lin : Linearization
+        Residuals at the current point (:func:`linearize`).
+    b : ndarray, shape (2, 3)
+        Gyroscope biases of that point, rad/s (for the bias prior's gradient).
 
     Returns
     -------
-    dict
-        ``D`` (T, 6, 6) frame blocks, ``O`` (T-1, 6, 6) blocks coupling frame t (rows) to
-        t+1 (columns), ``B`` (T, 6, 6) frame-to-bias blocks, ``C`` (6, 6) bias block,
-        ``gx`` (T, 6) and ``gb`` (6,) gradients.
+    NormalEquations
     """
     n_frames = p.n_frames
-    d_blk = np.zeros((n_frames, 6, 6))
-    o_blk = np.zeros((max(n_frames - 1, 0), 6, 6))
-    b_blk = np.zeros((n_frames, 6, 6))
-    c_blk = np.zeros((6, 6))
-    gx = np.zeros((n_frames, 6))
-    gb = np.zeros(6)
-    for t in terms:
-        n = t.r.shape[0]
-        for off_a, sa, ja in t.blocks:
-            jat = _tr(ja)  # (n, 3, d)
-            gx[off_a:off_a + n, 3 * sa:3 * sa + 3] += np.einsum("nid,nd->ni", jat, t.r)
-            for off_b, sb, jb in t.blocks:
-                if off_b == off_a:
-                    d_blk[off_a:off_a + n, 3 * sa:3 * sa + 3, 3 * sb:3 * sb + 3] += jat @ jb
-                elif off_b == off_a + 1:
-                    o_blk[off_a:off_a + n, 3 * sa:3 * sa + 3, 3 * sb:3 * sb + 3] += jat @ jb
-            for sc, jc in t.bias_blocks:
-                b_blk[off_a:off_a + n, 3 * sa:3 * sa + 3, 3 * sc:3 * sc + 3] += jat @ jc
-        for sc, jc in t.bias_blocks:
-            jct = _tr(jc)
-            gb[3 * sc:3 * sc + 3] += np.einsum("nid,nd->i", jct, t.r)
-            for sd, jd in t.bias_blocks:
-                c_blk[3 * sc:3 * sc + 3, 3 * sd:3 * sd + 3] += np.einsum("nid,ndj->ij", jct, jd)
-    if p.estimate_bias:
-        c_blk += np.eye(6) * p.s_bias**2
-        gb += b.reshape(-1) * p.s_bias**2
-    return {"D": d_blk, "O": o_blk, "B": b_blk, "C": c_blk, "gx": gx, "gb": gb}
-
-
-def banded(ne: dict) -> np.ndarray:
-    """Upper banded storage (9, 6T) of the frame part of ``J^T J`` for :func:`scipy.linalg.cholesky_banded`."""
-    d_blk, o_blk = ne["D"], ne["O"]
-    n_frames = d_blk.shape[0]
-    ab = np.zeros((N_BAND + 1, 6 * n_frames))  # ab[u + i - j, j] = H[i, j] for i <= j
-    for i in range(6):
-        for j in range(i, 6):
-            ab[N_BAND + i - j, j::6] = d_blk[:, i, j]
-        for j in range(6):
-            row = N_BAND + i - j - 6  # entry (6t + i, 6(t+1) + j)
-            if row >= 0:
-                ab[row, 6 + j::6] = o_blk[:, i, j]
-    return ab
-
-
-def solve_step(p: Problem, ne: dict, mu: float) -> tuple[np.ndarray, np.ndarray]:
-    """Damped Gauss-Newton step ``(H + mu I) dx = -g``: frame updates (T, 2, 3) and bias update (2, 3)."""
-    n_frames = p.n_frames
-    ab = banded(ne)
-    ab[N_BAND] += mu
-    cb = cholesky_banded(ab, lower=False, overwrite_ab=True, check_finite=False)
-    gx = ne["gx"].reshape(-1)  # (6T,)
+    dt = 1.0 / p.fs
+    s2, sp2 = p.s_gyro**2, p.s_prior**2
+    band = np.zeros((n_frames, 6, N_BAND + 1))  # band[t, i, d] = H[6t + i + d, 6t + i]: LAPACK's layout
+    rhs = np.zeros((6 * n_frames, 7), order="F")
+    gx = rhs[:, 6].reshape(n_frames, 2, 3)  # view: J^T r of frame t, segment k, axis i
+    # gyroscope, both segments (2, T-1): d/d delta_t+1 = s J_r^{-1}, d/d delta_t = -s J_r^{-1} E^T, d/d b = s dt
+    ph, res, e = _components(lin.phi), _components(lin.res), _components(lin.e, 2)  # (3, 2, n), (3, 3, 2, n)
+    th2, c, alpha, beta = _jr_coefficients(ph)  # (2, n) each
+    # tilt prior and gravity term (2, T): J^T J = w (|v|^2 I - v v^T), J^T r = s^2 v x u (+ w_a^2 v x a)
+    v, up = _components(lin.v), _components(p.up)  # (3, 2, T)
+    wt = sp2 if p.grav is None else sp2 + p.grav_w**2  # scalar or (2, T)
+    v2 = v[0] * v[0] + v[1] * v[1] + v[2] * v[2]
+    # relative prior (T,): d/d delta_2 = s J_r^{-1}, d/d delta_1 = -s J_r^{-1} R12^T
+    pr, r12 = _components(lin.phi_rel), _components(lin.r12, 2)  # (3, T), (3, 3, T)
+    _, _, alpha_r, beta_r = _jr_coefficients(pr)
+    a = np.einsum("ijt,jt->it", r12, pr)  # (3, T) R12 phi
+    for i in range(3):
+        for j in range(i, 3):
+            m = alpha * ph[i] * ph[j]  # (2, n) entry of J_r^{-T} J_r^{-1} / s^2
+            if i == j:
+                m += beta
+            blk = np.empty((2, n_frames))  # (2, T) frame block entry (i, j) of each segment
+            blk[:, 0] = 0.0
+            blk[:, 1:] = m
+            blk[:, :-1] += m
+            blk *= s2
+            blk -= wt * (v[i] * v[j])
+            rel = [alpha_r * a[i] * a[j], alpha_r * pr[i] * pr[j]]  # segment 1, segment 2
+            if i == j:
+                blk += wt * v2
+                rel = [x + beta_r for x in rel]
+            for k in range(N_SEG):
+                band[:, 3 * k + i, j - i] = blk[k] + sp2 * rel[k]
+    for i in range(3):
+        for j in range(3):
+            # segment 1 axis i to segment 2 axis j, same frame
+            band[:, i, 3 + j - i] = -sp2 * (beta_r * r12[i, j] + alpha_r * a[i] * pr[j])
+            # frame t to frame t+1, same segment: -s^2 E J_r^{-T} J_r^{-1} = -s^2 (beta E + alpha phi phi^T)
+            off = -s2 * (beta * e[i, j] + alpha * ph[i] * ph[j])  # (2, n)
+            for k in range(N_SEG):
+                band[:-1, 3 * k + i, 6 + j - i] = off[k]
+    # J^T r: gyroscope J_r^{-T} res at frame t+1 and -E J_r^{-T} res at frame t, tilt/gravity, relative prior
+    pr_dot = ph[0] * res[0] + ph[1] * res[1] + ph[2] * res[2]
+    q = [(1.0 - c * th2) * res[i] - 0.5 * _cross3(ph, res, i) + c * pr_dot * ph[i] for i in range(3)]  # (2, n)
+    for i in range(3):
+        eq = e[i, 0] * q[0] + e[i, 1] * q[1] + e[i, 2] * q[2]
+        g = sp2 * _cross3(v, up, i)  # (2, T)
+        if p.grav is not None:
+            g += p.grav_w**2 * _cross3(v, _components(p.grav), i)
+        g[:, 1:] += p.s_gyro * q[i]
+        g[:, :-1] -= p.s_gyro * eq
+        g[0] -= sp2 * a[i]
+        g[1] += sp2 * pr[i]
+        gx[:, :, i] = g.T
+    ab = band.reshape(6 * n_frames, N_BAND + 1).T  # (9, 6T), Fortran order
     if not p.estimate_bias:
-        dx = -cho_solve_banded((cb, False), gx, check_finite=False)
-        return dx.reshape(n_frames, 2, 3), np.zeros((2, 3))
-    bmat = ne["B"].reshape(6 * n_frames, 6)  # (6T, 6)
-    x = cho_solve_banded((cb, False), np.concatenate([bmat, gx[:, None]], axis=1), check_finite=False)  # (6T, 7)
-    schur = ne["C"] + mu * np.eye(6) - bmat.T @ x[:, :6]
-    db = np.linalg.solve(schur, -ne["gb"] + bmat.T @ x[:, 6])
-    dx = -(x[:, 6] + x[:, :6] @ db)
-    return dx.reshape(n_frames, 2, 3), db.reshape(2, 3)
+        return NormalEquations(ab=ab, rhs=rhs, c=np.eye(6), gb=np.zeros(6), estimate_bias=False)
+    # frame-to-bias blocks: s^2 dt J_r^{-T} at frame t+1, -s^2 dt E J_r^{-T} at frame t
+    diag = 1.0 - c * th2
+    jt = [[c * ph[m] * ph[j] + (diag if m == j else 0.0) for j in range(3)] for m in range(3)]  # J_r^{-T}, (2, n)
+    for m in range(3):  # - K / 2, K = [phi]x
+        jt[m][(m + 1) % 3] += 0.5 * ph[(m + 2) % 3]
+        jt[m][(m + 2) % 3] -= 0.5 * ph[(m + 1) % 3]
+    for i in range(3):
+        for j in range(3):
+            ejt = e[i, 0] * jt[0][j] + e[i, 1] * jt[1][j] + e[i, 2] * jt[2][j]  # (2, n)
+            for k in range(N_SEG):
+                col = rhs[:, 3 * k + j].reshape(n_frames, 6)
+                col[1:, 3 * k + i] = (s2 * dt) * jt[i][j][k]
+                col[:-1, 3 * k + i] -= (s2 * dt) * ejt[k]
+    cb = np.eye(6) * (s2 * dt * dt * (n_frames - 1) + p.s_bias**2)
+    gb = (lin.res.sum(axis=1) * (p.s_gyro * dt) + b * p.s_bias**2).reshape(-1)
+    return NormalEquations(ab=ab, rhs=rhs, c=cb, gb=gb, estimate_bias=True)
+
+
+def solve_step(p: Problem, ne: NormalEquations, mu: float) -> tuple[np.ndarray, np.ndarray]:
+    """Damped Gauss-Newton step ``(H + mu I) dx = -g``: frame updates (T, 2, 3) and bias update (2, 3).
+
+    The frame part is factorised ``L L^T`` in band storage (LAPACK ``dpbtrf``). The bias
+    unknowns border it: with ``Y = L^{-1} [B, g_x]`` (one forward substitution, seven
+    right-hand sides) their Schur complement is ``C + mu I - Y_B^T Y_B``, and one back
+    substitution gives the frame updates.
+
+    Parameters
+    ----------
+    p : Problem
+    ne : NormalEquations
+        The undamped system (left unchanged, so a rejected step can be retried with more damping).
+    mu : float
+        Damping added to the diagonal.
+
+    Returns
+    -------
+    dx : ndarray, shape (T, 2, 3)
+        Rotation-vector updates of each frame and segment, rad.
+    db : ndarray, shape (2, 3)
+        Bias updates, rad/s (zero when biases are not estimated).
+
+    Raises
+    ------
+    numpy.linalg.LinAlgError
+        The damped matrix is not positive definite.
+    """
+    n_frames = p.n_frames
+    ab = ne.ab.copy(order="F")
+    ab[0] += mu
+    cb, info = lapack.dpbtrf(ab, lower=1, overwrite_ab=1)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"the damped normal equations are not positive definite (dpbtrf info {info})")
+    if not p.estimate_bias:
+        dx, _ = lapack.dpbtrs(cb, ne.rhs[:, 6:], lower=1)
+        return -dx.reshape(n_frames, 2, 3), np.zeros((2, 3))
+    y, _ = lapack.dtbtrs(cb, ne.rhs, uplo="L", trans="N")  # (6T, 7) L^{-1} [B, g_x]
+    yb, yg = y[:, :6], y[:, 6]
+    # products with the tall Y by einsum (no threaded BLAS, see _sumsq)
+    schur = ne.c + mu * np.eye(6) - np.einsum("ni,nj->ij", yb, yb)
+    db = np.linalg.solve(schur, -ne.gb + np.einsum("ni,n->i", yb, yg))
+    dx, _ = lapack.dtbtrs(cb, (yg + np.einsum("ni,i->n", yb, db))[:, None], uplo="L", trans="T", overwrite_b=1)
+    return -dx.reshape(n_frames, 2, 3), db.reshape(2, 3)
 
 
 def retract(r: np.ndarray, dx: np.ndarray) -> np.ndarray:
@@ -383,7 +571,8 @@ def levenberg_marquardt(p: Problem, r0: np.ndarray, cfg: OptimizeConfig) -> tupl
         last accepted iterate (the caller falls back).
     """
     r, b = r0, np.zeros((2, 3))
-    cost = total_cost(p, r, b)
+    lin = linearize(p, r, b)  # the accepted point's residuals also give its normal equations
+    cost = lin.cost
     info = {"converged": False, "n_iter": 0, "cost_initial": cost, "cost_final": cost, "reason": ""}
     if not math.isfinite(cost):
         info["reason"] = "the starting cost is not finite (NaN in the inputs?)"
@@ -392,9 +581,9 @@ def levenberg_marquardt(p: Problem, r0: np.ndarray, cfg: OptimizeConfig) -> tupl
     step_tol = np.deg2rad(cfg.step_tol_deg)
     for it in range(int(cfg.max_iter)):
         info["n_iter"] = it + 1
-        ne = normal_equations(p, residual_terms(p, r, b), b)
+        ne = normal_equations(p, lin, b)
         if mu is None:  # tiny against the data terms; it only fixes the free lab heading
-            mu = 1e-9 * float(ne["D"].diagonal(axis1=1, axis2=2).max())
+            mu = 1e-9 * float(ne.ab[0].max())
         while True:
             try:
                 dx, db = solve_step(p, ne, mu)
@@ -402,7 +591,8 @@ def levenberg_marquardt(p: Problem, r0: np.ndarray, cfg: OptimizeConfig) -> tupl
                 dx = None
             if dx is not None and np.all(np.isfinite(dx)) and np.all(np.isfinite(db)):
                 r_new, b_new = retract(r, dx), b + db
-                cost_new = total_cost(p, r_new, b_new)
+                lin_new = linearize(p, r_new, b_new)
+                cost_new = lin_new.cost
                 if math.isfinite(cost_new) and cost_new <= cost:
                     break
             mu *= 8.0
@@ -411,7 +601,7 @@ def levenberg_marquardt(p: Problem, r0: np.ndarray, cfg: OptimizeConfig) -> tupl
                 info["cost_final"] = cost
                 return r, b, info
         decrease = cost - cost_new
-        r, b, cost = r_new, b_new, cost_new
+        r, b, cost, lin = r_new, b_new, cost_new, lin_new
         mu = max(mu / 4.0, 1e-15)
         if decrease <= cfg.tol * max(cost, 1e-300) or float(np.abs(dx).max()) < step_tol:
             info.update(converged=True, cost_final=cost)

@@ -302,7 +302,7 @@ def fit_blend(angle_run: str | Path, ori_run: str | Path, data_path: str | Path,
     device : str
     max_sequences : int, optional
         Fit on at most this many legs of the split, spread evenly over it (six
-        parameters need few; the optimiser costs about 2 s per minute of recording).
+        parameters need few; the optimiser costs about 0.3 s per minute of recording, 200 Hz).
 
     Returns
     -------
