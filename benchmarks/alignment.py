@@ -46,7 +46,7 @@ from imukin.argtypes import add_option
 from imukin.conventions import JOINT_TYPES, SEGMENT_TYPES, joint_segments
 from imukin.errors import ImukinError
 from imukin.predictor import AnglePredictor
-from imukin.preprocessing.align import AlignConfig, align_segment, angle_errors_deg, apply_alignment, shank_foot_signs
+from imukin.preprocessing.align import AlignConfig, align_segment, angle_errors_deg, apply_alignment, leg_signs
 from imukin.simulation.corpus import CorpusConfig, simulate_corpus
 from imukin.simulation.sensor_errors import SensorErrorConfig
 
@@ -67,7 +67,7 @@ def _align_all(acc: dict, gyr: dict, fs: float, activity: str, cfg: AlignConfig 
             except ImukinError as e:
                 out[name] = str(e)
     found = {k: v for k, v in out.items() if not isinstance(v, str)}
-    shank_foot_signs(found, gyr, fs, activity, cfg)  # as imukin predict: each leg's shank and foot agree
+    leg_signs(found, gyr, fs, activity, cfg)  # as imukin predict: each leg's segments agree
     return out
 
 

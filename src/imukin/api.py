@@ -214,12 +214,12 @@ def find_mounting(recording: Recording, segments, activity: str = "walking", man
 
 
 def leg_chain_signs(alignments: dict, gyr: dict, fs: float, activity: str, notes: list[str]) -> list[str]:
-    """The notes after each leg's shank and foot mountings are made to agree
-    (:func:`~imukin.preprocessing.align.shank_foot_signs`, in place); a segment whose sign this
+    """The notes after each leg's thigh, shank and foot mountings are made to agree
+    (:func:`~imukin.preprocessing.align.leg_signs`, in place); a segment whose sign this
     settles loses its earlier "uncertain" note."""
-    from imukin.preprocessing.align import shank_foot_signs
+    from imukin.preprocessing.align import leg_signs
 
-    chain = shank_foot_signs(alignments, gyr, fs, activity, align_config())
+    chain = leg_signs(alignments, gyr, fs, activity, align_config())
     settled = {n.split(":")[0] for n in chain if alignments[n.split(":")[0]].sign_confident}
     return [n for n in notes if not (n.split(":")[0] in settled and "uncertain" in n)] + chain
 

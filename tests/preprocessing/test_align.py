@@ -6,7 +6,7 @@ from scipy.spatial.transform import Rotation
 
 from imukin.errors import ImukinError
 from imukin.preprocessing.align import (
-    SHANK_FOOT_MIN_CORR,
+    LEG_PAIR_MIN,
     AlignConfig,
     SegmentAlignment,
     align_from_gait,
@@ -301,7 +301,7 @@ def test_flip_gait_sign_keeps_the_mean_force_and_turns_the_second_axis_over():
 def test_shank_and_foot_are_made_to_agree(sim_people):
     """A foot turned the wrong way (its sign from the gait features alone, less confident than the
     shank) is turned back by the shank; a right one is confirmed and takes the shank's confidence."""
-    from imukin.preprocessing.align import flip_gait_sign, shank_foot_signs
+    from imukin.preprocessing.align import flip_gait_sign, leg_signs
 
     activity, recs = sim_people
     als, gyr, true = _aligned_shank_and_foot(recs[0], activity, seed=21)
@@ -311,25 +311,48 @@ def test_shank_and_foot_are_made_to_agree(sim_people):
     foot.r_mount = flip_gait_sign(foot, activity, "right")
     foot.sign_rule, foot.confidence = "gait", 0.1
     assert angle_errors_deg(foot.r_mount, true["rfoot"])[0] > 90.0  # now the wrong way round
-    notes = shank_foot_signs(als, gyr, 100.0, activity)
+    notes = leg_signs(als, gyr, 100.0, activity)
     assert np.allclose(foot.r_mount, right_frame, atol=1e-9), notes
-    assert foot.sign_rule == "gait+shank" and foot.confidence == als["rshank"].confidence
-    assert foot.evidence["shank_foot_corr"] > SHANK_FOOT_MIN_CORR and notes and "turned over" in notes[0]
+    assert foot.sign_rule == "gait+leg" and foot.confidence == als["rshank"].confidence
+    assert foot.evidence["shank_foot_rates"] > LEG_PAIR_MIN[("shank", "foot")] and "turned over" in notes[0]
     shank_conf = als["rshank"].confidence
     foot.confidence = 0.1  # right and unsure: confirmed, not turned
-    notes = shank_foot_signs(als, gyr, 100.0, activity)
+    notes = leg_signs(als, gyr, 100.0, activity)
     assert np.allclose(foot.r_mount, right_frame, atol=1e-9) and foot.confidence == shank_conf
     assert "confirmed" in notes[0]
 
 
-def test_shank_and_foot_that_disagree_with_no_gait_sign_are_left_with_a_note(sim_people):
-    from imukin.preprocessing.align import flip_gait_sign, shank_foot_signs
+@pytest.mark.parametrize("sim_people", ["walking"], indirect=True)  # running thighs and shanks show no pattern
+def test_walking_thigh_turned_the_wrong_way_is_turned_back_along_the_leg(sim_people):
+    from imukin.preprocessing.align import flip_gait_sign, leg_signs
+
+    activity, recs = sim_people
+    rng = np.random.default_rng(23)
+    als, gyr, true = {}, {}, {}
+    for name in ("lthigh", "lshank"):
+        true[name] = Rotation.random(random_state=rng).as_matrix()
+        acc, gyr[name] = recs[1].acc[name] @ true[name], recs[1].gyr[name] @ true[name]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            als[name] = align_from_gait(acc, gyr[name], 100.0, name, activity)
+    thigh = als["lthigh"]
+    right_frame = thigh.r_mount.copy()
+    thigh.r_mount = flip_gait_sign(thigh, activity, "left")
+    thigh.sign_rule, thigh.confidence = "gait", min(thigh.confidence, 0.5 * als["lshank"].confidence)
+    notes = leg_signs(als, gyr, 100.0, activity)
+    assert np.allclose(thigh.r_mount, right_frame, atol=1e-9), notes
+    assert thigh.evidence["thigh_shank_rates"] > LEG_PAIR_MIN[("thigh", "shank")]
+    assert angle_errors_deg(thigh.r_mount, true["lthigh"])[0] < 90.0
+
+
+def test_leg_signs_that_cannot_agree_are_left_with_a_note(sim_people):
+    from imukin.preprocessing.align import flip_gait_sign, leg_signs
 
     activity, recs = sim_people
     als, gyr, _ = _aligned_shank_and_foot(recs[0], activity, seed=22)
     als["rfoot"].r_mount = flip_gait_sign(als["rfoot"], activity, "right")
     als["rshank"].sign_rule = als["rfoot"].sign_rule = "onset"  # both from a measured walking start
     before = {k: a.r_mount.copy() for k, a in als.items()}
-    notes = shank_foot_signs(als, gyr, 100.0, activity)
+    notes = leg_signs(als, gyr, 100.0, activity)
     assert all(np.array_equal(als[k].r_mount, before[k]) for k in als)
-    assert len(notes) == 1 and "disagree" in notes[0]
+    assert len(notes) == 1 and "cannot all be made to agree" in notes[0]

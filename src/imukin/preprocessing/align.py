@@ -45,10 +45,11 @@ A. From gait alone (every segment; no standing, no calibration pose)
    matrix that gave the second axis (how planar the rotation is; pelvis: how clear the
    harmonic contrast is). Below ``AlignConfig.min_confidence`` a warning is issued and
    ``sign_confident`` is False.
-6. **Shank and foot together** (:func:`shank_foot_signs`, where both of a leg are aligned): the foot
-   swings with the shank, so their medio-lateral rates correlate positively
-   (:data:`SHANK_FOOT_RATE_CORR`); a negative correlation turns over the less confident of the two
-   whose sign came from the gait features alone, and a positive one confirms the less confident.
+6. **Along the leg** (:func:`leg_signs`, where neighbouring segments of a leg are aligned): the
+   foot swings with the shank, and in walking the shank's swing follows the thigh's, so their
+   medio-lateral rates go together in a way that turns over with either sign
+   (:data:`LEG_PAIR_STATS`); the signs are made to agree, turning over the least confident
+   sensors whose sign came from the gait features alone, and agreeing sensors share confidence.
 
 Expected accuracy (simulated people, see ``benchmarks/alignment.py``): the superior
 axis is off by the person's deviation from the mean tilt (SD 2-8 deg), the
@@ -910,25 +911,41 @@ def align_leg(acc1: np.ndarray, gyr1: np.ndarray, acc2: np.ndarray, gyr2: np.nda
     return tuple(out), info
 
 
-# ---------------------------------------------------------------- shank and foot together
-#: The foot swings with the shank: the correlation of their medio-lateral angular rates (gyr_z in the
-#: segment frames, low-passed at AlignConfig.lowpass_hz) over whole strides, (mean, SD) over simulated
-#: 3 s windows, computed by simulated_gait_statistics (key "c_wz_shank" of the foot) with the tables
-#: above. A clearly negative correlation means that one of the two sensors has its medio-lateral axis
-#: (and so its anterior axis) the wrong way round. (The thigh and shank rates correlate too weakly,
-#: about 0.2 walking and -0.1 running, to tell anything.)
-SHANK_FOOT_RATE_CORR = {"walking": (0.87, 0.05), "running": (0.68, 0.06)}
-SHANK_FOOT_MIN_CORR = 0.2  # |correlation| below which the pair decides nothing (below every simulated window)
+# ---------------------------------------------------------------- neighbours along the leg
+#: How the medio-lateral angular rates (gyr_z in the segment frames, low-passed at
+#: AlignConfig.lowpass_hz) of neighbouring leg segments go together over whole strides, (mean, SD)
+#: over simulated 3 s windows, computed by simulated_gait_statistics with the tables above:
+#: - ("shank", "foot"): their correlation (the foot swings with the shank); key "c_wz_shank" of the foot;
+#: - ("thigh", "shank"): the larger positive than negative peak of their cross-correlation within
+#:   +-0.3 s (max + min; the shank's swing follows the thigh's by about 0.14 s in walking); key
+#:   "cc_wz_shank" of the thigh. Running has no such pattern (-0.03 +- 0.11), so no entry.
+#: Both statistics change sign when one of the two sensors has its medio-lateral (and so its
+#: anterior) axis the wrong way round.
+LEG_PAIR_STATS = {
+    ("shank", "foot"): {"walking": (0.87, 0.05), "running": (0.68, 0.06)},
+    ("thigh", "shank"): {"walking": (0.40, 0.18)},
+}
+LEG_PAIR_MIN = {("shank", "foot"): 0.2, ("thigh", "shank"): 0.1}  # |statistic| below which a pair decides
+#   nothing (about half of the smallest simulated window's, and several SD from the flipped mean)
+_PAIR_MAX_LAG_S = 0.3  # s, lags of the thigh-shank cross-correlation
 
 
-def _shank_foot_corr(gyr_shank: np.ndarray, gyr_foot: np.ndarray, fs: float, cfg: AlignConfig) -> float:
-    """Correlation of two segment-frame medio-lateral rates (N, 3) each, low-passed as the sign features are."""
-    a = _lowpass(gyr_shank[:, 2], fs, cfg.lowpass_hz)
-    b = _lowpass(gyr_foot[:, 2], fs, cfg.lowpass_hz)
+def _pair_statistic(pair: tuple[str, str], gyr_a: np.ndarray, gyr_b: np.ndarray, fs: float,
+                    cfg: AlignConfig) -> float:
+    """:data:`LEG_PAIR_STATS`'s statistic of two segment-frame gyroscopes (N, 3) each (0 if undefined)."""
+    a = _lowpass(gyr_a[:, 2], fs, cfg.lowpass_hz)
+    b = _lowpass(gyr_b[:, 2], fs, cfg.lowpass_hz)
     sa, sb = float(np.std(a)), float(np.std(b))
     if sa < 1e-9 or sb < 1e-9:
         return 0.0
-    return float(np.mean((a - a.mean()) * (b - b.mean())) / (sa * sb))
+    a, b = (a - a.mean()) / sa, (b - b.mean()) / sb  # (N,) each
+    if pair == ("shank", "foot"):
+        return float(np.mean(a * b))
+    lag = int(round(_PAIR_MAX_LAG_S * fs))
+    if len(a) < 4 * lag:
+        return 0.0
+    cc = np.array([np.mean(a[lag:len(a) - lag] * b[lag + k:len(b) - lag + k]) for k in range(-lag, lag + 1)])
+    return float(cc.max() + cc.min())
 
 
 def flip_gait_sign(al: SegmentAlignment, activity: str = "walking", side: str | None = None) -> np.ndarray:
@@ -942,21 +959,21 @@ def flip_gait_sign(al: SegmentAlignment, activity: str = "walking", side: str | 
     return al.r_mount @ Rotation.from_rotvec(np.pi * up_s).as_matrix()
 
 
-def shank_foot_signs(alignments: dict, gyr: dict, fs: float, activity: str = "walking",
-                     cfg: AlignConfig | None = None) -> list[str]:
-    """Make each leg's shank and foot agree on which way their medio-lateral axes point.
+def leg_signs(alignments: dict, gyr: dict, fs: float, activity: str = "walking",
+              cfg: AlignConfig | None = None) -> list[str]:
+    """Make the thigh, shank and foot of each leg agree on which way their medio-lateral axes point.
 
-    Where both sensors of a side were aligned automatically, their medio-lateral rates must
-    correlate positively (:data:`SHANK_FOOT_RATE_CORR`). If they correlate negatively (below
-    ``-SHANK_FOOT_MIN_CORR``), the less confident of the two whose sign came from the gait
-    features alone (``sign_rule == "gait"``) is turned over (:func:`flip_gait_sign`); when they
-    agree, the less confident one gets the other's confidence (its sign is confirmed). Changes
-    ``alignments`` in place.
+    Each neighbouring pair aligned automatically gives a statistic of :data:`LEG_PAIR_STATS`:
+    above ``LEG_PAIR_MIN`` the two agree, below its negative they disagree (one is the wrong way
+    round), in between the pair says nothing. Of the ways to turn over sensors whose sign came
+    from the gait features alone (``sign_rule == "gait"``) that satisfy every deciding pair, the
+    one turning over the least confidence is taken (:func:`flip_gait_sign`). Sensors tied by
+    deciding pairs then share the highest confidence among them. Changes ``alignments`` in place.
 
     Parameters
     ----------
     alignments : dict of str -> SegmentAlignment
-        By segment name (``"rshank"``, ``"rfoot"``, ...); other segments are left alone.
+        By segment name (``"rthigh"``, ``"rshank"``, ``"rfoot"``, ...); the pelvis is left alone.
     gyr : dict of str -> ndarray, shape (N, 3)
         The same sensors' gyroscopes in their sensor frames, rad/s, synchronised.
     fs : float
@@ -967,44 +984,73 @@ def shank_foot_signs(alignments: dict, gyr: dict, fs: float, activity: str = "wa
     Returns
     -------
     list of str
-        One note per segment whose sign or confidence changed, prefixed with the segment name.
+        One note per sensor whose sign or confidence changed (or per leg whose pairs cannot be
+        satisfied), prefixed with the segment name.
     """
+    import itertools
+
     cfg = cfg or AlignConfig()
     notes = []
     for side, p in (("right", "r"), ("left", "l")):
-        pair = [alignments.get(p + "shank"), alignments.get(p + "foot")]
-        if any(a is None or a.method != "auto" for a in pair) or p + "shank" not in gyr or p + "foot" not in gyr:
-            continue
-        rates = [gyr[p + s] @ a.r_mount.T for s, a in zip(("shank", "foot"), pair)]  # (N, 3) segment frames
-        c = _shank_foot_corr(rates[0], rates[1], fs, cfg)
-        for a in pair:
-            a.evidence["shank_foot_corr"] = c
-        if abs(c) < SHANK_FOOT_MIN_CORR:
-            continue
-        weak, strong = sorted(pair, key=lambda a: a.confidence)
-        if c < 0:
-            turnable = [a for a in pair if a.sign_rule == "gait"]  # signs from the gait features alone
-            if not turnable:
-                notes.append(f"{p}foot: its sign and the {p}shank's disagree (sagittal rates correlate {c:+.2f}) "
-                             "and neither came from the gait features alone; check both or pass --mounting")
+        chain = [s for s in ("thigh", "shank", "foot")
+                 if p + s in alignments and p + s in gyr and alignments[p + s].method == "auto"]
+        decide = {}  # (i, j) -> +1 agree / -1 disagree, neighbours in the chain
+        for i, (a, b) in enumerate(zip(chain[:-1], chain[1:])):
+            stats = LEG_PAIR_STATS.get((a, b), {})
+            if activity not in stats:
                 continue
-            weak = min(turnable, key=lambda a: a.confidence)
-            strong = pair[1] if weak is pair[0] else pair[0]
-            name = p + weak.segment
-            weak.r_mount = flip_gait_sign(weak, activity, side)
-            weak.evidence["shank_foot_corr"] = -c
-            notes.append(f"{name}: turned over to agree with the {p}{strong.segment} (their sagittal rates "
-                         f"correlated {c:+.2f}; the gait features had given confidence {weak.confidence:.2f})")
-        elif weak.confidence >= strong.confidence:
+            als = alignments[p + a], alignments[p + b]
+            c = _pair_statistic((a, b), gyr[p + a] @ als[0].r_mount.T, gyr[p + b] @ als[1].r_mount.T, fs, cfg)
+            for al in als:
+                al.evidence[f"{a}_{b}_rates"] = c
+            if abs(c) >= LEG_PAIR_MIN[(a, b)]:
+                decide[(i, i + 1)] = 1 if c > 0 else -1
+        if not decide:
             continue
-        else:
-            name = p + weak.segment
-            notes.append(f"{name}: sign confirmed by the {p}{strong.segment} (sagittal rates correlate {c:+.2f}); "
-                         f"confidence {weak.confidence:.2f} -> {strong.confidence:.2f}")
-        if not weak.sign_rule.endswith(f"+{strong.segment}"):
-            weak.sign_rule = f"{weak.sign_rule}+{strong.segment}"
-        weak.confidence = strong.confidence
-        weak.sign_confident = weak.confidence >= cfg.min_confidence
+        als = [alignments[p + s] for s in chain]
+        best = None
+        for flips in itertools.product((0, 1), repeat=len(chain)):
+            if any(f and al.sign_rule != "gait" for f, al in zip(flips, als)):
+                continue
+            if all(d * (1 - 2 * (flips[i] ^ flips[j])) > 0 for (i, j), d in decide.items()):
+                cost = sum(al.confidence for f, al in zip(flips, als) if f)
+                best = (cost, flips) if best is None or cost < best[0] else best
+        if best is None:
+            notes.append(f"{p}{chain[0]}: the signs of the {', '.join(p + s for s in chain)} sensors disagree and "
+                         "cannot all be made to agree (signs from a walking start or the feet's travel); "
+                         "check them or pass --mounting")
+            continue
+        flips = best[1]
+        for (i, j) in list(decide):  # a turned sensor's pair statistics change sign with it
+            for k in (i, j):
+                key = f"{chain[i]}_{chain[j]}_rates"
+                als[k].evidence[key] = abs(als[k].evidence[key])
+        groups = [[0]]  # runs of the chain tied by deciding pairs
+        for i in range(1, len(chain)):
+            if (i - 1, i) in decide:
+                groups[-1].append(i)
+            else:
+                groups.append([i])
+        for group in groups:
+            if len(group) < 2:
+                continue
+            top = max(group, key=lambda k: als[k].confidence)
+            for k in group:
+                al, name = als[k], p + chain[k]
+                if flips[k]:
+                    old = al.confidence
+                    al.r_mount = flip_gait_sign(al, activity, side)
+                    notes.append(f"{name}: turned over to agree with the {p}{chain[top]} along the leg (the gait "
+                                 f"features had given confidence {old:.2f})")
+                elif al.confidence < als[top].confidence:
+                    notes.append(f"{name}: sign confirmed by the {p}{chain[top]} along the leg; confidence "
+                                 f"{al.confidence:.2f} -> {als[top].confidence:.2f}")
+                else:
+                    continue
+                if not al.sign_rule.endswith("+leg"):
+                    al.sign_rule = f"{al.sign_rule}+leg"
+                al.confidence = als[top].confidence
+                al.sign_confident = al.confidence >= cfg.min_confidence
     return notes
 
 
@@ -1012,7 +1058,7 @@ def shank_foot_signs(alignments: dict, gyr: dict, fs: float, activity: str = "wa
 def simulated_gait_statistics(activity: str = "walking", n_subjects: int = 16, duration_s: float = 30.0,
                               seed: int = 9001, window_s: float = 3.0, fs: float = 100.0,
                               workers: int | None = None) -> dict:
-    """Recompute :data:`MEAN_FORCE_TILT_DEG`, :data:`SIGN_FEATURES`, :data:`SHANK_FOOT_RATE_CORR` from simulated people.
+    """Recompute :data:`MEAN_FORCE_TILT_DEG`, :data:`SIGN_FEATURES`, :data:`LEG_PAIR_STATS` from simulated people.
 
     Simulates ``n_subjects`` people (:func:`imukin.simulation.corpus.simulate_corpus`,
     default sensor errors but no mounting rotation, so each sensor frame is its segment
@@ -1020,7 +1066,8 @@ def simulated_gait_statistics(activity: str = "walking", n_subjects: int = 16, d
     windows, keeps whole strides of each (:func:`gait_window`) and measures there the
     mean specific force's sagittal and frontal angles (frontal mirrored for left
     segments), the :func:`sign_features` and, for the feet, the correlation of their
-    medio-lateral rate with the same side's shank's (``c_wz_shank``).
+    medio-lateral rate with the same side's shank's (``c_wz_shank``) and, for the thighs, the
+    asymmetry of their cross-correlation with it (``cc_wz_shank``).
 
     Parameters
     ----------
@@ -1062,9 +1109,12 @@ def simulated_gait_statistics(activity: str = "walking", n_subjects: int = 16, d
                 row = {"tilt": np.degrees(np.arctan2(m[0], m[1])),
                        "frontal": np.degrees(np.arctan2(m[2], m[1])) * (-1.0 if side == "left" else 1.0)}
                 row.update(sign_features(acc[win], gyr[win], fs))
-                if seg == "foot":  # with the same side's shank over the same frames
-                    shank = rec.gyr[name[0] + "shank"][start:start + n_win]
-                    row["c_wz_shank"] = _shank_foot_corr(shank[win], gyr[win], fs, AlignConfig())
+                if seg in ("thigh", "foot") and name != seg:  # with the same side's shank over the same frames
+                    shank = rec.gyr[name[0] + "shank"][start:start + n_win][win]
+                    pair, key = (("shank", "foot"), "c_wz_shank") if seg == "foot" else (("thigh", "shank"),
+                                                                                       "cc_wz_shank")
+                    g_a, g_b = (shank, gyr[win]) if seg == "foot" else (gyr[win], shank)
+                    row[key] = _pair_statistic(pair, g_a, g_b, fs, AlignConfig())
                 for k, v in row.items():
                     values[seg].setdefault(k, []).append(v)
     return {seg: {k: (float(np.mean(v)), float(np.std(v))) for k, v in d.items()} for seg, d in values.items()}
@@ -1104,5 +1154,5 @@ __all__ = ["AlignConfig", "SegmentAlignment", "apply_alignment", "still_mask", "
            "walking_mask", "vertical_axis", "rotation_axis", "travel_direction", "align_segment", "align_leg",
            "angle_errors_deg", "SIGN_RULES", "STRIDE_RANGE_S", "MEAN_FORCE_TILT_DEG", "SIGN_FEATURES",
            "stride_period", "gait_window", "sign_features", "sign_log_likelihood", "pelvis_forward_axis",
-           "align_from_gait", "align_from_standing", "simulated_gait_statistics", "SHANK_FOOT_RATE_CORR",
-           "flip_gait_sign", "shank_foot_signs"]
+           "align_from_gait", "align_from_standing", "simulated_gait_statistics", "LEG_PAIR_STATS", "LEG_PAIR_MIN",
+           "flip_gait_sign", "leg_signs"]
