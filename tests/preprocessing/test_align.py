@@ -320,6 +320,8 @@ def test_shank_and_foot_are_made_to_agree(sim_people):
     notes = leg_signs(als, gyr, 100.0, activity)
     assert np.allclose(foot.r_mount, right_frame, atol=1e-9) and foot.confidence == shank_conf
     assert "confirmed" in notes[0]
+    foot.confidence = shank_conf - 0.001  # as sure as the shank already: nothing to say
+    assert leg_signs(als, gyr, 100.0, activity) == [] and foot.confidence == shank_conf - 0.001
 
 
 @pytest.mark.parametrize("sim_people", ["walking"], indirect=True)  # running thighs and shanks show no pattern

@@ -1042,9 +1042,10 @@ def leg_signs(alignments: dict, gyr: dict, fs: float, activity: str = "walking",
                     al.r_mount = flip_gait_sign(al, activity, side)
                     notes.append(f"{name}: turned over to agree with the {p}{chain[top]} along the leg (the gait "
                                  f"features had given confidence {old:.2f})")
-                elif al.confidence < als[top].confidence:
-                    notes.append(f"{name}: sign confirmed by the {p}{chain[top]} along the leg; confidence "
-                                 f"{al.confidence:.2f} -> {als[top].confidence:.2f}")
+                elif als[top].confidence - al.confidence >= 0.01:
+                    if al.confidence < cfg.min_confidence:  # it was uncertain (and warned about): say why not now
+                        notes.append(f"{name}: sign confirmed by the {p}{chain[top]} along the leg; confidence "
+                                     f"{al.confidence:.2f} -> {als[top].confidence:.2f}")
                 else:
                     continue
                 if not al.sign_rule.endswith("+leg"):
