@@ -79,7 +79,8 @@ JOINT_SETTINGS = {
     # (marker-simulated IMUs of three Vicon trials 1.20 to 1.55 deg).
     # The walking hip CNN trained 3000 steps on the current corpus reached validation flexion 1.25 deg
     # (shipped: 1.36) but the real sensors disagreed (Kuopio rhip 1.82 -> 2.08, lhip 2.04 -> 1.95; marker-
-    # simulated IMUs of the same trial rhip 2.68 -> 1.89, lhip 2.25 -> 2.48): not shipped.
+    # simulated IMUs of the same trial rhip 2.68 -> 1.89, lhip 2.25 -> 2.48): not shipped, so the hip keeps
+    # MODEL_SETTINGS["cnn"].
     ("knee", "cnn"): dict(fs=100.0, steps=3000, model_overrides={"dilation": 1}),
 }
 # Two keys of a MODEL_SETTINGS or JOINT_SETTINGS entry are not TrainConfig fields (model_recipe takes
