@@ -867,7 +867,7 @@ def align_segment(acc: np.ndarray, gyr: np.ndarray, fs: float, segment: str,
 def align_leg(acc1: np.ndarray, gyr1: np.ndarray, acc2: np.ndarray, gyr2: np.ndarray, fs: float, side: str,
               joint: str = "knee", manual: dict | None = None, cfg: AlignConfig | None = None,
               activity: str = "walking") -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], dict]:
-    """Align a joint's two sensors (proximal then distal) to their segment frames.
+    """Align a joint's two sensors (proximal then distal) to their segment frames, agreeing along the leg.
 
     Parameters
     ----------
@@ -899,14 +899,16 @@ def align_leg(acc1: np.ndarray, gyr1: np.ndarray, acc2: np.ndarray, gyr2: np.nda
     check_choice("joint", joint, tuple(JOINT_TYPES))
     names = joint_segments(joint, side)
     manual = manual or {}
-    out, info = [], {}
+    info = {}
     for key, (acc, gyr), name in zip(("seg1", "seg2"), ((acc1, gyr1), (acc2, gyr2)), names):
         if key in manual:
-            al = SegmentAlignment.from_matrix(manual[key], name)
+            info[key] = SegmentAlignment.from_matrix(manual[key], name)
         else:
-            al = align_segment(acc, gyr, fs, name, cfg=cfg, activity=activity)
-        out.extend(al.apply(acc, gyr))
-        info[key] = al
+            info[key] = align_segment(acc, gyr, fs, name, cfg=cfg, activity=activity)
+    for note in leg_signs(dict(zip(names, (info["seg1"], info["seg2"]))),  # the two agree along the leg
+                          {names[0]: _xyz(gyr1, "gyr"), names[1]: _xyz(gyr2, "gyr")}, fs, activity, cfg):
+        warnings.warn(note, stacklevel=2)
+    out = [*info["seg1"].apply(acc1, gyr1), *info["seg2"].apply(acc2, gyr2)]
     info["summary"] = {names[0]: info["seg1"].as_dict(), names[1]: info["seg2"].as_dict()}
     return tuple(out), info
 
