@@ -358,3 +358,21 @@ def test_leg_signs_that_cannot_agree_are_left_with_a_note(sim_people):
     notes = leg_signs(als, gyr, 100.0, activity)
     assert all(np.array_equal(als[k].r_mount, before[k]) for k in als)
     assert len(notes) == 1 and "cannot all be made to agree" in notes[0]
+
+
+def test_the_more_confident_sensor_is_turned_when_only_it_has_a_gait_sign(sim_people):
+    """A foot signed by its own travel is never turned; a more confident shank signed by the gait
+    features alone is turned to agree with it."""
+    from imukin.preprocessing.align import flip_gait_sign, leg_signs
+
+    activity, recs = sim_people
+    als, gyr, _ = _aligned_shank_and_foot(recs[0], activity, seed=24)
+    shank, foot = als["rshank"], als["rfoot"]
+    right_frame = shank.r_mount.copy()
+    shank.r_mount = flip_gait_sign(shank, activity, "right")
+    shank.sign_rule, shank.confidence = "gait", 0.9
+    foot.sign_rule, foot.confidence = "gait+zupt", 0.6
+    notes = leg_signs(als, gyr, 100.0, activity)
+    assert np.allclose(shank.r_mount, right_frame, atol=1e-9)
+    assert notes == [notes[0]] and notes[0].startswith("rshank: turned over to agree with the rfoot")
+    assert shank.confidence == 0.6 and foot.sign_rule == "gait+zupt"

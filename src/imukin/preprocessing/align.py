@@ -970,7 +970,8 @@ def leg_signs(alignments: dict, gyr: dict, fs: float, activity: str = "walking",
     round), in between the pair says nothing. Of the ways to turn over sensors whose sign came
     from the gait features alone (``sign_rule == "gait"``) that satisfy every deciding pair, the
     one turning over the least confidence is taken (:func:`flip_gait_sign`). Sensors tied by
-    deciding pairs then share the highest confidence among them. Changes ``alignments`` in place.
+    deciding pairs then take the confidence of the most confident one left as it was. Changes
+    ``alignments`` in place.
 
     Parameters
     ----------
@@ -1036,7 +1037,8 @@ def leg_signs(alignments: dict, gyr: dict, fs: float, activity: str = "walking",
         for group in groups:
             if len(group) < 2:
                 continue
-            top = max(group, key=lambda k: als[k].confidence)
+            # the most confident sensor kept as it is (the cheapest turn never turns a whole group)
+            top = max((k for k in group if not flips[k]), key=lambda k: als[k].confidence)
             for k in group:
                 al, name = als[k], p + chain[k]
                 if flips[k]:
