@@ -928,7 +928,9 @@ LEG_PAIR_STATS = {
     ("thigh", "shank"): {"walking": (0.40, 0.18)},
 }
 LEG_PAIR_MIN = {("shank", "foot"): 0.2, ("thigh", "shank"): 0.1}  # |statistic| below which a pair decides
-#   nothing (about half of the smallest simulated window's, and several SD from the flipped mean)
+#   nothing: shank-foot below every simulated window's (0.29 running, 0.45 walking, 1.5 s windows), thigh-shank
+#   1.7 SD below its mean (a few short windows fall below it and then decide nothing); both far from the
+#   turned-over means (-0.87, -0.68, -0.40)
 _PAIR_MAX_LAG_S = 0.3  # s, lags of the thigh-shank cross-correlation
 
 
