@@ -357,10 +357,9 @@ def print_speed(speed: dict) -> None:
           f"imukin optimiser {speed['imukin_s']:.3f} s (mean of {speed['imukin_runs']} runs interleaved with the "
           f"BFGS), per-frame BFGS (reference) {speed['bfgs_s']:.1f} s; per frame {speed['imukin_us_per_frame']:.1f} us "
           f"vs {speed['bfgs_us_per_frame'] / 1000:.1f} ms, ratio {speed['ratio']:,.0f}x")
-    n_iter = speed.get("n_iter", 0)
     print(f"  target >= {SPEED_TARGET:,}x: {'met' if speed['ratio'] >= SPEED_TARGET else 'missed'}; imukin solves "
-          f"all frames at once in {n_iter} Gauss-Newton iterations, "
-          f"{speed['imukin_us_per_frame'] / max(n_iter, 1):.2f} us per frame each (one banded factorisation and "
+          f"all frames at once in {speed['n_iter']} Gauss-Newton iterations, "
+          f"{speed['imukin_us_per_frame'] / speed['n_iter']:.2f} us per frame each (one banded factorisation and "
           f"solve over the whole sequence), where the BFGS takes each frame on its own")
     for name in ("network", "imukin", "bfgs"):
         s = speed[name]

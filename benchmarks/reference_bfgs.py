@@ -99,8 +99,3 @@ def reference_integrate(gyr: np.ndarray, fs: float, r0: np.ndarray) -> np.ndarra
         out[t + 1] = out[t] @ _gram_schmidt(res.x)
     return out
 
-
-def reference_refine(r1_net: np.ndarray, r2_net: np.ndarray, gyr1: np.ndarray, gyr2: np.ndarray,
-                     fs: float) -> tuple[np.ndarray, np.ndarray]:
-    """Both segments of a joint as the reference refines them: 2 x (T, 3, 3) from the first network frame."""
-    return reference_integrate(gyr1, fs, r1_net[0]), reference_integrate(gyr2, fs, r2_net[0])

@@ -198,7 +198,7 @@ def find_mounting(recording: Recording, segments, activity: str = "walking", man
     warnings : list of str
     """
     manual = {**recording.mounting, **(manual or {})}
-    out, notes = {}, []
+    out, notes, gyr = {}, [], {}  # gyr: the gyroscopes of the mountings found, gaps left out
     ok = ~recording.gap_mask()
     ok = slice(None) if ok.all() else ok  # no gap: the signals as they are, not a copy of them
     for seg in segments:
@@ -206,11 +206,11 @@ def find_mounting(recording: Recording, segments, activity: str = "walking", man
         if given is not None:
             out[seg] = given
         else:
-            out[seg], found = segment_mounting(recording.acc[seg][ok], recording.gyr[seg][ok], recording.fs, seg,
+            gyr[seg] = recording.gyr[seg][ok]
+            out[seg], found = segment_mounting(recording.acc[seg][ok], gyr[seg], recording.fs, seg,
                                                activity, where=f" ({recording.sensors.get(seg, '')})")
             notes += found
-    notes = leg_chain_signs(out, {seg: recording.gyr[seg][ok] for seg in out}, recording.fs, activity, notes)
-    return out, notes
+    return out, leg_chain_signs(out, gyr, recording.fs, activity, notes)
 
 
 def leg_chain_signs(alignments: dict, gyr: dict, fs: float, activity: str, notes: list[str]) -> list[str]:

@@ -62,3 +62,19 @@ def noisy_network(m, sd_deg=5.0, seed=1):
 def tiny_corpus(corpus_factory):
     """Five simulated walkers, 10 s each at 100 Hz (full sensor error model)."""
     return corpus_factory(n_subjects=5, seed=11, duration_s=10.0, fs=100.0)
+
+
+def random_problem(seed: int, n: int, estimate_bias: bool):
+    """A small optimisation problem with large random rotations, and a point away from its optimum
+    (non-trivial residuals): ``(problem, r (2, n, 3, 3), b (2, 3))``."""
+    from imukin.fusion.optimize import OptimizeConfig, build_problem
+
+    rng = np.random.default_rng(seed)
+    r_net = so3_exp(rng.normal(scale=0.8, size=(2, n, 3)))
+    gyr = rng.normal(scale=2.0, size=(2, n, 3))
+    acc = rng.normal(scale=3.0, size=(2, n, 3)) + np.array([0.0, 9.81, 0.0])
+    cfg = OptimizeConfig(gravity_sd_deg=8.0, gravity_gate_ms2=3.0, estimate_bias=estimate_bias)
+    p = build_problem(r_net, gyr, 50.0, cfg, acc)
+    r = so3_exp(rng.normal(scale=0.8, size=(2, n, 3)))
+    b = rng.normal(scale=0.05, size=(2, 3))
+    return p, r, b

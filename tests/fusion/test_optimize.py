@@ -7,7 +7,6 @@ import pytest
 from imukin.errors import ImukinError
 from imukin.fusion.optimize import (
     OptimizeConfig,
-    build_problem,
     dense_jacobian,
     optimize_orientations,
     total_cost,
@@ -15,7 +14,7 @@ from imukin.fusion.optimize import (
 from imukin.rotations import heading_free, so3_exp, so3_log
 from imukin.simulation.imu import integrate_gyroscope
 
-from .conftest import noisy_network, two_segment_motion
+from .conftest import noisy_network, random_problem, two_segment_motion
 
 
 def geodesic_deg(a, b):
@@ -61,15 +60,8 @@ def test_gravity_term_is_optional_and_still_converges(motion):
 
 @pytest.mark.parametrize("estimate_bias", [True, False])
 def test_analytic_jacobian_matches_finite_differences(estimate_bias):
-    rng = np.random.default_rng(3)
     n = 6
-    r_net = so3_exp(rng.normal(scale=0.8, size=(2, n, 3)))
-    gyr = rng.normal(scale=2.0, size=(2, n, 3))
-    acc = rng.normal(scale=3.0, size=(2, n, 3)) + np.array([0.0, 9.81, 0.0])
-    cfg = OptimizeConfig(gravity_sd_deg=8.0, gravity_gate_ms2=3.0, estimate_bias=estimate_bias)
-    p = build_problem(r_net, gyr, 50.0, cfg, acc)
-    r = so3_exp(rng.normal(scale=0.8, size=(2, n, 3)))  # away from the optimum: non-trivial residuals
-    b = rng.normal(scale=0.05, size=(2, 3))
+    p, r, b = random_problem(3, n, estimate_bias)
     res0, jac = dense_jacobian(p, r, b)
     assert np.isclose(np.sum(res0**2), total_cost(p, r, b))
     eps = 1e-6

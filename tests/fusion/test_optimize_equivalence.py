@@ -26,9 +26,9 @@ from imukin.fusion.optimize import (
     residual_terms,
     retract,
 )
-from imukin.rotations import so3_exp, so3_log
+from imukin.rotations import so3_log
 
-from .conftest import noisy_network, two_segment_motion
+from .conftest import noisy_network, random_problem, two_segment_motion
 
 
 def _tr(r):
@@ -118,15 +118,7 @@ def geodesic_deg(a, b):
 
 @pytest.mark.parametrize("estimate_bias", [True, False])
 def test_normal_equations_are_the_jacobian_products(estimate_bias):
-    rng = np.random.default_rng(5)
-    n = 7
-    r_net = so3_exp(rng.normal(scale=0.8, size=(2, n, 3)))
-    gyr = rng.normal(scale=2.0, size=(2, n, 3))
-    acc = rng.normal(scale=3.0, size=(2, n, 3)) + np.array([0.0, 9.81, 0.0])
-    p = build_problem(r_net, gyr, 50.0, OptimizeConfig(gravity_sd_deg=8.0, gravity_gate_ms2=3.0,
-                                                       estimate_bias=estimate_bias), acc)
-    r = so3_exp(rng.normal(scale=0.8, size=(2, n, 3)))  # away from the optimum, large rotations
-    b = rng.normal(scale=0.05, size=(2, 3))
+    p, r, b = random_problem(5, 7, estimate_bias)
     res, jac = dense_jacobian(p, r, b)
     lin = linearize(p, r, b)
     assert np.isclose(lin.cost, np.sum(res**2), rtol=1e-12)

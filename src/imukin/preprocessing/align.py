@@ -83,6 +83,7 @@ A manual 3x3 matrix can be given instead (:meth:`SegmentAlignment.from_matrix`).
 """
 from __future__ import annotations
 
+import itertools
 import warnings
 from dataclasses import dataclass, field
 
@@ -992,8 +993,6 @@ def leg_signs(alignments: dict, gyr: dict, fs: float, activity: str = "walking",
         One note per sensor whose sign or confidence changed (or per leg whose pairs cannot be
         satisfied), prefixed with the segment name.
     """
-    import itertools
-
     cfg = cfg or AlignConfig()
     notes = []
     for side, p in (("right", "r"), ("left", "l")):
@@ -1026,9 +1025,9 @@ def leg_signs(alignments: dict, gyr: dict, fs: float, activity: str = "walking",
                          "check them or pass --mounting")
             continue
         flips = best[1]
-        for (i, j) in list(decide):  # a turned sensor's pair statistics change sign with it
+        for i, j in decide:  # a turned sensor's pair statistics change sign with it: all agree now
+            key = f"{chain[i]}_{chain[j]}_rates"
             for k in (i, j):
-                key = f"{chain[i]}_{chain[j]}_rates"
                 als[k].evidence[key] = abs(als[k].evidence[key])
         groups = [[0]]  # runs of the chain tied by deciding pairs
         for i in range(1, len(chain)):

@@ -24,7 +24,6 @@ from pathlib import Path
 
 import numpy as np
 from scipy.spatial.transform import Rotation, Slerp
-from threadpoolctl import threadpool_limits
 
 from imukin._version import __version__
 from imukin.conventions import ACTIVITIES, FS_RANGE, SEGMENTS, check_choice, subject_id
@@ -159,25 +158,7 @@ def simulate_subject(cfg: CorpusConfig, index: int) -> SubjectRecord:
     return rec
 
 
-_blas_limited = False
-
-
-def _single_threaded_blas() -> None:
-    """Limit the BLAS libraries loaded in this (worker) process to one thread each, once.
-
-    A worker simulates one subject at a time and the corpus already runs one worker per
-    CPU; BLAS threads on top of that only wait for each other (running subjects took about
-    twice as long with them). numpy and scipy may each bundle their own BLAS; threadpoolctl
-    finds every loaded copy. Thread counts do not change the simulated signals beyond rounding.
-    """
-    global _blas_limited
-    if not _blas_limited:
-        threadpool_limits(limits=1, user_api="blas")
-        _blas_limited = True
-
-
 def _simulate_one(args):
-    _single_threaded_blas()  # runs in a worker process of simulate_corpus
     cfg, index = args
     return simulate_subject(cfg, index)
 
