@@ -11,6 +11,24 @@ swap removes, and a slightly different gain, which ``s`` corrects). ``s`` and ``
 fitted per axis on validation sequences: for every ``w`` on a grid over [0, 1], ``s`` is
 the least-squares optimum (the error is linear in ``s``), and the pair with the lowest
 RMSE over all validation frames is kept.
+
+Tried and not adopted (measured with the shipped walking and running models):
+
+- *Removing beta's flexion cross-talk per recording.* A proximal sensor turned about its
+  segment's long axis puts a share of flexion (about the sine of the turn) into ``beta``'s
+  adduction and rotation; the least-squares multiple of ``beta``'s flexion that explains
+  ``beta - alpha`` on those axes can be taken out per recording, with no reference. On the
+  Kuopio trial it took left-hip adduction with the cnn from 2.02 to 1.58 deg (alpha 1.52). On
+  simulated people it gains nothing: the multiple also takes up ``alpha``'s own error that
+  goes with flexion, so the corrected ``beta`` shares it and the blend averages less away
+  (held-out walking knee adduction 0.84 -> 0.88 with the cnn, 0.86 -> 0.92 with the
+  transformer), and it was clearly better (by two standard errors over the validation legs) on
+  no axis of any shipped blend, so the shipped blends do without it.
+- *Fitting on validation people whose sensors were turned at random and found again by the
+  alignment* (the condition of ``imukin predict`` without a given mounting): the weights move
+  towards the angle network (walking hip adduction w = 1), but Kuopio flexion got worse (right
+  hip 2.00 -> 2.19, left hip 1.24 -> 1.36 deg, cnn) and held-out simulated people did not
+  gain (walking hip flexion 1.09 -> 1.16 as simulated).
 """
 from __future__ import annotations
 
