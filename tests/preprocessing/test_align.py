@@ -207,6 +207,37 @@ def test_zupt_overrules_the_gait_sign_without_moving_the_superior_axis(sim_peopl
     assert angle_errors_deg(mounts[0], mounts[1]).max() < 1e-3  # and both runs end on the same frame
 
 
+@pytest.mark.parametrize("sim_people", ["walking"], indirect=True)
+def test_foot_anterior_axis_follows_its_travel(sim_people):
+    """With strides that agree, a foot's anterior axis is the direction it travels (measured in the
+    segment frame from the unturned signals), whatever the mounting; the rotation-axis heading is kept
+    with foot_heading="axis", and an unknown choice is refused."""
+    from imukin.preprocessing.align import AlignConfig, align_from_gait, foot_travel_direction
+
+    activity, recs = sim_people
+    rng = np.random.default_rng(21)
+    for rec in recs:
+        for name in ("rfoot", "lfoot"):
+            travel_seg = foot_travel_direction(rec.acc[name], rec.gyr[name], 100.0)[0]  # segment frame = sensor
+            heading = np.degrees(np.arctan2(travel_seg[2], travel_seg[0]))  # toe-out/in of the simulated person
+            r_true = Rotation.random(random_state=rng).as_matrix()
+            acc, gyr = rec.acc[name] @ r_true, rec.gyr[name] @ r_true
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                al = align_from_gait(acc, gyr, 100.0, name, activity)
+                al_axis = align_from_gait(acc, gyr, 100.0, name, activity, AlignConfig(foot_heading="axis"))
+            travel_found = al.r_mount @ foot_travel_direction(acc, gyr, 100.0)[0]  # in the found segment frame
+            assert np.degrees(np.arctan2(travel_found[2], travel_found[0])) == pytest.approx(0.0, abs=1.0)
+            # the found frame differs from the true one by the person's toe-out/in about the vertical
+            err = angle_errors_deg(al.r_mount, r_true)
+            assert err[0] == pytest.approx(abs(heading), abs=6.0) and err[1] < 12.0, (name, heading, err)
+            assert al.evidence["travel_vs_axis_deg"] == pytest.approx(
+                np.degrees(Rotation.from_matrix(al.r_mount @ al_axis.r_mount.T).magnitude()), abs=1e-6)
+            assert al.sign_rule == al_axis.sign_rule == "gait+zupt"
+    with pytest.raises(ImukinError, match="foot_heading"):
+        align_from_gait(acc, gyr, 100.0, "rfoot", activity, AlignConfig(foot_heading="toes"))
+
+
 def test_one_stride_pieces_are_aligned(sim_people):
     activity, recs = sim_people
     rec = recs[0]
