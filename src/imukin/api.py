@@ -214,9 +214,9 @@ def find_mounting(recording: Recording, segments, activity: str = "walking", man
 
 
 def leg_chain_signs(alignments: dict, gyr: dict, fs: float, activity: str, notes: list[str]) -> list[str]:
-    """The notes after each leg's thigh, shank and foot mountings are made to agree
-    (:func:`~imukin.preprocessing.align.leg_signs`, in place); a segment whose sign this
-    settles loses its earlier "uncertain" note."""
+    """The notes after the legs' thigh, shank and foot mountings (along each leg and across the two) and
+    the pelvis's are made to agree (:func:`~imukin.preprocessing.align.leg_signs`, in place); a segment
+    whose sign this settles loses its earlier "uncertain" note."""
     from imukin.preprocessing.align import leg_signs
 
     chain = leg_signs(alignments, gyr, fs, activity, align_config())

@@ -265,12 +265,22 @@ def test_stride_period_of_simulated_gait(sim_people):
 
 def test_mean_tilt_table_is_what_the_simulator_gives():
     """A small re-run of the simulation behind MEAN_FORCE_TILT_DEG agrees with the shipped table."""
-    from imukin.preprocessing.align import MEAN_FORCE_TILT_DEG, simulated_gait_statistics
+    from imukin.preprocessing.align import (
+        LEFT_RIGHT_PHASE,
+        MEAN_FORCE_TILT_DEG,
+        PELVIS_THIGH_PHASE,
+        simulated_gait_statistics,
+    )
 
     stats = simulated_gait_statistics("walking", n_subjects=4, duration_s=6.0, seed=9001, workers=1)
     for seg, (tilt, _) in MEAN_FORCE_TILT_DEG["walking"].items():
         mean, sd = stats[seg]["tilt"]
         assert abs(mean - tilt) < max(2.5 * sd, 3.0), (seg, mean, tilt)
+    # and the phase tables (circular): within two of the table's circular SDs
+    pairs = [(stats["pelvis"]["ph_wx_thigh"], PELVIS_THIGH_PHASE["walking"])]
+    pairs += [(stats[seg]["ph_wz_left"], LEFT_RIGHT_PHASE["walking"][seg]) for seg in ("thigh", "shank", "foot")]
+    for (mean, _), (table, sd) in pairs:
+        assert abs((mean - table + 180.0) % 360.0 - 180.0) < 2.0 * sd, (mean, table)
 
 
 def test_uncertain_alignment_warns_and_reports_confidence():
@@ -407,3 +417,94 @@ def test_the_more_confident_sensor_is_turned_when_only_it_has_a_gait_sign(sim_pe
     assert np.allclose(shank.r_mount, right_frame, atol=1e-9)
     assert notes == [notes[0]] and notes[0].startswith("rshank: turned over to agree with the rfoot")
     assert shank.confidence == 0.6 and foot.sign_rule == "gait+zupt"
+
+
+# ---------------------------------------------------------------- across the legs, and the pelvis
+def _aligned_from_gait(rec, names, activity, seed):
+    """Random mountings of ``names``, each aligned from gait; (alignments, sensor-frame gyr, true mountings)."""
+    rng = np.random.default_rng(seed)
+    als, gyr, true = {}, {}, {}
+    for name in names:
+        true[name] = Rotation.random(random_state=rng).as_matrix()
+        acc, gyr[name] = rec.acc[name] @ true[name], rec.gyr[name] @ true[name]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            als[name] = align_from_gait(acc, gyr[name], 100.0, name, activity)
+    return als, gyr, true
+
+
+def test_legs_alternate_half_a_stride_apart(sim_people):
+    """Both activities: the same segment of the two legs swings half a stride apart, in simulated people (table)
+    and here; turning one sensor over moves the phase by 180 deg; too short a piece decides nothing."""
+    from imukin.preprocessing.align import (
+        LEFT_RIGHT_MIN,
+        LEFT_RIGHT_PHASE,
+        MIN_PHASE_STRIDES,
+        left_right_statistic,
+        stride_period,
+    )
+
+    activity, recs = sim_people
+    for seg, (mean, sd) in LEFT_RIGHT_PHASE[activity].items():
+        assert abs(abs(mean) - 180.0) < 2.0 and sd < 25.0
+        for rec in recs:
+            stride = stride_period(rec.acc["r" + seg], rec.gyr["r" + seg], 100.0, activity)
+            c = left_right_statistic(rec.gyr["r" + seg], rec.gyr["l" + seg], 100.0, stride)
+            turned = rec.gyr["l" + seg] * [-1.0, 1.0, -1.0]  # a half turn about the superior axis
+            assert c > LEFT_RIGHT_MIN and left_right_statistic(rec.gyr["r" + seg], turned, 100.0, stride) == -c
+            n = int(0.9 * MIN_PHASE_STRIDES * stride * 100.0)
+            assert left_right_statistic(rec.gyr["r" + seg][:n], rec.gyr["l" + seg][:n], 100.0, stride) == 0.0
+
+
+@pytest.mark.parametrize("sim_people", ["running"], indirect=True)  # running thighs have no sign pattern of their own
+def test_running_thigh_turned_the_wrong_way_is_turned_back_across_the_legs(sim_people):
+    from imukin.preprocessing.align import flip_gait_sign, leg_signs
+
+    activity, recs = sim_people
+    als, gyr, true = _aligned_from_gait(recs[0], ("rthigh", "lthigh"), activity, seed=31)
+    thigh = als["lthigh"]
+    assert angle_errors_deg(thigh.r_mount, true["lthigh"])[0] < 90.0
+    right_frame = thigh.r_mount.copy()
+    thigh.r_mount = flip_gait_sign(thigh, activity, "left")
+    thigh.sign_rule, thigh.confidence = "gait", 0.3 * als["rthigh"].confidence
+    notes = leg_signs(als, gyr, 100.0, activity)
+    assert np.allclose(thigh.r_mount, right_frame, atol=1e-9), notes
+    assert notes[0].startswith("lthigh: turned over to agree with the rthigh across the legs")
+    assert thigh.sign_rule == "gait+leg" and thigh.confidence == als["rthigh"].confidence
+    assert thigh.evidence["left_right_rates"] > 0.5
+
+
+@pytest.mark.parametrize("sim_people", ["walking"], indirect=True)
+def test_walking_pelvis_turned_the_wrong_way_is_turned_back_by_the_thighs(sim_people):
+    """The pelvis drops on the swinging leg's side in a fixed phase with that leg's swing (table from simulated
+    walkers); a pelvis whose gait features gave the wrong sign is turned over, one a walking start signed
+    is only reported."""
+    from imukin.preprocessing.align import (
+        PELVIS_THIGH_MIN,
+        PELVIS_THIGH_PHASE,
+        flip_gait_sign,
+        leg_signs,
+        pelvis_thigh_statistic,
+    )
+
+    assert 90.0 < PELVIS_THIGH_PHASE["walking"][0] < 150.0
+    activity, recs = sim_people
+    # the first of the two simulated walkers is one of the few (about 1 in 20) whose obliquity is out of the
+    # usual phase, which the normative bands (Schwartz et al. 2008) do not show; the second is usual
+    assert np.mean([pelvis_thigh_statistic(recs[0].gyr["pelvis"], recs[0].gyr[s + "thigh"], 100.0, 1.37, side)
+                    for s, side in (("r", "right"), ("l", "left"))]) < -PELVIS_THIGH_MIN
+    als, gyr, true = _aligned_from_gait(recs[1], ("pelvis", "rthigh", "lthigh"), activity, seed=33)
+    pelvis = als["pelvis"]
+    if angle_errors_deg(pelvis.r_mount, true["pelvis"])[0] > 90.0:  # start from the right frame
+        pelvis.r_mount = flip_gait_sign(pelvis, activity)
+    right_frame = pelvis.r_mount.copy()
+    pelvis.r_mount = flip_gait_sign(pelvis, activity)
+    pelvis.sign_rule, pelvis.confidence = "gait", 0.2
+    notes = leg_signs(als, gyr, 100.0, activity)
+    assert np.allclose(pelvis.r_mount, right_frame, atol=1e-9), notes
+    assert any(n.startswith("pelvis: turned over to agree with the rthigh and lthigh") for n in notes)
+    assert pelvis.sign_rule == "gait+legs" and pelvis.evidence["pelvis_thigh_phase"] > PELVIS_THIGH_MIN
+    pelvis.r_mount, pelvis.sign_rule = flip_gait_sign(pelvis, activity), "onset"  # wrong, but from a walking start
+    notes = leg_signs(als, gyr, 100.0, activity)
+    assert np.allclose(pelvis.r_mount, flip_gait_sign(SegmentAlignment("pelvis", right_frame), activity), atol=1e-9)
+    assert any("out of phase" in n for n in notes)

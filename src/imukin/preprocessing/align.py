@@ -51,11 +51,16 @@ A. From gait alone (every segment; no standing, no calibration pose)
    matrix that gave the second axis (how planar the rotation is; pelvis: how clear the
    harmonic contrast is). Below ``AlignConfig.min_confidence`` a warning is issued and
    ``sign_confident`` is False.
-6. **Along the leg** (:func:`leg_signs`, where neighbouring segments of a leg are aligned): the
-   foot swings with the shank, and in walking the shank's swing follows the thigh's, so their
-   medio-lateral rates go together in a way that turns over with either sign
-   (:data:`LEG_PAIR_STATS`); the signs are made to agree, turning over the least confident
-   sensors whose sign came from the gait features alone, and agreeing sensors share confidence.
+6. **Along and across the legs, and the pelvis** (:func:`leg_signs`, where several segments are
+   aligned): the foot swings with the shank, and in walking the shank's swing follows the
+   thigh's (:data:`LEG_PAIR_STATS`); the two legs' same segments swing half a stride apart, in
+   walking and running alike (:data:`LEFT_RIGHT_PHASE`); each pair's statistic turns over with
+   either sensor's sign. The signs are made to agree, turning over the least confident sensors
+   whose sign came from the gait features alone, and agreeing sensors share confidence. Then
+   the pelvis, which drops on the swinging leg's side in a fixed phase with that leg's swing
+   (:data:`PELVIS_THIGH_PHASE`), is turned over where its obliquity is out of that phase with
+   the thighs (its gait features rest partly on how the body surges, which the simulator gets
+   least right).
 
 Expected accuracy (simulated people, see ``benchmarks/alignment.py``): the superior
 axis is off by the person's deviation from the mean tilt (SD 2-8 deg), the
@@ -969,6 +974,116 @@ def _pair_statistic(pair: tuple[str, str], gyr_a: np.ndarray, gyr_b: np.ndarray,
     return float(cc.max() + cc.min())
 
 
+#: The two legs: the left leg's medio-lateral rate (gyr_z) against the right's, same segment, phase at the
+#: stride frequency, degrees, (circular mean, circular SD) over simulated 3 s windows, computed by
+#: simulated_gait_statistics with the tables above (key "ph_wz_left" of each segment type): the legs
+#: alternate half a stride apart, and turning either sensor's medio-lateral axis over moves the phase by
+#: 180 deg. Thigh, shank, foot:
+LEFT_RIGHT_PHASE = {"walking": {"thigh": (-179.5, 18.3), "shank": (179.0, 20.6), "foot": (179.8, 16.4)},
+                    "running": {"thigh": (179.7, 2.6), "shank": (179.4, 3.6), "foot": (179.3, 3.0)}}
+LEFT_RIGHT_MIN = 0.5  # |cos(phase - 180 deg)| below which the two legs decide nothing (60 deg from either:
+#   about 3 circular SDs of the simulated walking windows, 20 of the running ones)
+#: The pelvis against the thighs: the pelvis's obliquity rate (gyr_x, about its anterior axis) against a
+#: thigh's flexion rate (gyr_z; a left thigh's negated, so that both legs give the same phase), phase at
+#: the stride frequency, degrees, (circular mean, circular SD) as above (key "ph_wx_thigh" of the pelvis).
+#: The pelvis drops on the swinging leg's side in a fixed phase with that leg's swing (a joint-angle pattern
+#: of gait, not of the simulated pelvis's translation); turning the pelvis's (or a thigh's) anterior axis
+#: over moves the phase by 180 deg. About 1 simulated walker in 20 has its obliquity out of that phase,
+#: which the normative bands do not show (Schwartz et al. 2008: obliquity above zero at 12-18 % of the
+#: cycle and below it at 60-66 %, one SD either side): a simulator limit, and that walker's pelvis is
+#: turned the wrong way.
+PELVIS_THIGH_PHASE = {"walking": (117.5, 34.4), "running": (91.9, 18.5)}
+PELVIS_THIGH_MIN = 0.3  # |cos(phase - mean)| below which the pelvis-thigh phase decides nothing (72.5 deg
+#   from either the expected phase or its turned-over opposite: about 2 circular SDs in walking)
+MIN_PHASE_STRIDES = 2.0  # strides of signal the phase statistics need (over one, the stride period and
+#   the phase at its frequency are too loosely defined: one-stride pieces of simulated walkers turned thighs wrong)
+
+
+def _stride_phase(x: np.ndarray, y: np.ndarray, fs: float, stride_s: float) -> tuple[complex, float]:
+    """Phase of ``x`` relative to ``y`` (both (N,)) at the stride frequency, over windows of four strides:
+    ``(sum of c_x conj(c_y), sum of |c_x| |c_y|)`` over the windows, ``c`` each window's Fourier
+    coefficient at 1 / stride_s."""
+    n_win = min(len(x), max(int(round(4.0 * stride_s * fs)), 1))
+    e = np.exp(-2j * np.pi * np.arange(n_win) / (stride_s * fs))  # (n_win,)
+    num, den = 0j, 0.0
+    for start in range(0, len(x) - n_win + 1, n_win):
+        cx = complex(np.dot(x[start:start + n_win] - x[start:start + n_win].mean(), e))
+        cy = complex(np.dot(y[start:start + n_win] - y[start:start + n_win].mean(), e))
+        num += cx * cy.conjugate()
+        den += abs(cx) * abs(cy)
+    return num, den
+
+
+def pelvis_thigh_statistic(gyr_pelvis: np.ndarray, gyr_thigh: np.ndarray, fs: float, stride_s: float, side: str,
+                           activity: str = "walking", cfg: AlignConfig | None = None) -> float:
+    """``cos`` of the pelvis-thigh phase's distance from :data:`PELVIS_THIGH_PHASE` (0 if undefined).
+
+    Parameters
+    ----------
+    gyr_pelvis, gyr_thigh : ndarray, shape (N, 3)
+        Segment-frame gyroscopes (rad/s), synchronised.
+    fs, stride_s : float
+        Hz, and the stride period in s.
+    side : {"right", "left"}
+        The thigh's side.
+
+    Returns
+    -------
+    float
+        In [-1, 1], weighted by the windows' amplitudes: near +1 when both sensors' anterior axes agree,
+        near -1 when one of them is the wrong way round.
+    """
+    cfg = cfg or AlignConfig()
+    if activity not in PELVIS_THIGH_PHASE or not (np.isfinite(stride_s) and stride_s > 0):
+        return 0.0
+    x = _lowpass(gyr_pelvis[:, 0], fs, cfg.lowpass_hz)
+    y = _lowpass(gyr_thigh[:, 2], fs, cfg.lowpass_hz) * (-1.0 if side == "left" else 1.0)
+    if len(x) < MIN_PHASE_STRIDES * stride_s * fs:
+        return 0.0
+    num, den = _stride_phase(x, y, fs, stride_s)
+    if den < 1e-12:
+        return 0.0
+    return float((num * np.exp(-1j * np.radians(PELVIS_THIGH_PHASE[activity][0]))).real / den)
+
+
+def _pelvis_sign(alignments: dict, gyr: dict, fs: float, activity: str, cfg: AlignConfig) -> list[str]:
+    """Turn the pelvis over where its obliquity is out of phase with the thighs' swing; notes as leg_signs."""
+    pel = alignments.get("pelvis")
+    if activity not in PELVIS_THIGH_PHASE or pel is None or "pelvis" not in gyr or pel.method != "auto":
+        return []
+    thighs = [(s, side) for s, side in (("rthigh", "right"), ("lthigh", "left")) if s in alignments and s in gyr]
+    stride_s = pel.stride_s if np.isfinite(pel.stride_s) else next(
+        (alignments[s].stride_s for s, _ in thighs if np.isfinite(alignments[s].stride_s)), float("nan"))
+    stats = [pelvis_thigh_statistic(gyr["pelvis"] @ pel.r_mount.T, gyr[s] @ alignments[s].r_mount.T, fs, stride_s,
+                                    side, activity, cfg) for s, side in thighs]
+    if not stats:
+        return []
+    c = float(np.mean(stats))
+    pel.evidence["pelvis_thigh_phase"] = c
+    if abs(c) < PELVIS_THIGH_MIN:
+        return []
+    conf = min(alignments[s].confidence for s, _ in thighs)  # the thighs' sign carries over
+    names = " and ".join(s for s, _ in thighs)
+    if c < 0:
+        if pel.sign_rule != "gait" or conf < pel.confidence:  # a walking start, or surer than the thighs: said
+            return [f"pelvis: its obliquity is out of phase with the {names} swing for its {pel.sign_rule} sign "
+                    f"(confidence {pel.confidence:.2f}); check it or pass --mounting"]
+        old = pel.confidence
+        pel.r_mount = flip_gait_sign(pel, activity)
+        pel.evidence["pelvis_thigh_phase"] = -c
+        note = (f"pelvis: turned over to agree with the {names} (its obliquity against their swing; the gait "
+                f"features had given confidence {old:.2f})")
+    elif pel.confidence < cfg.min_confidence and conf >= cfg.min_confidence:
+        note = f"pelvis: sign confirmed by the {names} swing; confidence {pel.confidence:.2f} -> {conf:.2f}"
+    else:
+        return []
+    if not pel.sign_rule.endswith("+legs"):
+        pel.sign_rule = f"{pel.sign_rule}+legs"
+    pel.confidence = max(conf, pel.confidence) if c > 0 else conf
+    pel.sign_confident = pel.confidence >= cfg.min_confidence
+    return [note]
+
+
 def flip_gait_sign(al: SegmentAlignment, activity: str = "walking", side: str | None = None) -> np.ndarray:
     """The other sign of a gait-based frame: a half turn about the measured mean specific force.
 
@@ -980,22 +1095,42 @@ def flip_gait_sign(al: SegmentAlignment, activity: str = "walking", side: str | 
     return al.r_mount @ Rotation.from_rotvec(np.pi * up_s).as_matrix()
 
 
+def left_right_statistic(gyr_right: np.ndarray, gyr_left: np.ndarray, fs: float, stride_s: float,
+                         cfg: AlignConfig | None = None) -> float:
+    """How far the two legs' medio-lateral rates (gyr_z, segment frames, (N, 3) each) are half a stride apart.
+
+    ``cos(phase - 180 deg)`` of the left rate against the right at the stride frequency, weighted by the
+    windows' amplitudes (:func:`_stride_phase`): near +1 when both sensors' medio-lateral axes agree (the legs
+    alternate), near -1 when one of them is the wrong way round; 0 when undefined.
+    """
+    cfg = cfg or AlignConfig()
+    if not (np.isfinite(stride_s) and stride_s > 0) or len(gyr_right) < MIN_PHASE_STRIDES * stride_s * fs:
+        return 0.0
+    num, den = _stride_phase(_lowpass(gyr_left[:, 2], fs, cfg.lowpass_hz),
+                             _lowpass(gyr_right[:, 2], fs, cfg.lowpass_hz), fs, stride_s)
+    return float(-num.real / den) if den > 1e-12 else 0.0
+
+
 def leg_signs(alignments: dict, gyr: dict, fs: float, activity: str = "walking",
               cfg: AlignConfig | None = None) -> list[str]:
-    """Make the thigh, shank and foot of each leg agree on which way their medio-lateral axes point.
+    """Make the legs' thighs, shanks and feet agree on which way their medio-lateral axes point.
 
-    Each neighbouring pair aligned automatically gives a statistic of :data:`LEG_PAIR_STATS`:
-    above ``LEG_PAIR_MIN`` the two agree, below its negative they disagree (one is the wrong way
-    round), in between the pair says nothing. Of the ways to turn over sensors whose sign came
-    from the gait features alone (``sign_rule == "gait"``) that satisfy every deciding pair, the
-    one turning over the least confidence is taken (:func:`flip_gait_sign`). Sensors tied by
-    deciding pairs then take the confidence of the most confident one left as it was. Changes
-    ``alignments`` in place.
+    Pairs of sensors aligned automatically are compared: neighbours along a leg by a statistic of
+    :data:`LEG_PAIR_STATS`, the same segment of the two legs by :func:`left_right_statistic` (the legs
+    alternate, half a stride apart: :data:`LEFT_RIGHT_PHASE`). Above the pair's threshold
+    (``LEG_PAIR_MIN``, ``LEFT_RIGHT_MIN``) the two agree, below its negative they disagree (one is
+    the wrong way round), in between the pair says nothing. Of the ways to turn over sensors whose
+    sign came from the gait features alone (``sign_rule == "gait"``) that satisfy every deciding pair,
+    the one turning over the least confidence is taken (:func:`flip_gait_sign`). Sensors tied by
+    deciding pairs then take the confidence of the most confident one left as it was. Then, in
+    walking, a pelvis whose sign came from the gait features alone is turned over where its
+    obliquity is out of phase with the thighs' swing (:data:`PELVIS_THIGH_PHASE`,
+    :func:`pelvis_thigh_statistic`; rule suffix ``+legs``). Changes ``alignments`` in place.
 
     Parameters
     ----------
     alignments : dict of str -> SegmentAlignment
-        By segment name (``"rthigh"``, ``"rshank"``, ``"rfoot"``, ...); the pelvis is left alone.
+        By segment name (``"rthigh"``, ``"rshank"``, ``"rfoot"``, ``"pelvis"``, ...).
     gyr : dict of str -> ndarray, shape (N, 3)
         The same sensors' gyroscopes in their sensor frames, rad/s, synchronised.
     fs : float
@@ -1006,73 +1141,98 @@ def leg_signs(alignments: dict, gyr: dict, fs: float, activity: str = "walking",
     Returns
     -------
     list of str
-        One note per sensor whose sign or confidence changed (or per leg whose pairs cannot be
-        satisfied), prefixed with the segment name.
+        One note per sensor whose sign or confidence changed (or for sensors whose pairs cannot
+        be satisfied), prefixed with the segment name.
     """
     cfg = cfg or AlignConfig()
-    notes = []
-    for side, p in (("right", "r"), ("left", "l")):
-        chain = [s for s in ("thigh", "shank", "foot")
-                 if p + s in alignments and p + s in gyr and alignments[p + s].method == "auto"]
-        decide = {}  # (i, j) -> +1 agree / -1 disagree, neighbours in the chain
-        for i, (a, b) in enumerate(zip(chain[:-1], chain[1:])):
-            stats = LEG_PAIR_STATS.get((a, b), {})
-            if activity not in stats:
+    names = [p + s for p in "rl" for s in ("thigh", "shank", "foot")
+             if p + s in alignments and p + s in gyr and alignments[p + s].method == "auto"]
+    index = {n: i for i, n in enumerate(names)}
+    als = [alignments[n] for n in names]
+    seg_gyr = {n: gyr[n] @ alignments[n].r_mount.T for n in names}  # (N, 3) each, segment frames
+    decide, keys = {}, {}  # (i, j) -> +1 agree / -1 disagree; (i, j) -> evidence key
+    for p in "rl":
+        for a, b in (("thigh", "shank"), ("shank", "foot")):
+            if p + a not in index or p + b not in index or activity not in LEG_PAIR_STATS.get((a, b), {}):
                 continue
-            als = alignments[p + a], alignments[p + b]
-            c = _pair_statistic((a, b), gyr[p + a] @ als[0].r_mount.T, gyr[p + b] @ als[1].r_mount.T, fs, cfg)
-            for al in als:
-                al.evidence[f"{a}_{b}_rates"] = c
+            c = _pair_statistic((a, b), seg_gyr[p + a], seg_gyr[p + b], fs, cfg)
+            ij = (index[p + a], index[p + b])
+            keys[ij] = f"{a}_{b}_rates"
             if abs(c) >= LEG_PAIR_MIN[(a, b)]:
-                decide[(i, i + 1)] = 1 if c > 0 else -1
-        if not decide:
+                decide[ij] = 1 if c > 0 else -1
+            for k in ij:
+                als[k].evidence[keys[ij]] = c
+    for seg in ("thigh", "shank", "foot"):
+        if "r" + seg not in index or "l" + seg not in index:
             continue
-        als = [alignments[p + s] for s in chain]
+        strides = [al.stride_s for al in (alignments["r" + seg], alignments["l" + seg]) if np.isfinite(al.stride_s)]
+        c = left_right_statistic(seg_gyr["r" + seg], seg_gyr["l" + seg], fs,
+                                 float(np.mean(strides)) if strides else float("nan"), cfg)
+        ij = (index["r" + seg], index["l" + seg])
+        keys[ij] = "left_right_rates"
+        if abs(c) >= LEFT_RIGHT_MIN:
+            decide[ij] = 1 if c > 0 else -1
+        for k in ij:
+            als[k].evidence[keys[ij]] = c
+    notes = []
+    if decide:
         best = None
-        for flips in itertools.product((0, 1), repeat=len(chain)):
+        for flips in itertools.product((0, 1), repeat=len(names)):
             if any(f and al.sign_rule != "gait" for f, al in zip(flips, als)):
                 continue
             if all(d * (1 - 2 * (flips[i] ^ flips[j])) > 0 for (i, j), d in decide.items()):
                 cost = sum(al.confidence for f, al in zip(flips, als) if f)
                 best = (cost, flips) if best is None or cost < best[0] else best
         if best is None:
-            notes.append(f"{p}{chain[0]}: the signs of the {', '.join(p + s for s in chain)} sensors disagree and "
-                         "cannot all be made to agree (signs from a walking start or the feet's travel); "
-                         "check them or pass --mounting")
+            notes.append(f"{names[0]}: the signs of the {', '.join(names)} sensors disagree and cannot all be "
+                         "made to agree (signs from a walking start or the feet's travel); check them or pass "
+                         "--mounting")
+        else:
+            notes += _settle_signs(names, als, decide, keys, best[1], activity, cfg)
+    return notes + _pelvis_sign(alignments, gyr, fs, activity, cfg)
+
+
+def _settle_signs(names: list, als: list, decide: dict, keys: dict, flips: tuple, activity: str,
+                  cfg: AlignConfig) -> list[str]:
+    """Turn over the ``flips`` of :func:`leg_signs` and share confidence within the groups its deciding pairs tie."""
+    for i, j in decide:  # a turned sensor's pair statistics change sign with it: all agree now
+        for k in (i, j):
+            als[k].evidence[keys[(i, j)]] = abs(als[k].evidence[keys[(i, j)]])
+    group = list(range(len(names)))  # union-find over the deciding pairs
+
+    def root(k):
+        while group[k] != k:
+            k = group[k]
+        return k
+
+    for i, j in decide:
+        group[root(i)] = root(j)
+    notes = []
+    for members in ({r: [k for k in range(len(names)) if root(k) == r] for r in map(root, range(len(names)))}
+                    .values()):
+        if len(members) < 2:
             continue
-        flips = best[1]
-        for i, j in decide:  # a turned sensor's pair statistics change sign with it: all agree now
-            key = f"{chain[i]}_{chain[j]}_rates"
-            for k in (i, j):
-                als[k].evidence[key] = abs(als[k].evidence[key])
-        groups = [[0]]  # runs of the chain tied by deciding pairs
-        for i in range(1, len(chain)):
-            if (i - 1, i) in decide:
-                groups[-1].append(i)
+        # the most confident sensor kept as it is (the cheapest turn never turns a whole group)
+        top = max((k for k in members if not flips[k]), key=lambda k: als[k].confidence)
+        for k in members:
+            al, name = als[k], names[k]
+            if flips[k]:
+                old = al.confidence
+                al.r_mount = flip_gait_sign(al, activity, "right" if name[0] == "r" else "left")
+                where = "along the leg" if name[0] == names[top][0] else "across the legs"
+                notes.append(f"{name}: turned over to agree with the {names[top]} {where} (the gait "
+                             f"features had given confidence {old:.2f})")
+            elif als[top].confidence - al.confidence >= 0.01:
+                if al.confidence < cfg.min_confidence:  # it was uncertain (and warned about): say why not now
+                    where = "along the leg" if name[0] == names[top][0] else "across the legs"
+                    notes.append(f"{name}: sign confirmed by the {names[top]} {where}; confidence "
+                                 f"{al.confidence:.2f} -> {als[top].confidence:.2f}")
             else:
-                groups.append([i])
-        for group in groups:
-            if len(group) < 2:
                 continue
-            # the most confident sensor kept as it is (the cheapest turn never turns a whole group)
-            top = max((k for k in group if not flips[k]), key=lambda k: als[k].confidence)
-            for k in group:
-                al, name = als[k], p + chain[k]
-                if flips[k]:
-                    old = al.confidence
-                    al.r_mount = flip_gait_sign(al, activity, side)
-                    notes.append(f"{name}: turned over to agree with the {p}{chain[top]} along the leg (the gait "
-                                 f"features had given confidence {old:.2f})")
-                elif als[top].confidence - al.confidence >= 0.01:
-                    if al.confidence < cfg.min_confidence:  # it was uncertain (and warned about): say why not now
-                        notes.append(f"{name}: sign confirmed by the {p}{chain[top]} along the leg; confidence "
-                                     f"{al.confidence:.2f} -> {als[top].confidence:.2f}")
-                else:
-                    continue
-                if not al.sign_rule.endswith("+leg"):
-                    al.sign_rule = f"{al.sign_rule}+leg"
-                al.confidence = als[top].confidence
-                al.sign_confident = al.confidence >= cfg.min_confidence
+            if not al.sign_rule.endswith("+leg"):
+                al.sign_rule = f"{al.sign_rule}+leg"
+            al.confidence = als[top].confidence
+            al.sign_confident = al.confidence >= cfg.min_confidence
     return notes
 
 
@@ -1088,8 +1248,11 @@ def simulated_gait_statistics(activity: str = "walking", n_subjects: int = 16, d
     windows, keeps whole strides of each (:func:`gait_window`) and measures there the
     mean specific force's sagittal and frontal angles (frontal mirrored for left
     segments), the :func:`sign_features` and, for the feet, the correlation of their
-    medio-lateral rate with the same side's shank's (``c_wz_shank``) and, for the thighs, the
-    asymmetry of their cross-correlation with it (``cc_wz_shank``).
+    medio-lateral rate with the same side's shank's (``c_wz_shank``), for the thighs, the
+    asymmetry of their cross-correlation with it (``cc_wz_shank``) and, for the pelvis in walking,
+    the phase of its obliquity rate against each thigh's flexion rate (``ph_wx_thigh``) and, for the
+    right leg's segments, the phase of the left leg's same segment against them (``ph_wz_left``),
+    both as circular mean and SD in degrees (:data:`PELVIS_THIGH_PHASE`, :data:`LEFT_RIGHT_PHASE`).
 
     Parameters
     ----------
@@ -1124,10 +1287,21 @@ def simulated_gait_statistics(activity: str = "walking", n_subjects: int = 16, d
                 acc = rec.acc[name][start:start + n_win]
                 gyr = rec.gyr[name][start:start + n_win]
                 try:
-                    win, _ = gait_window(acc, gyr, fs, seg, activity)
+                    win, stride_s = gait_window(acc, gyr, fs, seg, activity)
                 except ImukinError:
                     continue
                 m = acc[win].mean(axis=0)
+                if side == "right" and seg != "pelvis":  # the left leg's same segment over the same frames
+                    num, _ = _stride_phase(_lowpass(rec.gyr["l" + seg][start:start + n_win][win][:, 2], fs,
+                                                    AlignConfig().lowpass_hz),
+                                           _lowpass(gyr[win][:, 2], fs, AlignConfig().lowpass_hz), fs, stride_s)
+                    values[seg].setdefault("ph_wz_left", []).append(num / max(abs(num), 1e-12))
+                if seg == "pelvis" and activity in PELVIS_THIGH_PHASE:
+                    for thigh, sgn in (("rthigh", 1.0), ("lthigh", -1.0)):  # a left thigh's rate negated
+                        num, _ = _stride_phase(_lowpass(gyr[win][:, 0], fs, AlignConfig().lowpass_hz),
+                                               sgn * _lowpass(rec.gyr[thigh][start:start + n_win][win][:, 2], fs,
+                                                              AlignConfig().lowpass_hz), fs, stride_s)
+                        values[seg].setdefault("ph_wx_thigh", []).append(num / max(abs(num), 1e-12))
                 row = {"tilt": np.degrees(np.arctan2(m[0], m[1])),
                        "frontal": np.degrees(np.arctan2(m[2], m[1])) * (-1.0 if side == "left" else 1.0)}
                 row.update(sign_features(acc[win], gyr[win], fs))
@@ -1139,7 +1313,17 @@ def simulated_gait_statistics(activity: str = "walking", n_subjects: int = 16, d
                     row[key] = _pair_statistic(pair, g_a, g_b, fs, AlignConfig())
                 for k, v in row.items():
                     values[seg].setdefault(k, []).append(v)
-    return {seg: {k: (float(np.mean(v)), float(np.std(v))) for k, v in d.items()} for seg, d in values.items()}
+    out = {}
+    for seg, d in values.items():
+        out[seg] = {}
+        for k, v in d.items():
+            if k.startswith("ph_"):  # unit phasors: circular mean and SD, degrees
+                r = complex(np.mean(v))
+                out[seg][k] = (float(np.degrees(np.angle(r))),
+                               float(np.degrees(np.sqrt(-2.0 * np.log(max(abs(r), 1e-12))))))
+            else:
+                out[seg][k] = (float(np.mean(v)), float(np.std(v)))
+    return out
 
 
 def angle_errors_deg(r_est: np.ndarray, r_true: np.ndarray) -> np.ndarray:
