@@ -196,3 +196,24 @@ def test_refined_joints_get_the_numbers_of_their_own_refined_predictor(walker):
                                                                  fs=100)
     assert out.joints == ["lknee"]
     assert np.array_equal(out.angles["lknee"], want)
+
+
+def test_real_recording_cut_to_its_walking_is_aligned_from_gait_alone(data_dir):
+    """The Kuopio trial without its standing start and end: every mounting comes from the gait (the feet from
+    their own travel, the legs made to agree along and across), confidently and without warnings, and every
+    joint's flexion stays close to that of the whole trial aligned with its standing period (a sensor turned
+    the wrong way round would be off by tens of degrees; benchmarks/alignment.py prints the figures)."""
+    import dataclasses
+
+    rec = imukin.load_recording(data_dir / "real" / "kuopio", fs=100)
+    whole = imukin.predict(rec)
+    cut = dataclasses.replace(rec, acc={k: v[250:852] for k, v in rec.acc.items()},
+                              gyr={k: v[250:852] for k, v in rec.gyr.items()})
+    out = imukin.predict(cut)
+    assert out.warnings == [] and set(out.angles) == set(JOINTS6)
+    rules = {s: m["sign_rule"] for s, m in out.mounting.items()}
+    assert rules["rfoot"].startswith("gait+zupt") and rules["lfoot"].startswith("gait+zupt")
+    assert all(rules[s].endswith("+leg") for s in ("rthigh", "lthigh", "rshank", "lshank")), rules
+    assert all(m["confidence"] > 0.9 for m in out.mounting.values())
+    for j in JOINTS6:
+        assert np.abs(out.angles[j][:, 0] - whole.angles[j][250:852, 0]).mean() < 2.0, j
