@@ -1125,10 +1125,11 @@ def leg_signs(alignments: dict, gyr: dict, fs: float, activity: str = "walking",
     the wrong way round), in between the pair says nothing. Of the ways to turn over sensors whose
     sign came from the gait features alone (``sign_rule == "gait"``) that satisfy every deciding pair,
     the one turning over the least confidence is taken (:func:`flip_gait_sign`). Sensors tied by
-    deciding pairs then take the confidence of the most confident one left as it was. Then, in
-    walking, a pelvis whose sign came from the gait features alone is turned over where its
-    obliquity is out of phase with the thighs' swing (:data:`PELVIS_THIGH_PHASE`,
-    :func:`pelvis_thigh_statistic`; rule suffix ``+legs``). Changes ``alignments`` in place.
+    deciding pairs then take the confidence of the most confident one left as it was. Then a
+    pelvis whose sign came from the gait features alone is turned over where its obliquity is
+    out of phase with the thighs' swing and the thighs are at least as sure
+    (:data:`PELVIS_THIGH_PHASE`, :func:`pelvis_thigh_statistic`; rule suffix ``+legs``); a pelvis
+    signed otherwise only gets a note. Changes ``alignments`` in place.
 
     Parameters
     ----------
