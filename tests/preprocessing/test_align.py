@@ -490,7 +490,7 @@ def test_walking_pelvis_turned_the_wrong_way_is_turned_back_by_the_thighs(sim_pe
     assert 90.0 < PELVIS_THIGH_PHASE["walking"][0] < 150.0
     activity, recs = sim_people
     # the first of the two simulated walkers is one of the few (about 1 in 20) whose obliquity is out of the
-    # usual phase, which the normative bands (Schwartz et al. 2008) do not show; the second is usual
+    # usual phase (on them the rule fails, see PELVIS_THIGH_PHASE); the second is usual
     assert np.mean([pelvis_thigh_statistic(recs[0].gyr["pelvis"], recs[0].gyr[s + "thigh"], 100.0, 1.37, side)
                     for s, side in (("r", "right"), ("l", "left"))]) < -PELVIS_THIGH_MIN
     als, gyr, true = _aligned_from_gait(recs[1], ("pelvis", "rthigh", "lthigh"), activity, seed=33)

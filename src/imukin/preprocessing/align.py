@@ -67,8 +67,8 @@ axis is off by the person's deviation from the mean tilt (SD 2-8 deg), the
 medio-lateral axis by the frontal/transverse rotation mixed into the flexion axis
 (thigh in walking up to 10-15 deg); after step 6 the angles of the shipped networks are
 within 0.1-0.9 deg (mean per axis) of those with the true mountings, every joint, walking
-and running; about 1 simulated walker in 20 keeps a reversed pelvis (see
-:data:`PELVIS_THIGH_PHASE`).
+and running; about 1 walker in 20, whose pelvic obliquity is out of the usual phase, gets a
+reversed pelvis (see :data:`PELVIS_THIGH_PHASE`).
 
 B. With quiet standing (refinement)
 -----------------------------------
@@ -991,10 +991,10 @@ LEFT_RIGHT_MIN = 0.5  # |cos(phase - 180 deg)| below which the two legs decide n
 #: the stride frequency, degrees, (circular mean, circular SD) as above (key "ph_wx_thigh" of the pelvis).
 #: The pelvis drops on the swinging leg's side in a fixed phase with that leg's swing (a joint-angle pattern
 #: of gait, not of the simulated pelvis's translation); turning the pelvis's (or a thigh's) anterior axis
-#: over moves the phase by 180 deg. About 1 simulated walker in 20 has its obliquity out of that phase,
-#: which the normative bands do not show (Schwartz et al. 2008: obliquity above zero at 12-18 % of the
-#: cycle and below it at 60-66 %, one SD either side): a simulator limit, and that walker's pelvis is
-#: turned the wrong way.
+#: over moves the phase by 180 deg. About 1 simulated walker in 20 has its obliquity out of that phase (a
+#: small obliquity swing outweighed by the person's own deviation); the normative spread implies a few per
+#: cent of people too (Schwartz et al. 2008, free speed: obliquity 3.9 +- 2.1 deg at 12-18 % of the cycle).
+#: Such a person's pelvis is turned the wrong way, and confidently: the rule's known failure.
 PELVIS_THIGH_PHASE = {"walking": (117.5, 34.4), "running": (91.9, 18.5)}
 PELVIS_THIGH_MIN = 0.3  # |cos(phase - mean)| below which the pelvis-thigh phase decides nothing (72.5 deg
 #   from either the expected phase or its turned-over opposite: about 2 circular SDs in walking)
