@@ -504,6 +504,13 @@ def test_walking_pelvis_turned_the_wrong_way_is_turned_back_by_the_thighs(sim_pe
     assert np.allclose(pelvis.r_mount, right_frame, atol=1e-9), notes
     assert any(n.startswith("pelvis: turned over to agree with the rthigh and lthigh") for n in notes)
     assert pelvis.sign_rule == "gait+legs" and pelvis.evidence["pelvis_thigh_phase"] > PELVIS_THIGH_MIN
+    # one stride is enough for the pelvis (it turns only the pelvis), less is not
+    seg = {k: gyr[k] @ als[k].r_mount.T for k in ("pelvis", "rthigh")}
+    stride = pelvis.stride_s
+    for strides, decides in ((1.2, True), (0.9, False)):
+        n = int(strides * stride * 100.0)
+        c = pelvis_thigh_statistic(seg["pelvis"][:n], seg["rthigh"][:n], 100.0, stride, "right")
+        assert (c > PELVIS_THIGH_MIN) if decides else c == 0.0, (strides, c)
     pelvis.r_mount, pelvis.sign_rule = flip_gait_sign(pelvis, activity), "onset"  # wrong, but from a walking start
     notes = leg_signs(als, gyr, 100.0, activity)
     assert np.allclose(pelvis.r_mount, flip_gait_sign(SegmentAlignment("pelvis", right_frame), activity), atol=1e-9)
