@@ -1005,10 +1005,12 @@ MIN_PELVIS_STRIDES = 1.0  # ... and the pelvis-thigh one, which only ever turns 
 #   (walking x/z 70.6/78.1 -> 51.8/56.0 deg mean, running 10.3/9.1 -> 5.7/3.6)
 
 
-def _stride_phase(x: np.ndarray, y: np.ndarray, fs: float, stride_s: float) -> tuple[complex, float]:
-    """Phase of ``x`` relative to ``y`` (both (N,)) at the stride frequency, over windows of four strides:
-    ``(sum of c_x conj(c_y), sum of |c_x| |c_y|)`` over the windows, ``c`` each window's Fourier
-    coefficient at 1 / stride_s."""
+def _stride_phase(x: np.ndarray, y: np.ndarray, fs: float, stride_s: float, cfg: AlignConfig
+                  ) -> tuple[complex, float]:
+    """Phase of ``x`` relative to ``y`` (both (N,), low-passed at ``cfg.lowpass_hz`` first) at the stride
+    frequency, over windows of four strides: ``(sum of c_x conj(c_y), sum of |c_x| |c_y|)`` over the
+    windows, ``c`` each window's Fourier coefficient at 1 / stride_s."""
+    x, y = _lowpass(x, fs, cfg.lowpass_hz), _lowpass(y, fs, cfg.lowpass_hz)
     n_win = min(len(x), max(int(round(4.0 * stride_s * fs)), 1))
     e = np.exp(-2j * np.pi * np.arange(n_win) / (stride_s * fs))  # (n_win,)
     num, den = 0j, 0.0
@@ -1042,11 +1044,10 @@ def pelvis_thigh_statistic(gyr_pelvis: np.ndarray, gyr_thigh: np.ndarray, fs: fl
     cfg = cfg or AlignConfig()
     if activity not in PELVIS_THIGH_PHASE or not (np.isfinite(stride_s) and stride_s > 0):
         return 0.0
-    x = _lowpass(gyr_pelvis[:, 0], fs, cfg.lowpass_hz)
-    y = _lowpass(gyr_thigh[:, 2], fs, cfg.lowpass_hz) * (-1.0 if side == "left" else 1.0)
-    if len(x) < MIN_PELVIS_STRIDES * stride_s * fs:
+    if len(gyr_pelvis) < MIN_PELVIS_STRIDES * stride_s * fs:
         return 0.0
-    num, den = _stride_phase(x, y, fs, stride_s)
+    num, den = _stride_phase(gyr_pelvis[:, 0], gyr_thigh[:, 2] * (-1.0 if side == "left" else 1.0), fs, stride_s,
+                             cfg)
     if den < 1e-12:
         return 0.0
     return float((num * np.exp(-1j * np.radians(PELVIS_THIGH_PHASE[activity][0]))).real / den)
@@ -1085,7 +1086,7 @@ def _pelvis_sign(alignments: dict, gyr: dict, fs: float, activity: str, cfg: Ali
         return []
     if not pel.sign_rule.endswith("+legs"):
         pel.sign_rule = f"{pel.sign_rule}+legs"
-    pel.confidence = max(conf, pel.confidence) if c > 0 else conf
+    pel.confidence = conf  # turned over, or confirmed from below the warning level: the thighs' confidence
     pel.sign_confident = pel.confidence >= cfg.min_confidence
     return [note]
 
@@ -1112,8 +1113,7 @@ def left_right_statistic(gyr_right: np.ndarray, gyr_left: np.ndarray, fs: float,
     cfg = cfg or AlignConfig()
     if not (np.isfinite(stride_s) and stride_s > 0) or len(gyr_right) < MIN_PHASE_STRIDES * stride_s * fs:
         return 0.0
-    num, den = _stride_phase(_lowpass(gyr_left[:, 2], fs, cfg.lowpass_hz),
-                             _lowpass(gyr_right[:, 2], fs, cfg.lowpass_hz), fs, stride_s)
+    num, den = _stride_phase(gyr_left[:, 2], gyr_right[:, 2], fs, stride_s, cfg)
     return float(-num.real / den) if den > 1e-12 else 0.0
 
 
@@ -1223,15 +1223,14 @@ def _settle_signs(names: list, als: list, decide: dict, keys: dict, flips: tuple
         top = max((k for k in members if not flips[k]), key=lambda k: als[k].confidence)
         for k in members:
             al, name = als[k], names[k]
+            where = "along the leg" if name[0] == names[top][0] else "across the legs"
             if flips[k]:
                 old = al.confidence
                 al.r_mount = flip_gait_sign(al, activity, "right" if name[0] == "r" else "left")
-                where = "along the leg" if name[0] == names[top][0] else "across the legs"
                 notes.append(f"{name}: turned over to agree with the {names[top]} {where} (the gait "
                              f"features had given confidence {old:.2f})")
             elif als[top].confidence - al.confidence >= 0.01:
                 if al.confidence < cfg.min_confidence:  # it was uncertain (and warned about): say why not now
-                    where = "along the leg" if name[0] == names[top][0] else "across the legs"
                     notes.append(f"{name}: sign confirmed by the {names[top]} {where}; confidence "
                                  f"{al.confidence:.2f} -> {als[top].confidence:.2f}")
             else:
@@ -1287,6 +1286,7 @@ def simulated_gait_statistics(activity: str = "walking", n_subjects: int = 16, d
                        errors=replace(SensorErrorConfig(), mount_sd_deg=0.0))
     values: dict[str, dict[str, list]] = {s: {} for s in SEGMENT_TYPES}
     n_win = int(round(window_s * fs))
+    acfg = AlignConfig()  # the statistics are those of the default settings
     for rec in simulate_corpus(cfg, workers=workers):
         for name in rec.acc:
             seg, side = _segment_type(name), _segment_side(name)
@@ -1299,15 +1299,13 @@ def simulated_gait_statistics(activity: str = "walking", n_subjects: int = 16, d
                     continue
                 m = acc[win].mean(axis=0)
                 if side == "right" and seg != "pelvis":  # the left leg's same segment over the same frames
-                    num, _ = _stride_phase(_lowpass(rec.gyr["l" + seg][start:start + n_win][win][:, 2], fs,
-                                                    AlignConfig().lowpass_hz),
-                                           _lowpass(gyr[win][:, 2], fs, AlignConfig().lowpass_hz), fs, stride_s)
+                    num, _ = _stride_phase(rec.gyr["l" + seg][start:start + n_win][win][:, 2], gyr[win][:, 2], fs,
+                                           stride_s, acfg)
                     values[seg].setdefault("ph_wz_left", []).append(num / max(abs(num), 1e-12))
                 if seg == "pelvis" and activity in PELVIS_THIGH_PHASE:
                     for thigh, sgn in (("rthigh", 1.0), ("lthigh", -1.0)):  # a left thigh's rate negated
-                        num, _ = _stride_phase(_lowpass(gyr[win][:, 0], fs, AlignConfig().lowpass_hz),
-                                               sgn * _lowpass(rec.gyr[thigh][start:start + n_win][win][:, 2], fs,
-                                                              AlignConfig().lowpass_hz), fs, stride_s)
+                        num, _ = _stride_phase(gyr[win][:, 0], sgn * rec.gyr[thigh][start:start + n_win][win][:, 2],
+                                               fs, stride_s, acfg)
                         values[seg].setdefault("ph_wx_thigh", []).append(num / max(abs(num), 1e-12))
                 row = {"tilt": np.degrees(np.arctan2(m[0], m[1])),
                        "frontal": np.degrees(np.arctan2(m[2], m[1])) * (-1.0 if side == "left" else 1.0)}
@@ -1317,7 +1315,7 @@ def simulated_gait_statistics(activity: str = "walking", n_subjects: int = 16, d
                     pair, key = (("shank", "foot"), "c_wz_shank") if seg == "foot" else (("thigh", "shank"),
                                                                                        "cc_wz_shank")
                     g_a, g_b = (shank, gyr[win]) if seg == "foot" else (gyr[win], shank)
-                    row[key] = _pair_statistic(pair, g_a, g_b, fs, AlignConfig())
+                    row[key] = _pair_statistic(pair, g_a, g_b, fs, acfg)
                 for k, v in row.items():
                     values[seg].setdefault(k, []).append(v)
     out = {}
@@ -1368,4 +1366,6 @@ __all__ = ["AlignConfig", "SegmentAlignment", "apply_alignment", "still_mask", "
            "angle_errors_deg", "SIGN_RULES", "STRIDE_RANGE_S", "MEAN_FORCE_TILT_DEG", "SIGN_FEATURES",
            "stride_period", "gait_window", "sign_features", "sign_log_likelihood", "pelvis_forward_axis",
            "align_from_gait", "align_from_standing", "simulated_gait_statistics", "LEG_PAIR_STATS", "LEG_PAIR_MIN",
-           "flip_gait_sign", "leg_signs"]
+           "flip_gait_sign", "leg_signs",
+           "LEFT_RIGHT_PHASE", "LEFT_RIGHT_MIN", "PELVIS_THIGH_PHASE", "PELVIS_THIGH_MIN", "left_right_statistic",
+           "pelvis_thigh_statistic"]
