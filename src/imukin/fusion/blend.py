@@ -29,6 +29,14 @@ Tried and not adopted (measured with the shipped walking and running models):
   towards the angle network (walking hip adduction w = 1), but Kuopio flexion got worse (right
   hip 2.00 -> 2.19, left hip 1.24 -> 1.36 deg, cnn) and held-out simulated people did not
   gain (walking hip flexion 1.09 -> 1.16 as simulated).
+- *Falling back to the angle network per recording where that cross-talk is out of range*
+  (adduction or rotation of a recording whose ``|k|`` exceeded the largest over the 30
+  validation legs took ``w = 1``). On held-out simulated people it fell back on 0-6 legs of
+  24 per cell and made every such cell slightly worse (walking hip rotation 1.19 -> 1.20,
+  ankle adduction 1.28 -> 1.30, running hip rotation 1.30 -> 1.37, cnn); on the Kuopio
+  trial it changed no scored cell (left hip adduction has ``|k|`` 0.27 over the recording,
+  the validation legs up to 0.30), and over the validation legs themselves no threshold
+  on walking hip adduction beat never falling back: a large ``k`` there is not beta's error.
 """
 from __future__ import annotations
 
