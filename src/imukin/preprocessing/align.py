@@ -82,6 +82,16 @@ B. With quiet standing (refinement)
    standing attitude over the first ``onset_s`` seconds of motion, the specific force
    is rotated into that frame, gravity removed, and integrated once; the mean
    horizontal velocity points forward. Rule ``onset``, decisive above 0.15 m/s.
+   The walking direction is the segment's anterior axis only as far as the person
+   stood with the limb turned neither in nor out; the evidence records how far the
+   functional flexion axis lies from it (``flexion_axis_vs_travel_deg``). Taking the
+   thighs' and shanks' heading from their flexion axes instead (the standing vertical
+   kept) was measured on the Kuopio trial (left thigh 23.5 deg apart, the other
+   sensors 4-11): left hip adduction 1.52 -> 1.17 deg (cnn; with the optimisation stage
+   2.02 -> 1.16) and left knee flexion with the stage 1.31 -> 1.11, but left ankle
+   flexion 2.70 -> 2.93 (1.99 -> 2.44) and the six flexion errors' sum unchanged
+   (13.63 -> 13.62 deg, cnn); with no standing in the simulator nothing else can judge
+   it, so the walking direction stays.
 3. **Without a walking start** (thigh, shank, foot) the flexion axis gives z and its
    sign comes from ``swing_peak`` (thigh) or ``mean_tilt`` relative to the standing
    vertical (shank and foot lean back / point down on average).
