@@ -5,7 +5,7 @@ gateway240/opensim-core-examples): 7 Xsens MTw2 (pelvis, thighs, shanks, feet), 
 ~1.8 s standing then comfortable walking; optical marker clusters seen from ~4.6 to 8.6 s.
 
 Reference: joint angles from the marker clusters (:mod:`imukin.evaluation.marker_reference`:
-rigid cluster frames, IMU-marker lag by cross-correlation, functional flexion axes).
+rigid cluster frames, IMU-marker lag by cross-correlation, the knees' flexion axes found functionally).
 Metrics over the IMU samples where the reference exists: offset-removed RMSE, Pearson r,
 raw RMSE (:func:`imukin.evaluation.metrics.sequence_metrics`), degrees.
 
@@ -285,7 +285,8 @@ def main() -> int:
     print(f"IMU-marker lag {ref.lag_s * 1000:+.1f} ms (markers behind IMUs; per segment: " + ", ".join(
         f"{s} {d['offset_s'] * 1000:+.0f} ms r {d['corr']:.2f}" for s, d in ref.sync.items() if "offset_s" in d) + ")")
     print("sensor alignment rules: " + ", ".join(f"{s} {v}" for s, v in align_info.items()))
-    print("functional flexion axes: " + ", ".join(
+    print("functional flexion axes (dominant relative rotation; used for the knees, see "
+          "imukin.evaluation.marker_reference): " + ", ".join(
         f"{j} {'used' if a['used'] else 'NOT used'} (tilt {a['tilt_from_midstance_z_deg'][0]:.0f}/"
         f"{a['tilt_from_midstance_z_deg'][1]:.0f} deg)" for j, a in ref.axes.items()))
     print("reference frames: " + ", ".join(f"{j} {int(ref.valid(j).sum())}" for j in ref.angles))

@@ -87,3 +87,37 @@ def test_recordings_that_do_not_overlap_raise():
     with pytest.raises(ImukinError, match="overlap") as e:
         reference_angles(markers, gyr, FS, cfg=ReferenceConfig(marker_map=MAP), lag_s=30.0)
     assert "\n" not in str(e.value)
+
+
+def test_the_hip_keeps_its_own_frame_where_its_rotation_is_not_a_hinge():
+    """A hip that turns inwards as it flexes has a dominant rotation tilted from its flexion axis:
+    the reference keeps the flexion of the angle convention (the knee alone takes its functional axis)."""
+    n = 600
+    (rt, ot), (rs, os_), _ = _truth(n)
+    hip = rt.as_euler("zyx", degrees=True)[:, 0]
+    turn = 0.4 * (hip - hip.mean())  # deg of rotation about the long axis, in phase with flexion
+    knee = rt.inv() * rs  # the knee as _truth made it
+    rt = rt * Rotation.from_euler("y", turn[:, None], degrees=True)
+    rs = rt * knee
+    local = {**LOCAL, "pelvis": np.array([[0.1, 0.05, 0.1], [0.1, 0.05, -0.1], [-0.1, 0.08, 0.06],
+                                           [-0.1, 0.02, -0.06]])}
+    names = {**NAMES, "pelvis": ["Pelvis1", "Pelvis2", "Pelvis3", "Pelvis4"]}
+    pelvis = (Rotation.identity(n), ot + [0.0, 0.05, 0.0])
+    cols, labels = [], []
+    for seg, (rot, origin) in {"pelvis": pelvis, "rthigh": (rt, ot), "rshank": (rs, os_)}.items():
+        for k, name in enumerate(names[seg]):
+            cols.append(origin + rot.apply(local[seg][k]))
+            labels.append(name)
+    markers = MarkerData(labels=labels, fs=FS, xyz=np.stack(cols, axis=1), source="synthetic")
+    gyr = {s: angular_velocity(r.as_matrix(), FS) for s, r in (("rthigh", rt), ("rshank", rs))}
+    mapping = {**MAP, "pelvis": names["pelvis"]}
+    ref = reference_angles(markers, gyr, FS, cfg=ReferenceConfig(marker_map=mapping))
+    hinge = reference_angles(markers, gyr, FS, cfg=ReferenceConfig(marker_map=mapping,
+                                                                    functional_joints=("hip", "knee")))
+    assert ref.axes["rhip"]["tilt_from_midstance_z_deg"][1] > 5  # the dominant rotation is tilted
+    assert not ref.axes["rhip"]["used"] and hinge.axes["rhip"]["used"]
+    ok = ref.valid("rhip") & hinge.valid("rhip")
+    truth = hip - hip.mean()
+    own = sequence_metrics(ref.angles["rhip"][ok], np.stack([truth, 0 * truth, turn], 1)[ok])["flexion"]
+    tilted = sequence_metrics(hinge.angles["rhip"][ok], np.stack([truth, 0 * truth, turn], 1)[ok])["flexion"]
+    assert own["rmse_offset_removed"] < 0.5 * tilted["rmse_offset_removed"]

@@ -16,15 +16,21 @@ How
    velocity (:func:`imukin.preprocessing.synchronize.sync_imu_mocap`; norms do not
    depend on how the sensor sits on the segment). The lag is the median over segments
    whose estimate is confident (>= ``min_confidence``), else over all.
-3. **Flexion axis, functionally.** Per joint, the relative rotation of the distal
-   segment with respect to the proximal one is collected over the trial; its dominant
-   direction (first principal direction of its rotation vectors about the mean pose)
-   is the flexion axis, fixed in both segments (expressed in each one's frame), signed
-   to point to the subject's right. An axis more than ``max_axis_tilt_deg`` from the
-   mid-stance z is not believed (the joint's motion is then not hinge-like enough) and
-   the mid-stance z is kept. Each segment's frame is then turned minimally so that its z
-   axis is that axis (y, the long axis from the mid-stance posture, is made orthogonal
-   to it; x = y x z). ``functional_axes=False`` keeps the mid-stance frames.
+3. **Flexion axis, functionally, for the knee.** Per joint of ``functional_joints``
+   (the knee by default), the relative rotation of the distal segment with respect to
+   the proximal one is collected over the trial; its dominant direction (first principal
+   direction of its rotation vectors about the mean pose) is the flexion axis, fixed in
+   both segments (expressed in each one's frame), signed to point to the subject's right.
+   An axis more than ``max_axis_tilt_deg`` from the mid-stance z is not believed (the
+   joint's motion is then not hinge-like enough) and the mid-stance z is kept. Each
+   segment's frame is then turned minimally so that its z axis is that axis (y, the long
+   axis from the mid-stance posture, is made orthogonal to it; x = y x z). The hip is a
+   ball joint: its dominant rotation mixes adduction and rotation into a direction that is
+   not the flexion axis of the angle convention (on the Kuopio trial it lay 23-32 deg from
+   the mid-stance z), so its flexion stays about the mid-stance z of the pelvis, as the
+   pelvis's medio-lateral axis defines it; the ankle's dominant rotation is the combined
+   talocrural and subtalar motion. ``functional_joints=()`` keeps the mid-stance frames
+   everywhere.
 4. **Angles.** :func:`imukin.conventions.joint_angles` of the two frames, then read on the
    IMU timeline at ``t + lag`` (linear interpolation; NaN where the markers are missing).
 
@@ -38,10 +44,10 @@ Limits
   from a long axis that is off by the mid-stance posture, and soft-tissue artefact
   (skin-mounted clusters move on the bone by several millimetres, up to about 5 deg
   about the long axis of the thigh) is in the reference as it is in the IMUs.
-* The functional axis is the joint's dominant rotation over the trial. It is the knee's
-  flexion axis to within a few degrees; for the hip it mixes in some adduction and
-  rotation (they are small in walking); for the ankle it is the combined
-  talocrural/subtalar motion, so ankle adduction and rotation are the least meaningful.
+* The knee's functional axis is its dominant rotation over the trial, its flexion axis
+  to within a few degrees. Hip and ankle flexion rest on the mid-stance frames (a few
+  degrees of the posture's cross-talk); ankle adduction and rotation from a three-marker
+  foot are the least meaningful.
 * The lag is one constant (the clocks are assumed not to drift over a short trial) found
   to about a sample; it is only as good as the cross-correlation's peak (``sync``
   reports each segment's correlation and confidence).
@@ -71,7 +77,8 @@ class ReferenceConfig:
 
     cutoff_hz: float = 6.0  # Hz, zero-phase low-pass of the segment frames (gait kinematics live below ~6 Hz)
     max_gap_s: float = 0.1  # s, longest marker or frame gap bridged
-    functional_axes: bool = True  # flexion axis from the joint's dominant relative rotation (else mid-stance frames)
+    functional_joints: tuple = ("knee",)  # joints whose flexion axis is their dominant relative rotation (hinge-
+    # like ones); the others keep the mid-stance frames. The hip's rotation is not hinge-like (see the notes)
     max_lag_s: float = 1.0  # s, largest IMU-marker lag searched
     min_confidence: float = 0.3  # segments whose lag estimate is less confident are left out of the median
     min_overlap_s: float = 1.0  # s, least time with a reference on the IMU timeline
@@ -273,13 +280,13 @@ def reference_angles(markers: MarkerData, gyr: dict, fs_imu: float, n_imu: int |
                 continue
             rp, rd = frames[prox], frames[dist]
             name = joint_name(joint, side)
-            if cfg.functional_axes:
-                try:
-                    ap, ad, share = functional_axis(rp, rd, markers.fs)
-                except ImukinError:
-                    continue
+            try:  # found for every joint, so that the summary says how hinge-like each one moved
+                ap, ad, share = functional_axis(rp, rd, markers.fs)
+            except ImukinError:
+                ap = None
+            if ap is not None:
                 tilt = [float(np.degrees(np.arccos(min(1.0, a[2])))) for a in (ap, ad)]
-                used = max(tilt) <= cfg.max_axis_tilt_deg
+                used = joint in cfg.functional_joints and max(tilt) <= cfg.max_axis_tilt_deg
                 axes[name] = {"axis_proximal": ap.round(4).tolist(), "axis_distal": ad.round(4).tolist(),
                               "share": round(share, 4), "tilt_from_midstance_z_deg": [round(t, 2) for t in tilt],
                               "used": bool(used)}
