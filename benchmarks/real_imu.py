@@ -65,6 +65,8 @@ OPENSIM_COORDS = {("hip", "flexion"): ("hip_flexion_{s}", 1.0), ("hip", "adducti
                   ("ankle", "flexion"): ("ankle_angle_{s}", 1.0)}
 #: Axes reported per joint: ankle adduction/rotation are not meaningful with a three-marker foot (see diagnosis).
 AXES = {"hip": ANGLE_AXES, "knee": ANGLE_AXES, "ankle": ("flexion",)}
+#: Offset-removed flexion RMSE (deg) and Pearson r (None: no target) per joint type, as TARGETS says.
+FLEXION_TARGETS = {"hip": (1.5, 0.995), "knee": (1.5, 0.995), "ankle": (3.0, None)}
 TARGETS = "Targets (offset-removed flexion): knee and hip <= 1.5 deg and r >= 0.995, ankle <= 3 deg; " \
           "refined never worse than the network alone."
 PUBLISHED = "OpenSense published on this trial (flexion): rknee 2.1 (r 0.993), lknee 1.8 (0.995), rhip 2.2 (0.997), " \
@@ -194,6 +196,36 @@ def table(results: dict, methods: list[str]) -> str:
     return "\n".join(lines)
 
 
+def verdicts(results: dict) -> str:
+    """The targets checked on the measured table: flexion per joint with the optimisation stage (the verdict
+    for cnn+refined, ``imukin predict --refine``'s default), beside OpenSense, and every cell where the stage
+    is worse than its network."""
+    lines = ["| joint | cnn+refined | transformer+refined | OpenSense | target | verdict (cnn+refined) |",
+             "| --- | ---: | ---: | ---: | --- | --- |"]
+    for (jn, axis), row in results.items():
+        if axis != "flexion":
+            continue
+        joint = jn[1:]
+        limit, r_min = FLEXION_TARGETS[joint]
+        m = row.get("cnn+refined")
+        if m is None:
+            continue
+        ok = m["rmse_offset_removed"] <= limit and (r_min is None or m["r"] >= r_min)
+        cells = [row.get(k) for k in ("cnn+refined", "transformer+refined", "OS shipped")]
+        lines.append(f"| {jn} | " + " | ".join("-" if c is None else f"{c['rmse_offset_removed']:.2f} / {c['r']:.3f}"
+                                              for c in cells)
+                     + f" | <= {limit:g}{'' if r_min is None else f', r >= {r_min:g}'} | {'met' if ok else 'MISSED'} |")
+    worse = []
+    for (jn, axis), row in results.items():
+        for net in ("cnn", "transformer"):
+            a, b = row.get(net), row.get(f"{net}+refined")
+            if a and b and round(b["rmse_offset_removed"], 2) > round(a["rmse_offset_removed"], 2):
+                worse.append(f"{jn} {axis} {net}: {a['rmse_offset_removed']:.2f} -> {b['rmse_offset_removed']:.2f}")
+    lines.append("\nThe optimisation stage worse than its network (offset-removed RMSE, deg): "
+                 + ("; ".join(worse) if worse else "nowhere"))
+    return "\n".join(lines)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with the Kuopio trial")
@@ -298,6 +330,7 @@ def main() -> int:
           f"frames {sim.attrs['frames']}), same reference\n")
     print(table(simres, nets))
     print("\n" + TARGETS)
+    print(verdicts(real))
     print(PUBLISHED)
     plot(curves, args.out)
     print(f"\nplots: {args.out}/")
