@@ -121,3 +121,9 @@ def test_the_hip_keeps_its_own_frame_where_its_rotation_is_not_a_hinge():
     own = sequence_metrics(ref.angles["rhip"][ok], np.stack([truth, 0 * truth, turn], 1)[ok])["flexion"]
     tilted = sequence_metrics(hinge.angles["rhip"][ok], np.stack([truth, 0 * truth, turn], 1)[ok])["flexion"]
     assert own["rmse_offset_removed"] < 0.5 * tilted["rmse_offset_removed"]
+
+
+def test_functional_joints_are_checked():
+    assert ReferenceConfig(functional_joints="hip").functional_joints == ("hip",)
+    with pytest.raises(ImukinError, match="hips"):
+        ReferenceConfig(functional_joints=("hips",))

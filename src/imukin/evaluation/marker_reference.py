@@ -61,7 +61,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from imukin.conventions import JOINT_NAMES, SIDES, joint_angles, joint_name, joint_segments
+from imukin.conventions import JOINT_NAMES, SIDES, check_choice, joint_angles, joint_name, joint_segments
 from imukin.errors import ImukinError
 from imukin.io.c3d import MarkerData
 from imukin.preprocessing.synchronize import sync_imu_mocap
@@ -84,6 +84,12 @@ class ReferenceConfig:
     min_overlap_s: float = 1.0  # s, least time with a reference on the IMU timeline
     max_axis_tilt_deg: float = 30.0  # deg, a functional axis farther than this from the mid-stance z is not used
     marker_map: object = None  # marker map (file, dict, preset name) or None: detected from the marker names
+
+    def __post_init__(self) -> None:
+        joints = (self.functional_joints,) if isinstance(self.functional_joints, str) else self.functional_joints
+        self.functional_joints = tuple(joints)
+        for joint in self.functional_joints:
+            check_choice("functional_joints entry", joint, JOINT_NAMES)
 
 
 @dataclass
