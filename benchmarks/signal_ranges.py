@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from imukin.api import find_mounting
-from imukin.conventions import SIDES
+from imukin.conventions import SIDES, segment_name
 from imukin.errors import ImukinError
 from imukin.io.job_h5 import iter_dataset
 from imukin.io.recording import load_recording
@@ -46,7 +46,7 @@ def signal_stats(acc: np.ndarray, gyr: np.ndarray) -> np.ndarray:
 def real_stats(path: Path, fs: float | None, sensors: dict | None = None) -> dict:
     """``{segment name: (4,)}`` over each leg sensor's walking frames, aligned as imukin predict aligns them."""
     rec = load_recording(path, fs=fs, sensors=sensors)
-    legs = [f"{side[0]}{seg}" for seg in SEGMENTS for side in SIDES if f"{side[0]}{seg}" in rec.acc]
+    legs = [segment_name(seg, side) for seg in SEGMENTS for side in SIDES if segment_name(seg, side) in rec.acc]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # alignment notes are not this table's subject
         mounting, _ = find_mounting(rec, legs, "walking")
@@ -68,7 +68,7 @@ def simulated_stats(n: int, duration_s: float, workdir: Path) -> dict:
     for rec in iter_dataset(path, rmat=False):
         for seg in SEGMENTS:
             for side in SIDES:
-                name = f"{side[0]}{seg}"
+                name = segment_name(seg, side)
                 if name in rec.acc:
                     out[seg].append(signal_stats(resample(rec.acc[name], rec.fs, FS),
                                                  resample(rec.gyr[name], rec.fs, FS)))
@@ -100,7 +100,7 @@ def main() -> int:
     print("| segment | statistic | real right / left | simulated | simulated legs beyond the real |")
     print("|---|---|---|---|---|")
     for seg, s in sim.items():
-        r = [real.get(f"{side[0]}{seg}") for side in SIDES]
+        r = [real.get(segment_name(seg, side)) for side in SIDES]
         for k, stat in enumerate(STATS):
             vals = [x[k] for x in r if x is not None]
             real_txt = " / ".join("-" if x is None else f"{x[k]:.1f}" for x in r)

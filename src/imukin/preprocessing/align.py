@@ -115,7 +115,7 @@ import numpy as np
 from scipy.ndimage import uniform_filter1d
 from scipy.spatial.transform import Rotation
 
-from imukin.conventions import JOINT_TYPES, SEGMENT_TYPES, G, check_choice, joint_segments
+from imukin.conventions import JOINT_TYPES, SEGMENT_TYPES, G, check_choice, joint_segments, segment_name
 from imukin.errors import ImukinError
 
 SIGN_RULES = {  # per segment type, sign rules of the fallback without a walking start, tried in order
@@ -1068,7 +1068,8 @@ def _pelvis_sign(alignments: dict, gyr: dict, fs: float, activity: str, cfg: Ali
     pel = alignments.get("pelvis")
     if activity not in PELVIS_THIGH_PHASE or pel is None or "pelvis" not in gyr or pel.method != "auto":
         return []
-    thighs = [(s, side) for s, side in (("rthigh", "right"), ("lthigh", "left")) if s in alignments and s in gyr]
+    thighs = [(s, side) for s, side in ((segment_name("thigh", side), side) for side in ("right", "left"))
+              if s in alignments and s in gyr]
     stride_s = pel.stride_s if np.isfinite(pel.stride_s) else next(
         (alignments[s].stride_s for s, _ in thighs if np.isfinite(alignments[s].stride_s)), float("nan"))
     stats = [pelvis_thigh_statistic(gyr["pelvis"] @ pel.r_mount.T, gyr[s] @ alignments[s].r_mount.T, fs, stride_s,
@@ -1180,12 +1181,13 @@ def leg_signs(alignments: dict, gyr: dict, fs: float, activity: str = "walking",
             for k in ij:
                 als[k].evidence[keys[ij]] = c
     for seg in ("thigh", "shank", "foot"):
-        if "r" + seg not in index or "l" + seg not in index:
+        right, left = segment_name(seg, "right"), segment_name(seg, "left")
+        if right not in index or left not in index:
             continue
-        strides = [al.stride_s for al in (alignments["r" + seg], alignments["l" + seg]) if np.isfinite(al.stride_s)]
-        c = left_right_statistic(seg_gyr["r" + seg], seg_gyr["l" + seg], fs,
+        strides = [al.stride_s for al in (alignments[right], alignments[left]) if np.isfinite(al.stride_s)]
+        c = left_right_statistic(seg_gyr[right], seg_gyr[left], fs,
                                  float(np.mean(strides)) if strides else float("nan"), cfg)
-        ij = (index["r" + seg], index["l" + seg])
+        ij = (index[right], index[left])
         keys[ij] = "left_right_rates"
         if abs(c) >= LEFT_RIGHT_MIN:
             decide[ij] = 1 if c > 0 else -1
@@ -1309,11 +1311,12 @@ def simulated_gait_statistics(activity: str = "walking", n_subjects: int = 16, d
                     continue
                 m = acc[win].mean(axis=0)
                 if side == "right" and seg != "pelvis":  # the left leg's same segment over the same frames
-                    num, _ = _stride_phase(rec.gyr["l" + seg][start:start + n_win][win][:, 2], gyr[win][:, 2], fs,
-                                           stride_s, acfg)
+                    left = rec.gyr[segment_name(seg, "left")][start:start + n_win]
+                    num, _ = _stride_phase(left[win][:, 2], gyr[win][:, 2], fs, stride_s, acfg)
                     values[seg].setdefault("ph_wz_left", []).append(num / max(abs(num), 1e-12))
                 if seg == "pelvis" and activity in PELVIS_THIGH_PHASE:
-                    for thigh, sgn in (("rthigh", 1.0), ("lthigh", -1.0)):  # a left thigh's rate negated
+                    # a left thigh's rate negated
+                    for thigh, sgn in ((segment_name("thigh", "right"), 1.0), (segment_name("thigh", "left"), -1.0)):
                         num, _ = _stride_phase(gyr[win][:, 0], sgn * rec.gyr[thigh][start:start + n_win][win][:, 2],
                                                fs, stride_s, acfg)
                         values[seg].setdefault("ph_wx_thigh", []).append(num / max(abs(num), 1e-12))
