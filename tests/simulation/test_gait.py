@@ -215,8 +215,8 @@ def test_walking_foot_lies_flat_and_still_in_mid_stance(speed):
     the shank keeps rotating over it, so the ankle dorsiflexes. The templates alone had the foot
     pitching 5-20 deg and turning at 0.4-2 rad/s there. The mechanism is checked on the average
     person: drawn people whose curves raise the heel early leave the flat foot before 25 % of the
-    cycle (at 0.8 m/s 5 of 24 legs of seeds 11-22, 4 of 24 before simulator revision 2), earlier than
-    real heel rise (about 31 %, Perry & Burnfield 2010)."""
+    cycle (at 0.8 m/s 7 of 24 legs of seeds 11-22, 4 of 24 with simulator revision 1, whose warp ran
+    through mid-stance faster), earlier than real heel rise (about 31 %, Perry & Burnfield 2010)."""
     rng = np.random.default_rng(11)
     subject = SubjectParams()
     kin = generate_gait(subject, GaitConfig(duration_s=10.0, fs_internal=500.0, speed_m_s=speed, **STEADY), rng)
