@@ -171,13 +171,14 @@ def export_pretrained(run_dir: Path, name: str, summary: dict, corpus: Path) -> 
     weighting = "" if orientation else (", axes weighted in degrees" if tc.get("axis_weighting", "sd") == "degrees"
                                         else ", axes weighted each in its own SD")
     seed = TRAIN_SEEDS.get(str(meta.get("activity")), "?")
+    revision = int(file_attrs(corpus).get("simulator_revision", 1))  # a file without it is revision 1
     val_name = "RMSE, offset removed per leg" if tc.get("val_metric") == "rmse_offset_removed" else "RMSE"
     card = f"""# {name}
 
 - **Task**: {task} from two IMUs
   (proximal and distal segment), 16 channels as in `imukin.conventions.CHANNELS`, at {meta.get('fs'):g} Hz.
 - **Model**: `{model.model_name}` with config `{json.dumps(asdict(model.config))}`.
-- **Data**: imukin synthetic corpus `{corpus.name}`{resampled} (seed {seed}, full
+- **Data**: imukin synthetic corpus `{corpus.name}`{resampled} (simulator revision {revision}, seed {seed}, full
   default sensor error model: noise, bias, bias drift, scale, misalignment, placement and mounting errors,
   soft-tissue wobble), data hash `{meta.get('data_hash')}`.
 - **Split**: by subject, seed {tc.get('split_seed', 0)}: {len(split.get('train', []))} train /
