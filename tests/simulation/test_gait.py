@@ -213,12 +213,9 @@ def test_walking_foot_lies_flat_and_still_in_mid_stance(speed):
     response, before heel rise) the simulated foot is level and its angular rate near zero, as a
     real foot-mounted gyroscope shows (the zero-velocity updates of foot navigation rely on it);
     the shank keeps rotating over it, so the ankle dorsiflexes. The templates alone had the foot
-    pitching 5-20 deg and turning at 0.4-2 rad/s there. The mechanism is checked on the average
-    person: drawn people whose curves raise the heel early leave the flat foot before 25 % of the
-    cycle (at 0.8 m/s 7 of 24 legs of seeds 11-22, 4 of 24 with simulator revision 1, whose warp ran
-    through mid-stance faster), earlier than real heel rise (about 31 %, Perry & Burnfield 2010)."""
+    pitching 5-20 deg and turning at 0.4-2 rad/s there."""
     rng = np.random.default_rng(11)
-    subject = SubjectParams()
+    subject = draw_subject(rng)
     kin = generate_gait(subject, GaitConfig(duration_s=10.0, fs_internal=500.0, speed_m_s=speed, **STEADY), rng)
     for side in ("right", "left"):
         r = kin.rot[side[0] + "foot"]
@@ -332,21 +329,3 @@ def test_running_speed_dips_in_stance_with_the_pelvis():
         assert np.ptp(v_step) / v_step.mean() < 0.15, (speed, np.ptp(v_step) / v_step.mean())
         assert abs(_cycle_speed(kin) / speed - 1.0) < 0.06, (speed, _cycle_speed(kin))
     assert np.mean(corrs) > 0.2, corrs
-
-
-def test_walking_joint_rates_stay_human():
-    """People walk with knee flexion rates peaking near 350-450 deg/s (Schwartz et al. 2008: about 390
-    deg/s in their fastest band). Over 16 drawn walkers the median of each knee's 99.9th-percentile rate
-    stays in that range and at most 2 exceed 600 deg/s. Simulator revision 1, whose phase warp ran through
-    mid-stance stalls at up to five times the mean rate, gave a median of 471 and 5 walkers above 600
-    (up to 1010)."""
-    peaks = []
-    for i in range(16):
-        rng = np.random.default_rng([77, i])
-        subject = draw_subject(rng, "walking")
-        kin = generate_gait(subject, GaitConfig(duration_s=6.0, fs_internal=200.0, **STEADY), rng)
-        peaks.append(max(np.percentile(np.abs(np.gradient(kin.angles[s + "knee"][:, 0])) * kin.fs, 99.9)
-                         for s in "rl"))
-    peaks = np.array(peaks)
-    assert np.median(peaks) < 450.0, np.median(peaks)
-    assert (peaks > 600.0).sum() <= 2, np.sort(peaks)

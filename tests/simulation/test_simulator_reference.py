@@ -1,4 +1,4 @@
-"""imukin.simulation.corpus: a small corpus equals the one recorded by SIMULATOR_REVISION 3, to rounding.
+"""imukin.simulation.corpus: a small corpus equals the one recorded by SIMULATOR_REVISION 1, to rounding.
 
 ``data/simulator_reference.npz`` holds, for one walking and one running subject (seed 7, 3 s,
 200 Hz, the default sensor error model), every 10th sample of each stored signal (float32),
@@ -17,7 +17,7 @@ from imukin.simulation.corpus import SIMULATOR_REVISION, CorpusConfig, simulate_
 from imukin.simulation.imu import interpolating_spline
 
 REFERENCE = Path(__file__).parent / "data" / "simulator_reference.npz"
-RECORDED_REVISION = 3  # SIMULATOR_REVISION when the reference was recorded
+RECORDED_REVISION = 1  # SIMULATOR_REVISION when the reference was recorded
 STEP = 10  # every 10th output sample is stored
 KINDS = ("acc", "gyr", "rmat", "angle")
 RTOL = 1e-6  # of each signal's largest magnitude: rounding only

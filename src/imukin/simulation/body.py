@@ -56,7 +56,7 @@ HEIGHT_M = {"female": (1.65, 0.065), "male": (1.785, 0.07)}
 #: forward flexes the hip by as much, the thigh keeps its path); its own part is small.
 DEV_OFFSET_SD_DEG = {"walking": np.array([3.5, 0.5, 1.0, 2.5, 2.0, 6.0, 3.5, 2.0, 5.0, 3.5, 2.5, 4.0]),
                      "running": np.array([3.5, 0.5, 1.0, 1.5, 2.0, 6.0, 2.5, 2.0, 5.0, 3.0, 2.5, 4.0])}
-#: Per-subject SD (deg) of the first-harmonic deviation coefficients (harmonic k: see DEV_HARMONIC_DECAY).
+#: Per-subject SD (deg) of the first-harmonic deviation coefficients; harmonic k gets 1/k of it.
 #: Walking: sagittal hip, knee and ankle (offsets and harmonics) about 1.3 times the running values, and
 #: CURVE_SCALE_SD below, bring the between-subject SD of simulated mean walking curves to the normative
 #: one (Schwartz et al. 2008 bands as mean +- 1 SD: knee and ankle flexion about 6.3 and 5.3 deg at free
@@ -64,12 +64,6 @@ DEV_OFFSET_SD_DEG = {"walking": np.array([3.5, 0.5, 1.0, 2.5, 2.0, 6.0, 3.5, 2.0
 #: ones some simulated runners lose their flight phase.
 DEV_HARMONIC_SD_DEG = {"walking": np.array([0.6, 1.4, 2.2, 2.6, 1.5, 2.0, 3.9, 0.8, 1.5, 2.9, 1.0, 1.0]),
                        "running": np.array([0.6, 1.4, 2.2, 2.0, 1.5, 2.0, 3.0, 0.8, 1.5, 2.2, 1.0, 1.0])}
-#: Harmonic k of the deviations gets ``DEV_HARMONIC_SD_DEG / k ** DEV_HARMONIC_DECAY``. Walking: people differ
-#: smoothly (1/k^2: each harmonic adds less to the joint rates); with 1/k every harmonic added as much rate
-#: as the first, and their sum stalled the stance foot's sweep in mid-stance for most drawn walkers (no-slip
-#: pelvis speed below 0.3 of its mean in 32 of 40, the average person's lowest 0.5), which the phase warp
-#: turned into non-physiological swing rates. Running keeps 1/k (its models were trained on it; unmeasured).
-DEV_HARMONIC_DECAY = {"walking": 2.0, "running": 1.0}
 #: Walking: per-subject relative SD of each curve's range (its excursion about the cycle mean is scaled by
 #: ``1 + CURVE_SCALE_SD * z``): people differ most at the peaks (swing knee flexion, push-off),
 #: which low-order Fourier deviations alone cannot give. Hip flexion and pelvic rotation get
@@ -173,7 +167,7 @@ def draw_subject(rng: np.random.Generator, activity: str = "walking") -> Subject
     dev[CURVE_CHANNELS.index("hip_flexion"), 0] += dev[CURVE_CHANNELS.index("pelvis_tilt"), 0]
     for k in range(1, N_DEV_HARMONICS + 1):
         z = np.clip(rng.standard_normal((N_CURVES, 2)), -2.5, 2.5)
-        dev[:, 2 * k - 1:2 * k + 1] = (DEV_HARMONIC_SD_DEG[activity] / k ** DEV_HARMONIC_DECAY[activity])[:, None] * z
+        dev[:, 2 * k - 1:2 * k + 1] = (DEV_HARMONIC_SD_DEG[activity] / k)[:, None] * z
     strike = 0.0
     if activity == "running" and rng.random() < 0.25:
         strike = float(rng.uniform(6.0, 15.0))

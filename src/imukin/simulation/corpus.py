@@ -43,11 +43,8 @@ from imukin.workers import process_pool
 GENERATOR = f"imukin-synthetic-{__version__}"
 #: Revision of the simulated physics: bumped whenever the same configuration and seed give other signals,
 #: so that a corpus cached by an earlier revision is simulated again (:func:`is_current_corpus`).
-#: A file without the attribute is revision 1. Revision 2: the walking phase warp no longer raises a
-#: joint's flexion rate above its unwarped peak (:data:`~imukin.simulation.gait.stride.WALK_WARP_JOINT_SPEEDUP`
-#: 1). Revision 3: walking people's curve deviations fall off as 1/k^2 over the harmonics
-#: (:data:`~imukin.simulation.body.DEV_HARMONIC_DECAY`) and the warp may raise a joint's peak rate 1.5 times.
-SIMULATOR_REVISION = 3
+#: A file without the attribute is revision 1.
+SIMULATOR_REVISION = 1
 
 
 @dataclass

@@ -100,11 +100,11 @@ JOINT_SETTINGS = {
     # rknee 2.31 -> 2.06, lknee 2.74 -> 2.47; Vicon-marker IMUs 1.74 -> 1.70), but on the real sensors rknee
     # went 1.58 -> 1.67, lknee 1.82 -> 1.60, and with the optimisation stage (its blend fitted on its own
     # validation people) 1.15 -> 1.32 and 1.31 -> 1.44: not shipped.
-    # The walking knee CNN and its orientation network retrained on simulator revision 3 (this recipe, 600
-    # people) matched the revision-1 knee on revision-3 held-out people (flexion 1.27 -> 1.32; 24 others
-    # 1.25 -> 1.26 deg) but not on real motion: Kuopio real sensors rknee 1.58 -> 2.07, lknee 1.82 -> 1.82
-    # (with the stage 1.15 -> 1.27, 1.31 -> 1.36), IMUs simulated from the Kuopio markers 2.31 -> 2.61 and
-    # 2.74 -> 2.84, from three Vicon trials 1.74 -> 2.31: not shipped; the walking knee stays on revision 1.
+    # On a simulator with human joint rates (see imukin.simulation.gait.stride, the note under
+    # WALK_WARP_RATE_RANGE) the walking knee, hip and ankle CNNs, the ankle transformer and the orientation
+    # networks were retrained with this recipe: hip 1.75 / 2.04 -> 2.60 / 1.74 deg and ankle transformer
+    # 3.49 / 2.93 -> 3.72 / 3.33 on the Kuopio real sensors; knee and ankle CNN with two training seeds each
+    # in that note. Not shipped: the real checks did not say better.
     ("knee", "cnn"): dict(fs=100.0, steps=3000, model_overrides={"dilation": 1}),
 }
 # Two keys of a MODEL_SETTINGS or JOINT_SETTINGS entry are not TrainConfig fields (model_recipe takes

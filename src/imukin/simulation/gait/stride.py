@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from imukin.conventions import JOINT_NAMES, SIDES, G, joint_name
+from imukin.conventions import SIDES, G
 from imukin.simulation.body import SubjectParams
 from imukin.simulation.gait.contact import RUN_SPEED_DIP, forward_kinematics
 from imukin.simulation.gait.pose import FIT_HIP, FIT_SCALE, FIT_TOE_OFF, FIT_TRAIL, N_FIT, segment_pose, trail_fit_basis
@@ -34,15 +34,21 @@ WARP_HARMONICS = 16
 #: circular Gaussian smoothing (SD in cycles).
 WALK_WARP_RATE_RANGE = (0.2, 3.0)
 WALK_WARP_SMOOTH = 0.02
-#: Walking: the most the phase warp may raise a hip, knee or ankle's peak flexion rate above the peak of
-#: the same stride without the warp (1 = not at all). The warp speeds the phase up where the stance foot
-#: sweeps the pelvis slowly; where a person's curve deviations nearly stall that sweep (mid-stance), an
-#: unbounded speed-up ran the other leg's swing at up to five times its rate (knee flexion rates of
-#: 600-1400 deg/s in a quarter of the walkers, where real walking peaks near 350-450 deg/s). At 1 the
-#: pelvis's forward speed varied twice as much within strides as a real one (SD 0.16 of its mean, where
-#: a swing of +-8-10 %, :data:`WALK_SPEED_SWING`, gives 0.06-0.07); 1.5 keeps it at 0.08 with the knee's
-#: rate below 600 deg/s in 38 of 40 walkers (with :data:`~imukin.simulation.body.DEV_HARMONIC_DECAY`).
-WALK_WARP_JOINT_SPEEDUP = 1.5
+#   Known gap, measured and not changed: where a person's curve deviations (imukin.simulation.body) nearly
+#   stall the stance foot's sweep in mid-stance, this warp runs through the stall at up to five times the
+#   mean rate and swings the other leg as fast: the 99.9th percentile of the knee's flexion rate exceeds
+#   600 deg/s in 10 of 40 walkers (up to 1382; real walking peaks near 350-450), and the simulated impacts
+#   exceed those of two real recordings (benchmarks/signal_ranges.py). A simulator without it (a per-phase
+#   floor on the clock rate so that no joint flexes faster than 1.5 times its unwarped peak, and the
+#   deviations' harmonic k at 1/k^2 instead of 1/k of the first's SD) gave human rates (2 of 40 above 600)
+#   and signals near the real ones (shank acceleration 99.5th percentile 43 against the real 45-46 m/s^2,
+#   before 65; foot 74 against 48-66, before 147) with the pelvis's forward speed as even as before, but
+#   the walking CNNs retrained on it (recipe unchanged, two training seeds each) were not better on real
+#   motion: Kuopio real sensors ankle flexion 3.67 / 2.70 and 3.50 / 3.02 deg (this simulator, seeds 0 /
+#   1) against 2.68 / 1.87 and 3.33 / 3.48, knee 1.58 / 1.82 and 1.80 / 1.91 against 2.07 / 1.82 and 1.81 /
+#   2.17; IMUs simulated from three Vicon trials ankle 1.24 and 1.26 against 1.74 and 1.79, knee 1.74 and
+#   1.68 against 2.31 and 1.90. The Kuopio ankle varies more between training seeds than between the two
+#   simulators; the marker-based checks favour this one with both seeds.
 #: Walking: relative swing of the forward speed about its mean, lowest when the pelvis is highest (the
 #: inverted pendulum's exchange of kinetic and potential energy; Cavagna et al. 1977, Zijlstra & Hof 2003:
 #: the body's forward speed varies by about +-5-10 % at comfortable speeds).
@@ -193,11 +199,11 @@ def run_warp(subject: SubjectParams, vstar: float, fit: np.ndarray, stride_m: fl
     return _warp_coefficients(phase, dudp, smooth=0.015, floor=0.05)
 
 
-def _warp_coefficients(phase: np.ndarray, dudp: np.ndarray, smooth: float, floor) -> np.ndarray:
+def _warp_coefficients(phase: np.ndarray, dudp: np.ndarray, smooth: float, floor: float) -> np.ndarray:
     """Fourier coefficients (1 + 2 WARP_HARMONICS,) of the periodic ``phase(u) - u`` of a phase warp.
 
     ``dudp`` (M,) is the clock's rate per unit phase on the periodic ``phase`` grid (M,); it is
-    smoothed circularly (Gaussian, SD ``smooth`` cycles), kept above ``floor`` (a number or (M,)) and integrated
+    smoothed circularly (Gaussian, SD ``smooth`` cycles), kept above ``floor`` and integrated
     to the clock ``u(phase)``, normalised to one cycle, and inverted on a uniform clock grid.
     """
     n = len(phase)
@@ -221,8 +227,7 @@ def _walk_sweep(subject: SubjectParams, vstar: float, fit: np.ndarray, use_subje
     that the loaded feet give (load shares as in ground contact, :mod:`~imukin.simulation.gait.contact`),
     on a phase grid.
 
-    Returns ``(phase (M,), sweep speed (M,), pelvis height over the loaded feet (M,), clock-rate floor
-    (M,) of :func:`_joint_rate_floor`)``.
+    Returns ``(phase (M,), sweep speed (M,), pelvis height over the loaded feet (M,))``.
     """
     ph, res, sl = _canonical_stride(subject, "walking", vstar, fit, use_subject)
     beta = fit[FIT_TOE_OFF]
@@ -234,19 +239,7 @@ def _walk_sweep(subject: SubjectParams, vstar: float, fit: np.ndarray, use_subje
     w_r = load["right"] / np.maximum(load["right"] + load["left"], 1e-6)
     v = w_r[:, None] * res["vel_c"]["right"][sl] + (1.0 - w_r)[:, None] * res["vel_c"]["left"][sl]  # (M, 2)
     height = -(w_r * res["low"]["right"][sl] + (1.0 - w_r) * res["low"]["left"][sl])  # (M,) pelvis over the load
-    return ph["right"][sl] - 1.0, np.linalg.norm(v, axis=1), height, _joint_rate_floor(res, sl)
-
-
-def _joint_rate_floor(res: dict, sl: slice) -> np.ndarray:
-    """Walking: the least clock rate per unit phase (M,) at which no hip, knee or ankle flexes faster than
-    :data:`WALK_WARP_JOINT_SPEEDUP` times its own peak rate over the unwarped canonical stride ``res[sl]``
-    (:func:`_canonical_stride`)."""
-    floor = np.zeros(sl.stop - sl.start)
-    for side in SIDES:
-        for joint in JOINT_NAMES:
-            rate = np.abs(np.gradient(res["angles"][joint_name(joint, side)][sl, 0]))  # (M,) deg per sample
-            floor = np.maximum(floor, rate / max(float(np.max(rate)), 1e-9))
-    return floor / WALK_WARP_JOINT_SPEEDUP
+    return ph["right"][sl] - 1.0, np.linalg.norm(v, axis=1), height
 
 
 def walk_warp(subject: SubjectParams, vstar: float, fit: np.ndarray, use_subject: bool) -> np.ndarray:
@@ -261,17 +254,14 @@ def walk_warp(subject: SubjectParams, vstar: float, fit: np.ndarray, use_subject
     course ``1 - WALK_SPEED_SWING * h`` (``h`` the pelvis height over the loaded feet, scaled to
     +-1), bounded to [:data:`WALK_WARP_RATE_RANGE`] times the mean and smoothed, so a uniform
     clock gives a forward speed that dips by about :data:`WALK_SPEED_SWING` when the pelvis is
-    highest, with the stride length and cadence unchanged. The phase speeds up only as far as
-    no joint then flexes faster than :data:`WALK_WARP_JOINT_SPEEDUP` times its unwarped peak rate
-    (the forward speed is left uneven where the curves would need more). Returns the
+    highest, with the stride length and cadence unchanged. Returns the
     Fourier coefficients (1 + 2 WARP_HARMONICS,) of the periodic ``phase(u) - u``.
     """
-    phase, sweep, height, joint_floor = _walk_sweep(subject, vstar, fit, use_subject)
+    phase, sweep, height = _walk_sweep(subject, vstar, fit, use_subject)
     dev = height - float(np.mean(height))
     v_target = 1.0 - WALK_SPEED_SWING * dev / max(float(np.max(np.abs(dev))), 1e-6)  # slowest when highest
     dudp = np.clip(sweep / v_target / max(float(np.mean(sweep / v_target)), 1e-6), *WALK_WARP_RATE_RANGE)
-    return _warp_coefficients(phase, dudp, smooth=WALK_WARP_SMOOTH,
-                              floor=np.maximum(joint_floor, WALK_WARP_RATE_RANGE[0]))
+    return _warp_coefficients(phase, dudp, smooth=WALK_WARP_SMOOTH, floor=WALK_WARP_RATE_RANGE[0])
 
 
 def stride_table(subject: SubjectParams, activity: str, use_subject: bool):
