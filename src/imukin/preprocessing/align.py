@@ -115,7 +115,7 @@ import numpy as np
 from scipy.ndimage import uniform_filter1d
 from scipy.spatial.transform import Rotation
 
-from imukin.conventions import JOINT_TYPES, SEGMENT_TYPES, G, check_choice, joint_segments, segment_name
+from imukin.conventions import JOINT_TYPES, SEGMENT_TYPES, SIDES, G, check_choice, joint_segments, segment_name
 from imukin.errors import ImukinError
 
 SIGN_RULES = {  # per segment type, sign rules of the fallback without a walking start, tried in order
@@ -1068,7 +1068,7 @@ def _pelvis_sign(alignments: dict, gyr: dict, fs: float, activity: str, cfg: Ali
     pel = alignments.get("pelvis")
     if activity not in PELVIS_THIGH_PHASE or pel is None or "pelvis" not in gyr or pel.method != "auto":
         return []
-    thighs = [(s, side) for s, side in ((segment_name("thigh", side), side) for side in ("right", "left"))
+    thighs = [(s, side) for s, side in ((segment_name("thigh", side), side) for side in SIDES)
               if s in alignments and s in gyr]
     stride_s = pel.stride_s if np.isfinite(pel.stride_s) else next(
         (alignments[s].stride_s for s, _ in thighs if np.isfinite(alignments[s].stride_s)), float("nan"))
@@ -1315,8 +1315,8 @@ def simulated_gait_statistics(activity: str = "walking", n_subjects: int = 16, d
                     num, _ = _stride_phase(left[win][:, 2], gyr[win][:, 2], fs, stride_s, acfg)
                     values[seg].setdefault("ph_wz_left", []).append(num / max(abs(num), 1e-12))
                 if seg == "pelvis" and activity in PELVIS_THIGH_PHASE:
-                    # a left thigh's rate negated
-                    for thigh, sgn in ((segment_name("thigh", "right"), 1.0), (segment_name("thigh", "left"), -1.0)):
+                    for side_t, sgn in zip(SIDES, (1.0, -1.0)):  # a left thigh's rate negated
+                        thigh = segment_name("thigh", side_t)
                         num, _ = _stride_phase(gyr[win][:, 0], sgn * rec.gyr[thigh][start:start + n_win][win][:, 2],
                                                fs, stride_s, acfg)
                         values[seg].setdefault("ph_wx_thigh", []).append(num / max(abs(num), 1e-12))

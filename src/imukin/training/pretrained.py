@@ -100,11 +100,11 @@ JOINT_SETTINGS = {
     # rknee 2.31 -> 2.06, lknee 2.74 -> 2.47; Vicon-marker IMUs 1.74 -> 1.70), but on the real sensors rknee
     # went 1.58 -> 1.67, lknee 1.82 -> 1.60, and with the optimisation stage (its blend fitted on its own
     # validation people) 1.15 -> 1.32 and 1.31 -> 1.44: not shipped.
-    # On a simulator with human joint rates (see imukin.simulation.gait.stride, the note under
-    # WALK_WARP_RATE_RANGE) the walking knee, hip and ankle CNNs, the ankle transformer and the orientation
-    # networks were retrained with this recipe: hip 1.75 / 2.04 -> 2.60 / 1.74 deg and ankle transformer
-    # 3.49 / 2.93 -> 3.72 / 3.33 on the Kuopio real sensors; knee and ankle CNN with two training seeds each
-    # in that note. Not shipped: the real checks did not say better.
+    # On a simulator with human joint rates (the note under imukin.simulation.gait.stride.WALK_WARP_RATE_RANGE)
+    # the walking knee, hip and ankle CNNs, the ankle transformer and the orientation networks were retrained
+    # with this recipe: hip 1.75 / 2.04 -> 2.60 / 1.74 deg and ankle transformer 3.49 / 2.93 -> 3.72 / 3.33 on
+    # the Kuopio real sensors; knee and ankle CNN with two training seeds each in docs/real_data.md. Not
+    # shipped: the real checks did not say better.
     ("knee", "cnn"): dict(fs=100.0, steps=3000, model_overrides={"dilation": 1}),
 }
 # Two keys of a MODEL_SETTINGS or JOINT_SETTINGS entry are not TrainConfig fields (model_recipe takes

@@ -36,22 +36,11 @@ WALK_WARP_RATE_RANGE = (0.2, 3.0)
 WALK_WARP_SMOOTH = 0.02
 #   Known gap, measured and not changed: where a person's curve deviations (imukin.simulation.body) nearly
 #   stall the stance foot's sweep in mid-stance, this warp runs through the stall at up to five times the
-#   mean rate and swings the other leg as fast: the 99.9th percentile of the knee's flexion rate exceeds
-#   600 deg/s in 10 of 40 walkers (up to 1382; real walking peaks near 350-450), and the simulated impacts
-#   exceed those of two real recordings (benchmarks/signal_ranges.py). A simulator without it (a per-phase
-#   floor on the clock rate so that no joint flexes faster than 1.5 times its unwarped peak, and the
-#   deviations' harmonic k at 1/k^2 instead of 1/k of the first's SD) gave human rates (2 of 40 above 600)
-#   and signals near the real ones (shank acceleration 99.5th percentile 43 against the real 45-46 m/s^2,
-#   before 65; foot 74 against 48-66, before 147) with the pelvis's forward speed as even as before, but
-#   the walking CNNs retrained on it (recipe unchanged, two training seeds each) were not better on real
-#   motion: Kuopio real sensors ankle flexion 3.67 / 2.70 and 3.50 / 3.02 deg (this simulator, seeds 0 /
-#   1) against 2.68 / 1.87 and 3.33 / 3.48, knee 1.58 / 1.82 and 1.80 / 1.91 against 2.07 / 1.82 and 1.81 /
-#   2.17; IMUs simulated from three Vicon trials ankle 1.24 and 1.26 against 1.74 and 1.79, knee 1.74 and
-#   1.68 against 2.31 and 1.90. The Kuopio ankle varies more between training seeds than between the two
-#   simulators; the marker-based checks favour this one with both seeds. Bounding only the warp (1.5,
-#   deviations kept at 1/k: knee above 590 deg/s in 4 of 40 walkers) trained CNNs as good as this
-#   simulator's and no better (two seeds: Kuopio ankle 3.49 / 2.50 and 3.55 / 3.24, knee 1.61 / 1.95 and
-#   1.76 / 2.10; Vicon ankle 1.17 and 1.30, knee 1.77 and 1.71).
+#   mean rate and swings the other leg as fast (knee flexion rates above 600 deg/s in 10 of 40 walkers;
+#   real walking peaks near 350-450). Simulators without it (a per-phase floor on the clock rate bounding
+#   each joint's speed-up, with and without smoother deviations) gave human rates and more real signals,
+#   but the walking networks retrained on them were not better on real motion: docs/real_data.md ("Where
+#   it led") has the measurements.
 #: Walking: relative swing of the forward speed about its mean, lowest when the pelvis is highest (the
 #: inverted pendulum's exchange of kinetic and potential energy; Cavagna et al. 1977, Zijlstra & Hof 2003:
 #: the body's forward speed varies by about +-5-10 % at comfortable speeds).
