@@ -143,10 +143,28 @@ def deployable_module(run) -> nn.Module:
     nn.Module
         In eval mode; maps raw (B, T, 16) float32 to physical (B, T, K).
     """
+    return PhysicalUnits(_exportable(run.model), run.norm).eval()
+
+
+class _MeanOf(nn.Module):
+    """An ensemble's exportable form: the mean of its members' exportable forms."""
+
+    def __init__(self, members: list[nn.Module]) -> None:
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, T, C) -> (B, T, out_dim)
+        return torch.stack([m(x) for m in self.members]).mean(0)  # (M, B, T, out) -> (B, T, out)
+
+
+def _exportable(model: nn.Module) -> nn.Module:
+    """A network in a form whose time axis stays dynamic in the exported graph."""
+    from imukin.models.ensemble import Ensemble
     from imukin.models.transformer import Transformer
 
-    core = _ExportableTransformer(run.model) if isinstance(run.model, Transformer) else run.model
-    return PhysicalUnits(core, run.norm).eval()
+    if isinstance(model, Ensemble):
+        return _MeanOf([_exportable(m) for m in model.members])
+    return _ExportableTransformer(model) if isinstance(model, Transformer) else model
 
 
 # ---------------------------------------------------------------- runs and names

@@ -14,6 +14,7 @@ from imukin.models.checkpoint import META_FILE, WEIGHTS_FILE
 
 TINY = {"cnn": dict(channels=8, kernel_size=5, n_layers=2), "lstm": dict(hidden_size=8),
         "transformer": dict(n_layers=1, d_model=16, n_heads=2, d_ff=32)}
+TINY["ensemble"] = dict(member="cnn", member_config=TINY["cnn"], n_members=2)
 
 
 def tiny(name: str, **extra):

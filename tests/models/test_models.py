@@ -8,8 +8,9 @@ import torch
 from imukin.conventions import N_CHANNELS
 from imukin.errors import ImukinError
 from imukin.models import TARGET_DIMS, create_model, list_models
+from imukin.training.choices import ENSEMBLE_NAMES
 
-MODELS = list_models()
+MODELS = [m for m in list_models() if m not in ENSEMBLE_NAMES]  # the trainable ones (ensembles: test_ensemble.py)
 
 
 def _seed(name: str) -> int:
@@ -28,6 +29,7 @@ def smooth_batch(out_dim: int, seed: int, batch: int = 2, steps: int = 64):
 
 def test_registry_lists_all_families_and_orientation_variants():
     assert set(MODELS) == {"cnn", "lstm", "transformer", "cnn_ori", "lstm_ori", "transformer_ori"}
+    assert set(list_models()) == set(MODELS) | {"ensemble", "ensemble_ori"}
 
 
 @pytest.mark.parametrize("name", MODELS)

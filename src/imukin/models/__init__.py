@@ -3,7 +3,8 @@
 Registered names (:func:`list_models`): ``cnn``, ``lstm``, ``transformer`` predict
 3 joint angles; ``cnn_ori``, ``lstm_ori``, ``transformer_ori`` are the same
 architectures with ``target="orientation"`` fixed, predicting two 6D rotations
-(12 channels; ``model.rotations(x)`` gives (B, T, 2, 3, 3) matrices).
+(12 channels; ``model.rotations(x)`` gives (B, T, 2, 3, 3) matrices). ``ensemble`` and
+``ensemble_ori`` average several trainings of one of them (:mod:`imukin.models.ensemble`).
 
 >>> import torch
 >>> from imukin.models import create_model
@@ -16,6 +17,7 @@ from imukin.models.checkpoint import load_checkpoint, read_checkpoint_info, save
 
 # Importing the model modules registers them.
 from imukin.models.cnn import CNN, CNNConfig  # noqa: E402  (after the registry on purpose)
+from imukin.models.ensemble import Ensemble, EnsembleConfig, build_ensemble  # noqa: E402
 from imukin.models.lstm import LSTM, LSTMConfig  # noqa: E402
 from imukin.models.orientation import (  # noqa: E402
     ORIENTATION_DIM,
@@ -29,7 +31,7 @@ from imukin.models.rotary import RotaryEmbedding  # noqa: E402
 from imukin.models.transformer import Transformer, TransformerConfig  # noqa: E402
 
 __all__ = [
-    "CNN", "CNNConfig", "LSTM", "LSTMConfig", "Transformer", "TransformerConfig",
+    "CNN", "CNNConfig", "Ensemble", "EnsembleConfig", "build_ensemble", "LSTM", "LSTMConfig", "Transformer", "TransformerConfig",
     "SequenceModel", "SequenceModelConfig", "TARGET_DIMS", "ORIENTATION_DIM", "RotaryEmbedding",
     "create_model", "get_entry", "list_models", "model_config", "register_model",
     "save_checkpoint", "load_checkpoint", "read_checkpoint_info",

@@ -56,6 +56,18 @@ def add_commands(sub) -> None:
     p.set_defaults(func=cmd_train)
     _add_search(sub)
     _add_finetune(sub)
+    _add_ensemble(sub)
+
+
+def _add_ensemble(sub) -> None:
+    p = sub.add_parser("ensemble", help="average several trainings of one recipe into one model",
+                       description="Build one model whose output is the mean of several trained runs of the same "
+                                   "recipe (other --seed values): it predicts, refines and exports like a single "
+                                   "run. The runs must share architecture, joint, activity, rate and normalisation.")
+    p.add_argument("runs", nargs="+", type=Path, metavar="RUN", help="two or more run folders")
+    p.add_argument("--out", type=Path, required=True, help="folder of the ensemble model")
+    p.add_argument("--quiet", action="store_true", help="no line per member")
+    p.set_defaults(func=cmd_ensemble)
 
 
 def _add_search(sub) -> None:
@@ -145,6 +157,24 @@ def parse_overrides(items: list[str]) -> dict:
         except json.JSONDecodeError:
             out[k] = v
     return out
+
+
+def cmd_ensemble(args) -> int:
+    from imukin.io.paths import check_output_dir
+    from imukin.models.ensemble import build_ensemble
+
+    check_output_dir(args.out)
+    if any(Path(r).resolve() == Path(args.out).resolve() for r in args.runs):
+        raise ImukinError(f"--out {args.out} is one of the runs; write the ensemble to a new folder")
+    out = build_ensemble(args.runs, args.out)
+    if not args.quiet:
+        from imukin.models import read_checkpoint_info
+
+        for m in read_checkpoint_info(out)["meta"]["members"]:
+            val = ", ".join(f"{k} {v:.2f}" for k, v in (m.get("val_rmse_deg") or {}).items())
+            print(f"  {m['run']}: seed {m.get('seed')}" + (f", validation RMSE (deg) {val}" if val else ""))
+    print(f"ensemble of {len(args.runs)} runs in {out}")
+    return 0
 
 
 def cmd_train(args) -> int:

@@ -78,13 +78,14 @@ def frozen_parameters(model: torch.nn.Module, mode: str) -> tuple[str, ...]:
     Parameters
     ----------
     model : nn.Module
-        A registry model (its output layers live under ``head``).
+        A registry model (its output layers live under ``head``; an ensemble's under each
+        member's ``members.<i>.head``).
     mode : {"none", "encoder", "all-but-head"}
     """
     check_choice("freeze", mode, FREEZE_MODES)
     if mode == "none":
         return ()
-    names = [n for n, _ in model.named_parameters() if not n.startswith("head.")]
+    names = [n for n, _ in model.named_parameters() if "head" not in n.split(".")[:-1]]
     if mode == "all-but-head":
         return tuple(names)
     norm_prefixes = tuple(f"{n}." for n, m in model.named_modules() if n and isinstance(m, _NORM_LAYERS))
