@@ -158,9 +158,7 @@ def test_enumerated_options_have_choices(command, flag, values):
     from imukin.evaluation import evaluate
     from imukin.pretrained import PRETRAINED_MODELS
     from imukin.training import search, trainer
-    from imukin.training.choices import TARGETS
-
-    from imukin.training.choices import ENSEMBLE_NAMES
+    from imukin.training.choices import ENSEMBLE_NAMES, TARGETS
 
     trainable = tuple(m for m in models.list_models() if m not in ENSEMBLE_NAMES)
     library = {"ACTIVITIES": ACTIVITIES, "MODEL_NAMES": trainable,

@@ -31,7 +31,8 @@ from imukin.models.rotary import RotaryEmbedding  # noqa: E402
 from imukin.models.transformer import Transformer, TransformerConfig  # noqa: E402
 
 __all__ = [
-    "CNN", "CNNConfig", "Ensemble", "EnsembleConfig", "build_ensemble", "LSTM", "LSTMConfig", "Transformer", "TransformerConfig",
+    "CNN", "CNNConfig", "Ensemble", "EnsembleConfig", "build_ensemble", "LSTM", "LSTMConfig",
+    "Transformer", "TransformerConfig",
     "SequenceModel", "SequenceModelConfig", "TARGET_DIMS", "ORIENTATION_DIM", "RotaryEmbedding",
     "create_model", "get_entry", "list_models", "model_config", "register_model",
     "save_checkpoint", "load_checkpoint", "read_checkpoint_info",
