@@ -138,3 +138,27 @@ def test_trained_run_exports(tmp_path):
     x = _raw_input(run, 300)
     got = _session(tmp_path / "hip.onnx").run(None, {"imu": x[None]})[0][0]
     assert np.abs(got - run.outputs(x)).max() < 1e-3
+
+
+def test_ensemble_run_exports(tmp_path):
+    """--run with an ensemble (imukin ensemble): the exported graph gives the members' mean."""
+    from imukin.models import build_ensemble, create_model
+    from imukin.models.checkpoint import save_checkpoint
+
+    norm = {"x_mean": np.linspace(-1, 1, 16).tolist(), "x_std": np.linspace(0.5, 2, 16).tolist(),
+            "y_mean": [10.0, -2.0, 3.0], "y_std": [20.0, 3.0, 5.0]}
+    runs = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        runs.append(save_checkpoint(tmp_path / f"s{seed}", create_model("cnn", n_layers=1, channels=8, kernel_size=5),
+                                    meta={"normalization": norm, "fs": 100.0, "window": 200, "joint": "hip",
+                                          "activity": "running", "target": "angle"}))
+    build_ensemble(runs, tmp_path / "ens")
+    assert main(["export", "--run", str(tmp_path / "ens"), "--out", str(tmp_path / "ens.onnx"), "--quiet"]) == 0
+    run = TrainedRun(tmp_path / "ens")
+    x = _raw_input(run, 300)
+    got = _session(tmp_path / "ens.onnx").run(None, {"imu": x[None]})[0][0]
+    singles = [TrainedRun(r).outputs(x) for r in runs]
+    assert np.abs(got - run.outputs(x)).max() < 1e-3
+    assert np.abs(got - (singles[0] + singles[1]) / 2).max() < 1e-3
+    assert np.abs(singles[0] - singles[1]).max() > 0.1  # the members differ, so the mean is a real check
