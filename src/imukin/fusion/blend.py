@@ -37,6 +37,13 @@ Tried and not adopted (measured with the shipped walking and running models):
   trial it changed no scored cell (left hip adduction has ``|k|`` 0.27 over the recording,
   the validation legs up to 0.30), and over the validation legs themselves no threshold
   on walking hip adduction beat never falling back: a large ``k`` there is not beta's error.
+- *Fitting on people no network saw* (30 legs of 30 new simulated walkers, seed 101, subjects
+  1800-1829) instead of the validation people the networks stopped early on: the flexion weights
+  came out lower (knee 0.47 -> 0.38, ankle 0.55 -> 0.39, hip 0.53 -> 0.44), held-out walking ankle
+  flexion got worse (1.51 -> 1.59 deg), knee adduction 0.84 -> 0.87, hip adduction better (1.14 ->
+  1.07); on the Kuopio trial mixed (left ankle 1.99 -> 1.85, left knee 1.31 -> 1.38, right hip 1.69
+  -> 1.75, left hip adduction 2.02 -> 1.72, still worse than the network's 1.52). Two sets of 30 legs
+  give weights that far apart at about the same error: the error is flat in ``w`` near its minimum.
 """
 from __future__ import annotations
 
