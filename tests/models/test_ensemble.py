@@ -82,6 +82,12 @@ def test_command_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "at least two" in err[0]
     assert not (tmp_path / "one").exists()
+    before = (tmp_path / "ens" / "model.json").read_text()
+    assert main(["ensemble", runs[1], runs[0], "--out", str(tmp_path / "ens")]) == 2  # a model is there
+    assert "--overwrite" in capsys.readouterr().err
+    assert (tmp_path / "ens" / "model.json").read_text() == before
+    assert main(["ensemble", runs[1], runs[0], "--out", str(tmp_path / "ens"), "--overwrite", "--quiet"]) == 0
+    assert [m["seed"] for m in json.loads((tmp_path / "ens" / "model.json").read_text())["meta"]["members"]] == [1, 0]
 
 
 def test_predictor_takes_an_ensemble(tmp_path):

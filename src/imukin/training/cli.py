@@ -66,6 +66,7 @@ def _add_ensemble(sub) -> None:
                                    "run. The runs must share architecture, joint, activity, rate and normalisation.")
     p.add_argument("runs", nargs="+", type=Path, metavar="RUN", help="two or more run folders")
     p.add_argument("--out", type=Path, required=True, help="folder of the ensemble model")
+    p.add_argument("--overwrite", action="store_true", help="replace a model already in --out (default: refuse)")
     p.add_argument("--quiet", action="store_true", help="no line per member")
     p.set_defaults(func=cmd_ensemble)
 
@@ -166,6 +167,8 @@ def cmd_ensemble(args) -> int:
     check_output_dir(args.out)
     if any(Path(r).resolve() == Path(args.out).resolve() for r in args.runs):
         raise ImukinError(f"--out {args.out} is one of the runs; write the ensemble to a new folder")
+    if (Path(args.out) / "model.json").exists() and not args.overwrite:
+        raise ImukinError(f"--out {args.out} already holds a model; pass --overwrite to replace it, or another folder")
     out = build_ensemble(args.runs, args.out)
     if not args.quiet:
         from imukin.models import read_checkpoint_info
