@@ -44,6 +44,12 @@ Tried and not adopted (measured with the shipped walking and running models):
   1.07); on the Kuopio trial mixed (left ankle 1.99 -> 1.85, left knee 1.31 -> 1.38, right hip 1.69
   -> 1.75, left hip adduction 2.02 -> 1.72, still worse than the network's 1.52). Two sets of 30 legs
   give weights that far apart at about the same error: the error is flat in ``w`` near its minimum.
+- *Using the stage only on axes where it clearly helps* (gain over the angle network, offset-removed
+  RMSE per validation leg, above two standard errors): every walking axis of the shipped blends
+  passes (hip t 2.4-9.3, knee 2.3-7.3, ankle flexion and adduction 2.2-6.4) but ankle rotation with
+  the cnn (t 1.6, not scored on the Kuopio trial), so the gate would change no Kuopio cell; the
+  knee's adduction and rotation, worse on the Kuopio trial by 0.06 and 0.01 deg, gain on simulated
+  people (0.04-0.12 deg, t 2.3-3.4).
 """
 from __future__ import annotations
 
