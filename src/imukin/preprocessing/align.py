@@ -91,7 +91,16 @@ B. With quiet standing (refinement)
    2.02 -> 1.16) and left knee flexion with the stage 1.31 -> 1.11, but left ankle
    flexion 2.70 -> 2.93 (1.99 -> 2.44) and the six flexion errors' sum unchanged
    (13.63 -> 13.62 deg, cnn); with no standing in the simulator nothing else can judge
-   it, so the walking direction stays.
+   it, so the walking direction stays. Measured on the axes themselves, the gait frame's
+   heading for every sensor (the standing vertical kept, the walking start's sign) is nearer
+   the Kuopio marker clusters' frames (medio-lateral axes against those of a rotation fitted
+   between each sensor's angular rate and its cluster's: mean 5.3 deg against 12.2, nearer
+   on 6 of 7 sensors, left thigh 13.3 against 31.7) but farther from gaitmap's feet
+   (heel-to-toe line from markers: 5.5 / 6.8 deg against 4.1 / 1.2), and on the Kuopio
+   trial the six flexion errors' sum did not fall (cnn 13.56 -> 13.85, with the
+   optimisation stage 10.84 -> 11.12; left hip adduction with the stage 2.02 -> 1.11, left
+   ankle flexion 1.99 -> 2.82); halfway between the two headings: 7.9 deg, 4.8 / 4.0 deg,
+   sums 13.67 and 10.83. Two real recordings disagree, so the walking direction stays.
 3. **Without a walking start** (thigh, shank, foot) the flexion axis gives z and its
    sign comes from ``swing_peak`` (thigh) or ``mean_tilt`` relative to the standing
    vertical (shank and foot lean back / point down on average).
