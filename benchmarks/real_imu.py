@@ -24,6 +24,13 @@ Methods, side by side:
   magnetometer included); ``OS rerun``: the same IMU inverse kinematics rerun here with
   the ``opensim`` package, if it is installed (gait2392: knee and ankle flexion only).
 
+Diagnoses, not methods: ``sensor motion`` (the two sensors' own rotation against their clusters':
+each gyroscope, bias from the standing start removed, turned into its cluster's frame by the
+rotation fitted between the angular rates and integrated from the cluster's frame,
+:func:`imukin.evaluation.marker_reference.sensor_motion_angles`; what no method that follows its
+sensors avoids), and a lag-sensitivity table (the default method and the sensors' motion with the
+reference's IMU-marker lag moved by +-5 ms).
+
 It also runs the networks on IMUs simulated from the trial's own markers (``sim``: the
 Kuopio preset, default sensor errors), against the same reference, to split the error into
 "simulator vs real sensor" and "network".
@@ -45,14 +52,14 @@ from pathlib import Path
 
 import numpy as np
 from scipy.signal import find_peaks
-from scipy.spatial.transform import Rotation
 
 from imukin.conventions import ANGLE_AXES, JOINT_NAMES, SIDES, joint_angles, joint_name, joint_segments
 from imukin.errors import ImukinError
-from imukin.evaluation.marker_reference import reference_angles
+from imukin.evaluation.marker_reference import reference_angles, sensor_motion_angles
 from imukin.evaluation.metrics import sequence_metrics
 from imukin.io.imu_csv import read_imu_csv
 from imukin.io.opensim import read_storage
+from imukin.simulation.imu import integrate_gyroscope
 from imukin.simulation.markers import read_marker_file, records_from_marker_files
 from imukin.simulation.sensor_errors import SensorErrorConfig
 
@@ -72,7 +79,8 @@ TARGETS = "Targets (offset-removed flexion): knee and hip <= 1.5 deg and r >= 0.
 PUBLISHED = "OpenSense published on this trial (flexion): rknee 2.1 (r 0.993), lknee 1.8 (0.995), rhip 2.2 (0.997), " \
             "lhip 3.5 (0.985), lankle 5.5 (0.77)."
 DEFAULT_DATA = Path("../shared/data/real/kuopio")
-CALIB_S = 1.5  # s of the standing start used by the VQF calibration (the trial stands ~1.8 s)
+CALIB_S = 1.5  # s of the standing start used by the VQF calibration and the gyroscope bias (the trial stands ~1.8 s)
+MOTION = "sensor motion"  # label of the diagnostic column: the sensors' own rotation (not a method)
 
 
 # ---------------------------------------------------------------- loading
@@ -113,15 +121,6 @@ def align_all(imus: dict) -> tuple[dict, dict]:
 
 
 # ---------------------------------------------------------------- baselines
-def integrate(gyr: np.ndarray, fs: float) -> np.ndarray:
-    """Orientation (T, 3, 3) from identity by integrating body rates: R[k+1] = R[k] exp(w[k] / fs)."""
-    steps = Rotation.from_rotvec(gyr[:-1] / fs)
-    out = [Rotation.identity()]
-    for s in steps:
-        out.append(out[-1] * s)
-    return Rotation.concatenate(out).as_matrix()
-
-
 def stride_bounds(gyr_shank: np.ndarray, fs: float) -> list[int]:
     """Mid-swing instants (peaks of the shank's |gyr|, at least 0.7 s apart, over half the largest)."""
     g = np.linalg.norm(gyr_shank, axis=1)
@@ -131,7 +130,7 @@ def stride_bounds(gyr_shank: np.ndarray, fs: float) -> list[int]:
 
 def gyro_integration(seg1, seg2, joint, side, bounds) -> np.ndarray:
     """Relative rotation of the two integrated gyroscopes -> angles, mean removed per stride."""
-    r1, r2 = integrate(seg1[1], FS), integrate(seg2[1], FS)
+    r1, r2 = integrate_gyroscope(seg1[1], FS, np.eye(3)), integrate_gyroscope(seg2[1], FS, np.eye(3))
     a = joint_angles(r1, r2, joint, side)
     for s, e in zip(bounds[:-1], bounds[1:]):
         a[s:e] -= a[s:e].mean(axis=0)
@@ -226,6 +225,32 @@ def verdicts(results: dict) -> str:
     return "\n".join(lines)
 
 
+def lag_sensitivity(markers, gyr: dict, ref, curves: dict, shifts_ms=(-5.0, 5.0)) -> str:
+    """Offset-removed flexion of the default method and of the sensors' own motion with the reference moved
+    by a few milliseconds: how much of a cell the lag's uncertainty holds."""
+    lags = [d["offset_s"] * 1000 for d in ref.sync.values() if "offset_s" in d]
+    shifted = {d: reference_angles(markers, gyr, FS, len(next(iter(gyr.values()))), lag_s=ref.lag_s + d / 1000)
+               for d in shifts_ms}
+    cols = [f"{d:+g} ms" if d else "found" for d in (shifts_ms[0], 0.0, shifts_ms[1])]
+    lines = [f"Lag sensitivity: offset-removed flexion (deg), cnn+refined / {MOTION}, with the reference's IMU-marker "
+             f"lag ({ref.lag_s * 1000:+.1f} ms; the segments' own estimates span {min(lags):+.1f} to {max(lags):+.1f} "
+             "ms) moved by",
+             "| joint | " + " | ".join(cols) + " |", "| --- |" + " ---: |" * len(cols)]
+    for jn, (r0, preds, _) in curves.items():
+        cells = []
+        for d in (shifts_ms[0], 0.0, shifts_ms[1]):
+            r = r0 if d == 0.0 else shifted[d].angles[jn]
+            vals = []
+            for label in ("cnn+refined", MOTION):
+                p = preds.get(label)
+                ok = np.isfinite(r[:, 0]) & (np.isfinite(p[:, 0]) if p is not None else False)
+                vals.append(f"{sequence_metrics(p[ok], r[ok])['flexion']['rmse_offset_removed']:.2f}"
+                            if p is not None and ok.sum() > 10 else "-")
+            cells.append(" / ".join(vals))
+        lines.append(f"| {jn} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with the Kuopio trial")
@@ -248,7 +273,9 @@ def main() -> int:
     imus = load_imus(args.data)
     n = min(r.n_frames for r in imus.values())
     markers = read_marker_file(args.data / "l_comf_01_markers.trc")
-    ref = reference_angles(markers, {s: r.gyr[:n] for s, r in imus.items()}, FS, n)
+    gyr = {s: r.gyr[:n] for s, r in imus.items()}
+    ref = reference_angles(markers, gyr, FS, n)
+    motion = sensor_motion_angles(ref, gyr, still=(0, int(CALIB_S * FS)))
     aligned, align_info = align_all({s: type(r)(**{**r.__dict__, "acc": r.acc[:n], "gyr": r.gyr[:n]})
                                      for s, r in imus.items()})
     rerun, rerun_note = (None, "skipped (--no-rerun)") if args.no_rerun else rerun_opensense(args.data, args.out)
@@ -286,6 +313,8 @@ def main() -> int:
             preds["OS shipped"] = opensense_angles(shipped, joint, side, n)
             if rerun is not None:
                 preds["OS rerun"] = opensense_angles(rerun, joint, side, n)
+            if jn in motion:
+                preds[MOTION] = motion[jn]
             curves[jn] = (r, preds, ok)
             for axis in ANGLE_AXES:
                 if axis not in AXES[joint]:
@@ -312,7 +341,7 @@ def main() -> int:
 
     nets = ["cnn", "transformer", "avg", "cnn+refined", "transformer+refined", "avg+refined"]
     nets += sorted({lab for row in real.values() for lab in row if lab.startswith("new ")})
-    methods = nets + ["vqf", "gyro", "OS shipped"] + (["OS rerun"] if rerun is not None else [])
+    methods = nets + ["vqf", "gyro", "OS shipped"] + (["OS rerun"] if rerun is not None else []) + [MOTION]
     print("\nimukin on real IMUs: Kuopio l_comf_01 (7 Xsens MTw2, 100 Hz), reference from marker clusters")
     print(f"IMU-marker lag {ref.lag_s * 1000:+.1f} ms (markers behind IMUs; per segment: " + ", ".join(
         f"{s} {d['offset_s'] * 1000:+.0f} ms r {d['corr']:.2f}" for s, d in ref.sync.items() if "offset_s" in d) + ")")
@@ -324,8 +353,10 @@ def main() -> int:
     print("reference frames: " + ", ".join(f"{j} {int(ref.valid(j).sum())}" for j in ref.angles))
     print(f"OpenSense rerun: {rerun_note if rerun is not None else 'not run: ' + rerun_note}")
     print("\nReal IMUs. Cells: offset-removed RMSE (deg) / Pearson r / raw RMSE (deg); gyro: offset removed per "
-          "stride; OS = OpenSense (gait2392: knee, ankle flexion only)\n")
+          "stride; OS = OpenSense (gait2392: knee, ankle flexion only); sensor motion: not a method, the two sensors' "
+          "own rotation against the clusters' (see the module notes)\n")
     print(table(real, methods))
+    print("\n" + lag_sensitivity(markers, gyr, ref, curves))
     print("\nSame networks on IMUs simulated from the trial's own markers (Kuopio preset, default sensor errors; "
           f"frames {sim.attrs['frames']}), same reference\n")
     print(table(simres, nets))
@@ -355,7 +386,7 @@ def plot(curves: dict, out: Path) -> None:
         for row, k in enumerate(axes):
             ax = axs[row, 0]
             ax.plot(t[sl], r[sl, k], "k", lw=2.5, label="markers (reference)")
-            for label in ("avg", "avg+refined", "vqf", "gyro", "OS shipped", "OS rerun"):
+            for label in ("avg", "avg+refined", "vqf", "gyro", "OS shipped", "OS rerun", MOTION):
                 p = preds.get(label)
                 if p is None or not np.isfinite(p[ok, k]).any():
                     continue

@@ -4,7 +4,13 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from imukin.errors import ImukinError
-from imukin.evaluation.marker_reference import ReferenceConfig, find_lag, functional_axis, reference_angles
+from imukin.evaluation.marker_reference import (
+    ReferenceConfig,
+    find_lag,
+    functional_axis,
+    reference_angles,
+    sensor_motion_angles,
+)
 from imukin.evaluation.metrics import sequence_metrics
 from imukin.io.c3d import MarkerData
 from imukin.preprocessing.synchronize import angular_velocity
@@ -127,3 +133,42 @@ def test_functional_joints_are_checked():
     assert ReferenceConfig(functional_joints="hip").functional_joints == ("hip",)
     with pytest.raises(ImukinError, match="hips"):
         ReferenceConfig(functional_joints=("hips",))
+
+
+def test_sensor_motion_follows_sensors_on_their_clusters_and_shows_where_they_part():
+    """Sensors turned anyhow on their segments: integrating their gyroscopes, turned by the fitted rotation,
+    gives back the reference; a shank sensor that turns 10 % more than its cluster (as a heel sensor does
+    against a heel-to-forefoot cluster) shows as an error of about 10 % of the knee's swing."""
+    n = 500
+    (rt, ot), (rs, os_), knee = _truth(n, axis=(0.12, 0.0, 1.0))
+    t = np.arange(n) / FS  # the thigh also turns about x and y: a mounting is only found from 3-D rates
+    rel = rt.inv() * rs
+    rt = rt * Rotation.from_euler("xy", np.stack([6 * np.sin(5.1 * t), 9 * np.sin(3.7 * t + 1)], 1), degrees=True)
+    rs = rt * rel
+    markers = _markers({"rthigh": (rt, ot), "rshank": (rs, os_)})
+    mount = {"rthigh": Rotation.from_euler("xyz", [30, -50, 120], degrees=True),
+             "rshank": Rotation.from_euler("xyz", [-80, 10, 45], degrees=True)}  # v_segment = mount v_sensor
+    gyr = {s: mount[s].inv().apply(angular_velocity(r.as_matrix(), FS)) for s, r in (("rthigh", rt), ("rshank", rs))}
+    ref = reference_angles(markers, gyr, FS, cfg=ReferenceConfig(marker_map=MAP))
+    bias = np.array([0.02, -0.03, 0.01])  # rad/s, seen alone over the first 50 samples below
+    biased = {**gyr, "rshank": gyr["rshank"] + bias}
+    biased["rshank"][:50] = bias  # a "standing" stretch: only the bias
+    biased["rthigh"] = gyr["rthigh"].copy()
+    biased["rthigh"][:50] = 0.0
+    late = MarkerData(labels=markers.labels, fs=FS, xyz=markers.xyz.copy(), source="synthetic")
+    late.xyz[:60] = np.nan  # the markers see the motion only after it
+    ref_late = reference_angles(late, biased, FS, cfg=ReferenceConfig(marker_map=MAP))
+    for r, g, still in ((ref, gyr, None), (ref_late, biased, (0, 50))):
+        sm = sensor_motion_angles(r, g, still=still)
+        ok = r.valid("rknee") & np.all(np.isfinite(sm["rknee"]), axis=1)
+        assert ok.sum() > 0.7 * n
+        m = sequence_metrics(sm["rknee"][ok], r.angles["rknee"][ok])
+        assert m["flexion"]["rmse_offset_removed"] < 0.3 and m["adduction"]["rmse_offset_removed"] < 0.3
+    drift = sensor_motion_angles(ref_late, biased)["rknee"]  # the bias left in drifts
+    ok = ref_late.valid("rknee") & np.all(np.isfinite(drift), axis=1)
+    assert sequence_metrics(drift[ok], ref_late.angles["rknee"][ok])["flexion"]["rmse_offset_removed"] > 1.0
+    more = {**gyr, "rshank": 1.1 * gyr["rshank"]}
+    sm = sensor_motion_angles(ref, more)
+    ok = ref.valid("rknee") & np.all(np.isfinite(sm["rknee"]), axis=1)
+    err = sequence_metrics(sm["rknee"][ok], ref.angles["rknee"][ok])["flexion"]["rmse_offset_removed"]
+    assert err > 0.05 * np.std(knee)

@@ -65,6 +65,7 @@ from imukin.conventions import JOINT_NAMES, SIDES, check_choice, joint_angles, j
 from imukin.errors import ImukinError
 from imukin.io.c3d import MarkerData
 from imukin.preprocessing.synchronize import sync_imu_mocap
+from imukin.simulation.imu import integrate_gyroscope
 from imukin.simulation.markers import clusters_for, fill_frame_gaps, lowpass_rotations, segment_frames
 
 #: Seen runs of a segment frame shorter than this (frames) between gaps are dropped before bridging.
@@ -317,5 +318,82 @@ def reference_angles(markers: MarkerData, gyr: dict, fs_imu: float, n_imu: int |
                            angles_markers=angles_m, frames=frames, sync=sync, axes=axes)
 
 
+def _frames_on_imu_timeline(rot: np.ndarray, fs_m: float, n_imu: int, fs_imu: float, lag_s: float) -> np.ndarray:
+    """(M, 3, 3) on the marker clock -> (n_imu, 3, 3), nearest marker frame at IMU time + lag; NaN where unseen."""
+    j = np.round((np.arange(n_imu) / fs_imu + lag_s) * fs_m).astype(int)  # (n_imu,) marker frame index
+    out = np.full((n_imu, 3, 3), np.nan)
+    inside = (j >= 0) & (j < len(rot))
+    out[inside] = rot[j[inside]]
+    return out
+
+
+def sensor_motion_angles(ref: MarkerReference, gyr: dict, still: tuple[int, int] | None = None) -> dict:
+    """Joint angles of the sensors' own rotation, to split a real-IMU benchmark's error.
+
+    Each sensor's gyroscope, less its mean over ``still`` (quiet standing: the gyroscope's
+    bias), is turned into its cluster's frame by the rotation fitted between the two
+    angular rates (``ref.sync[segment]["r_sensor_to_markers"]``) and integrated on the IMU
+    timeline from the cluster frame where the markers are first seen to where they are
+    last seen; the joint angles of two such orientations are taken with the reference's
+    own frames (the knees' functional axes included). This is what the two sensors turned
+    through, against what the marker clusters turned through: an error no method that
+    follows its sensors avoids (skin or shoe moving a sensor and a cluster differently, a
+    cluster spanning a joint, the fitted rotation's own error). It uses the markers twice
+    (the mounting and the start), so it is a diagnosis, not a method.
+
+    Parameters
+    ----------
+    ref : MarkerReference
+        From :func:`reference_angles` with ``lag_s`` found (its ``sync`` holds the rotations).
+    gyr : dict of str -> ndarray (N, 3)
+        Segment -> that segment's gyroscope (rad/s) on the IMU timeline, as given to
+        :func:`reference_angles`.
+    still : (int, int), optional
+        ``[start, stop)`` IMU samples of quiet standing whose mean gyroscope is the bias;
+        default: no bias removed.
+
+    Returns
+    -------
+    dict
+        Joint name -> (N, 3) degrees, NaN outside the integrated span; joints whose two
+        segments both have a sensor, a cluster and a fitted rotation.
+    """
+    n = len(next(iter(gyr.values())))
+    tracked = {}
+    for seg, g in gyr.items():
+        r_fit = ref.sync.get(seg, {}).get("r_sensor_to_markers")
+        if r_fit is None or seg not in ref.frames:
+            continue
+        frames = _frames_on_imu_timeline(ref.frames[seg], ref.fs_markers, n, ref.fs_imu, ref.lag_s)  # (n, 3, 3)
+        seen = np.flatnonzero(np.all(np.isfinite(frames), axis=(1, 2)))
+        if len(seen) < 2:
+            continue
+        w = np.asarray(g, float)
+        if still is not None:
+            w = w - w[still[0]:still[1]].mean(axis=0)
+        w = w @ np.asarray(r_fit).T  # (n, 3) rates in the cluster frame
+        a, b = int(seen[0]), int(seen[-1])
+        out = np.full((n, 3, 3), np.nan)
+        out[a:b + 1] = integrate_gyroscope(w[a:b + 1], ref.fs_imu, frames[a])
+        tracked[seg] = out
+    angles = {}
+    for joint in JOINT_NAMES:
+        for side in SIDES:
+            name = joint_name(joint, side)
+            prox, dist = joint_segments(joint, side)
+            if name not in ref.angles or prox not in tracked or dist not in tracked:
+                continue
+            rp, rd = tracked[prox], tracked[dist]
+            ax = ref.axes.get(name, {})
+            if ax.get("used"):  # the reference's functional axes
+                rp = _turn_to_axis(rp, np.array(ax["axis_proximal"]))
+                rd = _turn_to_axis(rd, np.array(ax["axis_distal"]))
+            ok = np.all(np.isfinite(rp), axis=(1, 2)) & np.all(np.isfinite(rd), axis=(1, 2))
+            a = np.full((n, 3), np.nan)
+            a[ok] = joint_angles(rp[ok], rd[ok], joint, side)
+            angles[name] = a
+    return angles
+
+
 __all__ = ["ReferenceConfig", "MarkerReference", "marker_segment_frames", "functional_axis", "find_lag",
-           "reference_angles"]
+           "reference_angles", "sensor_motion_angles"]
