@@ -55,6 +55,19 @@ def test_fit_blend_writes_params_and_predictor_runs_end_to_end(runs, tiny_corpus
     assert np.allclose(np.swapaxes(rot, -1, -2) @ rot, np.eye(3), atol=1e-6)
 
 
+def test_blend_leaves_out_excluded_subjects(runs, tiny_corpus, tmp_path):
+    from imukin.io.job_h5 import subject_ids
+    from imukin.training.dataset import split_subjects
+
+    split = split_subjects(subject_ids(tiny_corpus), seed=0)
+    doc = fit_blend(runs["angle"], runs["orientation"], tiny_corpus, split="train", out_dir=tmp_path,
+                    max_sequences=2, exclude_subjects=split["train"][:1] + ["not_in_the_file"])
+    assert doc["fit"]["n_excluded_subjects"] == 1 and doc["fit"]["n_sequences"] == 2
+    with pytest.raises(ImukinError, match="beyond the excluded subjects"):
+        fit_blend(runs["angle"], runs["orientation"], tiny_corpus, split="val", out_dir=tmp_path,
+                  exclude_subjects=split["val"])
+
+
 def test_mismatched_runs_and_missing_blend_are_refused(runs, tmp_path):
     with pytest.raises(ImukinError, match="orientation model"):
         RefinedPredictor(runs["angle"], runs["angle"], blend={"s": [1, 1, 1], "w": [0, 0, 0]})

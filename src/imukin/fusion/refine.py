@@ -281,7 +281,8 @@ def candidate_predictors(folder: str | Path, activity: str, joint: str, device: 
 
 def fit_blend(angle_run: str | Path, ori_run: str | Path, data_path: str | Path, split: str = "val",
               out_dir: str | Path | None = None, config: OptimizeConfig | None = None,
-              split_seed: int | None = None, device: str = "cpu", max_sequences: int | None = None) -> dict:
+              split_seed: int | None = None, device: str = "cpu", max_sequences: int | None = None,
+              exclude_subjects=()) -> dict:
     """Fit the per-axis blend on a split of a dataset and write ``blend.json``.
 
     Parameters
@@ -303,6 +304,9 @@ def fit_blend(angle_run: str | Path, ori_run: str | Path, data_path: str | Path,
     max_sequences : int, optional
         Fit on at most this many legs of the split, spread evenly over it (six
         parameters need few; the optimiser costs about 0.3 s per minute of recording, 200 Hz).
+    exclude_subjects : iterable of str
+        Subject ids left out of the split before that, e.g. those the orientation model
+        trained on when the angle model comes from a larger corpus of the same people.
 
     Returns
     -------
@@ -317,9 +321,11 @@ def fit_blend(angle_run: str | Path, ori_run: str | Path, data_path: str | Path,
     if not same_rate(data.fs, pred.fs):
         raise ImukinError(f"{data_path} is at {data.fs:g} Hz but the models run at {pred.fs:g} Hz; fit the blend "
                           "on data of the models' rate")
-    seqs = data.sequences[split]
+    excluded = set(exclude_subjects)
+    seqs = [q for q in data.sequences[split] if q.subject_id not in excluded]
     if not seqs:
-        raise ImukinError(f"{data_path} has no {split} sequences for the {pred.joint}; simulate more subjects")
+        raise ImukinError(f"{data_path} has no {split} sequences for the {pred.joint}"
+                          f"{' beyond the excluded subjects' if excluded else ''}; simulate more subjects")
     if max_sequences is not None and len(seqs) > max_sequences:
         seqs = [seqs[i] for i in np.linspace(0, len(seqs) - 1, max_sequences).round().astype(int)]
     alphas, betas, refs, failed = [], [], [], 0
@@ -335,7 +341,9 @@ def fit_blend(angle_run: str | Path, ori_run: str | Path, data_path: str | Path,
         "joint": pred.joint, "activity": pred.activity, "fs": pred.fs,
         "axes": list(ANGLE_AXES), "s": params["s"], "w": params["w"],
         "fit": {"split": split, "split_seed": split_seed, "data_file": str(data_path), "data_hash": data.data_hash,
-                "n_sequences": len(seqs), "n_frames": params["n_frames"], "n_not_converged": failed,
+                "n_sequences": len(seqs), "n_excluded_subjects": len(excluded & {q.subject_id for q in
+                                                                                  data.sequences[split]}),
+                "n_frames": params["n_frames"], "n_not_converged": failed,
                 "rmse_deg": params["rmse_deg"], "rmse_angle_network_deg": params["rmse_alpha_deg"]},
         "angle_model": {"run": _run_label(angle_run),
                         "weights_sha256": read_checkpoint_info(angle_run)["weights"]["sha256"]},
