@@ -44,14 +44,16 @@ def test_shipped_models_record_their_recipe():
     """Every shipped model (angle, orientation, streaming) was trained with its MODEL_SETTINGS entry,
     at its rate, with the architecture it names."""
     from imukin.pretrained import PRETRAINED_DIR
-    from imukin.training.pretrained import model_recipe
+    from imukin.training.pretrained import DEFAULT_SUBJECTS, corpus_scale, model_recipe
 
     runs = sorted(p.parent for p in PRETRAINED_DIR.glob("*/model.json"))
     assert len(runs) == 3 * 3 * 2 + 3  # cnn, transformer, cnn_ori per activity and joint; 3 causal cnns
     for run in runs:
-        _, joint, model = run.name.split("_", 2)
-        architecture, fs, settings = model_recipe(model, joint=joint)
+        activity, joint, model = run.name.split("_", 2)
+        architecture, fs, settings = model_recipe(model, joint=joint, activity=activity)
         doc = json.loads((run / "model.json").read_text())
+        people = sum(len(ids) for ids in doc["meta"]["split"].values())
+        assert people == DEFAULT_SUBJECTS * corpus_scale(model, joint, activity), (run.name, people)
         tc = doc["meta"]["train_config"]
         for key, value in settings.items():
             assert tc[key] == value, (run.name, key, tc[key], value)
