@@ -267,6 +267,7 @@ def main(argv=None) -> int:
     ap.add_argument("--blend-only", action="store_true", help="only fit the blends of already shipped models")
     args = ap.parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
+
     def corpus_of(activity: str, joint: str, model: str) -> Path:
         n = args.subjects * corpus_scale(model, joint, activity)
         return training_corpus(activity, args.workdir, n, args.duration_s)
