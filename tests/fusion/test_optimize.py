@@ -156,7 +156,7 @@ def test_smooth_start_follows_the_gyroscope_and_the_network(motion):
 def test_a_jittery_network_start_no_longer_strands_the_solver():
     """Three seconds of a simulated runner's right ankle (held-out person, the shipped running ankle
     orientation network's outputs; tests/data/NOTICE.md): started from the network's frames the solver
-    settled 50-60 deg off the true ankle flexion; from the smooth start it finds the true motion."""
+    settled about 60 deg off the true ankle flexion; from the smooth start it finds the true motion."""
     from scipy.spatial.transform import Rotation
 
     from tests.conftest import DATA

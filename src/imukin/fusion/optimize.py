@@ -57,7 +57,7 @@ chunks placed where the network puts them on average, so that the start is as sm
 the motion. From the network's frames directly (a few degrees of jitter between
 neighbouring frames, thousands of times the gyroscope's per-sample SD) the solver settled
 on some running ankles in a minimum 25-30 times costlier than the one found from the
-smooth start, the ankle 40-60 deg off (4 of 24 held-out running legs); elsewhere both
+smooth start, the ankle 27-66 deg off (4 of 24 held-out running legs); elsewhere both
 starts reach the same minimum.
 
 Long recordings are solved in overlapping windows (``window_s``, ``overlap_s``) and
