@@ -569,13 +569,13 @@ def initial_orientations(r_net: np.ndarray, gyr1: np.ndarray, fs: float) -> np.n
 
 
 def smooth_start(r0: np.ndarray, gyr: np.ndarray, fs: float, chunk_s: float = START_CHUNK_S) -> np.ndarray:
-    """The solver's start: each segment's gyroscope integrated over chunks of ``chunk_s``, each chunk
-    turned to where ``r0`` puts it on average.
+    """The solver's start: each segment's gyroscope course, turned chunk by chunk (``chunk_s``) to where
+    ``r0`` puts it on average.
 
-    Within a chunk starting at frame ``a`` the orientation is ``M G(t)``, ``G`` the gyroscope's
-    rotation since ``a`` (:func:`imukin.simulation.imu.integrate_gyroscope` from the identity) and
-    ``M`` the mean rotation of ``r0(t) G(t)^T`` over the chunk: the gyroscope's shape, the
-    network's place.
+    With ``G`` the gyroscope's rotation since the first frame
+    (:func:`imukin.simulation.imu.integrate_gyroscope` from the identity), the start is ``M_c G(t)``
+    in chunk ``c``, ``M_c`` the chordal mean of ``r0(t) G(t)^T`` over the chunk (constant there for a
+    perfect network and gyroscope): the gyroscope's shape, the network's place.
 
     Parameters
     ----------
@@ -594,13 +594,14 @@ def smooth_start(r0: np.ndarray, gyr: np.ndarray, fs: float, chunk_s: float = ST
     """
     n = r0.shape[1]
     step = max(2, int(round(chunk_s * fs)))
+    chunk = np.arange(n) // step  # (T,) chunk of each frame
     out = np.empty_like(r0)
     for k in range(N_SEG):
-        for a in range(0, n, step):
-            b = min(n, a + step)
-            g = integrate_gyroscope(gyr[k, a:b], fs, np.eye(3))  # (b - a, 3, 3)
-            m = Rotation.from_matrix(r0[k, a:b] @ _tr(g)).mean().as_matrix()
-            out[k, a:b] = m @ g
+        g = integrate_gyroscope(gyr[k], fs, np.eye(3))  # (T, 3, 3)
+        total = np.add.reduceat(r0[k] @ _tr(g), np.arange(0, n, step), axis=0)  # (C, 3, 3) per-chunk sums
+        u, _, vt = np.linalg.svd(total)
+        u[..., -1] *= np.sign(np.linalg.det(u @ vt))[:, None]  # nearest rotation (chordal mean)
+        out[k] = (u @ vt)[chunk] @ g
     return out
 
 
