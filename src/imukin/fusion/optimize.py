@@ -55,7 +55,7 @@ point's residuals give both its cost and the next normal equations. Start
 integrating segment 1's gyroscope, then each segment's gyroscope integrated over short
 chunks placed where the network puts them on average, so that the start is as smooth as
 the motion. From the network's frames directly (a few degrees of jitter between
-neighbouring frames, thousands of times the gyroscope's per-sample SD) the solver settled
+neighbouring frames, hundreds of times the gyroscope's per-sample SD) the solver settled
 on some running ankles in a minimum 25-30 times costlier than the one found from the
 smooth start, the ankle 27-66 deg off (4 of 24 held-out running legs); elsewhere both
 starts reach the same minimum.
