@@ -232,7 +232,7 @@ def find_lag(gyr: dict, fs_imu: float, frames: dict, fs_markers: float, max_lag_
 
 
 def _on_imu_timeline(a: np.ndarray, fs_m: float, n_imu: int, fs_imu: float, lag_s: float) -> np.ndarray:
-    """(M, 3) on the marker clock -> (n_imu, 3) at IMU sample times + lag; NaN unless both neighbours are finite."""
+    """(M, K) on the marker clock -> (n_imu, K) at IMU sample times + lag; NaN unless both neighbours are finite."""
     pos = (np.arange(n_imu) / fs_imu + lag_s) * fs_m  # marker sample index
     i0 = np.floor(pos).astype(int)
     inside = (i0 >= 0) & (i0 + 1 < len(a))
@@ -318,15 +318,6 @@ def reference_angles(markers: MarkerData, gyr: dict, fs_imu: float, n_imu: int |
                            angles_markers=angles_m, frames=frames, sync=sync, axes=axes)
 
 
-def _frames_on_imu_timeline(rot: np.ndarray, fs_m: float, n_imu: int, fs_imu: float, lag_s: float) -> np.ndarray:
-    """(M, 3, 3) on the marker clock -> (n_imu, 3, 3), nearest marker frame at IMU time + lag; NaN where unseen."""
-    j = np.round((np.arange(n_imu) / fs_imu + lag_s) * fs_m).astype(int)  # (n_imu,) marker frame index
-    out = np.full((n_imu, 3, 3), np.nan)
-    inside = (j >= 0) & (j < len(rot))
-    out[inside] = rot[j[inside]]
-    return out
-
-
 def sensor_motion_angles(ref: MarkerReference, gyr: dict, still: tuple[int, int] | None = None) -> dict:
     """Joint angles of the sensors' own rotation, to split a real-IMU benchmark's error.
 
@@ -364,8 +355,9 @@ def sensor_motion_angles(ref: MarkerReference, gyr: dict, still: tuple[int, int]
         r_fit = ref.sync.get(seg, {}).get("r_sensor_to_markers")
         if r_fit is None or seg not in ref.frames:
             continue
-        frames = _frames_on_imu_timeline(ref.frames[seg], ref.fs_markers, n, ref.fs_imu, ref.lag_s)  # (n, 3, 3)
-        seen = np.flatnonzero(np.all(np.isfinite(frames), axis=(1, 2)))
+        rot = ref.frames[seg]
+        frames = _on_imu_timeline(rot.reshape(len(rot), 9), ref.fs_markers, n, ref.fs_imu, ref.lag_s)  # (n, 9)
+        seen = np.flatnonzero(np.all(np.isfinite(frames), axis=1))
         if len(seen) < 2:
             continue
         w = np.asarray(g, float)
@@ -374,7 +366,8 @@ def sensor_motion_angles(ref: MarkerReference, gyr: dict, still: tuple[int, int]
         w = w @ np.asarray(r_fit).T  # (n, 3) rates in the cluster frame
         a, b = int(seen[0]), int(seen[-1])
         out = np.full((n, 3, 3), np.nan)
-        out[a:b + 1] = integrate_gyroscope(w[a:b + 1], ref.fs_imu, frames[a])
+        start = Rotation.from_matrix(frames[a].reshape(3, 3)).as_matrix()  # the interpolated frame made a rotation
+        out[a:b + 1] = integrate_gyroscope(w[a:b + 1], ref.fs_imu, start)
         tracked[seg] = out
     angles = {}
     for joint in JOINT_NAMES:

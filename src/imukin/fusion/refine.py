@@ -321,7 +321,7 @@ def fit_blend(angle_run: str | Path, ori_run: str | Path, data_path: str | Path,
     if not same_rate(data.fs, pred.fs):
         raise ImukinError(f"{data_path} is at {data.fs:g} Hz but the models run at {pred.fs:g} Hz; fit the blend "
                           "on data of the models' rate")
-    excluded = set(exclude_subjects)
+    excluded = set(exclude_subjects) & {q.subject_id for q in data.sequences[split]}  # those the split holds
     seqs = [q for q in data.sequences[split] if q.subject_id not in excluded]
     if not seqs:
         raise ImukinError(f"{data_path} has no {split} sequences for the {pred.joint}"
@@ -341,8 +341,7 @@ def fit_blend(angle_run: str | Path, ori_run: str | Path, data_path: str | Path,
         "joint": pred.joint, "activity": pred.activity, "fs": pred.fs,
         "axes": list(ANGLE_AXES), "s": params["s"], "w": params["w"],
         "fit": {"split": split, "split_seed": split_seed, "data_file": str(data_path), "data_hash": data.data_hash,
-                "n_sequences": len(seqs), "n_excluded_subjects": len(excluded & {q.subject_id for q in
-                                                                                  data.sequences[split]}),
+                "n_sequences": len(seqs), "n_excluded_subjects": len(excluded),
                 "n_frames": params["n_frames"], "n_not_converged": failed,
                 "rmse_deg": params["rmse_deg"], "rmse_angle_network_deg": params["rmse_alpha_deg"]},
         "angle_model": {"run": _run_label(angle_run),
