@@ -31,6 +31,13 @@ rotation fitted between the angular rates and integrated from the cluster's fram
 sensors avoids), and a lag-sensitivity table (the default method and the sensors' motion with the
 reference's IMU-marker lag moved by +-5 ms).
 
+Absolute angles: ``imukin predict --calibrate standing`` (every shipped walking model, with and
+without ``--refine``), which takes the first quiet standing as 0 deg, against the reference with that
+standing as 0. The markers do not see the standing, so the reference's angles there are carried back
+by the sensors' gyroscopes (:func:`imukin.evaluation.marker_reference.standing_pose_angles`; each
+segment's fit residual is printed: the yardstick is no better than that). ``vqf`` and OpenSense are
+shifted to read 0 over the same standing.
+
 It also runs the networks on IMUs simulated from the trial's own markers (``sim``: the
 Kuopio preset, default sensor errors), against the same reference, to split the error into
 "simulator vs real sensor" and "network".
@@ -55,7 +62,7 @@ from scipy.signal import find_peaks
 
 from imukin.conventions import ANGLE_AXES, JOINT_NAMES, SIDES, joint_angles, joint_name, joint_segments
 from imukin.errors import ImukinError
-from imukin.evaluation.marker_reference import reference_angles, sensor_motion_angles
+from imukin.evaluation.marker_reference import reference_angles, sensor_motion_angles, standing_pose_angles
 from imukin.evaluation.metrics import sequence_metrics
 from imukin.io.imu_csv import read_imu_csv
 from imukin.io.opensim import read_storage
@@ -79,6 +86,7 @@ TARGETS = "Targets (offset-removed flexion): knee and hip <= 1.5 deg and r >= 0.
 PUBLISHED = "OpenSense published on this trial (flexion): rknee 2.1 (r 0.993), lknee 1.8 (0.995), rhip 2.2 (0.997), " \
             "lhip 3.5 (0.985), lankle 5.5 (0.77)."
 DEFAULT_DATA = Path("../shared/data/real/kuopio")
+RAW_KNEE_TARGET = 4.0  # deg, raw knee flexion RMSE with a standing calibration (the issue's target)
 CALIB_S = 1.5  # s of the standing start used by the VQF calibration and the gyroscope bias (the trial stands ~1.8 s)
 MOTION = "sensor motion"  # label of the diagnostic column: the sensors' own rotation (not a method)
 
@@ -251,6 +259,50 @@ def lag_sensitivity(markers, gyr: dict, ref, curves: dict, shifts_ms=(-5.0, 5.0)
     return "\n".join(lines)
 
 
+def absolute_angles(data: Path, ref, gyr: dict, curves: dict) -> str:
+    """Raw flexion RMSE (deg) of ``imukin predict --calibrate standing`` and the shifted baselines against the
+    reference with the standing as 0 (its angles there carried back by the sensors), as a printed section."""
+    from imukin.api import predict
+
+    runs = {"cnn": {}, "cnn+refined": {"refine": True}, "transformer": {"model": "transformer"},
+            "transformer+refined": {"model": "transformer", "refine": True}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the reader's unit notes, as in load_imus
+        pred = {label: predict(str(data), fs=FS, activity="walking", calibrate="standing", **kw)
+                for label, kw in runs.items()}
+    lo, hi = next(iter(pred["cnn"].calibration.values()))["frames"]
+    pose = standing_pose_angles(ref, gyr, (lo, hi))
+    labels = [*runs, "vqf", "OS shipped"]
+    lines = [f"Absolute angles: `imukin predict --calibrate standing` (standing = IMU samples {lo}-{hi}) against the "
+             "reference with that standing as 0 (its angles there carried back by the sensors' gyroscopes; fit "
+             "residual per segment, deg: " + ", ".join(f"{k} {v:.1f}" for k, v in pose.fit_residual_deg.items())
+             + "). vqf and OpenSense shifted to read 0 there. Cells: raw flexion RMSE / mean error (deg)\n",
+             "| joint | reference in the standing (flex / add / rot) | " + " | ".join(labels) + " |",
+             "| --- | --- |" + " ---: |" * len(labels)]
+    misses = []
+    for jn, (_, preds, ok) in curves.items():
+        if jn not in pose.angles:
+            continue
+        r0 = ref.angles[jn][:, 0] - pose.angles[jn][0]  # flexion, the standing as 0
+        cells = []
+        for label in labels:
+            if label in runs:
+                x = pred[label].angles[jn][:len(r0), 0]
+            elif preds.get(label) is not None:
+                x = preds[label][:, 0] - np.mean(preds[label][lo:hi, 0])
+            else:
+                cells.append("-")
+                continue
+            err = x[ok] - r0[ok]
+            cells.append(f"{np.sqrt(np.mean(err ** 2)):.1f} / {np.mean(err):+.1f}")
+            if "knee" in jn and label == "cnn+refined" and np.sqrt(np.mean(err ** 2)) > RAW_KNEE_TARGET:
+                misses.append(jn)
+        lines.append(f"| {jn} | {' / '.join(f'{v:.1f}' for v in pose.angles[jn])} | " + " | ".join(cells) + " |")
+    lines.append(f"\nTarget: raw knee flexion <= {RAW_KNEE_TARGET:g} deg with a standing calibration (cnn+refined): "
+                 + (f"MISSED ({', '.join(misses)})" if misses else "met"))
+    return "\n".join(lines)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with the Kuopio trial")
@@ -363,6 +415,7 @@ def main() -> int:
     print("\n" + TARGETS)
     print(verdicts(real))
     print(PUBLISHED)
+    print("\n" + absolute_angles(args.data, ref, gyr, curves))
     plot(curves, args.out)
     print(f"\nplots: {args.out}/")
     return 0

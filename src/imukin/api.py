@@ -323,15 +323,34 @@ def _read_pose(calibrate) -> dict[str, np.ndarray] | None:
     return out
 
 
-def calibrate_to_pose(angles: dict, rec: Recording, segments, calibrate) -> tuple[dict, dict]:
-    """Shift each joint's angles so that they equal a known pose during the recording's quiet standing.
+#: How long after the standing (s) the sensors' orientation filters carry the standing pose into the
+#: motion to set each joint's offset. Without a magnetometer the two filters' relative heading drifts
+#: slowly (VQF with bias estimation: about a degree over tens of seconds), so a stretch near the standing.
+CARRY_S = 20.0
+MIN_CARRY_S = 1.0  # s of motion after the standing needed to carry it; with less, the standing itself is used
+
+
+def calibrate_to_pose(angles: dict, rec: Recording, segments, calibrate, aligned=None) -> tuple[dict, dict]:
+    """Absolute angles: shift each joint's angles by one constant so that the known pose holds in the
+    recording's quiet standing.
 
     The first still period (:func:`imukin.preprocessing.align.standing_period`) common to every
     sensor is taken as the pose: neutral standing (0 deg on every axis) for
-    ``calibrate="standing"``, or the angles given per joint. Returns the shifted angles and,
-    per joint, the offset added and the frames used.
+    ``calibrate="standing"``, or the angles given per joint.
+
+    The networks learnt gait, not standing, so their angles in the standing are not what sets the
+    offset. With ``aligned`` (segment -> its sensor's (acc, gyr) in segment axes) the pose is carried
+    into the motion by the classical orientation filters (:class:`imukin.fusion.classical.ClassicalPredictor`,
+    calibrated on that standing with the pose), over the :data:`CARRY_S` seconds after it; the offset is
+    what the networks' angles lack of the filters' where the legs move there, on average. Without
+    ``aligned``, or with less than :data:`MIN_CARRY_S` of motion after the standing before a gap or the
+    end, the offset makes the angles' mean over the standing equal the pose.
+
+    Returns the shifted angles and, per joint, the offset added, the standing's frames, the pose and
+    the frames the offset was taken over (``carried``: ``[start, stop]``, or None).
     """
-    from imukin.preprocessing.align import AlignConfig, still_mask
+    from imukin.fusion.classical import ClassicalConfig, ClassicalPredictor
+    from imukin.preprocessing.align import AlignConfig, bouts, still_mask
 
     pose = _read_pose(calibrate)
     cfg = AlignConfig()
@@ -339,21 +358,40 @@ def calibrate_to_pose(angles: dict, rec: Recording, segments, calibrate) -> tupl
     still = ok.copy()
     for seg in segments:
         still &= still_mask(np.nan_to_num(rec.acc[seg]), np.nan_to_num(rec.gyr[seg]), rec.fs, cfg)
-    from imukin.preprocessing.align import bouts
-
     runs = [b for b in bouts(still) if b[1] - b[0] >= cfg.min_still_s * rec.fs]
     if not runs:
         raise ImukinError(f"{rec.name} has no quiet standing of at least {cfg.min_still_s:g} s on all sensors to "
                           "calibrate on; record a few seconds of standing, or predict without calibration")
     a, b = runs[0]
+    stop = b + int(round(CARRY_S * rec.fs))  # the carried stretch: up to CARRY_S, to the first gap or the end
+    gap = np.flatnonzero(~ok[b:stop])
+    stop = min(b + (int(gap[0]) if len(gap) else stop - b), rec.n_frames)
+    moving = ~still[b:stop]  # the networks' angles count where the legs move (they learnt no standing)
+    carry = aligned is not None and moving.sum() >= MIN_CARRY_S * rec.fs
     out, info = {}, {}
-    for joint, x in angles.items():
-        target = np.zeros(3) if pose is None else pose.get(joint, np.zeros(3))
+    for name, x in angles.items():
+        target = np.zeros(3) if pose is None else pose.get(name, np.zeros(3))
         offset = target - np.nanmean(x[a:b], axis=0)
-        out[joint] = x + offset
-        info[joint] = {"offset_deg": np.round(offset, 3).tolist(), "frames": [int(a), int(b)],
-                       "pose_deg": target.tolist()}
+        if carry:
+            joint, side = _joint_of(name)
+            signals = [v[a:stop] for seg in joint_segments(joint, side) for v in aligned(seg)]  # 4 x (m, 3)
+            known = np.tile(target, (b - a, 1))  # the pose over the standing
+            filt = ClassicalPredictor(joint, ClassicalConfig(calib_s=(b - a) / rec.fs)).predict(
+                *signals, side=side, fs=rec.fs, reference=known)  # (m, 3) deg, the pose carried
+            offset = np.nanmean((filt[b - a:] - x[b:stop])[moving], axis=0)
+        out[name] = x + offset
+        info[name] = {"offset_deg": np.round(offset, 3).tolist(), "frames": [int(a), int(b)],
+                      "pose_deg": target.tolist(), "carried": [int(b), int(stop)] if carry else None}
     return out, info
+
+
+def _joint_of(name: str) -> tuple[str, str]:
+    """``"rknee"`` -> ``("knee", "right")``."""
+    for joint in JOINT_NAMES:
+        for side in SIDES:
+            if joint_name(joint, side) == name:
+                return joint, side
+    raise ImukinError(f"unknown joint {name!r}")
 
 
 # ---------------------------------------------------------------- entry point
@@ -459,7 +497,7 @@ def predict(recording, fs: float | None = None, joints=None, sides=None, activit
     calibration = {}
     if calibrate is not None:
         t0 = time.perf_counter()
-        angles, calibration = calibrate_to_pose(angles, rec, needed, calibrate)
+        angles, calibration = calibrate_to_pose(angles, rec, needed, calibrate, aligned=aligned)
         timings["calibrate"] = time.perf_counter() - t0
     return Prediction(angles=angles, fs=rec.fs, recording=rec,
                       mounting={seg: al.as_dict() for seg, al in alignments.items()},

@@ -228,8 +228,11 @@ def _report_markdown(r: dict) -> str:
     if r.get("calibration"):
         lines += ["", "## Calibration (offset added per joint, deg: flexion / adduction / rotation)", ""]
         for j, c in r["calibration"].items():
+            carried = (f", carried into the motion over frames {c['carried'][0]}-{c['carried'][1]} by the orientation "
+                       "filters" if c.get("carried") else ", the networks' angles in the standing")
             lines.append(f"- {j}: {' / '.join(f'{v:+.1f}' for v in c['offset_deg'])} (pose "
-                         f"{' / '.join(f'{v:g}' for v in c['pose_deg'])}, frames {c['frames'][0]}-{c['frames'][1]})")
+                         f"{' / '.join(f'{v:g}' for v in c['pose_deg'])}, standing frames {c['frames'][0]}-"
+                         f"{c['frames'][1]}{carried})")
     lines += ["", "## Warnings", ""]
     lines += [f"- {w}" for w in r["warnings"]] or ["- none"]
     if r.get("timings_s"):

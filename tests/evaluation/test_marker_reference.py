@@ -6,10 +6,12 @@ from scipy.spatial.transform import Rotation
 from imukin.errors import ImukinError
 from imukin.evaluation.marker_reference import (
     ReferenceConfig,
+    _tracked_angles,
     find_lag,
     functional_axis,
     reference_angles,
     sensor_motion_angles,
+    standing_pose_angles,
 )
 from imukin.evaluation.metrics import sequence_metrics
 from imukin.io.c3d import MarkerData
@@ -172,3 +174,43 @@ def test_sensor_motion_follows_sensors_on_their_clusters_and_shows_where_they_pa
     ok = ref.valid("rknee") & np.all(np.isfinite(sm["rknee"]), axis=1)
     err = sequence_metrics(sm["rknee"][ok], ref.angles["rknee"][ok])["flexion"]["rmse_offset_removed"]
     assert err > 0.05 * np.std(knee)
+
+
+@pytest.mark.filterwarnings("ignore:Optimal rotation")  # the whole trial's rate fit sees the still start
+def test_standing_pose_is_carried_back_from_markers_seen_only_later():
+    """A leg that stands still (knee bent 8 deg, a gyroscope bias only), then walks, seen by the markers only
+    once it walks: the reference's angles in that standing come back from the sensors within 0.3 deg, and
+    the reference less them is the angle since the standing."""
+    n, stand = 600, 100
+    (rt, ot), (rs, os_), _ = _truth(n, axis=(0.12, 0.0, 1.0))
+    t = np.arange(n) / FS
+    env = np.clip((t - stand / FS) / 0.5, 0.0, 1.0)[:, None]  # still, then the motion fades in over 0.5 s
+    hip = Rotation.from_rotvec(env * rt.as_rotvec())
+    knee = Rotation.from_rotvec(env * (rt.inv() * rs).as_rotvec() + (1 - env) * [0.0, 0.0, -np.radians(8.0)])
+    rt, rs = hip, hip * knee
+    mount = {"rthigh": Rotation.from_euler("xyz", [30, -50, 120], degrees=True),
+             "rshank": Rotation.from_euler("xyz", [-80, 10, 45], degrees=True)}  # v_segment = mount v_sensor
+    bias = {"rthigh": np.array([0.01, -0.02, 0.015]), "rshank": np.array([-0.02, 0.01, 0.02])}  # rad/s
+    gyr = {s: mount[s].inv().apply(angular_velocity(r.as_matrix(), FS)) + bias[s]
+           for s, r in (("rthigh", rt), ("rshank", rs))}
+    full = _markers({"rthigh": (rt, ot), "rshank": (rs, os_)})
+    late = MarkerData(labels=full.labels, fs=FS, xyz=full.xyz.copy(), source="synthetic")
+    late.xyz[:stand + 80] = np.nan  # the markers see the walking only
+    cfg = ReferenceConfig(marker_map=MAP)
+    ref_full, ref_late = (reference_angles(m, gyr, FS, cfg=cfg) for m in (full, late))
+    # what the later reference would read in the standing: its frames, which differ from those of the whole
+    # trial's reference by one turn per segment (the neutral posture is taken from what is seen)
+    seen = np.flatnonzero(np.all(np.isfinite(ref_late.frames["rshank"]), axis=(1, 2)))[10]
+    frames = {s: ref_full.frames[s] @ (np.swapaxes(ref_full.frames[s][seen], 0, 1) @ ref_late.frames[s][seen])
+              for s in ("rthigh", "rshank")}
+    expected = _tracked_angles(ref_late, frames, n)["rknee"]
+    assert np.allclose(expected[ref_late.valid("rknee")], ref_late.angles["rknee"][ref_late.valid("rknee")], atol=0.2)
+    pose = standing_pose_angles(ref_late, gyr, still=(0, stand))
+    assert pose.still == (0, stand) and set(pose.fit_residual_deg) == {"rthigh", "rshank"}
+    assert max(pose.fit_residual_deg.values()) < 0.3
+    assert not ref_late.valid("rknee")[:stand].any()
+    assert np.allclose(pose.angles["rknee"], expected[5:stand - 5].mean(axis=0), atol=0.3)
+    walk = ref_late.angles["rknee"][ref_late.valid("rknee"), 0]
+    assert walk.min() - pose.angles["rknee"][0] < -3  # the standing is not a pose the walk passes through
+    with pytest.raises(ImukinError, match="standing period"):
+        standing_pose_angles(ref_late, gyr, still=(0, n + 1))

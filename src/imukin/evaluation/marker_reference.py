@@ -318,6 +318,70 @@ def reference_angles(markers: MarkerData, gyr: dict, fs_imu: float, n_imu: int |
                            angles_markers=angles_m, frames=frames, sync=sync, axes=axes)
 
 
+def _carried_frames(ref: MarkerReference, gyr: dict, still: tuple[int, int] | None,
+                    back_to: int | None = None, residuals: dict | None = None) -> dict:
+    """Segment -> (N, 3, 3) on the IMU timeline: each reference frame carried by its sensor's gyroscope (less
+    its mean over ``still``, turned into the cluster frame by the fitted rotation), forward from where the
+    markers are first seen to where they are last seen; NaN elsewhere. With ``back_to``, from that sample
+    (or the first seen, if earlier) to the last seen, and from the one start that fits every seen frame
+    best rather than from the first one; ``residuals`` (a dict, filled) then gets each segment's RMS angle
+    (deg) between its carried and its seen frames."""
+    n = len(next(iter(gyr.values())))
+    tracked = {}
+    for seg, g in gyr.items():
+        r_fit = ref.sync.get(seg, {}).get("r_sensor_to_markers")
+        if r_fit is None or seg not in ref.frames:
+            continue
+        rot = ref.frames[seg]
+        frames = _on_imu_timeline(rot.reshape(len(rot), 9), ref.fs_markers, n, ref.fs_imu, ref.lag_s)  # (n, 9)
+        seen = np.flatnonzero(np.all(np.isfinite(frames), axis=1))
+        if len(seen) < 2:
+            continue
+        w = np.asarray(g, float)
+        if still is not None:
+            w = w - w[still[0]:still[1]].mean(axis=0)
+        w = w @ np.asarray(r_fit).T  # (n, 3) rates in the cluster frame
+        a, b = int(seen[0]), int(seen[-1])
+        out = np.full((n, 3, 3), np.nan)
+        start = Rotation.from_matrix(frames[a].reshape(3, 3)).as_matrix()  # the interpolated frame made a rotation
+        if back_to is None:
+            out[a:b + 1] = integrate_gyroscope(w[a:b + 1], ref.fs_imu, start)
+        else:  # one start for the whole span: the rotation that best fits every seen frame (orthogonal Procrustes)
+            lo = min(int(back_to), a)
+            q = integrate_gyroscope(w[lo:b + 1], ref.fs_imu, np.eye(3))  # turn since lo, (b-lo+1, 3, 3)
+            f = frames[seen].reshape(-1, 3, 3)  # (S, 3, 3)
+            u, _, vt = np.linalg.svd(np.einsum("sij,skj->ik", f, q[seen - lo]))  # sum F(t) Q(t)^T
+            g = u @ np.diag([1.0, 1.0, np.linalg.det(u @ vt)]) @ vt  # F(lo)
+            out[lo:b + 1] = g @ q
+            if residuals is not None:  # RMS angle (deg) between the carried and the seen frames
+                d = np.einsum("sji,sjk->sik", out[seen], f)
+                ang = np.degrees(np.arccos(np.clip((np.trace(d, axis1=1, axis2=2) - 1) / 2, -1.0, 1.0)))
+                residuals[seg] = float(np.sqrt(np.mean(ang ** 2)))
+        tracked[seg] = out
+    return tracked
+
+
+def _tracked_angles(ref: MarkerReference, tracked: dict, n: int) -> dict:
+    """Joint name -> (n, 3) degrees of carried frames, with the reference's own frames (functional axes too)."""
+    angles = {}
+    for joint in JOINT_NAMES:
+        for side in SIDES:
+            name = joint_name(joint, side)
+            prox, dist = joint_segments(joint, side)
+            if name not in ref.angles or prox not in tracked or dist not in tracked:
+                continue
+            rp, rd = tracked[prox], tracked[dist]
+            ax = ref.axes.get(name, {})
+            if ax.get("used"):  # the reference's functional axes
+                rp = _turn_to_axis(rp, np.array(ax["axis_proximal"]))
+                rd = _turn_to_axis(rd, np.array(ax["axis_distal"]))
+            ok = np.all(np.isfinite(rp), axis=(1, 2)) & np.all(np.isfinite(rd), axis=(1, 2))
+            a = np.full((n, 3), np.nan)
+            a[ok] = joint_angles(rp[ok], rd[ok], joint, side)
+            angles[name] = a
+    return angles
+
+
 def sensor_motion_angles(ref: MarkerReference, gyr: dict, still: tuple[int, int] | None = None) -> dict:
     """Joint angles of the sensors' own rotation, to split a real-IMU benchmark's error.
 
@@ -350,43 +414,72 @@ def sensor_motion_angles(ref: MarkerReference, gyr: dict, still: tuple[int, int]
         segments both have a sensor, a cluster and a fitted rotation.
     """
     n = len(next(iter(gyr.values())))
-    tracked = {}
-    for seg, g in gyr.items():
-        r_fit = ref.sync.get(seg, {}).get("r_sensor_to_markers")
-        if r_fit is None or seg not in ref.frames:
-            continue
-        rot = ref.frames[seg]
-        frames = _on_imu_timeline(rot.reshape(len(rot), 9), ref.fs_markers, n, ref.fs_imu, ref.lag_s)  # (n, 9)
-        seen = np.flatnonzero(np.all(np.isfinite(frames), axis=1))
-        if len(seen) < 2:
-            continue
-        w = np.asarray(g, float)
-        if still is not None:
-            w = w - w[still[0]:still[1]].mean(axis=0)
-        w = w @ np.asarray(r_fit).T  # (n, 3) rates in the cluster frame
-        a, b = int(seen[0]), int(seen[-1])
-        out = np.full((n, 3, 3), np.nan)
-        start = Rotation.from_matrix(frames[a].reshape(3, 3)).as_matrix()  # the interpolated frame made a rotation
-        out[a:b + 1] = integrate_gyroscope(w[a:b + 1], ref.fs_imu, start)
-        tracked[seg] = out
-    angles = {}
-    for joint in JOINT_NAMES:
-        for side in SIDES:
-            name = joint_name(joint, side)
-            prox, dist = joint_segments(joint, side)
-            if name not in ref.angles or prox not in tracked or dist not in tracked:
-                continue
-            rp, rd = tracked[prox], tracked[dist]
-            ax = ref.axes.get(name, {})
-            if ax.get("used"):  # the reference's functional axes
-                rp = _turn_to_axis(rp, np.array(ax["axis_proximal"]))
-                rd = _turn_to_axis(rd, np.array(ax["axis_distal"]))
-            ok = np.all(np.isfinite(rp), axis=(1, 2)) & np.all(np.isfinite(rd), axis=(1, 2))
-            a = np.full((n, 3), np.nan)
-            a[ok] = joint_angles(rp[ok], rd[ok], joint, side)
-            angles[name] = a
-    return angles
+    return _tracked_angles(ref, _carried_frames(ref, gyr, still), n)
+
+
+@dataclass
+class StandingPose:
+    """The reference's joint angles in a standing its markers did not see (:func:`standing_pose_angles`).
+
+    Attributes
+    ----------
+    angles : dict of str -> ndarray, shape (3,)
+        Joint name -> the reference's angles (deg) averaged over the standing.
+    fit_residual_deg : dict of str -> float
+        Segment -> RMS angle (deg) between its gyroscope-carried frames and its cluster frames over
+        the span the markers see: how well one start explains them (the carried standing's own error
+        is of that order or larger).
+    still : (int, int)
+        The standing, ``[start, stop)`` IMU samples.
+    """
+
+    angles: dict
+    fit_residual_deg: dict
+    still: tuple[int, int]
+
+
+def standing_pose_angles(ref: MarkerReference, gyr: dict, still: tuple[int, int]) -> StandingPose:
+    """The reference's joint angles during quiet standing that the markers did not see.
+
+    A trial whose markers start after its standing (the Kuopio trial's at about 4.6 s, its
+    standing before 1.8 s) has no reference in the pose that ``imukin predict --calibrate
+    standing`` takes as 0. Each segment's gyroscope (bias: its mean over ``still``; turned into
+    the cluster frame by the fitted rotation) is integrated from the standing to where the
+    markers are last seen, and started from the one orientation that best fits every cluster
+    frame seen (orthogonal Procrustes; a single seen frame would carry its own noise and the
+    heel-against-forefoot bending of a foot cluster into the start). The angles of those frames
+    over ``still`` are averaged: ``ref.angles[joint] - pose.angles[joint]`` is the reference with
+    that standing as 0, the yardstick of absolute angles.
+
+    The carried frames inherit the integration's error over the seconds between (a gyroscope's
+    scale error, the fitted rotation's error); ``fit_residual_deg`` shows how far one start
+    leaves them from the clusters where both are seen.
+
+    Parameters
+    ----------
+    ref : MarkerReference
+        From :func:`reference_angles` with ``lag_s`` found.
+    gyr : dict of str -> ndarray (N, 3)
+        Segment -> gyroscope (rad/s) on the IMU timeline, as given to :func:`reference_angles`.
+    still : (int, int)
+        ``[start, stop)`` IMU samples of the quiet standing.
+
+    Returns
+    -------
+    StandingPose
+        For the joints :func:`sensor_motion_angles` gives.
+    """
+    n = len(next(iter(gyr.values())))
+    lo, hi = int(still[0]), int(still[1])
+    if not 0 <= lo < hi <= n:
+        raise ImukinError(f"the standing period [{lo}, {hi}) is not within the {n} IMU samples")
+    residuals = {}
+    angles = _tracked_angles(ref, _carried_frames(ref, gyr, (lo, hi), back_to=lo, residuals=residuals), n)
+    return StandingPose(angles={name: np.mean(a[lo:hi], axis=0) for name, a in angles.items()
+                                if np.all(np.isfinite(a[lo:hi]))},
+                        fit_residual_deg=residuals, still=(lo, hi))
 
 
 __all__ = ["ReferenceConfig", "MarkerReference", "marker_segment_frames", "functional_axis", "find_lag",
-           "reference_angles", "sensor_motion_angles"]
+           "reference_angles", "sensor_motion_angles",
+           "StandingPose", "standing_pose_angles"]
