@@ -371,17 +371,19 @@ def calibrate_to_pose(angles: dict, rec: Recording, segments, calibrate, aligned
     out, info = {}, {}
     for name, x in angles.items():
         target = np.zeros(3) if pose is None else pose.get(name, np.zeros(3))
-        offset = target - np.nanmean(x[a:b], axis=0)
+        offset, carried = target - np.nanmean(x[a:b], axis=0), False
         if carry:
             joint, side = _joint_of(name)
             signals = [v[a:stop] for seg in joint_segments(joint, side) for v in aligned(seg)]  # 4 x (m, 3)
             known = np.tile(target, (b - a, 1))  # the pose over the standing
             filt = ClassicalPredictor(joint, ClassicalConfig(calib_s=(b - a) / rec.fs)).predict(
                 *signals, side=side, fs=rec.fs, reference=known)  # (m, 3) deg, the pose carried
-            offset = np.nanmean((filt[b - a:] - x[b:stop])[moving], axis=0)
+            lack = (filt[b - a:] - x[b:stop])[moving]  # (k, 3), NaN where the networks gave no angles
+            if np.isfinite(lack).any(axis=0).all():
+                offset, carried = np.nanmean(lack, axis=0), True
         out[name] = x + offset
         info[name] = {"offset_deg": np.round(offset, 3).tolist(), "frames": [int(a), int(b)],
-                      "pose_deg": target.tolist(), "carried": [int(b), int(stop)] if carry else None}
+                      "pose_deg": target.tolist(), "carried": [int(b), int(stop)] if carried else None}
     return out, info
 
 
