@@ -125,6 +125,9 @@ ACTIVITY_SETTINGS = {
     # The running knee CNN on the same 1800 runners, the knee's recipe (100 Hz, 3000 steps): 12 new simulated
     # runners 1.42 / 0.96 / 1.40 -> 1.25 / 0.95 / 1.36 deg; judged on simulated runners only, as the ankle.
     ("running", "knee", "cnn"): dict(corpus_scale=3),
+    # The running hip CNN on the same runners, 2000 steps (as the ankles): 1.13 / 1.09 / 1.50 -> 1.03 / 1.02 /
+    # 1.36 deg on the 12 new simulated runners.
+    ("running", "hip", "cnn"): dict(corpus_scale=3, steps=2000),
     # The walking knee transformer on the 1800 walkers (its recipe, 3000 steps): 12 new simulated walkers 1.77 /
     # 0.92 / 1.31 -> 1.54 / 0.92 / 1.18; Kuopio real sensors rknee 2.66 -> 1.68, lknee 1.74 -> 1.82, with the
     # optimisation stage 1.64 -> 1.20 and 1.51 -> 1.42 (better at every lag within 5 ms); IMUs from the Kuopio
