@@ -324,8 +324,8 @@ def _read_pose(calibrate) -> dict[str, np.ndarray] | None:
 
 
 #: How long after the standing (s) the sensors' orientation filters carry the standing pose into the
-#: motion to set each joint's offset. Without a magnetometer the two filters' relative heading drifts
-#: slowly (VQF with bias estimation: about a degree over tens of seconds), so a stretch near the standing.
+#: motion to set each joint's offset. Without a magnetometer the two filters' relative heading drifts,
+#: so a stretch near the standing: long enough for a dozen strides, short enough for little drift.
 CARRY_S = 20.0
 MIN_CARRY_S = 1.0  # s of motion after the standing needed to carry it; with less, the standing itself is used
 
