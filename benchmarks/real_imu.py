@@ -263,13 +263,14 @@ def absolute_angles(data: Path, ref, gyr: dict, curves: dict) -> str:
     """Raw flexion RMSE (deg) of ``imukin predict --calibrate standing`` and the shifted baselines against the
     reference with the standing as 0 (its angles there carried back by the sensors), as a printed section."""
     from imukin.api import predict
+    from imukin.io.recording import load_recording
 
     runs = {"cnn": {}, "cnn+refined": {"refine": True}, "transformer": {"model": "transformer"},
             "transformer+refined": {"model": "transformer", "refine": True}}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the reader's unit notes, as in load_imus
-        pred = {label: predict(str(data), fs=FS, activity="walking", calibrate="standing", **kw)
-                for label, kw in runs.items()}
+        rec = load_recording(data, fs=FS)  # read once, predicted four ways
+        pred = {label: predict(rec, activity="walking", calibrate="standing", **kw) for label, kw in runs.items()}
     lo, hi = next(iter(pred["cnn"].calibration.values()))["frames"]
     pose = standing_pose_angles(ref, gyr, (lo, hi))
     labels = [*runs, "vqf", "OS shipped"]

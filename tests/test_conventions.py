@@ -112,7 +112,10 @@ def test_names_and_bad_choices():
     assert C.joint_segments("hip", "left") == ("pelvis", "lthigh")
     assert C.joint_segments("ankle", "right") == ("rshank", "rfoot")
     assert C.joint_name("knee", "left") == "lknee"
+    assert all(C.joint_name(*C.joint_and_side(n)) == n for n in C.JOINTS)
     with pytest.raises(ImukinError, match="choose one of"):
         C.joint_segments("elbow", "left")
     with pytest.raises(ImukinError, match="side"):
         C.joint_name("knee", "middle")
+    with pytest.raises(ImukinError, match="joint"):
+        C.joint_and_side("lelbow")

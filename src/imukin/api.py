@@ -30,6 +30,7 @@ from imukin.conventions import (
     SEGMENTS,
     SIDES,
     check_choice,
+    joint_and_side,
     joint_name,
     joint_segments,
 )
@@ -373,7 +374,7 @@ def calibrate_to_pose(angles: dict, rec: Recording, segments, calibrate, aligned
         target = np.zeros(3) if pose is None else pose.get(name, np.zeros(3))
         offset, carried = target - np.nanmean(x[a:b], axis=0), False
         if carry:
-            joint, side = _joint_of(name)
+            joint, side = joint_and_side(name)
             signals = [v[a:stop] for seg in joint_segments(joint, side) for v in aligned(seg)]  # 4 x (m, 3)
             known = np.tile(target, (b - a, 1))  # the pose over the standing
             filt = ClassicalPredictor(joint, ClassicalConfig(calib_s=(b - a) / rec.fs)).predict(
@@ -385,15 +386,6 @@ def calibrate_to_pose(angles: dict, rec: Recording, segments, calibrate, aligned
         info[name] = {"offset_deg": np.round(offset, 3).tolist(), "frames": [int(a), int(b)],
                       "pose_deg": target.tolist(), "carried": [int(b), int(stop)] if carried else None}
     return out, info
-
-
-def _joint_of(name: str) -> tuple[str, str]:
-    """``"rknee"`` -> ``("knee", "right")``."""
-    for joint in JOINT_NAMES:
-        for side in SIDES:
-            if joint_name(joint, side) == name:
-                return joint, side
-    raise ImukinError(f"unknown joint {name!r}")
 
 
 # ---------------------------------------------------------------- entry point

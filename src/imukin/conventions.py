@@ -147,6 +147,17 @@ def joint_name(joint: str, side: str) -> str:
     return SIDE_PREFIX[side] + joint
 
 
+def joint_and_side(name: str) -> tuple[str, str]:
+    """The inverse of :func:`joint_name`.
+
+    >>> joint_and_side("lknee")
+    ('knee', 'left')
+    """
+    check_choice("joint", name, JOINTS)
+    side = next(s for s in SIDES if name.startswith(SIDE_PREFIX[s]))
+    return name[len(SIDE_PREFIX[side]):], side
+
+
 def joint_segments(joint: str, side: str) -> tuple[str, str]:
     """Names of the (proximal, distal) segments of a joint on one side."""
     check_choice("joint", joint, JOINT_NAMES)

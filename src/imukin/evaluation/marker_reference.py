@@ -65,6 +65,7 @@ from imukin.conventions import JOINT_NAMES, SIDES, check_choice, joint_angles, j
 from imukin.errors import ImukinError
 from imukin.io.c3d import MarkerData
 from imukin.preprocessing.synchronize import sync_imu_mocap
+from imukin.rotations import so3_log
 from imukin.simulation.imu import integrate_gyroscope
 from imukin.simulation.markers import clusters_for, fill_frame_gaps, lowpass_rotations, segment_frames
 
@@ -319,15 +320,15 @@ def reference_angles(markers: MarkerData, gyr: dict, fs_imu: float, n_imu: int |
 
 
 def _carried_frames(ref: MarkerReference, gyr: dict, still: tuple[int, int] | None,
-                    back_to: int | None = None, residuals: dict | None = None) -> dict:
+                    back_to: int | None = None) -> tuple[dict, dict]:
     """Segment -> (N, 3, 3) on the IMU timeline: each reference frame carried by its sensor's gyroscope (less
     its mean over ``still``, turned into the cluster frame by the fitted rotation), forward from where the
     markers are first seen to where they are last seen; NaN elsewhere. With ``back_to``, from that sample
     (or the first seen, if earlier) to the last seen, and from the one start that fits every seen frame
-    best rather than from the first one; ``residuals`` (a dict, filled) then gets each segment's RMS angle
-    (deg) between its carried and its seen frames."""
+    best rather than from the first one. Also returns, for that start, each segment's RMS angle (deg)
+    between its carried and its seen frames (empty without ``back_to``)."""
     n = len(next(iter(gyr.values())))
-    tracked = {}
+    tracked, residuals = {}, {}
     for seg, g in gyr.items():
         r_fit = ref.sync.get(seg, {}).get("r_sensor_to_markers")
         if r_fit is None or seg not in ref.frames:
@@ -343,8 +344,8 @@ def _carried_frames(ref: MarkerReference, gyr: dict, still: tuple[int, int] | No
         w = w @ np.asarray(r_fit).T  # (n, 3) rates in the cluster frame
         a, b = int(seen[0]), int(seen[-1])
         out = np.full((n, 3, 3), np.nan)
-        start = Rotation.from_matrix(frames[a].reshape(3, 3)).as_matrix()  # the interpolated frame made a rotation
         if back_to is None:
+            start = Rotation.from_matrix(frames[a].reshape(3, 3)).as_matrix()  # the interpolated frame made a rotation
             out[a:b + 1] = integrate_gyroscope(w[a:b + 1], ref.fs_imu, start)
         else:  # one start for the whole span: the rotation that best fits every seen frame (orthogonal Procrustes)
             lo = min(int(back_to), a)
@@ -353,12 +354,10 @@ def _carried_frames(ref: MarkerReference, gyr: dict, still: tuple[int, int] | No
             u, _, vt = np.linalg.svd(np.einsum("sij,skj->ik", f, q[seen - lo]))  # sum F(t) Q(t)^T
             g = u @ np.diag([1.0, 1.0, np.linalg.det(u @ vt)]) @ vt  # F(lo)
             out[lo:b + 1] = g @ q
-            if residuals is not None:  # RMS angle (deg) between the carried and the seen frames
-                d = np.einsum("sji,sjk->sik", out[seen], f)
-                ang = np.degrees(np.arccos(np.clip((np.trace(d, axis1=1, axis2=2) - 1) / 2, -1.0, 1.0)))
-                residuals[seg] = float(np.sqrt(np.mean(ang ** 2)))
+            ang = np.linalg.norm(so3_log(np.einsum("sji,sjk->sik", out[seen], f)), axis=-1)  # carried vs seen, rad
+            residuals[seg] = float(np.degrees(np.sqrt(np.mean(ang ** 2))))
         tracked[seg] = out
-    return tracked
+    return tracked, residuals
 
 
 def _tracked_angles(ref: MarkerReference, tracked: dict, n: int) -> dict:
@@ -414,7 +413,7 @@ def sensor_motion_angles(ref: MarkerReference, gyr: dict, still: tuple[int, int]
         segments both have a sensor, a cluster and a fitted rotation.
     """
     n = len(next(iter(gyr.values())))
-    return _tracked_angles(ref, _carried_frames(ref, gyr, still), n)
+    return _tracked_angles(ref, _carried_frames(ref, gyr, still)[0], n)
 
 
 @dataclass
@@ -473,8 +472,8 @@ def standing_pose_angles(ref: MarkerReference, gyr: dict, still: tuple[int, int]
     lo, hi = int(still[0]), int(still[1])
     if not 0 <= lo < hi <= n:
         raise ImukinError(f"the standing period [{lo}, {hi}) is not within the {n} IMU samples")
-    residuals = {}
-    angles = _tracked_angles(ref, _carried_frames(ref, gyr, (lo, hi), back_to=lo, residuals=residuals), n)
+    tracked, residuals = _carried_frames(ref, gyr, (lo, hi), back_to=lo)
+    angles = _tracked_angles(ref, tracked, n)
     return StandingPose(angles={name: np.mean(a[lo:hi], axis=0) for name, a in angles.items()
                                 if np.all(np.isfinite(a[lo:hi]))},
                         fit_residual_deg=residuals, still=(lo, hi))
