@@ -15,6 +15,7 @@ from imukin.preprocessing.align import (
     angle_errors_deg,
     apply_alignment,
     standing_period,
+    travel_direction,
 )
 from imukin.preprocessing.synchronize import angular_velocity
 from imukin.signal import lowpass, resample
@@ -135,6 +136,35 @@ def test_real_gaitmap_feet_heading_matches_the_markers(gaitmap_imu, gaitmap_mark
         # the vertical from standing agrees with the lab vertical seen through the markers
         y_auto = r_lab @ r_sm @ al.r_mount[1]
         assert np.degrees(np.arccos(y_auto @ up)) < 8.0  # 5.4 and 2.9 deg here; markers are not level
+
+
+def test_walking_that_stops_gives_the_vertical_not_the_forward_direction():
+    poses = standing_then_walking(3, stand_s=1.5, walk_s=7.0, end_stand_s=3.0)
+    r_true = Rotation.random(random_state=12).as_matrix()
+    acc, gyr = mounted_imu(poses, "rshank", r_true, 100.0)
+    acc, gyr = acc[250:], gyr[250:]  # the start cut off: the one standing left follows the walk
+    al = align_segment(acc, gyr, 100.0, "rshank")
+    assert al.sign_rule != "onset" and al.still_frames[0] > 500  # the final standing, no walking start
+    assert angle_errors_deg(al.r_mount, r_true)[1] < 3.0  # its vertical: the standing's
+    assert travel_direction(acc, gyr, 100.0, al.still_frames, al.r_mount[1]) is None  # nothing after it
+
+
+def test_real_walking_that_stops_keeps_the_whole_trials_axes(data_dir):
+    """The Kuopio trial without its standing start: the final standing follows a stop, whose last steps
+    and weight shifts are no walk of known direction; the left foot's forward direction stays within
+    20 deg of the whole trial's (it was 53 deg off while the stop counted as a walking start)."""
+    from imukin.io.recording import load_recording
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rec = load_recording(data_dir / "real" / "kuopio", fs=100)
+        acc, gyr = rec.acc["lfoot"], rec.gyr["lfoot"]
+        whole = align_segment(acc, gyr, 100.0, "lfoot")
+        stop = align_segment(acc[250:], gyr[250:], 100.0, "lfoot")
+    assert whole.sign_rule == "onset" and whole.still_frames[0] < 10
+    assert stop.still_frames[0] > 500 and stop.sign_rule == "zupt"  # its strides' travel, the standing vertical
+    err = angle_errors_deg(stop.r_mount, whole.r_mount)
+    assert err[0] < 20.0 and err[1] < 5.0, err
 
 
 def test_standing_period_is_the_first_one():

@@ -78,10 +78,10 @@ B. With quiet standing (refinement)
    superior axis (a sensor at rest reads +9.81 m/s^2 on its up axis, and in the
    neutral standing pose every segment frame equals the lab frame).
 2. **Anterior (x) from the walking direction** (when the recording walks off from
-   that standing period, or stops into it): the gyroscope is integrated from the
-   standing attitude over the first ``onset_s`` seconds of motion, the specific force
-   is rotated into that frame, gravity removed, and integrated once; the mean
-   horizontal velocity points forward. Rule ``onset``, decisive above 0.15 m/s.
+   that standing period; a stop into it does not count, see :func:`travel_direction`):
+   the gyroscope is integrated from the standing attitude over the first ``onset_s``
+   seconds of motion, the specific force is rotated into that frame, gravity removed,
+   and integrated once; the mean horizontal velocity points forward. Rule ``onset``, decisive above 0.15 m/s.
    The walking direction is the segment's anterior axis only as far as the person
    stood with the limb turned neither in nor out; the evidence records how far the
    functional flexion axis lies from it (``flexion_axis_vs_travel_deg``). Taking the
@@ -101,9 +101,11 @@ B. With quiet standing (refinement)
    optimisation stage 10.84 -> 11.12; left hip adduction with the stage 2.02 -> 1.11, left
    ankle flexion 1.99 -> 2.82); halfway between the two headings: 7.9 deg, 4.8 / 4.0 deg,
    sums 13.67 and 10.83. Two real recordings disagree, so the walking direction stays.
-3. **Without a walking start** (thigh, shank, foot) the flexion axis gives z and its
-   sign comes from ``swing_peak`` (thigh) or ``mean_tilt`` relative to the standing
-   vertical (shank and foot lean back / point down on average).
+3. **Without a walking start** (thigh, shank, foot; e.g. the only standing ends the
+   recording) the flexion axis gives z and its sign comes from ``swing_peak`` (thigh)
+   or ``mean_tilt`` relative to the standing vertical (shank and foot lean back / point
+   down on average). A foot whose strides agree (A.3) takes the direction they travel
+   about the standing vertical instead (rule ``zupt``).
 4. The standing frame is used when it agrees with the gait frame (superior axes
    within ``refine_max_up_deg``, anterior within ``refine_max_forward_deg``);
    otherwise the gait frame is kept with a warning. For the pelvis the standing
@@ -211,7 +213,7 @@ class AlignConfig:
     walk_window_s: float = 1.0  # s, window of the moving mean |gyr| that detects walking
     walk_gyr_min: float = 0.5  # rad/s, smallest moving mean |gyr| counted as walking (legs)
     onset_s: float = 3.0  # s of motion integrated by the onset rule (about two strides: lateral sway averages out)
-    use_onset: bool = True  # use the walking direction after (or before) standing; False: rotation axis only
+    use_onset: bool = True  # use the walking direction after standing; False: rotation axis only
     use_standing: bool = True  # refine with a standing period when there is one; False: gait alone
     min_axis_angle_deg: float = 60.0  # the rotation axis must be at least this far from vertical
     min_motion_s: float = 1.0  # s, shortest bout of gait the gait method accepts (about one stride)
@@ -370,15 +372,23 @@ def travel_direction(acc: np.ndarray, gyr: np.ndarray, fs: float, still: tuple[i
     Integrates the gyroscope from the attitude at the end of the standing period
     ``still`` (tilt from gravity, heading arbitrary) over ``cfg.onset_s`` seconds,
     rotates the specific force into that frame, removes the gravity measured while
-    standing, and integrates once. If nothing moves after the standing period, the
-    motion before it is integrated backwards instead (walking that stops).
+    standing, and integrates once.
+
+    Only a start counts: walking that stops into the standing period is not integrated
+    backwards. A stop is no straight walk of known direction: the last steps slow down,
+    the feet are brought side by side and the weight shifts after the stop. On the Kuopio
+    trial without its first 2.5 s (the one standing left is the final one) the backward
+    integration put the pelvis's forward direction 142 deg, the left shank's 30 and the
+    left foot's 53 deg from the whole trial's alignment with its walking start, and the
+    left ankle's flexion 2.3 deg (mean absolute) from that alignment's; without it they
+    are 16, 12 and 12 deg and 0.6 deg (``benchmarks/alignment.py``, part 4).
 
     Returns
     -------
     (direction, speed) or None
         Unit vector (3,) in the sensor frame at standing (horizontal), and the mean
-        horizontal speed in m/s along it (the rule's evidence); None without motion
-        next to the standing period.
+        horizontal speed in m/s along it (the rule's evidence); None without at least
+        ``cfg.onset_s / 2`` of recording after the standing period.
     """
     from imukin.simulation.imu import integrate_gyroscope
 
@@ -389,28 +399,16 @@ def travel_direction(acc: np.ndarray, gyr: np.ndarray, fs: float, still: tuple[i
     bias = gyr[s0:s1].mean(axis=0)  # gyroscope bias while standing
     g_meas = np.linalg.norm(acc[s0:s1].mean(axis=0))
     r0 = Rotation.align_vectors([[0.0, 1.0, 0.0]], [up])[0].as_matrix()  # sensor at standing -> level frame
-    candidates = []
-    if s1 + n_on // 2 <= len(acc):  # forward in time from the end of standing
-        seg = slice(s1 - 1, min(len(acc), s1 - 1 + n_on))
-        candidates.append((seg, 1.0))
-    if s0 - n_on // 2 >= 0:  # backwards in time from the start of standing
-        seg = slice(max(0, s0 - n_on), s0 + 1)
-        candidates.append((seg, -1.0))
-    best = None
-    for seg, direction in candidates:
-        w = gyr[seg] - bias
-        a = acc[seg]
-        if direction < 0:  # integrate backwards: reverse time, negate rates
-            w, a = -w[::-1], a[::-1]
-        rot = integrate_gyroscope(w, fs, r0)  # (n, 3, 3) level frame <- sensor
-        a_lvl = np.einsum("nij,nj->ni", rot, a) - np.array([0.0, g_meas, 0.0])  # (n, 3)
-        v = np.cumsum(a_lvl, axis=0) / fs * direction  # backwards: velocity before the stop
-        vh = v[:, [0, 2]].mean(axis=0)  # horizontal mean velocity
-        speed = float(np.linalg.norm(vh))
-        if best is None or speed > best[1]:
-            d_lvl = np.array([vh[0], 0.0, vh[1]]) / max(speed, 1e-12)
-            best = (r0.T @ d_lvl, speed)
-    return best
+    if s1 + n_on // 2 > len(acc):  # too little after the standing to be a walking start
+        return None
+    seg = slice(s1 - 1, min(len(acc), s1 - 1 + n_on))  # forward in time from the end of standing
+    rot = integrate_gyroscope(gyr[seg] - bias, fs, r0)  # (n, 3, 3) level frame <- sensor
+    a_lvl = np.einsum("nij,nj->ni", rot, acc[seg]) - np.array([0.0, g_meas, 0.0])  # (n, 3)
+    v = np.cumsum(a_lvl, axis=0) / fs  # (n, 3) velocity since the standing
+    vh = v[:, [0, 2]].mean(axis=0)  # horizontal mean velocity
+    speed = float(np.linalg.norm(vh))
+    d_lvl = np.array([vh[0], 0.0, vh[1]]) / max(speed, 1e-12)
+    return r0.T @ d_lvl, speed
 
 
 def _swing_peak(gyr_z: np.ndarray) -> float:
@@ -772,9 +770,12 @@ def align_from_gait(acc: np.ndarray, gyr: np.ndarray, fs: float, segment: str, a
 
 # ---------------------------------------------------------------- standing method
 def align_from_standing(acc: np.ndarray, gyr: np.ndarray, fs: float, segment: str, still: tuple[int, int],
-                        cfg: AlignConfig | None = None) -> SegmentAlignment | None:
+                        cfg: AlignConfig | None = None,
+                        gait: SegmentAlignment | None = None) -> SegmentAlignment | None:
     """Today's standing method (B of the module notes): vertical from standing, forward from the onset.
 
+    ``gait`` (the gait method's alignment of the same signals, optional) gives a foot without a
+    walking start its forward direction where its strides agree (rule ``zupt``, B.3).
     Returns None when it cannot decide (the pelvis without a decisive walking start).
     """
     cfg = cfg or AlignConfig()
@@ -801,6 +802,10 @@ def align_from_standing(acc: np.ndarray, gyr: np.ndarray, fs: float, segment: st
                 min(1.0, abs(float(np.dot(ml_h / np.linalg.norm(ml_h), frame[2])))))))
     elif seg == "pelvis":
         return None
+    elif (seg == "foot" and gait is not None and gait.sign_rule == "gait+zupt"
+          and cfg.foot_heading == "travel"):  # the way the foot's strides travel, about the standing vertical
+        frame = _frame_from_up_ap(up, gait.r_mount[0])
+        rule, ev, confident, conf = "zupt", gait.sign_evidence, gait.sign_confident, gait.confidence
     else:
         ml = rotation_axis(gyr, walk)
         axis_angle = float(np.degrees(np.arccos(min(1.0, abs(float(np.dot(ml, up)))))))
@@ -873,7 +878,7 @@ def align_segment(acc: np.ndarray, gyr: np.ndarray, fs: float, segment: str,
     result = gait
     if still is None and cfg.use_standing:
         still = standing_period(acc, gyr, fs, cfg)
-    stand = align_from_standing(acc, gyr, fs, seg, still, cfg) if still is not None and cfg.use_standing else None
+    stand = align_from_standing(acc, gyr, fs, seg, still, cfg, gait) if still is not None and cfg.use_standing else None
     if stand is not None:
         err = angle_errors_deg(stand.r_mount, gait.r_mount)
         gait.evidence.update(gait_vs_standing_up_deg=float(err[1]), gait_vs_standing_forward_deg=float(err[0]))
