@@ -259,3 +259,27 @@ def test_real_recording_cut_to_its_walking_is_aligned_from_gait_alone(data_dir):
     assert all(m["confidence"] > 0.9 for m in out.mounting.values())
     for j in JOINTS6:
         assert np.abs(out.angles[j][:, 0] - whole.angles[j][250:852, 0]).mean() < 2.0, j
+
+
+def test_a_seated_start_is_neither_the_standing_alignment_nor_the_calibration_pose(data_dir):
+    """The Kuopio trial with 2 s of sitting and a rise put before it (thighs pitched 85 deg, the pelvis
+    tilted back 20): the thighs' mountings and `--calibrate standing` take the standing after the rise, so
+    the knees come out as from the trial itself; sitting is still, but not upright standing."""
+    import dataclasses
+
+    from imukin.preprocessing.align import align_segment
+    from tests.preprocessing.motion import seated_first
+
+    rec = imukin.load_recording(data_dir / "real" / "kuopio", fs=100)
+    whole = imukin.predict(rec, joints=["knee"], calibrate="standing")
+    pitch = {"pelvis": -20.0, "rthigh": 85.0, "lthigh": 85.0}
+    acc, gyr = {}, {}
+    for seg in rec.segments:
+        r = align_segment(rec.acc[seg], rec.gyr[seg], 100.0, seg).r_mount
+        acc[seg], gyr[seg], n_pre = seated_first(rec.acc[seg], rec.gyr[seg], r, pitch.get(seg, 0.0), 100.0)
+    out = imukin.predict(dataclasses.replace(rec, acc=acc, gyr=gyr), joints=["knee"], calibrate="standing")
+    for seg in ("rthigh", "lthigh"):
+        assert out.mounting[seg]["still_frames"][0] >= n_pre - 10, out.mounting[seg]
+    for j in ("rknee", "lknee"):
+        assert out.calibration[j]["frames"][0] >= n_pre - 10
+        assert np.abs(out.angles[j][n_pre:, 0] - whole.angles[j][:, 0]).mean() < 1.0, j

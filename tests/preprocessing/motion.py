@@ -159,3 +159,18 @@ def write_dot_csv(path, acc: np.ndarray, gyr_dps: np.ndarray, fs: float, t: np.n
         lines.append(f"{k},{us[k]},1,0,0,0," + ",".join(f"{v:.6f}" for v in (*acc[k], *gyr_dps[k])))
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
+
+
+def seated_first(acc, gyr, r_mount, pitch_deg, fs, sit_s=2.0, rise_s=1.5):
+    """Sensor signals with a seated period and a smooth rise put before them: the segment pitched by
+    ``pitch_deg`` about its medio-lateral axis (z) from the standing attitude of the first second.
+    Returns (acc, gyr, frames put before)."""
+    n_sit, n_rise = int(sit_s * fs), int(rise_s * fs)
+    u = np.linspace(0.0, 1.0, n_rise)
+    theta = np.radians(pitch_deg) * np.concatenate([np.ones(n_sit), 1 - u ** 3 * (u * (6 * u - 15) + 10)])
+    rate = np.gradient(theta) * fs  # (n,) rad/s about the segment's z
+    a0 = acc[:int(fs)].mean(axis=0)  # standing specific force, sensor frame
+    rz = Rotation.from_rotvec(np.outer(theta, [0.0, 0.0, 1.0])).as_matrix()  # (n, 3, 3) segment turn
+    acc_pre = np.einsum("ij,njk,kl,l->ni", r_mount.T, np.transpose(rz, (0, 2, 1)), r_mount, a0)
+    gyr_pre = np.outer(rate, r_mount.T[:, 2])  # segment z in sensor coordinates
+    return np.concatenate([acc_pre, acc]), np.concatenate([gyr_pre, gyr]), n_sit + n_rise

@@ -19,7 +19,7 @@ from imukin.preprocessing.align import (
 )
 from imukin.preprocessing.synchronize import angular_velocity
 from imukin.signal import lowpass, resample
-from tests.preprocessing.motion import mounted_imu, standing_then_walking
+from tests.preprocessing.motion import mounted_imu, seated_first, standing_then_walking
 
 # mountings people actually produce, on top of random ones
 SPECIAL = {
@@ -147,6 +147,21 @@ def test_walking_that_stops_gives_the_vertical_not_the_forward_direction():
     assert al.sign_rule != "onset" and al.still_frames[0] > 500  # the final standing, no walking start
     assert angle_errors_deg(al.r_mount, r_true)[1] < 3.0  # its vertical: the standing's
     assert travel_direction(acc, gyr, 100.0, al.still_frames, al.r_mount[1]) is None  # nothing after it
+
+
+def test_a_seated_start_is_not_taken_for_standing():
+    """Sitting is still but not upright: a seated thigh's vertical is its anterior axis. The standing
+    after the rise gives the vertical and the walking start the forward direction."""
+    poses = standing_then_walking(4, stand_s=2.0, walk_s=7.0)
+    r_true = Rotation.random(random_state=21).as_matrix()
+    acc, gyr = mounted_imu(poses, "rthigh", r_true, 100.0)
+    acc, gyr, n_pre = seated_first(acc, gyr, r_true, 85.0, 100.0)
+    al = align_segment(acc, gyr, 100.0, "rthigh")
+    assert al.still_frames[0] >= n_pre - 10 and al.sign_rule == "onset"  # the standing, not the sitting
+    assert angle_errors_deg(al.r_mount, r_true).max() < 10.0
+    # asked for it, the seated period is found (no upright reference), and refused with one
+    assert standing_period(acc, gyr, 100.0)[0] == 0
+    assert standing_period(acc, gyr, 100.0, up=r_true[1])[0] >= n_pre - 10
 
 
 def test_real_walking_that_stops_keeps_the_whole_trials_axes(data_dir):

@@ -73,8 +73,10 @@ reversed pelvis (see :data:`PELVIS_THIGH_PHASE`).
 B. With quiet standing (refinement)
 -----------------------------------
 1. **Vertical (y) from standing.** The first still period of at least
-   ``min_still_s`` (small angular rate, steady acceleration) is taken as quiet
-   standing; the mean accelerometer reading there points along the segment's
+   ``min_still_s`` (small angular rate, steady acceleration) whose mean specific force
+   lies within ``max_standing_tilt_deg`` of the gait method's superior axis is taken as
+   quiet standing (a seated thigh is still but not upright: sitting first, as in a
+   Timed Up and Go, is passed over); the mean accelerometer reading there points along the segment's
    superior axis (a sensor at rest reads +9.81 m/s^2 on its up axis, and in the
    neutral standing pose every segment frame equals the lab frame).
 2. **Anterior (x) from the walking direction** (when the recording walks off from
@@ -222,6 +224,9 @@ class AlignConfig:
     pelvis_harmonics: int = 4  # harmonics of the stride frequency used for the pelvis's anterior axis
     refine_max_up_deg: float = 25.0  # standing and gait superior axes must agree this well to use standing
     refine_max_forward_deg: float = 45.0  # ... and their anterior axes this well
+    max_standing_tilt_deg: float = 45.0  # a still period whose vertical lies farther than this from the gait
+    # method's superior axis is not upright standing (a seated thigh: about 70-90 deg; an unusual gait's mean
+    # attitude: within about 25) and is not used as standing
     pelvis_vertical: str = "standing"  # pelvis superior axis when standing refines it: "standing" (neutral
     # standing = lab frame, conventions) or "gait" (the simulator's anatomical pelvis tilt during gait)
     min_confidence: float = 0.5  # warn (and sign_confident=False) below this confidence
@@ -308,16 +313,29 @@ def bouts(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist()))
 
 
-def standing_period(acc: np.ndarray, gyr: np.ndarray, fs: float, cfg: AlignConfig | None = None
-                    ) -> tuple[int, int] | None:
+def standing_period(acc: np.ndarray, gyr: np.ndarray, fs: float, cfg: AlignConfig | None = None,
+                    up: np.ndarray | None = None) -> tuple[int, int] | None:
     """The first still period of at least ``cfg.min_still_s``, ``[start, stop)``, or None.
 
     The first, not the longest: protocols start with quiet standing, and the walking
     right after it gives the forward direction; a final stop may follow a turn.
+    With ``up`` (the segment's superior axis in sensor coordinates, (3,), e.g. the gait
+    method's), only a still period whose mean specific force lies within
+    ``cfg.max_standing_tilt_deg`` of it counts: a seated thigh or a lying body is still
+    but not upright, and its vertical is not the segment's.
     """
     cfg = cfg or AlignConfig()
-    runs = [b for b in bouts(still_mask(acc, gyr, fs, cfg)) if b[1] - b[0] >= cfg.min_still_s * fs]
-    return runs[0] if runs else None
+    acc = np.asarray(acc, float)
+    for b in bouts(still_mask(acc, gyr, fs, cfg)):
+        if b[1] - b[0] < cfg.min_still_s * fs:
+            continue
+        if up is not None:
+            m = acc[b[0]:b[1]].mean(axis=0)  # (3,) mean specific force
+            tilt = np.degrees(np.arccos(np.clip(m @ up / max(np.linalg.norm(m) * np.linalg.norm(up), 1e-12), -1, 1)))
+            if tilt > cfg.max_standing_tilt_deg:
+                continue
+        return b
+    return None
 
 
 def walking_mask(gyr: np.ndarray, fs: float, cfg: AlignConfig | None = None) -> np.ndarray:
@@ -877,7 +895,7 @@ def align_segment(acc: np.ndarray, gyr: np.ndarray, fs: float, segment: str,
     gait = align_from_gait(acc, gyr, fs, segment, activity, cfg)
     result = gait
     if still is None and cfg.use_standing:
-        still = standing_period(acc, gyr, fs, cfg)
+        still = standing_period(acc, gyr, fs, cfg, up=gait.r_mount[1])
     stand = align_from_standing(acc, gyr, fs, seg, still, cfg, gait) if still is not None and cfg.use_standing else None
     if stand is not None:
         err = angle_errors_deg(stand.r_mount, gait.r_mount)
