@@ -61,11 +61,12 @@ def _periodic(points) -> CubicSpline:
 
 
 def standing_then_walking(seed: int, activity: str = "walking", stand_s: float = 2.0, walk_s: float = 8.0,
-                          blend_s: float = 1.0, end_stand_s: float = 0.0) -> Poses:
+                          blend_s: float = 1.0, end_stand_s: float = 0.0, treadmill: bool = False) -> Poses:
     """Segment poses and sensor-site positions: standing, a smooth start, walking (or running).
 
     ``seed`` varies the cadence, speed and curve amplitudes by a few per cent and the
-    frontal/transverse motion; ``end_stand_s > 0`` adds a smooth stop and standing.
+    frontal/transverse motion; ``end_stand_s > 0`` adds a smooth stop and standing;
+    ``treadmill`` keeps the body in place (the belt carries the ground, not the walker).
     """
     rng = np.random.default_rng(seed)
     g = GAIT[activity]
@@ -77,7 +78,7 @@ def standing_then_walking(seed: int, activity: str = "walking", stand_s: float =
     if end_stand_s > 0:
         s = s * _ease((stand_s + walk_s - t) / blend_s)
     v = speed * s
-    x = np.cumsum(v) / FS_INTERNAL
+    x = np.zeros_like(v) if treadmill else np.cumsum(v) / FS_INTERNAL
     phase = np.cumsum(freq * np.clip(s * 4.0, 0.0, 1.0)) / FS_INTERNAL  # cycles; cadence starts with the motion
     amp = {k: rng.uniform(0.9, 1.1) for k in ("hip", "knee", "ankle")}
     fr = rng.uniform(0.6, 1.4, size=6)  # frontal/transverse amplitude factors

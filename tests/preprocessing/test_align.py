@@ -164,6 +164,19 @@ def test_a_seated_start_is_not_taken_for_standing():
     assert standing_period(acc, gyr, 100.0, up=r_true[1])[0] >= n_pre - 10
 
 
+def test_a_treadmill_start_travels_nowhere_and_the_gait_rules_decide():
+    """On a treadmill the body stays in place: the walking start measures no travel (the belt moves the
+    ground, not the walker), so the forward direction comes from the gait, not from integration drift."""
+    for seed in range(3):
+        poses = standing_then_walking(seed, stand_s=2.0, walk_s=8.0, treadmill=True)
+        for k, seg in enumerate(("rshank", "rfoot")):
+            r_true = Rotation.random(random_state=10 * seed + k).as_matrix()
+            acc, gyr = mounted_imu(poses, seg, r_true, 100.0)
+            al = align_segment(acc, gyr, 100.0, seg)
+            assert al.evidence["onset_speed_m_s"] < 0.15 and al.sign_rule != "onset"
+            assert angle_errors_deg(al.r_mount, r_true).max() < 15.0, (seed, seg)
+
+
 def test_real_walking_that_stops_keeps_the_whole_trials_axes(data_dir):
     """The Kuopio trial without its standing start: the final standing follows a stop, whose last steps
     and weight shifts are no walk of known direction; the left foot's forward direction stays within
