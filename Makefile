@@ -29,6 +29,8 @@ test: $(STAMP)
 
 pretrained: $(STAMP)
 	$(BIN)/python -m imukin.training.pretrained
+	@if [ -d ../shared/data/real/kuopio ]; then $(BIN)/python benchmarks/real_imu.py --no-rerun --write-cards; \
+	else echo "../shared/data/real/kuopio not found: the model cards' real-sensor rows were not written"; fi
 
 # Each benchmark prints one table; they take minutes to an hour on 2 cores.
 benchmark: $(STAMP)

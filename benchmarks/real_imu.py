@@ -42,7 +42,8 @@ It also runs the networks on IMUs simulated from the trial's own markers (``sim`
 Kuopio preset, default sensor errors), against the same reference, to split the error into
 "simulator vs real sensor" and "network".
 
-Nothing is fitted to this trial. Usage::
+Nothing is fitted to this trial. ``--write-cards`` also writes each shipped walking angle model's rows
+into its model card (``make pretrained`` does, after building the models). Usage::
 
     .venv/bin/python benchmarks/real_imu.py [--data ../shared/data/real/kuopio] [--out benchmarks/out/real_imu]
 """
@@ -233,6 +234,47 @@ def verdicts(results: dict) -> str:
     return "\n".join(lines)
 
 
+CARD_TITLE = "Real sensors: the Kuopio trial (measured)"
+
+
+def write_cards(results: dict) -> list[Path]:
+    """Each shipped walking angle model's rows of the real-IMU table into its model card (a section of
+    :data:`CARD_TITLE`, stamped with the command, the code version and the date)."""
+    import datetime
+    import subprocess
+
+    from imukin import __version__
+    from imukin.training.pretrained import write_card_section
+
+    try:
+        commit = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True,
+                                cwd=Path(__file__).parent, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
+    written = []
+    for joint in JOINT_NAMES:
+        for model in ("cnn", "transformer"):
+            rows = [(jn, axis, row) for (jn, axis), row in results.items() if jn[1:] == joint and model in row]
+            if not rows:
+                continue
+            lines = [f"Measured by `.venv/bin/python benchmarks/real_imu.py --no-rerun --write-cards` (imukin "
+                     f"{__version__}, {commit}, {datetime.date.today().isoformat()}): one person walking overground "
+                     "with 7 Xsens MTw2 strapped on by hand (100 Hz, each sensor's mounting found by `imukin "
+                     "predict`'s alignment), against joint angles from the trial's marker clusters "
+                     "(`docs/real_data.md`). Offset-removed RMSE (deg) / Pearson r / raw RMSE (deg, against a "
+                     "reference whose 0 is mid-stance):", "",
+                     "| joint | axis | this model | with `--refine` | OpenSense (its shipped result) | the sensors' "
+                     "own motion |", "|---|---|---:|---:|---:|---:|"]
+            for jn, axis, row in rows:
+                lines.append(f"| {jn} | {axis} | " + " | ".join(
+                    cell(row.get(k)) for k in (model, f"{model}+refined", "OS shipped", MOTION)) + " |")
+            lines += ["", "The sensors' own motion is not a method: what the two sensors turned through against "
+                      "what their marker clusters did, the error no method that follows its sensors avoids. One "
+                      "trial of one person: it finds causes, it does not prove accuracy."]
+            written.append(write_card_section(f"walking_{joint}_{model}", CARD_TITLE, "\n".join(lines)))
+    return written
+
+
 def lag_sensitivity(markers, gyr: dict, ref, curves: dict, shifts_ms=(-5.0, 5.0)) -> str:
     """Offset-removed flexion of the default method and of the sensors' own motion with the reference moved
     by a few milliseconds: how much of a cell the lag's uncertainty holds."""
@@ -309,6 +351,8 @@ def main() -> int:
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with the Kuopio trial")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/out/real_imu"), help="output folder for plots")
     ap.add_argument("--no-rerun", action="store_true", help="skip the OpenSense rerun")
+    ap.add_argument("--write-cards", action="store_true",
+                    help="also write each shipped walking angle model's rows into its model card")
     ap.add_argument("--seed", type=int, default=0, help="sensor-error draw of the simulated IMUs")
     ap.add_argument("--candidates", type=Path, help="a folder of trained runs walking_<joint>_<model> to compare "
                     "with the shipped models (rows 'new <model>')")
@@ -419,6 +463,8 @@ def main() -> int:
     print("\n" + absolute_angles(args.data, ref, gyr, curves))
     plot(curves, args.out)
     print(f"\nplots: {args.out}/")
+    if args.write_cards:
+        print("model cards: " + ", ".join(str(p.parent.name) for p in write_cards(real)))
     return 0
 
 

@@ -62,3 +62,19 @@ def test_shipped_models_record_their_recipe():
             assert doc["meta"]["fs"] == fs, run.name
         if tc["target"] == "angle":
             assert "axes weighted in degrees" in (run / "MODEL_CARD.md").read_text()
+
+
+def test_a_card_section_is_replaced_not_repeated(tmp_path):
+    from imukin.errors import ImukinError
+    from imukin.training.pretrained import write_card_section
+
+    (tmp_path / "m").mkdir()
+    card = tmp_path / "m" / "MODEL_CARD.md"
+    card.write_text("# m\n\n- **Task**: knees.\n\n## Notes\n\nkept\n")
+    write_card_section("m", "Real sensors", "| a | 1 |", root=tmp_path)
+    write_card_section("m", "Real sensors", "| a | 2 |", root=tmp_path)
+    text = card.read_text()
+    assert text.count("## Real sensors") == 1 and "| a | 2 |" in text and "| a | 1 |" not in text
+    assert text.startswith("# m\n\n- **Task**: knees.\n") and "## Notes\n\nkept\n" in text
+    with pytest.raises(ImukinError, match="no model card"):
+        write_card_section("missing", "Real sensors", "x", root=tmp_path)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from imukin.argtypes import add_option, device, positive_float, positive_int
 from imukin.conventions import ACTIVITIES, ANGLE_AXES, JOINT_NAMES, same_rate
+from imukin.errors import ImukinError
 from imukin.io.atomic import write_text_atomic
 from imukin.io.job_h5 import file_attrs
 from imukin.pretrained import PRETRAINED_DIR
@@ -289,6 +290,23 @@ def fit_pretrained_blend(angle_name: str, ori_name: str, corpus: Path, device: s
              f"{', '.join(f'{v:.2f}' for v in fit['rmse_deg'])} (flexion, adduction, rotation).\n")
     write_text_atomic(card_path, card)
     return doc
+
+
+def write_card_section(name: str, title: str, body: str, root: Path = PRETRAINED_DIR) -> Path:
+    """Put a ``## title`` section with ``body`` into a shipped model's card, in place of one of that title
+    (the card's other text kept), written atomically. Re-exporting or refitting a model rewrites its
+    card without such sections: what they measured was another model."""
+    path = Path(root) / name / "MODEL_CARD.md"
+    if not path.exists():
+        raise ImukinError(f"no model card at {path}; build the model first (make pretrained)")
+    card = path.read_text()
+    head = f"\n## {title}\n"
+    if head in card:
+        before, after = card.split(head, 1)
+        rest = after.split("\n## ", 1)
+        card = before.rstrip("\n") + "\n" + ("\n## " + rest[1] if len(rest) > 1 else "")
+    write_text_atomic(path, card.rstrip("\n") + "\n" + head + "\n" + body.strip("\n") + "\n")
+    return path
 
 
 def main(argv=None) -> int:
