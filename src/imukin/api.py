@@ -332,13 +332,6 @@ CARRY_S = 20.0
 MIN_CARRY_S = 1.0  # s of motion after the standing needed to carry it; with less, the standing itself is used
 
 
-def _upright(acc_seg: np.ndarray, max_tilt_deg: float) -> bool:
-    """Whether a still segment stands upright: its mean specific force (segment axes, (N, 3)) within
-    ``max_tilt_deg`` of its superior axis y."""
-    m = np.nanmean(acc_seg, axis=0)
-    return bool(np.degrees(np.arccos(np.clip(m[1] / max(np.linalg.norm(m), 1e-12), -1.0, 1.0))) <= max_tilt_deg)
-
-
 def calibrate_to_pose(angles: dict, rec: Recording, segments, calibrate, aligned=None) -> tuple[dict, dict]:
     """Absolute angles: shift each joint's angles by one constant so that the known pose holds in the
     recording's quiet standing.
@@ -361,7 +354,7 @@ def calibrate_to_pose(angles: dict, rec: Recording, segments, calibrate, aligned
     the frames the offset was taken over (``carried``: ``[start, stop]``, or None).
     """
     from imukin.fusion.classical import ClassicalConfig, ClassicalPredictor
-    from imukin.preprocessing.align import AlignConfig, bouts, still_mask
+    from imukin.preprocessing.align import AlignConfig, bouts, is_upright, still_mask
 
     pose = _read_pose(calibrate)
     cfg = AlignConfig()
@@ -371,8 +364,8 @@ def calibrate_to_pose(angles: dict, rec: Recording, segments, calibrate, aligned
         still &= still_mask(np.nan_to_num(rec.acc[seg]), np.nan_to_num(rec.gyr[seg]), rec.fs, cfg)
     runs = [b for b in bouts(still) if b[1] - b[0] >= cfg.min_still_s * rec.fs]
     if pose is None and aligned is not None:  # neutral standing is upright: not a seated or lying still period
-        runs = [(a, b) for a, b in runs if all(_upright(aligned(seg)[0][a:b], cfg.max_standing_tilt_deg)
-                                               for seg in segments)]
+        runs = [(a, b) for a, b in runs if all(is_upright(aligned(seg)[0][a:b], [0.0, 1.0, 0.0], cfg)
+                                               for seg in segments)]  # segment axes: y is up
     if not runs:
         raise ImukinError(f"{rec.name} has no quiet standing of at least {cfg.min_still_s:g} s on all sensors to "
                           "calibrate on; record a few seconds of standing, or predict without calibration")

@@ -333,15 +333,19 @@ def standing_period(acc: np.ndarray, gyr: np.ndarray, fs: float, cfg: AlignConfi
     cfg = cfg or AlignConfig()
     acc = np.asarray(acc, float)
     for b in bouts(still_mask(acc, gyr, fs, cfg)):
-        if b[1] - b[0] < cfg.min_still_s * fs:
-            continue
-        if up is not None:
-            m = acc[b[0]:b[1]].mean(axis=0)  # (3,) mean specific force
-            tilt = np.degrees(np.arccos(np.clip(m @ up / max(np.linalg.norm(m) * np.linalg.norm(up), 1e-12), -1, 1)))
-            if tilt > cfg.max_standing_tilt_deg:
-                continue
-        return b
+        if b[1] - b[0] >= cfg.min_still_s * fs and (up is None or is_upright(acc[b[0]:b[1]], up, cfg)):
+            return b
     return None
+
+
+def is_upright(acc: np.ndarray, up: np.ndarray, cfg: AlignConfig | None = None) -> bool:
+    """Whether a still sensor stands upright: its mean specific force ((N, 3), NaN ignored) within
+    ``cfg.max_standing_tilt_deg`` of ``up``, the segment's superior axis in the same coordinates."""
+    cfg = cfg or AlignConfig()
+    m = np.nanmean(np.asarray(acc, float), axis=0)  # (3,)
+    u = np.asarray(up, float)
+    cos = float(m @ u) / max(float(np.linalg.norm(m) * np.linalg.norm(u)), 1e-12)
+    return bool(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))) <= cfg.max_standing_tilt_deg)
 
 
 def walking_mask(gyr: np.ndarray, fs: float, cfg: AlignConfig | None = None) -> np.ndarray:
@@ -1413,8 +1417,8 @@ def _xyz(a, name: str) -> np.ndarray:
 
 
 __all__ = ["AlignConfig", "SegmentAlignment", "apply_alignment", "still_mask", "bouts", "standing_period",
-           "walking_mask", "vertical_axis", "rotation_axis", "travel_direction", "align_segment", "align_leg",
-           "angle_errors_deg", "SIGN_RULES", "STRIDE_RANGE_S", "MEAN_FORCE_TILT_DEG", "SIGN_FEATURES",
+           "is_upright", "walking_mask", "vertical_axis", "rotation_axis", "travel_direction", "align_segment",
+           "align_leg", "angle_errors_deg", "SIGN_RULES", "STRIDE_RANGE_S", "MEAN_FORCE_TILT_DEG", "SIGN_FEATURES",
            "stride_period", "gait_window", "sign_features", "sign_log_likelihood", "pelvis_forward_axis",
            "align_from_gait", "align_from_standing", "simulated_gait_statistics", "LEG_PAIR_STATS", "LEG_PAIR_MIN",
            "flip_gait_sign", "leg_signs",
