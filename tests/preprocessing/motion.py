@@ -61,12 +61,15 @@ def _periodic(points) -> CubicSpline:
 
 
 def standing_then_walking(seed: int, activity: str = "walking", stand_s: float = 2.0, walk_s: float = 8.0,
-                          blend_s: float = 1.0, end_stand_s: float = 0.0, treadmill: bool = False) -> Poses:
+                          blend_s: float = 1.0, end_stand_s: float = 0.0, treadmill: bool = False,
+                          turn_deg: float = 0.0) -> Poses:
     """Segment poses and sensor-site positions: standing, a smooth start, walking (or running).
 
     ``seed`` varies the cadence, speed and curve amplitudes by a few per cent and the
     frontal/transverse motion; ``end_stand_s > 0`` adds a smooth stop and standing;
-    ``treadmill`` keeps the body in place (the belt carries the ground, not the walker).
+    ``treadmill`` keeps the body in place (the belt carries the ground, not the walker);
+    ``turn_deg`` turns the walker to its left by that much about the vertical while it
+    starts (over ``blend_s``), walking along its heading.
     """
     rng = np.random.default_rng(seed)
     g = GAIT[activity]
@@ -114,6 +117,13 @@ def standing_then_walking(seed: int, activity: str = "walking", stand_s: float =
             site = np.array(SITES[seg]) * np.array([1.0, 1.0, zs])
             rot[pre + seg] = r
             pos[pre + seg] = origin + np.einsum("nij,j->ni", r, site)
+    if turn_deg:  # the straight walk above turned about the vertical (y), the path along the heading
+        psi = np.radians(turn_deg) * _ease((t - stand_s) / blend_s)  # (N,)
+        r_yaw = Rotation.from_rotvec(np.outer(psi, [0.0, 1.0, 0.0])).as_matrix()  # (N, 3, 3)
+        path = np.cumsum(v[:, None] * r_yaw[:, :, 0], axis=0) / FS_INTERNAL  # (N, 3)
+        along = np.stack([x, np.zeros_like(x), np.zeros_like(x)], axis=1)  # where the straight walk was
+        rot = {k: r_yaw @ r for k, r in rot.items()}
+        pos = {k: path + np.einsum("nij,nj->ni", r_yaw, p - along) for k, p in pos.items()}
     return Poses(t=t, rot={k: rot[k] for k in SEGMENTS}, pos={k: pos[k] for k in SEGMENTS}, angles=angles,
                  stand_s=stand_s)
 

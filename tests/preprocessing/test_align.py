@@ -164,6 +164,18 @@ def test_a_seated_start_is_not_taken_for_standing():
     assert standing_period(acc, gyr, 100.0, up=r_true[1])[0] >= n_pre - 10
 
 
+@pytest.mark.parametrize("turn_deg", [60.0, -90.0])
+def test_a_walker_who_turns_while_starting_gives_the_forward_direction(turn_deg):
+    """Standing facing one way, walking off another: the walking direction is taken against the heading of
+    the moment, so it is the segment's forward axis, not the direction the walker faced while standing."""
+    poses = standing_then_walking(5, stand_s=2.0, walk_s=8.0, turn_deg=turn_deg)
+    for k, seg in enumerate(("pelvis", "rthigh", "lshank", "rfoot")):
+        r_true = Rotation.random(random_state=40 + k).as_matrix()
+        acc, gyr = mounted_imu(poses, seg, r_true, 100.0)
+        al = align_segment(acc, gyr, 100.0, seg)
+        assert al.sign_rule == "onset" and angle_errors_deg(al.r_mount, r_true).max() < 8.0, seg  # unturned: 53-85
+
+
 def test_a_treadmill_start_travels_nowhere_and_the_gait_rules_decide():
     """On a treadmill the body stays in place: the walking start measures no travel (the belt moves the
     ground, not the walker), so the forward direction comes from the gait, not from integration drift."""
