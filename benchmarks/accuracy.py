@@ -6,6 +6,7 @@ activity x axis x model, RMSE and offset-removed RMSE (mean ± SD over subjects,
 averaged per subject), the best network per cell against the targets, and, for every
 angle model shipped with a blend, the whole framework with the optimisation stage
 (``<model>+refined``, shipped orientation network + gyroscope refinement + blend); then
+walking flexion by speed band, from slow clinical walking (0.3 m/s) to fast walking; then
 inference speed and peak memory for a one-hour 100 Hz recording.
 
     .venv/bin/python benchmarks/accuracy.py [--subjects 20] [--duration-s 30]
@@ -30,6 +31,11 @@ from imukin.pretrained import shipped_angle_models
 from imukin.simulation.corpus import CorpusConfig, cached_corpus
 
 TEST_SEEDS = {"walking": 9001, "running": 9002}  # never used for training
+SPEED_SEED = 9011  # the walkers of the speed table (never used for training)
+#: Walking speed bands (m/s) of the speed table: the same people in each band. Below 0.6 m/s is slow,
+#: clinical walking (older adults, patients); the shipped walking corpus's range is
+#: imukin.simulation.gait.SPEED_RANGE_M_S["walking"].
+SPEED_BANDS = ((0.3, 0.55), (0.6, 1.0), (1.0, 1.4), (1.4, 2.0))
 TARGETS = {"flexion": 1.5, "adduction": 2.5, "rotation": 3.5}  # offset-removed RMSE, deg, best model per joint
 
 
@@ -37,6 +43,13 @@ def test_corpus(activity: str, n: int, duration: float, workdir: Path) -> Path:
     path = workdir / f"{activity}_heldout_s{TEST_SEEDS[activity]}_n{n}_d{duration:g}.h5"
     return cached_corpus(path, CorpusConfig(activity=activity, n_subjects=n, seed=TEST_SEEDS[activity],
                                             duration_s=duration))
+
+
+def speed_corpus(band: tuple[float, float], n: int, duration: float, workdir: Path) -> Path:
+    """``n`` new walkers (seed :data:`SPEED_SEED`, the same people in every band) at speeds within ``band``."""
+    path = workdir / f"walking_speed_s{SPEED_SEED}_n{n}_d{duration:g}_{band[0]:g}-{band[1]:g}.h5"
+    return cached_corpus(path, CorpusConfig(activity="walking", n_subjects=n, seed=SPEED_SEED, duration_s=duration,
+                                            speed_range_m_s=band))
 
 
 def tissue_floor(activity: str, n: int, duration: float, seed: int = 4242) -> dict:
@@ -112,13 +125,23 @@ def main() -> None:
     ap.add_argument("--hours", type=float, default=1.0, help="length of the speed probe's recording (0: no probe)")
     ap.add_argument("--activities", nargs="+", choices=ACTIVITIES, default=list(ACTIVITIES))
     ap.add_argument("--floor-subjects", type=int, default=8, help="people for the soft-tissue floor (0: skip)")
+    ap.add_argument("--speed-subjects", type=int, default=8,
+                    help="walkers per speed band of the walking speed table (0: skip)")
+    ap.add_argument("--candidates", type=Path, metavar="DIR",
+                    help="also score trained, not shipped angle models <DIR>/<activity>_<joint>_<model>")
     ap.add_argument("--probe", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.probe:
         print(json.dumps(inference_probe(args.probe, args.hours)))
         return
     from imukin.evaluation.evaluate import evaluate_predictor
-    from imukin.fusion.refine import shipped_predictors
+    from imukin.fusion.refine import candidate_predictors, shipped_predictors
+
+    def predictors_of(activity: str, joint: str) -> dict:
+        found = shipped_predictors(activity, joint)
+        if args.candidates:
+            found.update(candidate_predictors(args.candidates, activity, joint))
+        return found
 
     args.workdir.mkdir(parents=True, exist_ok=True)
     runs = [r for a in args.activities for j in JOINT_NAMES for r in shipped_angle_models(a, j)]
@@ -128,7 +151,7 @@ def main() -> None:
     for activity in args.activities:
         data = test_corpus(activity, args.subjects, args.duration_s, args.workdir)
         for joint in JOINT_NAMES:
-            for label, predictor in shipped_predictors(activity, joint).items():
+            for label, predictor in predictors_of(activity, joint).items():
                 agg, _, _ = evaluate_predictor(predictor, data, subject_ids(data))
                 for ax in ANGLE_AXES:
                     r, o = agg[ax]["rmse"], agg[ax]["rmse_offset_removed"]
@@ -172,6 +195,18 @@ def main() -> None:
             for joint, d in floor.items():
                 print(f"| {joint} | {activity} | {' / '.join(f'{v:.2f}' for v in d['all'])} | "
                       f"{' / '.join(f'{v:.2f}' for v in d['slow'])} |")
+
+    if args.speed_subjects and "walking" in args.activities:
+        bands = [speed_corpus(b, args.speed_subjects, args.duration_s, args.workdir) for b in SPEED_BANDS]
+        print(f"\nBy walking speed ({args.speed_subjects} new walkers, the same people in every band, "
+              f"{args.duration_s:g} s each): offset-removed flexion RMSE (deg), mean over subjects\n")
+        print("| joint | model | " + " | ".join(f"{lo:g}-{hi:g} m/s" for lo, hi in SPEED_BANDS) + " |")
+        print("|---|---|" + "---|" * len(SPEED_BANDS))
+        for joint in JOINT_NAMES:
+            for label, predictor in predictors_of("walking", joint).items():
+                cells = [evaluate_predictor(predictor, d, subject_ids(d))[0]["flexion"]["rmse_offset_removed"]["mean"]
+                         for d in bands]
+                print(f"| {joint} | {label} | " + " | ".join(f"{v:.2f}" for v in cells) + " |", flush=True)
 
     print("\nTraining time of the shipped models (from their model.json, 2 CPU cores while building)\n")
     print("| model | steps run | best step | minutes |")

@@ -25,6 +25,9 @@ def test_simulate_bad_arguments(tmp_path, capsys):
     assert_one_line_error(*run(capsys, "simulate", "--subjects", "1", "--duration-s", "2", "--out", tmp_path / "x.csv"),
                           ".h5")
     assert_one_line_error(*run(capsys, "simulate", "--markers", tmp_path / "none.c3d", "--out", out), "none.c3d")
+    assert_one_line_error(*run(capsys, "simulate", "--speed-range", "0.1", "0.5", "--out", out), "--speed-range",
+                          "0.2-2.6")
+    assert_one_line_error(*run(capsys, "simulate", "--speed-range", "1.2", "0.8", "--out", out), "LO <= HI")
     assert not list(tmp_path.iterdir())
 
 

@@ -36,6 +36,9 @@ def _add_simulate(sub) -> None:
     add_option(p, "--duration-s", aliases=("--duration",), type=positive_float, default=30.0, metavar="S",
                help="seconds per subject")
     p.add_argument("--first-subject", type=nonnegative_int, default=0, help="index of the first subject")
+    p.add_argument("--speed-range", nargs=2, type=positive_float, metavar=("LO", "HI"),
+                   help="walking or running speeds in m/s to draw from (default: walking 0.6-2.0, running 2.0-5.0; "
+                        "slow, clinical walking: 0.3 0.6)")
     p.add_argument("--ideal-sensors", action="store_true", help="no sensor errors (noise, bias, mounting, tissue)")
     p.add_argument("--markers", nargs="+", type=Path,
                    help="marker files (.c3d or .trc) instead of the synthetic corpus")
@@ -81,6 +84,7 @@ def cmd_simulate(args) -> int:
 
     cfg = CorpusConfig(activity=args.activity, n_subjects=args.subjects, seed=args.seed, fs=args.fs,
                        duration_s=args.duration_s, first_subject=args.first_subject,
+                       speed_range_m_s=tuple(args.speed_range) if args.speed_range else None,
                        errors=SensorErrorConfig.ideal() if args.ideal_sensors else SensorErrorConfig())
     subjects = simulate_corpus(cfg, workers=args.workers, progress=not getattr(args, "quiet", False))
     path = write_dataset(args.out, subjects, attrs=corpus_attrs(cfg))

@@ -13,6 +13,7 @@ from imukin.simulation.corpus import (
     cached_corpus,
     corpus_attrs,
     internal_rate,
+    is_current_corpus,
     record_from_kinematics,
     simulate_corpus,
     simulate_subject,
@@ -102,3 +103,14 @@ def test_cached_corpus_is_simulated_again_for_another_revision_or_config(tmp_pat
     assert file_attrs(path)["simulator_revision"] == SIMULATOR_REVISION
     longer = CorpusConfig(**{**CFG, "n_subjects": 1, "duration_s": 3.0})
     assert read_dataset(cached_corpus(path, longer, progress=False))[0].n_frames == 300
+
+
+def test_a_speed_range_gives_walkers_within_it_and_the_default_range_leaves_the_attributes_as_they_were():
+    slow = CorpusConfig(**{**CFG, "n_subjects": 1, "speed_range_m_s": (0.3, 0.5)})
+    rec = simulate_subject(slow, 0)
+    assert 0.3 - 1e-9 <= rec.attrs["speed_min_m_s"] <= rec.attrs["speed_max_m_s"] <= 0.5 + 1e-9
+    assert corpus_attrs(slow)["speed_range_m_s"] == "0.3-0.5"
+    assert "speed_range_m_s" not in corpus_attrs(CorpusConfig(**CFG))  # corpora cached before the field stay current
+    assert not is_current_corpus(corpus_attrs(CorpusConfig(**CFG)), slow)
+    with pytest.raises(ImukinError, match="--speed-range"):
+        CorpusConfig(**{**CFG, "speed_range_m_s": (0.1, 0.5)})

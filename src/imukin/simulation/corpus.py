@@ -30,7 +30,7 @@ from imukin.conventions import ACTIVITIES, FS_RANGE, SEGMENTS, check_choice, sub
 from imukin.data import SubjectRecord
 from imukin.errors import ImukinError
 from imukin.simulation.body import draw_subject, sensor_sites
-from imukin.simulation.gait import GaitConfig, Kinematics, generate_gait
+from imukin.simulation.gait import SPEED_LIMITS_M_S, GaitConfig, Kinematics, generate_gait
 from imukin.simulation.imu import ideal_imu, interpolating_spline
 from imukin.simulation.sensor_errors import (
     SensorErrorConfig,
@@ -57,6 +57,7 @@ class CorpusConfig:
     fs: float = 200.0  # Hz, output rate (the reference layout's 200 Hz)
     duration_s: float = 30.0  # seconds per subject
     first_subject: int = 0  # index of the first subject (ids continue from here)
+    speed_range_m_s: tuple[float, float] | None = None  # None: the activity's range (simulation.gait.SPEED_RANGE_M_S)
     errors: SensorErrorConfig = field(default_factory=SensorErrorConfig)  # full default error model
 
     def __post_init__(self):
@@ -66,6 +67,13 @@ class CorpusConfig:
         check_output_rate(self.fs)
         if not 2.0 <= self.duration_s <= 3600.0:
             raise ImukinError(f"duration_s {self.duration_s} s (--duration-s) is outside 2-3600 s")
+        if self.speed_range_m_s is not None:
+            self.speed_range_m_s = tuple(float(v) for v in self.speed_range_m_s)
+            lo, hi = self.speed_range_m_s
+            lim = SPEED_LIMITS_M_S[self.activity]
+            if not lim[0] <= lo <= hi <= lim[1]:
+                raise ImukinError(f"{self.activity} speed range {lo:g}-{hi:g} m/s (--speed-range) is outside "
+                                  f"{lim[0]:g}-{lim[1]:g} m/s; give LO <= HI within it")
 
 
 def check_output_rate(fs: float) -> None:
@@ -150,7 +158,8 @@ def simulate_subject(cfg: CorpusConfig, index: int) -> SubjectRecord:
     rng = np.random.default_rng([cfg.seed, index])
     params = draw_subject(rng, cfg.activity)
     kin = generate_gait(params, GaitConfig(activity=cfg.activity, duration_s=cfg.duration_s,
-                                           fs_internal=internal_rate(cfg.fs)), rng)
+                                           fs_internal=internal_rate(cfg.fs),
+                                           speed_range_m_s=cfg.speed_range_m_s), rng)
     rec = record_from_kinematics(kin, subject_id(index), cfg.fs, cfg.errors, rng)
     rec.attrs.update(source="synthetic", generator=GENERATOR, activity=cfg.activity, seed=cfg.seed,
                      subject_index=index, speed_mean_m_s=float(np.mean(kin.speed)),
@@ -195,6 +204,10 @@ def simulate_corpus(cfg: CorpusConfig, workers: int | None = None, progress: boo
 def corpus_attrs(cfg: CorpusConfig) -> dict:
     """File-level HDF5 attributes describing a simulated corpus."""
     d = {k: v for k, v in asdict(cfg).items() if k != "errors"}
+    if d["speed_range_m_s"] is None:  # the activity's range: left out, so corpora cached before the field stay current
+        del d["speed_range_m_s"]
+    else:
+        d["speed_range_m_s"] = "{:g}-{:g}".format(*d["speed_range_m_s"])
     d["errors"] = str(asdict(cfg.errors))
     d.update(source="synthetic", generator=GENERATOR, simulator_revision=SIMULATOR_REVISION)
     return d
