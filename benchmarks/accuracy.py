@@ -35,7 +35,7 @@ SPEED_SEED = 9011  # the walkers of the speed table (never used for training)
 #: Walking speed bands (m/s) of the speed table: the same people in each band. Below 0.6 m/s is slow,
 #: clinical walking (older adults, patients); the shipped walking corpus's range is
 #: imukin.simulation.gait.SPEED_RANGE_M_S["walking"].
-SPEED_BANDS = ((0.3, 0.55), (0.6, 1.0), (1.0, 1.4), (1.4, 2.0))
+SPEED_BANDS = ((0.3, 0.6), (0.6, 1.0), (1.0, 1.4), (1.4, 2.0))
 TARGETS = {"flexion": 1.5, "adduction": 2.5, "rotation": 3.5}  # offset-removed RMSE, deg, best model per joint
 
 

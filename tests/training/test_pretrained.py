@@ -44,7 +44,7 @@ def test_shipped_models_record_their_recipe():
     """Every shipped model (angle, orientation, streaming) was trained with its MODEL_SETTINGS entry,
     at its rate, with the architecture it names."""
     from imukin.pretrained import PRETRAINED_DIR
-    from imukin.training.pretrained import DEFAULT_SUBJECTS, corpus_scale, model_recipe
+    from imukin.training.pretrained import DEFAULT_SUBJECTS, corpus_scale, corpus_speed_range, model_recipe
 
     runs = sorted(p.parent for p in PRETRAINED_DIR.glob("*/model.json"))
     assert len(runs) == 3 * 3 * 2 + 3  # cnn, transformer, cnn_ori per activity and joint; 3 causal cnns
@@ -62,6 +62,9 @@ def test_shipped_models_record_their_recipe():
             assert doc["meta"]["fs"] == fs, run.name
         if tc["target"] == "angle":
             assert "axes weighted in degrees" in (run / "MODEL_CARD.md").read_text()
+        speeds = corpus_speed_range(model, joint, activity)
+        if speeds is not None:  # a corpus at other speeds than the activity's says so on the card
+            assert "speeds {:g}-{:g} m/s".format(*speeds) in (run / "MODEL_CARD.md").read_text(), run.name
 
 
 def test_a_card_section_is_replaced_not_repeated(tmp_path):

@@ -27,6 +27,7 @@ from imukin.io.atomic import write_text_atomic
 from imukin.io.job_h5 import file_attrs
 from imukin.pretrained import PRETRAINED_DIR
 from imukin.simulation.corpus import CorpusConfig, cached_corpus
+from imukin.simulation.gait import SPEED_RANGE_M_S
 from imukin.sources.mix import resampled_copy
 from imukin.training.choices import ORI_SUFFIX  # model names ending in it train the orientation network
 from imukin.training.dataset import load_joint_data
@@ -159,9 +160,11 @@ ACTIVITY_SETTINGS = {
     # found lag; 1.37 -> 1.59 and 2.09 -> 2.24 at +-5 ms) and farther from the sensors' own motion there (1.13
     # -> 1.37; left hip 1.58 -> 1.63): not shipped.
 }
-# Three keys of a settings entry are not TrainConfig fields (model_recipe takes them out): the
+# Four keys of a settings entry are not TrainConfig fields (model_recipe takes them out): the
 # registered architecture to train (default: the name less ``_ori``), the rate (Hz) the corpus is
-# resampled to (default: its own) and ``corpus_scale`` (corpus_scale() reads it).
+# resampled to (default: its own), ``corpus_scale`` (corpus_scale() reads it) and ``speed_range_m_s``,
+# the (low, high) walking or running speeds of the model's corpus (corpus_speed_range() reads it;
+# default: the activity's range, imukin.simulation.gait.SPEED_RANGE_M_S).
 BLEND_LEGS = 30  # validation legs the shipped blends are fitted on
 
 
@@ -178,6 +181,7 @@ def model_recipe(model: str, steps: int | None = None, joint: str | None = None,
     architecture = settings.pop("architecture", model.removesuffix(ORI_SUFFIX))
     fs = settings.pop("fs", None)
     settings.pop("corpus_scale", None)
+    settings.pop("speed_range_m_s", None)
     if steps:
         settings["steps"] = steps
     return architecture, fs, settings
@@ -188,6 +192,12 @@ def corpus_scale(model: str, joint: str, activity: str) -> int:
     return int(_settings(model, joint, activity).get("corpus_scale", 1))
 
 
+def corpus_speed_range(model: str, joint: str, activity: str) -> tuple[float, float] | None:
+    """The speeds (m/s) a model's corpus walks or runs at (ACTIVITY_SETTINGS; None: the activity's range)."""
+    rng = _settings(model, joint, activity).get("speed_range_m_s")
+    return None if rng is None else (float(rng[0]), float(rng[1]))
+
+
 def corpus_at_rate(corpus: Path, fs: float | None, workdir: Path) -> Path:
     """The corpus itself, or its copy resampled to ``fs`` (``.data_<fs>Hz.h5`` in ``workdir/<corpus name>``, as
     finetune makes; one folder per corpus, so that two corpora's copies do not replace each other)."""
@@ -195,10 +205,12 @@ def corpus_at_rate(corpus: Path, fs: float | None, workdir: Path) -> Path:
 
 
 def training_corpus(activity: str, workdir: Path, n_subjects: int = DEFAULT_SUBJECTS,
-                    duration_s: float = DEFAULT_DURATION_S) -> Path:
-    """Simulate (or reuse) the training corpus of an activity."""
-    cfg = CorpusConfig(activity=activity, n_subjects=n_subjects, seed=TRAIN_SEEDS[activity], duration_s=duration_s)
-    path = workdir / f"{activity}_train_s{cfg.seed}_n{n_subjects}_d{duration_s:g}.h5"
+                    duration_s: float = DEFAULT_DURATION_S, speed_range_m_s: tuple[float, float] | None = None) -> Path:
+    """Simulate (or reuse) the training corpus of an activity (at ``speed_range_m_s``, default the activity's)."""
+    cfg = CorpusConfig(activity=activity, n_subjects=n_subjects, seed=TRAIN_SEEDS[activity], duration_s=duration_s,
+                       speed_range_m_s=speed_range_m_s)
+    speeds = "" if speed_range_m_s is None else "_v{:g}-{:g}".format(*speed_range_m_s)
+    path = workdir / f"{activity}_train_s{cfg.seed}_n{n_subjects}_d{duration_s:g}{speeds}.h5"
     return cached_corpus(path, cfg)
 
 
@@ -236,16 +248,18 @@ def export_pretrained(run_dir: Path, name: str, summary: dict, corpus: Path) -> 
     weighting = "" if orientation else (", axes weighted in degrees" if tc.get("axis_weighting", "sd") == "degrees"
                                         else ", axes weighted each in its own SD")
     seed = TRAIN_SEEDS.get(str(meta.get("activity")), "?")
-    revision = int(file_attrs(corpus).get("simulator_revision", 1))  # a file without it is revision 1
+    attrs = file_attrs(corpus)
+    revision = int(attrs.get("simulator_revision", 1))  # a file without it is revision 1
+    speeds = str(attrs.get("speed_range_m_s", "{:g}-{:g}".format(*SPEED_RANGE_M_S[str(meta.get("activity"))])))
     val_name = "RMSE, offset removed per leg" if tc.get("val_metric") == "rmse_offset_removed" else "RMSE"
     card = f"""# {name}
 
 - **Task**: {task} from two IMUs
   (proximal and distal segment), 16 channels as in `imukin.conventions.CHANNELS`, at {meta.get('fs'):g} Hz.
 - **Model**: `{model.model_name}` with config `{json.dumps(asdict(model.config))}`.
-- **Data**: imukin synthetic corpus `{corpus.name}`{resampled} (simulator revision {revision}, seed {seed}, full
-  default sensor error model: noise, bias, bias drift, scale, misalignment, placement and mounting errors,
-  soft-tissue wobble), data hash `{meta.get('data_hash')}`.
+- **Data**: imukin synthetic corpus `{corpus.name}`{resampled} (simulator revision {revision}, seed {seed}, speeds
+  {speeds} m/s, full default sensor error model: noise, bias, bias drift, scale, misalignment, placement and
+  mounting errors, soft-tissue wobble), data hash `{meta.get('data_hash')}`.
 - **Split**: by subject, seed {tc.get('split_seed', 0)}: {len(split.get('train', []))} train /
   {len(split.get('val', []))} validation / {len(split.get('test', []))} test subjects, both legs each.
 - **Training**: AdamW, lr {tc.get('lr')}, warm-up {tc.get('warmup_steps')} + cosine, batch {tc.get('batch_size')}
@@ -328,7 +342,7 @@ def main(argv=None) -> int:
 
     def corpus_of(activity: str, joint: str, model: str) -> Path:
         n = args.subjects * corpus_scale(model, joint, activity)
-        return training_corpus(activity, args.workdir, n, args.duration_s)
+        return training_corpus(activity, args.workdir, n, args.duration_s, corpus_speed_range(model, joint, activity))
 
     for activity in args.activities:
         for joint in args.joints:
