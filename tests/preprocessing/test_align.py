@@ -333,6 +333,38 @@ def test_stride_period_of_simulated_gait(sim_people):
     assert lo < t < hi
 
 
+def test_a_slow_walkers_long_strides_are_found_and_every_leg_sensor_aligned():
+    """Slow, clinical walking (0.3-0.35 m/s, strides of about 2 s): every leg sensor finds the simulated
+    stride period and its segment's axes from gait alone."""
+    from dataclasses import replace
+
+    from imukin.preprocessing.align import stride_period
+    from imukin.simulation.body import draw_subject
+    from imukin.simulation.corpus import record_from_kinematics
+    from imukin.simulation.gait import GaitConfig, generate_gait
+    from imukin.simulation.sensor_errors import SensorErrorConfig
+
+    rng = np.random.default_rng(12)
+    kin = generate_gait(draw_subject(rng, "walking"), GaitConfig(duration_s=14.0, fs_internal=500.0,
+                                                                 speed_range_m_s=(0.3, 0.35)), rng)
+    rec = record_from_kinematics(kin, "s0000", 100.0, replace(SensorErrorConfig(), mount_sd_deg=0.0), rng)
+    true_stride = float(np.median(np.diff(kin.heel_strikes["right"])))  # s
+    assert true_stride > 1.7  # longer than self-selected walking's longest
+    turn, confident = np.random.default_rng(3), 0
+    for name in ("rthigh", "rshank", "rfoot", "lthigh", "lshank", "lfoot"):
+        assert stride_period(rec.acc[name], rec.gyr[name], 100.0) == pytest.approx(true_stride, rel=0.05), name
+        r_true = Rotation.random(random_state=turn).as_matrix()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            al = align_segment(rec.acc[name] @ r_true, rec.gyr[name] @ r_true, 100.0, name)
+        assert al.stride_s == pytest.approx(true_stride, rel=0.05), name
+        err = angle_errors_deg(al.r_mount, r_true)
+        assert err[1] < 15.0, (name, err)  # the superior axis
+        assert err.max() < 25.0 or not al.sign_confident, (name, err)  # within the limit, or a flip flagged
+        confident += al.sign_confident
+    assert confident >= 4  # the legs' chain (leg_signs) settles the others
+
+
 def test_mean_tilt_table_is_what_the_simulator_gives():
     """A small re-run of the simulation behind MEAN_FORCE_TILT_DEG agrees with the shipped table."""
     from imukin.preprocessing.align import (

@@ -151,8 +151,13 @@ SWING_PEAK_SIGN = {"thigh": 1.0, "shank": 1.0, "foot": -1.0}
 DECISIVE = {"onset": 0.15, "swing_peak": 0.10, "mean_tilt": 3.0}  # m/s, relative, deg
 
 
-#: Stride period (s) searched per activity: slow walking ~1.5 s, fast ~0.9 s; running 0.6-0.9 s.
-STRIDE_RANGE_S = {"walking": (0.8, 1.7), "running": (0.55, 1.0)}
+#: Stride period (s) searched per activity: fast walking ~0.9 s, self-selected ~1.1 s, slow ~1.5 s and slow,
+#: clinical walking (0.3-0.4 m/s, 40-70 steps/min) up to 3 s; running 0.6-0.9 s. Up to 1.7 s only, walkers at
+#: 0.3-0.6 m/s got periods of a step or of the wrong sensor (benchmarks/alignment.py --slow).
+STRIDE_RANGE_S = {"walking": (0.8, 3.0), "running": (0.55, 1.0)}
+#: Stride period (s) assumed where a bout is too short to find one: self-selected walking (105-115 steps/min)
+#: and running (165-170 steps/min).
+TYPICAL_STRIDE_S = {"walking": 1.1, "running": 0.72}
 
 #: Expected direction of the mean specific force over whole strides in the segment frame, as
 #: (sagittal, frontal) angles in degrees: sagittal = atan2(f_x, f_y) (positive: leans anterior),
@@ -221,7 +226,8 @@ class AlignConfig:
     still_gyr_max: float = 0.2  # rad/s, largest mean |gyr| in a still window
     still_acc_sd_max: float = 0.3  # m/s^2, largest acc standard deviation (norm over axes) in a still window
     walk_window_s: float = 1.0  # s, window of the moving mean |gyr| that detects walking
-    walk_gyr_min: float = 0.5  # rad/s, smallest moving mean |gyr| counted as walking (legs)
+    walk_gyr_min: float = 0.3  # rad/s, smallest moving mean |gyr| counted as walking (legs): a slow walker's
+    # thigh (0.3 m/s, 2.5 s strides) turns at about 0.45 rad/s on average; standing reads below still_gyr_max
     onset_s: float = 3.0  # s of motion integrated by the onset rule (about two strides: lateral sway averages out)
     onset_turn_window_s: float = 1.0  # s, the onset rule follows the walker's turns, averaged over about a stride
     onset_turn_min_deg: float = 20.0  # ... where the heading turns by more than this: twice the sway of straight
@@ -548,10 +554,10 @@ def gait_window(acc: np.ndarray, gyr: np.ndarray, fs: float, segment: str, activ
         raise ImukinError(f"less than {cfg.min_motion_s:g} s of continuous {activity} found for the {seg} sensor; "
                           "the alignment needs at least one stride of gait (or pass a manual alignment matrix)")
     a, b = max(runs, key=lambda r: r[1] - r[0])
-    trim = int(round(cfg.bout_trim_s * fs))
-    if b - a - 2 * trim >= STRIDE_RANGE_S[activity][1] * 3 * fs:  # long bout: drop its start and stop
-        a, b = a + trim, b - trim
-    span = int(round(cfg.max_gait_s * fs))
+    trim, span = int(round(cfg.bout_trim_s * fs)), int(round(cfg.max_gait_s * fs))
+    whole = stride_period(acc[a:min(b, a + span)], gyr[a:min(b, a + span)], fs, activity, cfg)
+    if b - a - 2 * trim >= (whole or TYPICAL_STRIDE_S[activity]) * 3 * fs:  # three strides remain: drop its start
+        a, b = a + trim, b - trim  # and stop
     if b - a > span:  # an hour of walking says no more about a fixed mounting than two minutes of it
         mid = (a + b) // 2
         a, b = mid - span // 2, mid - span // 2 + span
@@ -768,7 +774,7 @@ def align_from_gait(acc: np.ndarray, gyr: np.ndarray, fs: float, segment: str, a
     u_seg = _tilt_vector(seg, activity, side)
     evidence: dict[str, float] = {"stride_s": stride_s}
     if seg == "pelvis":
-        period = stride_s if np.isfinite(stride_s) else float(np.mean(STRIDE_RANGE_S[activity]))
+        period = stride_s if np.isfinite(stride_s) else TYPICAL_STRIDE_S[activity]
         ax2, gap = pelvis_forward_axis(a, w, fs, period, up_s, cfg)
         pair = np.array([1.0, 0.0, 0.0])  # the second axis is anterior
         axis_angle = float("nan")
