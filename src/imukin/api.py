@@ -37,6 +37,7 @@ from imukin.conventions import (
 from imukin.errors import ImukinError
 from imukin.io.config_files import read_config_file
 from imukin.io.recording import MAX_FILL_S, Recording, load_recording, segment_from_name
+from imukin.preprocessing.gait_speed import stride_notes
 from imukin.preprocessing.saturation import saturation_notes
 
 ALIGN_MODES = ("auto", "none")
@@ -464,8 +465,10 @@ def predict(recording, fs: float | None = None, joints=None, sides=None, activit
     timings = dict.fromkeys(("align", "load_models", "resample", "models", "calibrate"), 0.0)
     t0 = time.perf_counter()
     alignments, notes = find_mounting(rec, needed, activity, manual, align)
-    notes = list(rec.notes) + saturation_notes({s: rec.acc[s] for s in needed}, {s: rec.gyr[s] for s in needed}) \
-        + notes
+    acc_in, gyr_in = {s: rec.acc[s] for s in needed}, {s: rec.gyr[s] for s in needed}
+    notes = list(rec.notes) + saturation_notes(acc_in, gyr_in) + notes
+    if run is None:  # the shipped models: say where the strides lie outside those they learnt from
+        notes += stride_notes(acc_in, gyr_in, rec.fs, activity)
     for seg, al in alignments.items():
         if al.method == "auto" and not al.sign_confident:
             notes.append(f"{seg}: the mounting found is uncertain (rule {al.sign_rule}); check the {seg} angles or "
