@@ -14,11 +14,11 @@ from imukin.simulation.gait import GaitConfig, generate_gait
 from imukin.simulation.sensor_errors import SensorErrorConfig
 
 
-def _walker(speeds: tuple[float, float], seed: int):
-    """One simulated walker at ``speeds`` m/s, every sensor turned at random: (record, median true stride s)."""
+def _walker(speeds: tuple[float, float], seed: int, activity: str = "walking"):
+    """One simulated person at ``speeds`` m/s, every sensor turned at random: (record, median true stride s)."""
     rng = np.random.default_rng(seed)
-    kin = generate_gait(draw_subject(rng, "walking"), GaitConfig(duration_s=14.0, fs_internal=500.0,
-                                                                 speed_range_m_s=speeds), rng)
+    kin = generate_gait(draw_subject(rng, activity), GaitConfig(activity=activity, duration_s=14.0, fs_internal=500.0,
+                                                                speed_range_m_s=speeds), rng)
     rec = record_from_kinematics(kin, "s0000", 100.0, SensorErrorConfig(), rng)
     turn = np.random.default_rng(seed + 1)
     for s in SEGMENTS:
@@ -47,6 +47,19 @@ def test_a_slow_walker_gets_a_note_and_a_self_selected_one_none():
         usual, true_usual = _walker((1.2, 1.4), seed=22)
         assert recording_stride_s(usual.acc, usual.gyr, 100.0, "walking") == pytest.approx(true_usual, rel=0.05)
         assert stride_notes(usual.acc, usual.gyr, 100.0, "walking") == []
+
+
+def test_a_run_analysed_as_walking_is_told_to_give_running_and_a_walk_as_running_the_other_way():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        run, true_run = _walker((3.0, 3.5), seed=23, activity="running")
+        assert recording_stride_s(run.acc, run.gyr, 100.0, "walking") == pytest.approx(true_run, rel=0.05)  # not 2x
+        (note,) = stride_notes(run.acc, run.gyr, 100.0, "walking")
+        assert "faster walking" in note and "--activity running" in note
+        assert stride_notes(run.acc, run.gyr, 100.0, "running") == []
+        walk, _ = _walker((1.2, 1.4), seed=22)
+        (note,) = stride_notes(walk.acc, walk.gyr, 100.0, "running")
+        assert "slower running" in note and "--activity walking" in note
 
 
 def test_real_self_selected_walking_gets_no_note_and_gaps_are_passed_over(data_dir):

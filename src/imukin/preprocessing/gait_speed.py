@@ -19,13 +19,16 @@ import numpy as np
 
 from imukin.conventions import SEGMENTS
 from imukin.errors import ImukinError
-from imukin.preprocessing.align import AlignConfig, bouts, gait_window
+from imukin.preprocessing.align import STRIDE_RANGE_S, AlignConfig, bouts, gait_window, stride_period
 from imukin.simulation.body import draw_subject
 from imukin.simulation.gait import SPEED_RANGE_M_S
 from imukin.simulation.gait.stride import step_frequency_hz
 
 PEOPLE = 1000  # simulated people whose strides give the trained range
 PERCENTILES = (1.0, 99.0)  # the range's ends: the fastest 1 % at the top speed, the slowest 1 % at the lowest
+#: Stride periods (s) searched, whatever the activity asked for: a run analysed as walking (the default) is
+#: found at its own stride, not at two (a walking search starts at 0.8 s), and then gets its note.
+ANY_STRIDE_S = (min(lo for lo, _ in STRIDE_RANGE_S.values()), max(hi for _, hi in STRIDE_RANGE_S.values()))
 LEG_SEGMENTS = tuple(s for s in SEGMENTS if s != "pelvis")  # sensors whose stride period is taken (the
 #   pelvis's is less clear: it moves with both legs)
 
@@ -68,11 +71,13 @@ def recording_stride_s(acc: dict, gyr: dict, fs: float, activity: str, cfg: Alig
         if not stretches:
             continue
         start, stop = max(stretches, key=lambda r: r[1] - r[0])
+        a, g = a[start:stop], g[start:stop]
         try:
-            _, period = gait_window(a[start:stop], g[start:stop], fs, name, activity, cfg)
+            win, _ = gait_window(a, g, fs, name, activity, cfg)  # the longest bout of gait
         except ImukinError:
             continue
-        if np.isfinite(period):
+        period = stride_period(a[win], g[win], fs, activity, cfg, limits=ANY_STRIDE_S)
+        if period is not None:
             found.append(period)
     return float(np.median(found)) if found else float("nan")
 
@@ -100,9 +105,11 @@ def stride_notes(acc: dict, gyr: dict, fs: float, activity: str) -> list[str]:
     if stride > hi:
         return [f"the legs stride every {stride:.2f} s ({120.0 / stride:.0f} steps/min): slower {activity} than the "
                 f"models learnt from (simulated people at {v_lo:g} m/s and faster stride within {hi:.2f} s); expect "
-                "larger errors, less so with the optimisation stage (--refine; docs/models.md, 'By walking speed')"]
+                "larger errors, less so with the optimisation stage (--refine; docs/models.md, 'By walking speed')"
+                + ("; if this is walking, give --activity walking" if activity == "running" else "")]
     if stride < lo:
         return [f"the legs stride every {stride:.2f} s ({120.0 / stride:.0f} steps/min): faster {activity} than the "
                 f"models learnt from (simulated people at {v_hi:g} m/s and slower stride at least every {lo:.2f} s); "
-                "expect larger errors"]
+                "expect larger errors" + ("; if this is running, give --activity running" if activity == "walking"
+                                          else "")]
     return []
