@@ -105,8 +105,8 @@ def stride_notes(acc: dict, gyr: dict, fs: float, activity: str) -> list[str]:
     if stride > hi:
         return [f"the legs stride every {stride:.2f} s ({120.0 / stride:.0f} steps/min): slower {activity} than the "
                 f"models learnt from (simulated people at {v_lo:g} m/s and faster stride within {hi:.2f} s); expect "
-                "larger errors, less so with the optimisation stage (--refine; docs/models.md, 'By walking speed')"
-                + ("; if this is walking, give --activity walking" if activity == "running" else "")]
+                + ("larger errors, less so with the optimisation stage (--refine; docs/models.md, 'By walking speed')"
+                   if activity == "walking" else "larger errors; if this is walking, give --activity walking")]
     if stride < lo:
         return [f"the legs stride every {stride:.2f} s ({120.0 / stride:.0f} steps/min): faster {activity} than the "
                 f"models learnt from (simulated people at {v_hi:g} m/s and slower stride at least every {lo:.2f} s); "
