@@ -152,8 +152,8 @@ DECISIVE = {"onset": 0.15, "swing_peak": 0.10, "mean_tilt": 3.0}  # m/s, relativ
 
 
 #: Stride period (s) searched per activity: fast walking ~0.9 s, self-selected ~1.1 s, slow ~1.5 s and slow,
-#: clinical walking (0.3-0.4 m/s, 40-70 steps/min) up to 3 s; running 0.6-0.9 s. Up to 1.7 s only, walkers at
-#: 0.3-0.6 m/s got periods of a step or of the wrong sensor (benchmarks/alignment.py --slow).
+#: clinical walking (0.3-0.4 m/s, 40-70 steps/min) up to 3 s; running 0.6-0.9 s. With the search ending at 1.7 s,
+#: simulated walkers at 0.3-0.6 m/s got periods that were no stride (benchmarks/alignment.py --slow).
 STRIDE_RANGE_S = {"walking": (0.8, 3.0), "running": (0.55, 1.0)}
 #: Stride period (s) assumed where a bout is too short to find one: self-selected walking (105-115 steps/min)
 #: and running (165-170 steps/min).
@@ -565,8 +565,9 @@ def gait_window(acc: np.ndarray, gyr: np.ndarray, fs: float, segment: str, activ
     a, b = max(runs, key=lambda r: r[1] - r[0])
     trim, span = int(round(cfg.bout_trim_s * fs)), int(round(cfg.max_gait_s * fs))
     whole = stride_period(acc[a:min(b, a + span)], gyr[a:min(b, a + span)], fs, activity, cfg)
-    if b - a - 2 * trim >= (whole or TYPICAL_STRIDE_S[activity]) * 3 * fs:  # three strides remain: drop its start
-        a, b = a + trim, b - trim  # and stop
+    # where three of its strides remain, the bout's start and stop are dropped
+    if b - a - 2 * trim >= (whole or TYPICAL_STRIDE_S[activity]) * 3 * fs:
+        a, b = a + trim, b - trim
     if b - a > span:  # an hour of walking says no more about a fixed mounting than two minutes of it
         mid = (a + b) // 2
         a, b = mid - span // 2, mid - span // 2 + span
