@@ -178,6 +178,25 @@ def test_warmup_finds_the_mounting_then_gives_every_sample(walk, tiny_runs):
         assert err < 20.0, (seg, err)  # the simulated sensors' own mounting errors are within this
 
 
+@pytest.mark.skipif(not (SHIPPED / "model.json").exists(), reason="the causal models are not shipped")
+def test_a_slow_walkers_warm_up_notes_the_long_strides_and_a_usual_walkers_does_not(walk):
+    """As imukin predict: the shipped models learnt from strides up to about 1.6 s."""
+    from dataclasses import replace
+
+    from imukin.simulation.corpus import CorpusConfig, simulate_subject
+
+    slow = simulate_subject(replace(CorpusConfig(activity="walking", n_subjects=1, seed=7, fs=FS, duration_s=12.0),
+                                    speed_range_m_s=(0.3, 0.35)), 0)
+    for rec, expected in ((slow, 1), (walk, 0)):
+        engine = StreamingEngine(StreamConfig(fs=FS, joints=("knee",), sides=("right",), warmup_s=10.0))
+        engine.push(_samples(rec, engine.segments))
+        assert engine.ready
+        found = [n for n in engine.notes if "stride every" in n]
+        assert len(found) == expected, engine.notes
+        if expected:
+            assert "slower walking than the models learnt from" in found[0]
+
+
 def test_missing_values_hold_the_last_sample(walk, tiny_runs):
     x = _samples(walk)[:300]
     holes = x.copy()

@@ -431,6 +431,13 @@ class StreamingEngine:
         """The mountings from the pending warm-up samples, then those samples' angles."""
         x = np.concatenate(self._pending)  # (n, C)
         self._find_mounting(x)
+        if not self.cfg.runs:  # the shipped models: say where the strides lie outside those they learnt from
+            from imukin.preprocessing.gait_speed import stride_notes
+
+            cols = {seg: 6 * self._col[seg] for seg in self.needed}
+            self.notes += stride_notes({seg: x[:, c:c + 3].astype(float) for seg, c in cols.items()},
+                                       {seg: x[:, c + 3:c + 6].astype(float) for seg, c in cols.items()},
+                                       self.fs, self.cfg.activity)
         self._pending = []
         return self._run(x)
 
