@@ -540,9 +540,10 @@ def stride_period(acc: np.ndarray, gyr: np.ndarray, fs: float, activity: str = "
 
 
 def gait_window(acc: np.ndarray, gyr: np.ndarray, fs: float, segment: str, activity: str = "walking",
-                cfg: AlignConfig | None = None) -> tuple[slice, float]:
+                cfg: AlignConfig | None = None, limits: tuple[float, float] | None = None) -> tuple[slice, float]:
     """Frames of whole strides for the gait method: the longest bout of motion (its middle
-    ``cfg.max_gait_s`` at most), cut to whole strides.
+    ``cfg.max_gait_s`` at most), cut to whole strides (periods searched between ``limits``, s, where
+    given; else :data:`STRIDE_RANGE_S`).
 
     Returns
     -------
@@ -564,14 +565,14 @@ def gait_window(acc: np.ndarray, gyr: np.ndarray, fs: float, segment: str, activ
                           "the alignment needs at least one stride of gait (or pass a manual alignment matrix)")
     a, b = max(runs, key=lambda r: r[1] - r[0])
     trim, span = int(round(cfg.bout_trim_s * fs)), int(round(cfg.max_gait_s * fs))
-    whole = stride_period(acc[a:min(b, a + span)], gyr[a:min(b, a + span)], fs, activity, cfg)
+    whole = stride_period(acc[a:min(b, a + span)], gyr[a:min(b, a + span)], fs, activity, cfg, limits)
     # where three of its strides remain, the bout's start and stop are dropped
     if b - a - 2 * trim >= (whole or TYPICAL_STRIDE_S[activity]) * 3 * fs:
         a, b = a + trim, b - trim
     if b - a > span:  # an hour of walking says no more about a fixed mounting than two minutes of it
         mid = (a + b) // 2
         a, b = mid - span // 2, mid - span // 2 + span
-    period = stride_period(acc[a:b], gyr[a:b], fs, activity, cfg)
+    period = stride_period(acc[a:b], gyr[a:b], fs, activity, cfg, limits)
     if period is None:
         return slice(a, b), float("nan")
     n_stride = period * fs

@@ -19,7 +19,7 @@ import numpy as np
 
 from imukin.conventions import SEGMENTS
 from imukin.errors import ImukinError
-from imukin.preprocessing.align import STRIDE_RANGE_S, AlignConfig, bouts, gait_window, stride_period
+from imukin.preprocessing.align import STRIDE_RANGE_S, AlignConfig, bouts, gait_window
 from imukin.simulation.body import draw_subject
 from imukin.simulation.gait import SPEED_RANGE_M_S
 from imukin.simulation.gait.stride import step_frequency_hz
@@ -73,11 +73,10 @@ def recording_stride_s(acc: dict, gyr: dict, fs: float, activity: str, cfg: Alig
         start, stop = max(stretches, key=lambda r: r[1] - r[0])
         a, g = a[start:stop], g[start:stop]
         try:
-            win, _ = gait_window(a, g, fs, name, activity, cfg)  # the longest bout of gait
+            _, period = gait_window(a, g, fs, name, activity, cfg, limits=ANY_STRIDE_S)  # the longest bout of gait
         except ImukinError:
             continue
-        period = stride_period(a[win], g[win], fs, activity, cfg, limits=ANY_STRIDE_S)
-        if period is not None:
+        if np.isfinite(period):
             found.append(period)
     return float(np.median(found)) if found else float("nan")
 

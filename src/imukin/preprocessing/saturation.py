@@ -19,15 +19,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from imukin.preprocessing.align import bouts
+
 MIN_RUNS = 3  # separate runs at the channel's extreme value that make it saturated (a real peak: one; two
 # peaks of a 16-bit reading can meet on one step by chance, three hardly)
 REL_TOL = 1e-9  # relative tolerance of "the same value" (values written and read back as text keep it)
-
-
-def _runs(mask: np.ndarray) -> int:
-    """Number of runs of True in a boolean mask."""
-    m = np.concatenate([[False], mask])
-    return int(np.count_nonzero(m[1:] & ~m[:-1]))
 
 
 def saturated_axes(x: np.ndarray) -> list[dict]:
@@ -63,7 +59,7 @@ def saturated_axes(x: np.ndarray) -> list[dict]:
             continue
         for level in (float(np.max(v[ok])), float(np.min(v[ok]))):
             at = ok & (np.abs(v - level) <= REL_TOL * max(1.0, abs(level)))  # (N,) at the extreme
-            runs = _runs(at)
+            runs = len(bouts(at))
             if runs >= MIN_RUNS:
                 out.append({"axis": k, "level": level, "samples": int(at.sum()),
                             "share": float(at.sum() / ok.sum()), "runs": runs})
