@@ -5,6 +5,7 @@ real sensor's electronic errors; the reference is the joint angle between the sa
 frames. The full table is ``benchmarks/real_motion.py``.
 """
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -44,7 +45,7 @@ def test_shipped_models_record_their_recipe():
     """Every shipped model (angle, orientation, streaming) was trained with its MODEL_SETTINGS entry,
     at its rate, with the architecture it names."""
     from imukin.pretrained import PRETRAINED_DIR
-    from imukin.training.pretrained import DEFAULT_SUBJECTS, corpus_scale, corpus_speed_range, model_recipe
+    from imukin.training.pretrained import DEFAULT_SUBJECTS, corpus_scale, corpus_speed_range, model_recipe, train_seeds
 
     runs = sorted(p.parent for p in PRETRAINED_DIR.glob("*/model.json"))
     assert len(runs) == 3 * 3 * 2 + 3  # cnn, transformer, cnn_ori per activity and joint; 3 causal cnns
@@ -58,6 +59,12 @@ def test_shipped_models_record_their_recipe():
         for key, value in settings.items():
             assert tc[key] == value, (run.name, key, tc[key], value)
         assert tc["model"] == architecture, run.name
+        seeds = train_seeds(model, joint, activity)
+        if len(seeds) > 1:  # the ensemble of one training per seed
+            assert doc["model_name"] == "ensemble" and doc["config"]["member"] == architecture, run.name
+            assert [m["seed"] for m in doc["meta"]["members"]] == list(seeds), run.name
+        else:
+            assert not doc["model_name"].startswith("ensemble") and tc["seed"] == seeds[0], run.name
         if fs is not None:
             assert doc["meta"]["fs"] == fs, run.name
         if tc["target"] == "angle":
@@ -81,3 +88,42 @@ def test_a_card_section_is_replaced_not_repeated(tmp_path):
     assert text.startswith("# m\n\n- **Task**: knees.\n") and "## Notes\n\nkept\n" in text
     with pytest.raises(ImukinError, match="no model card"):
         write_card_section("missing", "Real sensors", "x", root=tmp_path)
+
+
+def test_a_recipe_of_several_seeds_ships_their_validated_ensemble(tmp_path, corpus_factory, monkeypatch):
+    """Trainings of one recipe with several seeds become one model whose validation error is its own:
+    the mean of the members' outputs errs by no more, in mean square, than the members do on average
+    (convexity), so a card quoting a member's figure or a wrongly scaled ensemble both fail here."""
+    import numpy as np
+
+    from imukin.models import load_checkpoint
+    from imukin.training import pretrained
+    from imukin.training.dataset import load_joint_data
+    from imukin.training.trainer import TrainConfig, train
+    from tests.conftest import TINY_CNN
+
+    assert pretrained.train_seeds("cnn", "knee", "running") == (0,)  # the default: one training
+    data_path = corpus_factory(n_subjects=6, seed=5, duration_s=6.0, fs=100.0)
+    data = load_joint_data(data_path, "knee", splits=("train", "val"), target="angle")
+    cfg = TrainConfig(model="cnn", joint="knee", model_overrides=TINY_CNN, steps=30, batch_size=8, window=100,
+                      warmup_steps=5, eval_every=10, lr=3e-3)
+    runs = [tmp_path / f"knee_s{seed}" for seed in (0, 1)]
+    summaries = [train(replace(cfg, seed=seed), data_path, r, progress=False, data=data)
+                 for seed, r in zip((0, 1), runs)]
+    out = pretrained.build_validated_ensemble(runs, tmp_path / "knee_ensemble", data)
+    _, meta = load_checkpoint(out)
+    members = [load_checkpoint(r)[1]["val_rmse_deg"] for r in runs]
+    assert [m["seed"] for m in meta["members"]] == [0, 1]
+    for axis in ("flexion", "adduction", "rotation"):
+        member_ms = np.mean([m[axis] ** 2 for m in members])
+        assert 0 < meta["val_rmse_deg"][axis] ** 2 <= member_ms + 1e-6, (axis, meta["val_rmse_deg"], members)
+
+    monkeypatch.setattr(pretrained, "PRETRAINED_DIR", tmp_path / "shipped")
+    summary = pretrained.ensemble_summary(summaries)
+    assert summary["best_step"] == [s["best_step"] for s in summaries]
+    dest = pretrained.export_pretrained(out, "walking_knee_cnn", summary, data_path)
+    card = (dest / "MODEL_CARD.md").read_text()
+    assert "the mean output of 2 trainings of one recipe (training seeds 0, 1" in card
+    assert f"flexion {meta['val_rmse_deg']['flexion']:.2f}" in card
+    shipped, _ = load_checkpoint(dest)
+    assert shipped.model_name == "ensemble" and shipped.config.n_members == 2

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from imukin.argtypes import add_option, device, positive_float, positive_int
@@ -169,11 +169,13 @@ ACTIVITY_SETTINGS = {
     # 1.15, but Kuopio real right hip 1.75 -> 2.12 and the Vicon trials 1.20 -> 1.43. None shipped: the real checks
     # say worse; slow walkers keep the optimisation stage (docs/models.md, "By walking speed").
 }
-# Four keys of a settings entry are not TrainConfig fields (model_recipe takes them out): the
+# Five keys of a settings entry are not TrainConfig fields (model_recipe takes them out): the
 # registered architecture to train (default: the name less ``_ori``), the rate (Hz) the corpus is
-# resampled to (default: its own), ``corpus_scale`` (corpus_scale() reads it) and ``speed_range_m_s``,
+# resampled to (default: its own), ``corpus_scale`` (corpus_scale() reads it), ``speed_range_m_s``,
 # the (low, high) walking or running speeds of the model's corpus (corpus_speed_range() reads it;
-# default: the activity's range, imukin.simulation.gait.SPEED_RANGE_M_S).
+# default: the activity's range, imukin.simulation.gait.SPEED_RANGE_M_S), and ``train_seeds``, the
+# TrainConfig seeds of the trainings whose mean output ships as one ``ensemble`` model
+# (imukin.models.ensemble; train_seeds() reads it; default: one training, seed 0, shipped as it is).
 BLEND_LEGS = 30  # validation legs the shipped blends are fitted on
 
 
@@ -189,8 +191,8 @@ def model_recipe(model: str, steps: int | None = None, joint: str | None = None,
     settings = _settings(model, joint, activity)
     architecture = settings.pop("architecture", model.removesuffix(ORI_SUFFIX))
     fs = settings.pop("fs", None)
-    settings.pop("corpus_scale", None)
-    settings.pop("speed_range_m_s", None)
+    for key in ("corpus_scale", "speed_range_m_s", "train_seeds"):
+        settings.pop(key, None)
     if steps:
         settings["steps"] = steps
     return architecture, fs, settings
@@ -199,6 +201,12 @@ def model_recipe(model: str, steps: int | None = None, joint: str | None = None,
 def corpus_scale(model: str, joint: str, activity: str) -> int:
     """How many times ``--subjects`` people a model trains on (ACTIVITY_SETTINGS; 1 by default)."""
     return int(_settings(model, joint, activity).get("corpus_scale", 1))
+
+
+def train_seeds(model: str, joint: str, activity: str) -> tuple[int, ...]:
+    """The training seeds of a shipped model (ACTIVITY_SETTINGS; ``(0,)``: one training). With more than one,
+    the shipped model is the ensemble of those trainings."""
+    return tuple(int(s) for s in _settings(model, joint, activity).get("train_seeds", (0,)))
 
 
 def corpus_speed_range(model: str, joint: str, activity: str) -> tuple[float, float] | None:
@@ -223,6 +231,30 @@ def training_corpus(activity: str, workdir: Path, n_subjects: int = DEFAULT_SUBJ
     return cached_corpus(path, cfg)
 
 
+def build_validated_ensemble(runs: list[Path], out: Path, data, device: str = "cpu") -> Path:
+    """Write the ensemble of trained ``runs`` (:func:`imukin.models.ensemble.build_ensemble`) to ``out`` with its
+    own validation RMSE (offset removed per leg, on ``data``'s validation sequences, as each member was
+    judged) in its meta, where the model card reads it."""
+    from imukin.models import load_checkpoint, save_checkpoint
+    from imukin.models.ensemble import build_ensemble
+    from imukin.normalization import Normalizer
+    from imukin.training.trainer import error_sums
+
+    build_ensemble(runs, out)
+    model, meta = load_checkpoint(out, device=device)
+    tc = meta["train_config"]
+    se, n = error_sums(model, Normalizer.from_dict(meta["normalization"]), data.val_pairs(), tc["window"], device,
+                       meta["target"], remove_offset=tc.get("val_metric") == "rmse_offset_removed")
+    rmse = (se / max(n, 1)) ** 0.5  # (outputs,)
+    return save_checkpoint(out, model.eval(), {**meta, "val_rmse_deg": dict(zip(meta["outputs"], rmse.tolist()))})
+
+
+def ensemble_summary(summaries: list[dict]) -> dict:
+    """One training summary for an ensemble: its members' steps, best steps and summed seconds."""
+    return {"steps_run": summaries[0].get("steps_run"), "best_step": [s.get("best_step") for s in summaries],
+            "seconds": float(sum(s.get("seconds", float("nan")) for s in summaries))}
+
+
 def export_pretrained(run_dir: Path, name: str, summary: dict, corpus: Path) -> Path:
     """Copy a run's best checkpoint into the package with half-precision weights and a model card."""
     from imukin.models import load_checkpoint, save_checkpoint
@@ -231,7 +263,7 @@ def export_pretrained(run_dir: Path, name: str, summary: dict, corpus: Path) -> 
     dest = PRETRAINED_DIR / name
     meta = {**meta, "pretrained_name": name, "weights_dtype": "float16",
             "train_seconds": round(float(summary.get("seconds", float("nan"))), 1),
-            "train_steps": int(summary.get("steps_run", 0)), "best_step": int(summary.get("best_step", -1))}
+            "train_steps": int(summary.get("steps_run", 0)), "best_step": summary.get("best_step", -1)}
     meta.pop("data_file", None)
     save_checkpoint(dest, model.half(), meta)
     val = meta.get("val_rmse_deg", {})
@@ -261,11 +293,18 @@ def export_pretrained(run_dir: Path, name: str, summary: dict, corpus: Path) -> 
     revision = int(attrs.get("simulator_revision", 1))  # a file without it is revision 1
     speeds = str(attrs.get("speed_range_m_s", "{:g}-{:g}".format(*SPEED_RANGE_M_S[str(meta.get("activity"))])))
     val_name = "RMSE, offset removed per leg" if tc.get("val_metric") == "rmse_offset_removed" else "RMSE"
+    members = meta.get("members")
+    description = (f"`{model.model_name}` with config `{json.dumps(asdict(model.config))}`" if not members else
+                   f"`{model.model_name}`: the mean output of {len(members)} trainings of one recipe (training seeds "
+                   f"{', '.join(str(m.get('seed')) for m in members)}; `imukin.models.ensemble`), each a "
+                   f"`{model.config.member}` with config `{json.dumps(model.config.member_config)}`")
+    best = summary.get("best_step")
+    best = f"step {best}" if not isinstance(best, list) else "steps " + ", ".join(str(b) for b in best)
     card = f"""# {name}
 
 - **Task**: {task} from two IMUs
   (proximal and distal segment), 16 channels as in `imukin.conventions.CHANNELS`, at {meta.get('fs'):g} Hz.
-- **Model**: `{model.model_name}` with config `{json.dumps(asdict(model.config))}`.
+- **Model**: {description}.
 - **Data**: imukin synthetic corpus `{corpus.name}`{resampled} (simulator revision {revision}, seed {seed}, speeds
   {speeds} m/s, full default sensor error model: noise, bias, bias drift, scale, misalignment, placement and
   mounting errors, soft-tissue wobble), data hash `{meta.get('data_hash')}`.
@@ -274,8 +313,8 @@ def export_pretrained(run_dir: Path, name: str, summary: dict, corpus: Path) -> 
 - **Training**: AdamW, lr {tc.get('lr')}, warm-up {tc.get('warmup_steps')} + cosine, batch {tc.get('batch_size')}
   windows of {tc.get('window')} frames, loss weight of the window-mean error {tc.get('offset_weight', 1.0)}{weighting},
   augmentation: sensor rotation SD {0.0 if orientation else tc.get('rotation_sd_deg')} deg, noise
-  {tc.get('noise_fraction')} SD; best of {summary.get('steps_run')} steps at step {summary.get('best_step')},
-  {meta['train_seconds'] / 60:.1f} min on the build machine (2 CPU cores).
+  {tc.get('noise_fraction')} SD; best of {summary.get('steps_run')} steps at {best},
+  {meta['train_seconds'] / 60:.1f} min{' in all' if members else ''} on the build machine (2 CPU cores).
 - **Validation {val_name} (deg)**: {metric}.
 - **Weights**: float16 safetensors (loaded as float32).{streaming}
 - **Limits**: trained on simulated people and sensors only; see `benchmarks/accuracy.py` for held-out
@@ -362,17 +401,28 @@ def main(argv=None) -> int:
                 corpus = corpus_of(activity, joint, model)
                 cfg = TrainConfig(model=architecture, joint=joint, target=target, device=args.device, **settings)
                 name = f"{activity}_{joint}_{model}"
-                run = args.workdir / name
+                seeds = train_seeds(model, joint, activity)
+                runs = [args.workdir / (name if seed == 0 else f"{name}_seed{seed}") for seed in seeds]
                 if args.export_only:
-                    if not (run / "train_summary.json").exists():
+                    if not all((r / "train_summary.json").exists() for r in runs):
                         continue
-                    summary = json.loads((run / "train_summary.json").read_text())
+                    summaries = [json.loads((r / "train_summary.json").read_text()) for r in runs]
                 else:
                     data_path = corpus_at_rate(corpus, fs, args.workdir)
                     if (target, data_path) not in loaded:
                         loaded[(target, data_path)] = load_joint_data(data_path, joint, splits=("train", "val"),
                                                                       target=target)
-                    summary = train(cfg, data_path, run, data=loaded[(target, data_path)])
+                    summaries = [train(replace(cfg, seed=seed), data_path, r, data=loaded[(target, data_path)])
+                                 for seed, r in zip(seeds, runs)]
+                run, summary = runs[0], summaries[0]
+                if len(runs) > 1:
+                    run = args.workdir / f"{name}_ensemble"
+                    if not (args.export_only and (run / "model.json").exists()):
+                        data_path = corpus_at_rate(corpus, fs, args.workdir)
+                        data = loaded.get((target, data_path)) or load_joint_data(data_path, joint, splits=("val",),
+                                                                                  target=target)
+                        build_validated_ensemble(runs, run, data, args.device)
+                    summary = ensemble_summary(summaries)
                 dest = export_pretrained(run, name, summary, corpus)
                 print(f"{name}: best validation error {summary['best_val_rmse_deg']:.2f} deg -> {dest}", flush=True)
                 (run / "exported.json").write_text(json.dumps({"dest": str(dest), "cfg": asdict(cfg)}))
