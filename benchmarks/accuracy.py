@@ -209,11 +209,13 @@ def main() -> None:
                 print(f"| {joint} | {label} | " + " | ".join(f"{v:.2f}" for v in cells) + " |", flush=True)
 
     print("\nTraining time of the shipped models (from their model.json, 2 CPU cores while building)\n")
-    print("| model | steps run | best step | minutes |")
+    print("| model | steps run | best step (an ensemble's: each member's) | minutes (an ensemble's: all members') |")
     print("|---|---|---|---|")
     for run in runs:
         meta = json.loads((run / "model.json").read_text()).get("meta", {})
-        print(f"| {run.name} | {meta.get('train_steps', '?')} | {meta.get('best_step', '?')} | "
+        best = meta.get("best_step", "?")
+        best = " / ".join(str(b) for b in best) if isinstance(best, list) else best
+        print(f"| {run.name} | {meta.get('train_steps', '?')} | {best} | "
               f"{meta.get('train_seconds', float('nan')) / 60:.1f} |")
 
     if args.hours <= 0:

@@ -119,8 +119,9 @@ def test_a_recipe_of_several_seeds_ships_their_validated_ensemble(tmp_path, corp
         assert 0 < meta["val_rmse_deg"][axis] ** 2 <= member_ms + 1e-6, (axis, meta["val_rmse_deg"], members)
 
     monkeypatch.setattr(pretrained, "PRETRAINED_DIR", tmp_path / "shipped")
-    summary = pretrained.ensemble_summary(summaries)
+    summary = pretrained.ensemble_summary(summaries, meta["val_rmse_deg"])
     assert summary["best_step"] == [s["best_step"] for s in summaries]
+    assert summary["best_val_rmse_deg"] == pytest.approx(np.mean(list(meta["val_rmse_deg"].values())))
     dest = pretrained.export_pretrained(out, "walking_knee_cnn", summary, data_path)
     card = (dest / "MODEL_CARD.md").read_text()
     assert "the mean output of 2 trainings of one recipe (training seeds 0, 1" in card
