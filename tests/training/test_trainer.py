@@ -140,3 +140,37 @@ def test_offset_removed_validation_metric(corpus, tmp_path):
                     tmp_path / "removed", progress=False)
     # the same training; removing each sequence's mean error can only lower the best RMSE
     assert removed["best_val_rmse_deg"] < raw["best_val_rmse_deg"]
+
+
+def test_a_teacher_replaces_the_reference(corpus, tmp_path):
+    """Distillation: a network trained with a teacher learns the teacher's outputs, not the reference. The
+    teacher here says one constant angle; its student's angles barely move, where a network trained on the
+    reference follows the gait."""
+    from imukin.inference import predict_windows
+    from imukin.models import load_checkpoint, save_checkpoint
+    from imukin.normalization import Normalizer
+    from imukin.training.dataset import load_joint_data
+
+    data = load_joint_data(corpus, "knee", splits=("train", "val"), target="angle")
+    plain = tmp_path / "plain"
+    train(tiny(steps=60), corpus, plain, progress=False, data=data)
+    model, meta = load_checkpoint(plain)
+    with torch.no_grad():
+        model.head[-1].weight.zero_()
+        model.head[-1].bias.copy_(torch.tensor([1.0, -0.5, 0.5]))  # z-scored: a constant pose
+    save_checkpoint(tmp_path / "constant", model, meta)
+    student = tmp_path / "student"
+    train(tiny(steps=60, teacher=str(tmp_path / "constant")), corpus, student, progress=False, data=data)
+    x, _ = next(data.val_pairs())  # (T, 16) raw channels of one validation leg
+
+    def flexion_sd(run):
+        net, m = load_checkpoint(run)
+        norm = Normalizer.from_dict(m["normalization"])
+        return float(norm.y_inverse(predict_windows(net.eval(), norm.x(x), window=100))[:, 0].std())  # degrees
+
+    spread = {"plain": flexion_sd(plain), "student": flexion_sd(student)}
+    assert spread["plain"] > 5.0 and spread["student"] < 0.3 * spread["plain"], spread
+    with pytest.raises(ImukinError, match="teacher"):
+        tiny(target="orientation", teacher=str(plain))
+    with pytest.raises(ImukinError, match="hip angle model as teacher"):
+        train(tiny(joint="hip", teacher=str(plain)), corpus, tmp_path / "hip", progress=False)

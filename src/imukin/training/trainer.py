@@ -86,6 +86,10 @@ class TrainConfig:
     # (the reference: a degree of flexion then counts ~1/16 of a degree of adduction)
     val_metric: str = "rmse_offset_removed"  # angle target: early stopping on "rmse" or "rmse_offset_removed"
     # (each validation leg's mean error removed: the course of the angle, as the reported figures)
+    teacher: str = ""  # angle target: a trained model folder (e.g. an ensemble, imukin.models.ensemble) of the
+    # same joint and normalisation whose outputs on each training batch are the targets in place of the
+    # reference (knowledge distillation: one network learning what several do together); "": the reference.
+    # Validation and early stopping stay on the reference
     device: str = "cpu"  # "cpu" or "cuda" (or "cuda:1")
 
     def __post_init__(self) -> None:
@@ -103,6 +107,8 @@ class TrainConfig:
             raise ImukinError(f"unknown val_metric {self.val_metric!r}; use one of {', '.join(VAL_METRICS)}")
         if not 0.0 <= self.offset_weight <= 1.0:
             raise ImukinError(f"offset_weight must lie in [0, 1], got {self.offset_weight}")
+        if self.teacher and self.target != "angle":
+            raise ImukinError(f"a teacher trains angle networks; target {self.target!r} learns from the reference")
         if self.axis_weighting not in AXIS_WEIGHTINGS:
             raise ImukinError(f"unknown axis_weighting {self.axis_weighting!r}; "
                               f"use one of {', '.join(AXIS_WEIGHTINGS)}")
@@ -221,6 +227,7 @@ class _Run:
     gen: torch.Generator  # draws the augmentation
     state: dict  # step, best_rmse, best_step, bad_evals, elapsed_s (saved in resume.pt)
     init: WarmStart | None = None
+    teacher: torch.nn.Module | None = None  # TrainConfig.teacher's model, frozen, on the device
     on_eval: EvalCallback | None = None
     progress: bool = True
     overwrite: bool = False
@@ -302,11 +309,12 @@ def train(cfg: TrainConfig, data_path: str | Path, run_dir: str | Path, progress
     torch.manual_seed(cfg.seed)
     norm = init.normalizer if init is not None else data.fit_normalizer(scale_y=cfg.target == "angle")
     model, params, opt = _build_model(cfg, init, device)
+    teacher = _load_teacher(cfg, data, norm, device)
     run = _Run(cfg=cfg, data=data, data_path=data_path, run_dir=run_dir, dist=dist, device=device, share=share,
                key=key, norm=norm, model=model, opt=opt, params=params, sampler=data.sampler(cfg.window),
                rng=np.random.default_rng(cfg.seed), gen=torch.Generator().manual_seed(cfg.seed),
                state={"step": 0, "best_rmse": float("inf"), "best_step": -1, "bad_evals": 0, "elapsed_s": 0.0},
-               init=init, on_eval=on_eval, progress=progress, overwrite=overwrite)
+               init=init, teacher=teacher, on_eval=on_eval, progress=progress, overwrite=overwrite)
     lock = None
     if dist.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)  # only once the input is known to be good
@@ -327,6 +335,27 @@ def _training_data(cfg: TrainConfig, data_path: str | Path, data: JointIndex | N
     if not data.sequences.get("val"):
         raise ImukinError(f"{data_path} gives no validation sequences for the {cfg.joint}; simulate more subjects")
     return data
+
+
+def _load_teacher(cfg: TrainConfig, data: JointIndex, norm: Normalizer, device: torch.device):
+    """TrainConfig.teacher's model in eval mode with frozen weights, or None; it must take and give what the
+    trained network does (joint, channels, outputs, normalisation), so that its outputs are targets as they are."""
+    if not cfg.teacher:
+        return None
+    from imukin.models import load_checkpoint
+
+    model, meta = load_checkpoint(cfg.teacher, device=device)
+    if meta.get("target", "angle") != "angle" or meta.get("joint") != cfg.joint:
+        raise ImukinError(f"teacher {cfg.teacher} is a {meta.get('joint')} {meta.get('target', 'angle')} model; "
+                          f"train the {cfg.joint} angles with a {cfg.joint} angle model as teacher")
+    theirs, ours = meta.get("normalization") or {}, norm.to_dict()
+    if list(meta.get("channels", [])) != list(CHANNELS) or not all(
+            np.allclose(theirs.get(k, np.nan), ours[k], rtol=1e-5, atol=1e-8) for k in ours):
+        raise ImukinError(f"teacher {cfg.teacher} was trained with other inputs or normalisation than "
+                          f"{data.data_hash}'s training split; distil from a model trained on the same data")
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model.eval()
 
 
 def _run_key(cfg: TrainConfig, data: JointIndex, init: WarmStart | None) -> str:
@@ -472,8 +501,11 @@ def _train_step(run: _Run, net: torch.nn.Module, scaling: _Scaling, step: int) -
         xb = rotate_sensors(xb, cfg.rotation_sd_deg, run.gen)
     xb = add_noise((xb - scaling.x_mean) / scaling.x_std, cfg.noise_fraction, run.gen)
     xb, yb = xb[run.share], yb[run.share]  # (B / world, W, C): this process's share
-    loss = _loss(net(xb), (yb - scaling.y_mean) / scaling.y_std, cfg.target, cfg.offset_weight,
-                 scaling.axis_weights)
+    yb = (yb - scaling.y_mean) / scaling.y_std  # (B / world, W, 3 or 12) as the network gives it
+    if run.teacher is not None:
+        with torch.no_grad():
+            yb = run.teacher(xb)  # (B / world, W, 3): the teacher's angles, z-scored alike
+    loss = _loss(net(xb), yb, cfg.target, cfg.offset_weight, scaling.axis_weights)
     opt.zero_grad(set_to_none=True)
     loss.backward()  # DDP averages the gradients over processes here
     torch.nn.utils.clip_grad_norm_(run.params, cfg.grad_clip)
