@@ -205,6 +205,17 @@ def test_train_refuses_changed_settings_unless_overwrite(tmp_path, corpus):
     assert json.loads((out / "train_summary.json").read_text())["steps_run"] == 6
 
 
+def test_train_refuses_a_teacher_it_cannot_learn_from(tmp_path, corpus):
+    from imukin.pretrained import PRETRAINED_DIR
+
+    for teacher, words in ((tmp_path / "missing", ("missing", "does not exist")),
+                           (PRETRAINED_DIR / "walking_ankle_cnn", ("teacher", "ankle", "knee angle model"))):
+        out = tmp_path / "student"
+        code, err = run_main("train", "--data", corpus, "--out", out, *TINY_MODEL, "--steps", "5", "--teacher", teacher)
+        assert_one_line(code, err, *words)
+        assert not out.exists()
+
+
 def test_files_follow_the_umask_and_stale_temporaries_go(tmp_path):
     old = os.umask(0o027)
     try:

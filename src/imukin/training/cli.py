@@ -45,6 +45,9 @@ def add_commands(sub) -> None:
                    help="metric of early stopping (default rmse_offset_removed)")
     p.add_argument("--axis-weighting", choices=AXIS_WEIGHTINGS,
                    help="loss weight of the angle axes: sd (each in its own SD) or degrees (all in degrees; default)")
+    p.add_argument("--teacher", type=Path, metavar="RUN",
+                   help="a trained angle model of the same joint and data (e.g. an `imukin ensemble`) whose outputs "
+                        "the network learns in place of the reference (distillation)")
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                    help="model config overrides, e.g. --set n_layers=2 channels=40 (cnn; see docs/commands.md for each "
                         "model's keys)")
@@ -193,6 +196,8 @@ def cmd_train(args) -> int:
     given = {name: getattr(args, name) for name in ("steps", "batch_size", "window", "lr", "seed", "offset_weight",
                                                     "val_metric", "axis_weighting", "checkpoint_every")
              if getattr(args, name, None) is not None}
+    if args.teacher is not None:
+        given["teacher"] = str(args.teacher)
     cfg = TrainConfig(model=args.model, joint=args.joint, target=args.target, device=args.device,
                       model_overrides=parse_overrides(args.set), **given)
     data = None

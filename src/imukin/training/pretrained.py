@@ -137,6 +137,9 @@ ACTIVITY_SETTINGS = {
     # from the Kuopio markers 1.71 / 1.52 -> 1.69 / 1.63. Closer to the real sensors' motion and better on
     # simulated people on every axis, at or below the seeds' mean on every real row; three CNN passes for
     # the ankle (benchmarks/inference_speed.py: all six joints of an hour 36.3 -> 53.6 s, docs/models.md).
+    # A single CNN trained on the ensemble's outputs (TrainConfig.teacher, seed 0, this recipe) to have one
+    # CNN's cost did not keep the gain: validation flexion 1.54 (ensemble 1.44), 12 new simulated walkers
+    # 1.59 / 1.23 / 1.29, Kuopio real 3.50 / 2.86, Vicon 1.27, Kuopio markers 1.93 / 1.70.
     ("walking", "ankle", "cnn"): dict(corpus_scale=3, steps=2000, train_seeds=(0, 1, 2)),
     # The running ankle CNN on 1800 runners (seed 202), the walking ankle's recipe: 12 new simulated runners,
     # flexion / adduction / rotation 1.74 / 1.21 / 1.01 -> 1.39 / 1.10 / 0.97 deg (validation flexion 1.86 ->

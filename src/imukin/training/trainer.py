@@ -346,7 +346,7 @@ def _load_teacher(cfg: TrainConfig, data: JointIndex, norm: Normalizer, device: 
 
     model, meta = load_checkpoint(cfg.teacher, device=device)
     if meta.get("target", "angle") != "angle" or meta.get("joint") != cfg.joint:
-        raise ImukinError(f"teacher {cfg.teacher} is a {meta.get('joint')} {meta.get('target', 'angle')} model; "
+        raise ImukinError(f"teacher {cfg.teacher} gives the {meta.get('joint')}'s {meta.get('target', 'angle')}s; "
                           f"train the {cfg.joint} angles with a {cfg.joint} angle model as teacher")
     theirs, ours = meta.get("normalization") or {}, norm.to_dict()
     if list(meta.get("channels", [])) != list(CHANNELS) or not all(
