@@ -5,7 +5,6 @@ real sensor's electronic errors; the reference is the joint angle between the sa
 frames. The full table is ``benchmarks/real_motion.py``.
 """
 import json
-from dataclasses import replace
 
 import pytest
 
@@ -99,7 +98,7 @@ def test_a_recipe_of_several_seeds_ships_their_validated_ensemble(tmp_path, corp
     from imukin.models import load_checkpoint
     from imukin.training import pretrained
     from imukin.training.dataset import load_joint_data
-    from imukin.training.trainer import TrainConfig, train
+    from imukin.training.trainer import TrainConfig
     from tests.conftest import TINY_CNN
 
     assert pretrained.train_seeds("cnn", "knee", "running") == (0,)  # the default: one training
@@ -107,10 +106,10 @@ def test_a_recipe_of_several_seeds_ships_their_validated_ensemble(tmp_path, corp
     data = load_joint_data(data_path, "knee", splits=("train", "val"), target="angle")
     cfg = TrainConfig(model="cnn", joint="knee", model_overrides=TINY_CNN, steps=30, batch_size=8, window=100,
                       warmup_steps=5, eval_every=10, lr=3e-3)
-    runs = [tmp_path / f"knee_s{seed}" for seed in (0, 1)]
-    summaries = [train(replace(cfg, seed=seed), data_path, r, progress=False, data=data)
-                 for seed, r in zip((0, 1), runs)]
-    out = pretrained.build_validated_ensemble(runs, tmp_path / "knee_ensemble", data)
+    out, summary = pretrained.train_recipe(cfg, (0, 1), tmp_path / "knee", data_path, data, export_only=False)
+    runs = [tmp_path / "knee", tmp_path / "knee_seed1"]  # seed 0 keeps the recipe's folder
+    assert out == tmp_path / "knee_ensemble"
+    assert pretrained.train_recipe(cfg, (0, 1), tmp_path / "knee", data_path, None, export_only=True) == (out, summary)
     _, meta = load_checkpoint(out)
     members = [load_checkpoint(r)[1]["val_rmse_deg"] for r in runs]
     assert [m["seed"] for m in meta["members"]] == [0, 1]
@@ -119,7 +118,7 @@ def test_a_recipe_of_several_seeds_ships_their_validated_ensemble(tmp_path, corp
         assert 0 < meta["val_rmse_deg"][axis] ** 2 <= member_ms + 1e-6, (axis, meta["val_rmse_deg"], members)
 
     monkeypatch.setattr(pretrained, "PRETRAINED_DIR", tmp_path / "shipped")
-    summary = pretrained.ensemble_summary(summaries, meta["val_rmse_deg"])
+    summaries = [json.loads((r / "train_summary.json").read_text()) for r in runs]
     assert summary["best_step"] == [s["best_step"] for s in summaries]
     assert summary["best_val_rmse_deg"] == pytest.approx(np.mean(list(meta["val_rmse_deg"].values())))
     dest = pretrained.export_pretrained(out, "walking_knee_cnn", summary, data_path)

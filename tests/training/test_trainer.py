@@ -170,6 +170,8 @@ def test_a_teacher_replaces_the_reference(corpus, tmp_path):
 
     spread = {"plain": flexion_sd(plain), "student": flexion_sd(student)}
     assert spread["plain"] > 5.0 and spread["student"] < 0.3 * spread["plain"], spread
+    assert "teacher" not in json.loads((plain / "train_summary.json").read_text())["key"]  # runs keep their keys
+    assert "teacher_weights" in json.loads((student / "train_summary.json").read_text())["key"]
     with pytest.raises(ImukinError, match="teacher"):
         tiny(target="orientation", teacher=str(plain))
     with pytest.raises(ImukinError, match="hip angle model as teacher"):

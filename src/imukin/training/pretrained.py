@@ -272,6 +272,26 @@ def ensemble_summary(summaries: list[dict], val_rmse_deg: dict) -> dict:
             "best_val_rmse_deg": float(sum(val_rmse_deg.values()) / len(val_rmse_deg))}
 
 
+def train_recipe(cfg: TrainConfig, seeds: tuple[int, ...], run: Path, data_path: Path, data, export_only: bool):
+    """Train (or, with ``export_only``, find) one run per seed (seed 0's folder ``run``, the others'
+    ``run_seed<k>``) and, for several seeds, their validated ensemble (``run_ensemble``): the folder to ship
+    and its training summary, or None when ``export_only`` finds a run unfinished."""
+    runs = [run if seed == 0 else run.with_name(f"{run.name}_seed{seed}") for seed in seeds]
+    if export_only:
+        if not all((r / "train_summary.json").exists() for r in runs):
+            return None
+        summaries = [json.loads((r / "train_summary.json").read_text()) for r in runs]
+    else:
+        summaries = [train(replace(cfg, seed=seed), data_path, r, data=data) for seed, r in zip(seeds, runs)]
+    if len(runs) == 1:
+        return runs[0], summaries[0]
+    ensemble = run.with_name(f"{run.name}_ensemble")
+    if not (export_only and (ensemble / "model.json").exists()):
+        data = data or load_joint_data(data_path, cfg.joint, splits=("val",), target=cfg.target)
+        build_validated_ensemble(runs, ensemble, data, cfg.device)
+    return ensemble, ensemble_summary(summaries, read_checkpoint_info(ensemble)["meta"]["val_rmse_deg"])
+
+
 def export_pretrained(run_dir: Path, name: str, summary: dict, corpus: Path) -> Path:
     """Copy a run's best checkpoint into the package with half-precision weights and a model card."""
     from imukin.models import load_checkpoint, save_checkpoint
@@ -417,28 +437,15 @@ def main(argv=None) -> int:
                 corpus = corpus_of(activity, joint, model)
                 cfg = TrainConfig(model=architecture, joint=joint, target=target, device=args.device, **settings)
                 name = f"{activity}_{joint}_{model}"
-                seeds = train_seeds(model, joint, activity)
-                runs = [args.workdir / (name if seed == 0 else f"{name}_seed{seed}") for seed in seeds]
-                if args.export_only:
-                    if not all((r / "train_summary.json").exists() for r in runs):
-                        continue
-                    summaries = [json.loads((r / "train_summary.json").read_text()) for r in runs]
-                else:
-                    data_path = corpus_at_rate(corpus, fs, args.workdir)
-                    if (target, data_path) not in loaded:
-                        loaded[(target, data_path)] = load_joint_data(data_path, joint, splits=("train", "val"),
-                                                                      target=target)
-                    summaries = [train(replace(cfg, seed=seed), data_path, r, data=loaded[(target, data_path)])
-                                 for seed, r in zip(seeds, runs)]
-                run, summary = runs[0], summaries[0]
-                if len(runs) > 1:
-                    run = args.workdir / f"{name}_ensemble"
-                    if not (args.export_only and (run / "model.json").exists()):
-                        data_path = corpus_at_rate(corpus, fs, args.workdir)
-                        data = loaded.get((target, data_path)) or load_joint_data(data_path, joint, splits=("val",),
-                                                                                  target=target)
-                        build_validated_ensemble(runs, run, data, args.device)
-                    summary = ensemble_summary(summaries, read_checkpoint_info(run)["meta"]["val_rmse_deg"])
+                data_path = corpus_at_rate(corpus, fs, args.workdir)
+                if not args.export_only and (target, data_path) not in loaded:
+                    loaded[(target, data_path)] = load_joint_data(data_path, joint, splits=("train", "val"),
+                                                                  target=target)
+                built = train_recipe(cfg, train_seeds(model, joint, activity), args.workdir / name, data_path,
+                                      loaded.get((target, data_path)), args.export_only)
+                if built is None:
+                    continue
+                run, summary = built
                 dest = export_pretrained(run, name, summary, corpus)
                 print(f"{name}: best validation error {summary['best_val_rmse_deg']:.2f} deg -> {dest}", flush=True)
                 (run / "exported.json").write_text(json.dumps({"dest": str(dest), "cfg": asdict(cfg)}))

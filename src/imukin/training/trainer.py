@@ -203,6 +203,8 @@ def _config_key(cfg: TrainConfig, data) -> str:
     d = asdict(cfg)
     d.pop("device")
     d.pop("checkpoint_every")  # how often state is saved does not change the result
+    if not d["teacher"]:
+        d.pop("teacher")  # runs without a teacher keep the keys they had before the field existed
     return json.dumps({"cfg": d, "data": data.data_hash}, sort_keys=True)
 
 
@@ -361,6 +363,11 @@ def _load_teacher(cfg: TrainConfig, data: JointIndex, norm: Normalizer, device: 
 def _run_key(cfg: TrainConfig, data: JointIndex, init: WarmStart | None) -> str:
     """Identity of a run's settings: config, data and, when warm-started, the starting point and freezing."""
     key = _config_key(cfg, data)
+    if cfg.teacher:  # the teacher's weights, not only its folder, decide the result
+        from imukin.models import read_checkpoint_info
+
+        sha = read_checkpoint_info(cfg.teacher).get("weights", {}).get("sha256")
+        key = json.dumps({"base": key, "teacher_weights": sha}, sort_keys=True)
     if init is not None:
         key = json.dumps({"base": key, "init": init.key, "frozen": sorted(init.frozen)}, sort_keys=True)
     return key
