@@ -3,6 +3,8 @@ import tracemalloc
 import numpy as np
 import pytest
 import torch
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from imukin.errors import ImukinError
 from imukin.inference import predict_windows
@@ -221,12 +223,12 @@ def test_cnn_long_windows_match_one_pass_over_the_whole_recording():
 def test_inference_model_computes_what_the_model_computes(rng):
     """The faster copy (channels-last convolutions, batch norm as an affine map) agrees with the
     model to float32 rounding, leaves the model as it was, and is only made where it applies."""
-    from imukin.inference import ChannelsLastConv1d, inference_model
+    from imukin.inference import FFT_MIN_SPAN, ChannelsLastConv1d, FFTConv1d, inference_model
     from imukin.models import create_model
 
     torch.manual_seed(0)
     x = torch.from_numpy(rng.standard_normal((3, 1000, 16)).astype(np.float32))
-    for kwargs in ({}, {"dilation": 2}, {"causal": True}):
+    for kwargs in ({}, {"dilation": 2}, {"causal": True}, {"causal": True, "dilation": 2}):
         cnn = create_model("cnn", n_layers=3, channels=24, kernel_size=21, **kwargs)
         for m in cnn.modules():  # batch statistics that are not the identity
             if isinstance(m, torch.nn.BatchNorm1d):
@@ -234,8 +236,10 @@ def test_inference_model_computes_what_the_model_computes(rng):
                 m.running_var.uniform_(0.5, 2)
         cnn.eval()
         fast = inference_model(cnn)
-        assert fast is not cnn and any(isinstance(m, ChannelsLastConv1d) for m in fast.modules())
-        assert not any(isinstance(m, ChannelsLastConv1d) for m in cnn.modules())
+        kind = FFTConv1d if 20 * kwargs.get("dilation", 1) + 1 >= FFT_MIN_SPAN else ChannelsLastConv1d
+        assert fast is not cnn and sum(isinstance(m, kind) for m in fast.modules()) == 3, kwargs
+        assert not any(isinstance(m, torch.nn.Conv1d) for m in fast.modules())
+        assert not any(isinstance(m, (ChannelsLastConv1d, FFTConv1d)) for m in cnn.modules())
         with torch.no_grad():
             want, got = cnn(x), fast(x)
         assert torch.max(torch.abs(got - want)) <= 1e-5 * torch.max(torch.abs(want))
@@ -255,3 +259,24 @@ def test_default_batch_holds_a_fixed_number_of_frames():
 
     predict_windows(fn, np.zeros((200_000, 2), np.float32), window=1000)
     assert max(seen) == DEFAULT_BATCH_FRAMES // 1000
+
+
+@settings(max_examples=40, deadline=None)
+@given(c_in=st.integers(1, 9), c_out=st.integers(1, 9), k=st.integers(1, 45), dilation=st.integers(1, 3),
+       padding=st.sampled_from(["same", "valid", 0, 3]), frames=st.integers(1, 700), bias=st.booleans(),
+       block=st.sampled_from([256, 512]))
+def test_fft_convolution_is_the_convolution(c_in, c_out, k, dilation, padding, frames, bias, block):
+    """FFTConv1d against Conv1d itself, on every padding and any length the convolution takes."""
+    from imukin.inference import FFTConv1d
+
+    span = (k - 1) * dilation + 1
+    assume(span < block)
+    pad = 0 if padding == "valid" else (span - 1 if padding == "same" else 2 * padding)
+    assume(frames + pad >= span)
+    torch.manual_seed(frames)
+    conv = torch.nn.Conv1d(c_in, c_out, k, padding=padding, dilation=dilation, bias=bias).eval()
+    x = torch.randn(2, frames, c_in).transpose(1, 2)  # (B, C, T) as the models pass it
+    with torch.no_grad():
+        want, got = conv(x.contiguous()), FFTConv1d(conv, block=block)(x)
+    assert got.shape == want.shape
+    assert torch.max(torch.abs(got - want)) <= 1e-5 * (1 + torch.max(torch.abs(want)))
