@@ -134,13 +134,13 @@ class FFTConv1d(torch.nn.Module):
         keep = self.block - self.span + 1  # exact frames per block
         n_blocks = -(-n_out // keep)
         xp = F.pad(x, (self.pad[0], n_blocks * keep + self.span - 1 - t - self.pad[0]))  # (B, C, n_blocks*keep+span-1)
-        spec = torch.fft.rfft(xp.unfold(-1, self.block, keep), dim=-1)  # (B, C, n_blocks, F)
-        spec = spec.permute(3, 0, 2, 1).reshape(spec.shape[-1], b * n_blocks, c)  # (F, B*n_blocks, C)
-        out = torch.matmul(spec, self.weight_f)  # (F, B*n_blocks, O)
-        out = out.reshape(-1, b, n_blocks, self.out_channels).permute(1, 3, 2, 0)  # (B, O, n_blocks, F)
-        y = torch.fft.irfft(out, n=self.block, dim=-1)[..., self.span - 1:]  # (B, O, n_blocks, keep)
-        y = y.reshape(b, self.out_channels, n_blocks * keep)[..., :n_out]  # (B, O, T')
-        return y if self.bias is None else y + self.bias
+        y = x.new_empty(b, self.out_channels, n_out)  # (B, O, T')
+        for i in range(b):  # one sequence at a time: the spectra of a whole batch would take several times the memory
+            spec = torch.fft.rfft(xp[i].unfold(-1, self.block, keep), dim=-1)  # (C, n_blocks, F)
+            out = torch.matmul(spec.permute(2, 1, 0), self.weight_f)  # (F, n_blocks, O)
+            yi = torch.fft.irfft(out.permute(2, 1, 0), n=self.block, dim=-1)  # (O, n_blocks, block)
+            y[i] = yi[..., self.span - 1:].reshape(self.out_channels, n_blocks * keep)[:, :n_out]
+        return y if self.bias is None else y.add_(self.bias)
 
 
 class ChannelAffine(torch.nn.Module):

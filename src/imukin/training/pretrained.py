@@ -136,7 +136,8 @@ ACTIVITY_SETTINGS = {
     # 0.87 / 1.71 -> 0.84 / 1.55). IMUs simulated from three Vicon trials 1.18 (seeds 1, 2: 1.32, 1.35) -> 1.22,
     # from the Kuopio markers 1.71 / 1.52 -> 1.69 / 1.63. Closer to the real sensors' motion and better on
     # simulated people on every axis, at or below the seeds' mean on every real row; three CNN passes for
-    # the ankle (benchmarks/inference_speed.py: all six joints of an hour 36.3 -> 53.6 s, docs/models.md).
+    # the ankle (benchmarks/inference_speed.py: all six joints of an hour 36.3 -> 53.6 s with direct convolutions,
+    # 24.2 s with imukin.inference.FFTConv1d; docs/models.md).
     # A single CNN trained on the ensemble's outputs (TrainConfig.teacher, seed 0, this recipe) to have one
     # CNN's cost did not keep the gain: validation flexion 1.54 (ensemble 1.44), 12 new simulated walkers
     # 1.59 / 1.23 / 1.29, Kuopio real 3.50 / 2.86, Vicon 1.27, Kuopio markers 1.93 / 1.70.
