@@ -434,28 +434,29 @@ class StreamingEngine:
         if not self.cfg.runs:  # the shipped models: say where the strides lie outside those they learnt from
             from imukin.preprocessing.gait_speed import stride_notes
 
-            cols = {seg: 6 * self._col[seg] for seg in self.needed}
-            self.notes += stride_notes({seg: x[:, c:c + 3].astype(float) for seg, c in cols.items()},
-                                       {seg: x[:, c + 3:c + 6].astype(float) for seg, c in cols.items()},
-                                       self.fs, self.cfg.activity)
+            self.notes += stride_notes(*self._sensor_signals(x.astype(float)), self.fs, self.cfg.activity)
         self._pending = []
         return self._run(x)
+
+    def _sensor_signals(self, x: np.ndarray) -> tuple[dict, dict]:
+        """Samples ``x`` (n, C) as each needed sensor's ``{segment: (n, 3)}`` acc and gyr (views, sensor frames)."""
+        cols = {seg: 6 * self._col[seg] for seg in self.needed}
+        return ({seg: x[:, c:c + 3] for seg, c in cols.items()}, {seg: x[:, c + 3:c + 6] for seg, c in cols.items()})
 
     def _find_mounting(self, x: np.ndarray) -> None:
         """Each unknown mounting from the warm-up samples ``x`` (n, C), as imukin predict finds it."""
         from imukin.api import leg_chain_signs, segment_mounting
 
-        x = x.astype(float)
+        acc, gyr_all = self._sensor_signals(x.astype(float))
         found, gyr, notes = {}, {}, []
         for seg in self.needed:
             if seg in self._r:
                 continue
-            c = 6 * self._col[seg]
-            found[seg], seg_notes = segment_mounting(x[:, c:c + 3], x[:, c + 3:c + 6], self.fs, seg, self.cfg.activity,
+            found[seg], seg_notes = segment_mounting(acc[seg], gyr_all[seg], self.fs, seg, self.cfg.activity,
                                                      where=f" (the first {len(x) / self.fs:.1f} s)",
                                                      hint="; walk during the warm-up, or give the mountings "
                                                           "(--mounting report.json)")
-            gyr[seg] = x[:, c + 3:c + 6]
+            gyr[seg] = gyr_all[seg]
             notes += seg_notes
         self.notes += leg_chain_signs(found, gyr, self.fs, self.cfg.activity, notes)
         for seg, al in found.items():
@@ -463,12 +464,9 @@ class StreamingEngine:
 
     def _run(self, x: np.ndarray) -> StreamOutput:
         """Mounted, mirrored, normalised samples (n, C) through every joint's model -> StreamOutput."""
-        acc, gyr = {}, {}
-        for seg in self.needed:
-            c = 6 * self._col[seg]
-            r = self._r[seg]  # (3, 3)
-            acc[seg] = x[:, c:c + 3] @ r.T  # (n, 3) segment frame
-            gyr[seg] = x[:, c + 3:c + 6] @ r.T  # (n, 3)
+        acc, gyr = self._sensor_signals(x)
+        acc = {seg: a @ self._r[seg].T for seg, a in acc.items()}  # (n, 3) segment frames
+        gyr = {seg: g @ self._r[seg].T for seg, g in gyr.items()}
         per_joint = [js.step(acc, gyr) for js in self._streams]  # each (legs, n, 3)
         y = np.concatenate(per_joint, axis=0)  # (joints, n, 3) in engine order
         y = y[self._order].transpose(1, 0, 2).reshape(len(x), -1)  # (n, 3 * joints) in JOINTS order

@@ -43,7 +43,7 @@ from imukin.conventions import ANGLE_AXES, CHANNELS
 from imukin.errors import ImukinError
 from imukin.inference import predict_windows
 from imukin.io.atomic import atomic_path, write_text_atomic
-from imukin.models import create_model, save_checkpoint
+from imukin.models import create_model, load_checkpoint, read_checkpoint_info, save_checkpoint
 from imukin.models.orientation import output_to_rotations
 from imukin.signal import DEFAULT_WINDOW
 from imukin.training.augment import add_noise, rotate_sensors
@@ -344,8 +344,6 @@ def _load_teacher(cfg: TrainConfig, data: JointIndex, norm: Normalizer, device: 
     trained network does (joint, channels, outputs, normalisation), so that its outputs are targets as they are."""
     if not cfg.teacher:
         return None
-    from imukin.models import load_checkpoint
-
     model, meta = load_checkpoint(cfg.teacher, device=device)
     if meta.get("target", "angle") != "angle" or meta.get("joint") != cfg.joint:
         raise ImukinError(f"teacher {cfg.teacher} gives the {meta.get('joint')}'s {meta.get('target', 'angle')}s; "
@@ -364,8 +362,6 @@ def _run_key(cfg: TrainConfig, data: JointIndex, init: WarmStart | None) -> str:
     """Identity of a run's settings: config, data and, when warm-started, the starting point and freezing."""
     key = _config_key(cfg, data)
     if cfg.teacher:  # the teacher's weights, not only its folder, decide the result
-        from imukin.models import read_checkpoint_info
-
         sha = read_checkpoint_info(cfg.teacher).get("weights", {}).get("sha256")
         key = json.dumps({"base": key, "teacher_weights": sha}, sort_keys=True)
     if init is not None:
