@@ -55,6 +55,17 @@ Tried and not adopted (measured with the shipped walking and running models):
   little (cnn with the stage: ankle flexion 1.47 -> 1.44, hip adduction 1.14 -> 1.09, still worse than
   the network's 1.06; knee unchanged) and the Kuopio trial moved both ways (left ankle 2.17 -> 2.36, left
   hip adduction 2.02 -> 1.81, the other flexion rows within 0.01), so 30 stays.
+- *Weighting per recording by how far alpha and beta disagree.* The error of the blend is least at
+  ``w* = (B - C) / D`` (``A``, ``B``: error variances of alpha and the scaled beta, ``C`` their
+  covariance), and ``D = A + B - 2C`` is the variance of ``alpha - beta'``, which needs no reference.
+  Storing ``D_v`` from the validation legs and taking a recording's excess ``X = max(0, D - D_v)`` as
+  beta's own error gives ``w = (w_v D_v + X) / (D_v + X)``. On the Kuopio trial it mended left-hip
+  adduction (cnn 2.00 -> 1.66, network 1.52; transformer 1.92 -> 1.50) but lost flexion (left hip 1.23 ->
+  1.68, right knee 1.28 -> 1.47, left ankle 2.24 -> 2.66): on real sensors both estimates disagree more
+  on every flexion axis (hip sqrt(D) 2.9-3.4 deg against 1.6 on validation legs) while beta still helps,
+  so the excess is not beta's alone. On 24 held-out simulated legs it moved cells both ways (hip flexion
+  1.09 -> 1.13, adduction 1.14 -> 1.11). With the largest validation leg's ``D`` as the threshold instead
+  of the mean it left hip adduction unchanged and still lost left-hip flexion (1.23 -> 1.49).
 """
 from __future__ import annotations
 
