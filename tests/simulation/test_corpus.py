@@ -105,6 +105,16 @@ def test_cached_corpus_is_simulated_again_for_another_revision_or_config(tmp_pat
     assert read_dataset(cached_corpus(path, longer, progress=False))[0].n_frames == 300
 
 
+def test_a_corpus_asked_for_with_whole_numbers_is_the_same_corpus(tmp_path):
+    as_ints = CorpusConfig(**{**CFG, "n_subjects": 1, "duration_s": 2, "fs": 100})
+    as_floats = CorpusConfig(**{**CFG, "n_subjects": 1, "duration_s": 2.0, "fs": 100.0})
+    assert corpus_attrs(as_ints) == corpus_attrs(as_floats)
+    path = cached_corpus(tmp_path / "c.h5", as_ints, progress=False)
+    made = path.stat().st_mtime_ns
+    assert cached_corpus(path, as_floats, progress=False) == path and path.stat().st_mtime_ns == made  # reused
+    assert isinstance(file_attrs(path)["duration_s"], float)
+
+
 def test_a_speed_range_gives_walkers_within_it_and_the_default_range_leaves_the_attributes_as_they_were():
     slow = CorpusConfig(**{**CFG, "n_subjects": 1, "speed_range_m_s": (0.3, 0.5)})
     rec = simulate_subject(slow, 0)

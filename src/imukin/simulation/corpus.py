@@ -62,6 +62,9 @@ class CorpusConfig:
 
     def __post_init__(self):
         check_choice("activity", self.activity, ACTIVITIES)
+        # one type per field, so that a corpus asked for with 20 or 20.0 s is written, cached and hashed alike
+        self.n_subjects, self.seed, self.first_subject = int(self.n_subjects), int(self.seed), int(self.first_subject)
+        self.fs, self.duration_s = float(self.fs), float(self.duration_s)
         if self.n_subjects < 1:
             raise ImukinError(f"n_subjects must be at least 1 (imukin simulate --subjects), got {self.n_subjects}")
         check_output_rate(self.fs)
