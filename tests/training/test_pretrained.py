@@ -60,7 +60,8 @@ def test_shipped_models_record_their_recipe():
         assert tc["model"] == architecture, run.name
         seeds = train_seeds(model, joint, activity)
         if len(seeds) > 1:  # the ensemble of one training per seed
-            assert doc["model_name"] == "ensemble" and doc["config"]["member"] == architecture, run.name
+            kind = "ensemble_ori" if tc["target"] == "orientation" else "ensemble"
+            assert doc["model_name"] == kind and doc["config"]["member"] == architecture, run.name
             assert [m["seed"] for m in doc["meta"]["members"]] == list(seeds), run.name
         else:
             assert not doc["model_name"].startswith("ensemble") and tc["seed"] == seeds[0], run.name

@@ -1,0 +1,86 @@
+"""Accuracy against the recording's rate and the sensors' bandwidth: the shipped walking models on held-out
+simulated walkers whose IMU signals are band-limited or sampled more slowly than in training.
+
+Real sensors record at 50-200 Hz and many filter their signals on board well below the Nyquist rate
+(a MEMS digital low-pass of 20-40 Hz is common in consumer and some research sensors). ``imukin predict``
+resamples any rate to each model's own (:func:`imukin.signal.resample`), so a slow or band-limited
+recording reaches the networks without the high frequencies they saw in training. This prints, per joint
+and model, walking flexion offset-removed RMSE (deg, mean over legs) on the held-out walkers of
+``benchmarks/accuracy.py`` (seed 9001, simulated at 200 Hz with the full sensor error model):
+
+* as simulated (200 Hz);
+* low-passed at 40, 25 and 15 Hz (4th-order Butterworth, zero phase: the bandwidth alone, not a filter's delay);
+* resampled to 100, 60 and 50 Hz (the reference angles alike), predicted at that rate.
+
+Nothing is fitted; the conditions are datasheet-typical values, not a real recording's.
+
+    .venv/bin/python benchmarks/input_rate.py [--subjects 12] [--models cnn cnn+refined transformer]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from imukin.conventions import JOINT_NAMES, SIDES
+from imukin.evaluation.metrics import sequence_metrics
+from imukin.io.job_h5 import file_attrs, iter_dataset, subject_ids
+from imukin.signal import lowpass, resample
+
+sys.path.insert(0, str(Path(__file__).parent))
+from accuracy import test_corpus  # noqa: E402  (the held-out walkers of benchmarks/accuracy.py)
+
+CUTOFFS_HZ = (40.0, 25.0, 15.0)  # on-board low-pass cut-offs
+RATES_HZ = (100.0, 60.0, 50.0)  # recording rates
+
+
+def conditions(fs: float) -> list[tuple[str, float | None, float]]:
+    """``(label, low-pass cut-off or None, rate)`` of every column."""
+    return ([(f"{fs:g} Hz as simulated", None, fs)] + [(f"low-pass {c:g} Hz", c, fs) for c in CUTOFFS_HZ]
+            + [(f"{r:g} Hz", None, r) for r in RATES_HZ])
+
+
+def leg_error(predictor, rec, joint: str, side: str, fs: float, cutoff: float | None, rate: float) -> float:
+    """Offset-removed flexion RMSE (deg) of one leg under one condition."""
+    x = rec.joint_inputs(joint, side)  # 4 x (T, 3)
+    y = rec.joint_angle(joint, side)  # (T, 3)
+    if cutoff is not None:
+        x = [lowpass(a, fs, cutoff) for a in x]
+    if rate != fs:
+        x, y = [resample(a, fs, rate) for a in x], resample(y, fs, rate)
+    return sequence_metrics(predictor.predict(*x, side=side, fs=rate), y)["flexion"]["rmse_offset_removed"]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--subjects", type=int, default=12, help="held-out walkers (benchmarks/accuracy.py's people)")
+    ap.add_argument("--duration-s", type=float, default=30.0)
+    ap.add_argument("--workdir", type=Path, default=Path("runs/benchmark"))
+    ap.add_argument("--models", nargs="+", default=["cnn", "cnn+refined"],
+                    help="shipped predictors by label (cnn, transformer, each +refined)")
+    args = ap.parse_args()
+    from imukin.fusion.refine import shipped_predictors
+
+    path = test_corpus("walking", args.subjects, args.duration_s, args.workdir)
+    fs = float(file_attrs(path)["fs"])
+    recs = list(iter_dataset(path, subjects=subject_ids(path), rmat=False))
+    conds = conditions(fs)
+    print(f"Walking flexion, offset-removed RMSE (deg), mean over {2 * len(recs)} legs of {len(recs)} held-out "
+          "simulated walkers, with the IMU signals band-limited or sampled more slowly\n")
+    print("| joint | model | " + " | ".join(c[0] for c in conds) + " |")
+    print("|---|---|" + "---:|" * len(conds))
+    for joint in JOINT_NAMES:
+        predictors = shipped_predictors("walking", joint)
+        for label in args.models:
+            if label not in predictors:
+                continue
+            cells = [np.mean([leg_error(predictors[label], rec, joint, side, fs, cut, rate)
+                              for rec in recs for side in SIDES]) for _, cut, rate in conds]
+            print(f"| {joint} | {label} | " + " | ".join(f"{v:.2f}" for v in cells) + " |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
