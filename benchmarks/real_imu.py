@@ -309,7 +309,7 @@ def lag_sensitivity(markers, gyr: dict, ref, curves: dict, shifts_ms=(-5.0, 5.0)
     return "\n".join(lines)
 
 
-def mounting_check(imus: dict, ref, mounts: dict, predictors: dict) -> str:
+def mounting_check(imus: dict, ref, mounts: dict, predictors: dict, curves: dict) -> str:
     """The networks with each sensor's flexion axis taken from its marker cluster instead of imukin's alignment.
 
     The cluster's mounting is the rotation fitted between the sensor's and its cluster's angular rates
@@ -318,7 +318,8 @@ def mounting_check(imus: dict, ref, mounts: dict, predictors: dict) -> str:
     loose (tens of degrees apart on the Kuopio thighs); so imukin's alignment is only turned, minimally, until
     its z axis is the fitted one. With it the networks see each segment's flexion axis as the reference has it.
     It uses the markers, so it is a diagnosis: how much of a cell the flexion axes found by the alignment hold.
-    ``predictors``: joint -> label -> predictor.
+    ``predictors``: joint -> label -> predictor; ``curves``: joint name -> (reference, predictions with imukin's
+    alignment, valid frames), as the main table made them.
     """
     from scipy.spatial.transform import Rotation
 
@@ -342,14 +343,14 @@ def mounting_check(imus: dict, ref, mounts: dict, predictors: dict) -> str:
         for side in SIDES:
             jn = joint_name(joint, side)
             s1, s2 = joint_segments(joint, side)
-            if jn not in ref.angles or not {s1, s2} <= set(turned):
+            if jn not in curves or not {s1, s2} <= set(turned):
                 continue
-            ok, r = ref.valid(jn), ref.angles[jn]
-            srcs = [{s: apply_alignment(imus[s].acc, imus[s].gyr, m[s]) for s in (s1, s2)} for m in (mounts, turned)]
+            r, own, ok = curves[jn]
+            x = [a for s in (s1, s2) for a in apply_alignment(imus[s].acc, imus[s].gyr, turned[s])]  # acc1, gyr1, ...
             cells = []
             for label in LABELS_MOUNTING:
-                vals = [sequence_metrics(preds[label].predict(*src[s1], *src[s2], side=side, fs=FS)[ok], r[ok])
-                        ["flexion"]["rmse_offset_removed"] for src in srcs]
+                vals = [sequence_metrics(p[ok], r[ok])["flexion"]["rmse_offset_removed"]
+                        for p in (own[label], preds[label].predict(*x, side=side, fs=FS))]
                 cells.append(" / ".join(f"{v:.2f}" for v in vals))
             lines.append(f"| {jn} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -511,7 +512,7 @@ def main() -> int:
           "own rotation against the clusters' (see the module notes)\n")
     print(table(real, methods))
     print("\n" + lag_sensitivity(markers, gyr, ref, curves))
-    print("\n" + mounting_check(imus, ref, mounts, by_joint))
+    print("\n" + mounting_check(imus, ref, mounts, by_joint, curves))
     print("\nSame networks on IMUs simulated from the trial's own markers (Kuopio preset, default sensor errors; "
           f"frames {sim.attrs['frames']}), same reference\n")
     print(table(simres, nets))

@@ -95,6 +95,11 @@ class ChannelsLastConv1d(torch.nn.Module):
                         self.groups).squeeze(2)
 
 
+def kernel_span(conv: torch.nn.Conv1d) -> int:
+    """Frames a ``Conv1d``'s dilated kernel spans: ``(k - 1) * dilation + 1``."""
+    return (conv.kernel_size[0] - 1) * conv.dilation[0] + 1
+
+
 class FFTConv1d(torch.nn.Module):
     """A ``Conv1d`` (zero padding, stride 1, one group) computed by overlap-save FFT: (B, C, T) -> (B, O, T').
 
@@ -109,8 +114,7 @@ class FFTConv1d(torch.nn.Module):
     def __init__(self, conv: torch.nn.Conv1d, block: int = 256):
         super().__init__()
         w = conv.weight.detach()  # (O, C, k)
-        d, k = conv.dilation[0], w.shape[-1]
-        span = (k - 1) * d + 1
+        d, span = conv.dilation[0], kernel_span(conv)
         if block <= span:
             raise ImukinError(f"FFTConv1d block {block} must exceed the kernel's span {span}")
         dilated = w.new_zeros(w.shape[0], w.shape[1], span)
@@ -118,9 +122,10 @@ class FFTConv1d(torch.nn.Module):
         # correlation (what Conv1d computes) is convolution with the kernel reversed
         self.register_buffer("weight_f", torch.fft.rfft(dilated.flip(-1), n=block).permute(2, 1, 0).contiguous())
         self.register_buffer("bias", None if conv.bias is None else conv.bias.detach().clone()[:, None])
-        if isinstance(conv.padding, str):  # "same" (Conv1d refuses "same" with stride > 1) or "valid"
-            left = (span - 1) // 2 if conv.padding == "same" else 0
-            self.pad = (left, span - 1 - left) if conv.padding == "same" else (0, 0)
+        if conv.padding == "same":  # (Conv1d refuses "same" with stride > 1)
+            self.pad = ((span - 1) // 2, span - 1 - (span - 1) // 2)
+        elif conv.padding == "valid":
+            self.pad = (0, 0)
         else:
             self.pad = (conv.padding[0], conv.padding[0])
         self.span, self.block, self.out_channels = span, block, w.shape[0]
@@ -190,8 +195,7 @@ def inference_model(model: torch.nn.Module, check_frames: int = 512, atol: float
     for parent in fast.modules():
         for name, child in list(parent.named_children()):
             if type(child) is torch.nn.Conv1d and child.padding_mode == "zeros":
-                span = (child.kernel_size[0] - 1) * child.dilation[0] + 1
-                fft = span >= FFT_MIN_SPAN and child.stride[0] == 1 and child.groups == 1
+                fft = kernel_span(child) >= FFT_MIN_SPAN and child.stride[0] == 1 and child.groups == 1
                 setattr(parent, name, FFTConv1d(child) if fft else ChannelsLastConv1d(child))
                 swapped += 1
             elif type(child) is torch.nn.BatchNorm1d and child.track_running_stats and child.running_var is not None:
