@@ -280,3 +280,64 @@ def test_fft_convolution_is_the_convolution(c_in, c_out, k, dilation, padding, f
         want, got = conv(x.contiguous()), FFTConv1d(conv, block=block)(x)
     assert got.shape == want.shape
     assert torch.max(torch.abs(got - want)) <= 1e-5 * (1 + torch.max(torch.abs(want)))
+
+
+def test_lazy_frames_give_what_the_array_gives(rng):
+    """A signal made window by window (LazyFrames) runs to exactly the array's result, and only the
+    frames of the windows asked for are ever made."""
+    from imukin.inference import LazyFrames, inference_windowing
+    from imukin.models import create_model
+
+    torch.manual_seed(0)
+    cnn = create_model("cnn", n_layers=2, channels=8, kernel_size=21).eval()
+    x = rng.standard_normal((40_000, 16)).astype(np.float32)
+    asked = []
+
+    def frames(i, j):
+        asked.append(j - i)
+        return x[i:j]
+
+    how = inference_windowing(cnn, 400)
+    want = predict_windows(cnn, x, **how)
+    got = predict_windows(cnn, LazyFrames(len(x), 16, frames), **how)
+    assert np.array_equal(got, want)
+    assert max(asked) <= how["window"] < len(x)  # never the whole signal at once
+    n_windows = window_starts(len(x), how["window"], how["overlap"]).size
+    assert asked == [how["window"]] * n_windows  # the windows' frames, each window once
+    with pytest.raises(ImukinError, match="contiguous"):
+        LazyFrames(10, 1, frames)[::2]
+
+
+def test_passes_run_two_at_a_time_on_half_the_threads_each():
+    """run_concurrently overlaps two calls (a barrier two calls must reach together would time out one
+    after the other), gives each half the intra-op threads, restores the count and raises what a call raised."""
+    import threading
+
+    from imukin.inference import run_concurrently
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        barrier, seen = threading.Barrier(2, timeout=10), []
+
+        def meet(k):
+            seen.append((k, torch.get_num_threads()))
+            barrier.wait()
+
+        run_concurrently(meet, range(4))
+        assert sorted(k for k, _ in seen) == [0, 1, 2, 3] and {n for _, n in seen} == {1}
+        assert torch.get_num_threads() == 2
+
+        def fail(k):
+            if k == 3:
+                raise ValueError("pass 3 failed")
+
+        with pytest.raises(ValueError, match="pass 3"):
+            run_concurrently(fail, range(5))
+        assert torch.get_num_threads() == 2
+        torch.set_num_threads(1)  # one thread: one call after the other, in order
+        order = []
+        run_concurrently(order.append, range(3))
+        assert order == [0, 1, 2]
+    finally:
+        torch.set_num_threads(before)

@@ -16,6 +16,7 @@ sensors allow (hip: pelvis + thigh, knee: thigh + shank, ankle: shank + foot).
 """
 from __future__ import annotations
 
+import threading
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -485,6 +486,8 @@ def predict(recording, fs: float | None = None, joints=None, sides=None, activit
 
     t0 = time.perf_counter()
     predictors, models = _load_predictors(pairs, activity, model, run, refine, ori_run, device)
+    from imukin.inference import run_concurrently  # (torch is imported by now)
+
     timings["load_models"] = time.perf_counter() - t0
     tasks = [(j, side) for j in predictors for side in SIDES if (j, side) in pairs]
     angles = {joint_name(j, side): np.full((rec.n_frames, 3), np.nan) for j, side in tasks}
@@ -492,10 +495,16 @@ def predict(recording, fs: float | None = None, joints=None, sides=None, activit
     for s, e in pieces:
         inputs = _ModelRateInputs(signals, rec.fs, s, e, [(joint_segments(j, side), float(predictors[j].fs))
                                                            for j, side in tasks], timings)
-        for j, side in tasks:
+
+        def one(task, s=s, e=e, inputs=inputs):
+            j, side = task
             angles[joint_name(j, side)][s:e] = _predict_piece(
                 predictors[j], inputs, joint_segments(j, side), side, timings,
                 progress=progress and e - s > PROGRESS_MIN_S * rec.fs)
+
+        t0, resampled = time.perf_counter(), timings["resample"]
+        run_concurrently(one, tasks, device)  # the joints' networks, two at a time on a CPU
+        timings["models"] += time.perf_counter() - t0 - (timings["resample"] - resampled)
     order = [joint_name(j, s) for j in JOINT_NAMES for s in SIDES]
     angles = {k: angles[k] for k in order if k in angles}
     calibration = {}
@@ -616,6 +625,7 @@ class _ModelRateInputs:
 
     def __init__(self, signals, fs: float, s: int, e: int, uses: list, timings: dict):
         self.signals, self.fs, self.s, self.e, self.timings = signals, fs, s, e, timings
+        self._lock = threading.Lock()  # joints are predicted two at a time (imukin.inference.run_concurrently)
         self._left: dict[tuple[str, float], int] = {}
         for segs, fs_model in uses:
             for seg in segs:
@@ -632,18 +642,24 @@ class _ModelRateInputs:
         from imukin.signal import resample
 
         key = (seg, fs_model)
-        if key not in self._cache:
-            t0 = time.perf_counter()
-            sig = [np.asarray(a, float) for a in self.raw(seg)]
-            if not same_rate(self.fs, fs_model):
-                sig = [resample(a, self.fs, fs_model) for a in sig]
-            self._cache[key] = sig
-            self.timings["resample"] += time.perf_counter() - t0
-        out = self._cache[key]
-        self._left[key] -= 1
-        if self._left[key] <= 0:  # its last joint: free it
-            del self._cache[key]
+        with self._lock:  # one thread makes it, the other waits for it
+            if key not in self._cache:
+                t0 = time.perf_counter()
+                sig = [np.asarray(a, float) for a in self.raw(seg)]
+                if not same_rate(self.fs, fs_model):
+                    sig = [resample(a, self.fs, fs_model) for a in sig]
+                self._cache[key] = sig
+                self.timings["resample"] += time.perf_counter() - t0
+            out = self._cache[key]
+            self._left[key] -= 1
+            if self._left[key] <= 0:  # its last joint: free it
+                del self._cache[key]
         return out
+
+    def add_time(self, stage: str, seconds: float) -> None:
+        """Add ``seconds`` to ``timings[stage]`` (from any thread)."""
+        with self._lock:
+            self.timings[stage] += seconds
 
 
 def _predict_piece(predictor, inputs: _ModelRateInputs, segs: tuple[str, str], side: str, timings: dict,
@@ -661,14 +677,12 @@ def _predict_piece(predictor, inputs: _ModelRateInputs, segs: tuple[str, str], s
     signals = [*inputs.at(prox, fs_model), *inputs.at(dist, fs_model)]  # acc1, gyr1, acc2, gyr2 (T_model, 3)
     if len(signals[0]) < 8:  # too short for the network: the predictor says so in its own words
         return predictor.predict(*inputs.raw(prox), *inputs.raw(dist), side=side, fs=inputs.fs)
-    t0 = time.perf_counter()
     y = predictor.outputs_from_signals(*signals, side, progress=progress)  # (T_model, 3)
     del signals
-    t1 = time.perf_counter()
-    timings["models"] += t1 - t0
     if not same_rate(inputs.fs, fs_model):
+        t0 = time.perf_counter()
         y = resample_to_length(y, fs_model, inputs.fs, inputs.e - inputs.s)
-        timings["resample"] += time.perf_counter() - t1
+        inputs.add_time("resample", time.perf_counter() - t0)
     return y
 
 

@@ -23,12 +23,20 @@ convolution that needs a fraction of the multiplications. The outputs agree to f
 (:func:`inference_model` checks this on a short input and falls back to the model itself
 otherwise).
 
+Side by side
+------------
+:func:`run_concurrently` runs several network passes (e.g. the joints of a recording) two at a
+time, each on half of PyTorch's CPU threads: the FFTs, products and element-wise steps of one
+pass leave cores idle that the other pass then uses. On 2 cores two passes with one thread each
+take about 14 % less time than one after the other with two.
+
 Rate changes live in :mod:`imukin.signal` (:func:`imukin.signal.resample`).
 """
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
@@ -38,8 +46,10 @@ from imukin.errors import ImukinError
 from imukin.signal import DEFAULT_WINDOW, window_starts
 
 DEFAULT_OVERLAP = 0.5  # fraction of a window shared with the next one
-DEFAULT_BATCH_FRAMES = 65536  # frames per model call (windows x window length); bounds memory independently of T
+DEFAULT_BATCH_FRAMES = 16384  # frames per model call (windows x window length): bounds memory independently of T;
+# one CNN window (LOCAL_WINDOW) per call; no slower than 65536, and two passes side by side hold half the memory
 LOCAL_WINDOW = 16384  # frames per window for models with a finite receptive field (see inference_windowing)
+CONCURRENT_PASSES = 2  # network passes run side by side on a CPU by run_concurrently (each on 1/2 of the threads)
 FFT_MIN_SPAN = 32  # frames a Conv1d's dilated kernel spans from which FFTConv1d computes it (3-4x faster than
 # the direct ChannelsLastConv1d for the shipped CNNs' 70-channel kernels spanning 41-81 frames; slower below ~20)
 
@@ -250,9 +260,38 @@ def inference_windowing(model, window: int) -> dict:
     return {"window": w, "overlap": min(DEFAULT_OVERLAP, 2.0 * (half + 1) / w), "margin": half}
 
 
-def predict_windows(fn: Callable[[torch.Tensor], torch.Tensor], x: np.ndarray, window: int = DEFAULT_WINDOW,
-                    overlap: float = DEFAULT_OVERLAP, batch_size: int | None = None, progress: bool = False,
-                    device: str | torch.device | None = None, margin: int = 0) -> np.ndarray:
+class LazyFrames:
+    """A (T, C) signal made a stretch at a time, for :func:`predict_windows` in place of an array.
+
+    ``frames(i, j)`` gives frames ``i:j`` as a (j - i, C) array; :func:`predict_windows` asks only
+    for its windows, so a long recording's model input never exists whole.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = LazyFrames(1000, 2, lambda i, j: np.arange(i, j, dtype=np.float32)[:, None].repeat(2, 1))
+    >>> x.shape, x[10:12].tolist()
+    ((1000, 2), [[10.0, 10.0], [11.0, 11.0]])
+    """
+
+    ndim = 2
+
+    def __init__(self, n_frames: int, n_channels: int, frames: Callable[[int, int], np.ndarray]):
+        self.shape, self.frames = (int(n_frames), int(n_channels)), frames
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, key: slice) -> np.ndarray:
+        start, stop, step = key.indices(self.shape[0])
+        if step != 1:
+            raise ImukinError("LazyFrames gives contiguous stretches of frames only")
+        return self.frames(start, stop)
+
+
+def predict_windows(fn: Callable[[torch.Tensor], torch.Tensor], x: np.ndarray | LazyFrames,
+                    window: int = DEFAULT_WINDOW, overlap: float = DEFAULT_OVERLAP, batch_size: int | None = None,
+                    progress: bool = False, device: str | torch.device | None = None, margin: int = 0) -> np.ndarray:
     """Run a sequence model over a signal of any length in overlapping, blended windows.
 
     Parameters
@@ -260,9 +299,10 @@ def predict_windows(fn: Callable[[torch.Tensor], torch.Tensor], x: np.ndarray, w
     fn : callable
         Maps a float32 tensor (B, W, C) to a tensor (B, W, K), e.g. a model in
         ``eval()`` mode (its mode is left as it is). Called under ``torch.inference_mode()``.
-    x : ndarray, shape (T, C)
+    x : ndarray or LazyFrames, shape (T, C)
         Input signal (already normalised as the model expects). Cast to float32 one
-        batch at a time, so a float64 input is not copied whole.
+        batch at a time, so a float64 input is not copied whole; a :class:`LazyFrames`
+        is made window by window.
     window : int
         Window length W in frames. A signal shorter than W is run as one window of its
         own length.
@@ -317,7 +357,7 @@ def predict_windows(fn: Callable[[torch.Tensor], torch.Tensor], x: np.ndarray, w
 
 def _checked_windowing(x, window, overlap, batch_size) -> tuple[int, int, int]:
     """``(n_frames, window, batch_size)`` for :func:`predict_windows`, or one line on what is wrong."""
-    if not isinstance(x, np.ndarray) or x.ndim != 2:
+    if not isinstance(x, (np.ndarray, LazyFrames)) or x.ndim != 2:
         raise ImukinError(f"input must be a numpy array (T, C), got {getattr(x, 'shape', type(x).__name__)}; "
                           "stack the channels as columns")
     n_frames = x.shape[0]
@@ -342,7 +382,7 @@ def _edge_taper(window: int, margin: int) -> np.ndarray:
     return taper
 
 
-def _run_batch(fn, x: np.ndarray, starts: np.ndarray, idx: range, window: int, dev) -> np.ndarray:
+def _run_batch(fn, x: np.ndarray | LazyFrames, starts: np.ndarray, idx: range, window: int, dev) -> np.ndarray:
     """The model's outputs (B, W, K) float32 for the windows ``idx`` of ``x``, checked for shape."""
     chunk = np.stack([x[starts[j]:starts[j] + window] for j in idx]).astype(np.float32, copy=False)  # (B, W, C)
     y = fn(torch.from_numpy(chunk).to(dev))  # (B, W, K)
@@ -394,3 +434,35 @@ class _OverlapAdd:
         assert self.out is not None and self.p0 + self.window == self.n_frames  # the last window ends at T
         self.out[self.p0:] = self.pend
         return self.out
+
+
+# ---------------------------------------------------------------- passes side by side
+def run_concurrently(fn: Callable, items: Iterable, device: str | torch.device = "cpu") -> None:
+    """Call ``fn(item)`` for every item, :data:`CONCURRENT_PASSES` at a time on a CPU.
+
+    Each concurrent call runs on ``torch.get_num_threads() // CONCURRENT_PASSES`` intra-op threads
+    (restored afterwards). On a GPU, with one CPU thread or one item, the calls run one after the
+    other. ``fn`` must be safe to call from several threads at once (PyTorch modules in
+    ``eval()`` mode under ``inference_mode`` are); the first exception raised is raised here.
+
+    Examples
+    --------
+    >>> out = {}
+    >>> run_concurrently(lambda k: out.update({k: k * k}), range(4))
+    >>> sorted(out.items())
+    [(0, 0), (1, 1), (2, 4), (3, 9)]
+    """
+    items = list(items)
+    n_threads = torch.get_num_threads()
+    workers = min(CONCURRENT_PASSES, len(items), n_threads)
+    if torch.device(device).type != "cpu" or workers < 2:
+        for item in items:
+            fn(item)
+        return
+    torch.set_num_threads(n_threads // workers)
+    try:
+        with ThreadPoolExecutor(workers, thread_name_prefix="imukin-pass") as pool:
+            for _ in pool.map(fn, items):
+                pass
+    finally:
+        torch.set_num_threads(n_threads)

@@ -13,7 +13,7 @@ import torch
 
 from imukin.conventions import same_rate, side_inputs
 from imukin.errors import ImukinError
-from imukin.inference import inference_model, inference_windowing, predict_windows
+from imukin.inference import LazyFrames, inference_model, inference_windowing, predict_windows
 from imukin.models import load_checkpoint
 from imukin.normalization import Normalizer
 from imukin.pretrained import PRETRAINED_DIR, PRETRAINED_MODELS, pretrained_path, shipped_angle_models  # noqa: F401
@@ -65,7 +65,7 @@ class TrainedRun:
             raise ImukinError(f"acc1, gyr1, acc2, gyr2 must have one length, got {[len(a) for a in signals]}")
         return self._run(self._normalized(n, lambda i, j: side_inputs(*(a[i:j] for a in signals), side)), progress)
 
-    def _run(self, x: np.ndarray, progress: bool) -> np.ndarray:
+    def _run(self, x: np.ndarray | LazyFrames, progress: bool) -> np.ndarray:
         """Outputs in physical units (T, K) from normalised float32 channels (T, C).
 
         The network runs as :func:`imukin.inference.inference_model` of :attr:`model` (made once;
@@ -77,19 +77,12 @@ class TrainedRun:
                             **inference_windowing(self.model, self.window))
         return np.asarray(self.norm.y_inverse(y))
 
-    def _normalized(self, n: int, rows, block: int = 65536) -> np.ndarray:
-        """``self.norm.x`` of the raw channels ``rows(i, j)`` (frames ``i:j``), (n, C) float32.
+    def _normalized(self, n: int, rows) -> LazyFrames:
+        """``self.norm.x`` of the raw channels ``rows(i, j)`` (frames ``i:j``), (n, C) float32, made window by
+        window as the network asks for them: a long recording's channels never exist whole."""
+        n_channels = self.norm.x(rows(0, min(n, 1))).shape[1]
+        return LazyFrames(n, n_channels, lambda i, j: np.asarray(self.norm.x(rows(i, j)), np.float32))
 
-        Made block by block, so an hour of channels never exists in float64 at once.
-        """
-        first = self.norm.x(rows(0, min(n, block)))
-        if n <= block:
-            return first
-        out = np.empty((n, first.shape[1]), np.float32)
-        out[:block] = first
-        for i in range(block, n, block):
-            out[i:i + block] = self.norm.x(rows(i, min(n, i + block)))
-        return out
 
 
 class AnglePredictor(TrainedRun):
