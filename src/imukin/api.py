@@ -500,7 +500,7 @@ def predict(recording, fs: float | None = None, joints=None, sides=None, activit
             j, side = task
             angles[joint_name(j, side)][s:e] = _predict_piece(
                 predictors[j], inputs, joint_segments(j, side), side, timings,
-                progress=progress and e - s > PROGRESS_MIN_S * rec.fs)
+                progress=joint_name(j, side) if progress and e - s > PROGRESS_MIN_S * rec.fs else False)
 
         t0, resampled = time.perf_counter(), timings["resample"]
         run_concurrently(one, tasks, device)  # the joints' networks, two at a time on a CPU
@@ -663,7 +663,7 @@ class _ModelRateInputs:
 
 
 def _predict_piece(predictor, inputs: _ModelRateInputs, segs: tuple[str, str], side: str, timings: dict,
-                   progress: bool = False) -> np.ndarray:
+                   progress: bool | str = False) -> np.ndarray:
     """One joint's angles (n, 3) over one stretch, from inputs shared with the other joints.
 
     The same numbers as ``predictor.predict(acc1, gyr1, acc2, gyr2, side, fs)`` (which

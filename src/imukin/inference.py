@@ -291,7 +291,8 @@ class LazyFrames:
 
 def predict_windows(fn: Callable[[torch.Tensor], torch.Tensor], x: np.ndarray | LazyFrames,
                     window: int = DEFAULT_WINDOW, overlap: float = DEFAULT_OVERLAP, batch_size: int | None = None,
-                    progress: bool = False, device: str | torch.device | None = None, margin: int = 0) -> np.ndarray:
+                    progress: bool | str = False, device: str | torch.device | None = None,
+                    margin: int = 0) -> np.ndarray:
     """Run a sequence model over a signal of any length in overlapping, blended windows.
 
     Parameters
@@ -313,8 +314,9 @@ def predict_windows(fn: Callable[[torch.Tensor], torch.Tensor], x: np.ndarray | 
         Windows per call of ``fn``; with ``window`` it bounds the memory used. Default:
         as many as hold :data:`DEFAULT_BATCH_FRAMES` frames (at least one); a small model
         runs much faster on a few large calls than on many small ones.
-    progress : bool
-        Show a tqdm progress bar over batches.
+    progress : bool or str
+        Show a tqdm progress bar over batches (a str: the bar's label, e.g. the joint, where
+        several run side by side).
     device : str or torch.device, optional
         Where to put each batch; by default the device of ``fn``'s parameters when it
         is an ``nn.Module``, else the CPU.
@@ -345,7 +347,7 @@ def predict_windows(fn: Callable[[torch.Tensor], torch.Tensor], x: np.ndarray | 
     if progress:
         from tqdm import tqdm
 
-        batches = tqdm(batches, desc="windows", unit="batch")
+        batches = tqdm(batches, desc=progress if isinstance(progress, str) else "windows", unit="batch")
     with torch.inference_mode():
         for b0 in batches:
             idx = range(b0, min(b0 + batch_size, starts.size))

@@ -6,6 +6,7 @@
 """
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,8 @@ from imukin.models import load_checkpoint
 from imukin.normalization import Normalizer
 from imukin.pretrained import PRETRAINED_DIR, PRETRAINED_MODELS, pretrained_path, shipped_angle_models  # noqa: F401
 from imukin.signal import resample, resample_to_length
+
+_FAST_LOCK = threading.Lock()  # guards the making of each run's inference_model copy
 
 
 class TrainedRun:
@@ -48,7 +51,7 @@ class TrainedRun:
         self.joint = self.meta.get("joint")
         self.activity = self.meta.get("activity")
 
-    def outputs(self, x: np.ndarray, progress: bool = False) -> np.ndarray:
+    def outputs(self, x: np.ndarray, progress: bool | str = False) -> np.ndarray:
         """The model's outputs in physical units, (T, K), from raw channels (T, 16) at its rate.
 
         Long recordings run in overlapping windows (:func:`imukin.inference.inference_windowing`).
@@ -56,7 +59,7 @@ class TrainedRun:
         x = np.asarray(x)
         return self._run(self._normalized(len(x), lambda i, j: x[i:j]), progress)
 
-    def outputs_from_signals(self, acc1, gyr1, acc2, gyr2, side: str, progress: bool = False) -> np.ndarray:
+    def outputs_from_signals(self, acc1, gyr1, acc2, gyr2, side: str, progress: bool | str = False) -> np.ndarray:
         """:meth:`outputs` of ``side_inputs(acc1, gyr1, acc2, gyr2, side)``: two IMUs' (T, 3) signals at the
         model's rate, a left leg mirrored; the (T, 16) channels are made block by block, never whole."""
         signals = (acc1, gyr1, acc2, gyr2)
@@ -65,14 +68,15 @@ class TrainedRun:
             raise ImukinError(f"acc1, gyr1, acc2, gyr2 must have one length, got {[len(a) for a in signals]}")
         return self._run(self._normalized(n, lambda i, j: side_inputs(*(a[i:j] for a in signals), side)), progress)
 
-    def _run(self, x: np.ndarray | LazyFrames, progress: bool) -> np.ndarray:
+    def _run(self, x: np.ndarray | LazyFrames, progress: bool | str) -> np.ndarray:
         """Outputs in physical units (T, K) from normalised float32 channels (T, C).
 
         The network runs as :func:`imukin.inference.inference_model` of :attr:`model` (made once;
         the weights are taken as fixed from then on).
         """
-        if getattr(self, "_fast", (None, None))[0] is not self.model:
-            self._fast = (self.model, inference_model(self.model))
+        with _FAST_LOCK:  # made once, also when two joints' passes start together (run_concurrently)
+            if getattr(self, "_fast", (None, None))[0] is not self.model:
+                self._fast = (self.model, inference_model(self.model))
         y = predict_windows(self._fast[1], x, device=self.device, progress=progress,
                             **inference_windowing(self.model, self.window))
         return np.asarray(self.norm.y_inverse(y))
@@ -96,7 +100,8 @@ class AnglePredictor(TrainedRun):
         """The shipped model for a joint and activity."""
         return cls(pretrained_path(joint, activity, model), device=device)
 
-    def predict(self, acc1, gyr1, acc2, gyr2, side: str, fs: float | None = None, progress: bool = False) -> np.ndarray:
+    def predict(self, acc1, gyr1, acc2, gyr2, side: str, fs: float | None = None,
+                progress: bool | str = False) -> np.ndarray:
         """Predict one leg's joint angles.
 
         Parameters
@@ -108,8 +113,8 @@ class AnglePredictor(TrainedRun):
         fs : float, optional
             Rate of the input in Hz (default: the model's). Other rates are resampled
             (anti-aliased) to the model's rate and the output back to the input's.
-        progress : bool
-            Show a progress bar over windows.
+        progress : bool or str
+            Show a progress bar over windows (a str: its label).
 
         Returns
         -------
