@@ -1,0 +1,108 @@
+"""Accuracy with sensors worse than the simulator's: the shipped walking models, with and without the
+optimisation stage, on held-out simulated walkers whose IMU signals carry errors beyond those they
+trained on.
+
+The training corpora draw each sensor's errors from :class:`imukin.simulation.sensor_errors.SensorErrorConfig`
+(gyroscope turn-on bias SD 0.5 deg/s, accelerometer bias SD 0.05 m/s^2, scale-factor SD 1 %, sensors sampled
+together). Real recordings can be worse: consumer MEMS parts that were never calibrated have zero-rate offsets
+of several deg/s and accelerometer offsets of tens of mg, scale tolerances of 2-3 %, and wireless sensors that
+are not hardware-synchronised can be tens of milliseconds apart. This adds, on top of the simulated errors,
+one of these per column, drawn per sensor with a fixed seed (``SEED``):
+
+* gyroscope bias, normal SD 2 and 5 deg/s per axis (a constant);
+* gyroscope scale error, normal SD 3 % per axis;
+* accelerometer bias, normal SD 0.5 m/s^2 per axis;
+* the distal sensor 5, 10 or 20 ms late (its signals delayed against the proximal one's and the reference).
+
+It prints, per joint and predictor (``cnn``, ``cnn+refined`` by default), walking flexion offset-removed
+RMSE (deg, mean over legs) on the held-out walkers of ``benchmarks/accuracy.py`` (seed 9001). Nothing is
+fitted; the magnitudes are datasheet-typical, not a real recording's. It tells where the optimisation stage
+(which integrates the gyroscopes) loses more than the angle network does when the sensors are worse.
+
+    .venv/bin/python benchmarks/sensor_faults.py [--subjects 12] [--models cnn cnn+refined transformer]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from imukin.conventions import JOINT_NAMES, SIDES
+from imukin.evaluation.metrics import sequence_metrics
+from imukin.io.job_h5 import file_attrs, iter_dataset, subject_ids
+
+sys.path.insert(0, str(Path(__file__).parent))
+from accuracy import test_corpus  # noqa: E402  (the held-out walkers of benchmarks/accuracy.py)
+
+SEED = 31  # of the added sensor errors
+# column label -> (gyroscope bias SD deg/s, gyroscope scale SD, accelerometer bias SD m/s^2, distal delay s)
+CONDITIONS = {
+    "as simulated": (0.0, 0.0, 0.0, 0.0),
+    "gyro bias 2 deg/s": (2.0, 0.0, 0.0, 0.0),
+    "gyro bias 5 deg/s": (5.0, 0.0, 0.0, 0.0),
+    "gyro scale 3 %": (0.0, 0.03, 0.0, 0.0),
+    "acc bias 0.5 m/s^2": (0.0, 0.0, 0.5, 0.0),
+    "distal 5 ms late": (0.0, 0.0, 0.0, 0.005),
+    "distal 10 ms late": (0.0, 0.0, 0.0, 0.010),
+    "distal 20 ms late": (0.0, 0.0, 0.0, 0.020),
+}
+
+
+def degrade(x: list[np.ndarray], fs: float, condition: tuple, rng: np.random.Generator) -> list[np.ndarray]:
+    """One leg's ``[acc1, gyr1, acc2, gyr2]`` ((T, 3) each, m/s^2 and rad/s) with a condition's errors added."""
+    gyr_bias_dps, gyr_scale, acc_bias, delay_s = condition
+    out = []
+    for k, a in enumerate(x):
+        a = np.array(a, float)
+        if k % 2:  # gyroscope
+            a = a * (1.0 + rng.normal(0.0, gyr_scale, 3)) + np.deg2rad(rng.normal(0.0, gyr_bias_dps, 3))
+        else:
+            a = a + rng.normal(0.0, acc_bias, 3)
+        if k >= 2 and delay_s > 0:  # the distal sensor's samples arrive late
+            n = int(round(delay_s * fs))
+            a = np.concatenate([np.repeat(a[:1], n, axis=0), a[:-n]])
+        out.append(a)
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--subjects", type=int, default=12, help="held-out walkers (benchmarks/accuracy.py's people)")
+    ap.add_argument("--duration-s", type=float, default=30.0)
+    ap.add_argument("--workdir", type=Path, default=Path("runs/benchmark"))
+    ap.add_argument("--models", nargs="+", default=["cnn", "cnn+refined"],
+                    help="shipped predictors by label (cnn, transformer, each +refined)")
+    args = ap.parse_args()
+    from imukin.fusion.refine import shipped_predictors
+
+    path = test_corpus("walking", args.subjects, args.duration_s, args.workdir)
+    fs = float(file_attrs(path)["fs"])
+    recs = list(iter_dataset(path, subjects=subject_ids(path), rmat=False))
+    print(f"Walking flexion, offset-removed RMSE (deg), mean over {2 * len(recs)} legs of {len(recs)} held-out "
+          f"simulated walkers at {fs:g} Hz, with sensor errors beyond the simulator's added (seed {SEED})\n")
+    print("| joint | model | " + " | ".join(CONDITIONS) + " |")
+    print("|---|---|" + "---:|" * len(CONDITIONS))
+    for joint in JOINT_NAMES:
+        predictors = shipped_predictors("walking", joint)
+        for label in args.models:
+            if label not in predictors:
+                continue
+            cells = []
+            for c, condition in enumerate(CONDITIONS.values()):
+                errors = []
+                for i, rec in enumerate(recs):
+                    for s, side in enumerate(SIDES):
+                        rng = np.random.default_rng([SEED, c, i, s])  # each leg's errors the same for every model
+                        x = degrade(rec.joint_inputs(joint, side), fs, condition, rng)
+                        y = predictors[label].predict(*x, side=side, fs=fs)
+                        errors.append(sequence_metrics(y, rec.joint_angle(joint, side))["flexion"]
+                                      ["rmse_offset_removed"])
+                cells.append(float(np.mean(errors)))
+            print(f"| {joint} | {label} | " + " | ".join(f"{v:.2f}" for v in cells) + " |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
