@@ -38,6 +38,37 @@ def test_kuopio_folder_with_vendor_map(kuopio):
     assert [j for j, _ in rec.joints()] == ["hip", "knee", "ankle"] * 2
 
 
+def test_sensors_that_began_apart_on_one_clock_are_aligned_on_their_stamps(kuopio, tmp_path):
+    """Xsens sensors share one packet counter; a right-thigh file that begins 3 packets later (a sensor that
+    started late) is aligned on the counter, not on its first row, and the others lose those 3 samples."""
+    whole = load_recording(kuopio, fs=100)
+    folder = tmp_path / "kuopio"
+    shutil.copytree(kuopio, folder)
+    thigh = folder / "l_comf_01-000_00B42DA2.txt"  # femur_r_imu
+    lines = thigh.read_text().splitlines(keepends=True)
+    header = next(i for i, line in enumerate(lines) if line.startswith("PacketCounter"))
+    assert lines[header + 1].startswith("04097")
+    thigh.write_text("".join(lines[:header + 1] + lines[header + 4:]))  # packets 4097-4099 gone
+    late = load_recording(folder, fs=100)
+    assert late.n_frames == whole.n_frames - 3
+    for seg in KUOPIO_SEGMENTS:
+        # (the stamps are interpolated onto the grid: equal to float rounding)
+        assert np.allclose(late.acc[seg], whole.acc[seg][3:], rtol=0, atol=1e-9), seg
+        assert np.allclose(late.gyr[seg], whole.gyr[seg][3:], rtol=0, atol=1e-9), seg
+    assert any("aligned on their time stamps" in n and "pelvis 3" in n for n in late.notes)
+
+
+def test_stamps_of_separate_clocks_leave_the_sensors_starting_together(tmp_path):
+    """Time stamps that begin off the sample grid of each other (each sensor's own clock) do not move the
+    sensors; the recording says so."""
+    t, acc, gyr = _walkish(300, 100.0)
+    _write_csv(tmp_path / "rthigh.csv", t + 12.0, acc, gyr)
+    _write_csv(tmp_path / "rshank.csv", t + 12.0137, acc, gyr)  # 1.37 samples later: not one clock's grid
+    rec = load_recording(tmp_path)
+    assert rec.n_frames == 300 and np.allclose(rec.acc["rthigh"], rec.acc["rshank"], rtol=0, atol=1e-4)
+    assert any("not one clock" in n for n in rec.notes)
+
+
 def test_kuopio_needs_a_rate(kuopio):
     with pytest.raises(ImukinError, match="no time stamps.*--fs 100"):
         load_recording(kuopio)

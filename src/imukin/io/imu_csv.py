@@ -70,6 +70,7 @@ class ImuRecording:
     gyr: np.ndarray  # (N, 3) rad/s, sensor frame
     fs: float | None  # Hz: given, from the header, or estimated from time stamps; None if unknown
     t: np.ndarray | None = None  # (N,) s, time stamps (starting at 0), None without a time column
+    t_start: float | None = None  # s, the first time stamp on the file's own clock (t counts from it), or None
     source: str = ""  # file path
     preset: str = ""  # format the file was read as
     units: dict = field(default_factory=dict)  # {"acc": "...", "gyr": "..."}: units found and how
@@ -226,6 +227,7 @@ def _read_single(path: Path, lines: list[str], preset: str, columns: dict | None
             raise ImukinError(f"{path.name} has {int((~ok).sum())} incomplete rows and no time column to mark the "
                               "gap; fill them, or export with time stamps")
         acc, gyr, t = acc[ok], gyr[ok], t[ok]
+    t_start = None if t is None else float(t[0])
     if t is not None:
         t = t - t[0]
     rate = fs or _rate_from_meta(meta)
@@ -233,7 +235,8 @@ def _read_single(path: Path, lines: list[str], preset: str, columns: dict | None
         dt = np.diff(t)
         dt = dt[dt > 0]
         rate = float(1.0 / np.median(dt)) if dt.size else None
-    rec = ImuRecording(name=path.stem, acc=acc, gyr=gyr, fs=rate, t=t, source=str(path), preset=preset, meta=meta)
+    rec = ImuRecording(name=path.stem, acc=acc, gyr=gyr, fs=rate, t=t, t_start=t_start, source=str(path),
+                       preset=preset, meta=meta)
     return rec, (acc, gyr, declared)
 
 

@@ -70,6 +70,14 @@ MIN_RECORDING_S = 1.0
 MAX_FILL_S = 0.1
 #: Largest length difference (samples) between sensors of one recording that is trimmed, not refused.
 MAX_LENGTH_MISMATCH = 2
+#: Largest difference (s) between the sensors' first time stamps that is taken as one clock's: sensors of one
+#: synchronised system whose recordings began a few samples apart (a Bluetooth start command reaches each
+#: sensor at its own time; synchronised Xsens DOT exports can begin with a few extra packets). Further apart,
+#: or off the sample grid, the stamps are taken as the sensors' own clocks (a DOT's counts from its power-on)
+#: and the recordings as starting together.
+MAX_START_SPREAD_S = 0.25
+#: Largest distance (samples) of the start differences from whole samples on one clock.
+START_GRID_TOL = 0.25
 #: Files in a recording folder that can hold a sensor.
 SENSOR_SUFFIXES = (".txt", ".csv", ".tsv")
 #: Motion-capture and OpenSim files: markers or angles, not inertial sensors.
@@ -624,18 +632,22 @@ def _on_one_grid(reads: dict, name: str, source: str, fs, notes: list[str]) -> R
                               "sampling rate, e.g. --fs 100 (fs=100 in Python)")
         rate, how = fs, "given"
     rate = check_rate(rate, f"the rate of {name}")
+    lead = _leading_samples(reads, rate, notes)
     acc, gyr, sensors, units = {}, {}, {}, {}
     for seg, r in reads.items():
         if r.t is not None and len(r.t) > 1:
             a, g = _to_grid(r.t, r.acc, r.gyr, rate)
         else:
             a, g = r.acc, r.gyr
-        acc[seg], gyr[seg] = a, g
+        k = 0 if lead is None else lead[seg]
+        acc[seg], gyr[seg] = a[k:], g[k:]
         sensors[seg] = Path(r.source).name if r.source else r.name
         units[seg] = dict(r.units)
     lengths = {seg: len(a) for seg, a in acc.items()}
     n = min(lengths.values())
-    if max(lengths.values()) - n > MAX_LENGTH_MISMATCH:
+    # on one clock the recordings may also stop a little apart; otherwise only a sample or two is cut
+    allowed = MAX_LENGTH_MISMATCH if lead is None else max(MAX_LENGTH_MISMATCH, int(MAX_START_SPREAD_S * rate))
+    if max(lengths.values()) - n > allowed:
         desc = ", ".join(f"{s} {v}" for s, v in lengths.items())
         raise ImukinError(f"{name}: sensors of unequal length ({desc} samples at {rate:g} Hz); pass synchronised "
                           "recordings of one trial (cut them to a common span first)")
@@ -645,6 +657,38 @@ def _on_one_grid(reads: dict, name: str, source: str, fs, notes: list[str]) -> R
     gyr = {s: g[:n] for s, g in gyr.items()}
     return Recording(fs=rate, acc=acc, gyr=gyr, sensors=sensors, name=name, source=source, rate_source=how,
                      units=units, notes=notes)
+
+
+def _leading_samples(reads: dict, rate: float, notes: list[str]) -> dict[str, int] | None:
+    """Samples to drop from the start of each sensor so that all begin at the same instant of their shared clock
+    (``None``: the stamps do not show one clock).
+
+    Sensors of one synchronised system stamp their samples on one clock, but their recordings can begin a few
+    samples apart; aligned by sample number they would be that far apart in time (10 ms between a joint's two
+    sensors costs about 0.3-0.9 deg of flexion, ``benchmarks/sensor_faults.py``). Stamps that begin within
+    :data:`MAX_START_SPREAD_S` of each other and a whole number of samples apart are taken as one clock's;
+    otherwise (or without stamps) the recordings are taken as starting together, as before.
+    """
+    starts = {seg: r.t_start for seg, r in reads.items() if getattr(r, "t_start", None) is not None}
+    if len(starts) < 2 or len(starts) < len(reads):
+        return None
+    first = min(starts.values())
+    shift = {seg: (t0 - first) * rate for seg, t0 in starts.items()}  # samples after the earliest start
+    spread = max(shift.values())
+    if spread < START_GRID_TOL:  # one start: nothing to align (and nothing shows whether the clock is shared)
+        return None
+    on_grid = all(abs(v - round(v)) <= START_GRID_TOL for v in shift.values())
+    if spread > MAX_START_SPREAD_S * rate or not on_grid:
+        notes.append(f"the sensors' first time stamps differ by {spread / rate:.3g} s"
+                     f"{'' if on_grid else ', off the sample grid'}: not one clock, so the recordings are taken as "
+                     "starting together; synchronise the sensors (e.g. the vendor's sync step) if they did not")
+        return None
+    last = round(spread)
+    lead = {seg: last - round(v) for seg, v in shift.items()}
+    early = ", ".join(f"{seg} {k}" for seg, k in lead.items() if k)
+    notes.append(f"the sensors began recording up to {last} samples apart on their shared clock; aligned on their "
+                 f"time stamps (samples dropped at the start: {early})")
+    return lead
 
 
 def _stamp_rate(t: np.ndarray) -> float:
