@@ -45,6 +45,26 @@ def test_corpus(activity: str, n: int, duration: float, workdir: Path) -> Path:
                                             duration_s=duration))
 
 
+def heldout_walkers_parser(description: str) -> argparse.ArgumentParser:
+    """The options of a benchmark on the held-out walkers: ``--subjects``, ``--duration-s``, ``--workdir`` and
+    ``--models`` (shipped predictors by label)."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--subjects", type=int, default=12, help="held-out walkers (benchmarks/accuracy.py's people)")
+    ap.add_argument("--duration-s", type=float, default=30.0)
+    ap.add_argument("--workdir", type=Path, default=Path("runs/benchmark"))
+    ap.add_argument("--models", nargs="+", default=["cnn", "cnn+refined"],
+                    help="shipped predictors by label (cnn, transformer, each +refined)")
+    return ap
+
+
+def heldout_walkers(args: argparse.Namespace) -> tuple[list, float]:
+    """The held-out walkers' recordings (:func:`imukin.io.job_h5.iter_dataset`) and their rate (Hz)."""
+    from imukin.io.job_h5 import file_attrs, iter_dataset
+
+    path = test_corpus("walking", args.subjects, args.duration_s, args.workdir)
+    return list(iter_dataset(path, subjects=subject_ids(path), rmat=False)), float(file_attrs(path)["fs"])
+
+
 def speed_corpus(band: tuple[float, float], n: int, duration: float, workdir: Path) -> Path:
     """``n`` new walkers (seed :data:`SPEED_SEED`, the same people in every band) at speeds within ``band``."""
     path = workdir / f"walking_speed_s{SPEED_SEED}_n{n}_d{duration:g}_{band[0]:g}-{band[1]:g}.h5"

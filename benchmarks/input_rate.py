@@ -18,7 +18,6 @@ Nothing is fitted; the conditions are datasheet-typical values, not a real recor
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -26,11 +25,10 @@ import numpy as np
 
 from imukin.conventions import JOINT_NAMES, SIDES
 from imukin.evaluation.metrics import sequence_metrics
-from imukin.io.job_h5 import file_attrs, iter_dataset, subject_ids
 from imukin.signal import lowpass, resample
 
 sys.path.insert(0, str(Path(__file__).parent))
-from accuracy import test_corpus  # noqa: E402  (the held-out walkers of benchmarks/accuracy.py)
+from accuracy import heldout_walkers, heldout_walkers_parser  # noqa: E402  (benchmarks/accuracy.py's walkers)
 
 CUTOFFS_HZ = (40.0, 25.0, 15.0)  # on-board low-pass cut-offs
 RATES_HZ = (100.0, 60.0, 50.0)  # recording rates
@@ -54,18 +52,10 @@ def leg_error(predictor, rec, joint: str, side: str, fs: float, cutoff: float | 
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--subjects", type=int, default=12, help="held-out walkers (benchmarks/accuracy.py's people)")
-    ap.add_argument("--duration-s", type=float, default=30.0)
-    ap.add_argument("--workdir", type=Path, default=Path("runs/benchmark"))
-    ap.add_argument("--models", nargs="+", default=["cnn", "cnn+refined"],
-                    help="shipped predictors by label (cnn, transformer, each +refined)")
-    args = ap.parse_args()
+    args = heldout_walkers_parser(__doc__.splitlines()[0]).parse_args()
     from imukin.fusion.refine import shipped_predictors
 
-    path = test_corpus("walking", args.subjects, args.duration_s, args.workdir)
-    fs = float(file_attrs(path)["fs"])
-    recs = list(iter_dataset(path, subjects=subject_ids(path), rmat=False))
+    recs, fs = heldout_walkers(args)
     conds = conditions(fs)
     print(f"Walking flexion, offset-removed RMSE (deg), mean over {2 * len(recs)} legs of {len(recs)} held-out "
           "simulated walkers, with the IMU signals band-limited or sampled more slowly\n")

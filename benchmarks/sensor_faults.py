@@ -23,7 +23,6 @@ fitted; the magnitudes are datasheet-typical, not a real recording's. It tells w
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -31,10 +30,9 @@ import numpy as np
 
 from imukin.conventions import JOINT_NAMES, SIDES
 from imukin.evaluation.metrics import sequence_metrics
-from imukin.io.job_h5 import file_attrs, iter_dataset, subject_ids
 
 sys.path.insert(0, str(Path(__file__).parent))
-from accuracy import test_corpus  # noqa: E402  (the held-out walkers of benchmarks/accuracy.py)
+from accuracy import heldout_walkers, heldout_walkers_parser  # noqa: E402  (benchmarks/accuracy.py's walkers)
 
 SEED = 31  # of the added sensor errors
 # column label -> (gyroscope bias SD deg/s, gyroscope scale SD, accelerometer bias SD m/s^2, distal delay s)
@@ -68,18 +66,10 @@ def degrade(x: list[np.ndarray], fs: float, condition: tuple, rng: np.random.Gen
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--subjects", type=int, default=12, help="held-out walkers (benchmarks/accuracy.py's people)")
-    ap.add_argument("--duration-s", type=float, default=30.0)
-    ap.add_argument("--workdir", type=Path, default=Path("runs/benchmark"))
-    ap.add_argument("--models", nargs="+", default=["cnn", "cnn+refined"],
-                    help="shipped predictors by label (cnn, transformer, each +refined)")
-    args = ap.parse_args()
+    args = heldout_walkers_parser(__doc__.splitlines()[0]).parse_args()
     from imukin.fusion.refine import shipped_predictors
 
-    path = test_corpus("walking", args.subjects, args.duration_s, args.workdir)
-    fs = float(file_attrs(path)["fs"])
-    recs = list(iter_dataset(path, subjects=subject_ids(path), rmat=False))
+    recs, fs = heldout_walkers(args)
     print(f"Walking flexion, offset-removed RMSE (deg), mean over {2 * len(recs)} legs of {len(recs)} held-out "
           f"simulated walkers at {fs:g} Hz, with sensor errors beyond the simulator's added (seed {SEED})\n")
     print("| joint | model | " + " | ".join(CONDITIONS) + " |")
