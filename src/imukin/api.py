@@ -486,9 +486,8 @@ def predict(recording, fs: float | None = None, joints=None, sides=None, activit
 
     t0 = time.perf_counter()
     predictors, models = _load_predictors(pairs, activity, model, run, refine, ori_run, device)
-    from imukin.inference import run_concurrently  # (torch is imported by now)
-
     timings["load_models"] = time.perf_counter() - t0
+    from imukin.inference import run_concurrently  # torch is imported by now
     tasks = [(j, side) for j in predictors for side in SIDES if (j, side) in pairs]
     angles = {joint_name(j, side): np.full((rec.n_frames, 3), np.nan) for j, side in tasks}
     signals = _AlignedSignals(aligned, keep=len(pieces) > 1, timings=timings)
@@ -499,7 +498,7 @@ def predict(recording, fs: float | None = None, joints=None, sides=None, activit
         def one(task, s=s, e=e, inputs=inputs):
             j, side = task
             angles[joint_name(j, side)][s:e] = _predict_piece(
-                predictors[j], inputs, joint_segments(j, side), side, timings,
+                predictors[j], inputs, joint_segments(j, side), side,
                 progress=joint_name(j, side) if progress and e - s > PROGRESS_MIN_S * rec.fs else False)
 
         t0, resampled = time.perf_counter(), timings["resample"]
@@ -662,7 +661,7 @@ class _ModelRateInputs:
             self.timings[stage] += seconds
 
 
-def _predict_piece(predictor, inputs: _ModelRateInputs, segs: tuple[str, str], side: str, timings: dict,
+def _predict_piece(predictor, inputs: _ModelRateInputs, segs: tuple[str, str], side: str,
                    progress: bool | str = False) -> np.ndarray:
     """One joint's angles (n, 3) over one stretch, from inputs shared with the other joints.
 
