@@ -335,7 +335,10 @@ def test_passes_run_two_at_a_time_on_half_the_threads_each():
         with pytest.raises(ValueError, match="pass 3"):
             run_concurrently(fail, range(5))
         assert torch.get_num_threads() == 2
-        torch.set_num_threads(1)  # one thread: one call after the other, in order
+        order = []
+        run_concurrently(order.append, range(3), device="cuda")  # a GPU: one call after the other, in order
+        assert order == [0, 1, 2] and torch.get_num_threads() == 2
+        torch.set_num_threads(1)  # one thread: the same
         order = []
         run_concurrently(order.append, range(3))
         assert order == [0, 1, 2]
