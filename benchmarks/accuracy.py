@@ -65,6 +65,31 @@ def heldout_walkers(args: argparse.Namespace) -> tuple[list, float]:
     return list(iter_dataset(path, subjects=subject_ids(path), rmat=False)), float(file_attrs(path)["fs"])
 
 
+def print_condition_table(columns: list[str], recs: list, models: list[str], leg_error) -> None:
+    """A table of the held-out walkers under several conditions: one row per joint and shipped walking predictor
+    (labels ``models``), one column per condition, each cell the mean over the legs of
+    ``leg_error(predictor, i, rec, joint, s, side, c)`` (recording ``i``, side ``s``, column ``c``)."""
+    from imukin.conventions import SIDES
+    from imukin.fusion.refine import shipped_predictors
+
+    print("| joint | model | " + " | ".join(columns) + " |")
+    print("|---|---|" + "---:|" * len(columns))
+    for joint in JOINT_NAMES:
+        predictors = shipped_predictors("walking", joint)
+        for label in (m for m in models if m in predictors):
+            cells = [np.mean([leg_error(predictors[label], i, rec, joint, s, side, c)
+                              for i, rec in enumerate(recs) for s, side in enumerate(SIDES)])
+                     for c in range(len(columns))]
+            print(f"| {joint} | {label} | " + " | ".join(f"{v:.2f}" for v in cells) + " |", flush=True)
+
+
+def flexion_error(y, ref) -> float:
+    """Offset-removed flexion RMSE (deg) of angles ``y`` against ``ref``, (T, 3) each."""
+    from imukin.evaluation.metrics import sequence_metrics
+
+    return sequence_metrics(y, ref)["flexion"]["rmse_offset_removed"]
+
+
 def speed_corpus(band: tuple[float, float], n: int, duration: float, workdir: Path) -> Path:
     """``n`` new walkers (seed :data:`SPEED_SEED`, the same people in every band) at speeds within ``band``."""
     path = workdir / f"walking_speed_s{SPEED_SEED}_n{n}_d{duration:g}_{band[0]:g}-{band[1]:g}.h5"

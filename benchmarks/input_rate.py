@@ -21,14 +21,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import numpy as np
-
-from imukin.conventions import JOINT_NAMES, SIDES
-from imukin.evaluation.metrics import sequence_metrics
 from imukin.signal import lowpass, resample
 
 sys.path.insert(0, str(Path(__file__).parent))
-from accuracy import heldout_walkers, heldout_walkers_parser  # noqa: E402  (benchmarks/accuracy.py's walkers)
+from accuracy import flexion_error, heldout_walkers, heldout_walkers_parser, print_condition_table  # noqa: E402
 
 CUTOFFS_HZ = (40.0, 25.0, 15.0)  # on-board low-pass cut-offs
 RATES_HZ = (100.0, 60.0, 50.0)  # recording rates
@@ -48,27 +44,17 @@ def leg_error(predictor, rec, joint: str, side: str, fs: float, cutoff: float | 
         x = [lowpass(a, fs, cutoff) for a in x]
     if rate != fs:
         x, y = [resample(a, fs, rate) for a in x], resample(y, fs, rate)
-    return sequence_metrics(predictor.predict(*x, side=side, fs=rate), y)["flexion"]["rmse_offset_removed"]
+    return flexion_error(predictor.predict(*x, side=side, fs=rate), y)
 
 
 def main() -> int:
     args = heldout_walkers_parser(__doc__.splitlines()[0]).parse_args()
-    from imukin.fusion.refine import shipped_predictors
-
     recs, fs = heldout_walkers(args)
     conds = conditions(fs)
     print(f"Walking flexion, offset-removed RMSE (deg), mean over {2 * len(recs)} legs of {len(recs)} held-out "
           "simulated walkers, with the IMU signals band-limited or sampled more slowly\n")
-    print("| joint | model | " + " | ".join(c[0] for c in conds) + " |")
-    print("|---|---|" + "---:|" * len(conds))
-    for joint in JOINT_NAMES:
-        predictors = shipped_predictors("walking", joint)
-        for label in args.models:
-            if label not in predictors:
-                continue
-            cells = [np.mean([leg_error(predictors[label], rec, joint, side, fs, cut, rate)
-                              for rec in recs for side in SIDES]) for _, cut, rate in conds]
-            print(f"| {joint} | {label} | " + " | ".join(f"{v:.2f}" for v in cells) + " |", flush=True)
+    print_condition_table([c[0] for c in conds], recs, args.models,
+                          lambda p, i, rec, joint, s, side, c: leg_error(p, rec, joint, side, fs, *conds[c][1:]))
     return 0
 
 

@@ -28,11 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from imukin.conventions import JOINT_NAMES, SIDES
-from imukin.evaluation.metrics import sequence_metrics
-
 sys.path.insert(0, str(Path(__file__).parent))
-from accuracy import heldout_walkers, heldout_walkers_parser  # noqa: E402  (benchmarks/accuracy.py's walkers)
+from accuracy import flexion_error, heldout_walkers, heldout_walkers_parser, print_condition_table  # noqa: E402
 
 SEED = 31  # of the added sensor errors
 # column label -> (gyroscope bias SD deg/s, gyroscope scale SD, accelerometer bias SD m/s^2, distal delay s)
@@ -65,32 +62,20 @@ def degrade(x: list[np.ndarray], fs: float, condition: tuple, rng: np.random.Gen
     return out
 
 
+def leg_error(predictor, c: int, i: int, rec, joint: str, s: int, side: str, fs: float) -> float:
+    """Offset-removed flexion RMSE (deg) of one leg (recording ``i``, side ``s``) under condition ``c``."""
+    rng = np.random.default_rng([SEED, c, i, s])  # each leg's errors the same for every model
+    x = degrade(rec.joint_inputs(joint, side), fs, list(CONDITIONS.values())[c], rng)
+    return flexion_error(predictor.predict(*x, side=side, fs=fs), rec.joint_angle(joint, side))
+
+
 def main() -> int:
     args = heldout_walkers_parser(__doc__.splitlines()[0]).parse_args()
-    from imukin.fusion.refine import shipped_predictors
-
     recs, fs = heldout_walkers(args)
     print(f"Walking flexion, offset-removed RMSE (deg), mean over {2 * len(recs)} legs of {len(recs)} held-out "
           f"simulated walkers at {fs:g} Hz, with sensor errors beyond the simulator's added (seed {SEED})\n")
-    print("| joint | model | " + " | ".join(CONDITIONS) + " |")
-    print("|---|---|" + "---:|" * len(CONDITIONS))
-    for joint in JOINT_NAMES:
-        predictors = shipped_predictors("walking", joint)
-        for label in args.models:
-            if label not in predictors:
-                continue
-            cells = []
-            for c, condition in enumerate(CONDITIONS.values()):
-                errors = []
-                for i, rec in enumerate(recs):
-                    for s, side in enumerate(SIDES):
-                        rng = np.random.default_rng([SEED, c, i, s])  # each leg's errors the same for every model
-                        x = degrade(rec.joint_inputs(joint, side), fs, condition, rng)
-                        y = predictors[label].predict(*x, side=side, fs=fs)
-                        errors.append(sequence_metrics(y, rec.joint_angle(joint, side))["flexion"]
-                                      ["rmse_offset_removed"])
-                cells.append(float(np.mean(errors)))
-            print(f"| {joint} | {label} | " + " | ".join(f"{v:.2f}" for v in cells) + " |", flush=True)
+    print_condition_table(list(CONDITIONS), recs, args.models,
+                          lambda p, i, rec, joint, s, side, c: leg_error(p, c, i, rec, joint, s, side, fs))
     return 0
 
 

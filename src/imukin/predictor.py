@@ -61,7 +61,7 @@ class TrainedRun:
 
     def outputs_from_signals(self, acc1, gyr1, acc2, gyr2, side: str, progress: bool | str = False) -> np.ndarray:
         """:meth:`outputs` of ``side_inputs(acc1, gyr1, acc2, gyr2, side)``: two IMUs' (T, 3) signals at the
-        model's rate, a left leg mirrored; the (T, 16) channels are made block by block, never whole."""
+        model's rate, a left leg mirrored; the (T, 16) channels are made window by window, never whole."""
         signals = (acc1, gyr1, acc2, gyr2)
         n = len(signals[0])
         if any(len(a) != n for a in signals):
@@ -84,8 +84,7 @@ class TrainedRun:
     def _normalized(self, n: int, rows) -> LazyFrames:
         """``self.norm.x`` of the raw channels ``rows(i, j)`` (frames ``i:j``), (n, C) float32, made window by
         window as the network asks for them: a long recording's channels never exist whole."""
-        n_channels = self.norm.x(rows(0, min(n, 1))).shape[1]
-        return LazyFrames(n, n_channels, lambda i, j: np.asarray(self.norm.x(rows(i, j)), np.float32))
+        return LazyFrames(n, len(self.norm.x_mean), lambda i, j: self.norm.x(rows(i, j)))  # float32
 
 
 

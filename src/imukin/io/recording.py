@@ -669,9 +669,9 @@ def _leading_samples(reads: dict, rate: float, notes: list[str]) -> dict[str, in
     :data:`MAX_START_SPREAD_S` of each other and a whole number of samples apart are taken as one clock's;
     otherwise (or without stamps) the recordings are taken as starting together, as before.
     """
-    starts = {seg: r.t_start for seg, r in reads.items() if getattr(r, "t_start", None) is not None}
-    if len(starts) < 2 or len(starts) < len(reads):
+    if len(reads) < 2 or any(r.t_start is None for r in reads.values()):
         return None
+    starts = {seg: r.t_start for seg, r in reads.items()}
     first = min(starts.values())
     shift = {seg: (t0 - first) * rate for seg, t0 in starts.items()}  # samples after the earliest start
     spread = max(shift.values())
