@@ -54,6 +54,8 @@ def heldout_walkers_parser(description: str) -> argparse.ArgumentParser:
     ap.add_argument("--workdir", type=Path, default=Path("runs/benchmark"))
     ap.add_argument("--models", nargs="+", default=["cnn", "cnn+refined"],
                     help="shipped predictors by label (cnn, transformer, each +refined)")
+    ap.add_argument("--candidates", type=Path, metavar="DIR",
+                    help="also score trained, not shipped angle models <DIR>/walking_<joint>_<model> ('new <model>')")
     return ap
 
 
@@ -65,18 +67,22 @@ def heldout_walkers(args: argparse.Namespace) -> tuple[list, float]:
     return list(iter_dataset(path, subjects=subject_ids(path), rmat=False)), float(file_attrs(path)["fs"])
 
 
-def print_condition_table(columns: list[str], recs: list, models: list[str], leg_error) -> None:
+def print_condition_table(columns: list[str], recs: list, models: list[str], leg_error,
+                          candidates: Path | None = None) -> None:
     """A table of the held-out walkers under several conditions: one row per joint and shipped walking predictor
-    (labels ``models``), one column per condition, each cell the mean over the legs of
-    ``leg_error(predictor, i, rec, joint, s, side, c)`` (recording ``i``, side ``s``, column ``c``)."""
+    (labels ``models``) and per candidate model in ``candidates`` (:func:`imukin.fusion.refine.candidate_predictors`),
+    one column per condition, each cell the mean over the legs of ``leg_error(predictor, i, rec, joint, s, side,
+    c)`` (recording ``i``, side ``s``, column ``c``)."""
     from imukin.conventions import SIDES
-    from imukin.fusion.refine import shipped_predictors
+    from imukin.fusion.refine import candidate_predictors, shipped_predictors
 
     print("| joint | model | " + " | ".join(columns) + " |")
     print("|---|---|" + "---:|" * len(columns))
     for joint in JOINT_NAMES:
         predictors = shipped_predictors("walking", joint)
-        for label in (m for m in models if m in predictors):
+        new = candidate_predictors(candidates, "walking", joint) if candidates else {}
+        predictors.update(new)
+        for label in [m for m in models if m in predictors] + list(new):
             cells = [np.mean([leg_error(predictors[label], i, rec, joint, s, side, c)
                               for i, rec in enumerate(recs) for s, side in enumerate(SIDES)])
                      for c in range(len(columns))]

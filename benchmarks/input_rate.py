@@ -54,7 +54,8 @@ def main() -> int:
     print(f"Walking flexion, offset-removed RMSE (deg), mean over {2 * len(recs)} legs of {len(recs)} held-out "
           "simulated walkers, with the IMU signals band-limited or sampled more slowly\n")
     print_condition_table([c[0] for c in conds], recs, args.models,
-                          lambda p, i, rec, joint, s, side, c: leg_error(p, rec, joint, side, fs, *conds[c][1:]))
+                          lambda p, i, rec, joint, s, side, c: leg_error(p, rec, joint, side, fs, *conds[c][1:]),
+                          candidates=args.candidates)
     return 0
 
 

@@ -75,7 +75,8 @@ def main() -> int:
     print(f"Walking flexion, offset-removed RMSE (deg), mean over {2 * len(recs)} legs of {len(recs)} held-out "
           f"simulated walkers at {fs:g} Hz, with sensor errors beyond the simulator's added (seed {SEED})\n")
     print_condition_table(list(CONDITIONS), recs, args.models,
-                          lambda p, i, rec, joint, s, side, c: leg_error(p, c, i, rec, joint, s, side, fs))
+                          lambda p, i, rec, joint, s, side, c: leg_error(p, c, i, rec, joint, s, side, fs),
+                          candidates=args.candidates)
     return 0
 
 

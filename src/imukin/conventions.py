@@ -100,6 +100,7 @@ N_CHANNELS = len(CHANNELS)  # 16
 ACC1, GYR1 = slice(0, 3), slice(4, 7)
 ACC2, GYR2 = slice(8, 11), slice(12, 15)
 SENSOR_BLOCKS = ((ACC1, GYR1), (ACC2, GYR2))  # (accelerometer, gyroscope) of segment 1, then segment 2
+SENSOR_CHANNELS = (slice(0, 8), slice(8, 16))  # all eight channels of segment 1's sensor, then segment 2's
 
 #: OpenSim gait-model coordinates (gait2392/gait2354, as OpenSense reports them) per joint and angle axis:
 #: (name with ``{s}`` for ``r``/``l``, sign that turns imukin's angle into the coordinate). gait2392 counts

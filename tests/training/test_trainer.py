@@ -176,3 +176,14 @@ def test_a_teacher_replaces_the_reference(corpus, tmp_path):
         tiny(target="orientation", teacher=str(plain))
     with pytest.raises(ImukinError, match="hip angle model as teacher"):
         train(tiny(joint="hip", teacher=str(plain)), corpus, tmp_path / "hip", progress=False)
+
+
+def test_delay_augmentation_is_part_of_the_run_and_checked(corpus, tmp_path):
+    plain = train(tiny(steps=10, eval_every=10), corpus, tmp_path / "plain", progress=False)
+    late = train(tiny(steps=10, eval_every=10, delay_max_ms=30.0), corpus, tmp_path / "late", progress=False)
+    assert "delay_max_ms" not in plain["key"]  # runs without delays keep their keys
+    assert json.loads(late["key"])["cfg"]["delay_max_ms"] == 30.0
+    assert late["best_val_rmse_deg"] != plain["best_val_rmse_deg"]  # the delayed batches trained another network
+    for bad in (dict(delay_max_ms=-1.0), dict(delay_max_ms=float("nan")), dict(delay_fraction=1.5)):
+        with pytest.raises(ImukinError, match="delay"):
+            tiny(**bad)

@@ -4,6 +4,12 @@ As in the reference: each sensor of each sequence gets one constant random rotat
 (axis uniform on the sphere, angle ~ N(0, sd)), which rotates its accelerometer and
 gyroscope alike and leaves the norm channels unchanged; then Gaussian noise of a fraction
 of each channel's standard deviation is added to the z-scored input.
+
+Optionally (:func:`delay_sensors`, before both), a share of the sensors is shifted in time
+by a random delay: sensors that are not sampled on one clock (wireless sensors synchronised
+after the fact, or not at all) are milliseconds to tens of milliseconds apart, and a
+network trained only on sensors sampled together reads that lag as motion
+(``benchmarks/sensor_faults.py``).
 """
 from __future__ import annotations
 
@@ -11,7 +17,7 @@ import math
 
 import torch
 
-from imukin.conventions import SENSOR_BLOCKS
+from imukin.conventions import SENSOR_BLOCKS, SENSOR_CHANNELS
 
 
 def random_rotations(n: int, sd_rad: float, generator: torch.Generator | None = None,
@@ -56,3 +62,51 @@ def add_noise(x: torch.Tensor, fraction: float, generator: torch.Generator | Non
         return x
     noise = torch.randn(x.shape, generator=generator).to(device=x.device, dtype=x.dtype)
     return x + fraction * noise
+
+
+def delay_sensors(x: torch.Tensor, max_samples: float, fraction: float,
+                  generator: torch.Generator | None = None) -> torch.Tensor:
+    """Delay a random share of the sensors of each sequence by their own random time.
+
+    Each sensor of each sequence is, with probability ``fraction``, late by ``d`` samples,
+    ``d`` uniform in ``[-max_samples, max_samples]`` (negative: early): its eight channels at
+    frame ``t`` then read what it sensed at ``t - d``, linearly interpolated between samples;
+    frames before the window's first (or after its last) repeat the edge sample. The
+    reference angles are not moved, so the other sensor and the target keep their time.
+
+    Parameters
+    ----------
+    x : Tensor, shape (B, T, 16)
+        Raw (not z-scored) inputs.
+    max_samples : float
+        Largest delay in samples (the training rate times the delay in seconds).
+    fraction : float
+        Probability in [0, 1] that a sensor is delayed at all.
+    generator : torch.Generator, optional
+        CPU generator of the draws.
+
+    Examples
+    --------
+    >>> x = torch.arange(5.0)[None, :, None].repeat(1, 1, 16)
+    >>> y = delay_sensors(x, max_samples=2.0, fraction=1.0, generator=torch.Generator().manual_seed(0))
+    >>> bool(torch.equal(y[0, :, :8].std(dim=1), torch.zeros(5)))  # a sensor's channels move together
+    True
+    """
+    if max_samples <= 0 or fraction <= 0:
+        return x
+    b, w = x.shape[:2]
+    out = x.clone()
+    t = torch.arange(w, device=x.device, dtype=x.dtype)  # (W,)
+    for block in SENSOR_CHANNELS:
+        d = (torch.rand(b, generator=generator) * 2.0 - 1.0) * max_samples  # (B,) drawn on the CPU
+        d = d * (torch.rand(b, generator=generator) < fraction)
+        src = (t[None, :] - d.to(device=x.device, dtype=x.dtype)[:, None]).clamp(0, w - 1)  # (B, W) when sensed
+        lo = src.floor().long()  # (B, W)
+        hi = (lo + 1).clamp(max=w - 1)
+        frac = (src - lo.to(x.dtype))[..., None]  # (B, W, 1)
+        xs = x[..., block]  # (B, W, 8)
+        n = xs.shape[-1]
+        before = torch.gather(xs, 1, lo[..., None].expand(-1, -1, n))  # (B, W, 8): the samples either side
+        after = torch.gather(xs, 1, hi[..., None].expand(-1, -1, n))
+        out[..., block] = before * (1.0 - frac) + after * frac
+    return out

@@ -261,7 +261,9 @@ def _train_config(net: torch.nn.Module, meta: dict, joint: str, window: int, cfg
                        batch_size=cfg.batch_size, window=window, lr=cfg.lr, warmup_steps=cfg.warmup_steps,
                        eval_every=cfg.eval_every, patience=cfg.patience, seed=cfg.seed, split_seed=cfg.split_seed,
                        device=cfg.device, rotation_sd_deg=float(tc.get("rotation_sd_deg", 15.0)),
-                       noise_fraction=float(tc.get("noise_fraction", 0.15)))
+                       noise_fraction=float(tc.get("noise_fraction", 0.15)),
+                       delay_max_ms=float(tc.get("delay_max_ms", 0.0)),
+                       delay_fraction=float(tc.get("delay_fraction", 0.5)))
     for k, v in cfg.extra.items():
         if not hasattr(tcfg, k):
             raise ImukinError(f"unknown training option {k!r} for fine-tuning")

@@ -372,6 +372,8 @@ def export_pretrained(run_dir: Path, name: str, summary: dict, corpus: Path) -> 
                  if getattr(model.config, "causal", False) and rf else "")
     weighting = "" if orientation else (", axes weighted in degrees" if tc.get("axis_weighting", "sd") == "degrees"
                                         else ", axes weighted each in its own SD")
+    delays = (f", a share {tc.get('delay_fraction')} of the sensors late or early by up to {tc['delay_max_ms']:g} ms"
+              if tc.get("delay_max_ms") else "")
     seed = TRAIN_SEEDS.get(str(meta.get("activity")), "?")
     attrs = file_attrs(corpus)
     revision = int(attrs.get("simulator_revision", 1))  # a file without it is revision 1
@@ -397,7 +399,7 @@ def export_pretrained(run_dir: Path, name: str, summary: dict, corpus: Path) -> 
 - **Training**: AdamW, lr {tc.get('lr')}, warm-up {tc.get('warmup_steps')} + cosine, batch {tc.get('batch_size')}
   windows of {tc.get('window')} frames, loss weight of the window-mean error {tc.get('offset_weight', 1.0)}{weighting},
   augmentation: sensor rotation SD {0.0 if orientation else tc.get('rotation_sd_deg')} deg, noise
-  {tc.get('noise_fraction')} SD; best of {summary.get('steps_run')} steps at {best},
+  {tc.get('noise_fraction')} SD{delays}; best of {summary.get('steps_run')} steps at {best},
   {meta['train_seconds'] / 60:.1f} min{' in all' if members else ''} on the build machine (2 CPU cores).
 - **Validation {val_name} (deg)**: {metric}.
 - **Weights**: float16 safetensors (loaded as float32).{streaming}

@@ -46,7 +46,7 @@ from imukin.io.atomic import atomic_path, write_text_atomic
 from imukin.models import create_model, load_checkpoint, read_checkpoint_info, save_checkpoint
 from imukin.models.orientation import output_to_rotations
 from imukin.signal import DEFAULT_WINDOW
-from imukin.training.augment import add_noise, rotate_sensors
+from imukin.training.augment import add_noise, delay_sensors, rotate_sensors
 from imukin.training.choices import AXIS_WEIGHTINGS, VAL_METRICS  # one list, shared with the command line
 from imukin.training.dataset import JointIndex, Normalizer, Sampler, load_joint_data
 from imukin.training.distributed import DistContext, current_context, process_device, wrap_model
@@ -74,6 +74,9 @@ class TrainConfig:
     rotation_sd_deg: float = 15.0  # augmentation: SD of the constant random rotation per sensor (angle target
     # only: a rotated sensor has another orientation, and the corpus's mounting errors already vary it)
     noise_fraction: float = 0.15  # augmentation: input noise as a fraction of channel SD
+    delay_max_ms: float = 0.0  # augmentation: a delayed sensor's signals are late (or early) by up to this
+    # many ms against the other sensor and the reference (sensors not sampled on one clock); 0: none
+    delay_fraction: float = 0.5  # augmentation: the probability that a sensor is delayed (delay_max_ms > 0)
     seed: int = 0  # weights, batches and augmentation
     split_seed: int = 0  # subject split (the same for every model)
     grad_clip: float = 1.0  # max gradient norm
@@ -105,6 +108,10 @@ class TrainConfig:
             raise ImukinError(f"lr must be a finite number greater than 0, got {self.lr!r}")
         if self.val_metric not in VAL_METRICS:
             raise ImukinError(f"unknown val_metric {self.val_metric!r}; use one of {', '.join(VAL_METRICS)}")
+        if not (math.isfinite(self.delay_max_ms) and self.delay_max_ms >= 0):
+            raise ImukinError(f"delay_max_ms must be a finite number of at least 0, got {self.delay_max_ms!r}")
+        if not 0.0 <= self.delay_fraction <= 1.0:
+            raise ImukinError(f"delay_fraction must lie in [0, 1], got {self.delay_fraction!r}")
         if not 0.0 <= self.offset_weight <= 1.0:
             raise ImukinError(f"offset_weight must lie in [0, 1], got {self.offset_weight}")
         if self.teacher and self.target != "angle":
@@ -205,6 +212,9 @@ def _config_key(cfg: TrainConfig, data) -> str:
     d.pop("checkpoint_every")  # how often state is saved does not change the result
     if not d["teacher"]:
         d.pop("teacher")  # runs without a teacher keep the keys they had before the field existed
+    if not d["delay_max_ms"]:
+        d.pop("delay_max_ms")  # runs without delays keep the keys they had before the fields existed
+        d.pop("delay_fraction")
     return json.dumps({"cfg": d, "data": data.data_hash}, sort_keys=True)
 
 
@@ -500,6 +510,7 @@ def _train_step(run: _Run, net: torch.nn.Module, scaling: _Scaling, step: int) -
     xb, yb = run.sampler.sample(run.rng, cfg.batch_size)  # every process draws the whole batch
     xb = torch.from_numpy(xb).to(device)  # (B, W, 16) raw
     yb = torch.from_numpy(yb).to(device)  # (B, W, 3) degrees, or (B, W, 12) 6D orientations
+    xb = delay_sensors(xb, cfg.delay_max_ms * 1e-3 * run.data.fs, cfg.delay_fraction, run.gen)
     if cfg.target == "angle":
         xb = rotate_sensors(xb, cfg.rotation_sd_deg, run.gen)
     xb = add_noise((xb - scaling.x_mean) / scaling.x_std, cfg.noise_fraction, run.gen)
