@@ -132,6 +132,10 @@ ACTIVITY_SETTINGS = {
     # (with the stage 1.36 / 1.62 -> 1.25 / 1.53); from three Vicon trials 1.70 -> 1.58 (with the stage 1.46 -> 1.39).
     # With the stage on the simulated walkers 1.24 / 0.82 / 1.05 -> 1.23 / 0.81 / 1.06. Three CNN passes per knee:
     # all six joints of an hour 24.4 -> 32.2 s (benchmarks/inference_speed.py; docs/models.md).
+    # Seed 0 of this recipe trained with sensors shifted in time (delay_max_ms=20) was more robust to a late
+    # distal sensor (20 ms: 3.85 -> 2.90 deg on the held-out walkers) but worse on sensors sampled together (1.40 ->
+    # 1.47; Kuopio real left knee 1.60 -> 1.93, IMUs from the Kuopio markers 2.06 / 2.47 -> 2.89 / 3.31): not
+    # shipped (docs/models.md, sensor errors).
     ("walking", "knee", "cnn"): dict(corpus_scale=3, train_seeds=(0, 1, 2)),
     # The walking ankle CNN ships as the ensemble of its recipe's trainings with seeds 0, 1 and 2 (the seed-0
     # training alone shipped before). 12 new simulated walkers (benchmarks/accuracy.py), flexion / adduction /
