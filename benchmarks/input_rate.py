@@ -14,7 +14,8 @@ and model, walking flexion offset-removed RMSE (deg, mean over legs) on the held
 
 Nothing is fitted; the conditions are datasheet-typical values, not a real recording's.
 
-    .venv/bin/python benchmarks/input_rate.py [--subjects 12] [--models cnn cnn+refined transformer]
+    .venv/bin/python benchmarks/input_rate.py [--subjects 12] [--models cnn cnn+refined transformer] \
+        [--candidates DIR]  # also trained, not shipped models DIR/walking_<joint>_<model>
 """
 from __future__ import annotations
 

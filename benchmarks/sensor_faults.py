@@ -19,7 +19,8 @@ RMSE (deg, mean over legs) on the held-out walkers of ``benchmarks/accuracy.py``
 fitted; the magnitudes are datasheet-typical, not a real recording's. It tells where the optimisation stage
 (which integrates the gyroscopes) loses more than the angle network does when the sensors are worse.
 
-    .venv/bin/python benchmarks/sensor_faults.py [--subjects 12] [--models cnn cnn+refined transformer]
+    .venv/bin/python benchmarks/sensor_faults.py [--subjects 12] [--models cnn cnn+refined transformer] \
+        [--candidates DIR]  # also trained, not shipped models DIR/walking_<joint>_<model>
 """
 from __future__ import annotations
 
