@@ -187,3 +187,10 @@ def test_delay_augmentation_is_part_of_the_run_and_checked(corpus, tmp_path):
     for bad in (dict(delay_max_ms=-1.0), dict(delay_max_ms=float("nan")), dict(delay_fraction=1.5)):
         with pytest.raises(ImukinError, match="delay"):
             tiny(**bad)
+    from imukin.cli import main
+
+    assert main(["train", "--joint", "knee", "--data", str(corpus), "--out", str(tmp_path / "cli"), "--steps", "2",
+                 "--window", "100", "--batch-size", "4", "--set", *(f"{k}={v}" for k, v in TINY_CNN.items()),
+                 "--delay-max-ms", "25", "--delay-fraction", "0.3", "--quiet"]) == 0
+    cfg = json.loads(json.loads((tmp_path / "cli" / "train_summary.json").read_text())["key"])["cfg"]
+    assert (cfg["delay_max_ms"], cfg["delay_fraction"]) == (25.0, 0.3)

@@ -9,7 +9,15 @@ import argparse
 import json
 from pathlib import Path
 
-from imukin.argtypes import add_option, device, nonnegative_int, positive_float, positive_int, unit_fraction
+from imukin.argtypes import (
+    add_option,
+    device,
+    nonnegative_float,
+    nonnegative_int,
+    positive_float,
+    positive_int,
+    unit_fraction,
+)
 from imukin.conventions import ACTIVITIES, JOINT_NAMES
 from imukin.errors import ImukinError
 from imukin.pretrained import PRETRAINED_MODELS
@@ -45,6 +53,11 @@ def add_commands(sub) -> None:
                    help="metric of early stopping (default rmse_offset_removed)")
     p.add_argument("--axis-weighting", choices=AXIS_WEIGHTINGS,
                    help="loss weight of the angle axes: sd (each in its own SD) or degrees (all in degrees; default)")
+    p.add_argument("--delay-max-ms", type=nonnegative_float, metavar="MS",
+                   help="augment with sensors sampled apart: a delayed sensor is late or early by up to MS ms "
+                        "(default 0: none; for systems whose sensors do not share a clock)")
+    p.add_argument("--delay-fraction", type=unit_fraction,
+                   help="probability in [0, 1] that a sensor is delayed when --delay-max-ms is given (default 0.5)")
     p.add_argument("--teacher", type=Path, metavar="RUN",
                    help="a trained angle model of the same joint and data (e.g. an `imukin ensemble`) whose outputs "
                         "the network learns in place of the reference (distillation)")
@@ -194,7 +207,8 @@ def cmd_train(args) -> int:
     if args.activity and activity in ACTIVITIES and activity != args.activity:
         raise ImukinError(f"{args.data} holds {activity} data but --activity {args.activity} was given")
     given = {name: getattr(args, name) for name in ("steps", "batch_size", "window", "lr", "seed", "offset_weight",
-                                                    "val_metric", "axis_weighting", "checkpoint_every")
+                                                    "val_metric", "axis_weighting", "checkpoint_every",
+                                                    "delay_max_ms", "delay_fraction")
              if getattr(args, name, None) is not None}
     if args.teacher is not None:
         given["teacher"] = str(args.teacher)
