@@ -38,10 +38,9 @@ def test_train_and_evaluate_bad_input(tmp_path, capsys):
                                "--out", tmp_path / "r"), "mlp", "cnn")
     assert_one_line_error(*run(capsys, "evaluate", "--run", tmp_path / "norun", "--data", tmp_path / "no.h5",
                                "--out", tmp_path / "rep"), "norun")
-    assert_one_line_error(*run(capsys, "train", "--joint", "knee", "--data", tmp_path / "no.h5", "--out", tmp_path / "r",
-                               "--delay-max-ms", "-5"), "--delay-max-ms")
-    assert_one_line_error(*run(capsys, "train", "--joint", "knee", "--data", tmp_path / "no.h5", "--out", tmp_path / "r",
-                               "--delay-fraction", "2"), "--delay-fraction")
+    train = ("train", "--joint", "knee", "--data", tmp_path / "no.h5", "--out", tmp_path / "r")
+    assert_one_line_error(*run(capsys, *train, "--delay-max-ms", "-5"), "--delay-max-ms")
+    assert_one_line_error(*run(capsys, *train, "--delay-fraction", "2"), "--delay-fraction")
     assert not list(tmp_path.iterdir())
 
 
