@@ -5,7 +5,9 @@ other sensors), with the full default sensor error model. Prints one table: join
 activity x axis x model, RMSE and offset-removed RMSE (mean ± SD over subjects, both legs
 averaged per subject), the best network per cell against the targets, and, for every
 angle model shipped with a blend, the whole framework with the optimisation stage
-(``<model>+refined``, shipped orientation network + gyroscope refinement + blend); then
+(``<model>+refined``, shipped orientation network + gyroscope refinement + blend), and ``both`` (the mean
+of the cnn's and the transformer's angles, ``imukin predict --model both``; ``both+refined`` of the two
+refined ones); then
 walking flexion by speed band, from slow clinical walking (0.3 m/s) to fast walking; then
 inference speed and peak memory for a one-hour 100 Hz recording.
 
@@ -186,10 +188,10 @@ def main() -> None:
         print(json.dumps(inference_probe(args.probe, args.hours)))
         return
     from imukin.evaluation.evaluate import evaluate_predictor
-    from imukin.fusion.refine import candidate_predictors, shipped_predictors
+    from imukin.fusion.refine import candidate_predictors, shipped_predictors, with_both
 
     def predictors_of(activity: str, joint: str) -> dict:
-        found = shipped_predictors(activity, joint)
+        found = with_both(shipped_predictors(activity, joint))
         if args.candidates:
             found.update(candidate_predictors(args.candidates, activity, joint))
         return found
@@ -228,7 +230,7 @@ def main() -> None:
     if both:
         wins = sum(c["transformer"] <= c["cnn"] for c in both)
         print(f"\ntransformer at least as good as cnn in {wins} of {len(both)} joint x activity x axis cells")
-    for m in ("cnn", "transformer"):
+    for m in ("cnn", "transformer", "both"):
         pairs = [(c[m], c[f"{m}+refined"]) for c in cells.values() if m in c and f"{m}+refined" in c]
         if pairs:
             better = sum(r <= n for n, r in pairs)

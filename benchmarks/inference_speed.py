@@ -5,8 +5,9 @@ One table, all figures measured in this run:
 * ``imukin predict`` as a user runs it (a subprocess, ``--quiet``, plots and report
   included) on a simulated 7-sensor walking recording (``--minutes``, default 60, at
   100 Hz): one joint (``rknee``) with the CNN, all six joints with the CNN, all six with
-  the transformer. Wall-clock time from process start to exit, and the child's peak
-  resident memory (its ``VmHWM``, polled from ``/proc``).
+  the transformer, all six with both (``--model both``: the mean of the two). Wall-clock
+  time from process start to exit, and the child's peak resident memory (its ``VmHWM``,
+  polled from ``/proc``).
 * One plain PyTorch forward pass of the reference-size CNN (3 layers x 70 channels,
   kernel 41, random weights) over the same input, (1, T, 16) at 100 Hz, and, when the
   shipped models run at another rate (``imukin predict`` resamples to it), over the same
@@ -302,7 +303,8 @@ def main(argv=None) -> int:
         print(f"knee CNN at {fs_model:g} Hz; plain pass: {plain100:.2f} s at {FS:g} Hz"
               + (f", {plain_model:.2f} s at {fs_model:g} Hz" if resampled else ""), flush=True)
         predicts = [("cnn, rknee only", "cnn", ["--joints", "knee", "--side", "right"]),
-                    ("cnn, 6 joints", "cnn", []), ("transformer, 6 joints", "transformer", [])]
+                    ("cnn, 6 joints", "cnn", []), ("transformer, 6 joints", "transformer", []),
+                    ("both, 6 joints", "both", [])]
         done = {}  # (tree, label) -> (seconds, peak MB, stage timings)
         trees = [("", None)] + ([("before: ", args.compare_src)] if args.compare_src else [])
         for prefix, src in trees:
@@ -336,6 +338,7 @@ def main(argv=None) -> int:
             one, one_mb, _ = done[prefix, "cnn, rknee only"]
             cnn, cnn_mb, _ = done[prefix, "cnn, 6 joints"]
             tf, tf_mb, _ = done[prefix, "transformer, 6 joints"]
+            both, both_mb, _ = done[prefix, "both, 6 joints"]
             rows += [
                 (f"{prefix}imukin predict --model cnn, rknee only (whole process)", one, one_mb, one / plain100,
                  "<= 2x plain pass; < 1 GB", one / plain100 <= TARGETS["ratio"] and ok_mb(one_mb)),
@@ -343,6 +346,8 @@ def main(argv=None) -> int:
                  "< 30 s; < 1 GB", cnn < TARGETS["all_joints_s"] and ok_mb(cnn_mb)),
                 (f"{prefix}imukin predict --model transformer, 6 joints (whole process)", tf, tf_mb, tf / plain100,
                  ">= 1000x real time; < 1 GB", span_s / tf >= TARGETS["transformer_rt"] and ok_mb(tf_mb)),
+                (f"{prefix}imukin predict --model both, 6 joints (whole process)", both, both_mb, both / plain100,
+                 "", None),
             ]
         print()
         print_table(rows, span_s)

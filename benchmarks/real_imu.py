@@ -13,8 +13,8 @@ the optimisation stage's gain over its network on flexion is also given with a b
 
 Methods, side by side:
 
-* ``cnn``, ``transformer``, ``avg`` (their mean), each ``+refined`` (the shipped walking
-  models; each sensor first aligned to its segment with
+* ``cnn``, ``transformer``, ``both`` (their mean, ``imukin predict --model both``), each ``+refined``
+  (the shipped walking models; each sensor first aligned to its segment with
   :func:`imukin.preprocessing.align.align_segment`, from the standing start and walk-off);
 * ``vqf``: one offline VQF filter per aligned sensor, calibrated on the first 1.5 s as a
   neutral standing pose (:class:`imukin.fusion.classical.ClassicalPredictor`);
@@ -461,7 +461,7 @@ def main() -> int:
     if args.out.parent.name == "out" and not ignore.exists():
         ignore.write_text("*\n")  # benchmark outputs stay out of git
     from imukin.fusion.classical import ClassicalConfig, ClassicalPredictor
-    from imukin.fusion.refine import candidate_predictors, shipped_predictors
+    from imukin.fusion.refine import candidate_predictors, shipped_predictors, with_both
 
     imus = load_imus(args.data)
     n = min(r.n_frames for r in imus.values())
@@ -479,7 +479,7 @@ def main() -> int:
 
     real, simres, curves, by_joint = {}, {}, {}, {}
     for joint in JOINT_NAMES:
-        predictors = shipped_predictors("walking", joint)
+        predictors = with_both(shipped_predictors("walking", joint))
         by_joint[joint] = predictors
         if args.candidates is not None:
             predictors.update(candidate_predictors(args.candidates, "walking", joint))
@@ -495,9 +495,6 @@ def main() -> int:
                 x = (*aligned[s1], *aligned[s2])
                 for label, p in predictors.items():
                     preds[label] = p.predict(*x, side=side, fs=FS)
-                for suffix in ("", "+refined"):
-                    if f"cnn{suffix}" in preds and f"transformer{suffix}" in preds:
-                        preds[f"avg{suffix}"] = 0.5 * (preds[f"cnn{suffix}"] + preds[f"transformer{suffix}"])
                 preds["vqf"] = ClassicalPredictor(joint, ClassicalConfig(calib_s=CALIB_S)).predict(*x, side=side,
                                                                                                    fs=FS)
                 shank = joint_segments("knee", side)[1]
@@ -525,15 +522,12 @@ def main() -> int:
             rs = ref.angles_markers[jn][sim_a:sim_a + len(xs[0])]
             oks = np.all(np.isfinite(rs), axis=1)
             sp = {label: p.predict(*xs, side=side, fs=sim.fs) for label, p in predictors.items()}
-            for suffix in ("", "+refined"):
-                if f"cnn{suffix}" in sp and f"transformer{suffix}" in sp:
-                    sp[f"avg{suffix}"] = 0.5 * (sp[f"cnn{suffix}"] + sp[f"transformer{suffix}"])
             for axis in ANGLE_AXES:
                 if axis in AXES[joint]:
                     simres.setdefault((jn, axis), {}).update(
                         {lab: sequence_metrics(p[oks], rs[oks])[axis] for lab, p in sp.items()})
 
-    nets = ["cnn", "transformer", "avg", "cnn+refined", "transformer+refined", "avg+refined"]
+    nets = ["cnn", "transformer", "both", "cnn+refined", "transformer+refined", "both+refined"]
     nets += sorted({lab for row in real.values() for lab in row if lab.startswith("new ")})
     methods = nets + ["vqf", "gyro", "OS shipped"] + (["OS rerun"] if rerun is not None else []) + [MOTION]
     print("\nimukin on real IMUs: Kuopio l_comf_01 (7 Xsens MTw2, 100 Hz), reference from marker clusters")
@@ -585,7 +579,7 @@ def plot(curves: dict, out: Path) -> None:
         for row, k in enumerate(axes):
             ax = axs[row, 0]
             ax.plot(t[sl], r[sl, k], "k", lw=2.5, label="markers (reference)")
-            for label in ("avg", "avg+refined", "vqf", "gyro", "OS shipped", "OS rerun", MOTION):
+            for label in ("both", "both+refined", "vqf", "gyro", "OS shipped", "OS rerun", MOTION):
                 p = preds.get(label)
                 if p is None or not np.isfinite(p[ok, k]).any():
                     continue

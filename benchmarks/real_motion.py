@@ -42,13 +42,13 @@ def main() -> None:
     missing = [t for t in TRIALS if not (args.data / t).exists()]
     if missing:
         sys.exit(f"missing trials under {args.data}: {', '.join(missing)}; pass --data with the shared data folder")
-    from imukin.fusion.refine import candidate_predictors, shipped_predictors
+    from imukin.fusion.refine import candidate_predictors, shipped_predictors, with_both
 
     records = records_from_marker_files([args.data / t for t in TRIALS], fs_out=200.0,
                                         errors=None if args.ideal else SensorErrorConfig(), seed=args.seed)
     rows = []  # (joint, model, trial, side, metrics)
     for joint in JOINT_NAMES:
-        predictors = shipped_predictors("walking", joint)
+        predictors = with_both(shipped_predictors("walking", joint))
         if args.candidates is not None:
             predictors.update(candidate_predictors(args.candidates, "walking", joint))
         for label, predictor in predictors.items():

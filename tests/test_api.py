@@ -240,6 +240,18 @@ def test_refined_joints_get_the_numbers_of_their_own_refined_predictor(walker):
     assert np.array_equal(out.angles["lknee"], want)
 
 
+def test_both_networks_through_the_shared_inputs_give_their_mean(walker):
+    """model="both": each joint gets the mean of what the shipped cnn and transformer give on their own."""
+    from imukin.predictor import AnglePredictor
+
+    signals = {s: (walker.acc[s], walker.gyr[s]) for s in ("rthigh", "rshank")}
+    out = imukin.predict(signals, fs=100, align="none", model="both")
+    nets = [AnglePredictor.pretrained("knee", "walking", m) for m in ("cnn", "transformer")]
+    want = np.mean([p.predict(*signals["rthigh"], *signals["rshank"], side="right", fs=100) for p in nets], axis=0)
+    assert out.joints == ["rknee"] and out.models["rknee"] == "walking_knee_both"
+    assert np.allclose(out.angles["rknee"], want, atol=1e-9)
+
+
 def test_real_recording_cut_to_its_walking_is_aligned_from_gait_alone(data_dir):
     """The Kuopio trial without its standing start and end: every mounting comes from the gait (the feet from
     their own travel, the legs made to agree along and across), confidently and without warnings, and every

@@ -146,7 +146,7 @@ def test_add_option_with_a_plain_parser():
     ("train", "--target", "TARGETS"),
     ("search", "--model", "MODEL_FAMILIES"),
     ("finetune", "--model", "PRETRAINED_MODELS"),
-    ("predict", "--model", "PRETRAINED_MODELS"),
+    ("predict", "--model", "MODEL_CHOICES"),
     ("evaluate", "--split", "SPLITS"),
     ("evaluate", "--method", "METHODS"),
     ("export", "--format", "FORMATS"),
@@ -156,7 +156,7 @@ def test_enumerated_options_have_choices(command, flag, values):
     from imukin import export, models
     from imukin.conventions import ACTIVITIES
     from imukin.evaluation import evaluate
-    from imukin.pretrained import PRETRAINED_MODELS
+    from imukin.pretrained import MODEL_CHOICES, PRETRAINED_MODELS
     from imukin.training import search, trainer
     from imukin.training.choices import ENSEMBLE_NAMES, TARGETS
 
@@ -164,7 +164,8 @@ def test_enumerated_options_have_choices(command, flag, values):
     library = {"ACTIVITIES": ACTIVITIES, "MODEL_NAMES": trainable,
                "VAL_METRICS": trainer.VAL_METRICS, "AXIS_WEIGHTINGS": trainer.AXIS_WEIGHTINGS,
                "TARGETS": TARGETS, "MODEL_FAMILIES": search.SEARCH_MODELS, "PRETRAINED_MODELS": PRETRAINED_MODELS,
-               "SPLITS": ("test", "val", "train", "all"), "METHODS": evaluate.METHODS, "FORMATS": export.FORMATS}
+               "MODEL_CHOICES": MODEL_CHOICES, "SPLITS": ("test", "val", "train", "all"), "METHODS": evaluate.METHODS,
+               "FORMATS": export.FORMATS}
     assert tuple(option(commands()[command], flag).choices) == tuple(library[values])
 
 

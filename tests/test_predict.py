@@ -142,6 +142,25 @@ def test_predict_refine(trained, ori_run, tmp_path, capsys):
     assert arr.shape == rec.angle["rknee"].shape and np.all(np.isfinite(arr))
 
 
+def test_predict_both_networks_older_form(trained, ori_run, tmp_path, capsys):
+    """--model both: the mean of the shipped networks' angles; with --ori-run (one network to refine) refused."""
+    from imukin.fusion.refine import pretrained_predictor
+
+    data, _ = trained
+    rec = read_subject(data, "s0001")
+    write_demo_folder(tmp_path, rec)
+    assert main(["predict", "--root-path", str(tmp_path), "--joint", "knee", "--model", "both", "--refine",
+                 "--ori-run", str(ori_run), "--side", "right", "--fs", "200"]) == 2
+    err = capsys.readouterr().err
+    assert "--model cnn" in err and len(err.strip().splitlines()) == 1
+    assert not list(tmp_path.glob("*_angles.*"))
+    assert main(["predict", "--root-path", str(tmp_path), "--joint", "knee", "--model", "both", "--side", "right",
+                 "--fs", "200", "--quiet"]) == 0
+    want = pretrained_predictor("knee", "walking", "both").predict(*rec.joint_inputs("knee", "right"), side="right",
+                                                                    fs=200)
+    assert np.allclose(np.load(tmp_path / "right_knee_angles.npy"), want, atol=1e-5)
+
+
 def test_predict_refine_uses_shipped_models(tmp_path, capsys):
     """Without --run, --refine runs the shipped angle model, orientation model and blend."""
     from imukin.fusion.refine import pretrained_refined

@@ -71,3 +71,30 @@ def test_a_run_of_the_other_target_is_refused():
         TrainedRun(pretrained_path("knee", "walking", "cnn"), target="orientation")
     with pytest.raises(ImukinError, match="holds a orientation model but a angle model"):
         AnglePredictor(pretrained_path("knee", "walking", "cnn_ori"))
+
+
+def test_both_networks_average_at_their_own_rates(knee, rec):
+    """MeanPredictor: the mean of its members' angles, each run at its own rate (the knee cnn at 100 Hz, the
+    transformer at its own), the same through predict and, at the first member's rate, outputs_from_signals."""
+    from imukin.predictor import MeanPredictor
+
+    transformer = AnglePredictor.pretrained("knee", "walking", "transformer")
+    both = MeanPredictor([knee, transformer])
+    assert (both.joint, both.activity, both.fs) == ("knee", "walking", knee.fs)
+    inputs = rec.joint_inputs("knee", "left")
+    want = 0.5 * (knee.predict(*inputs, side="left", fs=FS) + transformer.predict(*inputs, side="left", fs=FS))
+    got = both.predict(*inputs, side="left", fs=FS)
+    assert got.shape == (len(inputs[0]), 3) and np.allclose(got, want, atol=1e-9)
+    half = [a[::2] for a in inputs]  # at the first member's rate
+    assert np.allclose(both.outputs_from_signals(*half, "left"), both.predict(*half, side="left"), atol=1e-9)
+    ref = rec.joint_angle("knee", "left")
+    assert _rmse_offset_removed(got[:, 0], ref[:, 0]) < 6.0
+
+
+def test_averaging_needs_predictors_of_one_joint(knee):
+    from imukin.predictor import MeanPredictor
+
+    with pytest.raises(ImukinError, match="at least one predictor"):
+        MeanPredictor([])
+    with pytest.raises(ImukinError, match="different joints"):
+        MeanPredictor([knee, AnglePredictor.pretrained("hip", "walking")])

@@ -128,11 +128,10 @@ def _load_model(joint: str, activity: str, model: str, run, refine: bool, ori_ru
         else:
             p = AnglePredictor(run, device=device)
         return p, f"{Path(run).name}{'+refined' if refine else ''}"
-    if refine:
-        from imukin.fusion.refine import pretrained_refined
+    from imukin.fusion.refine import pretrained_predictor
 
-        return pretrained_refined(joint, activity, model, device), f"{activity}_{joint}_{model}+refined"
-    return AnglePredictor.pretrained(joint, activity, model, device), f"{activity}_{joint}_{model}"
+    return (pretrained_predictor(joint, activity, model, refine, device),
+            f"{activity}_{joint}_{model}{'+refined' if refine else ''}")
 
 
 # ---------------------------------------------------------------- mounting
@@ -417,8 +416,9 @@ def predict(recording, fs: float | None = None, joints=None, sides=None, activit
         Only these legs (default: both).
     activity : {"walking", "running"}
         Which shipped models to use.
-    model : {"cnn", "transformer"}
-        Which shipped angle network.
+    model : {"cnn", "transformer", "both"}
+        Which shipped angle network; ``both``: the mean of the two networks' angles
+        (:class:`~imukin.predictor.MeanPredictor`; with ``refine``, of the two refined ones).
     align : {"auto", "none"}
         ``auto`` (default): find each sensor's mounting from the recording itself, with
         or without a standing period. ``none``: the sensors sit in their segments' frames.

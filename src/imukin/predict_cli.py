@@ -26,6 +26,7 @@ from imukin.conventions import ACTIVITIES, ANGLE_AXES, JOINT_NAMES, SIDES, G, ch
 from imukin.errors import ImukinError
 from imukin.io.atomic import atomic_path, write_text_atomic
 from imukin.io.paths import check_output_dir
+from imukin.pretrained import BOTH, MODEL_CHOICES, pretrained_path
 
 #: Length of the zoomed plot (s): a few strides.
 ZOOM_S = 5.0
@@ -52,7 +53,8 @@ def add_commands(sub) -> None:
                    "imukin.json, a myIMUMappings.xml, or the file names")
     p.add_argument("--subject", help="subject of a multi-subject .h5 file (e.g. s0003)")
     src = p.add_mutually_exclusive_group()
-    src.add_argument("--model", default="cnn", choices=("cnn", "transformer"), help="shipped angle network")
+    src.add_argument("--model", default="cnn", choices=MODEL_CHOICES,
+                     help="shipped angle network; both: the mean of the cnn's and the transformer's angles")
     src.add_argument("--run", type=Path, help="a trained run folder (one joint) instead of the shipped model")
     p.add_argument("--refine", action="store_true",
                    help="the optimisation stage (evaluate --method refined): fuse an orientation network with "
@@ -242,10 +244,32 @@ def _report_markdown(r: dict) -> str:
 
 
 # ---------------------------------------------------------------- the older form
+
+def _root_path_predictor(args):
+    """The predictor of the older form (one joint): a trained run or the shipped ``--model``, with ``--refine``
+    the optimisation stage (``--ori-run``: an orientation run of one's own)."""
+    from imukin.fusion.refine import RefinedPredictor, pretrained_predictor
+    from imukin.predictor import AnglePredictor
+
+    if args.run is None and not (args.refine and args.ori_run is not None):
+        return pretrained_predictor(args.joint, args.activity, args.model, args.refine, args.device)
+    if args.run is None and args.model == BOTH:
+        raise ImukinError("--ori-run refines one angle network: pass --model cnn or --model transformer with it")
+    angle_run = args.run or pretrained_path(args.joint, args.activity, args.model)
+    predictor = AnglePredictor(angle_run, args.device)
+    if predictor.joint != args.joint:
+        raise ImukinError(f"{predictor.run_dir} is a {predictor.joint} model but --joint {args.joint} was given")
+    if not args.refine:
+        return predictor
+    if args.ori_run is None:
+        raise ImukinError("--refine with --run needs --ori-run (an orientation run of the same joint; "
+                          "train one with 'imukin train --target orientation', then 'imukin fit-blend')")
+    return RefinedPredictor(angle_run, args.ori_run, device=args.device)
+
+
 def _cmd_predict_demo_folder(args) -> int:
     from imukin.io.demo_layout import available_sides, read_leg
     from imukin.io.units import check_units
-    from imukin.predictor import AnglePredictor
 
     if args.joint is None:
         raise ImukinError("--root-path (the reference demo layout) holds one joint's sensors: say which with --joint")
@@ -261,20 +285,7 @@ def _cmd_predict_demo_folder(args) -> int:
         if leg.fs is not None and args.fs is not None and not rates_agree(args.fs, leg.fs):
             raise ImukinError(f"--fs {args.fs:g} contradicts the time stamps of the {leg.side} leg ({leg.fs:.4g} Hz); "
                               "drop --fs, or fix it")
-    predictor = AnglePredictor(args.run, args.device) if args.run else \
-        AnglePredictor.pretrained(args.joint, args.activity, args.model, args.device)
-    if predictor.joint != args.joint:
-        raise ImukinError(f"{predictor.run_dir} is a {predictor.joint} model but --joint {args.joint} was given")
-    if args.refine:
-        from imukin.fusion.refine import RefinedPredictor, pretrained_refined
-
-        if args.ori_run is not None:
-            predictor = RefinedPredictor(predictor.run_dir, args.ori_run, device=args.device)
-        elif args.run is None:
-            predictor = pretrained_refined(args.joint, args.activity, args.model, args.device)
-        else:
-            raise ImukinError("--refine with --run needs --ori-run (an orientation run of the same joint; "
-                              "train one with 'imukin train --target orientation', then 'imukin fit-blend')")
+    predictor = _root_path_predictor(args)
     out = check_output_dir(args.out or args.root_path)
     acc_scale = G if args.acc_units == "g" else 1.0
     gyr_scale = np.pi / 180 if args.gyr_units == "deg/s" else 1.0

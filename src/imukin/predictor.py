@@ -3,6 +3,9 @@
 >>> from imukin.predictor import AnglePredictor           # doctest: +SKIP
 >>> p = AnglePredictor.pretrained("knee", "walking")       # doctest: +SKIP
 >>> angles = p.predict(acc1, gyr1, acc2, gyr2, side="left", fs=100.0)  # (T, 3) degrees
+
+:class:`MeanPredictor` averages several predictors of one joint (``imukin predict --model both``: the
+shipped cnn and transformer).
 """
 from __future__ import annotations
 
@@ -133,3 +136,53 @@ class AnglePredictor(TrainedRun):
         if not same_rate(fs, self.fs):
             y = resample_to_length(y, self.fs, fs, n_in)
         return y
+
+
+class MeanPredictor:
+    """The mean of several predictors' joint angles for one joint (``imukin predict --model both``).
+
+    Two networks of different architectures err less alike than two trainings of one, so their mean errs
+    less than either where their errors are of a size (docs/models.md, "Both networks").
+
+    Parameters
+    ----------
+    members : sequence of predictors
+        :class:`AnglePredictor` or :class:`imukin.fusion.refine.RefinedPredictor` objects of one joint
+        (anything with ``fs``, ``joint``, ``activity``, ``predict`` and ``outputs_from_signals``), at any
+        rates: the first member's rate is this predictor's (:attr:`fs`), the others are resampled to theirs
+        and back.
+
+    Examples
+    --------
+    >>> nets = [AnglePredictor.pretrained("knee", "walking", m) for m in ("cnn", "transformer")]  # doctest: +SKIP
+    >>> p = MeanPredictor(nets)  # doctest: +SKIP
+    >>> angles = p.predict(acc1, gyr1, acc2, gyr2, side="right", fs=100.0)  # doctest: +SKIP
+    """
+
+    def __init__(self, members):
+        self.members = list(members)
+        if not self.members:
+            raise ImukinError("MeanPredictor needs at least one predictor to average")
+        joints = {m.joint for m in self.members}
+        if len(joints) != 1:
+            names = ", ".join(sorted(map(str, joints)))
+            raise ImukinError(f"the predictors to average are for different joints ({names}); pass models of one joint")
+        self.joint = self.members[0].joint
+        self.activity = self.members[0].activity
+        self.fs = float(self.members[0].fs)  # Hz: the first member's rate
+
+    def outputs_from_signals(self, acc1, gyr1, acc2, gyr2, side: str, progress: bool | str = False) -> np.ndarray:
+        """The members' mean angles (T, 3) from two IMUs' (T, 3) signals at :attr:`fs` (a left leg not yet
+        mirrored, as :meth:`TrainedRun.outputs_from_signals`)."""
+        first = self.members[0].outputs_from_signals(acc1, gyr1, acc2, gyr2, side, progress=progress)  # (T, 3)
+        rest = [m.predict(acc1, gyr1, acc2, gyr2, side=side, fs=self.fs, progress=progress)
+                for m in self.members[1:]]  # each (T, 3), resampled to its rate and back
+        return np.mean([first, *rest], axis=0)
+
+    def predict(self, acc1, gyr1, acc2, gyr2, side: str, fs: float | None = None,
+                progress: bool | str = False) -> np.ndarray:
+        """One leg's joint angles, (T, 3) degrees at the input rate: the mean of the members' ``predict``
+        (arguments as :meth:`AnglePredictor.predict`; ``fs`` defaults to :attr:`fs`)."""
+        fs = self.fs if fs is None else fs
+        return np.mean([m.predict(acc1, gyr1, acc2, gyr2, side=side, fs=fs, progress=progress)
+                        for m in self.members], axis=0)

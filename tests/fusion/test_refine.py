@@ -107,6 +107,21 @@ def test_shipped_predictors_label_every_shipped_model():
         assert isinstance(p, RefinedPredictor if label.endswith("+refined") else AnglePredictor)
 
 
+def test_both_is_the_mean_of_the_shipped_networks_with_and_without_the_stage():
+    from imukin.fusion.refine import pretrained_predictor, shipped_predictors, with_both
+    from imukin.predictor import MeanPredictor
+
+    shipped = shipped_predictors("walking", "knee")
+    predictors = with_both(shipped)
+    assert set(predictors) - set(shipped) == {"both", "both+refined"}
+    assert predictors["both"].members == [shipped["cnn"], shipped["transformer"]]
+    assert predictors["both+refined"].members == [shipped["cnn+refined"], shipped["transformer+refined"]]
+    assert set(with_both({"cnn": shipped["cnn"]})) == {"cnn"}  # one network: nothing to average
+    p = pretrained_predictor("knee", "walking", "both", refine=True)
+    assert isinstance(p, MeanPredictor) and all(isinstance(m, RefinedPredictor) for m in p.members)
+    assert [m.angle.run_dir.name for m in p.members] == ["walking_knee_cnn", "walking_knee_transformer"]
+
+
 def test_angle_model_of_another_rate_runs_at_its_own(runs, tiny_corpus, tmp_path):
     """The stage runs at the orientation model's rate; an angle model trained at half that rate gets
     its inputs resampled to its own rate, so its part of the stage equals its own prediction."""

@@ -36,8 +36,8 @@ from imukin.fusion.optimize import OptimizeConfig, optimize_orientations
 from imukin.io.atomic import write_text_atomic
 from imukin.io.model_folder import read_checkpoint_info
 from imukin.models.orientation import output_to_rotations
-from imukin.predictor import AnglePredictor, TrainedRun
-from imukin.pretrained import PRETRAINED_DIR, pretrained_path
+from imukin.predictor import AnglePredictor, MeanPredictor, TrainedRun
+from imukin.pretrained import BOTH, PRETRAINED_DIR, PRETRAINED_MODELS, pretrained_path
 from imukin.signal import resample, resample_to_length
 from imukin.training.dataset import load_joint_data
 
@@ -253,6 +253,32 @@ def pretrained_refined(joint: str, activity: str, model: str = "cnn", device: st
         raise ImukinError(f"no blend is shipped for the pretrained {activity} {joint} {model}; rebuild the "
                           "pretrained models with 'make pretrained' or pass --run and --ori-run")
     return RefinedPredictor(angle_dir, ori_dir, blend=angle_dir / BLEND_FILE, device=device)
+
+
+def pretrained_predictor(joint: str, activity: str, model: str = "cnn", refine: bool = False, device: str = "cpu"):
+    """The shipped predictor of a joint: the angle network ``model`` (``"cnn"``, ``"transformer"``, or
+    ``"both"``: the mean of the two, :class:`imukin.predictor.MeanPredictor`), with ``refine`` the
+    optimisation stage after it (for ``"both"``, after each network, then the mean).
+
+    >>> p = pretrained_predictor("knee", "walking", "both", refine=True)  # doctest: +SKIP
+    """
+    if model == BOTH:
+        return MeanPredictor([pretrained_predictor(joint, activity, m, refine, device) for m in PRETRAINED_MODELS])
+    if refine:
+        return pretrained_refined(joint, activity, model, device=device)
+    return AnglePredictor.pretrained(joint, activity, model, device=device)
+
+
+def with_both(predictors: dict) -> dict:
+    """``predictors`` (as :func:`shipped_predictors` gives them) and, where every one of the shipped angle
+    networks is among them, their mean: ``"both"`` (and ``"both+refined"`` from the ``+refined`` ones), made
+    of the same loaded predictors."""
+    out = dict(predictors)
+    for suffix in ("", "+refined"):
+        members = [predictors.get(f"{m}{suffix}") for m in PRETRAINED_MODELS]
+        if all(p is not None for p in members):
+            out[f"{BOTH}{suffix}"] = MeanPredictor(members)
+    return out
 
 
 def shipped_predictors(activity: str, joint: str, device: str = "cpu") -> dict:

@@ -12,6 +12,8 @@ from imukin.errors import ImukinError
 
 PRETRAINED_DIR = Path(__file__).parent
 PRETRAINED_MODELS = ("cnn", "transformer")
+BOTH = "both"  # the model name of the mean of the PRETRAINED_MODELS' angles (imukin.predictor.MeanPredictor)
+MODEL_CHOICES = (*PRETRAINED_MODELS, BOTH)  # what imukin predict --model takes
 
 
 def pretrained_path(joint: str, activity: str, model: str = "cnn") -> Path:
