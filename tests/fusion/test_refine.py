@@ -122,6 +122,30 @@ def test_both_is_the_mean_of_the_shipped_networks_with_and_without_the_stage():
     assert [m.angle.run_dir.name for m in p.members] == ["walking_knee_cnn", "walking_knee_transformer"]
 
 
+def test_both_refined_runs_the_stage_once_for_the_same_numbers(monkeypatch):
+    """RefinedMean (the cnn and transformer refined with one shipped orientation network and optimiser settings)
+    gives what the plain mean of the two refined predictors gives, running the stage once instead of twice."""
+    from imukin.fusion import refine
+    from imukin.predictor import MeanPredictor
+    from imukin.simulation.corpus import CorpusConfig, simulate_corpus
+
+    rec = next(iter(simulate_corpus(CorpusConfig(activity="walking", n_subjects=1, seed=4, duration_s=6.0),
+                                    workers=1, progress=False)))
+    x = rec.joint_inputs("knee", "left")
+    shared = refine.pretrained_predictor("knee", "walking", "both", refine=True)
+    assert isinstance(shared, refine.RefinedMean)
+    calls = []
+    run_stage = refine.RefinedPredictor.stage_from_channels
+    monkeypatch.setattr(refine.RefinedPredictor, "stage_from_channels",
+                        lambda self, ch: calls.append(1) or run_stage(self, ch))
+    got = shared.predict(*x, side="left", fs=rec.fs)
+    assert len(calls) == 1
+    want = MeanPredictor(shared.members).predict(*x, side="left", fs=rec.fs)
+    assert len(calls) == 3 and np.allclose(got, want, atol=1e-9)
+    with pytest.raises(ImukinError, match="one orientation model"):
+        refine.RefinedMean([shared.members[0], refine.pretrained_refined("knee", "running")])
+
+
 def test_angle_model_of_another_rate_runs_at_its_own(runs, tiny_corpus, tmp_path):
     """The stage runs at the orientation model's rate; an angle model trained at half that rate gets
     its inputs resampled to its own rate, so its part of the stage equals its own prediction."""

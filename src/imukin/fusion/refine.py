@@ -188,21 +188,38 @@ class RefinedPredictor:
                     out[k] = resample_to_length(v, self.fs, fs, n_in)
         return out
 
-    def components_from_channels(self, x: np.ndarray) -> dict:
-        """:meth:`components` from the 16 raw channels (T, 16) at the model's rate, already mirrored."""
+    def components_from_channels(self, x: np.ndarray, stage: dict | None = None) -> dict:
+        """:meth:`components` from the 16 raw channels (T, 16) at the model's rate, already mirrored;
+        ``stage``: :meth:`stage_from_channels` of the same channels, when it was run already."""
         x = np.asarray(x)
         acc1, gyr1, acc2, gyr2 = split_channels(np.asarray(x, float))  # each (T, 3)
         alpha = self._angle_outputs(x, (acc1, gyr1, acc2, gyr2))  # (T, 3)
-        r_net = self.orientation.rotations_from_channels(x)  # (T, 2, 3, 3)
+        stage = stage if stage is not None else self.stage_from_channels(x)
+        return {"angle_network": alpha,
+                "orientation_network": apply_blend(alpha, stage["orientation_network"], np.ones(3), np.zeros(3)),
+                "optimized": stage["optimized"],
+                "refined": apply_blend(alpha, stage["optimized"], self.blend["s"], self.blend["w"]),
+                "converged": stage["converged"]}
+
+    def stage_from_channels(self, x: np.ndarray) -> dict:
+        """What the stage gives without the angle network, from the 16 raw channels (T, 16) at the model's
+        rate, already mirrored: ``optimized`` (beta, (T, 3) deg: angles of the refined relative orientation),
+        ``orientation_network`` ((T, 3) deg: of the network's own), ``converged`` (bool)."""
+        acc1, gyr1, acc2, gyr2 = split_channels(np.asarray(x, float))  # each (T, 3)
+        r_net = self.orientation.rotations_from_channels(np.asarray(x))  # (T, 2, 3, 3)
         res = optimize_orientations(r_net[:, 0], r_net[:, 1], gyr1, gyr2, self.fs, acc1, acc2, config=self.config)
         # mirrored signals: the right-side convention gives imukin's angles for either leg
-        beta = relative_rotation_to_angles(res.relative(), self.joint, "right")  # (T, 3)
-        beta_net = relative_rotation_to_angles(np.swapaxes(r_net[:, 0], -1, -2) @ r_net[:, 1], self.joint, "right")
-        return {"angle_network": alpha,
-                "orientation_network": apply_blend(alpha, beta_net, np.ones(3), np.zeros(3)),
-                "optimized": beta,
-                "refined": apply_blend(alpha, beta, self.blend["s"], self.blend["w"]),
+        return {"optimized": relative_rotation_to_angles(res.relative(), self.joint, "right"),  # (T, 3)
+                "orientation_network": relative_rotation_to_angles(
+                    np.swapaxes(r_net[:, 0], -1, -2) @ r_net[:, 1], self.joint, "right"),  # (T, 3)
                 "converged": res.converged}
+
+    def shares_stage_with(self, other) -> bool:
+        """Whether ``other`` runs the very same stage (orientation weights, rate, joint, optimiser settings), so
+        that one run of it serves both (:class:`RefinedMean`)."""
+        return (isinstance(other, RefinedPredictor) and other.joint == self.joint and same_rate(other.fs, self.fs)
+                and other.orientation.run_dir.resolve() == self.orientation.run_dir.resolve()
+                and dataclasses.asdict(other.config) == dataclasses.asdict(self.config))
 
     def outputs_from_signals(self, acc1, gyr1, acc2, gyr2, side: str, progress: bool = False) -> np.ndarray:
         """Refined angles (T, 3) from signals (T, 3) each already at the model's rate (as
@@ -226,6 +243,51 @@ class RefinedPredictor:
         Same inputs as :meth:`imukin.predictor.AnglePredictor.predict`.
         """
         return self.components(acc1, gyr1, acc2, gyr2, side, fs)["refined"]
+
+
+class RefinedMean(MeanPredictor):
+    """The mean of several refined predictors that share one stage (:meth:`RefinedPredictor.shares_stage_with`:
+    ``imukin predict --model both --refine``): the orientation network and the optimiser run once, and each
+    member blends its own angle network's output with that one result. The same numbers as
+    :class:`imukin.predictor.MeanPredictor` of the members, for the time of one stage.
+
+    Parameters
+    ----------
+    members : sequence of RefinedPredictor
+        Refined predictors of one joint whose stages are the same.
+    """
+
+    def __init__(self, members):
+        super().__init__(members)
+        first = self.members[0]
+        if not all(isinstance(m, RefinedPredictor) and first.shares_stage_with(m) for m in self.members):
+            raise ImukinError("RefinedMean needs refined predictors with one orientation model and one optimiser "
+                              "setting; average others with imukin.predictor.MeanPredictor")
+
+    def outputs_from_signals(self, acc1, gyr1, acc2, gyr2, side: str, progress: bool | str = False) -> np.ndarray:
+        """The members' mean refined angles (T, 3) from signals (T, 3) each at :attr:`fs`; ``progress`` is not
+        shown."""
+        x = side_inputs(acc1, gyr1, acc2, gyr2, side)  # (T, 16), mirrored for a left leg
+        stage = self.members[0].stage_from_channels(x)
+        return np.mean([m.components_from_channels(x, stage)["refined"] for m in self.members], axis=0)
+
+    def predict(self, acc1, gyr1, acc2, gyr2, side: str, fs: float | None = None,
+                progress: bool | str = False) -> np.ndarray:
+        """One leg's mean refined angles, (T, 3) degrees at the input rate (arguments as
+        :meth:`RefinedPredictor.predict`)."""
+        signals, fs, n_in = _to_model_rate([acc1, gyr1, acc2, gyr2], fs, self.fs)
+        if len(signals[0]) < MIN_FRAMES:
+            raise ImukinError(f"the recording has {n_in} samples; at least {MIN_FRAMES} at {self.fs:g} Hz are needed")
+        y = self.outputs_from_signals(*signals, side)  # (T_model, 3)
+        return y if same_rate(fs, self.fs) else resample_to_length(y, self.fs, fs, n_in)
+
+
+def _mean_of(members: list):
+    """The mean of ``members``' angles, one stage run for all where they share it (:class:`RefinedMean`)."""
+    first = members[0]
+    if isinstance(first, RefinedPredictor) and all(first.shares_stage_with(m) for m in members):
+        return RefinedMean(members)
+    return MeanPredictor(members)
 
 
 def _run_label(run: str | Path) -> str:
@@ -263,7 +325,7 @@ def pretrained_predictor(joint: str, activity: str, model: str = "cnn", refine: 
     >>> p = pretrained_predictor("knee", "walking", "both", refine=True)  # doctest: +SKIP
     """
     if model == BOTH:
-        return MeanPredictor([pretrained_predictor(joint, activity, m, refine, device) for m in PRETRAINED_MODELS])
+        return _mean_of([pretrained_predictor(joint, activity, m, refine, device) for m in PRETRAINED_MODELS])
     if refine:
         return pretrained_refined(joint, activity, model, device=device)
     return AnglePredictor.pretrained(joint, activity, model, device=device)
@@ -277,7 +339,7 @@ def with_both(predictors: dict) -> dict:
     for suffix in ("", "+refined"):
         members = [predictors.get(f"{m}{suffix}") for m in PRETRAINED_MODELS]
         if all(p is not None for p in members):
-            out[f"{BOTH}{suffix}"] = MeanPredictor(members)
+            out[f"{BOTH}{suffix}"] = _mean_of(members)
     return out
 
 
