@@ -29,7 +29,7 @@ from imukin.argtypes import add_option
 from imukin.conventions import ACTIVITIES, ANGLE_AXES, JOINT_NAMES
 from imukin.io.job_h5 import subject_ids
 from imukin.predictor import AnglePredictor
-from imukin.pretrained import shipped_angle_models
+from imukin.pretrained import MODEL_CHOICES, shipped_angle_models
 from imukin.simulation.corpus import CorpusConfig, cached_corpus
 
 TEST_SEEDS = {"walking": 9001, "running": 9002}  # never used for training
@@ -230,7 +230,7 @@ def main() -> None:
     if both:
         wins = sum(c["transformer"] <= c["cnn"] for c in both)
         print(f"\ntransformer at least as good as cnn in {wins} of {len(both)} joint x activity x axis cells")
-    for m in ("cnn", "transformer", "both"):
+    for m in MODEL_CHOICES:
         pairs = [(c[m], c[f"{m}+refined"]) for c in cells.values() if m in c and f"{m}+refined" in c]
         if pairs:
             better = sum(r <= n for n, r in pairs)

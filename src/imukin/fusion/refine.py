@@ -75,8 +75,6 @@ class OrientationPredictor(TrainedRun):
         """
         signals, fs, n_in = _to_model_rate([acc1, gyr1, acc2, gyr2], fs, self.fs)
         x = side_inputs(*signals, side)
-        if len(x) < MIN_FRAMES:
-            raise ImukinError(f"the recording has {n_in} samples; at least {MIN_FRAMES} at {self.fs:g} Hz are needed")
         y = self.outputs(x)
         if not same_rate(fs, self.fs):
             y = resample_to_length(y, self.fs, fs, n_in)
@@ -84,6 +82,8 @@ class OrientationPredictor(TrainedRun):
 
 
 def _to_model_rate(signals: list, fs: float | None, fs_model: float) -> tuple[list[np.ndarray], float, int]:
+    """The four (T, 3) signals checked and resampled to ``fs_model`` (refused when shorter than :data:`MIN_FRAMES`
+    there), the input rate (``fs_model`` when None) and the input length."""
     signals = [np.asarray(a, float) for a in signals]
     shapes = {a.shape for a in signals}
     if len(shapes) != 1 or signals[0].ndim != 2 or signals[0].shape[1] != 3:
@@ -95,6 +95,8 @@ def _to_model_rate(signals: list, fs: float | None, fs_model: float) -> tuple[li
         raise ImukinError(f"sampling rate must be positive, got {fs}")
     if not same_rate(fs, fs_model):
         signals = [resample(a, fs, fs_model) for a in signals]
+    if len(signals[0]) < MIN_FRAMES:
+        raise ImukinError(f"the recording has {n_in} samples; at least {MIN_FRAMES} at {fs_model:g} Hz are needed")
     return signals, fs, n_in
 
 
@@ -179,8 +181,6 @@ class RefinedPredictor:
         """
         signals, fs, n_in = _to_model_rate([acc1, gyr1, acc2, gyr2], fs, self.fs)
         x = side_inputs(*signals, side)  # (T, 16), mirrored for a left leg
-        if len(x) < MIN_FRAMES:
-            raise ImukinError(f"the recording has {n_in} samples; at least {MIN_FRAMES} at {self.fs:g} Hz are needed")
         out = self.components_from_channels(x)
         if not same_rate(fs, self.fs):
             for k, v in out.items():
@@ -259,8 +259,7 @@ class RefinedMean(MeanPredictor):
 
     def __init__(self, members):
         super().__init__(members)
-        first = self.members[0]
-        if not all(isinstance(m, RefinedPredictor) and first.shares_stage_with(m) for m in self.members):
+        if not _one_stage(self.members):
             raise ImukinError("RefinedMean needs refined predictors with one orientation model and one optimiser "
                               "setting; average others with imukin.predictor.MeanPredictor")
 
@@ -276,18 +275,19 @@ class RefinedMean(MeanPredictor):
         """One leg's mean refined angles, (T, 3) degrees at the input rate (arguments as
         :meth:`RefinedPredictor.predict`)."""
         signals, fs, n_in = _to_model_rate([acc1, gyr1, acc2, gyr2], fs, self.fs)
-        if len(signals[0]) < MIN_FRAMES:
-            raise ImukinError(f"the recording has {n_in} samples; at least {MIN_FRAMES} at {self.fs:g} Hz are needed")
         y = self.outputs_from_signals(*signals, side)  # (T_model, 3)
         return y if same_rate(fs, self.fs) else resample_to_length(y, self.fs, fs, n_in)
 
 
+def _one_stage(members: list) -> bool:
+    """Whether ``members`` are refined predictors that all run the first one's stage."""
+    first = members[0]
+    return isinstance(first, RefinedPredictor) and all(first.shares_stage_with(m) for m in members)
+
+
 def _mean_of(members: list):
     """The mean of ``members``' angles, one stage run for all where they share it (:class:`RefinedMean`)."""
-    first = members[0]
-    if isinstance(first, RefinedPredictor) and all(first.shares_stage_with(m) for m in members):
-        return RefinedMean(members)
-    return MeanPredictor(members)
+    return RefinedMean(members) if _one_stage(members) else MeanPredictor(members)
 
 
 def _run_label(run: str | Path) -> str:
