@@ -2,7 +2,7 @@
 
 ``imukin predict RECORDING`` reads a recording in any form :func:`imukin.load_recording`
 knows (a folder of Xsens MT Manager, Movella DOT or generic CSV exports with a sensor
-map or segment names, a multi-sensor CSV, a reference-layout or harmonized ``.h5``),
+map or segment names, a multi-sensor CSV, an APDM Opal ``.h5``, a reference-layout or harmonized ``.h5``),
 finds each sensor's mounting, predicts every joint of both legs that the sensors allow
 with :func:`imukin.predict`, and writes into ``--out``: one CSV per joint
 (``rknee.csv``: ``time_s,flexion_deg,adduction_deg,rotation_deg``), one OpenSim motion
@@ -39,7 +39,8 @@ def add_commands(sub) -> None:
                                    "sensor's mounting, predicts every joint of both legs the sensors allow, and "
                                    "writes one CSV per joint, an OpenSim .mot, plots and a report.")
     p.add_argument("recording", nargs="?", type=Path,
-                   help="folder of sensor files (Xsens, DOT, CSV), a multi-sensor CSV, or an .h5 dataset")
+                   help="folder of sensor files (Xsens, DOT, CSV), a multi-sensor CSV, an APDM Opal .h5, "
+                        "or an .h5 dataset")
     p.add_argument("--root-path", type=Path, help="older form: a reference demo folder (Right_seg1_acc.npy ...) "
                    "of one joint (with --joint)")
     p.add_argument("--joints", nargs="+", choices=JOINT_NAMES,

@@ -22,6 +22,10 @@ A multi-sensor CSV file
 A reference-layout HDF5 file (``.h5``)
     As written by ``imukin simulate`` or ``imukin harmonize`` (``harmonized.h5``); one
     subject per recording (``subject=`` picks one).
+An APDM Opal recording (``.h5`` of Mobility Lab or Moveo Explorer)
+    Every sensor with its label (:mod:`imukin.io.apdm_h5`), mapped to segments by ``sensors``
+    (labels or device ids) or by the labels (``Lumbar``, ``Right Upper Leg``, ``Left Lower
+    Leg``, ``Right Foot``, ...); sensors worn elsewhere (sternum, wrists) are left out.
 The reference demo folder (``Right_seg1_acc.npy`` ...)
     One joint's two sensors per leg (:mod:`imukin.io.demo_layout`); ``joint=`` says
     which joint, so which segments seg1 and seg2 are.
@@ -450,7 +454,7 @@ def load_recording(path, fs: float | None = None, sensors=None, subject: str | N
     elif sensors is not None:
         sensors = _check_map(sensors, "sensors")
     if path.is_file() and path.suffix.lower() in (".h5", ".hdf5"):
-        rec = _load_h5(path, fs, subject)
+        rec = _load_any_h5(path, fs, sensors, subject, acc_units, gyr_units)
     elif path.is_dir() and _is_demo_folder(path):
         rec = _load_demo(path, fs, joint, acc_units, gyr_units)
     elif path.is_dir():
@@ -458,7 +462,7 @@ def load_recording(path, fs: float | None = None, sensors=None, subject: str | N
         if h5s and not _sensor_files(path):
             if len(h5s) > 1:
                 raise ImukinError(f"{path} holds {len(h5s)} .h5 files; pass one of them")
-            rec = _load_h5(h5s[0], fs, subject)
+            rec = _load_any_h5(h5s[0], fs, sensors, subject, acc_units, gyr_units)
         else:
             rec = _load_folder(path, fs, sensors, acc_units, gyr_units)
     elif path.is_file():
@@ -766,12 +770,55 @@ def _load_demo(folder: Path, fs, joint, acc_units, gyr_units) -> Recording:
                      rate_source=how, reference=reference)
 
 
+def _load_any_h5(path: Path, fs, sensors, subject, acc_units, gyr_units) -> Recording:
+    """An APDM recording or a reference-layout dataset, whichever ``path`` is."""
+    from imukin.io.apdm_h5 import is_apdm_file
+
+    if is_apdm_file(path):
+        return _load_apdm(path, fs, sensors, acc_units, gyr_units)
+    return _load_h5(path, fs, subject)
+
+
+def _load_apdm(path: Path, fs, sensors, acc_units, gyr_units) -> Recording:
+    """An APDM Opal ``.h5``: its sensors mapped to segments by ``sensors`` (labels or device ids) or by their
+    labels; sensors worn elsewhere (sternum, wrists) are left out, with a note."""
+    from imukin.io.apdm_h5 import read_apdm_h5
+
+    recs = read_apdm_h5(path, acc_units=acc_units, gyr_units=gyr_units)
+    reads, notes = {}, []
+    if sensors is not None:
+        by_name = {r.name: r for r in recs} | {r.meta["device_id"]: r for r in recs}
+        for seg, sensor in sensors.items():
+            if sensor not in by_name:
+                raise ImukinError(f"{path.name} has no sensor {sensor!r} (for {seg}); it has "
+                                  + ", ".join(f"{r.name} ({r.meta['device_id']})" for r in recs))
+            reads[seg] = by_name[sensor]
+    else:
+        for r in recs:
+            seg = segment_from_name(r.name)
+            if seg is None:
+                notes.append(f"sensor {r.name!r} ({r.meta['device_id']}) is on no leg segment imukin knows; left out")
+                continue
+            if seg in reads:
+                raise ImukinError(f"{path.name}: segment {seg} is given twice ({reads[seg].name} and {r.name}); pass "
+                                  '--sensors FILE ({"' + seg + '": "<label or device id>", ...})')
+            reads[seg] = r
+        if not reads:
+            raise ImukinError(f"{path.name}: no sensor label names a leg segment ("
+                              + ", ".join(r.name for r in recs[:6]) + '); pass --sensors FILE ({"rthigh": '
+                              '"<label or device id>", ...})')
+    rec = _on_one_grid(reads, path.stem, str(path), fs, notes)
+    rec.sensors = {seg: f"{r.name} ({r.meta['device_id']})" for seg, r in reads.items()}
+    return rec
+
+
 def _load_h5(path: Path, fs, subject) -> Recording:
     from imukin.io.job_h5 import open_dataset, read_subject, subject_ids
 
     ids = subject_ids(path)
     if not ids:
-        raise ImukinError(f"{path} holds no subject groups (s0000 ...); it is not a reference-layout dataset")
+        raise ImukinError(f"{path} holds no subject groups (s0000 ...) and no APDM sensors (/Sensors/...); it is "
+                          "neither a reference-layout dataset nor an APDM recording")
     if subject is None:
         if len(ids) > 1:
             more = " ..." if len(ids) > 5 else ""

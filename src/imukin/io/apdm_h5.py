@@ -1,0 +1,136 @@
+"""APDM Opal recordings: the ``.h5`` files of Mobility Lab and Moveo Explorer.
+
+Layout read (APDM's HDF5 file format, version 5 and later)::
+
+    /Sensors/<device id>/Accelerometer   (N, 3) m/s^2, sensor frame
+    /Sensors/<device id>/Gyroscope       (N, 3) rad/s, sensor frame
+    /Sensors/<device id>/Time            (N,) microseconds since 1970 (one clock for every sensor)
+    /Sensors/<device id>/Configuration   attribute "Label 0": where the sensor was worn ("Right Foot",
+                                         "Left Lower Leg", "Lumbar", ...)
+
+Every sensor of the file becomes one :class:`imukin.io.imu_csv.ImuRecording` named by its label
+(the device id where it has none), with its time stamps; the loader
+(:func:`imukin.io.recording.load_recording`) maps labels to segments
+(:func:`imukin.io.recording.segment_from_name`: ``Lumbar`` is the pelvis, ``Upper Leg`` the thigh,
+``Lower Leg`` the shank) and aligns the sensors on their shared clock. Older files (format
+versions 2-4: ``/<case id>/Calibrated/Accelerometers`` ...) are refused with a line saying how to
+export them again. The format fixes the units; data that contradict them (an accelerometer whose
+magnitude looks like g, a gyroscope reaching hundreds) are refused, as a header that says otherwise
+is (:func:`imukin.io.units.convert_units`).
+
+>>> from imukin.io.apdm_h5 import is_apdm_file, read_apdm_h5   # doctest: +SKIP
+>>> [r.name for r in read_apdm_h5("20230316-135110_Walk.h5")]   # doctest: +SKIP
+['Lumbar', 'Right Upper Leg', 'Right Lower Leg', 'Right Foot', 'Sternum']
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from imukin.errors import ImukinError
+from imukin.io.imu_csv import ImuRecording
+from imukin.io.units import convert_units
+
+SENSORS_GROUP = "Sensors"  # group of the per-device groups (format version 5 and later)
+LABEL_ATTR = "Label 0"  # attribute of a device's Configuration group: where it was worn
+TIME_SCALE_S = 1e-6  # s per unit of the Time datasets (microseconds)
+DECLARED_UNITS = (("m/s^2", "header"), ("rad/s", "header"))  # accelerometer, gyroscope: fixed by the format
+_OLD_FORMAT_ATTRS = ("FileFormatVersion", "File_Format_Version", "CaseIdList", "MonitorLabelList")
+
+
+def _text(value) -> str:
+    """An HDF5 string attribute (bytes, str or a one-element array) as str."""
+    if isinstance(value, np.ndarray):
+        value = value.ravel()[0] if value.size else ""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    return str(value).strip("\x00 ").strip()
+
+
+def _devices(f) -> list[str]:
+    """Device ids under /Sensors that hold both an accelerometer and a gyroscope."""
+    group = f.get(SENSORS_GROUP)
+    if group is None or not hasattr(group, "keys"):
+        return []
+    return [k for k in group.keys() if "Accelerometer" in group[k] and "Gyroscope" in group[k]]
+
+
+def is_apdm_file(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is an APDM ``.h5`` recording, of any format version (a cheap look at its layout)."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            return bool(_devices(f)) or any(a in f.attrs for a in _OLD_FORMAT_ATTRS)
+    except OSError:
+        return False
+
+
+def read_apdm_h5(path: str | os.PathLike, acc_units: str = "auto", gyr_units: str = "auto") -> list[ImuRecording]:
+    """Every sensor of an APDM ``.h5`` recording, in m/s^2 and rad/s, with its time stamps.
+
+    Parameters
+    ----------
+    path : path-like
+        The ``.h5`` file.
+    acc_units, gyr_units : str
+        ``"auto"`` (the format's m/s^2 and rad/s, checked against the data) or a unit that wins.
+
+    Returns
+    -------
+    list of ImuRecording
+        One per sensor, in the file's order; ``name`` is the sensor's label (its device id where it has
+        none), ``meta["device_id"]`` the id, ``t`` seconds from its first stamp and ``t_start`` that stamp
+        in seconds since 1970.
+
+    Raises
+    ------
+    ImukinError
+        Not an HDF5 file, an APDM file of a format before version 5, no sensor with an accelerometer and a
+        gyroscope, signals that are not (N, 3) with one time stamp per sample.
+    """
+    import h5py
+
+    path = Path(path)
+    try:
+        f = h5py.File(path, "r")
+    except OSError as e:
+        raise ImukinError(f"{path.name} is not a readable HDF5 file ({e}); pass an APDM .h5 recording") from None
+    out = []
+    with f:
+        devices = _devices(f)
+        if not devices:
+            version = next((_text(f.attrs[a]) for a in _OLD_FORMAT_ATTRS[:2] if a in f.attrs), "")
+            if version or any(a in f.attrs for a in _OLD_FORMAT_ATTRS):
+                raise ImukinError(f"{path.name} is an APDM file of format version {version or 'before 5'}, which "
+                                  "imukin does not read; export it again from Mobility Lab or Moveo Explorer as an "
+                                  ".h5 of the current format, or as CSV")
+            raise ImukinError(f"{path.name} holds no /{SENSORS_GROUP}/<device>/Accelerometer and Gyroscope; it is "
+                              "not an APDM recording")
+        for dev in devices:
+            g = f[SENSORS_GROUP][dev]
+            conf = g.get("Configuration")
+            label = _text(conf.attrs[LABEL_ATTR]) if conf is not None and LABEL_ATTR in conf.attrs else ""
+            name = label or dev
+            acc, gyr = np.asarray(g["Accelerometer"][()], float), np.asarray(g["Gyroscope"][()], float)
+            if acc.ndim != 2 or acc.shape[1] != 3 or acc.shape != gyr.shape:
+                raise ImukinError(f"{path.name}: sensor {name!r} has accelerometer {acc.shape} and gyroscope "
+                                  f"{gyr.shape}; expected two (N, 3) arrays")
+            if "Time" not in g or len(g["Time"]) != len(acc):
+                raise ImukinError(f"{path.name}: sensor {name!r} has no Time dataset of {len(acc)} stamps; export "
+                                  "the recording again with its time stamps")
+            stamps = np.asarray(g["Time"][()], np.int64)  # us since 1970: exact as integers
+            t = (stamps - stamps[0]).astype(float) * TIME_SCALE_S  # (N,) s
+            acc, gyr, units = convert_units(acc, gyr, list(DECLARED_UNITS), acc_units, gyr_units,
+                                            f"{path.name}: {name}")
+            dt = np.diff(t)
+            dt = dt[dt > 0]
+            out.append(ImuRecording(name=name, acc=acc, gyr=gyr, fs=float(1.0 / np.median(dt)) if dt.size else None,
+                                    t=t, t_start=float(stamps[0]) * TIME_SCALE_S, source=str(path), preset="apdm",
+                                    units=units, meta={"device_id": str(dev), "label": label}))
+    return out
+
+
+__all__ = ["is_apdm_file", "read_apdm_h5"]
