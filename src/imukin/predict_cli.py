@@ -1,7 +1,7 @@
 """``imukin predict``: every joint angle from a person's own recording.
 
 ``imukin predict RECORDING`` reads a recording in any form :func:`imukin.load_recording`
-knows (a folder of Xsens MT Manager, Movella DOT or generic CSV exports with a sensor
+knows (a folder of Xsens MT Manager, Movella DOT, Shimmer Consensys or generic CSV exports with a sensor
 map or segment names, a multi-sensor CSV, an APDM Opal ``.h5``, a reference-layout or harmonized ``.h5``),
 finds each sensor's mounting, predicts every joint of both legs that the sensors allow
 with :func:`imukin.predict`, and writes into ``--out``: one CSV per joint

@@ -7,7 +7,13 @@ import pytest
 from imukin.conventions import G
 from imukin.errors import ImukinError
 from imukin.io.imu_csv import detect_preset, detect_units, read_imu_csv
-from tests.preprocessing.motion import mounted_imu, standing_then_walking, write_dot_csv, write_xsens_txt
+from tests.preprocessing.motion import (
+    mounted_imu,
+    standing_then_walking,
+    write_dot_csv,
+    write_shimmer_csv,
+    write_xsens_txt,
+)
 
 GAITMAP = Path(__file__).resolve().parents[1] / "data" / "real" / "gaitmap" / "imu_sample.csv"
 
@@ -114,3 +120,35 @@ def test_bad_files_give_one_line_errors(tmp_path):
         read_imu_csv(tmp_path / "cols.csv")
     with pytest.raises(ImukinError, match="preset"):
         read_imu_csv(GAITMAP, preset="vicon")
+
+
+def test_shimmer_consensys_export_with_two_devices(tmp_path, signals):
+    """A Consensys export of two Shimmers: one sensor per device, named as in Consensys; the wide-range
+    accelerometer (the low-noise one clips at 2 g), deg/s to rad/s from the units row, time from the Unix
+    milliseconds; a text time column and the trailing delimiters are no obstacle."""
+    acc, gyr = signals
+    acc = acc.copy()
+    acc[100:103] *= 3.0  # an impact beyond 2 g, which the low-noise accelerometer clips
+    p = tmp_path / "session.csv"
+    write_shimmer_csv(p, {"Shimmer_40AC": (acc, gyr), "RightShank": (acc[:, ::-1], -gyr)}, 120.0)
+    assert detect_preset(p.read_text().splitlines()) == "shimmer"
+    recs = read_imu_csv(p)
+    assert [r.name for r in recs] == ["Shimmer_40AC", "RightShank"]
+    a, b = recs
+    assert a.preset == "shimmer" and a.fs == pytest.approx(120.0, rel=1e-4)
+    assert np.allclose(a.acc, acc, atol=1e-5) and np.allclose(a.gyr, gyr, atol=1e-6)
+    assert np.allclose(b.acc, acc[:, ::-1], atol=1e-5) and np.allclose(b.gyr, -gyr, atol=1e-6)
+    assert a.units == {"acc": "m/s^2 (header)", "gyr": "deg/s (header)"}
+    assert a.t[0] == 0.0 and a.t[-1] == pytest.approx((len(acc) - 1) / 120.0, abs=1e-3)
+    assert a.t_start == pytest.approx(1_678_974_670.0)
+    assert [r.name for r in read_imu_csv(p, sensors=["RightShank"])] == ["RightShank"]
+    with pytest.raises(ImukinError, match="has no sensor.*LeftShank.*it has Shimmer_40AC, RightShank"):
+        read_imu_csv(p, sensors=["LeftShank"])
+    comma = tmp_path / "comma.csv"
+    write_shimmer_csv(comma, {"S1": (acc, gyr)}, 120.0, sep=",")
+    assert np.allclose(read_imu_csv(comma)[0].gyr, gyr, atol=1e-6)
+    no_gyro = tmp_path / "acc_only.csv"
+    no_gyro.write_text('"sep=,"\nS1_Timestamp_Unix_CAL,S1_Accel_LN_X_CAL,S1_Accel_LN_Y_CAL,S1_Accel_LN_Z_CAL,S1_Gyro_X_CAL\n'
+                       "ms,m/(s^2),m/(s^2),m/(s^2),deg/s\n1,0,9.8,0,0\n2,0,9.8,0,0\n")
+    with pytest.raises(ImukinError, match="device S1 lacks an X, Y or Z column"):
+        read_imu_csv(no_gyro)

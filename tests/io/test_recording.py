@@ -198,3 +198,20 @@ def test_h5_dataset(corpus_factory):
     assert rec.fs == 100 and len(rec.segments) == 7 and "rknee" in rec.reference
     with pytest.raises(ImukinError, match="contradicts"):
         load_recording(path, subject="s0001", fs=200)
+
+
+def test_a_shimmer_export_of_several_devices_names_its_segments(tmp_path):
+    """One Consensys file with two Shimmers named after their segments in Consensys: the device names map
+    them, as the sensor names of any multi-sensor file."""
+    from tests.preprocessing.motion import mounted_imu, standing_then_walking, write_shimmer_csv
+
+    poses = standing_then_walking(2, stand_s=1.0, walk_s=3.0)
+    devices = {name: mounted_imu(poses, seg, np.eye(3), 102.4, noise=False)
+               for name, seg in (("RightThigh", "rthigh"), ("RightShank", "rshank"))}
+    write_shimmer_csv(tmp_path / "walk.csv", devices, 102.4)
+    rec = load_recording(tmp_path / "walk.csv")
+    assert rec.segments == ("rthigh", "rshank") and rec.fs == pytest.approx(102.4, rel=1e-3)
+    assert rec.rate_source == "time stamps" and rec.sensors == {"rthigh": "walk.csv", "rshank": "walk.csv"}
+    n = rec.n_frames  # the stamps, written in ms to 3 decimals, may leave the last sample off the grid
+    assert n >= len(devices["RightShank"][1]) - 1
+    assert np.allclose(rec.gyr["rshank"], devices["RightShank"][1][:n], atol=1e-3)  # (the ms stamps jitter)

@@ -17,7 +17,7 @@ import numpy as np
 from scipy.interpolate import CubicSpline
 from scipy.spatial.transform import Rotation
 
-from imukin.conventions import SEGMENTS, angles_to_relative_rotation
+from imukin.conventions import SEGMENTS, G, angles_to_relative_rotation
 from imukin.simulation.imu import ideal_imu
 
 FS_INTERNAL = 500.0  # Hz, pose rate handed to ideal_imu
@@ -170,6 +170,34 @@ def write_dot_csv(path, acc: np.ndarray, gyr_dps: np.ndarray, fs: float, t: np.n
         lines.append(f"{k},{us[k]},1,0,0,0," + ",".join(f"{v:.6f}" for v in (*acc[k], *gyr_dps[k])))
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
+
+
+def write_shimmer_csv(path, devices: dict, fs: float, sep: str = "\t", t0_ms: float = 1_678_974_670_000.0) -> None:
+    """Write signals as a Shimmer Consensys CSV export: a ``"sep="`` line, ``<device>_<signal>_CAL`` columns
+    (a text FormattedUnix time, Timestamp_Unix in ms, the low-noise accelerometer clipped at 2 g as the part is,
+    the wide-range one, the gyroscope in deg/s), a CAL row and a units row, a trailing delimiter on every row.
+    ``devices``: name -> (acc m/s^2, gyr rad/s), (N, 3) each."""
+    head, cal, units = [], [], []
+    for dev in devices:
+        columns = [("TimestampSync_FormattedUnix_CAL", "no units"), ("Timestamp_Unix_CAL", "ms")]
+        columns += [(f"Accel_{r}_{a}_CAL", "m/(s^2)") for r in ("LN", "WR") for a in "XYZ"]
+        columns += [(f"Gyro_{a}_CAL", "deg/s") for a in "XYZ"]
+        for col, unit in columns:
+            head.append(f"{dev}_{col}")
+            cal.append("CAL")
+            units.append(unit)
+    rows = [f'"sep={sep}"', sep.join(head) + sep, sep.join(cal) + sep, sep.join(units) + sep]
+    n = min(len(a) for a, _ in devices.values())
+    for k in range(n):
+        cells = []
+        for acc, gyr in devices.values():
+            ms = t0_ms + 1000.0 * k / fs
+            cells += [f"2023/03/16 13:51:{10 + k / fs:06.3f}", f"{ms:.3f}"]
+            cells += [f"{v:.6f}" for v in np.clip(acc[k], -2 * G, 2 * G)]
+            cells += [f"{v:.6f}" for v in acc[k]] + [f"{v:.6f}" for v in np.rad2deg(gyr[k])]
+        rows.append(sep.join(cells) + sep)
+    with open(path, "w") as f:
+        f.write("\n".join(rows) + "\n")
 
 
 def seated_first(acc, gyr, r_mount, pitch_deg, fs, sit_s=2.0, rise_s=1.5):

@@ -17,6 +17,15 @@ Presets (``preset="auto"`` picks one from the file's first lines)
     Two header rows, sensor names then axes (``acc_x ... gyr_z``), first column an
     index, one column group per sensor (as the mad-lab-fau/gaitmap example data).
     No time stamps: pass ``fs``. Default units m/s^2 and deg/s (gaitmap's convention).
+``shimmer``
+    Shimmer Consensys CSV export: an optional ``"sep=,"`` line naming the delimiter, a
+    header of ``<device>_<signal>_CAL`` columns (``Shimmer_40AC_Accel_WR_X_CAL``,
+    ``Shimmer_40AC_Gyro_X_CAL``, ``Shimmer_40AC_Timestamp_Unix_CAL``; ``<device>`` is
+    the name given in Consensys, e.g. ``RightThigh``), then a units row (``ms``,
+    ``m/(s^2)``, ``deg/s``; sometimes a ``CAL`` row before it). One sensor per device
+    named in the header; the wide-range accelerometer (``Accel_WR``) is taken where
+    there is one (the low-noise one, ``Accel_LN``, saturates at 2 g on a shank or foot),
+    ``Timestamp_Unix`` (ms since 1970) for the time. Default units m/s^2 and deg/s.
 ``generic``
     One header row. Columns found by name (``acc_x``/``ax``/``Acc_X``/``accX``..., the
     same for ``gyr``/``gyro``; time in ``time_s``, ``time``, ``timestamp`` or
@@ -47,9 +56,10 @@ import numpy as np
 from imukin.errors import ImukinError
 from imukin.io.units import ACC_UNITS, GYR_UNITS, convert_units, detect_units, unit_in_name
 
-PRESETS = ("auto", "xsens", "dot", "gaitmap", "generic")
+PRESETS = ("auto", "xsens", "dot", "gaitmap", "shimmer", "generic")
 
-_PRESET_UNITS = {"xsens": ("m/s^2", "rad/s"), "dot": ("m/s^2", "deg/s"), "gaitmap": ("m/s^2", "deg/s")}
+_PRESET_UNITS = {"xsens": ("m/s^2", "rad/s"), "dot": ("m/s^2", "deg/s"), "gaitmap": ("m/s^2", "deg/s"),
+                 "shimmer": ("m/s^2", "deg/s")}
 _TICK_S = {"xsens": 1e-4, "dot": 1e-6}  # seconds per SampleTimeFine tick
 _NAME_ALIASES = {
     "acc": [("acc_x", "acc_y", "acc_z"), ("ax", "ay", "az"), ("accx", "accy", "accz"),
@@ -132,6 +142,8 @@ def read_imu_csv(path: str | os.PathLike, preset: str = "auto", columns: dict | 
         preset = detect_preset(lines)
     if preset == "gaitmap":
         recs = _read_gaitmap(path, lines, fs, sensors)
+    elif preset == "shimmer":
+        recs = _read_shimmer(path, lines, fs, sensors)
     else:
         recs = [_read_single(path, lines, preset, columns, fs)]
     out = []
@@ -149,6 +161,9 @@ def detect_preset(lines: list[str]) -> str:
         return "generic"
     if head[0].lstrip().startswith("//") or any("MT Manager" in line for line in head[:20]):
         return "xsens"
+    if _SHIMMER_SEP.match(head[0]) or any(_SHIMMER_GYRO.search(c.strip().strip('"'))
+                                          for line in head[:3] for c in re.split(r"[,;\t]", line)):
+        return "shimmer"
     for line in head:
         if "PacketCounter" in line or "SampleTimeFine" in line:
             return "xsens" if "\t" in line else "dot"
@@ -276,6 +291,98 @@ def _read_gaitmap(path: Path, lines: list[str], fs: float | None, sensors: list[
                               "mark the gap; fill them first")
         rec = ImuRecording(name=name, acc=acc, gyr=gyr, fs=float(fs), t=None, source=str(path), preset="gaitmap")
         out.append((rec, (acc, gyr, [(u, "gaitmap preset") for u in _PRESET_UNITS["gaitmap"]])))
+    return out
+
+
+_SHIMMER_SEP = re.compile(r'^\s*"?sep=(.)"?\s*$')
+_SHIMMER_GYRO = re.compile(r"^(.+?)_Gyro_X(?:_CAL)?$")
+#: Shimmer column kinds, most wanted first: (kind, pattern with the device name and the axis)
+_SHIMMER_COLUMNS = (("acc", r"^(.+?)_Accel_WR_([XYZ])(?:_CAL)?$"), ("acc", r"^(.+?)_Accel_LN_([XYZ])(?:_CAL)?$"),
+                    ("acc", r"^(.+?)_Accel_([XYZ])(?:_CAL)?$"), ("gyr", r"^(.+?)_Gyro_([XYZ])(?:_CAL)?$"),
+                    ("time", r"^(.+?)_Timestamp_Unix(?:_CAL)?$"), ("time", r"^(.+?)_Timestamp(?:_CAL)?$"))
+_TIME_UNITS_S = {"ms": 1e-3, "msecs": 1e-3, "s": 1.0, "secs": 1.0, "us": 1e-6}  # units row -> seconds per unit
+
+
+def _shimmer_unit(cell: str) -> str:
+    """A Consensys units cell in imukin's spelling (``m/(s^2)`` -> ``m/s^2``), or '' when it names none."""
+    u = cell.strip().strip('"').lower().replace(" ", "").replace("(", "").replace(")", "").replace("²", "^2")
+    u = {"m/s2": "m/s^2", "m/s^2": "m/s^2", "g": "g", "deg/s": "deg/s", "deg/sec": "deg/s", "dps": "deg/s",
+         "°/s": "deg/s", "rad/s": "rad/s"}.get(u, u)
+    return u
+
+
+def _read_shimmer(path: Path, lines: list[str], fs: float | None, sensors: list[str] | None):
+    rows = [line for line in lines if line.strip()]
+    sep = _SHIMMER_SEP.match(rows[0]) if rows else None
+    if sep:
+        rows = rows[1:]
+    if len(rows) < 2:
+        raise ImukinError(f"{path.name}: a Shimmer export needs a header row and data")
+    delim = sep.group(1) if sep else _delimiter(rows[0])
+    header = [c.strip().strip('"') for c in rows[0].rstrip(delim + " \r\n").split(delim)]
+    k = 1  # rows between the header and the data: a CAL/RAW row, a units row
+    while k < len(rows) and not any(_is_number(c) for c in rows[k].split(delim)):
+        k += 1
+    units = [""] * len(header)
+    if k > 1:
+        cells = [c.strip() for c in rows[k - 1].split(delim)]
+        units = [_shimmer_unit(c) for c in cells[:len(header)]] + [""] * max(0, len(header) - len(cells))
+    devices: dict[str, dict] = {}  # device -> kind -> {axis: column}, the first (most wanted) pattern winning
+    for kind, pattern in _SHIMMER_COLUMNS:
+        found: dict[str, dict] = {}
+        for i, name in enumerate(header):
+            m = re.match(pattern, name)
+            if m:
+                found.setdefault(m.group(1), {})["t" if kind == "time" else m.group(2)] = i
+        for dev, cols in found.items():
+            devices.setdefault(dev, {}).setdefault(kind, cols)
+    devices = {d: c for d, c in devices.items() if "acc" in c and "gyr" in c}
+    if not devices:
+        raise ImukinError(f"{path.name}: no Shimmer device with <name>_Accel_..._X/Y/Z and <name>_Gyro_X/Y/Z columns; "
+                          "export the calibrated (CAL) accelerometer and gyroscope")
+    if sensors:
+        missing = [s for s in sensors if s not in devices]
+        if missing:
+            raise ImukinError(f"{path.name} has no sensor(s) {', '.join(missing)}; it has {', '.join(devices)}")
+        devices = {s: devices[s] for s in sensors}
+    data = _numeric(path, rows[k:], delim, len(header))
+    out = []
+    for name, cols in devices.items():
+        idx = {q: [cols[q][a] for a in "XYZ"] for q in ("acc", "gyr") if set(cols[q]) == set("XYZ")}
+        if len(idx) < 2:
+            raise ImukinError(f"{path.name}: Shimmer device {name} lacks an X, Y or Z column of its accelerometer "
+                              "or gyroscope")
+        acc, gyr = data[:, idx["acc"]], data[:, idx["gyr"]]
+        t, scale = None, None
+        if "time" in cols:
+            j = cols["time"]["t"]
+            scale = _TIME_UNITS_S.get(units[j], 1e-3)  # Consensys writes milliseconds
+            t = data[:, j] * scale
+        ok = np.all(np.isfinite(acc), axis=1) & np.all(np.isfinite(gyr), axis=1)
+        if t is not None:
+            ok &= np.isfinite(t)
+        elif not ok.all():
+            raise ImukinError(f"{path.name}: Shimmer device {name} has empty cells and no time stamps to mark the "
+                              "gap; fill them first")
+        if ok.sum() < 2:
+            raise ImukinError(f"{path.name}: Shimmer device {name} has fewer than 2 complete rows")
+        acc, gyr = acc[ok], gyr[ok]
+        t_start = None
+        if t is not None:
+            t = t[ok]
+            t_start, t = float(t[0]), t - t[0]
+        rate = fs
+        if rate is None and t is not None:
+            dt = np.diff(t)
+            dt = dt[dt > 0]
+            rate = float(1.0 / np.median(dt)) if dt.size else None
+        declared = []
+        for q, choices, default in (("acc", ACC_UNITS, "m/s^2"), ("gyr", GYR_UNITS, "deg/s")):
+            u = units[idx[q][0]]
+            declared.append((u, "header") if u in choices else (default, "shimmer preset"))
+        rec = ImuRecording(name=name, acc=acc, gyr=gyr, fs=rate, t=t, t_start=t_start, source=str(path),
+                           preset="shimmer", meta={"device": name})
+        out.append((rec, (acc, gyr, declared)))
     return out
 
 
