@@ -15,6 +15,7 @@ from imukin.cli import main
 from imukin.errors import ImukinError
 from imukin.io.apdm_h5 import is_apdm_file, read_apdm_h5
 from imukin.io.recording import load_recording
+from tests.preprocessing.motion import write_apdm_h5
 
 LABELS = {"pelvis": "Lumbar", "rthigh": "Right Upper Leg", "rshank": "Right Lower Leg", "rfoot": "Right Foot",
           "lthigh": "Left Upper Leg", "lshank": "Left Lower Leg", "lfoot": "Left Foot"}
@@ -29,22 +30,11 @@ def kuopio(data_dir):
 
 
 def write_apdm(path, rec, early: dict | None = None, gyr_scale: float = 1.0, sternum: bool = True):
-    """An APDM-layout file of ``rec``'s sensors (labels from LABELS), one device id each; ``early``: segment ->
-    samples that sensor recorded before the others, on the shared clock (copies of its first sample)."""
-    early = early or {}
-    step_us = int(round(1e6 / rec.fs))
-    segs = list(LABELS) + (["sternum"] if sternum else [])
-    with h5py.File(path, "w") as f:
-        f.attrs["FileFormatVersion"] = 5
-        for i, seg in enumerate(segs):
-            src = seg if seg in rec.acc else "pelvis"  # the sternum: any signal, it is left out
-            k = early.get(seg, 0)
-            g = f.create_group(f"Sensors/{1300 + i}")
-            g["Accelerometer"] = np.vstack([rec.acc[src][:1]] * k + [rec.acc[src]])
-            g["Gyroscope"] = np.vstack([rec.gyr[src][:1]] * k + [rec.gyr[src]]) * gyr_scale
-            g["Time"] = (T0_US + step_us * np.arange(-k, rec.n_frames)).astype(np.uint64)
-            g.create_group("Configuration").attrs["Label 0"] = np.bytes_(LABELS.get(seg, "Sternum"))
-    return path
+    """An APDM file of ``rec``'s sensors (labels from LABELS; a sternum sensor with the pelvis's signals)."""
+    sensors = {LABELS[seg]: (rec.acc[seg], rec.gyr[seg] * gyr_scale) for seg in LABELS}
+    if sternum:
+        sensors["Sternum"] = (rec.acc["pelvis"], rec.gyr["pelvis"])
+    return write_apdm_h5(path, sensors, rec.fs, early={LABELS[s]: k for s, k in (early or {}).items()}, t0_us=T0_US)
 
 
 def test_every_sensor_is_read_with_its_label_stamps_and_units(kuopio, tmp_path):

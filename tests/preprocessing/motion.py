@@ -172,6 +172,27 @@ def write_dot_csv(path, acc: np.ndarray, gyr_dps: np.ndarray, fs: float, t: np.n
         f.write("\n".join(lines) + "\n")
 
 
+def write_apdm_h5(path, sensors: dict, fs: float, early: dict | None = None, t0_us: int = 1_678_974_670_000_000):
+    """Write signals as an APDM Opal ``.h5`` (format version 5: /Sensors/<id>/Accelerometer m/s^2, Gyroscope
+    rad/s, Time in microseconds, Configuration attribute "Label 0"). ``sensors``: label -> (acc, gyr), (N, 3)
+    each, device ids 1300, 1301, ... in that order; ``early``: label -> samples that sensor recorded before the
+    others on the shared clock (copies of its first sample)."""
+    import h5py
+
+    early = early or {}
+    step_us = int(round(1e6 / fs))
+    with h5py.File(path, "w") as f:
+        f.attrs["FileFormatVersion"] = 5
+        for i, (label, (acc, gyr)) in enumerate(sensors.items()):
+            k = early.get(label, 0)
+            g = f.create_group(f"Sensors/{1300 + i}")
+            g["Accelerometer"] = np.vstack([acc[:1]] * k + [acc])
+            g["Gyroscope"] = np.vstack([gyr[:1]] * k + [gyr])
+            g["Time"] = (t0_us + step_us * np.arange(-k, len(acc))).astype(np.uint64)
+            g.create_group("Configuration").attrs["Label 0"] = np.bytes_(label)
+    return path
+
+
 def write_shimmer_csv(path, devices: dict, fs: float, sep: str = "\t", t0_ms: float = 1_678_974_670_000.0) -> None:
     """Write signals as a Shimmer Consensys CSV export: a ``"sep="`` line, ``<device>_<signal>_CAL`` columns
     (a text FormattedUnix time, Timestamp_Unix in ms, the low-noise accelerometer clipped at 2 g as the part is,

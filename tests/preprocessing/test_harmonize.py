@@ -13,7 +13,7 @@ from imukin.io.job_h5 import read_dataset, write_dataset
 from imukin.preprocessing.align import angle_errors_deg
 from imukin.preprocessing.cli import add_commands
 from imukin.preprocessing.harmonize import HarmonizeConfig, harmonize, scan_input_dir
-from tests.preprocessing.motion import mounted_imu, standing_then_walking, write_xsens_txt
+from tests.preprocessing.motion import mounted_imu, standing_then_walking, write_apdm_h5, write_xsens_txt
 
 MOUNT = {("p0", "rthigh"): 1, ("p0", "rshank"): 2, ("p1", "rthigh"): 3, ("p1", "rshank"): 4}
 
@@ -160,6 +160,26 @@ def test_demo_layout_folder(tmp_path):
     res = harmonize([tmp_path / "demo"], tmp_path / "out", HarmonizeConfig(fs=100.0))
     (rec,) = read_dataset(res.output)
     assert sorted(rec.acc) == ["rshank", "rthigh"]
+
+
+def test_apdm_recordings_are_subjects(tmp_path):
+    """Each APDM .h5 of an input folder is one subject; its sensors' labels name the segments, a sternum sensor
+    is left out, and the input folder's imukin.json maps labels or device ids where given."""
+    poses = standing_then_walking(41, stand_s=2.0, walk_s=5.0)
+    thigh, shank = (mounted_imu(poses, seg, np.eye(3), 128.0) for seg in ("rthigh", "rshank"))
+    (tmp_path / "opal").mkdir()
+    write_apdm_h5(tmp_path / "opal" / "walk1.h5", {"Right Upper Leg": thigh, "Right Lower Leg": shank,
+                                                  "Sternum": thigh}, 128.0)
+    write_apdm_h5(tmp_path / "opal" / "walk2.h5", {"Right Upper Leg": thigh, "Right Lower Leg": shank}, 128.0)
+    assert [s.label for s in scan_input_dir(tmp_path / "opal")] == ["walk1.h5", "walk2.h5"]
+    res = harmonize([tmp_path / "opal"], tmp_path / "out", HarmonizeConfig(fs=100.0))
+    recs = read_dataset(res.output)
+    assert len(recs) == 2 and all(sorted(r.acc) == ["rshank", "rthigh"] for r in recs)
+    assert recs[0].fs == 100.0 and len(recs[0].acc["rthigh"]) == pytest.approx(len(thigh[0]) * 100 / 128, abs=2)
+    (tmp_path / "opal" / "imukin.json").write_text(json.dumps({"sensors": {"1300": "lthigh", "Right Lower Leg":
+                                                                           "lshank"}}))
+    res = harmonize([tmp_path / "opal"], tmp_path / "out2", HarmonizeConfig(fs=100.0))
+    assert all(sorted(r.acc) == ["lshank", "lthigh"] for r in read_dataset(res.output))
 
 
 def test_bad_input_leaves_nothing_behind(inputs, tmp_path):

@@ -101,7 +101,7 @@ def read_imu_csv(path: str | os.PathLike, preset: str = "auto", columns: dict | 
     ----------
     path : path-like
         ``.csv``/``.txt`` file.
-    preset : {"auto", "xsens", "dot", "gaitmap", "generic"}
+    preset : {"auto", "xsens", "dot", "gaitmap", "shimmer", "generic"}
         File format (see the module notes); ``"auto"`` looks at the first lines.
     columns : dict, optional
         Column mapping for ``generic`` files: ``{"acc": [x, y, z], "gyr": [x, y, z],

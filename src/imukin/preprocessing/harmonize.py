@@ -16,12 +16,17 @@ is measured and equalised as a whole. It may hold any mix of:
    * multi-sensor files whose sensors an ``imukin.json`` maps to segments, or
    * the reference demo layout (``Right_seg1_acc.npy`` ..., see
      :mod:`imukin.io.demo_layout`) with ``"joint"`` in ``imukin.json``.
+3. **APDM Opal recordings** (``*.h5`` of Mobility Lab or Moveo Explorer,
+   :mod:`imukin.io.apdm_h5`), one subject each: the sensors' labels name their segments
+   (``Lumbar``, ``Right Upper Leg``, ...; :func:`imukin.io.recording.segment_from_name`), or
+   the input folder's ``imukin.json`` maps labels or device ids (``"sensors"``); sensors on
+   no leg segment are left out.
 
    ``imukin.json`` (in the subject folder, or in the input folder for all its
    subject folders; every key optional)::
 
        {"fs": 204.8,                      # Hz, when the files carry no time stamps
-        "preset": "gaitmap",              # auto | xsens | dot | gaitmap | generic
+        "preset": "gaitmap",              # auto | xsens | dot | gaitmap | shimmer | generic
         "acc_units": "auto", "gyr_units": "auto",
         "sensors": {"left_sensor": "lfoot", "right_sensor": "rfoot"},
         "joint": "knee",                  # demo layout: seg1/seg2 are this joint's segments
@@ -211,6 +216,7 @@ def scan_input_dir(folder: str | os.PathLike) -> list[SubjectSource]:
     ImukinError
         The folder does not exist, or holds nothing imukin can read.
     """
+    from imukin.io.apdm_h5 import is_apdm_file
     from imukin.io.job_h5 import file_attrs, subject_ids
 
     folder = Path(folder)
@@ -220,7 +226,9 @@ def scan_input_dir(folder: str | os.PathLike) -> list[SubjectSource]:
     name = folder.resolve().name
     out: list[SubjectSource] = []
     for p in sorted(folder.iterdir()):
-        if p.is_file() and p.suffix.lower() in _H5_EXT:
+        if p.is_file() and p.suffix.lower() in _H5_EXT and is_apdm_file(p):
+            out.append(SubjectSource(name, p.name, _apdm_loader(p, top, name)))
+        elif p.is_file() and p.suffix.lower() in _H5_EXT:
             attrs = file_attrs(p)
             for sid in subject_ids(p):
                 out.append(SubjectSource(name, f"{p.name}:{sid}", _h5_loader(p, sid, name, attrs)))
@@ -229,7 +237,7 @@ def scan_input_dir(folder: str | os.PathLike) -> list[SubjectSource]:
             if _subject_files(p, man):
                 out.append(SubjectSource(name, p.name, _folder_loader(p, man, name)))
     if not out:
-        raise ImukinError(f"{folder} holds no reference-layout .h5 file and no subject folder with IMU files "
+        raise ImukinError(f"{folder} holds no reference-layout or APDM .h5 file and no subject folder with IMU files "
                           f"(<segment>.csv, or files mapped in {MANIFEST}); see 'imukin harmonize --help'")
     return out
 
@@ -262,6 +270,40 @@ def _h5_loader(path: Path, sid: str, dataset: str, file_attrs: dict):
         return RawSubject(dataset=dataset, source=f"{path}:{sid}", original_id=sid, sensors=sensors,
                           rmat=dict(rec.rmat), angle=dict(rec.angle), angle_fs=rec.fs, meta=rec.meta,
                           activity=activity, sync="none", extra_attrs=keep)
+    return load
+
+
+def _manifest_meta(man: dict) -> np.ndarray:
+    """The four meta values (:data:`META_FIELDS`) an ``imukin.json`` gives, -1 where it gives none."""
+    meta = -np.ones(4)
+    for i, k in enumerate(META_FIELDS):
+        if k in man.get("meta", {}):
+            meta[i] = float(man["meta"][k])
+    return meta
+
+
+def _apdm_loader(path: Path, man: dict, dataset: str):
+    def load() -> RawSubject:
+        from imukin.io.apdm_h5 import read_apdm_h5
+        from imukin.io.recording import segment_from_name
+
+        mapping = man.get("sensors", {})
+        sensors: dict[str, ImuRecording] = {}
+        for rec in read_apdm_h5(path, acc_units=man.get("acc_units", "auto"), gyr_units=man.get("gyr_units", "auto")):
+            seg = mapping.get(rec.name) or mapping.get(rec.meta["device_id"])
+            seg = seg if mapping else segment_from_name(rec.name)
+            if seg is None:
+                continue  # a sensor on no leg segment (sternum, wrists), or one the manifest does not use
+            if seg in sensors:
+                raise ImukinError(f"{path}: two sensors on {seg} ({sensors[seg].name}, {rec.name}); map each segment "
+                                  f"once in {MANIFEST} 'sensors'")
+            sensors[seg] = rec
+        if not sensors:
+            raise ImukinError(f"{path} has no sensor on a leg segment; map labels or device ids to segments in "
+                              f"{MANIFEST} 'sensors'")
+        return RawSubject(dataset=dataset, source=str(path), original_id=path.stem, sensors=sensors,
+                          meta=_manifest_meta(man), activity=str(man.get("activity", "unknown")),
+                          sync=man.get("sync", "none"))
     return load
 
 
@@ -300,12 +342,8 @@ def _folder_loader(folder: Path, man: dict, dataset: str):
             if seg not in SEGMENTS:
                 raise ImukinError(f"{folder / MANIFEST}: alignment for unknown segment {seg!r}")
             manual[seg] = SegmentAlignment.from_matrix(r, seg).r_mount
-        meta = -np.ones(4)
-        for i, k in enumerate(META_FIELDS):
-            if k in man.get("meta", {}):
-                meta[i] = float(man["meta"][k])
         return RawSubject(dataset=dataset, source=str(folder), original_id=folder.name, sensors=sensors, angle=angle,
-                          angle_fs=angle_fs, meta=meta, activity=str(man.get("activity", "unknown")),
+                          angle_fs=angle_fs, meta=_manifest_meta(man), activity=str(man.get("activity", "unknown")),
                           sync=man.get("sync", "none"), manual_alignment=manual)
     return load
 
