@@ -88,6 +88,23 @@ def test_generic_csv_units_in_header_and_mapping(tmp_path, signals):
     assert np.allclose(rec2.gyr, gyr, atol=1e-6) and rec2.fs == pytest.approx(120.0, rel=1e-6)
 
 
+@pytest.mark.parametrize("acc_names, gyr_names", [
+    ("Accelerometer X (m/s^2),Accelerometer Y (m/s^2),Accelerometer Z (m/s^2)",
+     "Gyroscope X (deg/s),Gyroscope Y (deg/s),Gyroscope Z (deg/s)"),
+    ("AccelX,AccelY,AccelZ", "GyroX,GyroY,GyroZ"),
+    ("accelerometer_x,accelerometer_y,accelerometer_z", "gyroscope_x,gyroscope_y,gyroscope_z")])
+def test_generic_csv_finds_common_column_names(tmp_path, signals, acc_names, gyr_names):
+    acc, gyr = signals
+    p = tmp_path / "export.csv"
+    stated = "(deg/s)" in gyr_names
+    np.savetxt(p, np.column_stack([np.arange(len(acc)) / 120.0, acc, np.rad2deg(gyr) if stated else gyr]),
+               delimiter=",", comments="", header=f"time_s,{acc_names},{gyr_names}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        (rec,) = read_imu_csv(p)
+    assert np.allclose(rec.acc, acc, atol=1e-6) and np.allclose(rec.gyr, gyr, atol=1e-6)
+
+
 def test_unit_detection_warns_with_what_it_assumed(tmp_path, signals):
     acc, gyr = signals
     p = tmp_path / "rshank.csv"

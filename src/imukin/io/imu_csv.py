@@ -27,9 +27,9 @@ Presets (``preset="auto"`` picks one from the file's first lines)
     there is one (the low-noise one, ``Accel_LN``, saturates at 2 g on a shank or foot),
     ``Timestamp_Unix`` (ms since 1970) for the time. Default units m/s^2 and deg/s.
 ``generic``
-    One header row. Columns found by name (``acc_x``/``ax``/``Acc_X``/``accX``..., the
-    same for ``gyr``/``gyro``; time in ``time_s``, ``time``, ``timestamp`` or
-    ``t``), or given with ``columns={"acc": [...], "gyr": [...], "time": ...,
+    One header row. Columns found by name (``acc_x``/``ax``/``Acc_X``/``accX``/``AccelX``/
+    ``Accelerometer X``..., the same for ``gyr``/``gyro``/``Gyroscope X``; time in
+    ``time_s``, ``time``, ``timestamp`` or ``t``), or given with ``columns={"acc": [...], "gyr": [...], "time": ...,
     "time_scale": seconds per unit}``. Units from the header (``acc_x (g)``,
     ``gyr_x [deg/s]``) or detected.
 
@@ -61,11 +61,15 @@ PRESETS = ("auto", "xsens", "dot", "gaitmap", "shimmer", "generic")
 _PRESET_UNITS = {"xsens": ("m/s^2", "rad/s"), "dot": ("m/s^2", "deg/s"), "gaitmap": ("m/s^2", "deg/s"),
                  "shimmer": ("m/s^2", "deg/s")}
 _TICK_S = {"xsens": 1e-4, "dot": 1e-6}  # seconds per SampleTimeFine tick
-_NAME_ALIASES = {
+_NAME_ALIASES = {  # x, y, z column names, lower case, units stripped; the first complete triple is taken
     "acc": [("acc_x", "acc_y", "acc_z"), ("ax", "ay", "az"), ("accx", "accy", "accz"),
-            ("accel_x", "accel_y", "accel_z"), ("acc x", "acc y", "acc z")],
+            ("accel_x", "accel_y", "accel_z"), ("acc x", "acc y", "acc z"), ("accelx", "accely", "accelz"),
+            ("accel x", "accel y", "accel z"), ("accelerometer_x", "accelerometer_y", "accelerometer_z"),
+            ("accelerometer x", "accelerometer y", "accelerometer z"), ("acc.x", "acc.y", "acc.z")],
     "gyr": [("gyr_x", "gyr_y", "gyr_z"), ("gx", "gy", "gz"), ("gyrx", "gyry", "gyrz"), ("gyro_x", "gyro_y", "gyro_z"),
-            ("gyrox", "gyroy", "gyroz"), ("gyr x", "gyr y", "gyr z")],
+            ("gyrox", "gyroy", "gyroz"), ("gyr x", "gyr y", "gyr z"), ("gyro x", "gyro y", "gyro z"),
+            ("gyroscope_x", "gyroscope_y", "gyroscope_z"), ("gyroscope x", "gyroscope y", "gyroscope z"),
+            ("gyr.x", "gyr.y", "gyr.z")],
 }
 _TIME_NAMES = {"time_s": 1.0, "time": 1.0, "timestamp_s": 1.0, "t": 1.0, "time_ms": 1e-3, "timestamp_ms": 1e-3,
                "timestamp": None, "time_us": 1e-6}
