@@ -215,3 +215,20 @@ def test_a_shimmer_export_of_several_devices_names_its_segments(tmp_path):
     n = rec.n_frames  # the stamps, written in ms to 3 decimals, may leave the last sample off the grid
     assert n >= len(devices["RightShank"][1]) - 1
     assert np.allclose(rec.gyr["rshank"], devices["RightShank"][1][:n], atol=1e-3)  # (the ms stamps jitter)
+
+
+def test_stamps_in_whole_milliseconds_give_the_true_rate(tmp_path):
+    """At 102.4 Hz, stamps written in whole milliseconds step 9 or 10 ms (the median step says 100 Hz); the rate
+    counts sample steps over the time they span, a dropped sample as two steps."""
+    from tests.preprocessing.motion import mounted_imu, standing_then_walking
+
+    poses = standing_then_walking(3, stand_s=1.0, walk_s=4.0)
+    acc, gyr = mounted_imu(poses, "rshank", np.eye(3), 102.4, noise=False)
+    keep = np.ones(len(acc), bool)
+    keep[200] = False  # a dropped sample
+    ms = np.floor(np.arange(len(acc)) * 1000.0 / 102.4)[keep]
+    np.savetxt(tmp_path / "rshank.csv", np.column_stack([ms, acc[keep], gyr[keep]]), delimiter=",", comments="",
+               header="time_ms,acc_x,acc_y,acc_z,gyr_x,gyr_y,gyr_z", fmt="%.0f" + ",%.6f" * 6)
+    rec = load_recording(tmp_path, acc_units="m/s^2", gyr_units="rad/s")
+    assert rec.fs == pytest.approx(102.4, rel=1e-3) and rec.rate_source == "time stamps"
+    assert rec.n_frames == pytest.approx(len(acc), abs=1)
