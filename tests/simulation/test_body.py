@@ -95,3 +95,17 @@ def test_subject_params_validation_and_speed_conversion():
     assert abs(p.leg_length_m - (p.thigh_length_m + p.shank_length_m + p.ankle_height_m)) < 1e-12
     assert abs(float(p.speed_m_s(p.dimensionless_speed(1.3))) - 1.3) < 1e-12
     assert abs(p.step_length_factor * p.cadence_factor - 1.0) < 1e-12
+
+
+def test_people_may_differ_in_more_curve_harmonics():
+    """``harmonics=6`` adds harmonics 4-6 (SD 1/k of the first's, as the first three) to the same first three."""
+    base = [draw_subject(np.random.default_rng(i)) for i in range(300)]
+    more = [draw_subject(np.random.default_rng(i), harmonics=6) for i in range(300)]
+    assert all(m.curve_dev_deg.shape == (N_CURVES, 13) for m in more)
+    for b, m in zip(base[:5], more[:5]):  # the offsets and first three harmonics are drawn first
+        np.testing.assert_array_equal(m.curve_dev_deg[:, :7], b.curve_dev_deg)
+    knee = CURVE_CHANNELS.index("knee_flexion")
+    sd = np.stack([m.curve_dev_deg[knee, 1:] for m in more]).std(axis=0)  # (12,) cos1, sin1, ..., cos6, sin6
+    assert sd[6:].mean() == pytest.approx(sd[:2].mean() * np.mean(1 / np.arange(4, 7)), rel=0.25)
+    with pytest.raises(ImukinError, match="curve harmonics must be 1-6"):
+        draw_subject(np.random.default_rng(0), harmonics=7)

@@ -124,3 +124,16 @@ def test_a_speed_range_gives_walkers_within_it_and_the_default_range_leaves_the_
     assert not is_current_corpus(corpus_attrs(CorpusConfig(**CFG)), slow)
     with pytest.raises(ImukinError, match="--speed-range"):
         CorpusConfig(**{**CFG, "speed_range_m_s": (0.1, 0.5)})
+
+
+def test_more_curve_harmonics_are_a_corpus_of_their_own():
+    """``curve_harmonics`` other than the default is written on the corpus (and makes another cache); the default
+    leaves the attributes as they were, so corpora cached before the field stay current."""
+    more = CorpusConfig(**{**CFG, "n_subjects": 1, "curve_harmonics": 6})
+    assert corpus_attrs(more)["curve_harmonics"] == 6
+    assert "curve_harmonics" not in corpus_attrs(CorpusConfig(**CFG))
+    assert not is_current_corpus(corpus_attrs(CorpusConfig(**CFG)), more)
+    a, b = simulate_subject(more, 0), simulate_subject(CorpusConfig(**{**CFG, "n_subjects": 1}), 0)
+    assert np.abs(a.angle["rknee"] - b.angle["rknee"]).max() > 0.1  # another person
+    with pytest.raises(ImukinError, match="curve_harmonics must be 1-6"):
+        CorpusConfig(**{**CFG, "curve_harmonics": 0})

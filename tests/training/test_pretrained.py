@@ -44,7 +44,15 @@ def test_shipped_models_record_their_recipe():
     """Every shipped model (angle, orientation, streaming) was trained with its MODEL_SETTINGS entry,
     at its rate, with the architecture it names."""
     from imukin.pretrained import PRETRAINED_DIR
-    from imukin.training.pretrained import DEFAULT_SUBJECTS, corpus_scale, corpus_speed_range, model_recipe, train_seeds
+    from imukin.simulation.body import N_DEV_HARMONICS
+    from imukin.training.pretrained import (
+        DEFAULT_SUBJECTS,
+        corpus_curve_harmonics,
+        corpus_scale,
+        corpus_speed_range,
+        model_recipe,
+        train_seeds,
+    )
 
     runs = sorted(p.parent for p in PRETRAINED_DIR.glob("*/model.json"))
     assert len(runs) == 3 * 3 * 2 + 3  # cnn, transformer, cnn_ori per activity and joint; 3 causal cnns
@@ -72,6 +80,9 @@ def test_shipped_models_record_their_recipe():
         speeds = corpus_speed_range(model, joint, activity)
         if speeds is not None:  # a corpus at other speeds than the activity's says so on the card
             assert "speeds {:g}-{:g} m/s".format(*speeds) in (run / "MODEL_CARD.md").read_text(), run.name
+        harmonics = corpus_curve_harmonics(model, joint, activity)
+        if harmonics != N_DEV_HARMONICS:  # and so does a corpus of people who differ in more harmonics
+            assert f"people differing in {harmonics} harmonics" in (run / "MODEL_CARD.md").read_text(), run.name
 
 
 def test_a_card_section_is_replaced_not_repeated(tmp_path):

@@ -35,8 +35,11 @@ CURVE_CHANNELS = (
     "ankle_flexion", "ankle_adduction", "ankle_rotation",
 )
 N_CURVES = len(CURVE_CHANNELS)
-#: Harmonics in the per-subject curve deviations: coefficients [offset, cos1, sin1, ..., cos3, sin3].
+#: Harmonics in the per-subject curve deviations: coefficients [offset, cos1, sin1, ..., cos3, sin3]. A corpus
+#: may ask for more (:func:`draw_subject`'s ``harmonics``, ``CorpusConfig.curve_harmonics``), harmonic k with SD
+#: ``DEV_HARMONIC_SD_DEG / k`` as these: people whose loading response and swing peak vary apart.
 N_DEV_HARMONICS = 3
+MAX_DEV_HARMONICS = 6  # most harmonics a corpus may ask for
 
 #: Height proportions (Winter 2009) and their per-subject relative SD.
 THIGH_PER_HEIGHT = 0.245
@@ -110,9 +113,10 @@ class SubjectParams:
             if not float(getattr(self, name)) > 0:
                 raise ImukinError(f"subject {name} must be positive, got {getattr(self, name)}")
         self.curve_dev_deg = np.asarray(self.curve_dev_deg, float)
-        if self.curve_dev_deg.shape != (N_CURVES, 1 + 2 * N_DEV_HARMONICS):
-            raise ImukinError(f"curve_dev_deg must have shape {(N_CURVES, 1 + 2 * N_DEV_HARMONICS)}, "
-                              f"got {self.curve_dev_deg.shape}")
+        k = self.curve_dev_deg.shape[-1] // 2 if self.curve_dev_deg.ndim == 2 else -1
+        if self.curve_dev_deg.shape != (N_CURVES, 1 + 2 * k) or not 1 <= k <= MAX_DEV_HARMONICS:
+            raise ImukinError(f"curve_dev_deg must have shape ({N_CURVES}, 1 + 2 k) with 1 <= k <= "
+                              f"{MAX_DEV_HARMONICS} harmonics, got {self.curve_dev_deg.shape}")
         self.asym_scale = np.asarray(self.asym_scale, float).reshape(N_CURVES)
         self.asym_offset_deg = np.asarray(self.asym_offset_deg, float).reshape(N_CURVES)
         self.curve_scale = np.asarray(self.curve_scale, float).reshape(N_CURVES)
@@ -138,7 +142,8 @@ class SubjectParams:
         return np.asarray(dimensionless_speed, float) * np.sqrt(G * self.leg_length_m)
 
 
-def draw_subject(rng: np.random.Generator, activity: str = "walking") -> SubjectParams:
+def draw_subject(rng: np.random.Generator, activity: str = "walking",
+                 harmonics: int = N_DEV_HARMONICS) -> SubjectParams:
     """Draw a random adult: sex, height, mass, segment lengths and gait style.
 
     Parameters
@@ -148,6 +153,8 @@ def draw_subject(rng: np.random.Generator, activity: str = "walking") -> Subject
     activity : {"walking", "running"}
         Running subjects also get a foot-strike style (about a quarter strike with the
         mid- or fore-foot).
+    harmonics : int
+        Harmonics of the person's deviations from the template curves (1 to :data:`MAX_DEV_HARMONICS`).
 
     Returns
     -------
@@ -161,11 +168,13 @@ def draw_subject(rng: np.random.Generator, activity: str = "walking") -> Subject
     prop = 1.0 + PROPORTION_SD * np.clip(rng.standard_normal(6), -2.5, 2.5)  # thigh shank foot ankle width depth
     width_sex = 1.04 if sex == "female" else 1.0  # relatively wider pelvis in women
     girth = np.sqrt(bmi / 23.5)
-    n_coef = 1 + 2 * N_DEV_HARMONICS
+    if not 1 <= int(harmonics) <= MAX_DEV_HARMONICS:
+        raise ImukinError(f"curve harmonics must be 1-{MAX_DEV_HARMONICS}, got {harmonics}")
+    n_coef = 1 + 2 * int(harmonics)
     dev = np.zeros((N_CURVES, n_coef))
     dev[:, 0] = DEV_OFFSET_SD_DEG[activity] * np.clip(rng.standard_normal(N_CURVES), -2.5, 2.5)
     dev[CURVE_CHANNELS.index("hip_flexion"), 0] += dev[CURVE_CHANNELS.index("pelvis_tilt"), 0]
-    for k in range(1, N_DEV_HARMONICS + 1):
+    for k in range(1, int(harmonics) + 1):
         z = np.clip(rng.standard_normal((N_CURVES, 2)), -2.5, 2.5)
         dev[:, 2 * k - 1:2 * k + 1] = (DEV_HARMONIC_SD_DEG[activity] / k)[:, None] * z
     strike = 0.0

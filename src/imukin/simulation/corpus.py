@@ -29,7 +29,7 @@ from imukin._version import __version__
 from imukin.conventions import ACTIVITIES, FS_RANGE, SEGMENTS, check_choice, subject_id
 from imukin.data import SubjectRecord
 from imukin.errors import ImukinError
-from imukin.simulation.body import draw_subject, sensor_sites
+from imukin.simulation.body import MAX_DEV_HARMONICS, N_DEV_HARMONICS, draw_subject, sensor_sites
 from imukin.simulation.gait import SPEED_LIMITS_M_S, GaitConfig, Kinematics, generate_gait
 from imukin.simulation.imu import ideal_imu, interpolating_spline
 from imukin.simulation.sensor_errors import (
@@ -58,12 +58,16 @@ class CorpusConfig:
     duration_s: float = 30.0  # seconds per subject
     first_subject: int = 0  # index of the first subject (ids continue from here)
     speed_range_m_s: tuple[float, float] | None = None  # None: the activity's range (simulation.gait.SPEED_RANGE_M_S)
+    curve_harmonics: int = N_DEV_HARMONICS  # harmonics in which people's joint curves differ (simulation.body)
     errors: SensorErrorConfig = field(default_factory=SensorErrorConfig)  # full default error model
 
     def __post_init__(self):
         check_choice("activity", self.activity, ACTIVITIES)
         # one type per field, so that a corpus asked for with 20 or 20.0 s is written, cached and hashed alike
         self.n_subjects, self.seed, self.first_subject = int(self.n_subjects), int(self.seed), int(self.first_subject)
+        self.curve_harmonics = int(self.curve_harmonics)
+        if not 1 <= self.curve_harmonics <= MAX_DEV_HARMONICS:
+            raise ImukinError(f"curve_harmonics must be 1-{MAX_DEV_HARMONICS}, got {self.curve_harmonics}")
         self.fs, self.duration_s = float(self.fs), float(self.duration_s)
         if self.n_subjects < 1:
             raise ImukinError(f"n_subjects must be at least 1 (imukin simulate --subjects), got {self.n_subjects}")
@@ -159,7 +163,7 @@ def record_from_kinematics(kin: Kinematics, subject_id: str, fs: float, errors: 
 def simulate_subject(cfg: CorpusConfig, index: int) -> SubjectRecord:
     """Simulate subject ``index`` of a corpus (deterministic for ``(cfg.seed, index)``)."""
     rng = np.random.default_rng([cfg.seed, index])
-    params = draw_subject(rng, cfg.activity)
+    params = draw_subject(rng, cfg.activity, cfg.curve_harmonics)
     kin = generate_gait(params, GaitConfig(activity=cfg.activity, duration_s=cfg.duration_s,
                                            fs_internal=internal_rate(cfg.fs),
                                            speed_range_m_s=cfg.speed_range_m_s), rng)
@@ -211,6 +215,8 @@ def corpus_attrs(cfg: CorpusConfig) -> dict:
         del d["speed_range_m_s"]
     else:
         d["speed_range_m_s"] = "{:g}-{:g}".format(*d["speed_range_m_s"])
+    if d["curve_harmonics"] == N_DEV_HARMONICS:  # the default: left out, as the speed range
+        del d["curve_harmonics"]
     d["errors"] = str(asdict(cfg.errors))
     d.update(source="synthetic", generator=GENERATOR, simulator_revision=SIMULATOR_REVISION)
     return d

@@ -27,7 +27,7 @@ from imukin.conventions import (
     zxy_matrix,
 )
 from imukin.rotations import heading_of, heading_rotation, so3_exp, so3_log
-from imukin.simulation.body import CURVE_CHANNELS, N_CURVES, N_DEV_HARMONICS, SubjectParams, foot_sole
+from imukin.simulation.body import CURVE_CHANNELS, N_CURVES, SubjectParams, foot_sole
 from imukin.simulation.gait.smooth import smootherstep, softplus
 from imukin.simulation.gait.templates import N_HARMONICS, fourier_basis, speed_terms, template_curves, template_mean
 
@@ -107,7 +107,7 @@ def _side_curves(activity: str, subject: SubjectParams, side: str, phase: np.nda
     if use_subject:
         sgn = 0.5 if side == "right" else -0.5
         scale = scale * (1.0 + sgn * subject.asym_scale) * subject.curve_scale
-        out = out + sgn * subject.asym_offset_deg + basis[:, :1 + 2 * N_DEV_HARMONICS] @ subject.curve_dev_deg.T
+        out = out + sgn * subject.asym_offset_deg + basis[:, :subject.curve_dev_deg.shape[1]] @ subject.curve_dev_deg.T
         if activity == "running" and subject.strike_plantarflexion_deg:
             d = (phase + 0.5) % 1.0 - 0.5  # cycles since heel strike
             out[:, _CH["ankle_flexion"]] -= subject.strike_plantarflexion_deg * np.exp(-((d + 0.01) / 0.06) ** 2)
