@@ -298,8 +298,6 @@ def knee_events(curves: dict, labels=("cnn", "transformer", "both", "cnn+refined
     offset the table removes). The cells are the mean and SD over strides of method minus reference (deg): how a
     method's shape differs, which an RMSE hides (a real trial elsewhere showed networks overshooting the swing
     peak and flattening the loading response)."""
-    from scipy.signal import find_peaks
-
     k = ANGLE_AXES.index("flexion")
     w = int(round(EVENT_WINDOW_S * FS))
     lines = ["Knee flexion at the stride's two peaks, method minus reference, mean +- SD over the reference's strides "

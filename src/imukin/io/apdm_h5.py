@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from imukin.errors import ImukinError
-from imukin.io.imu_csv import ImuRecording
+from imukin.io.imu_csv import ImuRecording, stamp_rate
 from imukin.io.units import convert_units
 
 SENSORS_GROUP = "Sensors"  # group of the per-device groups (format version 5 and later)
@@ -125,9 +125,7 @@ def read_apdm_h5(path: str | os.PathLike, acc_units: str = "auto", gyr_units: st
             t = (stamps - stamps[0]).astype(float) * TIME_SCALE_S  # (N,) s
             acc, gyr, units = convert_units(acc, gyr, list(DECLARED_UNITS), acc_units, gyr_units,
                                             f"{path.name}: {name}")
-            dt = np.diff(t)
-            dt = dt[dt > 0]
-            out.append(ImuRecording(name=name, acc=acc, gyr=gyr, fs=float(1.0 / np.median(dt)) if dt.size else None,
+            out.append(ImuRecording(name=name, acc=acc, gyr=gyr, fs=stamp_rate(t),
                                     t=t, t_start=float(stamps[0]) * TIME_SCALE_S, source=str(path), preset="apdm",
                                     units=units, meta={"device_id": str(dev), "label": label}))
     return out

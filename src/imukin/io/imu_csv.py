@@ -236,24 +236,8 @@ def _read_single(path: Path, lines: list[str], preset: str, columns: dict | None
                 warnings.warn(f"{path.name}: time column '{header[tcol]}' has no unit; assumed "
                               f"{'milliseconds' if scale == 1e-3 else 'seconds'} (median step {step:g})", stacklevel=2)
             t = t * scale
-    ok = np.all(np.isfinite(acc), axis=1) & np.all(np.isfinite(gyr), axis=1)
-    if t is not None:
-        ok &= np.isfinite(t)
-    if ok.sum() < 2:
-        raise ImukinError(f"{path.name} holds fewer than 2 complete acc/gyr rows; check the column mapping")
-    if not ok.all():  # incomplete rows are dropped; their stamps (if any) leave a gap for the resampler
-        if t is None:
-            raise ImukinError(f"{path.name} has {int((~ok).sum())} incomplete rows and no time column to mark the "
-                              "gap; fill them, or export with time stamps")
-        acc, gyr, t = acc[ok], gyr[ok], t[ok]
-    t_start = None if t is None else float(t[0])
-    if t is not None:
-        t = t - t[0]
-    rate = fs or _rate_from_meta(meta)
-    if rate is None and t is not None:
-        dt = np.diff(t)
-        dt = dt[dt > 0]
-        rate = float(1.0 / np.median(dt)) if dt.size else None
+    acc, gyr, t, t_start = _complete_rows(path.name, acc, gyr, t)
+    rate = fs or _rate_from_meta(meta) or stamp_rate(t)
     rec = ImuRecording(name=path.stem, acc=acc, gyr=gyr, fs=rate, t=t, t_start=t_start, source=str(path),
                        preset=preset, meta=meta)
     return rec, (acc, gyr, declared)
@@ -357,29 +341,12 @@ def _read_shimmer(path: Path, lines: list[str], fs: float | None, sensors: list[
             raise ImukinError(f"{path.name}: Shimmer device {name} lacks an X, Y or Z column of its accelerometer "
                               "or gyroscope")
         acc, gyr = data[:, idx["acc"]], data[:, idx["gyr"]]
-        t, scale = None, None
+        t = None
         if "time" in cols:
             j = cols["time"]["t"]
-            scale = _TIME_UNITS_S.get(units[j], 1e-3)  # Consensys writes milliseconds
-            t = data[:, j] * scale
-        ok = np.all(np.isfinite(acc), axis=1) & np.all(np.isfinite(gyr), axis=1)
-        if t is not None:
-            ok &= np.isfinite(t)
-        elif not ok.all():
-            raise ImukinError(f"{path.name}: Shimmer device {name} has empty cells and no time stamps to mark the "
-                              "gap; fill them first")
-        if ok.sum() < 2:
-            raise ImukinError(f"{path.name}: Shimmer device {name} has fewer than 2 complete rows")
-        acc, gyr = acc[ok], gyr[ok]
-        t_start = None
-        if t is not None:
-            t = t[ok]
-            t_start, t = float(t[0]), t - t[0]
-        rate = fs
-        if rate is None and t is not None:
-            dt = np.diff(t)
-            dt = dt[dt > 0]
-            rate = float(1.0 / np.median(dt)) if dt.size else None
+            t = data[:, j] * _TIME_UNITS_S.get(units[j], 1e-3)  # Consensys writes milliseconds
+        acc, gyr, t, t_start = _complete_rows(f"{path.name}: Shimmer device {name}", acc, gyr, t)
+        rate = fs or stamp_rate(t)
         declared = []
         for q, choices, default in (("acc", ACC_UNITS, "m/s^2"), ("gyr", GYR_UNITS, "deg/s")):
             u = units[idx[q][0]]
@@ -391,6 +358,40 @@ def _read_shimmer(path: Path, lines: list[str], fs: float | None, sensors: list[
 
 
 # ---------------------------------------------------------------- helpers
+def _complete_rows(where: str, acc: np.ndarray, gyr: np.ndarray, t: np.ndarray | None):
+    """A sensor's rows with every acc and gyr value (and stamp) present: ``(acc, gyr, t, t_start)``, ``t`` from
+    its first stamp and ``t_start`` that stamp (None without stamps). Incomplete rows are dropped where stamps
+    mark the gap they leave for the resampler, refused where nothing does."""
+    ok = np.all(np.isfinite(acc), axis=1) & np.all(np.isfinite(gyr), axis=1)  # (N,)
+    if t is not None:
+        ok &= np.isfinite(t)
+    if ok.sum() < 2:
+        raise ImukinError(f"{where} holds fewer than 2 complete acc/gyr rows; check the column mapping")
+    if not ok.all():
+        if t is None:
+            raise ImukinError(f"{where} has {int((~ok).sum())} incomplete rows and no time column to mark the "
+                              "gap; fill them, or export with time stamps")
+        acc, gyr, t = acc[ok], gyr[ok], t[ok]
+    if t is None:
+        return acc, gyr, None, None
+    return acc, gyr, t - t[0], float(t[0])
+
+
+def stamp_rate(t: np.ndarray | None) -> float | None:
+    """The sampling rate (Hz) of time stamps ``t`` (s): their sample steps over the time they span, each step
+    counted as the whole number of median steps it holds (a dropped sample is two). Stamps written in whole
+    milliseconds at 102.4 Hz step 9 or 10 ms, where the median step alone would say 100 Hz. None without stamps
+    or without an increasing step."""
+    if t is None:
+        return None
+    dt = np.diff(np.asarray(t, float))
+    dt = dt[dt > 0]
+    if not dt.size:
+        return None
+    steps = np.maximum(1.0, np.round(dt / np.median(dt)))  # (N - 1,) samples per step
+    return float(steps.sum() / dt.sum())
+
+
 def _is_number(s: str) -> bool:
     try:
         float(s)
@@ -484,4 +485,4 @@ def _rate_from_meta(meta: dict) -> float | None:
     return None
 
 
-__all__ = ["ImuRecording", "read_imu_csv", "detect_preset", "detect_units", "PRESETS"]
+__all__ = ["ImuRecording", "read_imu_csv", "detect_preset", "detect_units", "stamp_rate", "PRESETS"]

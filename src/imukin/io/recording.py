@@ -696,15 +696,14 @@ def _leading_samples(reads: dict, rate: float, notes: list[str]) -> dict[str, in
 
 
 def _stamp_rate(t: np.ndarray) -> float:
-    """The rate of time stamps: sample intervals over the time they span, each step counted as the whole number
-    of median steps it holds (a dropped sample is two). Stamps written in whole milliseconds at 102.4 Hz step 9
-    or 10 ms; the median step alone would say 100 Hz."""
-    dt = np.diff(np.asarray(t, float))
-    dt = dt[dt > 0]
-    if not dt.size:
+    """The rate of a sensor's time stamps (:func:`imukin.io.imu_csv.stamp_rate`), to the digits stamps are
+    printed with."""
+    from imukin.io.imu_csv import stamp_rate
+
+    rate = stamp_rate(t)
+    if rate is None:
         raise ImukinError("time stamps do not increase; check the time column")
-    intervals = np.maximum(1.0, np.round(dt / np.median(dt)))  # (N - 1,) samples per step
-    return float(f"{intervals.sum() / dt.sum():.6g}")  # stamps are printed with limited digits; so is their rate
+    return float(f"{rate:.6g}")
 
 
 def _to_grid(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:

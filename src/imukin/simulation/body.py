@@ -142,6 +142,13 @@ class SubjectParams:
         return np.asarray(dimensionless_speed, float) * np.sqrt(G * self.leg_length_m)
 
 
+def check_curve_harmonics(harmonics, name: str = "curve harmonics") -> int:
+    """``harmonics`` as an int, refused in one line (naming it ``name``) outside 1-:data:`MAX_DEV_HARMONICS`."""
+    if not 1 <= int(harmonics) <= MAX_DEV_HARMONICS:
+        raise ImukinError(f"{name} must be 1-{MAX_DEV_HARMONICS}, got {harmonics}")
+    return int(harmonics)
+
+
 def draw_subject(rng: np.random.Generator, activity: str = "walking",
                  harmonics: int = N_DEV_HARMONICS) -> SubjectParams:
     """Draw a random adult: sex, height, mass, segment lengths and gait style.
@@ -168,13 +175,12 @@ def draw_subject(rng: np.random.Generator, activity: str = "walking",
     prop = 1.0 + PROPORTION_SD * np.clip(rng.standard_normal(6), -2.5, 2.5)  # thigh shank foot ankle width depth
     width_sex = 1.04 if sex == "female" else 1.0  # relatively wider pelvis in women
     girth = np.sqrt(bmi / 23.5)
-    if not 1 <= int(harmonics) <= MAX_DEV_HARMONICS:
-        raise ImukinError(f"curve harmonics must be 1-{MAX_DEV_HARMONICS}, got {harmonics}")
-    n_coef = 1 + 2 * int(harmonics)
+    harmonics = check_curve_harmonics(harmonics)
+    n_coef = 1 + 2 * harmonics
     dev = np.zeros((N_CURVES, n_coef))
     dev[:, 0] = DEV_OFFSET_SD_DEG[activity] * np.clip(rng.standard_normal(N_CURVES), -2.5, 2.5)
     dev[CURVE_CHANNELS.index("hip_flexion"), 0] += dev[CURVE_CHANNELS.index("pelvis_tilt"), 0]
-    for k in range(1, int(harmonics) + 1):
+    for k in range(1, harmonics + 1):
         z = np.clip(rng.standard_normal((N_CURVES, 2)), -2.5, 2.5)
         dev[:, 2 * k - 1:2 * k + 1] = (DEV_HARMONIC_SD_DEG[activity] / k)[:, None] * z
     strike = 0.0

@@ -29,7 +29,7 @@ from imukin._version import __version__
 from imukin.conventions import ACTIVITIES, FS_RANGE, SEGMENTS, check_choice, subject_id
 from imukin.data import SubjectRecord
 from imukin.errors import ImukinError
-from imukin.simulation.body import MAX_DEV_HARMONICS, N_DEV_HARMONICS, draw_subject, sensor_sites
+from imukin.simulation.body import N_DEV_HARMONICS, check_curve_harmonics, draw_subject, sensor_sites
 from imukin.simulation.gait import SPEED_LIMITS_M_S, GaitConfig, Kinematics, generate_gait
 from imukin.simulation.imu import ideal_imu, interpolating_spline
 from imukin.simulation.sensor_errors import (
@@ -65,9 +65,7 @@ class CorpusConfig:
         check_choice("activity", self.activity, ACTIVITIES)
         # one type per field, so that a corpus asked for with 20 or 20.0 s is written, cached and hashed alike
         self.n_subjects, self.seed, self.first_subject = int(self.n_subjects), int(self.seed), int(self.first_subject)
-        self.curve_harmonics = int(self.curve_harmonics)
-        if not 1 <= self.curve_harmonics <= MAX_DEV_HARMONICS:
-            raise ImukinError(f"curve_harmonics must be 1-{MAX_DEV_HARMONICS}, got {self.curve_harmonics}")
+        self.curve_harmonics = check_curve_harmonics(self.curve_harmonics, "curve_harmonics")
         self.fs, self.duration_s = float(self.fs), float(self.duration_s)
         if self.n_subjects < 1:
             raise ImukinError(f"n_subjects must be at least 1 (imukin simulate --subjects), got {self.n_subjects}")
