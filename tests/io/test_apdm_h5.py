@@ -1,8 +1,9 @@
 """APDM Opal .h5 recordings: read with their labels and time stamps, loaded as any recording, bad files refused.
 
-The files are written here in APDM's layout (format version 5: /Sensors/<id>/Accelerometer, Gyroscope, Time in
-microseconds, Configuration attribute "Label 0") from the real Kuopio trial's signals, so the numbers can be
-checked against the same trial read from its Xsens exports."""
+The files are written here in APDM's layouts (format version 5: /Sensors/<id>/Accelerometer, Gyroscope, Time in
+microseconds, Configuration attribute "Label 0"; versions 2-4: root attributes CaseIdList and MonitorLabelList,
+/<case id>/Calibrated/Accelerometers and Gyroscopes, /<case id>/Time) from the real Kuopio trial's signals, so the
+numbers can be checked against the same trial read from its Xsens exports."""
 import contextlib
 import io
 import warnings
@@ -29,12 +30,13 @@ def kuopio(data_dir):
         return load_recording(data_dir / "real" / "kuopio", fs=100)
 
 
-def write_apdm(path, rec, early: dict | None = None, gyr_scale: float = 1.0, sternum: bool = True):
+def write_apdm(path, rec, early: dict | None = None, gyr_scale: float = 1.0, sternum: bool = True, version: int = 5):
     """An APDM file of ``rec``'s sensors (labels from LABELS; a sternum sensor with the pelvis's signals)."""
     sensors = {LABELS[seg]: (rec.acc[seg], rec.gyr[seg] * gyr_scale) for seg in LABELS}
     if sternum:
         sensors["Sternum"] = (rec.acc["pelvis"], rec.gyr["pelvis"])
-    return write_apdm_h5(path, sensors, rec.fs, early={LABELS[s]: k for s, k in (early or {}).items()}, t0_us=T0_US)
+    return write_apdm_h5(path, sensors, rec.fs, early={LABELS[s]: k for s, k in (early or {}).items()}, t0_us=T0_US,
+                         version=version)
 
 
 def test_every_sensor_is_read_with_its_label_stamps_and_units(kuopio, tmp_path):
@@ -75,6 +77,40 @@ def test_a_sensor_map_picks_sensors_by_label_or_device_id(kuopio, tmp_path):
         load_recording(path, sensors={"rthigh": "Right Thigh"})
 
 
+@pytest.mark.parametrize("version", [3, 4])
+def test_older_formats_are_read_as_the_current_one(kuopio, tmp_path, version):
+    """Format versions 2-4: the same sensors, labels, stamps and units as version 5, the case ids as device ids."""
+    new = read_apdm_h5(write_apdm(tmp_path / "new.h5", kuopio, early={"rthigh": 1}))
+    path = write_apdm(tmp_path / "old.h5", kuopio, early={"rthigh": 1}, version=version)
+    assert is_apdm_file(path)
+    old = read_apdm_h5(path)
+    assert [r.name for r in old] == [r.name for r in new]
+    assert [r.meta["device_id"] for r in old] == [f"SI-{1300 + i:06d}" for i in range(8)]
+    for a, b in zip(old, new):
+        assert np.array_equal(a.acc, b.acc) and np.array_equal(a.gyr, b.gyr) and np.array_equal(a.t, b.t)
+        assert a.t_start == b.t_start and a.fs == b.fs and a.units == b.units
+    rec = load_recording(path, sensors=None)
+    assert set(rec.segments) == set(LABELS) and rec.sensors["rshank"] == "Right Lower Leg (SI-001302)"
+    assert np.allclose(rec.gyr["rthigh"], kuopio.gyr["rthigh"], rtol=0, atol=1e-9)
+
+
+def test_format_2_lists_as_datasets_and_padded_case_ids(kuopio, tmp_path):
+    """Version 2 kept CaseIdList and MonitorLabelList as root datasets; ids may carry padding past the group's name."""
+    path = tmp_path / "v2.h5"
+    with h5py.File(path, "w") as f:
+        f.attrs["FileFormatVersion"] = 2
+        f["CaseIdList"] = np.array([b"SI-000646   ", b"SI-000647\x00\x00"], dtype="S12")
+        f["MonitorLabelList"] = np.array([b"Right Upper Leg", b"Right Lower Leg"])
+        for case, seg in (("SI-000646", "rthigh"), ("SI-000647", "rshank")):
+            g = f.create_group(case)
+            g["Calibrated/Accelerometers"], g["Calibrated/Gyroscopes"] = kuopio.acc[seg], kuopio.gyr[seg]
+            g["Time"] = (T0_US + 10000 * np.arange(kuopio.n_frames)).astype(np.uint64)
+    assert is_apdm_file(path)
+    rec = load_recording(path)
+    assert rec.segments == ("rthigh", "rshank") and rec.sensors["rthigh"] == "Right Upper Leg (SI-000646)"
+    assert np.allclose(rec.acc["rshank"], kuopio.acc["rshank"], rtol=0, atol=1e-9)
+
+
 def test_units_the_data_contradict_are_refused(kuopio, tmp_path):
     path = write_apdm(tmp_path / "deg.h5", kuopio, gyr_scale=180 / np.pi)  # a gyroscope written in deg/s
     with pytest.raises(ImukinError, match="declares the gyroscope in rad/s"):
@@ -82,10 +118,11 @@ def test_units_the_data_contradict_are_refused(kuopio, tmp_path):
     assert read_apdm_h5(path, gyr_units="deg/s")[0].units["gyr"] == "deg/s (given)"
 
 
-def test_older_formats_and_other_h5_files_get_one_clear_line(tmp_path):
+def test_unreadable_apdm_and_other_h5_files_get_one_clear_line(tmp_path):
     old = tmp_path / "old.h5"
-    with h5py.File(old, "w") as f:
+    with h5py.File(old, "w") as f:  # a sensor with no gyroscope: nothing to read
         f.attrs["FileFormatVersion"] = 3
+        f.attrs["CaseIdList"] = np.array([b"SI-000646"])
         f["/SI-000646/Calibrated/Accelerometers"] = np.zeros((10, 3))
     with pytest.raises(ImukinError, match="APDM file of format version 3.*export it again"):
         load_recording(old)
@@ -105,7 +142,7 @@ def test_older_formats_and_other_h5_files_get_one_clear_line(tmp_path):
         load_recording(named)
 
 
-def test_predict_cli_refuses_an_old_apdm_file_in_one_line(tmp_path):
+def test_predict_cli_refuses_an_apdm_file_with_no_sensor_in_one_line(tmp_path):
     old = tmp_path / "old.h5"
     with h5py.File(old, "w") as f:
         f.attrs["FileFormatVersion"] = 4

@@ -172,23 +172,34 @@ def write_dot_csv(path, acc: np.ndarray, gyr_dps: np.ndarray, fs: float, t: np.n
         f.write("\n".join(lines) + "\n")
 
 
-def write_apdm_h5(path, sensors: dict, fs: float, early: dict | None = None, t0_us: int = 1_678_974_670_000_000):
-    """Write signals as an APDM Opal ``.h5`` (format version 5: /Sensors/<id>/Accelerometer m/s^2, Gyroscope
-    rad/s, Time in microseconds, Configuration attribute "Label 0"). ``sensors``: label -> (acc, gyr), (N, 3)
-    each, device ids 1300, 1301, ... in that order; ``early``: label -> samples that sensor recorded before the
-    others on the shared clock (copies of its first sample)."""
+def write_apdm_h5(path, sensors: dict, fs: float, early: dict | None = None, t0_us: int = 1_678_974_670_000_000,
+                  version: int = 5):
+    """Write signals as an APDM Opal ``.h5``. Format version 5: /Sensors/<id>/Accelerometer m/s^2, Gyroscope
+    rad/s, Time in microseconds, Configuration attribute "Label 0"; versions 2-4: root attributes CaseIdList and
+    MonitorLabelList (fixed-width, NUL-padded strings), /<case id>/Calibrated/Accelerometers and Gyroscopes,
+    /<case id>/Time, a SampleRate attribute. ``sensors``: label -> (acc, gyr), (N, 3) each, device ids 1300,
+    1301, ... (``SI-001300`` ... before version 5) in that order; ``early``: label -> samples that sensor recorded
+    before the others on the shared clock (copies of its first sample)."""
     import h5py
 
     early = early or {}
     step_us = int(round(1e6 / fs))
     with h5py.File(path, "w") as f:
-        f.attrs["FileFormatVersion"] = 5
+        f.attrs["FileFormatVersion"] = version
+        if version < 5:
+            f.attrs["CaseIdList"] = np.array([f"SI-{1300 + i:06d}" for i in range(len(sensors))], dtype="S16")
+            f.attrs["MonitorLabelList"] = np.array(list(sensors), dtype="S32")
         for i, (label, (acc, gyr)) in enumerate(sensors.items()):
             k = early.get(label, 0)
+            acc, gyr = np.vstack([acc[:1]] * k + [acc]), np.vstack([gyr[:1]] * k + [gyr])
+            stamps = (t0_us + step_us * np.arange(-k, len(acc) - k)).astype(np.uint64)
+            if version < 5:
+                g = f.create_group(f"SI-{1300 + i:06d}")
+                g.attrs["SampleRate"] = np.uint16(round(fs))
+                g["Calibrated/Accelerometers"], g["Calibrated/Gyroscopes"], g["Time"] = acc, gyr, stamps
+                continue
             g = f.create_group(f"Sensors/{1300 + i}")
-            g["Accelerometer"] = np.vstack([acc[:1]] * k + [acc])
-            g["Gyroscope"] = np.vstack([gyr[:1]] * k + [gyr])
-            g["Time"] = (t0_us + step_us * np.arange(-k, len(acc))).astype(np.uint64)
+            g["Accelerometer"], g["Gyroscope"], g["Time"] = acc, gyr, stamps
             g.create_group("Configuration").attrs["Label 0"] = np.bytes_(label)
     return path
 

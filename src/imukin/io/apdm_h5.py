@@ -1,6 +1,6 @@
 """APDM Opal recordings: the ``.h5`` files of Mobility Lab and Moveo Explorer.
 
-Layout read (APDM's HDF5 file format, version 5 and later)::
+Layouts read. APDM's HDF5 file format, version 5 and later::
 
     /Sensors/<device id>/Accelerometer   (N, 3) m/s^2, sensor frame
     /Sensors/<device id>/Gyroscope       (N, 3) rad/s, sensor frame
@@ -8,13 +8,21 @@ Layout read (APDM's HDF5 file format, version 5 and later)::
     /Sensors/<device id>/Configuration   attribute "Label 0": where the sensor was worn ("Right Foot",
                                          "Left Lower Leg", "Lumbar", ...)
 
+and versions 2-4 (Mobility Lab before 2.0, Motion Studio)::
+
+    /                                    attributes FileFormatVersion, CaseIdList (the device ids) and
+                                         MonitorLabelList (their labels, in the same order)
+    /<case id>/Calibrated/Accelerometers (N, 3) m/s^2, sensor frame
+    /<case id>/Calibrated/Gyroscopes     (N, 3) rad/s, sensor frame
+    /<case id>/Time                      (N,) microseconds since 1970
+
 Every sensor of the file becomes one :class:`imukin.io.imu_csv.ImuRecording` named by its label
 (the device id where it has none), with its time stamps; the loader
 (:func:`imukin.io.recording.load_recording`) maps labels to segments
 (:func:`imukin.io.recording.segment_from_name`: ``Lumbar`` is the pelvis, ``Upper Leg`` the thigh,
-``Lower Leg`` the shank) and aligns the sensors on their shared clock. Older files (format
-versions 2-4: ``/<case id>/Calibrated/Accelerometers`` ...) are refused with a line saying how to
-export them again. The format fixes the units; data that contradict them (an accelerometer whose
+``Lower Leg`` the shank) and aligns the sensors on their shared clock. Files of format version 1, or
+whose layout is neither of these, are refused with a line saying how to export them again. The
+format fixes the units; data that contradict them (an accelerometer whose
 magnitude looks like g, a gyroscope reaching hundreds) are refused, as a header that says otherwise
 is (:func:`imukin.io.units.convert_units`).
 
@@ -38,6 +46,7 @@ LABEL_ATTR = "Label 0"  # attribute of a device's Configuration group: where it 
 TIME_SCALE_S = 1e-6  # s per unit of the Time datasets (microseconds)
 DECLARED_UNITS = (("m/s^2", "header"), ("rad/s", "header"))  # accelerometer, gyroscope: fixed by the format
 _OLD_FORMAT_ATTRS = ("FileFormatVersion", "File_Format_Version", "CaseIdList", "MonitorLabelList")
+OLD_ACC, OLD_GYR = "Calibrated/Accelerometers", "Calibrated/Gyroscopes"  # per case id (format versions 2-4)
 
 
 def _text(value) -> str:
@@ -57,13 +66,32 @@ def _devices(f) -> list[str]:
     return [k for k in group.keys() if "Accelerometer" in group[k] and "Gyroscope" in group[k]]
 
 
+def _text_list(f, name: str) -> list[str]:
+    """A list of strings stored as a root attribute or a root dataset (versions 2-4 keep them either way)."""
+    raw = f.attrs[name] if name in f.attrs else f[name][()] if name in f else []
+    return [_text(v) for v in np.atleast_1d(raw)]
+
+
+def _old_devices(f) -> list[tuple[str, str, str]]:
+    """(case id, group name, label) of the sensors of a format 2-4 file that hold both signals, in its order.
+    Case ids may come padded (NUL, blanks, a longer fixed width): the group is the one the id starts with."""
+    ids = _text_list(f, "CaseIdList")
+    labels = _text_list(f, "MonitorLabelList")
+    out = []
+    for i, case in enumerate(ids):
+        group = case if case in f else next((k for k in f.keys() if k and case.startswith(k)), None)
+        if group is not None and OLD_ACC in f[group] and OLD_GYR in f[group]:
+            out.append((case, group, labels[i] if i < len(labels) else ""))
+    return out
+
+
 def is_apdm_file(path: str | os.PathLike) -> bool:
     """Whether ``path`` is an APDM ``.h5`` recording, of any format version (a cheap look at its layout)."""
     import h5py
 
     try:
         with h5py.File(path, "r") as f:
-            return bool(_devices(f)) or any(a in f.attrs for a in _OLD_FORMAT_ATTRS)
+            return bool(_devices(f)) or any(a in f.attrs for a in _OLD_FORMAT_ATTRS) or "CaseIdList" in f
     except OSError:
         return False
 
@@ -88,8 +116,8 @@ def read_apdm_h5(path: str | os.PathLike, acc_units: str = "auto", gyr_units: st
     Raises
     ------
     ImukinError
-        Not an HDF5 file, an APDM file of a format before version 5, no sensor with an accelerometer and a
-        gyroscope, signals that are not (N, 3) with one time stamp per sample.
+        Not an HDF5 file, no sensor with an accelerometer and a gyroscope in either layout (an APDM file of
+        format version 1 has none), signals that are not (N, 3) with one time stamp per sample.
     """
     import h5py
 
@@ -101,34 +129,54 @@ def read_apdm_h5(path: str | os.PathLike, acc_units: str = "auto", gyr_units: st
     out = []
     with f:
         devices = _devices(f)
-        if not devices:
-            version = next((_text(f.attrs[a]) for a in _OLD_FORMAT_ATTRS[:2] if a in f.attrs), "")
-            if version or any(a in f.attrs for a in _OLD_FORMAT_ATTRS):
-                raise ImukinError(f"{path.name} is an APDM file of format version {version or 'before 5'}, which "
-                                  "imukin does not read; export it again from Mobility Lab or Moveo Explorer as an "
-                                  ".h5 of the current format, or as CSV")
-            raise ImukinError(f"{path.name} holds no /{SENSORS_GROUP}/<device>/Accelerometer and Gyroscope; it is "
-                              "not an APDM recording")
-        for dev in devices:
-            g = f[SENSORS_GROUP][dev]
-            conf = g.get("Configuration")
-            label = _text(conf.attrs[LABEL_ATTR]) if conf is not None and LABEL_ATTR in conf.attrs else ""
-            name = label or dev
-            acc, gyr = np.asarray(g["Accelerometer"][()], float), np.asarray(g["Gyroscope"][()], float)
-            if acc.ndim != 2 or acc.shape[1] != 3 or acc.shape != gyr.shape:
-                raise ImukinError(f"{path.name}: sensor {name!r} has accelerometer {acc.shape} and gyroscope "
-                                  f"{gyr.shape}; expected two (N, 3) arrays")
-            if "Time" not in g or len(g["Time"]) != len(acc):
-                raise ImukinError(f"{path.name}: sensor {name!r} has no Time dataset of {len(acc)} stamps; export "
-                                  "the recording again with its time stamps")
-            stamps = np.asarray(g["Time"][()], np.int64)  # us since 1970: exact as integers
-            t = (stamps - stamps[0]).astype(float) * TIME_SCALE_S  # (N,) s
-            acc, gyr, units = convert_units(acc, gyr, list(DECLARED_UNITS), acc_units, gyr_units,
-                                            f"{path.name}: {name}")
-            out.append(ImuRecording(name=name, acc=acc, gyr=gyr, fs=stamp_rate(t),
-                                    t=t, t_start=float(stamps[0]) * TIME_SCALE_S, source=str(path), preset="apdm",
-                                    units=units, meta={"device_id": str(dev), "label": label}))
+        if devices:
+            sensors = [(dev, f[SENSORS_GROUP][dev], "Accelerometer", "Gyroscope") for dev in devices]
+            labels = [_label(f[SENSORS_GROUP][dev]) for dev in devices]
+        else:
+            old = _old_devices(f)
+            if not old:
+                _refuse(f, path)
+            sensors = [(case, f[group], OLD_ACC, OLD_GYR) for case, group, _ in old]
+            labels = [label for *_, label in old]
+        for (dev, g, acc_key, gyr_key), label in zip(sensors, labels):
+            out.append(_read_sensor(g, acc_key, gyr_key, str(dev), label, path, acc_units, gyr_units))
     return out
+
+
+def _label(g) -> str:
+    """A version-5 device's "Label 0" ('' where it has none)."""
+    conf = g.get("Configuration")
+    return _text(conf.attrs[LABEL_ATTR]) if conf is not None and LABEL_ATTR in conf.attrs else ""
+
+
+def _refuse(f, path: Path) -> None:
+    """Raise the one line for an HDF5 file with no sensor imukin can read."""
+    version = next((_text(f.attrs[a]) for a in _OLD_FORMAT_ATTRS[:2] if a in f.attrs), "")
+    if version or any(a in f.attrs for a in _OLD_FORMAT_ATTRS):
+        raise ImukinError(f"{path.name} is an APDM file of format version {version or 'unknown'} with no sensor "
+                          f"holding /<case id>/{OLD_ACC} and {OLD_GYR.split('/')[1]}, which imukin does not read; "
+                          "export it again from Mobility Lab or Moveo Explorer as an .h5 of the current format, "
+                          "or as CSV")
+    raise ImukinError(f"{path.name} holds no /{SENSORS_GROUP}/<device>/Accelerometer and Gyroscope; it is "
+                      "not an APDM recording")
+
+
+def _read_sensor(g, acc_key: str, gyr_key: str, dev: str, label: str, path: Path, acc_units: str,
+                 gyr_units: str) -> ImuRecording:
+    """One sensor's group (either layout) as an ImuRecording in m/s^2 and rad/s, with its stamps."""
+    name = label or dev
+    acc, gyr = np.asarray(g[acc_key][()], float), np.asarray(g[gyr_key][()], float)
+    if acc.ndim != 2 or acc.shape[1] != 3 or acc.shape != gyr.shape:
+        raise ImukinError(f"{path.name}: sensor {name!r} has accelerometer {acc.shape} and gyroscope "
+                          f"{gyr.shape}; expected two (N, 3) arrays")
+    if "Time" not in g or len(g["Time"]) != len(acc):
+        raise ImukinError(f"{path.name}: sensor {name!r} has no Time dataset of {len(acc)} stamps; export "
+                          "the recording again with its time stamps")
+    stamps = np.asarray(g["Time"][()], np.int64)  # us since 1970: exact as integers
+    t = (stamps - stamps[0]).astype(float) * TIME_SCALE_S  # (N,) s
+    acc, gyr, units = convert_units(acc, gyr, list(DECLARED_UNITS), acc_units, gyr_units, f"{path.name}: {name}")
+    return ImuRecording(name=name, acc=acc, gyr=gyr, fs=stamp_rate(t), t=t, t_start=float(stamps[0]) * TIME_SCALE_S,
+                        source=str(path), preset="apdm", units=units, meta={"device_id": dev, "label": label})
 
 
 __all__ = ["is_apdm_file", "read_apdm_h5"]
