@@ -28,7 +28,26 @@ def test_simulate_bad_arguments(tmp_path, capsys):
     assert_one_line_error(*run(capsys, "simulate", "--speed-range", "0.1", "0.5", "--out", out), "--speed-range",
                           "0.2-2.6")
     assert_one_line_error(*run(capsys, "simulate", "--speed-range", "1.2", "0.8", "--out", out), "LO <= HI")
+    assert_one_line_error(*run(capsys, "simulate", "--placement", "foot", "--out", out), "TYPE=SITE", "'foot'")
+    assert_one_line_error(*run(capsys, "simulate", "--placement", "foot=toe", "--out", out), "foot sensor site",
+                          "heel")
+    assert_one_line_error(*run(capsys, "simulate", "--placement", "arm=lateral", "--out", out), "'arm'", "pelvis")
+    assert_one_line_error(*run(capsys, "simulate", "--placement", "foot=heel", "--markers", tmp_path / "w.c3d",
+                               "--out", out), "--placement", "synthetic")
     assert not list(tmp_path.iterdir())
+
+
+def test_simulate_places_the_sensors(tmp_path, capsys):
+    """``--placement`` with hyphens for blanks: written on the corpus, only the moved sensors' signals differ."""
+    from imukin.io.job_h5 import file_attrs, read_dataset
+
+    base = ("simulate", "--subjects", "1", "--seed", "3", "--fs", "100", "--duration-s", "3", "--workers", "1",
+            "--quiet")
+    assert main([*base, "--out", str(tmp_path / "usual.h5")]) == 0
+    assert main([*base, "--placement", "shank=distal-lateral", "--out", str(tmp_path / "moved.h5")]) == 0
+    assert file_attrs(tmp_path / "moved.h5")["placement"] == "shank=distal lateral"
+    a, b = read_dataset(tmp_path / "usual.h5")[0], read_dataset(tmp_path / "moved.h5")[0]
+    assert np.array_equal(a.acc["rthigh"], b.acc["rthigh"]) and not np.allclose(a.acc["rshank"], b.acc["rshank"])
 
 
 def test_train_and_evaluate_bad_input(tmp_path, capsys):

@@ -39,6 +39,10 @@ def _add_simulate(sub) -> None:
     p.add_argument("--speed-range", nargs=2, type=positive_float, metavar=("LO", "HI"),
                    help="walking or running speeds in m/s to draw from (default: walking 0.6-2.0, running 2.0-5.0; "
                         "slow, clinical walking: 0.3 0.6)")
+    p.add_argument("--placement", nargs="+", metavar="TYPE=SITE",
+                   help="sensors at other sites of their segments, e.g. foot=heel thigh=anterior "
+                        "(pelvis: sacrum, iliac-crest; thigh: lateral, anterior, distal-lateral; shank: lateral, "
+                        "anteromedial, distal-lateral; foot: instep, heel, lateral; default the first of each)")
     p.add_argument("--ideal-sensors", action="store_true", help="no sensor errors (noise, bias, mounting, tissue)")
     p.add_argument("--markers", nargs="+", type=Path,
                    help="marker files (.c3d or .trc) instead of the synthetic corpus")
@@ -66,6 +70,9 @@ def cmd_simulate(args) -> int:
     from imukin.io.paths import check_output_file
 
     check_output_file(args.out)
+    if args.placement and (args.markers or args.amass or args.bvh or args.opensim_mot or args.mix):
+        raise ImukinError("--placement moves the sensors of the synthetic corpus; drop it, or drop the motion, "
+                          "marker or dataset files")
     if any(getattr(args, k, None) is not None for k in ("amass", "bvh", "opensim_mot", "mix", "body_model", "bvh_map",
                                                         "height_m")):
         return _simulate_motion(args)
@@ -85,11 +92,23 @@ def cmd_simulate(args) -> int:
     cfg = CorpusConfig(activity=args.activity, n_subjects=args.subjects, seed=args.seed, fs=args.fs,
                        duration_s=args.duration_s, first_subject=args.first_subject,
                        speed_range_m_s=tuple(args.speed_range) if args.speed_range else None,
+                       placement=_placement(args.placement),
                        errors=SensorErrorConfig.ideal() if args.ideal_sensors else SensorErrorConfig())
     subjects = simulate_corpus(cfg, workers=args.workers, progress=not getattr(args, "quiet", False))
     path = write_dataset(args.out, subjects, attrs=corpus_attrs(cfg))
     print(f"wrote {cfg.n_subjects} {cfg.activity} subjects x {cfg.duration_s:g} s at {cfg.fs:g} Hz to {path}")
     return 0
+
+
+def _placement(items: list[str] | None) -> dict[str, str] | None:
+    """``--placement foot=heel thigh=distal-lateral`` -> {"foot": "heel", "thigh": "distal lateral"} (checked by
+    :class:`~imukin.simulation.corpus.CorpusConfig`)."""
+    if not items:
+        return None
+    bad = [item for item in items if item.count("=") != 1]
+    if bad:
+        raise ImukinError(f"--placement takes TYPE=SITE pairs such as foot=heel, got {bad[0]!r}")
+    return dict((k.strip(), v.strip().replace("-", " ").replace("_", " ")) for k, v in (i.split("=") for i in items))
 
 
 def _simulate_motion(args) -> int:

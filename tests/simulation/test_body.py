@@ -4,7 +4,15 @@ import pytest
 
 from imukin.conventions import SEGMENTS
 from imukin.errors import ImukinError
-from imukin.simulation.body import CURVE_CHANNELS, N_CURVES, SubjectParams, draw_subject, foot_sole, sensor_sites
+from imukin.simulation.body import (
+    CURVE_CHANNELS,
+    N_CURVES,
+    SENSOR_SITES,
+    SubjectParams,
+    draw_subject,
+    foot_sole,
+    sensor_sites,
+)
 
 
 @pytest.fixture(scope="module")
@@ -70,10 +78,37 @@ def test_sensor_sites_are_anatomical_and_mirrored():
     assert sites["rfoot"][0] > 0.02  # instep, in front of the ankle
     for seg in ("thigh", "shank", "foot"):
         np.testing.assert_allclose(sites["l" + seg], sites["r" + seg] * np.array([1.0, 1.0, -1.0]))
-    medial = sensor_sites(p, shank_site="anteromedial")["rshank"]
+    medial = sensor_sites(p, {"shank": "anteromedial"})["rshank"]
     assert medial[0] > 0.0 and medial[2] < 0.0  # front, medial (z to the right, right leg)
-    with pytest.raises(ImukinError):
-        sensor_sites(p, shank_site="posterior")
+    with pytest.raises(ImukinError, match="shank sensor site"):
+        sensor_sites(p, {"shank": "posterior"})
+    with pytest.raises(ImukinError, match="segment type 'arm'"):
+        sensor_sites(p, {"arm": "lateral"})
+
+
+def test_every_named_site_lies_on_the_skin_of_its_segment():
+    """Each site of SENSOR_SITES, on a default person: on the surface a segment's radius away from its long axis
+    (thigh, shank), at the height its name says, mirrored to the left; the foot's behind or in front of the ankle;
+    the pelvis's at the back or the right side."""
+    p = SubjectParams()
+    for typ, names in SENSOR_SITES.items():
+        for name in names:
+            sites = sensor_sites(p, {typ: name})
+            others = sensor_sites(p)
+            assert all(np.array_equal(sites[s], others[s]) for s in SEGMENTS if typ not in s), (typ, name)
+            if typ in ("thigh", "shank"):
+                r = p.thigh_radius_m if typ == "thigh" else p.shank_radius_m
+                off_axis = np.hypot(sites["r" + typ][0], sites["r" + typ][2])
+                assert 0.5 * r <= off_axis <= 1.01 * r, (typ, name)
+                np.testing.assert_allclose(sites["l" + typ], sites["r" + typ] * [1.0, 1.0, -1.0])
+    L = p.thigh_length_m
+    assert sensor_sites(p, {"thigh": "distal lateral"})["rthigh"][1] < -0.7 * L < sensor_sites(p)["rthigh"][1]
+    assert sensor_sites(p, {"thigh": "anterior"})["rthigh"][0] > 0.05
+    assert sensor_sites(p, {"shank": "distal lateral"})["rshank"][1] < -0.6 * p.shank_length_m
+    heel, side = sensor_sites(p, {"foot": "heel"})["rfoot"], sensor_sites(p, {"foot": "lateral"})["rfoot"]
+    assert heel[0] < -0.21 * p.foot_length_m and side[2] > 0.03 and sensor_sites(p)["rfoot"][0] > 0
+    crest = sensor_sites(p, {"pelvis": "iliac crest"})["pelvis"]
+    assert crest[2] > 0.5 * p.pelvis_width_m and crest[1] > sensor_sites(p)["pelvis"][1]
 
 
 def test_foot_sole_rests_on_the_ground_at_neutral():

@@ -137,3 +137,22 @@ def test_more_curve_harmonics_are_a_corpus_of_their_own():
     assert np.abs(a.angle["rknee"] - b.angle["rknee"]).max() > 0.1  # another person
     with pytest.raises(ImukinError, match="curve_harmonics must be 1-6"):
         CorpusConfig(**{**CFG, "curve_harmonics": 0})
+
+
+def test_a_placement_moves_only_its_sensors():
+    """Sensors at other sites (``placement``): the same person and motion, the same signals for the segments left
+    at their default sites, other signals for the moved ones; written on the corpus, the default left out."""
+    one = {**CFG, "n_subjects": 1}
+    heel = CorpusConfig(**one, placement={"foot": "heel", "thigh": "lateral"})
+    assert heel.placement == {"foot": "heel"}  # default sites are dropped: one cache per real placement
+    assert CorpusConfig(**one, placement={"thigh": "lateral"}).placement is None
+    assert corpus_attrs(heel)["placement"] == "foot=heel" and "placement" not in corpus_attrs(CorpusConfig(**one))
+    assert not is_current_corpus(corpus_attrs(CorpusConfig(**one)), heel)
+    a, b = simulate_subject(heel, 0), simulate_subject(CorpusConfig(**one), 0)
+    assert np.array_equal(a.angle["rankle"], b.angle["rankle"])
+    for seg in ("pelvis", "rthigh", "rshank"):
+        assert np.array_equal(a.acc[seg], b.acc[seg]) and np.array_equal(a.gyr[seg], b.gyr[seg])
+    # the heel sits about 0.1 m behind the instep: the foot's acceleration differs by the lever arm's terms
+    assert np.sqrt(np.mean((a.acc["rfoot"] - b.acc["rfoot"]) ** 2)) > 1.0
+    with pytest.raises(ImukinError, match="foot sensor site"):
+        CorpusConfig(**one, placement={"foot": "toe"})

@@ -235,46 +235,81 @@ def foot_sole(params: SubjectParams) -> tuple[np.ndarray, np.ndarray]:
     return centres, np.array([r_h, r_h, r_f, r_f])
 
 
-def sensor_sites(params: SubjectParams, shank_site: str = "lateral") -> dict[str, np.ndarray]:
+#: Where a sensor may sit on each segment type (:func:`sensor_sites`), the default first: the sites of
+#: straps, clips and shoe mounts in gait studies. Pelvis: over the sacrum (a belt's back) or on the right
+#: iliac crest (a belt clip at the side); thigh: lateral mid-thigh, the front of the mid-thigh, or lateral
+#: just above the knee; shank: lateral at the upper third (where marker clusters and most commercial straps
+#: go), the flat antero-medial face of the tibia at the upper third, or lateral at the lower third above the
+#: ankle; foot: the dorsum over the instep (the laces), the back of the heel (a heel clip) or the lateral
+#: mid-foot (the shoe's side).
+SENSOR_SITES = {
+    "pelvis": ("sacrum", "iliac crest"),
+    "thigh": ("lateral", "anterior", "distal lateral"),
+    "shank": ("lateral", "anteromedial", "distal lateral"),
+    "foot": ("instep", "heel", "lateral"),
+}
+
+
+def check_placement(placement) -> dict[str, str]:
+    """``placement`` (segment type -> site name of :data:`SENSOR_SITES`, or None) as a full dict, the default
+    site for every type it leaves out; an unknown type or site is refused in one line."""
+    placement = dict(placement or {})
+    for typ, site in placement.items():
+        if typ not in SENSOR_SITES:
+            raise ImukinError(f"sensor placement names segment type {typ!r}; use {', '.join(SENSOR_SITES)}")
+        check_choice(f"{typ} sensor site", site, SENSOR_SITES[typ])
+    return {typ: placement.get(typ, sites[0]) for typ, sites in SENSOR_SITES.items()}
+
+
+def sensor_sites(params: SubjectParams, placement: dict | None = None) -> dict[str, np.ndarray]:
     """Where each of the seven sensors sits on its segment, in the segment frame (m).
 
     Parameters
     ----------
     params : SubjectParams
-    shank_site : {"lateral", "anteromedial"}
-        ``"lateral"``: lateral shank at the upper third (where marker clusters and most
-        commercial straps go); ``"anteromedial"``: the flat antero-medial face of the
-        tibia at the upper third.
+    placement : dict of str -> str, optional
+        Segment type (``pelvis``, ``thigh``, ``shank``, ``foot``) -> one of its sites in
+        :data:`SENSOR_SITES`; types left out (and ``None``) take the first, default site.
 
     Returns
     -------
     dict of str -> ndarray, shape (3,)
-        Keys :data:`imukin.conventions.SEGMENTS`. Pelvis: skin over the sacrum between the
-        posterior superior iliac spines; thigh: lateral mid-thigh; shank: see
-        ``shank_site``; foot: dorsum of the foot over the instep. Frames as in
-        :mod:`imukin.conventions` (origin at the segment's proximal joint centre; for the
-        pelvis the midpoint of the hip joint centres); left sites are the right ones with
-        z negated.
+        Keys :data:`imukin.conventions.SEGMENTS`. Frames as in :mod:`imukin.conventions`
+        (origin at the segment's proximal joint centre; for the pelvis the midpoint of the
+        hip joint centres); left sites are the right ones with z negated (the pelvis's
+        iliac crest is the right one).
+
+    Examples
+    --------
+    >>> p = SubjectParams()
+    >>> heel, instep = sensor_sites(p, {"foot": "heel"})["rfoot"], sensor_sites(p)["rfoot"]
+    >>> bool(heel[0] < 0 < instep[0])  # behind and in front of the ankle
+    True
     """
-    check_choice("shank site", shank_site, ("lateral", "anteromedial"))
+    where = check_placement(placement)
     p = params
     # Bell et al. (1982): hip centres 14 % posterior, 30 % inferior and 36 % lateral of the
     # inter-ASIS width from the ASIS midpoint, so the ASIS width is pelvis_width / 0.72.
     asis_w = p.pelvis_width_m / 0.72
-    sacrum = np.array([-(p.pelvis_depth_m - 0.14 * asis_w) - 0.01, 0.30 * asis_w - 0.02, 0.0])
-    thigh = np.array([0.0, -0.5 * p.thigh_length_m, p.thigh_radius_m])
-    if shank_site == "lateral":
-        shank = np.array([0.0, -p.shank_length_m / 3.0, p.shank_radius_m])
-    else:
-        shank = np.array([0.7 * p.shank_radius_m, -p.shank_length_m / 3.0, -0.5 * p.shank_radius_m])
-    foot = np.array([0.22 * p.foot_length_m, 0.2 * p.ankle_height_m, 0.0])
-    right = {"pelvis": sacrum, "thigh": thigh, "shank": shank, "foot": foot}
+    pelvis = {"sacrum": [-(p.pelvis_depth_m - 0.14 * asis_w) - 0.01, 0.30 * asis_w - 0.02, 0.0],
+              # the iliac tubercle: about 5 cm behind and above the ASIS, on the skin at its side
+              "iliac crest": [0.14 * asis_w - 0.05, 0.30 * asis_w + 0.05, 0.5 * asis_w + 0.01]}
+    lt, rt, ls, rs = p.thigh_length_m, p.thigh_radius_m, p.shank_length_m, p.shank_radius_m
+    thigh = {"lateral": [0.0, -0.5 * lt, rt], "anterior": [rt, -0.5 * lt, 0.0],
+             "distal lateral": [0.0, -0.8 * lt, 0.8 * rt]}  # the thigh narrows above the knee
+    shank = {"lateral": [0.0, -ls / 3.0, rs], "anteromedial": [0.7 * rs, -ls / 3.0, -0.5 * rs],
+             "distal lateral": [0.0, -0.7 * ls, 0.6 * rs]}  # above the ankle, where the shank is thin
+    lf, ha = p.foot_length_m, p.ankle_height_m
+    foot = {"instep": [0.22 * lf, 0.2 * ha, 0.0],
+            "heel": [-0.21 * lf - 0.015, -0.5 * ha, 0.0],  # the heel is 21 % of the foot behind the ankle
+            "lateral": [0.15 * lf, -0.5 * ha, 0.045]}
+    right = {"thigh": thigh[where["thigh"]], "shank": shank[where["shank"]], "foot": foot[where["foot"]]}
     out = {}
     for seg in SEGMENTS:
         if seg == "pelvis":
-            out[seg] = sacrum.copy()
+            out[seg] = np.array(pelvis[where["pelvis"]], float)
         else:
-            site = right[seg[1:]].copy()
+            site = np.array(right[seg[1:]], float)
             if seg[0] == "l":
                 site[2] = -site[2]
             out[seg] = site

@@ -29,7 +29,13 @@ from imukin._version import __version__
 from imukin.conventions import ACTIVITIES, FS_RANGE, SEGMENTS, check_choice, subject_id
 from imukin.data import SubjectRecord
 from imukin.errors import ImukinError
-from imukin.simulation.body import N_DEV_HARMONICS, check_curve_harmonics, draw_subject, sensor_sites
+from imukin.simulation.body import (
+    N_DEV_HARMONICS,
+    check_curve_harmonics,
+    check_placement,
+    draw_subject,
+    sensor_sites,
+)
 from imukin.simulation.gait import SPEED_LIMITS_M_S, GaitConfig, Kinematics, generate_gait
 from imukin.simulation.imu import ideal_imu, interpolating_spline
 from imukin.simulation.sensor_errors import (
@@ -59,6 +65,7 @@ class CorpusConfig:
     first_subject: int = 0  # index of the first subject (ids continue from here)
     speed_range_m_s: tuple[float, float] | None = None  # None: the activity's range (simulation.gait.SPEED_RANGE_M_S)
     curve_harmonics: int = N_DEV_HARMONICS  # harmonics in which people's joint curves differ (simulation.body)
+    placement: dict | None = None  # segment type -> sensor site (simulation.body.SENSOR_SITES); None: the defaults
     errors: SensorErrorConfig = field(default_factory=SensorErrorConfig)  # full default error model
 
     def __post_init__(self):
@@ -66,6 +73,9 @@ class CorpusConfig:
         # one type per field, so that a corpus asked for with 20 or 20.0 s is written, cached and hashed alike
         self.n_subjects, self.seed, self.first_subject = int(self.n_subjects), int(self.seed), int(self.first_subject)
         self.curve_harmonics = check_curve_harmonics(self.curve_harmonics, "curve_harmonics")
+        if self.placement is not None:  # only the sites that differ from the defaults are kept
+            default = check_placement(None)
+            self.placement = {k: v for k, v in check_placement(self.placement).items() if v != default[k]} or None
         self.fs, self.duration_s = float(self.fs), float(self.duration_s)
         if self.n_subjects < 1:
             raise ImukinError(f"n_subjects must be at least 1 (imukin simulate --subjects), got {self.n_subjects}")
@@ -112,7 +122,7 @@ def _resample(t: np.ndarray, x: np.ndarray, t_out: np.ndarray) -> np.ndarray:
 
 
 def record_from_kinematics(kin: Kinematics, subject_id: str, fs: float, errors: SensorErrorConfig,
-                           rng: np.random.Generator) -> SubjectRecord:
+                           rng: np.random.Generator, placement: dict | None = None) -> SubjectRecord:
     """Simulate the seven IMUs of one subject from its gait kinematics.
 
     Parameters
@@ -127,6 +137,8 @@ def record_from_kinematics(kin: Kinematics, subject_id: str, fs: float, errors: 
         Sensor error model (``SensorErrorConfig.ideal()`` for perfect sensors).
     rng : numpy.random.Generator
         Stream for the per-sensor error draws.
+    placement : dict, optional
+        Segment type -> sensor site (:func:`imukin.simulation.body.sensor_sites`); default the usual sites.
 
     Returns
     -------
@@ -135,7 +147,7 @@ def record_from_kinematics(kin: Kinematics, subject_id: str, fs: float, errors: 
     t = kin.t
     n_out = int(np.floor((t[-1] - t[0]) * fs + 1e-9)) + 1
     t_out = t[0] + np.arange(n_out) / fs
-    sites = sensor_sites(kin.subject)
+    sites = sensor_sites(kin.subject, placement)
     rec = SubjectRecord(subject_id=subject_id, fs=fs)
     # every segment's acceleration from one quintic spline solve (the factorisation is shared, see
     # interpolating_spline): (N, S, 3) lab
@@ -165,7 +177,7 @@ def simulate_subject(cfg: CorpusConfig, index: int) -> SubjectRecord:
     kin = generate_gait(params, GaitConfig(activity=cfg.activity, duration_s=cfg.duration_s,
                                            fs_internal=internal_rate(cfg.fs),
                                            speed_range_m_s=cfg.speed_range_m_s), rng)
-    rec = record_from_kinematics(kin, subject_id(index), cfg.fs, cfg.errors, rng)
+    rec = record_from_kinematics(kin, subject_id(index), cfg.fs, cfg.errors, rng, cfg.placement)
     rec.attrs.update(source="synthetic", generator=GENERATOR, activity=cfg.activity, seed=cfg.seed,
                      subject_index=index, speed_mean_m_s=float(np.mean(kin.speed)),
                      speed_min_m_s=float(np.min(kin.speed)), speed_max_m_s=float(np.max(kin.speed)))
@@ -215,6 +227,10 @@ def corpus_attrs(cfg: CorpusConfig) -> dict:
         d["speed_range_m_s"] = "{:g}-{:g}".format(*d["speed_range_m_s"])
     if d["curve_harmonics"] == N_DEV_HARMONICS:  # the default: left out, as the speed range
         del d["curve_harmonics"]
+    if d["placement"] is None:  # the default sites: left out, as the speed range
+        del d["placement"]
+    else:
+        d["placement"] = ",".join(f"{k}={v}" for k, v in sorted(d["placement"].items()))
     d["errors"] = str(asdict(cfg.errors))
     d.update(source="synthetic", generator=GENERATOR, simulator_revision=SIMULATOR_REVISION)
     return d
