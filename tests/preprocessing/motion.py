@@ -245,3 +245,23 @@ def seated_first(acc, gyr, r_mount, pitch_deg, fs, sit_s=2.0, rise_s=1.5):
     acc_pre = np.einsum("ij,njk,kl,l->ni", r_mount.T, np.transpose(rz, (0, 2, 1)), r_mount, a0)
     gyr_pre = np.outer(rate, r_mount.T[:, 2])  # segment z in sensor coordinates
     return np.concatenate([acc_pre, acc]), np.concatenate([gyr_pre, gyr]), n_sit + n_rise
+
+
+def write_metamotion(folder, name: str, mac: str, t_acc, acc_g, t_gyr, gyr_dps, signals=("Accelerometer", "Gyroscope")):
+    """Write one sensor as MbientLab MetaBase exports: ``<name>_<date>_<MAC>_<Signal>_100.000Hz_1.7.3.csv`` per
+    signal, columns ``epoc (ms),timestamp (+0100),elapsed (s),x-axis (g),...`` (the gyroscope in deg/s).
+    ``t_acc``/``t_gyr``: each signal's own stamps, s since 1970; ``signals``: which files to write."""
+    from pathlib import Path
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for signal, t, xyz, unit in (("Accelerometer", t_acc, acc_g, "g"), ("Gyroscope", t_gyr, gyr_dps, "deg/s")):
+        if signal not in signals:
+            continue
+        rows = [f"epoc (ms),timestamp (+0100),elapsed (s),x-axis ({unit}),y-axis ({unit}),z-axis ({unit})"]
+        for tk, v in zip(t, xyz):
+            ms = int(round(tk * 1000))
+            rows.append(f"{ms},2023-03-16T13.51.{(ms // 1000) % 60:02d}.{ms % 1000:03d},{tk - t[0]:.3f},"
+                        f"{v[0]:.6f},{v[1]:.6f},{v[2]:.6f}")
+        path = folder / f"{name}_2023-03-16T13.51.10.120_{mac}_{signal}_100.000Hz_1.7.3.csv"
+        path.write_text("\n".join(rows) + "\n")

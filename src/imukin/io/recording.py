@@ -485,6 +485,11 @@ def _check_sensor_file(path: Path) -> None:
     if suffix not in SENSOR_SUFFIXES:
         raise ImukinError(f"{path.name}: imukin does not read {suffix or 'extension-less'} files; pass a sensor "
                           f"file ({', '.join(SENSOR_SUFFIXES)}), a recording (.h5) or a folder of them")
+    from imukin.io.metamotion import is_metamotion_file
+
+    if is_metamotion_file(path):
+        raise ImukinError(f"{path.name} is one signal of a MetaMotion (MetaBase) export; pass the folder that holds "
+                          "each sensor's accelerometer and gyroscope files")
 
 
 def _unit_scales(acc_units: str, gyr_units: str) -> tuple[float, float]:
@@ -521,7 +526,19 @@ def _load_folder(folder: Path, fs, sensors, acc_units, gyr_units) -> Recording:
     if not files:
         raise ImukinError(f"{folder} holds no sensor files ({', '.join(SENSOR_SUFFIXES)}), no .h5 file and no "
                           "Right_seg1_acc.npy; see 'imukin predict --help' for the forms imukin reads")
-    rec = _load_files(files, folder.name, str(folder), fs, sensors, acc_units, gyr_units, manifest)
+    from imukin.io.metamotion import metamotion_sensors
+
+    pairs, files, left_out = metamotion_sensors(files)
+    if pairs or left_out:
+        if files:
+            raise ImukinError(f"{folder} holds MetaMotion exports and other sensor files ({files[0].name}); keep one "
+                              "kind of recording per folder")
+        if not pairs:
+            raise ImukinError(f"{folder}: its MetaMotion exports hold no accelerometer and gyroscope pair; export "
+                              "both signals of each sensor")
+        rec = _load_metamotion(pairs, folder, fs, sensors, acc_units, gyr_units, left_out)
+    else:
+        rec = _load_files(files, folder.name, str(folder), fs, sensors, acc_units, gyr_units, manifest)
     for seg, m in (manifest.get("alignment") or {}).items():
         rec.mounting[_segment_key(seg, str(folder / MANIFEST))] = np.asarray(m, float)
     return rec
@@ -788,30 +805,53 @@ def _load_apdm(path: Path, fs, sensors, acc_units, gyr_units) -> Recording:
     from imukin.io.apdm_h5 import read_apdm_h5
 
     recs = read_apdm_h5(path, acc_units=acc_units, gyr_units=gyr_units)
+    reads, notes = _map_named_sensors(recs, path.name, sensors)
+    rec = _on_one_grid(reads, path.stem, str(path), fs, notes)
+    rec.sensors = {seg: f"{r.name} ({r.meta['device_id']})" for seg, r in reads.items()}
+    return rec
+
+
+def _map_named_sensors(recs: list, where: str, sensors) -> tuple[dict, list[str]]:
+    """Segments of sensors that carry a name and a device id (``meta["device_id"]``): by ``sensors`` (segment ->
+    name or device id) or by their names; sensors on no leg segment are left out, with a note."""
     reads, notes = {}, []
     if sensors is not None:
         by_name = {r.name: r for r in recs} | {r.meta["device_id"]: r for r in recs}
         for seg, sensor in sensors.items():
             if sensor not in by_name:
-                raise ImukinError(f"{path.name} has no sensor {sensor!r} (for {seg}); it has "
+                raise ImukinError(f"{where} has no sensor {sensor!r} (for {seg}); it has "
                                   + ", ".join(f"{r.name} ({r.meta['device_id']})" for r in recs))
             reads[seg] = by_name[sensor]
-    else:
-        for r in recs:
-            seg = segment_from_name(r.name)
-            if seg is None:
-                notes.append(f"sensor {r.name!r} ({r.meta['device_id']}) is on no leg segment imukin knows; left out")
-                continue
-            if seg in reads:
-                raise ImukinError(f"{path.name}: segment {seg} is given twice ({reads[seg].name} and {r.name}); pass "
-                                  '--sensors FILE ({"' + seg + '": "<label or device id>", ...})')
-            reads[seg] = r
-        if not reads:
-            raise ImukinError(f"{path.name}: no sensor label names a leg segment ("
-                              + ", ".join(r.name for r in recs[:6]) + '); pass --sensors FILE ({"rthigh": '
-                              '"<label or device id>", ...})')
-    rec = _on_one_grid(reads, path.stem, str(path), fs, notes)
-    rec.sensors = {seg: f"{r.name} ({r.meta['device_id']})" for seg, r in reads.items()}
+        return reads, notes
+    for r in recs:
+        seg = segment_from_name(r.name)
+        if seg is None:
+            notes.append(f"sensor {r.name!r} ({r.meta['device_id']}) is on no leg segment imukin knows; left out")
+            continue
+        if seg in reads:
+            raise ImukinError(f"{where}: segment {seg} is given twice ({reads[seg].name} and {r.name}); pass "
+                              '--sensors FILE ({"' + seg + '": "<label or device id>", ...})')
+        reads[seg] = r
+    if not reads:
+        raise ImukinError(f"{where}: no sensor label names a leg segment ("
+                          + ", ".join(r.name for r in recs[:6]) + '); pass --sensors FILE ({"rthigh": '
+                          '"<label or device id>", ...})')
+    return reads, notes
+
+
+def _load_metamotion(pairs: dict, folder: Path, fs, sensors, acc_units, gyr_units, notes: list[str]) -> Recording:
+    """MbientLab MetaBase exports (:mod:`imukin.io.metamotion`): one accelerometer and one gyroscope file per
+    sensor, put on one grid of their shared clock, mapped to segments by device name or MAC (as APDM labels)."""
+    from imukin.io.metamotion import on_common_clock, read_metamotion
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        recs = [read_metamotion(a, g, acc_units=acc_units, gyr_units=gyr_units) for a, g in pairs.values()]
+    notes = notes + [str(w.message) for w in caught]
+    reads, more = _map_named_sensors(recs, str(folder), sensors)
+    common = dict(zip(reads, on_common_clock(list(reads.values()))))  # segment -> sensor on the shared grid
+    rec = _on_one_grid(common, folder.name, str(folder), fs, notes + more)
+    rec.sensors = {seg: f"{r.name} ({r.meta['device_id']})" for seg, r in common.items()}
     return rec
 
 
