@@ -7,13 +7,20 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
+from imukin.conventions import G
 from imukin.data import SubjectRecord
 from imukin.errors import ImukinError
 from imukin.io.job_h5 import read_dataset, write_dataset
 from imukin.preprocessing.align import angle_errors_deg
 from imukin.preprocessing.cli import add_commands
 from imukin.preprocessing.harmonize import HarmonizeConfig, harmonize, scan_input_dir
-from tests.preprocessing.motion import mounted_imu, standing_then_walking, write_apdm_h5, write_xsens_txt
+from tests.preprocessing.motion import (
+    mounted_imu,
+    standing_then_walking,
+    write_apdm_h5,
+    write_metamotion,
+    write_xsens_txt,
+)
 
 MOUNT = {("p0", "rthigh"): 1, ("p0", "rshank"): 2, ("p1", "rthigh"): 3, ("p1", "rshank"): 4}
 
@@ -180,6 +187,23 @@ def test_apdm_recordings_are_subjects(tmp_path):
                                                                            "lshank"}}))
     res = harmonize([tmp_path / "opal"], tmp_path / "out2", HarmonizeConfig(fs=100.0))
     assert all(sorted(r.acc) == ["lshank", "lthigh"] for r in read_dataset(res.output))
+
+
+def test_metamotion_folders_are_subjects(tmp_path):
+    """A subject folder of MetaMotion exports: the device names give the segments, the sensors (which began 50 ms
+    apart, each gyroscope sampled 2 ms after its accelerometer) come out on one clock."""
+    poses = standing_then_walking(41, stand_s=2.0, walk_s=5.0)
+    t0 = 1_678_974_670.0
+    for i, (seg, name) in enumerate((("rthigh", "RightThigh"), ("rshank", "RightShank"))):
+        acc, gyr = mounted_imu(poses, seg, np.eye(3), 100.0)
+        t = t0 + 0.05 * i + np.arange(len(acc)) / 100.0
+        write_metamotion(tmp_path / "mm" / "s1", name, f"C8E2A1F4B7{i:02X}", t, acc / G, t + 0.002,
+                         np.rad2deg(gyr))
+    assert [s.label for s in scan_input_dir(tmp_path / "mm")] == ["s1"]
+    res = harmonize([tmp_path / "mm"], tmp_path / "out", HarmonizeConfig(fs=100.0))
+    (rec,) = read_dataset(res.output)
+    assert sorted(rec.acc) == ["rshank", "rthigh"] and rec.fs == 100.0
+    assert len(rec.acc["rthigh"]) == len(rec.acc["rshank"]) == pytest.approx(len(acc) - 6, abs=2)
 
 
 def test_bad_input_leaves_nothing_behind(inputs, tmp_path):

@@ -234,7 +234,10 @@ def scan_input_dir(folder: str | os.PathLike) -> list[SubjectSource]:
                 out.append(SubjectSource(name, f"{p.name}:{sid}", _h5_loader(p, sid, name, attrs)))
         elif p.is_dir() and not p.name.startswith("."):
             man = _load_manifest(p, top)
-            if _subject_files(p, man):
+            pairs = _metamotion_pairs(p)
+            if pairs:
+                out.append(SubjectSource(name, p.name, _metamotion_loader(p, pairs, man, name)))
+            elif _subject_files(p, man):
                 out.append(SubjectSource(name, p.name, _folder_loader(p, man, name)))
     if not out:
         raise ImukinError(f"{folder} holds no reference-layout or APDM .h5 file and no subject folder with IMU files "
@@ -282,26 +285,56 @@ def _manifest_meta(man: dict) -> np.ndarray:
     return meta
 
 
+def _named_sensors(recs: list[ImuRecording], man: dict, where: Path) -> dict[str, ImuRecording]:
+    """Segments of sensors that carry a name and a device id (APDM, MetaMotion): by the manifest's ``sensors``
+    (name or device id -> segment) or by their names; sensors on no leg segment are passed over."""
+    from imukin.io.recording import segment_from_name
+
+    mapping = man.get("sensors", {})
+    sensors: dict[str, ImuRecording] = {}
+    for rec in recs:
+        seg = mapping.get(rec.name) or mapping.get(rec.meta["device_id"])
+        seg = seg if mapping else segment_from_name(rec.name)
+        if seg is None:
+            continue  # a sensor on no leg segment (sternum, wrists), or one the manifest does not use
+        if seg in sensors:
+            raise ImukinError(f"{where}: two sensors on {seg} ({sensors[seg].name}, {rec.name}); map each segment "
+                              f"once in {MANIFEST} 'sensors'")
+        sensors[seg] = rec
+    if not sensors:
+        raise ImukinError(f"{where} has no sensor on a leg segment; map labels or device ids to segments in "
+                          f"{MANIFEST} 'sensors'")
+    return sensors
+
+
 def _apdm_loader(path: Path, man: dict, dataset: str):
     def load() -> RawSubject:
         from imukin.io.apdm_h5 import read_apdm_h5
-        from imukin.io.recording import segment_from_name
 
-        mapping = man.get("sensors", {})
-        sensors: dict[str, ImuRecording] = {}
-        for rec in read_apdm_h5(path, acc_units=man.get("acc_units", "auto"), gyr_units=man.get("gyr_units", "auto")):
-            seg = mapping.get(rec.name) or mapping.get(rec.meta["device_id"])
-            seg = seg if mapping else segment_from_name(rec.name)
-            if seg is None:
-                continue  # a sensor on no leg segment (sternum, wrists), or one the manifest does not use
-            if seg in sensors:
-                raise ImukinError(f"{path}: two sensors on {seg} ({sensors[seg].name}, {rec.name}); map each segment "
-                                  f"once in {MANIFEST} 'sensors'")
-            sensors[seg] = rec
-        if not sensors:
-            raise ImukinError(f"{path} has no sensor on a leg segment; map labels or device ids to segments in "
-                              f"{MANIFEST} 'sensors'")
-        return RawSubject(dataset=dataset, source=str(path), original_id=path.stem, sensors=sensors,
+        recs = read_apdm_h5(path, acc_units=man.get("acc_units", "auto"), gyr_units=man.get("gyr_units", "auto"))
+        return RawSubject(dataset=dataset, source=str(path), original_id=path.stem,
+                          sensors=_named_sensors(recs, man, path), meta=_manifest_meta(man),
+                          activity=str(man.get("activity", "unknown")), sync=man.get("sync", "none"))
+    return load
+
+
+def _metamotion_pairs(folder: Path) -> dict:
+    """A subject folder's MetaMotion sensors (:func:`imukin.io.metamotion.metamotion_sensors`), {} if none."""
+    from imukin.io.metamotion import metamotion_sensors
+
+    files = [p for p in sorted(folder.iterdir()) if p.is_file() and p.suffix.lower() in _IMU_EXT]
+    return metamotion_sensors(files)[0] if files else {}
+
+
+def _metamotion_loader(folder: Path, pairs: dict, man: dict, dataset: str):
+    def load() -> RawSubject:
+        from imukin.io.metamotion import on_common_clock, read_metamotion
+
+        recs = [read_metamotion(a, g, acc_units=man.get("acc_units", "auto"), gyr_units=man.get("gyr_units", "auto"))
+                for a, g in pairs.values()]
+        sensors = _named_sensors(recs, man, folder)
+        sensors = dict(zip(sensors, on_common_clock(list(sensors.values()))))  # one grid of the shared clock
+        return RawSubject(dataset=dataset, source=str(folder), original_id=folder.name, sensors=sensors,
                           meta=_manifest_meta(man), activity=str(man.get("activity", "unknown")),
                           sync=man.get("sync", "none"))
     return load
