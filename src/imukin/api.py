@@ -42,6 +42,7 @@ from imukin.preprocessing.gait_speed import stride_notes
 from imukin.preprocessing.saturation import saturation_notes
 
 ALIGN_MODES = ("auto", "none")
+SYNC_MODES = ("none", "impact")  # predict(sync=...): sensors sampled together, or put together by a common impact
 #: Shortest stretch between long gaps (s) that is predicted; shorter ones stay NaN.
 MIN_PIECE_S = 0.5
 #: Stretches longer than this (s) show a progress bar when progress is asked for.
@@ -89,6 +90,7 @@ class Prediction:
     warnings: list[str] = field(default_factory=list)
     gaps: list[tuple[int, int]] = field(default_factory=list)
     calibration: dict = field(default_factory=dict)  # per joint: the offset added (deg) and where it came from
+    sync: dict = field(default_factory=dict)  # with sync="impact": each sensor's offset and the frames kept
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
 
     @property
@@ -398,7 +400,7 @@ def calibrate_to_pose(angles: dict, rec: Recording, segments, calibrate, aligned
 # ---------------------------------------------------------------- entry point
 def predict(recording, fs: float | None = None, joints=None, sides=None, activity: str = "walking",
             model: str = "cnn", align: str = "auto", mounting=None, refine: bool = False, run=None, ori_run=None,
-            calibrate=None, device: str = "cpu", progress: bool = False) -> Prediction:
+            calibrate=None, sync: str = "none", device: str = "cpu", progress: bool = False) -> Prediction:
     """Joint angles of every joint the sensors allow.
 
     Parameters
@@ -437,6 +439,13 @@ def predict(recording, fs: float | None = None, joints=None, sides=None, activit
         ``{joint: [flexion, adduction, rotation]}`` (or a JSON file of it) for another pose.
         Each joint's angles are shifted by one constant so that they match the pose there.
         Default: none (the networks' own absolute angles).
+    sync : {"none", "impact"}
+        ``none`` (default): the sensors were sampled together (one clock, or the vendor's synchronisation).
+        ``impact``: they were not; the wearer jumped once (or the sensors were tapped together) in the first
+        15 s, and each sensor is shifted onto the first one by that impact
+        (:func:`imukin.preprocessing.synchronize.sync_sensors_by_impact`); the angles then cover the span
+        every sensor recorded, on the timeline of the first sensor in :data:`imukin.conventions.SEGMENTS`
+        order (the pelvis where there is one; ``Prediction.sync`` says which and where).
     device : str
         ``cpu`` or ``cuda``.
     progress : bool
@@ -455,11 +464,15 @@ def predict(recording, fs: float | None = None, joints=None, sides=None, activit
     """
     check_choice("activity", activity, ACTIVITIES)
     check_choice("align", align, ALIGN_MODES)
+    check_choice("sync", sync, SYNC_MODES)
     for j in joints or ():
         check_choice("joint", j, JOINT_NAMES)
     for s in sides or ():
         check_choice("side", s, SIDES)
-    rec = _as_recording(recording, fs)
+    rec = _as_recording(recording, fs, sync)
+    sync_info = {}
+    if sync == "impact":
+        rec, sync_info = _synchronised(rec)
     pairs = _joint_pairs(rec, joints, sides, run)
     needed = sorted({seg for j, s in pairs for seg in joint_segments(j, s)}, key=SEGMENTS.index)
     manual = parse_mounting(mounting) if mounting is not None else None
@@ -514,6 +527,7 @@ def predict(recording, fs: float | None = None, joints=None, sides=None, activit
     return Prediction(angles=angles, fs=rec.fs, recording=rec,
                       mounting={seg: al.as_dict() for seg, al in alignments.items()},
                       models={k: models[k] for k in angles}, warnings=notes, gaps=gaps, calibration=calibration,
+                      sync=sync_info,
                       timings=timings)
 
 
@@ -685,7 +699,30 @@ def _predict_piece(predictor, inputs: _ModelRateInputs, segs: tuple[str, str], s
     return y
 
 
-def _as_recording(recording, fs) -> Recording:
+def _synchronised(rec: Recording) -> tuple[Recording, dict]:
+    """``rec`` with its sensors put on the first one's timeline by a common impact, and what was done."""
+    from dataclasses import replace
+
+    from imukin.preprocessing.synchronize import IMPACT_SEARCH_S, sync_sensors_by_impact
+
+    if len(rec.segments) < 2:
+        return rec, {}
+    order = sorted(rec.acc, key=SEGMENTS.index)  # the pelvis, or the most proximal sensor, is the reference
+    acc, gyr, info = sync_sensors_by_impact({k: rec.acc[k] for k in order}, {k: rec.gyr[k] for k in order}, rec.fs)
+    notes = list(rec.notes)
+    a, b = info["frames"]
+    shifts = ", ".join(f"{seg} {d['offset_s'] * 1000:+.0f} ms" for seg, d in info["sensors"].items()
+                       if not d.get("reference"))
+    notes.append(f"sensors synchronised by the impact onto {info['reference']} ({shifts}); frames {a}-{b} of it kept")
+    weak = [seg for seg, d in info["sensors"].items() if not d.get("reference") and d["confidence"] < 0.3]
+    if weak:
+        notes.append(f"the impact is unclear in {', '.join(weak)} (confidence below 0.3): check that the jump or tap "
+                     f"shows in every sensor in the first {IMPACT_SEARCH_S:g} s")
+    reference = {j: v[a:b] for j, v in rec.reference.items()}  # on the first sensor's timeline, as the angles
+    return replace(rec, acc=acc, gyr=gyr, notes=notes, reference=reference).check(), info
+
+
+def _as_recording(recording, fs, sync: str = "none") -> Recording:
     if isinstance(recording, Recording):
         if fs is not None:
             from imukin.conventions import check_rate, rates_agree
@@ -698,7 +735,7 @@ def _as_recording(recording, fs) -> Recording:
     if isinstance(recording, dict):
         return Recording.from_arrays(recording, fs=fs)
     if isinstance(recording, (str, Path)):
-        return load_recording(recording, fs=fs)
+        return load_recording(recording, fs=fs, sync=sync)
     raise ImukinError(f"predict takes a Recording, a path or {{segment: (acc, gyr)}} arrays, not "
                       f"{type(recording).__name__}")
 

@@ -73,6 +73,9 @@ def add_commands(sub) -> None:
                    "file {segment: 3x3 matrix or {\"euler_zxy_deg\": [z, x, y]}}, v_segment = R v_sensor")
     p.add_argument("--calibrate", help="absolute angles from a pose held in the first quiet standing: 'standing' "
                    "(neutral, 0 deg) or a JSON file {joint: [flexion, adduction, rotation]}")
+    p.add_argument("--sync", choices=("none", "impact"), default="none",
+                   help="sensors not sampled together: 'impact' shifts each onto the most proximal (the pelvis "
+                        "first) by a jump (or taps on every sensor) in the first 15 s (default none: sampled together)")
     p.add_argument("--out", type=Path, help="output folder (default: ./<recording name>_angles; the older form: "
                    "--root-path)")
     p.add_argument("--no-plots", action="store_true", help="skip the plots")
@@ -103,13 +106,13 @@ def _cmd_predict_recording(args) -> int:
     t0 = time.perf_counter()
     rec = imukin.load_recording(args.recording, fs=args.fs, sensors=args.sensors, subject=args.subject,
                                 joint=args.joint, acc_units=args.acc_units or "auto",
-                                gyr_units=args.gyr_units or "auto")
+                                gyr_units=args.gyr_units or "auto", sync=args.sync)
     timings = {"read": time.perf_counter() - t0}
     joints = args.joints or ([args.joint] if args.joint else None)
     pred = imukin.predict(rec, joints=joints, sides=[args.side] if args.side else None, activity=args.activity,
                           model=args.model, align=args.align or "auto", mounting=args.mounting, refine=args.refine,
-                          run=args.run, ori_run=args.ori_run, calibrate=args.calibrate, device=args.device,
-                          progress=not args.quiet)
+                          run=args.run, ori_run=args.ori_run, calibrate=args.calibrate, sync=args.sync,
+                          device=args.device, progress=not args.quiet)
     timings.update(pred.timings)
     out = check_output_dir(args.out or Path(f"{rec.name}_angles"))
     t = pred.t
@@ -184,11 +187,12 @@ def recording_report(pred, args=None) -> dict:
               "sensors": {seg: {"sensor": rec.sensors.get(seg), "units": rec.units.get(seg),
                                 "mounting": pred.mounting.get(seg)} for seg in rec.segments},
               "joints": rows, "gaps_frames": [list(g) for g in pred.gaps], "warnings": pred.warnings,
-              "calibration": pred.calibration or None}
+              "calibration": pred.calibration or None, "sync": pred.sync or None}
     if args is not None:
         report["settings"] = {"activity": args.activity, "model": str(args.run) if args.run else args.model,
                               "refine": bool(args.refine), "align": args.align or "auto",
-                              "mounting_file": str(args.mounting) if args.mounting else None}
+                              "mounting_file": str(args.mounting) if args.mounting else None,
+                              "sync": getattr(args, "sync", "none")}
     if rec.reference:
         from imukin.evaluation.metrics import sequence_metrics
 
@@ -236,6 +240,13 @@ def _report_markdown(r: dict) -> str:
             lines.append(f"- {j}: {' / '.join(f'{v:+.1f}' for v in c['offset_deg'])} (pose "
                          f"{' / '.join(f'{v:g}' for v in c['pose_deg'])}, standing frames {c['frames'][0]}-"
                          f"{c['frames'][1]}{carried})")
+    if r.get("sync"):
+        a, b = r["sync"]["frames"]
+        lines += ["", f"## Synchronisation (by the impact, onto {r['sync']['reference']}; its frames {a}-{b} kept)", "",
+                  "| sensor | offset (ms) | confidence |", "|---|---|---|"]
+        for seg, d in r["sync"]["sensors"].items():
+            conf = "reference" if d.get("reference") else f"{d['confidence']:.2f}"
+            lines.append(f"| {seg} | {d['offset_s'] * 1000:+.1f} | {conf} |")
     lines += ["", "## Warnings", ""]
     lines += [f"- {w}" for w in r["warnings"]] or ["- none"]
     if r.get("timings_s"):

@@ -13,6 +13,7 @@ from imukin.preprocessing.synchronize import (
     sync_by_impact,
     sync_imu_imu,
     sync_imu_mocap,
+    sync_sensors_by_impact,
 )
 from tests.preprocessing.motion import mounted_imu, standing_then_walking
 
@@ -114,3 +115,30 @@ def test_windows_without_movement_do_not_make_a_drift():
     res = estimate_offset_drift(x, x, 100.0, window_s=6.0)
     assert res.drift == 0.0 and abs(res.offset_s) < 1e-3
     assert all(abs(w[0] - 7.0) < 6.0 for w in res.windows)
+
+
+def test_sensors_put_together_by_a_jump(walk):
+    """Three sensors on different segments, one tap seen by all at 1.2 s, two of them recorded 43 ms later and
+    27 ms earlier than the first: the offsets come back to a few milliseconds and the signals line up again."""
+    fs = 200.0
+    segs = ("pelvis", "rthigh", "lfoot")
+    true = {s: mounted_imu(walk, s, np.eye(3), fs, rng=np.random.default_rng(i)) for i, s in enumerate(segs)}
+    tap = np.exp(-0.5 * ((np.arange(len(true["pelvis"][0])) / fs - 1.2) / 0.004) ** 2)[:, None] * [30.0, -20.0, 10.0]
+    true = {s: (a + tap, g) for s, (a, g) in true.items()}
+    moved = {"pelvis": true["pelvis"], "rthigh": tuple(_delayed(x, fs, 0.043) for x in true["rthigh"]),
+             "lfoot": tuple(_delayed(x, fs, -0.027) for x in true["lfoot"])}
+    acc, gyr, info = sync_sensors_by_impact({s: v[0] for s, v in moved.items()}, {s: v[1] for s, v in moved.items()},
+                                            fs)
+    assert info["reference"] == "pelvis" and info["sensors"]["pelvis"]["offset_s"] == 0.0
+    assert abs(info["sensors"]["rthigh"]["offset_s"] - 0.043) < 2e-3
+    assert abs(info["sensors"]["lfoot"]["offset_s"] + 0.027) < 2e-3
+    a, b = info["frames"]
+    # the foot began last, the thigh ended first: the span all three cover
+    assert a == pytest.approx(0.027 * fs, abs=1.5) and len(true["pelvis"][0]) - b == pytest.approx(0.043 * fs, abs=1.5)
+    for s in segs:
+        assert acc[s].shape == gyr[s].shape == (b - a, 3)
+        scale = np.abs(true[s][1]).max()
+        assert np.abs(gyr[s] - true[s][1][a:b])[20:-20].max() < 0.05 * scale, s
+    with pytest.raises(ImukinError, match="share"):
+        sync_sensors_by_impact({s: v[0][:400] for s, v in moved.items()}, {s: v[1][:400] for s, v in moved.items()},
+                               fs, search_s=1.9)  # 2 s recorded: 1.9 s shared

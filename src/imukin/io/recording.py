@@ -406,7 +406,7 @@ def _find_mapping_file(folder: Path) -> Path | None:
 
 # ---------------------------------------------------------------- entry point
 def load_recording(path, fs: float | None = None, sensors=None, subject: str | None = None, joint: str | None = None,
-                   acc_units: str = "auto", gyr_units: str = "auto") -> Recording:
+                   acc_units: str = "auto", gyr_units: str = "auto", sync: str = "none") -> Recording:
     """Read a recording in any form imukin knows (see the module notes).
 
     Parameters
@@ -425,6 +425,10 @@ def load_recording(path, fs: float | None = None, sensors=None, subject: str | N
         For the reference demo folder: the joint whose sensors seg1 and seg2 are.
     acc_units : {"auto", "m/s^2", "g"}
     gyr_units : {"auto", "rad/s", "deg/s"}
+    sync : {"none", "impact"}
+        ``impact``: the sensor files were not recorded together and are put together later
+        (:func:`imukin.predict`'s ``sync``), so files of unequal length are kept whole (the
+        shorter ones padded with NaN at the end) instead of refused.
 
     Returns
     -------
@@ -435,7 +439,7 @@ def load_recording(path, fs: float | None = None, sensors=None, subject: str | N
     ImukinError
         With one line naming what is wrong and how to fix it: missing rate, a rate that
         contradicts the time stamps or is out of range, unknown sensor names, a segment
-        given twice, sensors of unequal length or rate, a mapping file naming missing
+        given twice, sensors of unequal length (unless ``sync="impact"``) or rate, a mapping file naming missing
         files, units that look wrong, a recording too short for a stride.
 
     Examples
@@ -445,6 +449,8 @@ def load_recording(path, fs: float | None = None, sensors=None, subject: str | N
     'kuopio: 7 sensors (pelvis, rthigh, lthigh, rshank, lshank, rfoot, lfoot), 100 Hz (given), 9.7 s'
     """
     path = Path(path)
+    check_choice("sync", sync, ("none", "impact"))
+    pad = sync == "impact"  # unequal lengths are the synchronisation's to cut
     if fs is not None:
         fs = check_rate(fs, "the given rate (fs)")
     if not path.exists():
@@ -464,10 +470,10 @@ def load_recording(path, fs: float | None = None, sensors=None, subject: str | N
                 raise ImukinError(f"{path} holds {len(h5s)} .h5 files; pass one of them")
             rec = _load_any_h5(h5s[0], fs, sensors, subject, acc_units, gyr_units)
         else:
-            rec = _load_folder(path, fs, sensors, acc_units, gyr_units)
+            rec = _load_folder(path, fs, sensors, acc_units, gyr_units, pad)
     elif path.is_file():
         _check_sensor_file(path)
-        rec = _load_files([path], path.stem, str(path), fs, sensors, acc_units, gyr_units, {})
+        rec = _load_files([path], path.stem, str(path), fs, sensors, acc_units, gyr_units, {}, pad)
     else:
         raise ImukinError(f"{path} is neither a file nor a folder")
     return rec.check()
@@ -505,7 +511,7 @@ def _sensor_files(folder: Path) -> list[Path]:
                   and not p.name.startswith("."))
 
 
-def _load_folder(folder: Path, fs, sensors, acc_units, gyr_units) -> Recording:
+def _load_folder(folder: Path, fs, sensors, acc_units, gyr_units, pad: bool = False) -> Recording:
     manifest = {}
     if (folder / MANIFEST).is_file():
         try:
@@ -538,7 +544,7 @@ def _load_folder(folder: Path, fs, sensors, acc_units, gyr_units) -> Recording:
                               "both signals of each sensor")
         rec = _load_metamotion(pairs, folder, fs, sensors, acc_units, gyr_units, left_out)
     else:
-        rec = _load_files(files, folder.name, str(folder), fs, sensors, acc_units, gyr_units, manifest)
+        rec = _load_files(files, folder.name, str(folder), fs, sensors, acc_units, gyr_units, manifest, pad)
     for seg, m in (manifest.get("alignment") or {}).items():
         rec.mounting[_segment_key(seg, str(folder / MANIFEST))] = np.asarray(m, float)
     return rec
@@ -553,8 +559,9 @@ def _match(files: list[Path], sensor: str) -> list[Path]:
     return [p for p in files if p.stem.lower().endswith(s.lstrip("_")) and len(s.lstrip("_")) >= 4]
 
 
-def _load_files(files: list[Path], name: str, source: str, fs, sensors, acc_units, gyr_units, manifest) -> Recording:
-    """Read sensor files, map them to segments, put them on one time grid."""
+def _load_files(files: list[Path], name: str, source: str, fs, sensors, acc_units, gyr_units, manifest,
+                pad: bool = False) -> Recording:
+    """Read sensor files, map them to segments, put them on one time grid (``pad``: see :func:`_on_one_grid`)."""
     from imukin.io.imu_csv import read_imu_csv
 
     where = source
@@ -617,11 +624,12 @@ def _load_files(files: list[Path], name: str, source: str, fs, sensors, acc_unit
                 reads[seg] = read_imu_csv(p, preset=preset, fs=fs, acc_units=acc_units, gyr_units=gyr_units)[0]
     # a unit the file format implies and the data confirm is a fact (in Recording.units), not a warning
     notes = [str(w.message) for w in caught if "default;" not in str(w.message)]
-    return _on_one_grid(reads, name, source, fs, notes)
+    return _on_one_grid(reads, name, source, fs, notes, pad)
 
 
-def _on_one_grid(reads: dict, name: str, source: str, fs, notes: list[str]) -> Recording:
-    """Check rates and lengths of the sensors of one recording and put them on one regular grid."""
+def _on_one_grid(reads: dict, name: str, source: str, fs, notes: list[str], pad: bool = False) -> Recording:
+    """Check rates and lengths of the sensors of one recording and put them on one regular grid. ``pad``: sensors
+    of unequal length are kept whole, the shorter ones padded with NaN at the end (to be synchronised later)."""
     stamped = {seg: r for seg, r in reads.items() if r.t is not None and len(r.t) > 1}
     rates = {seg: r.fs for seg, r in reads.items() if r.fs is not None}
     if stamped:
@@ -668,10 +676,18 @@ def _on_one_grid(reads: dict, name: str, source: str, fs, notes: list[str]) -> R
     n = min(lengths.values())
     # on one clock the recordings may also stop a little apart; otherwise only a sample or two is cut
     allowed = MAX_LENGTH_MISMATCH if lead is None else max(MAX_LENGTH_MISMATCH, int(MAX_START_SPREAD_S * rate))
-    if max(lengths.values()) - n > allowed:
+    if pad and max(lengths.values()) != n:
+        longest = max(lengths.values())
+        notes.append("sensors of unequal length (" + ", ".join(f"{s} {v}" for s, v in lengths.items())
+                     + " samples) kept whole for the synchronisation")
+        acc = {s: np.vstack([a, np.full((longest - len(a), 3), np.nan)]) for s, a in acc.items()}
+        gyr = {s: np.vstack([g, np.full((longest - len(g), 3), np.nan)]) for s, g in gyr.items()}
+        n = longest
+    elif max(lengths.values()) - n > allowed:
         desc = ", ".join(f"{s} {v}" for s, v in lengths.items())
         raise ImukinError(f"{name}: sensors of unequal length ({desc} samples at {rate:g} Hz); pass synchronised "
-                          "recordings of one trial (cut them to a common span first)")
+                          "recordings of one trial (cut them to a common span first), or --sync impact if they were "
+                          "not recorded together and the wearer jumped at the start")
     if max(lengths.values()) != n:
         notes.append(f"sensors differed by up to {max(lengths.values()) - n} samples; cut to the shortest ({n})")
     acc = {s: a[:n] for s, a in acc.items()}

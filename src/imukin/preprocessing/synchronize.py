@@ -49,6 +49,11 @@ from imukin.signal import lowpass, resample
 MARGIN_FULL = 0.1  # correlation margin over the best competing lag that counts as unambiguous
 MIN_SEPARATION_S = 0.3  # s, competing peaks are searched at least this far from the best lag
 GYR_BAND_HZ = 12.0  # Hz, low-pass applied to angular-velocity norms before comparing them
+IMPACT_SEARCH_S = 15.0  # s from the start of a recording searched for the common impact (a jump or taps)
+FLIGHT_G = 0.4  # a jump's flight: every sensor's specific force below this many g (free fall reads 0) ...
+MIN_FLIGHT_S = 0.08  # ... for at least this long (a 5 cm jump is airborne 0.2 s; a walker never leaves the ground)
+LANDING_S = (0.05, 0.3)  # s around a flight's end searched for the landing impact (before, after)
+MIN_SYNCED_S = 2.0  # s, shortest span all sensors must share once synchronised
 
 
 @dataclass
@@ -399,6 +404,92 @@ def sync_by_impact(acc_x: np.ndarray, acc_y: np.ndarray, fs: float, search_x: tu
     loc = estimate_offset(seg_x, seg_y, fs, max_lag_s=0.25 * window_s, method="impact")
     loc.offset_s = loc.offset_s + (y0 - x0) / fs
     return loc
+
+
+def _without_nan_tail(acc, gyr) -> tuple[np.ndarray, np.ndarray]:
+    """A sensor's (N, 3) signals without the NaN rows at their end (the padding of a shorter recording)."""
+    acc, gyr = np.asarray(acc, float), np.asarray(gyr, float)
+    ok = np.flatnonzero(np.all(np.isfinite(acc), axis=1) & np.all(np.isfinite(gyr), axis=1))
+    last = int(ok[-1]) + 1 if ok.size else 0
+    return acc[:last], gyr[:last]
+
+
+def find_landing(acc: np.ndarray, fs: float, search: tuple[float, float]) -> tuple[float, float] | None:
+    """The landing of the first jump within ``search`` (s): the window :data:`LANDING_S` around the end of the
+    first flight (specific force below :data:`FLIGHT_G` g for :data:`MIN_FLIGHT_S` or longer), or None."""
+    from imukin.conventions import G
+
+    lo, hi = max(0, int(search[0] * fs)), min(len(acc), int(np.ceil(search[1] * fs)))
+    low = np.linalg.norm(np.nan_to_num(acc[lo:hi], nan=G), axis=1) < FLIGHT_G * G  # (n,) in flight
+    d = np.diff(np.concatenate([[0], low.astype(int), [0]]))
+    for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)):
+        if (b - a) / fs >= MIN_FLIGHT_S:
+            end = (lo + b) / fs
+            return end - LANDING_S[0], end + LANDING_S[1]
+    return None
+
+
+def sync_sensors_by_impact(acc: dict, gyr: dict, fs: float, search_s: float = IMPACT_SEARCH_S
+                           ) -> tuple[dict, dict, dict]:
+    """Sensors that were not sampled together, put on one timeline by a common impact near the start.
+
+    The wearer jumps once (or the sensors are tapped together) in the first ``search_s`` seconds; each sensor
+    is shifted onto the first one's timeline by :func:`sync_by_impact` and every sensor is cut to the span
+    all of them then cover. Where a sensor shows a jump's flight (:func:`find_landing`: its specific force near
+    0 for a while, which no walking or running step gives), its impact is the landing after it; otherwise
+    (taps) the strongest impact of the window, which a hard heel strike can beat: jump if you can.
+
+    Parameters
+    ----------
+    acc, gyr : dict of str -> ndarray, shape (N, 3)
+        Per sensor, in the recording's order (the first is the reference), m/s^2 and rad/s; NaN rows are
+        gaps (zero for the impact search only).
+    fs : float
+        Hz, the rate of every sensor.
+    search_s : float
+        Seconds from the start searched for the impact.
+
+    Returns
+    -------
+    acc, gyr : dict of str -> ndarray, shape (M, 3)
+        On the reference's timeline, cut to the common span.
+    info : dict
+        ``{"reference": name, "frames": [start, stop) on the reference's timeline, "sensors": {name:
+        {"offset_s", "corr", "confidence"}}}`` (as in :class:`SyncResult`; a positive offset: that sensor's
+        recording began ``offset_s`` before the reference's, its events come later).
+
+    Raises
+    ------
+    ImukinError
+        Fewer than :data:`MIN_SYNCED_S` seconds left that every sensor covers.
+    """
+    names = list(acc)
+    ref = names[0]
+    trimmed = {k: _without_nan_tail(acc[k], gyr[k]) for k in names}  # a shorter recording's padding dropped
+    acc, gyr = {k: a for k, (a, _) in trimmed.items()}, {k: g for k, (_, g) in trimmed.items()}
+    n = len(acc[ref])
+    window = (0.0, min(float(search_s), (n - 1) / fs))
+    filled = {k: np.nan_to_num(np.asarray(acc[k], float)) for k in names}  # (N, 3) each, for the search only
+    where = {k: find_landing(filled[k], fs, window) or window for k in names}  # each sensor's impact window
+    out_acc, out_gyr, valid = {ref: np.asarray(acc[ref], float)}, {ref: np.asarray(gyr[ref], float)}, np.ones(n, bool)
+    sensors = {ref: {"offset_s": 0.0, "reference": True}}
+    for k in names[1:]:
+        res = sync_by_impact(filled[ref], filled[k], fs, search_x=where[ref], search_y=where[k])
+        both = np.concatenate([np.asarray(acc[k], float), np.asarray(gyr[k], float)], axis=1)  # (N_k, 6)
+        moved, ok = shift_stream(np.nan_to_num(both), fs, res, n_out=n)  # (n, 6) on the reference's timeline
+        gaps, _ = shift_stream(np.isnan(both).any(axis=1).astype(float), fs, res, n_out=n)
+        moved[gaps > 0.01] = np.nan  # a gap stays a gap after the shift
+        out_acc[k], out_gyr[k] = moved[:, :3], moved[:, 3:]
+        valid &= ok
+        sensors[k] = {"offset_s": float(res.offset_s), "corr": float(res.corr), "confidence": float(res.confidence)}
+    idx = np.flatnonzero(valid)
+    if idx.size < MIN_SYNCED_S * fs:
+        raise ImukinError(f"once synchronised by the impact the sensors share {idx.size / fs:.1f} s, less than "
+                          f"{MIN_SYNCED_S:g} s; check that every sensor recorded the jump or tap in the first "
+                          f"{search_s:g} s")
+    a, b = int(idx[0]), int(idx[-1]) + 1
+    return ({k: v[a:b] for k, v in out_acc.items()}, {k: v[a:b] for k, v in out_gyr.items()},
+            {"reference": ref, "frames": [a, b], "sensors": sensors})
 
 
 # ---------------------------------------------------------------- IMU vs mocap
