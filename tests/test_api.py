@@ -336,8 +336,9 @@ def test_cli_synchronises_and_reports_it(walker, tmp_path):
         np.savetxt(folder / f"{seg}.csv", np.column_stack([t[:len(a)], a, g]), delimiter=",", comments="",
                    header="time_s,acc_x,acc_y,acc_z,gyr_x,gyr_y,gyr_z")
     out = tmp_path / "angles"
-    assert main(["predict", str(folder), "--sync", "impact", "--align", "none", "--no-plots", "--quiet",
-                 "--out", str(out)]) == 0
+    assert main(["predict", str(folder), "--sync", "impact", "--align", "none", "--quiet", "--out", str(out)]) == 0
     report = json.loads((out / "report.json").read_text())
     assert abs(report["sync"]["sensors"]["rshank"]["offset_s"] + 0.040) < 0.005
+    assert 0.7 < report["sync"]["impact_s"] < 0.85  # the landing drawn in (flight ends at 0.80 s), thigh timeline
+    assert (out / "sync.png").stat().st_size > 10_000
     assert report["settings"]["sync"] == "impact" and "## Synchronisation" in (out / "report.md").read_text()

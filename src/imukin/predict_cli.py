@@ -131,6 +131,10 @@ def _cmd_predict_recording(args) -> int:
         span = _zoom_span(pred)
         files.append(plot_recording_angles(out / "zoom.png", t, pred.angles, span_s=span,
                                            title=f"{rec.name}: {span[0]:.1f}-{span[1]:.1f} s"))
+        if pred.sync:
+            from imukin.evaluation.plots import plot_impact_sync
+
+            files.append(plot_impact_sync(out / "sync.png", t, pred.recording.acc, pred.sync["impact_s"]))
         timings["plot"] = time.perf_counter() - t0
     report = recording_report(pred, args)
     report["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
@@ -251,7 +255,8 @@ def _report_markdown(r: dict) -> str:
     lines += [f"- {w}" for w in r["warnings"]] or ["- none"]
     if r.get("timings_s"):
         lines += ["", "Seconds per stage: " + ", ".join(f"{k} {v:.2f}" for k, v in r["timings_s"].items()) + "."]
-    lines += ["", "Files: one CSV per joint, the OpenSim motion file (`.mot`), `overview.png`, `zoom.png`.", ""]
+    lines += ["", "Files: one CSV per joint, the OpenSim motion file (`.mot`), `overview.png`, `zoom.png`"
+              + (", `sync.png` (the sensors around the impact)" if r.get("sync") else "") + ".", ""]
     return "\n".join(lines)
 
 

@@ -329,6 +329,48 @@ def plot_recording_angles(path: str | os.PathLike, t, angles: Mapping[str, np.nd
     return _save(fig, path)
 
 
+def plot_impact_sync(path: str | os.PathLike, t, acc: Mapping[str, np.ndarray], impact_s: float,
+                     half_width_s: float = 0.6, title: str = "") -> Path:
+    """Each sensor's acceleration magnitude around the common impact, after synchronisation: the check by eye
+    that the sensors' landings (or taps) now coincide.
+
+    Parameters
+    ----------
+    path : path-like
+        Output image.
+    t : array_like, shape (N,)
+        Seconds, the synchronised timeline.
+    acc : dict of str -> ndarray, shape (N, 3)
+        Per sensor, m/s^2.
+    impact_s : float
+        The impact's time on ``t``.
+    half_width_s : float
+        Seconds shown either side of it.
+    title : str
+
+    Returns
+    -------
+    Path
+    """
+    from imukin.conventions import G
+
+    t = np.asarray(t, float)
+    sel = np.abs(t - impact_s) <= half_width_s
+    if not sel.any():
+        raise ImukinError(f"nothing to plot: the impact at {impact_s:.2f} s lies outside the recording")
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    for seg, a in acc.items():
+        ax.plot(t[sel] - impact_s, np.linalg.norm(np.asarray(a, float)[sel], axis=1) / G, lw=1.0, label=seg)
+    ax.axvline(0.0, color="k", lw=0.8, ls="--")
+    ax.set_xlabel("time from the impact (s)")
+    ax.set_ylabel("|acceleration| (g)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper right", fontsize="small", ncol=2)
+    ax.set_title(title or "sensors synchronised by the impact: their peaks should coincide")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
 def _bin_envelope(y: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per bin ``[edges[i], edges[i + 1])`` of ``y`` (N,): NaN-ignoring min, max and mean, each (n_bins,).
 

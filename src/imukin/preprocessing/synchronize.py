@@ -454,7 +454,8 @@ def sync_sensors_by_impact(acc: dict, gyr: dict, fs: float, search_s: float = IM
     acc, gyr : dict of str -> ndarray, shape (M, 3)
         On the reference's timeline, cut to the common span.
     info : dict
-        ``{"reference": name, "frames": [start, stop) on the reference's timeline, "sensors": {name:
+        ``{"reference": name, "frames": [start, stop) on the reference's timeline, "impact_s": the impact's
+        time (s) on the output's timeline, "sensors": {name:
         {"offset_s", "corr", "confidence"}}}`` (as in :class:`SyncResult`; a positive offset: that sensor's
         recording began ``offset_s`` before the reference's, its events come later).
 
@@ -488,8 +489,9 @@ def sync_sensors_by_impact(acc: dict, gyr: dict, fs: float, search_s: float = IM
                           f"{MIN_SYNCED_S:g} s; check that every sensor recorded the jump or tap in the first "
                           f"{search_s:g} s")
     a, b = int(idx[0]), int(idx[-1]) + 1
+    impact = find_impact(filled[ref], fs, where[ref]) - a / fs  # s, on the synchronised timeline
     return ({k: v[a:b] for k, v in out_acc.items()}, {k: v[a:b] for k, v in out_gyr.items()},
-            {"reference": ref, "frames": [a, b], "sensors": sensors})
+            {"reference": ref, "frames": [a, b], "impact_s": float(impact), "sensors": sensors})
 
 
 # ---------------------------------------------------------------- IMU vs mocap
