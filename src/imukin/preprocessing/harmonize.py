@@ -42,7 +42,8 @@ Steps per subject
    flagged (and reported by the quality checks as ``long_gap``). Joint angles are
    unwrapped and resampled; orientations are slerped.
 2. **Synchronise** (``sync="impact"``): every sensor is shifted onto the first one by the
-   common impact (:func:`~imukin.preprocessing.synchronize.sync_by_impact`); then every
+   common impact anywhere in the recording (:func:`~imukin.preprocessing.synchronize.impact_offsets`: the
+   landing after a jump's flight, else the strongest impact, as ``imukin predict --sync impact``); then every
    stream is cut to the common span.
 3. **Align** (``align="auto"``): each sensor's mounting on its segment is found
    (:func:`~imukin.preprocessing.align.align_segment`; from walking or running, refined by standing where
@@ -115,7 +116,7 @@ from imukin.preprocessing.quality import (
     rom_outliers,
 )
 from imukin.preprocessing.resample import resample_timestamped
-from imukin.preprocessing.synchronize import shift_stream, sync_by_impact
+from imukin.preprocessing.synchronize import impact_offsets, shift_stream
 from imukin.signal import resample
 
 MANIFEST = "imukin.json"
@@ -487,8 +488,9 @@ def prepare_subject(raw: RawSubject, cfg: HarmonizeConfig) -> Prepared:
     if sync == "impact" and len(segs) > 1:
         ref = segs[0]
         prov["sync"][ref] = {"method": "impact", "reference": True, "offset_s": 0.0}
+        offsets, _ = impact_offsets({seg: streams[seg][:, :3] for seg in segs}, fs, search_s=None)
         for seg in segs[1:]:
-            res = sync_by_impact(streams[ref][:, :3], streams[seg][:, :3], fs)
+            res = offsets[seg]
             streams[seg], valid = shift_stream(streams[seg], fs, res, n_out=len(streams[ref]))
             flags[seg], _ = shift_stream(flags[seg].astype(float), fs, res, n_out=len(streams[ref]))
             flags[seg] = (flags[seg] > 0.5) | ~valid

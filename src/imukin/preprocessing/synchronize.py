@@ -429,21 +429,53 @@ def find_landing(acc: np.ndarray, fs: float, search: tuple[float, float]) -> tup
     return None
 
 
+def impact_offsets(acc: dict, fs: float, search_s: float | None = IMPACT_SEARCH_S) -> tuple[dict, float]:
+    """Each sensor's lag behind the first one from a common impact: the landing after a jump's flight where a
+    sensor shows one (:func:`find_landing`: its specific force near 0 for a while, which no walking or running
+    step gives), otherwise (taps) the strongest impact, which a hard heel strike can beat: jump if you can.
+
+    Parameters
+    ----------
+    acc : dict of str -> ndarray, shape (N_k, 3)
+        Per sensor, m/s^2, the first being the reference; NaN rows count as 0.
+    fs : float
+        Hz, the rate of every sensor.
+    search_s : float or None
+        Seconds from the start searched (None: the whole recording).
+
+    Returns
+    -------
+    offsets : dict of str -> SyncResult
+        Per sensor but the reference, its lag behind the reference (:func:`sync_by_impact`).
+    impact_s : float
+        The impact's time on the reference's clock.
+    """
+    names = list(acc)
+    filled = {k: np.nan_to_num(np.asarray(acc[k], float)) for k in names}  # (N_k, 3) each
+    where = {}
+    for k in names:
+        span = (len(filled[k]) - 1) / fs
+        window = (0.0, span if search_s is None else min(float(search_s), span))
+        where[k] = find_landing(filled[k], fs, window) or window  # each sensor's impact window
+    ref = names[0]
+    offsets = {k: sync_by_impact(filled[ref], filled[k], fs, search_x=where[ref], search_y=where[k])
+               for k in names[1:]}
+    return offsets, find_impact(filled[ref], fs, where[ref])
+
+
 def sync_sensors_by_impact(acc: dict, gyr: dict, fs: float, search_s: float = IMPACT_SEARCH_S
                            ) -> tuple[dict, dict, dict]:
     """Sensors that were not sampled together, put on one timeline by a common impact near the start.
 
     The wearer jumps once (or the sensors are tapped together) in the first ``search_s`` seconds; each sensor
-    is shifted onto the first one's timeline by :func:`sync_by_impact` and every sensor is cut to the span
-    all of them then cover. Where a sensor shows a jump's flight (:func:`find_landing`: its specific force near
-    0 for a while, which no walking or running step gives), its impact is the landing after it; otherwise
-    (taps) the strongest impact of the window, which a hard heel strike can beat: jump if you can.
+    is shifted onto the first one's timeline by its lag (:func:`impact_offsets`) and every sensor is cut to the
+    span all of them then cover.
 
     Parameters
     ----------
     acc, gyr : dict of str -> ndarray, shape (N, 3)
         Per sensor, in the recording's order (the first is the reference), m/s^2 and rad/s; NaN rows are
-        gaps (zero for the impact search only).
+        gaps, NaN rows at a sensor's end the padding of a shorter recording.
     fs : float
         Hz, the rate of every sensor.
     search_s : float
@@ -455,9 +487,9 @@ def sync_sensors_by_impact(acc: dict, gyr: dict, fs: float, search_s: float = IM
         On the reference's timeline, cut to the common span.
     info : dict
         ``{"reference": name, "frames": [start, stop) on the reference's timeline, "impact_s": the impact's
-        time (s) on the output's timeline, "sensors": {name:
-        {"offset_s", "corr", "confidence"}}}`` (as in :class:`SyncResult`; a positive offset: that sensor's
-        recording began ``offset_s`` before the reference's, its events come later).
+        time (s) on the output's timeline, "sensors": {name: {"offset_s", "corr", "confidence"}}}`` (as in
+        :class:`SyncResult`; a positive offset: that sensor's recording began ``offset_s`` before the
+        reference's, its events come later).
 
     Raises
     ------
@@ -469,14 +501,11 @@ def sync_sensors_by_impact(acc: dict, gyr: dict, fs: float, search_s: float = IM
     trimmed = {k: _without_nan_tail(acc[k], gyr[k]) for k in names}  # a shorter recording's padding dropped
     acc, gyr = {k: a for k, (a, _) in trimmed.items()}, {k: g for k, (_, g) in trimmed.items()}
     n = len(acc[ref])
-    window = (0.0, min(float(search_s), (n - 1) / fs))
-    filled = {k: np.nan_to_num(np.asarray(acc[k], float)) for k in names}  # (N, 3) each, for the search only
-    where = {k: find_landing(filled[k], fs, window) or window for k in names}  # each sensor's impact window
-    out_acc, out_gyr, valid = {ref: np.asarray(acc[ref], float)}, {ref: np.asarray(gyr[ref], float)}, np.ones(n, bool)
+    offsets, impact = impact_offsets(acc, fs, search_s)
+    out_acc, out_gyr, valid = {ref: acc[ref]}, {ref: gyr[ref]}, np.ones(n, bool)
     sensors = {ref: {"offset_s": 0.0, "reference": True}}
-    for k in names[1:]:
-        res = sync_by_impact(filled[ref], filled[k], fs, search_x=where[ref], search_y=where[k])
-        both = np.concatenate([np.asarray(acc[k], float), np.asarray(gyr[k], float)], axis=1)  # (N_k, 6)
+    for k, res in offsets.items():
+        both = np.concatenate([acc[k], gyr[k]], axis=1)  # (N_k, 6)
         moved, ok = shift_stream(np.nan_to_num(both), fs, res, n_out=n)  # (n, 6) on the reference's timeline
         gaps, _ = shift_stream(np.isnan(both).any(axis=1).astype(float), fs, res, n_out=n)
         moved[gaps > 0.01] = np.nan  # a gap stays a gap after the shift
@@ -489,9 +518,8 @@ def sync_sensors_by_impact(acc: dict, gyr: dict, fs: float, search_s: float = IM
                           f"{MIN_SYNCED_S:g} s; check that every sensor recorded the jump or tap in the first "
                           f"{search_s:g} s")
     a, b = int(idx[0]), int(idx[-1]) + 1
-    impact = find_impact(filled[ref], fs, where[ref]) - a / fs  # s, on the synchronised timeline
     return ({k: v[a:b] for k, v in out_acc.items()}, {k: v[a:b] for k, v in out_gyr.items()},
-            {"reference": ref, "frames": [a, b], "impact_s": float(impact), "sensors": sensors})
+            {"reference": ref, "frames": [a, b], "impact_s": float(impact - a / fs), "sensors": sensors})
 
 
 # ---------------------------------------------------------------- IMU vs mocap
