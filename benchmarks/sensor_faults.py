@@ -12,7 +12,11 @@ one of these per column, drawn per sensor with a fixed seed (``SEED``):
 * gyroscope bias, normal SD 2 and 5 deg/s per axis (a constant);
 * gyroscope scale error, normal SD 3 % per axis;
 * accelerometer bias, normal SD 0.5 m/s^2 per axis;
-* the distal sensor 5, 10 or 20 ms late (its signals delayed against the proximal one's and the reference).
+* the distal sensor 5, 10 or 20 ms late (its signals delayed against the proximal one's and the reference);
+* the distal sensor 40 ms late and put back by ``imukin predict --sync impact``
+  (:func:`imukin.preprocessing.synchronize.sync_sensors_by_impact`): a jump is drawn into both sensors at 1 s
+  (0.25 s of flight, specific force near 0, then a 6 g landing; :func:`draw_jump`), the angles scored on the
+  frames the synchronisation keeps, against the reference on the proximal sensor's timeline.
 
 It prints, per joint and predictor (``cnn``, ``cnn+refined`` by default), walking flexion offset-removed
 RMSE (deg, mean over legs) on the held-out walkers of ``benchmarks/accuracy.py`` (seed 9001). Nothing is
@@ -43,7 +47,22 @@ CONDITIONS = {
     "distal 5 ms late": (0.0, 0.0, 0.0, 0.005),
     "distal 10 ms late": (0.0, 0.0, 0.0, 0.010),
     "distal 20 ms late": (0.0, 0.0, 0.0, 0.020),
+    "distal 40 ms late, --sync impact": (0.0, 0.0, 0.0, 0.040),
 }
+SYNCED = "distal 40 ms late, --sync impact"  # the column synchronised by a drawn-in jump
+JUMP_S = (0.75, 1.0)  # s, the drawn-in jump's flight (its landing at the end)
+
+
+def draw_jump(acc: np.ndarray, fs: float, rng: np.random.Generator) -> np.ndarray:
+    """A sensor's (T, 3) specific force with a jump drawn in: near 0 during :data:`JUMP_S` (free fall, 0.3 m/s^2
+    of noise), then a 6 g landing spike of 10 ms SD along a random direction."""
+    t = np.arange(len(acc)) / fs
+    out = np.array(acc, float)
+    flight = (t >= JUMP_S[0]) & (t < JUMP_S[1])
+    out[flight] = rng.normal(0.0, 0.3, (int(flight.sum()), 3))
+    direction = rng.normal(size=3)
+    spike = np.exp(-0.5 * ((t - JUMP_S[1] - 0.02) / 0.01) ** 2)[:, None] * direction / np.linalg.norm(direction)
+    return out + 6.0 * 9.81 * spike
 
 
 def degrade(x: list[np.ndarray], fs: float, condition: tuple, rng: np.random.Generator) -> list[np.ndarray]:
@@ -65,9 +84,21 @@ def degrade(x: list[np.ndarray], fs: float, condition: tuple, rng: np.random.Gen
 
 def leg_error(predictor, c: int, i: int, rec, joint: str, s: int, side: str, fs: float) -> float:
     """Offset-removed flexion RMSE (deg) of one leg (recording ``i``, side ``s``) under condition ``c``."""
+    from imukin.preprocessing.synchronize import sync_sensors_by_impact
+
     rng = np.random.default_rng([SEED, c, i, s])  # each leg's errors the same for every model
-    x = degrade(rec.joint_inputs(joint, side), fs, list(CONDITIONS.values())[c], rng)
-    return flexion_error(predictor.predict(*x, side=side, fs=fs), rec.joint_angle(joint, side))
+    x = list(rec.joint_inputs(joint, side))
+    ref = rec.joint_angle(joint, side)
+    synced = list(CONDITIONS)[c] == SYNCED
+    if synced:
+        x[0], x[2] = draw_jump(x[0], fs, rng), draw_jump(x[2], fs, rng)
+    x = degrade(x, fs, list(CONDITIONS.values())[c], rng)
+    if synced:
+        acc, gyr, info = sync_sensors_by_impact({"1": x[0], "2": x[2]}, {"1": x[1], "2": x[3]}, fs)
+        a, b = info["frames"]
+        x, ref = [acc["1"], gyr["1"], acc["2"], gyr["2"]], ref[a:b]
+        x, ref = [v[int(2 * fs):] for v in x], ref[int(2 * fs):]  # the jump itself is no gait: scored after it
+    return flexion_error(predictor.predict(*x, side=side, fs=fs), ref)
 
 
 def main() -> int:

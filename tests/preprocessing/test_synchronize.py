@@ -8,6 +8,8 @@ from imukin.preprocessing.synchronize import (
     angular_velocity,
     estimate_offset,
     estimate_offset_drift,
+    find_flight,
+    impact_offsets,
     marker_frames,
     shift_stream,
     sync_by_impact,
@@ -142,3 +144,22 @@ def test_sensors_put_together_by_a_jump(walk):
     with pytest.raises(ImukinError, match="share"):
         sync_sensors_by_impact({s: v[0][:400] for s, v in moved.items()}, {s: v[1][:400] for s, v in moved.items()},
                                fs, search_s=1.9)  # 2 s recorded: 1.9 s shared
+
+
+def test_a_jump_gives_the_offset_to_a_fraction_of_a_sample(walk):
+    """A flight (specific force near 0 for 0.25 s) seen by two sensors, the second recorded 12.5 ms later at
+    100 Hz: the landing's instants, read between samples, give the offset to within a millisecond; a sensor
+    that never leaves the ground has no flight."""
+    fs = 100.0
+    a1, _ = mounted_imu(walk, "pelvis", np.eye(3), fs, rng=np.random.default_rng(0))
+    a2, _ = mounted_imu(walk, "rshank", Rotation.random(random_state=3).as_matrix(), fs, rng=np.random.default_rng(1))
+    t = np.arange(len(a1)) / fs
+    assert find_flight(a1, fs, (0.0, t[-1])) is None  # standing and walking: no flight
+    weight = np.clip(np.abs(t - 1.125) / 0.01 - 12.0, 0.0, 1.0)[:, None]  # 0 in flight (1.0-1.25 s), ramps 10 ms
+    a1, a2 = a1 * weight, a2 * weight
+    up, down = find_flight(a1, fs, (0.0, 5.0))
+    assert abs(up - 1.0) < 0.01 and abs(down - 1.25) < 0.01
+    offsets, impact = impact_offsets({"pelvis": a1, "rshank": _delayed(a2, fs, 0.0125)}, fs)
+    res = offsets["rshank"]
+    assert res.method == "jump landing" and abs(res.offset_s - 0.0125) < 1e-3 and res.confidence > 0.9
+    assert impact == pytest.approx(down)

@@ -52,7 +52,6 @@ GYR_BAND_HZ = 12.0  # Hz, low-pass applied to angular-velocity norms before comp
 IMPACT_SEARCH_S = 15.0  # s from the start of a recording searched for the common impact (a jump or taps)
 FLIGHT_G = 0.4  # a jump's flight: every sensor's specific force below this many g (free fall reads 0) ...
 MIN_FLIGHT_S = 0.08  # ... for at least this long (a 5 cm jump is airborne 0.2 s; a walker never leaves the ground)
-LANDING_S = (0.05, 0.3)  # s around a flight's end searched for the landing impact (before, after)
 MIN_SYNCED_S = 2.0  # s, shortest span all sensors must share once synchronised
 
 
@@ -414,25 +413,35 @@ def _without_nan_tail(acc, gyr) -> tuple[np.ndarray, np.ndarray]:
     return acc[:last], gyr[:last]
 
 
-def find_landing(acc: np.ndarray, fs: float, search: tuple[float, float]) -> tuple[float, float] | None:
-    """The landing of the first jump within ``search`` (s): the window :data:`LANDING_S` around the end of the
-    first flight (specific force below :data:`FLIGHT_G` g for :data:`MIN_FLIGHT_S` or longer), or None."""
+def find_flight(acc: np.ndarray, fs: float, search: tuple[float, float]) -> tuple[float, float] | None:
+    """The first jump's flight within ``search`` (s): (take-off, landing) times in s, where the specific force
+    stays below :data:`FLIGHT_G` g for :data:`MIN_FLIGHT_S` or longer, each edge read between its two samples
+    where the magnitude crosses that level; or None."""
     from imukin.conventions import G
 
     lo, hi = max(0, int(search[0] * fs)), min(len(acc), int(np.ceil(search[1] * fs)))
-    low = np.linalg.norm(np.nan_to_num(acc[lo:hi], nan=G), axis=1) < FLIGHT_G * G  # (n,) in flight
+    mag = np.linalg.norm(np.nan_to_num(acc[lo:hi], nan=G), axis=1) / G  # (n,) in g
+    low = mag < FLIGHT_G
     d = np.diff(np.concatenate([[0], low.astype(int), [0]]))
     for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)):
-        if (b - a) / fs >= MIN_FLIGHT_S:
-            end = (lo + b) / fs
-            return end - LANDING_S[0], end + LANDING_S[1]
+        if (b - a) / fs < MIN_FLIGHT_S:
+            continue
+
+        def crossing(i: int, j: int) -> float:  # where mag crosses FLIGHT_G between samples i and j
+            if i < 0 or j >= len(mag) or mag[i] == mag[j]:
+                return float(max(i, 0))
+            return i + (FLIGHT_G - mag[i]) / (mag[j] - mag[i]) * (j - i)
+
+        return (lo + crossing(a - 1, a)) / fs, (lo + crossing(b - 1, b)) / fs
     return None
 
 
 def impact_offsets(acc: dict, fs: float, search_s: float | None = IMPACT_SEARCH_S) -> tuple[dict, float]:
-    """Each sensor's lag behind the first one from a common impact: the landing after a jump's flight where a
-    sensor shows one (:func:`find_landing`: its specific force near 0 for a while, which no walking or running
-    step gives), otherwise (taps) the strongest impact, which a hard heel strike can beat: jump if you can.
+    """Each sensor's lag behind the first one from a common impact. Where both show a jump's flight
+    (:func:`find_flight`: the specific force near 0 for a while, which no walking or running step gives), the
+    lag is the difference of the instants the flight ends, the landing (confidence: the ratio of the two flights'
+    durations, 1 when they agree); otherwise (taps) :func:`sync_by_impact` on the strongest impact, which a hard
+    heel strike can beat: jump if you can.
 
     Parameters
     ----------
@@ -446,21 +455,29 @@ def impact_offsets(acc: dict, fs: float, search_s: float | None = IMPACT_SEARCH_
     Returns
     -------
     offsets : dict of str -> SyncResult
-        Per sensor but the reference, its lag behind the reference (:func:`sync_by_impact`).
+        Per sensor but the reference, its lag behind the reference.
     impact_s : float
-        The impact's time on the reference's clock.
+        The impact (the landing, where there is a flight) on the reference's clock, s.
     """
     names = list(acc)
     filled = {k: np.nan_to_num(np.asarray(acc[k], float)) for k in names}  # (N_k, 3) each
-    where = {}
+    window, flight = {}, {}
     for k in names:
         span = (len(filled[k]) - 1) / fs
-        window = (0.0, span if search_s is None else min(float(search_s), span))
-        where[k] = find_landing(filled[k], fs, window) or window  # each sensor's impact window
+        window[k] = (0.0, span if search_s is None else min(float(search_s), span))
+        flight[k] = find_flight(filled[k], fs, window[k])
     ref = names[0]
-    offsets = {k: sync_by_impact(filled[ref], filled[k], fs, search_x=where[ref], search_y=where[k])
-               for k in names[1:]}
-    return offsets, find_impact(filled[ref], fs, where[ref])
+    offsets = {}
+    for k in names[1:]:
+        if flight[ref] is not None and flight[k] is not None:
+            (up0, down0), (up1, down1) = flight[ref], flight[k]
+            agree = min(down0 - up0, down1 - up1) / max(down0 - up0, down1 - up1)
+            offsets[k] = SyncResult(offset_s=down1 - down0, corr=agree, margin=agree, confidence=agree,
+                                    method="jump landing")
+        else:
+            offsets[k] = sync_by_impact(filled[ref], filled[k], fs, search_x=window[ref], search_y=window[k])
+    impact = flight[ref][1] if flight[ref] is not None else find_impact(filled[ref], fs, window[ref])
+    return offsets, impact
 
 
 def sync_sensors_by_impact(acc: dict, gyr: dict, fs: float, search_s: float = IMPACT_SEARCH_S
