@@ -733,7 +733,7 @@ def _as_recording(recording, fs, sync: str = "none") -> Recording:
                                   "drop fs, or fix it")
         return recording.check()
     if isinstance(recording, dict):
-        return Recording.from_arrays(recording, fs=fs)
+        return Recording.from_arrays(recording, fs=fs, pad=sync == "impact")
     if isinstance(recording, (str, Path)):
         return load_recording(recording, fs=fs, sync=sync)
     raise ImukinError(f"predict takes a Recording, a path or {{segment: (acc, gyr)}} arrays, not "

@@ -160,7 +160,7 @@ class Recording:
 
     @classmethod
     def from_arrays(cls, signals: dict, fs: float, name: str = "arrays", acc_units: str = "m/s^2",
-                    gyr_units: str = "rad/s") -> Recording:
+                    gyr_units: str = "rad/s", pad: bool = False) -> Recording:
         """A recording from arrays: ``{segment: (acc, gyr)}``, each (N, 3).
 
         Parameters
@@ -172,6 +172,9 @@ class Recording:
             Hz; required, as arrays carry no time stamps.
         acc_units : {"m/s^2", "g"}
         gyr_units : {"rad/s", "deg/s"}
+        pad : bool
+            Sensors of unequal length are kept whole, the shorter ones padded with NaN at the end
+            (sensors to be synchronised, ``imukin.predict(sync="impact")``); otherwise refused.
 
         Raises
         ------
@@ -196,6 +199,10 @@ class Recording:
             acc[seg] = np.asarray(a, float) * acc_scale
             gyr[seg] = np.asarray(g, float) * gyr_scale
             sensors[seg] = str(key)
+        longest = max((len(a) for a in acc.values()), default=0)
+        if pad and any(len(a) != longest for a in acc.values()) and all(a.ndim == 2 for a in acc.values()):
+            acc = {s: np.vstack([a, np.full((longest - len(a), a.shape[1]), np.nan)]) for s, a in acc.items()}
+            gyr = {s: np.vstack([g, np.full((longest - len(g), g.shape[1]), np.nan)]) for s, g in gyr.items()}
         rec = cls(fs=fs, acc=acc, gyr=gyr, sensors=sensors, name=name, source="arrays", rate_source="given")
         rec.check()
         return rec
