@@ -265,3 +265,36 @@ def write_metamotion(folder, name: str, mac: str, t_acc, acc_g, t_gyr, gyr_dps, 
                         f"{v[0]:.6f},{v[1]:.6f},{v[2]:.6f}")
         path = folder / f"{name}_2023-03-16T13.51.10.120_{mac}_{signal}_100.000Hz_1.7.3.csv"
         path.write_text("\n".join(rows) + "\n")
+
+
+def write_motion_bids(folder, stem: str, sensors: dict, fs: float | None, units=("m/s^2", "rad/s"), latency=None,
+                      extra_point: bool = True):
+    """Write signals as a Motion-BIDS recording: ``<stem>_motion.tsv`` (no header, ``n/a`` for NaN),
+    ``<stem>_channels.tsv`` (name, component, type, tracked_point, units) and ``<stem>_motion.json``
+    (SamplingFrequency, left out when ``fs`` is None). ``sensors``: tracked point -> (acc, gyr), (N, 3) each, in
+    the given ``units``; ``latency``: (N,) seconds for a LATENCY channel first; ``extra_point``: also a head
+    sensor with magnetometer channels only, which a reader must pass over."""
+    import json
+    from pathlib import Path
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rows, cols = ["name\tcomponent\ttype\ttracked_point\tunits"], []
+    if latency is not None:
+        rows.append("latency\tn/a\tLATENCY\tn/a\ts")
+        cols.append(np.asarray(latency, float)[:, None])
+    for point, (acc, gyr) in sensors.items():
+        for kind, x, unit in (("ACCEL", acc, units[0]), ("GYRO", gyr, units[1])):
+            rows += [f"{point}_{kind.lower()}_{c}\t{c}\t{kind}\t{point}\t{unit}" for c in "xyz"]
+            cols.append(np.asarray(x, float))
+    if extra_point:
+        n = len(cols[-1])
+        rows += [f"head_magn_{c}\t{c}\tMAGN\thead\tT" for c in "xyz"]
+        cols.append(np.full((n, 3), 4e-5))
+    data = np.hstack(cols)
+    (folder / f"{stem}_channels.tsv").write_text("\n".join(rows) + "\n")
+    lines = ["\t".join("n/a" if not np.isfinite(v) else f"{v:.9g}" for v in row) for row in data]
+    (folder / f"{stem}_motion.tsv").write_text("\n".join(lines) + "\n")
+    if fs is not None:
+        (folder / f"{stem}_motion.json").write_text(json.dumps({"SamplingFrequency": fs, "TaskName": "walk"}))
+    return folder / f"{stem}_motion.tsv"

@@ -67,6 +67,7 @@ from imukin.conventions import (
 )
 from imukin.errors import ImukinError
 from imukin.io.config_files import read_config_file
+from imukin.io.motion_bids import is_motion_bids
 
 #: Shortest recording accepted (s): about one walking stride.
 MIN_RECORDING_S = 1.0
@@ -470,6 +471,14 @@ def load_recording(path, fs: float | None = None, sensors=None, subject: str | N
         rec = _load_any_h5(path, fs, sensors, subject, acc_units, gyr_units)
     elif path.is_dir() and _is_demo_folder(path):
         rec = _load_demo(path, fs, joint, acc_units, gyr_units)
+    elif path.is_file() and is_motion_bids(path):
+        rec = _load_motion_bids(path, fs, sensors, acc_units, gyr_units)
+    elif path.is_dir() and any(is_motion_bids(p) for p in path.iterdir()):
+        found = sorted(p for p in path.iterdir() if is_motion_bids(p))
+        if len(found) > 1:
+            raise ImukinError(f"{path} holds {len(found)} Motion-BIDS recordings ({found[0].name}, ...); pass one "
+                              "*_motion.tsv")
+        rec = _load_motion_bids(found[0], fs, sensors, acc_units, gyr_units)
     elif path.is_dir():
         h5s = sorted(p for p in path.iterdir() if p.suffix.lower() in (".h5", ".hdf5"))
         if h5s and not _sensor_files(path):
@@ -860,6 +869,18 @@ def _map_named_sensors(recs: list, where: str, sensors) -> tuple[dict, list[str]
                           + ", ".join(r.name for r in recs[:6]) + '); pass --sensors FILE ({"rthigh": '
                           '"<label or device id>", ...})')
     return reads, notes
+
+
+def _load_motion_bids(path: Path, fs, sensors, acc_units, gyr_units) -> Recording:
+    """A Motion-BIDS recording (:mod:`imukin.io.motion_bids`): its tracked points mapped to segments by
+    ``sensors`` or by their names."""
+    from imukin.io.motion_bids import read_motion_bids
+
+    recs = read_motion_bids(path, acc_units=acc_units, gyr_units=gyr_units, fs=fs)
+    reads, notes = _map_named_sensors(recs, path.name, sensors)
+    rec = _on_one_grid(reads, path.name[: -len("_motion.tsv")], str(path), fs, notes)
+    rec.sensors = {seg: r.name for seg, r in reads.items()}
+    return rec
 
 
 def _load_metamotion(pairs: dict, folder: Path, fs, sensors, acc_units, gyr_units, notes: list[str]) -> Recording:
