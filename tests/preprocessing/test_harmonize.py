@@ -19,6 +19,7 @@ from tests.preprocessing.motion import (
     standing_then_walking,
     write_apdm_h5,
     write_metamotion,
+    write_motion_bids,
     write_xsens_txt,
 )
 
@@ -204,6 +205,20 @@ def test_metamotion_folders_are_subjects(tmp_path):
     (rec,) = read_dataset(res.output)
     assert sorted(rec.acc) == ["rshank", "rthigh"] and rec.fs == 100.0
     assert len(rec.acc["rthigh"]) == len(rec.acc["rshank"]) == pytest.approx(len(acc) - 6, abs=2)
+
+
+def test_a_motion_bids_dataset_gives_one_subject_per_recording(tmp_path):
+    """A BIDS tree (sub-*/motion/*_motion.tsv): each recording is one subject, its tracked points its segments."""
+    poses = standing_then_walking(41, stand_s=2.0, walk_s=5.0)
+    sensors = {name: mounted_imu(poses, seg, np.eye(3), 100.0) for seg, name in (("rthigh", "right_thigh"),
+                                                                                 ("rshank", "right_shank"))}
+    for sub in ("sub-01", "sub-02"):
+        write_motion_bids(tmp_path / "bids" / sub / "motion", f"{sub}_task-walk_tracksys-imu", sensors, 100.0)
+    found = scan_input_dir(tmp_path / "bids")
+    assert [s.label for s in found] == [f"sub-0{i}/motion/sub-0{i}_task-walk_tracksys-imu_motion.tsv" for i in (1, 2)]
+    res = harmonize([tmp_path / "bids"], tmp_path / "out", HarmonizeConfig(fs=100.0))
+    recs = read_dataset(res.output)
+    assert len(recs) == 2 and all(sorted(r.acc) == ["rshank", "rthigh"] for r in recs)
 
 
 def test_bad_input_leaves_nothing_behind(inputs, tmp_path):

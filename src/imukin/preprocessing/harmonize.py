@@ -219,6 +219,8 @@ def scan_input_dir(folder: str | os.PathLike) -> list[SubjectSource]:
     """
     from imukin.io.apdm_h5 import is_apdm_file
     from imukin.io.job_h5 import file_attrs, subject_ids
+    from imukin.io.motion_bids import SUFFIX as MOTION_BIDS_SUFFIX
+    from imukin.io.motion_bids import is_motion_bids
 
     folder = Path(folder)
     if not folder.is_dir():
@@ -226,14 +228,19 @@ def scan_input_dir(folder: str | os.PathLike) -> list[SubjectSource]:
     top = _load_manifest(folder)
     name = folder.resolve().name
     out: list[SubjectSource] = []
+    for p in sorted(folder.rglob(f"*{MOTION_BIDS_SUFFIX}")):  # a BIDS dataset: sub-*/[ses-*/]motion/*_motion.tsv
+        if is_motion_bids(p):
+            out.append(SubjectSource(name, str(p.relative_to(folder)), _motion_bids_loader(p, top, name)))
     for p in sorted(folder.iterdir()):
+        if p.is_dir() and p.name.startswith("sub-"):
+            continue  # a BIDS subject: its recordings are found above
         if p.is_file() and p.suffix.lower() in _H5_EXT and is_apdm_file(p):
             out.append(SubjectSource(name, p.name, _apdm_loader(p, top, name)))
         elif p.is_file() and p.suffix.lower() in _H5_EXT:
             attrs = file_attrs(p)
             for sid in subject_ids(p):
                 out.append(SubjectSource(name, f"{p.name}:{sid}", _h5_loader(p, sid, name, attrs)))
-        elif p.is_dir() and not p.name.startswith("."):
+        elif p.is_dir() and not p.name.startswith(".") and not any(is_motion_bids(f) for f in p.iterdir()):
             man = _load_manifest(p, top)
             pairs = _metamotion_pairs(p)
             if pairs:
@@ -241,7 +248,8 @@ def scan_input_dir(folder: str | os.PathLike) -> list[SubjectSource]:
             elif _subject_files(p, man):
                 out.append(SubjectSource(name, p.name, _folder_loader(p, man, name)))
     if not out:
-        raise ImukinError(f"{folder} holds no reference-layout or APDM .h5 file and no subject folder with IMU files "
+        raise ImukinError(f"{folder} holds no reference-layout or APDM .h5 file, no Motion-BIDS recording and no "
+                          "subject folder with IMU files "
                           f"(<segment>.csv, or files mapped in {MANIFEST}); see 'imukin harmonize --help'")
     return out
 
@@ -314,6 +322,18 @@ def _apdm_loader(path: Path, man: dict, dataset: str):
 
         recs = read_apdm_h5(path, acc_units=man.get("acc_units", "auto"), gyr_units=man.get("gyr_units", "auto"))
         return RawSubject(dataset=dataset, source=str(path), original_id=path.stem,
+                          sensors=_named_sensors(recs, man, path), meta=_manifest_meta(man),
+                          activity=str(man.get("activity", "unknown")), sync=man.get("sync", "none"))
+    return load
+
+
+def _motion_bids_loader(path: Path, man: dict, dataset: str):
+    def load() -> RawSubject:
+        from imukin.io.motion_bids import read_motion_bids
+
+        recs = read_motion_bids(path, acc_units=man.get("acc_units", "auto"), gyr_units=man.get("gyr_units", "auto"),
+                                fs=man.get("fs"))
+        return RawSubject(dataset=dataset, source=str(path), original_id=path.name[: -len("_motion.tsv")],
                           sensors=_named_sensors(recs, man, path), meta=_manifest_meta(man),
                           activity=str(man.get("activity", "unknown")), sync=man.get("sync", "none"))
     return load
