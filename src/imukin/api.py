@@ -30,6 +30,7 @@ from imukin.conventions import (
     JOINT_NAMES,
     SEGMENTS,
     SIDES,
+    SYNC_MODES,
     check_choice,
     joint_and_side,
     joint_name,
@@ -42,7 +43,6 @@ from imukin.preprocessing.gait_speed import stride_notes
 from imukin.preprocessing.saturation import saturation_notes
 
 ALIGN_MODES = ("auto", "none")
-SYNC_MODES = ("none", "impact")  # predict(sync=...): sensors sampled together, or put together by a common impact
 #: Shortest stretch between long gaps (s) that is predicted; shorter ones stay NaN.
 MIN_PIECE_S = 0.5
 #: Stretches longer than this (s) show a progress bar when progress is asked for.

@@ -85,6 +85,10 @@ SEGMENT_TYPES = ("pelvis", "thigh", "shank", "foot")
 JOINT_TYPES = {"hip": ("pelvis", "thigh"), "knee": ("thigh", "shank"), "ankle": ("shank", "foot")}
 JOINT_NAMES = tuple(JOINT_TYPES)
 ACTIVITIES = ("walking", "running")
+#: How a recording's sensors share a time line: ``none``, sampled together (one clock, or the vendor's
+#: synchronisation); ``impact``, put together afterwards by a common jump or tap
+#: (:mod:`imukin.preprocessing.synchronize`).
+SYNC_MODES = ("none", "impact")
 
 #: Joints in the reference HDF5 layout, in its order.
 JOINTS = ("rhip", "lhip", "rknee", "lknee", "rankle", "lankle")

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from imukin.argtypes import device
-from imukin.conventions import ACTIVITIES, ANGLE_AXES, JOINT_NAMES, SIDES, G, check_rate, rates_agree
+from imukin.conventions import ACTIVITIES, ANGLE_AXES, JOINT_NAMES, SIDES, SYNC_MODES, G, check_rate, rates_agree
 from imukin.errors import ImukinError
 from imukin.io.atomic import atomic_path, write_text_atomic
 from imukin.io.paths import check_output_dir
@@ -73,7 +73,7 @@ def add_commands(sub) -> None:
                    "file {segment: 3x3 matrix or {\"euler_zxy_deg\": [z, x, y]}}, v_segment = R v_sensor")
     p.add_argument("--calibrate", help="absolute angles from a pose held in the first quiet standing: 'standing' "
                    "(neutral, 0 deg) or a JSON file {joint: [flexion, adduction, rotation]}")
-    p.add_argument("--sync", choices=("none", "impact"), default="none",
+    p.add_argument("--sync", choices=SYNC_MODES, default="none",
                    help="sensors not sampled together: 'impact' shifts each onto the most proximal (the pelvis "
                         "first) by a jump (or taps on every sensor) in the first 15 s (default none: sampled together)")
     p.add_argument("--out", type=Path, help="output folder (default: ./<recording name>_angles; the older form: "

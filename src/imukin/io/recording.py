@@ -60,6 +60,7 @@ from imukin.conventions import (
     JOINT_NAMES,
     SEGMENTS,
     SIDES,
+    SYNC_MODES,
     check_choice,
     check_rate,
     joint_segments,
@@ -457,7 +458,7 @@ def load_recording(path, fs: float | None = None, sensors=None, subject: str | N
     'kuopio: 7 sensors (pelvis, rthigh, lthigh, rshank, lshank, rfoot, lfoot), 100 Hz (given), 9.7 s'
     """
     path = Path(path)
-    check_choice("sync", sync, ("none", "impact"))
+    check_choice("sync", sync, SYNC_MODES)
     pad = sync == "impact"  # unequal lengths are the synchronisation's to cut
     if fs is not None:
         fs = check_rate(fs, "the given rate (fs)")

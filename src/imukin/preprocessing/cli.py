@@ -5,7 +5,7 @@ import argparse
 from pathlib import Path
 
 from imukin.argtypes import add_option, nonnegative_int, positive_float
-from imukin.conventions import DEFAULT_FS
+from imukin.conventions import DEFAULT_FS, SYNC_MODES
 
 _EPILOG = """\
 An input folder is one dataset. It may hold reference-layout .h5 files and/or one
@@ -33,7 +33,7 @@ def add_commands(sub) -> None:
                help=f"common output rate in Hz (default {DEFAULT_FS:g})")
     p.add_argument("--align", choices=("auto", "none"), default="auto",
                    help="find each sensor's mounting from standing + walking (auto), or keep sensor frames")
-    p.add_argument("--sync", choices=("none", "impact"), default=None,
+    p.add_argument("--sync", choices=SYNC_MODES, default=None,
                    help="synchronise the sensors of a recording on a common tap/jump (default: per imukin.json, none)")
     p.add_argument("--noise", default="noisiest", metavar="{noisiest,none,PROFILE.json}",
                    help="noise target: the noisiest dataset per channel, none, or a profile JSON file (e.g. a "

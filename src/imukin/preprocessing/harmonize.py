@@ -87,6 +87,7 @@ from imukin.conventions import (
     DEFAULT_FS,
     JOINT_TYPES,
     SEGMENTS,
+    SYNC_MODES,
     joint_name,
     joint_segments,
     same_rate,
@@ -149,7 +150,7 @@ class HarmonizeConfig:
             raise ImukinError(f"fs {self.fs} Hz (--fs) is not a usable rate; choose e.g. 100 or 200")
         if self.align not in ("auto", "none"):
             raise ImukinError(f"align (--align) must be auto or none, got {self.align!r}")
-        if self.sync not in (None, "none", "impact"):
+        if self.sync is not None and self.sync not in SYNC_MODES:
             raise ImukinError(f"sync (--sync) must be none or impact, got {self.sync!r}")
         if self.noise not in ("noisiest", "none") and not Path(self.noise).is_file():
             raise ImukinError(f"noise (--noise) must be noisiest, none or an existing JSON profile file; "
@@ -201,7 +202,7 @@ def _load_manifest(folder: Path, inherited: dict | None = None) -> dict:
         m.update(d)
     if "preset" in m and m["preset"] not in PRESETS:
         raise ImukinError(f"{p}: preset {m['preset']!r} is not one of {', '.join(PRESETS)}")
-    if "sync" in m and m["sync"] not in ("none", "impact"):
+    if "sync" in m and m["sync"] not in SYNC_MODES:
         raise ImukinError(f"{p}: sync must be none or impact, got {m['sync']!r}")
     for seg in m.get("sensors", {}).values():
         if seg not in SEGMENTS:
