@@ -99,7 +99,8 @@ def metamotion_sensors(files: list[Path]) -> tuple[dict[str, tuple[Path, Path]],
 def _read_signal(path: Path, units) -> tuple[np.ndarray, float, np.ndarray, str | None]:
     """One MetaBase file: its Unix time as written (ms, exact as integers), seconds per unit of it, (N, 3)
     x/y/z-axis values as written, and the unit its header names."""
-    header = [h.strip().strip('"') for h in path.read_text(errors="replace").splitlines()[0].split(",")]
+    with open(path, errors="replace") as f:
+        header = [h.strip().strip('"') for h in f.readline().split(",")]
     low = [h.lower() for h in header]
     t_col = next((low.index(c) for c in TIME_COLUMNS if c in low), None)
     axes = [next((i for i, h in enumerate(low) if h.startswith(f"{a}-axis")), None) for a in "xyz"]
