@@ -735,7 +735,8 @@ def _leading_samples(reads: dict, rate: float, notes: list[str]) -> dict[str, in
     if spread > MAX_START_SPREAD_S * rate or not on_grid:
         notes.append(f"the sensors' first time stamps differ by {spread / rate:.3g} s"
                      f"{'' if on_grid else ', off the sample grid'}: not one clock, so the recordings are taken as "
-                     "starting together; synchronise the sensors (e.g. the vendor's sync step) if they did not")
+                     "starting together; if they did not, synchronise them (the vendor's sync step, or a jump at the "
+                     "start and --sync impact)")
         return None
     last = round(spread)
     lead = {seg: last - round(v) for seg, v in shift.items()}
