@@ -163,3 +163,18 @@ def test_a_jump_gives_the_offset_to_a_fraction_of_a_sample(walk):
     res = offsets["rshank"]
     assert res.method == "jump landing" and abs(res.offset_s - 0.0125) < 1e-3 and res.confidence > 0.9
     assert impact == pytest.approx(down)
+
+
+def test_a_gap_is_no_flight(walk):
+    """Missing samples (NaN) read as no specific force would look like free fall: they are not taken for a jump,
+    and two sensors tapped together are still put together by the tap."""
+    fs = 200.0
+    a1, _ = mounted_imu(walk, "rthigh", np.eye(3), fs, rng=np.random.default_rng(0))
+    a2, _ = mounted_imu(walk, "lfoot", Rotation.random(random_state=5).as_matrix(), fs, rng=np.random.default_rng(1))
+    tap = np.exp(-0.5 * ((np.arange(len(a1)) / fs - 1.0) / 0.004) ** 2)[:, None] * np.array([30.0, -20.0, 10.0])
+    a1, a2 = a1 + tap, a2 + tap @ Rotation.random(random_state=6).as_matrix()
+    a2 = _delayed(a2, fs, 0.05)
+    a1[250:290], a2[300:340] = np.nan, np.nan  # 0.2 s lost in each, 0.25 s apart
+    assert find_flight(a2, fs, (0.0, 1.8)) is None
+    res = impact_offsets({"rthigh": a1, "lfoot": a2}, fs, search_s=1.8)[0]["lfoot"]
+    assert res.method != "jump landing" and abs(res.offset_s - 0.05) < 2e-3

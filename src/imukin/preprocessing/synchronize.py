@@ -446,7 +446,7 @@ def impact_offsets(acc: dict, fs: float, search_s: float | None = IMPACT_SEARCH_
     Parameters
     ----------
     acc : dict of str -> ndarray, shape (N_k, 3)
-        Per sensor, m/s^2, the first being the reference; NaN rows count as 0.
+        Per sensor, m/s^2, the first being the reference; NaN rows (gaps) are no flight, and 0 for the impact.
     fs : float
         Hz, the rate of every sensor.
     search_s : float or None
@@ -460,12 +460,13 @@ def impact_offsets(acc: dict, fs: float, search_s: float | None = IMPACT_SEARCH_
         The impact (the landing, where there is a flight) on the reference's clock, s.
     """
     names = list(acc)
-    filled = {k: np.nan_to_num(np.asarray(acc[k], float)) for k in names}  # (N_k, 3) each
+    raw = {k: np.asarray(acc[k], float) for k in names}  # (N_k, 3) each; a gap is no flight (find_flight)
+    filled = {k: np.nan_to_num(a) for k, a in raw.items()}  # gaps as 0 for the impact's jerk
     window, flight = {}, {}
     for k in names:
-        span = (len(filled[k]) - 1) / fs
+        span = (len(raw[k]) - 1) / fs
         window[k] = (0.0, span if search_s is None else min(float(search_s), span))
-        flight[k] = find_flight(filled[k], fs, window[k])
+        flight[k] = find_flight(raw[k], fs, window[k])
     ref = names[0]
     offsets = {}
     for k in names[1:]:
