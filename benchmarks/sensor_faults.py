@@ -33,6 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
+from imukin.conventions import G
+
 sys.path.insert(0, str(Path(__file__).parent))
 from accuracy import flexion_error, heldout_walkers, heldout_walkers_parser, print_condition_table  # noqa: E402
 
@@ -62,7 +64,7 @@ def draw_jump(acc: np.ndarray, fs: float, rng: np.random.Generator) -> np.ndarra
     out[flight] = rng.normal(0.0, 0.3, (int(flight.sum()), 3))
     direction = rng.normal(size=3)
     spike = np.exp(-0.5 * ((t - JUMP_S[1] - 0.02) / 0.01) ** 2)[:, None] * direction / np.linalg.norm(direction)
-    return out + 6.0 * 9.81 * spike
+    return out + 6.0 * G * spike
 
 
 def degrade(x: list[np.ndarray], fs: float, condition: tuple, rng: np.random.Generator) -> list[np.ndarray]:

@@ -35,6 +35,13 @@ DEFAULT_WINDOW = 400  # frames; 2 s at 200 Hz: the training crop and the inferen
 
 
 # ---------------------------------------------------------------- resampling
+def interp_columns(t_new, t, x) -> np.ndarray:
+    """Linear interpolation of each column of ``x`` (N, C), sampled at increasing times ``t`` (N,), at
+    ``t_new`` (M,): (M, C), edge values held outside ``t``."""
+    x = np.asarray(x, float)
+    return np.stack([np.interp(t_new, t, x[:, c]) for c in range(x.shape[1])], axis=1)
+
+
 def _check_rate(name: str, fs: float) -> float:
     fs = float(fs)
     if not (math.isfinite(fs) and fs > 0):

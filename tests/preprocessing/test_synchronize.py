@@ -54,12 +54,17 @@ def test_drift_is_recovered_and_undone(walk):
     assert np.abs(back - g1)[valid][300:-300].max() < 0.05 * np.abs(g1).max()
 
 
-def test_tap_on_sensors_on_different_segments(walk):
-    fs = 200.0
+def _tapped(walk, fs: float) -> tuple[np.ndarray, np.ndarray]:
+    """Thigh and foot accelerometers ((N, 3) each, any mounting) with one tap seen by both at 1.0 s."""
     a1, _ = mounted_imu(walk, "rthigh", np.eye(3), fs, rng=np.random.default_rng(0))
     a2, _ = mounted_imu(walk, "lfoot", Rotation.random(random_state=5).as_matrix(), fs, rng=np.random.default_rng(1))
     tap = np.exp(-0.5 * ((np.arange(len(a1)) / fs - 1.0) / 0.004) ** 2)[:, None] * np.array([30.0, -20.0, 10.0])
-    a1, a2 = a1 + tap, a2 + tap @ Rotation.random(random_state=6).as_matrix()
+    return a1 + tap, a2 + tap @ Rotation.random(random_state=6).as_matrix()
+
+
+def test_tap_on_sensors_on_different_segments(walk):
+    fs = 200.0
+    a1, a2 = _tapped(walk, fs)
     a2 = _delayed(a2, fs, 0.3128)
     res = sync_by_impact(a1, a2, fs, search_x=(0.0, 1.8), search_y=(0.0, 1.8))
     assert abs(res.offset_s - 0.3128) < 2e-3
@@ -169,10 +174,7 @@ def test_a_gap_is_no_flight(walk):
     """Missing samples (NaN) read as no specific force would look like free fall: they are not taken for a jump,
     and two sensors tapped together are still put together by the tap."""
     fs = 200.0
-    a1, _ = mounted_imu(walk, "rthigh", np.eye(3), fs, rng=np.random.default_rng(0))
-    a2, _ = mounted_imu(walk, "lfoot", Rotation.random(random_state=5).as_matrix(), fs, rng=np.random.default_rng(1))
-    tap = np.exp(-0.5 * ((np.arange(len(a1)) / fs - 1.0) / 0.004) ** 2)[:, None] * np.array([30.0, -20.0, 10.0])
-    a1, a2 = a1 + tap, a2 + tap @ Rotation.random(random_state=6).as_matrix()
+    a1, a2 = _tapped(walk, fs)
     a2 = _delayed(a2, fs, 0.05)
     a1[250:290], a2[300:340] = np.nan, np.nan  # 0.2 s lost in each, 0.25 s apart
     assert find_flight(a2, fs, (0.0, 1.8)) is None

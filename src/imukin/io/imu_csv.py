@@ -392,6 +392,15 @@ def stamp_rate(t: np.ndarray | None) -> float | None:
     return float(steps.sum() / dt.sum())
 
 
+def increasing_stamps(t: np.ndarray, *signals: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Time stamps ``t`` (N,) sorted, a repeated stamp kept once (its first sample), and each (N, ...) signal
+    in the same order: ``(t, *signals)``, ready for interpolation."""
+    order = np.argsort(np.asarray(t, float), kind="stable")
+    t = np.asarray(t, float)[order]
+    keep = np.concatenate([[True], np.diff(t) > 0])
+    return (t[keep], *(np.asarray(x)[order][keep] for x in signals))
+
+
 def _is_number(s: str) -> bool:
     try:
         float(s)

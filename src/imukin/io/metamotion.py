@@ -28,8 +28,9 @@ from pathlib import Path
 import numpy as np
 
 from imukin.errors import ImukinError
-from imukin.io.imu_csv import ImuRecording, stamp_rate
+from imukin.io.imu_csv import ImuRecording, increasing_stamps, stamp_rate
 from imukin.io.units import ACC_UNITS, GYR_UNITS, convert_units, unit_in_name
+from imukin.signal import interp_columns
 
 SIGNALS = ("accelerometer", "gyroscope")  # the two files a sensor needs, as MetaBase names them
 TIME_COLUMNS = {"epoc (ms)": 1e-3, "epoch (ms)": 1e-3}  # Unix-time column -> seconds per unit
@@ -114,11 +115,8 @@ def _read_signal(path: Path, units) -> tuple[np.ndarray, float, np.ndarray, str 
     ok = np.all(np.isfinite(data), axis=1)
     if ok.sum() < 2:
         raise ImukinError(f"{path.name} holds fewer than 2 complete rows; export it again")
-    t, xyz = data[ok, 0], data[ok, 1:]
-    order = np.argsort(t, kind="stable")
-    t, xyz = t[order], xyz[order]
-    keep = np.concatenate([[True], np.diff(t) > 0])  # a repeated stamp: the first sample counts
-    return t[keep], TIME_COLUMNS[low[t_col]], xyz[keep], unit_in_name(header[axes[0]], units)
+    t, xyz = increasing_stamps(data[ok, 0], data[ok, 1:])  # a repeated stamp: the first sample counts
+    return t, TIME_COLUMNS[low[t_col]], xyz, unit_in_name(header[axes[0]], units)
 
 
 def read_metamotion(acc_path: str | Path, gyr_path: str | Path, acc_units: str = "auto",
@@ -154,7 +152,7 @@ def read_metamotion(acc_path: str | Path, gyr_path: str | Path, acc_units: str =
                           f"{t_a[0]:.3f}-{t_a[-1]:.3f} s, gyroscope {t_g[0]:.3f}-{t_g[-1]:.3f} s from the first "
                           "accelerometer stamp); export the two signals of the same session")
     t, acc = t_a[both], acc[both]
-    gyr = np.stack([np.interp(t, t_g, gyr[:, k]) for k in range(3)], axis=1)  # (N, 3) at the acc stamps
+    gyr = interp_columns(t, t_g, gyr)  # (N, 3) at the acc stamps
     m = _STEM.match(acc_path.stem)
     key = m.group("key") if m else acc_path.stem
     k = _KEY.match(key)
@@ -190,8 +188,7 @@ def on_common_clock(recs: list[ImuRecording]) -> list[ImuRecording]:
     out = []
     for r in recs:
         tr = r.t + (r.t_start - start)  # (N,) its stamps on the common axis (the large numbers first)
-        acc = np.stack([np.interp(t, tr, r.acc[:, k]) for k in range(3)], axis=1)
-        gyr = np.stack([np.interp(t, tr, r.gyr[:, k]) for k in range(3)], axis=1)
+        acc, gyr = interp_columns(t, tr, r.acc), interp_columns(t, tr, r.gyr)
         out.append(ImuRecording(name=r.name, acc=acc, gyr=gyr, fs=rate, t=t, t_start=start, source=r.source,
                                 preset=r.preset, units=dict(r.units), meta=dict(r.meta)))
     return out

@@ -201,10 +201,8 @@ class Recording:
             acc[seg] = np.asarray(a, float) * acc_scale
             gyr[seg] = np.asarray(g, float) * gyr_scale
             sensors[seg] = str(key)
-        longest = max((len(a) for a in acc.values()), default=0)
-        if pad and any(len(a) != longest for a in acc.values()) and all(a.ndim == 2 for a in acc.values()):
-            acc = {s: np.vstack([a, np.full((longest - len(a), a.shape[1]), np.nan)]) for s, a in acc.items()}
-            gyr = {s: np.vstack([g, np.full((longest - len(g), g.shape[1]), np.nan)]) for s, g in gyr.items()}
+        if pad and all(a.ndim == 2 for a in acc.values()):
+            acc, gyr = _padded(acc), _padded(gyr)
         rec = cls(fs=fs, acc=acc, gyr=gyr, sensors=sensors, name=name, source="arrays", rate_source="given")
         rec.check()
         return rec
@@ -694,12 +692,10 @@ def _on_one_grid(reads: dict, name: str, source: str, fs, notes: list[str], pad:
     # on one clock the recordings may also stop a little apart; otherwise only a sample or two is cut
     allowed = MAX_LENGTH_MISMATCH if lead is None else max(MAX_LENGTH_MISMATCH, int(MAX_START_SPREAD_S * rate))
     if pad and max(lengths.values()) != n:
-        longest = max(lengths.values())
         notes.append("sensors of unequal length (" + ", ".join(f"{s} {v}" for s, v in lengths.items())
                      + " samples) kept whole for the synchronisation")
-        acc = {s: np.vstack([a, np.full((longest - len(a), 3), np.nan)]) for s, a in acc.items()}
-        gyr = {s: np.vstack([g, np.full((longest - len(g), 3), np.nan)]) for s, g in gyr.items()}
-        n = longest
+        acc, gyr = _padded(acc), _padded(gyr)
+        n = max(lengths.values())
     elif max(lengths.values()) - n > allowed:
         desc = ", ".join(f"{s} {v}" for s, v in lengths.items())
         raise ImukinError(f"{name}: sensors of unequal length ({desc} samples at {rate:g} Hz); pass synchronised "
@@ -711,6 +707,12 @@ def _on_one_grid(reads: dict, name: str, source: str, fs, notes: list[str], pad:
     gyr = {s: g[:n] for s, g in gyr.items()}
     return Recording(fs=rate, acc=acc, gyr=gyr, sensors=sensors, name=name, source=source, rate_source=how,
                      units=units, notes=notes)
+
+
+def _padded(signals: dict) -> dict:
+    """Per sensor (N_k, C) signals, the shorter ones padded with NaN rows at their end to the longest's length."""
+    longest = max(len(x) for x in signals.values())
+    return {k: np.vstack([x, np.full((longest - len(x), x.shape[1]), np.nan)]) for k, x in signals.items()}
 
 
 def _leading_samples(reads: dict, rate: float, notes: list[str]) -> dict[str, int] | None:
@@ -759,15 +761,13 @@ def _stamp_rate(t: np.ndarray) -> float:
 
 def _to_grid(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
     """Interpolate time-stamped samples onto ``k / fs``; samples inside gaps longer than MAX_FILL_S become NaN."""
-    t = np.asarray(t, float) - float(t[0])
-    order = np.argsort(t, kind="stable")
-    t, acc, gyr = t[order], acc[order], gyr[order]
-    keep = np.concatenate([[True], np.diff(t) > 0])  # drop repeated stamps
-    t, acc, gyr = t[keep], acc[keep], gyr[keep]
+    from imukin.io.imu_csv import increasing_stamps
+    from imukin.signal import interp_columns
+
+    t, acc, gyr = increasing_stamps(np.asarray(t, float) - float(t[0]), acc, gyr)
     n = int(np.floor(t[-1] * fs + 1e-6)) + 1
     grid = np.arange(n) / fs  # (n,)
-    a = np.stack([np.interp(grid, t, acc[:, k]) for k in range(3)], 1)
-    g = np.stack([np.interp(grid, t, gyr[:, k]) for k in range(3)], 1)
+    a, g = interp_columns(grid, t, acc), interp_columns(grid, t, gyr)
     gap_starts = np.flatnonzero(np.diff(t) > MAX_FILL_S)
     for i in gap_starts:
         inside = (grid > t[i] + 1e-6) & (grid < t[i + 1] - 1e-6)
@@ -876,11 +876,11 @@ def _map_named_sensors(recs: list, where: str, sensors) -> tuple[dict, list[str]
 def _load_motion_bids(path: Path, fs, sensors, acc_units, gyr_units) -> Recording:
     """A Motion-BIDS recording (:mod:`imukin.io.motion_bids`): its tracked points mapped to segments by
     ``sensors`` or by their names."""
-    from imukin.io.motion_bids import read_motion_bids
+    from imukin.io.motion_bids import SUFFIX, read_motion_bids
 
     recs = read_motion_bids(path, acc_units=acc_units, gyr_units=gyr_units, fs=fs)
     reads, notes = _map_named_sensors(recs, path.name, sensors)
-    rec = _on_one_grid(reads, path.name[: -len("_motion.tsv")], str(path), fs, notes)
+    rec = _on_one_grid(reads, path.name[: -len(SUFFIX)], str(path), fs, notes)
     rec.sensors = {seg: r.name for seg, r in reads.items()}
     return rec
 

@@ -317,26 +317,40 @@ def _named_sensors(recs: list[ImuRecording], man: dict, where: Path) -> dict[str
     return sensors
 
 
+def _named_subject(recs: list[ImuRecording], man: dict, dataset: str, source: Path, original_id: str,
+                   one_clock: bool = False) -> RawSubject:
+    """A subject of sensors that carry names (APDM, Motion-BIDS, MetaMotion): their segments by
+    :func:`_named_sensors`; ``one_clock``: sensors that each start on their own, put on one grid of their shared
+    clock (:func:`imukin.io.metamotion.on_common_clock`)."""
+    sensors = _named_sensors(recs, man, source)
+    if one_clock:
+        from imukin.io.metamotion import on_common_clock
+
+        sensors = dict(zip(sensors, on_common_clock(list(sensors.values()))))
+    return RawSubject(dataset=dataset, source=str(source), original_id=original_id, sensors=sensors,
+                      meta=_manifest_meta(man), activity=str(man.get("activity", "unknown")),
+                      sync=man.get("sync", "none"))
+
+
+def _units(man: dict) -> dict:
+    """The manifest's units as keyword arguments of the readers."""
+    return {"acc_units": man.get("acc_units", "auto"), "gyr_units": man.get("gyr_units", "auto")}
+
+
 def _apdm_loader(path: Path, man: dict, dataset: str):
     def load() -> RawSubject:
         from imukin.io.apdm_h5 import read_apdm_h5
 
-        recs = read_apdm_h5(path, acc_units=man.get("acc_units", "auto"), gyr_units=man.get("gyr_units", "auto"))
-        return RawSubject(dataset=dataset, source=str(path), original_id=path.stem,
-                          sensors=_named_sensors(recs, man, path), meta=_manifest_meta(man),
-                          activity=str(man.get("activity", "unknown")), sync=man.get("sync", "none"))
+        return _named_subject(read_apdm_h5(path, **_units(man)), man, dataset, path, path.stem)
     return load
 
 
 def _motion_bids_loader(path: Path, man: dict, dataset: str):
     def load() -> RawSubject:
-        from imukin.io.motion_bids import read_motion_bids
+        from imukin.io.motion_bids import SUFFIX, read_motion_bids
 
-        recs = read_motion_bids(path, acc_units=man.get("acc_units", "auto"), gyr_units=man.get("gyr_units", "auto"),
-                                fs=man.get("fs"))
-        return RawSubject(dataset=dataset, source=str(path), original_id=path.name[: -len("_motion.tsv")],
-                          sensors=_named_sensors(recs, man, path), meta=_manifest_meta(man),
-                          activity=str(man.get("activity", "unknown")), sync=man.get("sync", "none"))
+        recs = read_motion_bids(path, fs=man.get("fs"), **_units(man))
+        return _named_subject(recs, man, dataset, path, path.name[: -len(SUFFIX)])
     return load
 
 
@@ -350,15 +364,10 @@ def _metamotion_pairs(folder: Path) -> dict:
 
 def _metamotion_loader(folder: Path, pairs: dict, man: dict, dataset: str):
     def load() -> RawSubject:
-        from imukin.io.metamotion import on_common_clock, read_metamotion
+        from imukin.io.metamotion import read_metamotion
 
-        recs = [read_metamotion(a, g, acc_units=man.get("acc_units", "auto"), gyr_units=man.get("gyr_units", "auto"))
-                for a, g in pairs.values()]
-        sensors = _named_sensors(recs, man, folder)
-        sensors = dict(zip(sensors, on_common_clock(list(sensors.values()))))  # one grid of the shared clock
-        return RawSubject(dataset=dataset, source=str(folder), original_id=folder.name, sensors=sensors,
-                          meta=_manifest_meta(man), activity=str(man.get("activity", "unknown")),
-                          sync=man.get("sync", "none"))
+        recs = [read_metamotion(a, g, **_units(man)) for a, g in pairs.values()]
+        return _named_subject(recs, man, dataset, folder, folder.name, one_clock=True)
     return load
 
 
