@@ -40,7 +40,7 @@ from imukin.errors import ImukinError
 from imukin.io.config_files import read_config_file
 from imukin.io.recording import MAX_FILL_S, Recording, load_recording, segment_from_name
 from imukin.preprocessing.gait_speed import stride_notes
-from imukin.preprocessing.saturation import saturation_notes
+from imukin.preprocessing.saturation import repair_gyroscopes, saturation_notes
 
 ALIGN_MODES = ("auto", "none")
 #: Shortest stretch between long gaps (s) that is predicted; shorter ones stay NaN.
@@ -400,7 +400,8 @@ def calibrate_to_pose(angles: dict, rec: Recording, segments, calibrate, aligned
 # ---------------------------------------------------------------- entry point
 def predict(recording, fs: float | None = None, joints=None, sides=None, activity: str = "walking",
             model: str = "cnn", align: str = "auto", mounting=None, refine: bool = False, run=None, ori_run=None,
-            calibrate=None, sync: str = "none", device: str = "cpu", progress: bool = False) -> Prediction:
+            calibrate=None, sync: str = "none", repair_saturation: bool = True, device: str = "cpu",
+            progress: bool = False) -> Prediction:
     """Joint angles of every joint the sensors allow.
 
     Parameters
@@ -446,6 +447,11 @@ def predict(recording, fs: float | None = None, joints=None, sides=None, activit
         (:func:`imukin.preprocessing.synchronize.sync_sensors_by_impact`); the angles then cover the span
         every sensor recorded, on the timeline of the first sensor in :data:`imukin.conventions.SEGMENTS`
         order (the pelvis where there is one; ``Prediction.sync`` says which and where).
+    repair_saturation : bool
+        Gyroscope channels cut flat at their range (:func:`imukin.preprocessing.saturation.saturated_axes`) get
+        their cut peaks put back as smooth curves through the samples either side
+        (:func:`~imukin.preprocessing.saturation.repair_saturated`; default). False keeps them as recorded.
+        Accelerometers are never repaired. Either way the report names every saturated sensor.
     device : str
         ``cpu`` or ``cuda``.
     progress : bool
@@ -478,9 +484,13 @@ def predict(recording, fs: float | None = None, joints=None, sides=None, activit
     manual = parse_mounting(mounting) if mounting is not None else None
     timings = dict.fromkeys(("align", "load_models", "resample", "models", "calibrate"), 0.0)
     t0 = time.perf_counter()
-    alignments, notes = find_mounting(rec, needed, activity, manual, align)
     acc_in, gyr_in = {s: rec.acc[s] for s in needed}, {s: rec.gyr[s] for s in needed}
-    notes = list(rec.notes) + saturation_notes(acc_in, gyr_in) + notes
+    first_notes = list(rec.notes) + saturation_notes(acc_in, gyr_in)
+    if repair_saturation:
+        rec, repaired = repair_gyroscopes(rec, needed)
+        first_notes += repaired
+    alignments, notes = find_mounting(rec, needed, activity, manual, align)
+    notes = first_notes + notes
     if run is None:  # the shipped models: say where the strides lie outside those they learnt from
         notes += stride_notes(acc_in, gyr_in, rec.fs, activity)
     for seg, al in alignments.items():

@@ -76,6 +76,9 @@ def add_commands(sub) -> None:
     p.add_argument("--sync", choices=SYNC_MODES, default="none",
                    help="sensors not sampled together: 'impact' shifts each onto the most proximal (the pelvis "
                         "first) by a jump (or taps on every sensor) in the first 15 s (default none: sampled together)")
+    p.add_argument("--no-repair", action="store_true",
+                   help="keep gyroscope channels cut flat at their range as recorded (default: their cut peaks are "
+                        "put back as smooth curves through the samples either side)")
     p.add_argument("--out", type=Path, help="output folder (default: ./<recording name>_angles; the older form: "
                    "--root-path)")
     p.add_argument("--no-plots", action="store_true", help="skip the plots")
@@ -112,7 +115,7 @@ def _cmd_predict_recording(args) -> int:
     pred = imukin.predict(rec, joints=joints, sides=[args.side] if args.side else None, activity=args.activity,
                           model=args.model, align=args.align or "auto", mounting=args.mounting, refine=args.refine,
                           run=args.run, ori_run=args.ori_run, calibrate=args.calibrate, sync=args.sync,
-                          device=args.device, progress=not args.quiet)
+                          repair_saturation=not args.no_repair, device=args.device, progress=not args.quiet)
     timings.update(pred.timings)
     out = check_output_dir(args.out or Path(f"{rec.name}_angles"))
     t = pred.t

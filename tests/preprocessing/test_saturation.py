@@ -1,10 +1,11 @@
-"""Saturated sensors: a channel cut flat at its range is found, a real or quantised one is not."""
+"""Saturated sensors: a channel cut flat at its range is found, a real or quantised one is not; cut gyroscope
+peaks are put back."""
 import dataclasses
 
 import numpy as np
 
 import imukin
-from imukin.preprocessing.saturation import saturated_axes, saturation_notes
+from imukin.preprocessing.saturation import repair_saturated, saturated_axes, saturation_notes
 
 
 def _walk_like(fs=100.0, seconds=10.0):
@@ -37,12 +38,70 @@ def test_notes_name_the_sensor_the_signal_and_what_to_do():
     assert "larger range" in top
 
 
-def test_a_real_recording_cut_at_250_deg_s_is_reported(data_dir):
+def test_cut_peaks_come_back_near_the_true_ones():
+    """A smooth signal cut at its range: the repaired peaks lie near the true ones, and what the cut took
+    from the signal's integral (an angle, for a gyroscope) comes mostly back."""
+    x = _walk_like()
+    lim = 4.36
+    cut = np.clip(x, -lim, lim)
+    y, runs = repair_saturated(cut)
+    assert runs >= 18  # both ends, about one run per stride each
+    at = np.abs(cut[:, 0]) >= lim
+    assert np.all(np.abs(y[at, 0]) > lim)  # beyond the range, where the signal was
+    assert np.abs(y - x).max() < 0.25 * np.abs(cut - x).max()
+    assert abs((y - x)[:, 0].sum()) < 0.1 * np.abs(cut - x)[:, 0].sum()
+    assert np.array_equal(y[~at], cut[~at])  # the samples within the range are kept
+    assert saturated_axes(y) == []
+
+
+def test_runs_at_the_ends_or_at_gaps_stay_cut():
+    x = _walk_like()
+    cut = np.clip(x, -4.36, 4.36)
+    a, b = np.flatnonzero(np.abs(cut[:, 0]) >= 4.36)[[0, -1]]
+    gapped = cut.copy()
+    gapped[a - 1] = np.nan  # a gap just before the first run
+    y, _ = repair_saturated(gapped[: b + 1])  # and the last run at the very end
+    assert y[a, 0] == cut[a, 0] and y[b, 0] == cut[b, 0]
+    assert np.abs(y[a + 60:b - 60, 0]).max() > 4.5  # the runs between are repaired
+
+
+def test_a_real_recording_cut_at_250_deg_s_is_reported_and_repaired(data_dir, tmp_path):
     """The Kuopio trial as a +-250 deg/s gyroscope would record it: every shank and foot is named in the
-    report; as recorded (+-2000 deg/s), none is."""
+    report (as recorded, +-2000 deg/s, none is), and with the cut peaks put back the knee and ankle angles
+    come back near those of the whole signals; kept as recorded they do not."""
     rec = imukin.load_recording(data_dir / "real" / "kuopio", fs=100)
-    assert not [w for w in imukin.predict(rec, joints=["ankle"]).warnings if "saturated" in w]
+    whole = imukin.predict(rec, joints=["knee", "ankle"])
+    assert not [w for w in whole.warnings if "saturated" in w or "put back" in w]
     lim = np.radians(250.0)
     cut = dataclasses.replace(rec, gyr={k: np.clip(v, -lim, lim) for k, v in rec.gyr.items()})
-    named = {w.split(":")[0] for w in imukin.predict(cut, joints=["ankle"]).warnings if "gyroscope saturated" in w}
-    assert named == {"rshank", "lshank", "rfoot", "lfoot"}
+    kept = imukin.predict(cut, joints=["knee", "ankle"], repair_saturation=False)
+    repaired = imukin.predict(cut, joints=["knee", "ankle"])
+    for pred in (kept, repaired):
+        named = {w.split(":")[0] for w in pred.warnings if "gyroscope saturated" in w}
+        assert named == {"rshank", "lshank", "rfoot", "lfoot"}
+    assert {w.split(":")[0] for w in repaired.warnings if "put back" in w} == {"rshank", "lshank", "rfoot", "lfoot"}
+    assert not [w for w in kept.warnings if "put back" in w]
+
+    def off(pred, j):  # offset-removed flexion RMSE (deg) against the whole signals' angles
+        d = pred.angles[j][:, 0] - whole.angles[j][:, 0]
+        return float(np.sqrt(np.mean((d - d.mean()) ** 2)))
+
+    for j in ("rknee", "lknee", "rankle", "lankle"):
+        assert off(repaired, j) < 0.5 * off(kept, j), (j, off(repaired, j), off(kept, j))
+    assert max(off(repaired, j) for j in ("rknee", "lknee")) < 0.6
+
+
+def test_the_cli_repairs_unless_told_not_to(data_dir, tmp_path):
+    from imukin.cli import main
+    from tests.preprocessing.motion import write_motion_bids
+
+    rec = imukin.load_recording(data_dir / "real" / "kuopio", fs=100)
+    lim = np.radians(250.0)
+    sensors = {s: (rec.acc[s], np.clip(rec.gyr[s], -lim, lim)) for s in ("rthigh", "rshank")}
+    path = write_motion_bids(tmp_path / "rec", "sub-01_task-walk_tracksys-imu", sensors, 100.0, extra_point=False)
+    for flags, repaired in (((), True), (("--no-repair",), False)):
+        out = tmp_path / f"out{len(flags)}"
+        assert main(["predict", str(path), "--joints", "knee", "--no-plots", "--quiet", "--out", str(out), *flags]) == 0
+        report = (out / "report.md").read_text()
+        assert "rshank: the gyroscope saturated" in report
+        assert ("rshank: 6 cut gyroscope peaks put back" in report) == repaired

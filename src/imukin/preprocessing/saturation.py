@@ -14,6 +14,12 @@ cnn's offset-removed flexion RMSE went from 2.99 to 16.2 deg on the left ankle a
 3.43 on the left knee; cut at 500 deg/s (2 % of the feet's samples) the ankles moved by less than
 a degree. Hence a note in :func:`imukin.predict`'s report rather than an error: what a cut costs
 depends on how much is cut.
+
+:func:`repair_saturated` puts back what it can: each cut run of samples becomes the arc of a
+parabola that leaves and rejoins the signal at its range limit with the signal's own slopes there
+(a quadratic through the cut peak, as Dang & Suh, Sensors 14(5), 2014, estimate saturated gyroscope
+peaks). ``imukin.predict`` does so by default (``repair_saturation``). Measured in
+``benchmarks/saturation.py``.
 """
 from __future__ import annotations
 
@@ -91,3 +97,86 @@ def saturation_notes(acc: dict, gyr: dict) -> list[str]:
                          f"those samples are unreliable{' and may be far off' if worst['share'] > 0.05 else ''}; "
                          f"{advice}")
     return notes
+
+
+
+
+def _crossing(u_prev: float, slope: float, edge: int, direction: float) -> float:
+    """Where a signal ``u`` (< 0 within the range, 0 at its limit) reaches 0 between ``edge``, its last sample
+    within the range (``u_prev``), and the next one, ``direction`` +1 forward or -1 backward, moving at ``slope``
+    (> 0) per sample."""
+    return edge + direction * float(np.clip(-u_prev / slope, 0.0, 1.0))
+
+
+def repair_saturated(x: np.ndarray, hits: list[dict] | None = None) -> tuple[np.ndarray, int]:
+    """A (N, 3) signal with each run cut flat at a saturated axis end replaced by a parabola through its edges.
+
+    Over a run of samples at the range limit ``L`` (the level of a :func:`saturated_axes` entry), the signal
+    left the range at ``t0`` and came back at ``t1`` (read between samples from the slopes of the two samples
+    on either side); there it is put back as ``L + c (t - t0)(t1 - t)`` (beyond ``L``), ``c`` giving the arc
+    the mean of the signal's slopes leaving and rejoining the range: a quadratic through the cut peak, as
+    Dang & Suh (Sensors 14(5), 2014) estimate saturated gyroscope peaks. Runs at the recording's ends, next
+    to a gap (NaN), or where the signal does not rise into the limit and fall out of it, stay as they are.
+    Meant for angular rates, which peak smoothly; an accelerometer's impacts are spikes whose height beyond
+    the range no curve through their flanks gives (``benchmarks/saturation.py``).
+
+    Parameters
+    ----------
+    x : array_like, shape (N, 3)
+        One sensor's gyroscope (any unit).
+    hits : list of dict, optional
+        The saturated axis ends, as :func:`saturated_axes` returns them (found here when not given).
+
+    Returns
+    -------
+    repaired : ndarray, shape (N, 3)
+        A copy of ``x`` with the cut runs replaced.
+    runs : int
+        How many runs were replaced.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.arange(400) / 100.0
+    >>> x = np.stack([3 * np.sin(2 * np.pi * t), np.zeros_like(t), np.zeros_like(t)], axis=1)
+    >>> y, n = repair_saturated(np.clip(x, -2, 2))
+    >>> n, bool(np.abs(y - x).max() < 0.2)
+    (8, True)
+    """
+    y = np.array(x, float)
+    n = len(y)
+    done = 0
+    for hit in saturated_axes(y) if hits is None else hits:
+        axis, level = hit["axis"], float(hit["level"])
+        sign = 1.0 if level >= 0 else -1.0  # beyond the limit: further from 0
+        v = y[:, axis]
+        at = np.abs(v - level) <= REL_TOL * max(1.0, abs(level))  # (N,) at the limit
+        u = sign * (v - level)  # (N,) < 0 within the range, 0 at the limit
+        for a, b in bouts(at):
+            if a < 2 or b + 2 > n or not np.all(np.isfinite(u[[a - 2, a - 1, b, b + 1]])):
+                continue
+            rise, fall = u[a - 1] - u[a - 2], u[b] - u[b + 1]  # per sample, into and out of the limit
+            if rise <= 0 or fall <= 0:
+                continue
+            t0, t1 = _crossing(u[a - 1], rise, a - 1, 1.0), _crossing(u[b], fall, b, -1.0)
+            if t1 <= t0:  # a single sample just touching the limit
+                continue
+            t = np.arange(a, b, dtype=float)  # (b - a,) samples of the run
+            c = 0.5 * (rise + fall) / (t1 - t0)  # the arc's end slopes: c (t1 - t0)
+            v[a:b] = level + sign * c * (t - t0) * (t1 - t)
+            done += 1
+    return y, done
+
+def repair_gyroscopes(rec, segments) -> tuple:
+    """``rec`` (a :class:`~imukin.io.recording.Recording`) with the saturated gyroscopes of ``segments``
+    repaired (:func:`repair_saturated`), and one report line per sensor repaired."""
+    import dataclasses
+
+    gyr, notes = dict(rec.gyr), []
+    for seg in segments:
+        hits = saturated_axes(gyr[seg])
+        if hits:
+            gyr[seg], runs = repair_saturated(gyr[seg], hits)
+            notes.append(f"{seg}: {runs} cut gyroscope peak{'s' if runs != 1 else ''} put back as smooth curves "
+                         "through the samples either side (predict with --no-repair to keep them as recorded)")
+    return (dataclasses.replace(rec, gyr=gyr) if notes else rec), notes
