@@ -23,6 +23,8 @@ peaks). ``imukin.predict`` does so by default (``repair_saturation``). Measured 
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from imukin.preprocessing.align import bouts
@@ -99,8 +101,6 @@ def saturation_notes(acc: dict, gyr: dict) -> list[str]:
     return notes
 
 
-
-
 def _crossing(u_prev: float, slope: float, edge: int, direction: float) -> float:
     """Where a signal ``u`` (< 0 within the range, 0 at its limit) reaches 0 between ``edge``, its last sample
     within the range (``u_prev``), and the next one, ``direction`` +1 forward or -1 backward, moving at ``slope``
@@ -170,8 +170,6 @@ def repair_saturated(x: np.ndarray, hits: list[dict] | None = None) -> tuple[np.
 def repair_gyroscopes(rec, segments) -> tuple:
     """``rec`` (a :class:`~imukin.io.recording.Recording`) with the saturated gyroscopes of ``segments``
     repaired (:func:`repair_saturated`), and one report line per sensor repaired."""
-    import dataclasses
-
     gyr, notes = dict(rec.gyr), []
     for seg in segments:
         hits = saturated_axes(gyr[seg])
