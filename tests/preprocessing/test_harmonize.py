@@ -241,3 +241,31 @@ def test_bad_input_leaves_nothing_behind(inputs, tmp_path):
     assert (out / "harmonized.h5").read_bytes() == b"old" and sorted(p.name for p in out.iterdir()) == ["harmonized.h5"]
     with pytest.raises(ImukinError, match="--fs"):
         HarmonizeConfig(fs=0.0)
+
+
+def test_cut_gyroscope_peaks_are_put_back_and_recorded(tmp_path):
+    """A shank gyroscope cut at +-150 deg/s: named in a warning and the provenance, and its cut peaks put back
+    (nearer the whole signal than the cut one), unless repair_saturation is off."""
+    poses = standing_then_walking(43, stand_s=2.0, walk_s=6.0)
+    whole = {seg: mounted_imu(poses, seg, np.eye(3), 100.0) for seg in ("rthigh", "rshank")}
+    lim = np.radians(150.0)
+    cut = {"rthigh": whole["rthigh"], "rshank": (whole["rshank"][0], np.clip(whole["rshank"][1], -lim, lim))}
+    assert np.abs(whole["rshank"][1]).max() > 1.5 * lim
+    write_motion_bids(tmp_path / "bids" / "sub-01" / "motion", "sub-01_task-walk_tracksys-imu", cut, 100.0,
+                      extra_point=False)
+    gyr = {}
+    for repair in (True, False):
+        with pytest.warns(UserWarning, match="rshank: the gyroscope saturated"):
+            res = harmonize([tmp_path / "bids"], tmp_path / f"out_{repair}",
+                            HarmonizeConfig(fs=100.0, align="none", noise="none", repair_saturation=repair))
+        (rec,) = read_dataset(res.output)
+        sat = json.loads(rec.attrs["saturation"])
+        assert sat["rthigh"] == {}
+        assert sorted(h["level"] for h in sat["rshank"]["gyroscope"]) == pytest.approx([-lim, lim], rel=1e-6)
+        assert ("gyroscope_runs_repaired" in sat["rshank"]) == repair
+        gyr[repair] = rec.gyr["rshank"]
+    n = min(len(g) for g in gyr.values())
+    at = np.abs(gyr[False][:n]) >= lim * (1 - 1e-6)
+    assert at.sum() > 20
+    err = {k: np.sqrt(np.mean((g[:n][at] - whole["rshank"][1][:n][at]) ** 2)) for k, g in gyr.items()}
+    assert err[True] < 0.5 * err[False], err

@@ -41,6 +41,8 @@ def add_commands(sub) -> None:
     add_option(p, "--max-gap-s", aliases=("--max-gap",), type=positive_float, default=0.1, metavar="S",
                    help="longest time-stamp gap (s) filled without flagging (default 0.1)")
     p.add_argument("--drop-failed", action="store_true", help="leave subjects that fail a quality check out")
+    p.add_argument("--no-repair", action="store_true", help="keep gyroscope channels cut flat at their range as "
+                   "recorded (default: their cut peaks are put back, as imukin predict does)")
     p.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the added noise")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_harmonize)
@@ -52,7 +54,7 @@ def cmd_harmonize(args) -> int:
 
     check_output_dir(args.out)
     cfg = HarmonizeConfig(fs=args.fs, align=args.align, sync=args.sync, noise=args.noise, max_gap_s=args.max_gap_s,
-                          drop_failed=args.drop_failed, seed=args.seed)
+                          drop_failed=args.drop_failed, seed=args.seed, repair_saturation=not args.no_repair)
     with cleanup_on_error(args.out):
         res = harmonize(args.input_dirs, args.out, cfg, progress=not args.quiet)
     dropped = " (dropped)" if args.drop_failed else " (kept, checks_passed=False)"

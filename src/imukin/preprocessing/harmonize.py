@@ -37,6 +37,9 @@ is measured and equalised as a whole. It may hold any mix of:
 
 Steps per subject
 -----------------
+0. **Saturation**: a sensor's channels that sat at their range are named in a warning and the provenance
+   (``saturation``); a gyroscope's cut peaks are put back first
+   (:func:`~imukin.preprocessing.saturation.repair_saturated`, as ``imukin predict`` does; ``repair_saturation``).
 1. **Resample** every stream to ``fs`` (:mod:`imukin.preprocessing.resample`): time
    stamps with jitter and dropped samples are repaired, short gaps filled, long gaps
    flagged (and reported by the quality checks as ``long_gap``). Joint angles are
@@ -62,7 +65,7 @@ Steps per subject
 
 Outputs in the output folder: ``harmonized.h5`` (reference layout; provenance per
 subject as HDF5 attributes, nested values as JSON strings: ``source``, ``dataset``,
-``original_id``, ``original_fs``, ``resample``, ``sync``, ``alignment``, ``noise_before``,
+``original_id``, ``original_fs``, ``resample``, ``sync``, ``alignment``, ``saturation``, ``noise_before``,
 ``noise_after``, ``noise_action``), ``harmonize_report.json`` and ``exclusions.txt``.
 
 Every input is read and checked before anything is written, and every file is written
@@ -117,6 +120,7 @@ from imukin.preprocessing.quality import (
     rom_outliers,
 )
 from imukin.preprocessing.resample import resample_timestamped
+from imukin.preprocessing.saturation import repair_saturated, saturated_axes, saturation_notes
 from imukin.preprocessing.synchronize import impact_offsets, shift_stream
 from imukin.signal import resample
 
@@ -140,6 +144,7 @@ class HarmonizeConfig:
     noise: str = "noisiest"  # "noisiest" (per channel, of all datasets), "none", or a JSON profile file
     max_gap_s: float = 0.1  # s, longest gap in time stamps filled without flagging
     drop_failed: bool = False  # leave subjects that fail a quality check out of the output
+    repair_saturation: bool = True  # put back gyroscope peaks cut at the sensor's range (preprocessing.saturation)
     seed: int = 0  # seed of the added noise (subject k uses default_rng([seed, k]))
     quality: QualityConfig = field(default_factory=QualityConfig)  # thresholds of the checks
     noise_cfg: NoiseConfig = field(default_factory=NoiseConfig)  # how noise is measured and matched
@@ -490,17 +495,33 @@ def _check_equal_lengths(raw: RawSubject, streams: dict, fs: float) -> None:
                           "or set \"sync\": \"impact\" in its imukin.json")
 
 
+def _saturation(source: str, seg: str, rec: ImuRecording, repair: bool) -> tuple[np.ndarray, dict]:
+    """A sensor's gyroscope with its cut peaks put back (``repair``) and its saturation provenance: the axis
+    ends of each signal that sat at their range (:func:`~imukin.preprocessing.saturation.saturated_axes`) and
+    the runs repaired; a warning per saturated signal, as ``imukin predict``'s report has them."""
+    hits = {"accelerometer": saturated_axes(rec.acc), "gyroscope": saturated_axes(rec.gyr)}
+    info = {what: [{"axis": "xyz"[h["axis"]], "level": h["level"], "share": round(h["share"], 4)} for h in found]
+            for what, found in hits.items() if found}
+    for line in saturation_notes({seg: rec.acc}, {seg: rec.gyr}):
+        warnings.warn(f"{source}: {line}", stacklevel=3)
+    gyr = rec.gyr
+    if hits["gyroscope"] and repair:
+        gyr, info["gyroscope_runs_repaired"] = repair_saturated(rec.gyr, hits["gyroscope"])
+    return gyr, info
+
+
 def prepare_subject(raw: RawSubject, cfg: HarmonizeConfig) -> Prepared:
     """Resample, synchronise and align one subject (steps 1-3 of the module notes)."""
     fs = float(cfg.fs)
     prov: dict = {"source": raw.source, "dataset": raw.dataset, "original_id": raw.original_id,
                   "activity": raw.activity, "original_fs": {}, "units": {}, "resample": {}, "sync": {},
-                  "alignment": {}}
+                  "alignment": {}, "saturation": {}}
     streams: dict[str, np.ndarray] = {}  # segment -> (M, 6) acc|gyr at fs
     flags: dict[str, np.ndarray] = {}
     t0: dict[str, float] = {}
     for seg, rec in raw.sensors.items():
-        x = np.concatenate([rec.acc, rec.gyr], axis=1)  # (N, 6)
+        gyr, prov["saturation"][seg] = _saturation(raw.source, seg, rec, cfg.repair_saturation)
+        x = np.concatenate([rec.acc, gyr], axis=1)  # (N, 6)
         prov["original_fs"][seg] = rec.fs
         prov["units"][seg] = rec.units
         if rec.t is not None:
@@ -789,7 +810,7 @@ def _subject_attrs(prov: dict, checks_passed: bool) -> dict:
     """A written subject's HDF5 attributes: whether it passed the checks, and its provenance (JSON strings)."""
     attrs = {"checks_passed": checks_passed, "source": prov["source"], "dataset": prov["dataset"],
              "original_id": prov["original_id"], "activity": prov["activity"]}
-    for key in ("original_fs", "units", "resample", "sync", "alignment", "noise_before", "noise_after",
+    for key in ("original_fs", "units", "resample", "sync", "alignment", "saturation", "noise_before", "noise_after",
                 "noise_action"):
         attrs[key] = json.dumps(prov[key], default=_json_default)
     return attrs
