@@ -144,3 +144,18 @@ def test_people_may_differ_in_more_curve_harmonics():
     assert sd[6:].mean() == pytest.approx(sd[:2].mean() * np.mean(1 / np.arange(4, 7)), rel=0.25)
     with pytest.raises(ImukinError, match="curve harmonics must be 1-6"):
         draw_subject(np.random.default_rng(0), harmonics=7)
+
+
+def test_the_further_harmonics_may_shape_some_curves_only():
+    """``harmonic_curves``: only the curves named differ in harmonics 4-6; the person is otherwise the one the
+    same seed gives with them on every curve."""
+    every = draw_subject(np.random.default_rng(7), harmonics=6)
+    knee = draw_subject(np.random.default_rng(7), harmonics=6, harmonic_curves=["knee_flexion"])
+    k = CURVE_CHANNELS.index("knee_flexion")
+    np.testing.assert_array_equal(knee.curve_dev_deg[k], every.curve_dev_deg[k])
+    np.testing.assert_array_equal(knee.curve_dev_deg[:, :7], every.curve_dev_deg[:, :7])
+    others = np.arange(N_CURVES) != k
+    assert np.all(knee.curve_dev_deg[others, 7:] == 0.0) and np.any(every.curve_dev_deg[others, 7:] != 0.0)
+    assert knee.height_m == every.height_m and np.array_equal(knee.curve_scale, every.curve_scale)
+    with pytest.raises(ImukinError, match="must name curves of"):
+        draw_subject(np.random.default_rng(0), harmonics=6, harmonic_curves=["elbow_flexion"])

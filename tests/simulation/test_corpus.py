@@ -137,6 +137,15 @@ def test_more_curve_harmonics_are_a_corpus_of_their_own():
     assert np.abs(a.angle["rknee"] - b.angle["rknee"]).max() > 0.1  # another person
     with pytest.raises(ImukinError, match="curve_harmonics must be 1-6"):
         CorpusConfig(**{**CFG, "curve_harmonics": 0})
+    knee = CorpusConfig(**{**CFG, "n_subjects": 1, "curve_harmonics": 6, "harmonic_curves": ["knee_flexion"]})
+    assert corpus_attrs(knee)["harmonic_curves"] == "knee_flexion"
+    assert not is_current_corpus(corpus_attrs(knee), more) and not is_current_corpus(corpus_attrs(more), knee)
+    assert not is_current_corpus(corpus_attrs(more), CorpusConfig(**{**CFG, "n_subjects": 1}))  # nor the default
+    assert "harmonic_curves" not in corpus_attrs(more)  # every curve: left out
+    c = simulate_subject(knee, 0)
+    assert np.abs(c.angle["rknee"] - a.angle["rknee"]).max() > 0.1  # the knee differs in its 4th-6th harmonics alone
+    with pytest.raises(ImukinError, match="harmonic_curves must name curves"):
+        CorpusConfig(**{**CFG, "harmonic_curves": ["knee"]})
 
 
 def test_a_placement_moves_only_its_sensors():

@@ -149,8 +149,20 @@ def check_curve_harmonics(harmonics, name: str = "curve harmonics") -> int:
     return int(harmonics)
 
 
+def check_harmonic_curves(curves, name: str = "harmonic curves") -> tuple[str, ...] | None:
+    """``curves`` (names of :data:`CURVE_CHANNELS`) as a sorted tuple, or None for every curve; unknown names
+    refused in one line (naming the option ``name``)."""
+    if curves is None:
+        return None
+    curves = (curves,) if isinstance(curves, str) else tuple(curves)
+    bad = sorted(set(curves) - set(CURVE_CHANNELS))
+    if bad or not curves:
+        raise ImukinError(f"{name} must name curves of {', '.join(CURVE_CHANNELS)}; got {', '.join(bad) or 'none'}")
+    return tuple(c for c in CURVE_CHANNELS if c in curves)
+
+
 def draw_subject(rng: np.random.Generator, activity: str = "walking",
-                 harmonics: int = N_DEV_HARMONICS) -> SubjectParams:
+                 harmonics: int = N_DEV_HARMONICS, harmonic_curves=None) -> SubjectParams:
     """Draw a random adult: sex, height, mass, segment lengths and gait style.
 
     Parameters
@@ -162,6 +174,10 @@ def draw_subject(rng: np.random.Generator, activity: str = "walking",
         mid- or fore-foot).
     harmonics : int
         Harmonics of the person's deviations from the template curves (1 to :data:`MAX_DEV_HARMONICS`).
+    harmonic_curves : sequence of str, optional
+        The curves (:data:`CURVE_CHANNELS`) that differ in the harmonics beyond :data:`N_DEV_HARMONICS`; the
+        others keep the first :data:`N_DEV_HARMONICS` only. None (default): every curve. The random draws are
+        the same either way, so one seed gives the same person but for those harmonics.
 
     Returns
     -------
@@ -180,9 +196,12 @@ def draw_subject(rng: np.random.Generator, activity: str = "walking",
     dev = np.zeros((N_CURVES, n_coef))
     dev[:, 0] = DEV_OFFSET_SD_DEG[activity] * np.clip(rng.standard_normal(N_CURVES), -2.5, 2.5)
     dev[CURVE_CHANNELS.index("hip_flexion"), 0] += dev[CURVE_CHANNELS.index("pelvis_tilt"), 0]
+    keep = np.array([c in (check_harmonic_curves(harmonic_curves) or CURVE_CHANNELS) for c in CURVE_CHANNELS])
     for k in range(1, harmonics + 1):
         z = np.clip(rng.standard_normal((N_CURVES, 2)), -2.5, 2.5)
         dev[:, 2 * k - 1:2 * k + 1] = (DEV_HARMONIC_SD_DEG[activity] / k)[:, None] * z
+        if k > N_DEV_HARMONICS:
+            dev[~keep, 2 * k - 1:2 * k + 1] = 0.0
     strike = 0.0
     if activity == "running" and rng.random() < 0.25:
         strike = float(rng.uniform(6.0, 15.0))

@@ -32,6 +32,7 @@ from imukin.errors import ImukinError
 from imukin.simulation.body import (
     N_DEV_HARMONICS,
     check_curve_harmonics,
+    check_harmonic_curves,
     check_placement,
     draw_subject,
     sensor_sites,
@@ -65,6 +66,7 @@ class CorpusConfig:
     first_subject: int = 0  # index of the first subject (ids continue from here)
     speed_range_m_s: tuple[float, float] | None = None  # None: the activity's range (simulation.gait.SPEED_RANGE_M_S)
     curve_harmonics: int = N_DEV_HARMONICS  # harmonics in which people's joint curves differ (simulation.body)
+    harmonic_curves: tuple[str, ...] | None = None  # curves with the harmonics beyond N_DEV_HARMONICS; None: all
     placement: dict | None = None  # segment type -> sensor site (simulation.body.SENSOR_SITES); None: the defaults
     errors: SensorErrorConfig = field(default_factory=SensorErrorConfig)  # full default error model
 
@@ -73,6 +75,7 @@ class CorpusConfig:
         # one type per field, so that a corpus asked for with 20 or 20.0 s is written, cached and hashed alike
         self.n_subjects, self.seed, self.first_subject = int(self.n_subjects), int(self.seed), int(self.first_subject)
         self.curve_harmonics = check_curve_harmonics(self.curve_harmonics, "curve_harmonics")
+        self.harmonic_curves = check_harmonic_curves(self.harmonic_curves, "harmonic_curves")
         if self.placement is not None:  # only the sites that differ from the defaults are kept
             default = check_placement(None)
             self.placement = {k: v for k, v in check_placement(self.placement).items() if v != default[k]} or None
@@ -173,7 +176,7 @@ def record_from_kinematics(kin: Kinematics, subject_id: str, fs: float, errors: 
 def simulate_subject(cfg: CorpusConfig, index: int) -> SubjectRecord:
     """Simulate subject ``index`` of a corpus (deterministic for ``(cfg.seed, index)``)."""
     rng = np.random.default_rng([cfg.seed, index])
-    params = draw_subject(rng, cfg.activity, cfg.curve_harmonics)
+    params = draw_subject(rng, cfg.activity, cfg.curve_harmonics, cfg.harmonic_curves)
     kin = generate_gait(params, GaitConfig(activity=cfg.activity, duration_s=cfg.duration_s,
                                            fs_internal=internal_rate(cfg.fs),
                                            speed_range_m_s=cfg.speed_range_m_s), rng)
@@ -218,6 +221,11 @@ def simulate_corpus(cfg: CorpusConfig, workers: int | None = None, progress: boo
                     bar.update()
 
 
+#: CorpusConfig fields that :func:`corpus_attrs` leaves out at their defaults (so that corpora cached before them stay
+#: current); a file that has one was simulated with it set.
+DEFAULT_LEFT_OUT = ("speed_range_m_s", "curve_harmonics", "harmonic_curves", "placement")
+
+
 def corpus_attrs(cfg: CorpusConfig) -> dict:
     """File-level HDF5 attributes describing a simulated corpus."""
     d = {k: v for k, v in asdict(cfg).items() if k != "errors"}
@@ -227,6 +235,10 @@ def corpus_attrs(cfg: CorpusConfig) -> dict:
         d["speed_range_m_s"] = "{:g}-{:g}".format(*d["speed_range_m_s"])
     if d["curve_harmonics"] == N_DEV_HARMONICS:  # the default: left out, as the speed range
         del d["curve_harmonics"]
+    if d["harmonic_curves"] is None or "curve_harmonics" not in d:  # every curve, or no extra harmonics: left out
+        del d["harmonic_curves"]
+    else:
+        d["harmonic_curves"] = ",".join(d["harmonic_curves"])
     if d["placement"] is None:  # the default sites: left out, as the speed range
         del d["placement"]
     else:
@@ -241,7 +253,8 @@ def is_current_corpus(attrs: dict, cfg: CorpusConfig) -> bool:
     by this revision of the simulator (:data:`SIMULATOR_REVISION`); a cache that is not is simulated again."""
     want = {k: v for k, v in corpus_attrs(cfg).items() if k not in ("generator", "simulator_revision")}
     return (int(attrs.get("simulator_revision", 1)) == SIMULATOR_REVISION
-            and all(str(attrs.get(k)) == str(v) for k, v in want.items()))  # the whole configuration
+            and all(str(attrs.get(k)) == str(v) for k, v in want.items())  # the whole configuration
+            and not any(k in attrs for k in DEFAULT_LEFT_OUT if k not in want))  # and no option cfg leaves default
 
 
 def cached_corpus(path: str | os.PathLike, cfg: CorpusConfig, progress: bool = True) -> Path:

@@ -285,7 +285,7 @@ def model_recipe(model: str, steps: int | None = None, joint: str | None = None,
     settings = _settings(model, joint, activity)
     architecture = settings.pop("architecture", model.removesuffix(ORI_SUFFIX))
     fs = settings.pop("fs", None)
-    for key in ("corpus_scale", "speed_range_m_s", "train_seeds", "curve_harmonics"):
+    for key in ("corpus_scale", "speed_range_m_s", "train_seeds", "curve_harmonics", "harmonic_curves"):
         settings.pop(key, None)
     if steps:
         settings["steps"] = steps
@@ -301,6 +301,13 @@ def corpus_curve_harmonics(model: str, joint: str, activity: str) -> int:
     """The harmonics in which the people of a model's corpus differ (ACTIVITY_SETTINGS ``curve_harmonics``;
     :data:`imukin.simulation.body.N_DEV_HARMONICS` by default)."""
     return int(_settings(model, joint, activity).get("curve_harmonics", N_DEV_HARMONICS))
+
+
+def corpus_harmonic_curves(model: str, joint: str, activity: str) -> tuple[str, ...] | None:
+    """The curves that differ in the harmonics beyond the default ones in a model's corpus (ACTIVITY_SETTINGS
+    ``harmonic_curves``; None: every curve)."""
+    curves = _settings(model, joint, activity).get("harmonic_curves")
+    return None if curves is None else tuple(curves)
 
 
 def train_seeds(model: str, joint: str, activity: str) -> tuple[int, ...]:
@@ -323,13 +330,17 @@ def corpus_at_rate(corpus: Path, fs: float | None, workdir: Path) -> Path:
 
 def training_corpus(activity: str, workdir: Path, n_subjects: int = DEFAULT_SUBJECTS,
                     duration_s: float = DEFAULT_DURATION_S, speed_range_m_s: tuple[float, float] | None = None,
-                    curve_harmonics: int = N_DEV_HARMONICS) -> Path:
+                    curve_harmonics: int = N_DEV_HARMONICS, harmonic_curves=None) -> Path:
     """Simulate (or reuse) the training corpus of an activity (at ``speed_range_m_s``, default the activity's; its
-    people differing in ``curve_harmonics`` harmonics of their joint curves)."""
+    people differing in ``curve_harmonics`` harmonics of their joint curves, those beyond the default ones in
+    ``harmonic_curves`` only, None: every curve)."""
     cfg = CorpusConfig(activity=activity, n_subjects=n_subjects, seed=TRAIN_SEEDS[activity], duration_s=duration_s,
-                       speed_range_m_s=speed_range_m_s, curve_harmonics=curve_harmonics)
+                       speed_range_m_s=speed_range_m_s, curve_harmonics=curve_harmonics,
+                       harmonic_curves=harmonic_curves)
     speeds = "" if speed_range_m_s is None else "_v{:g}-{:g}".format(*speed_range_m_s)
     harmonics = "" if curve_harmonics == N_DEV_HARMONICS else f"_h{curve_harmonics}"
+    if harmonics and cfg.harmonic_curves is not None:
+        harmonics += "-" + "-".join(cfg.harmonic_curves)
     path = workdir / f"{activity}_train_s{cfg.seed}_n{n_subjects}_d{duration_s:g}{speeds}{harmonics}.h5"
     return cached_corpus(path, cfg)
 
@@ -420,6 +431,9 @@ def export_pretrained(run_dir: Path, name: str, summary: dict, corpus: Path) -> 
     revision = int(attrs.get("simulator_revision", 1))  # a file without it is revision 1
     speeds = str(attrs.get("speed_range_m_s", "{:g}-{:g}".format(*SPEED_RANGE_M_S[str(meta.get("activity"))])))
     harmonics = int(attrs.get("curve_harmonics", N_DEV_HARMONICS))
+    harmonics = (f"{harmonics} harmonics of their joint curves" if "harmonic_curves" not in attrs else
+                 f"{harmonics} harmonics of their {attrs['harmonic_curves'].replace(',', ', ')} and "
+                 f"{N_DEV_HARMONICS} of their other joint curves")
     val_name = "RMSE, offset removed per leg" if tc.get("val_metric") == "rmse_offset_removed" else "RMSE"
     members = meta.get("members")
     description = (f"`{model.model_name}` with config `{json.dumps(asdict(model.config))}`" if not members else
@@ -434,7 +448,7 @@ def export_pretrained(run_dir: Path, name: str, summary: dict, corpus: Path) -> 
   (proximal and distal segment), 16 channels as in `imukin.conventions.CHANNELS`, at {meta.get('fs'):g} Hz.
 - **Model**: {description}.
 - **Data**: imukin synthetic corpus `{corpus.name}`{resampled} (simulator revision {revision}, seed {seed}, speeds
-  {speeds} m/s, people differing in {harmonics} harmonics of their joint curves, full default sensor error model:
+  {speeds} m/s, people differing in {harmonics}, full default sensor error model:
   noise, bias, bias drift, scale, misalignment, placement and mounting errors, soft-tissue wobble), data hash
   `{meta.get('data_hash')}`.
 - **Split**: by subject, seed {tc.get('split_seed', 0)}: {len(split.get('train', []))} train /
@@ -519,7 +533,8 @@ def main(argv=None) -> int:
     def corpus_of(activity: str, joint: str, model: str) -> Path:
         n = args.subjects * corpus_scale(model, joint, activity)
         return training_corpus(activity, args.workdir, n, args.duration_s, corpus_speed_range(model, joint, activity),
-                               corpus_curve_harmonics(model, joint, activity))
+                               corpus_curve_harmonics(model, joint, activity),
+                               corpus_harmonic_curves(model, joint, activity))
 
     for activity in args.activities:
         for joint in args.joints:
