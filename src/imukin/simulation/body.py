@@ -150,7 +150,7 @@ def check_curve_harmonics(harmonics, name: str = "curve harmonics") -> int:
 
 
 def check_harmonic_curves(curves, name: str = "harmonic curves") -> tuple[str, ...] | None:
-    """``curves`` (names of :data:`CURVE_CHANNELS`) as a sorted tuple, or None for every curve; unknown names
+    """``curves`` (names of :data:`CURVE_CHANNELS`) as a tuple in that order, or None for every curve; unknown names
     refused in one line (naming the option ``name``)."""
     if curves is None:
         return None
