@@ -119,6 +119,16 @@ def load_imus(data: Path) -> dict:
     return out
 
 
+def load_trial(data: Path) -> tuple[dict, object, object]:
+    """The trial's sensors (:func:`load_imus`) cut to their common length, its markers and the marker reference
+    (:func:`imukin.evaluation.marker_reference.reference_angles`) on the sensors' frames."""
+    imus = load_imus(data)
+    n = min(r.n_frames for r in imus.values())
+    imus = {s: type(r)(**{**r.__dict__, "acc": r.acc[:n], "gyr": r.gyr[:n]}) for s, r in imus.items()}
+    markers = read_marker_file(data / "l_comf_01_markers.trc")
+    return imus, markers, reference_angles(markers, {s: r.gyr for s, r in imus.items()}, FS, n)
+
+
 def align_all(imus: dict) -> tuple[dict, dict, dict]:
     """Every sensor aligned to its segment: segment -> (acc, gyr) in segment axes, the rule each alignment
     took, and each one's ``r_mount`` (``v_segment = r_mount @ v_sensor``)."""
@@ -516,13 +526,10 @@ def main() -> int:
     from imukin.fusion.classical import ClassicalConfig, ClassicalPredictor
     from imukin.fusion.refine import candidate_predictors, shipped_predictors, with_both
 
-    imus = load_imus(args.data)
+    imus, markers, ref = load_trial(args.data)
     n = min(r.n_frames for r in imus.values())
-    markers = read_marker_file(args.data / "l_comf_01_markers.trc")
-    gyr = {s: r.gyr[:n] for s, r in imus.items()}
-    ref = reference_angles(markers, gyr, FS, n)
+    gyr = {s: r.gyr for s, r in imus.items()}
     motion = sensor_motion_angles(ref, gyr, still=(0, int(CALIB_S * FS)))
-    imus = {s: type(r)(**{**r.__dict__, "acc": r.acc[:n], "gyr": r.gyr[:n]}) for s, r in imus.items()}
     aligned, align_info, mounts = align_all(imus)
     rerun, rerun_note = (None, "skipped (--no-rerun)") if args.no_rerun else rerun_opensense(args.data, args.out)
     shipped = args.data / "opensense" / "ik_l_comf_01-000_orientations.mot"

@@ -76,21 +76,16 @@ def simulated_table(args) -> None:
 def real_table(args) -> None:
     import real_imu
 
-    from imukin.evaluation.marker_reference import reference_angles
     from imukin.fusion.refine import shipped_predictors
-    from imukin.simulation.markers import read_marker_file
 
-    imus = real_imu.load_imus(args.data)
-    n = min(r.n_frames for r in imus.values())
-    markers = read_marker_file(args.data / "l_comf_01_markers.trc")
-    ref = reference_angles(markers, {s: r.gyr[:n] for s, r in imus.items()}, real_imu.FS, n)
+    imus, _, ref = real_imu.load_trial(args.data)
     print(f"\n2. The Kuopio real trial ({args.data}): walking flexion, offset-removed RMSE (deg) against the "
           "marker reference, right / left\n")
     print("| joint | model | " + " | ".join(CONDITIONS) + " |")
     print("|---|---|" + "---:|" * len(CONDITIONS))
     aligned = []
     for c in CONDITIONS.values():
-        cut_imus = {s: type(r)(**{**r.__dict__, **dict(zip(("acc", "gyr"), cut(r.acc[:n], r.gyr[:n], c)))})
+        cut_imus = {s: type(r)(**{**r.__dict__, **dict(zip(("acc", "gyr"), cut(r.acc, r.gyr, c)))})
                     for s, r in imus.items()}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

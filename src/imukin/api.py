@@ -40,7 +40,7 @@ from imukin.errors import ImukinError
 from imukin.io.config_files import read_config_file
 from imukin.io.recording import MAX_FILL_S, Recording, load_recording, segment_from_name
 from imukin.preprocessing.gait_speed import stride_notes
-from imukin.preprocessing.saturation import repair_gyroscopes, saturation_notes
+from imukin.preprocessing.saturation import find_saturation, repair_gyroscopes, saturation_notes
 
 ALIGN_MODES = ("auto", "none")
 #: Shortest stretch between long gaps (s) that is predicted; shorter ones stay NaN.
@@ -485,9 +485,10 @@ def predict(recording, fs: float | None = None, joints=None, sides=None, activit
     timings = dict.fromkeys(("align", "load_models", "resample", "models", "calibrate"), 0.0)
     t0 = time.perf_counter()
     acc_in, gyr_in = {s: rec.acc[s] for s in needed}, {s: rec.gyr[s] for s in needed}
-    first_notes = list(rec.notes) + saturation_notes(acc_in, gyr_in)
+    saturated = find_saturation(acc_in, gyr_in)
+    first_notes = list(rec.notes) + saturation_notes(acc_in, gyr_in, saturated)
     if repair_saturation:
-        rec, repaired = repair_gyroscopes(rec, needed)
+        rec, repaired = repair_gyroscopes(rec, needed, saturated)
         first_notes += repaired
     alignments, notes = find_mounting(rec, needed, activity, manual, align)
     notes = first_notes + notes

@@ -120,7 +120,7 @@ from imukin.preprocessing.quality import (
     rom_outliers,
 )
 from imukin.preprocessing.resample import resample_timestamped
-from imukin.preprocessing.saturation import repair_saturated, saturated_axes, saturation_notes
+from imukin.preprocessing.saturation import find_saturation, repair_saturated, saturation_notes
 from imukin.preprocessing.synchronize import impact_offsets, shift_stream
 from imukin.signal import resample
 
@@ -499,15 +499,16 @@ def _saturation(source: str, seg: str, rec: ImuRecording, repair: bool) -> tuple
     """A sensor's gyroscope with its cut peaks put back (``repair``) and its saturation provenance: the axis
     ends of each signal that sat at their range (:func:`~imukin.preprocessing.saturation.saturated_axes`) and
     the runs repaired; a warning per saturated signal, as ``imukin predict``'s report has them."""
-    hits = {"accelerometer": saturated_axes(rec.acc), "gyroscope": saturated_axes(rec.gyr)}
+    acc, gyr = {seg: rec.acc}, {seg: rec.gyr}
+    hits = find_saturation(acc, gyr).get(seg, {})
     info = {what: [{"axis": "xyz"[h["axis"]], "level": h["level"], "share": round(h["share"], 4)} for h in found]
-            for what, found in hits.items() if found}
-    for line in saturation_notes({seg: rec.acc}, {seg: rec.gyr}):
+            for what, found in hits.items()}
+    for line in saturation_notes(acc, gyr, {seg: hits}):
         warnings.warn(f"{source}: {line}", stacklevel=3)
-    gyr = rec.gyr
-    if hits["gyroscope"] and repair:
-        gyr, info["gyroscope_runs_repaired"] = repair_saturated(rec.gyr, hits["gyroscope"])
-    return gyr, info
+    if "gyroscope" in hits and repair:
+        repaired, info["gyroscope_runs_repaired"] = repair_saturated(rec.gyr, hits["gyroscope"])
+        return repaired, info
+    return rec.gyr, info
 
 
 def prepare_subject(raw: RawSubject, cfg: HarmonizeConfig) -> Prepared:

@@ -34,6 +34,11 @@ MIN_RUNS = 3  # separate runs at the channel's extreme value that make it satura
 REL_TOL = 1e-9  # relative tolerance of "the same value" (values written and read back as text keep it)
 
 
+def _at_level(v: np.ndarray, level: float) -> np.ndarray:
+    """(N,) where the channel ``v`` (N,) reads ``level`` (to :data:`REL_TOL`; NaN never does)."""
+    return np.abs(v - level) <= REL_TOL * max(1.0, abs(level))
+
+
 def saturated_axes(x: np.ndarray) -> list[dict]:
     """The axes of a (N, 3) signal that sit at an extreme value in :data:`MIN_RUNS` runs or more.
 
@@ -66,7 +71,7 @@ def saturated_axes(x: np.ndarray) -> list[dict]:
         if ok.sum() < 3:
             continue
         for level in (float(np.max(v[ok])), float(np.min(v[ok]))):
-            at = ok & (np.abs(v - level) <= REL_TOL * max(1.0, abs(level)))  # (N,) at the extreme
+            at = _at_level(v, level)  # (N,) at the extreme
             runs = len(bouts(at))
             if runs >= MIN_RUNS:
                 out.append({"axis": k, "level": level, "samples": int(at.sum()),
@@ -74,19 +79,40 @@ def saturated_axes(x: np.ndarray) -> list[dict]:
     return out
 
 
-def saturation_notes(acc: dict, gyr: dict) -> list[str]:
-    """One line per sensor and signal that saturated, for a recording's report.
+def find_saturation(acc: dict, gyr: dict) -> dict[str, dict[str, list[dict]]]:
+    """The saturated axis ends (:func:`saturated_axes`) of every sensor: ``{segment: {"accelerometer": [...],
+    "gyroscope": [...]}}``, only the sensors and signals that saturated.
 
     Parameters
     ----------
     acc, gyr : dict of str -> ndarray, shape (N, 3)
         Per segment, m/s^2 and rad/s.
     """
+    found = {}
+    for what, signals in (("accelerometer", acc), ("gyroscope", gyr)):
+        for seg, x in signals.items():
+            hits = saturated_axes(x)
+            if hits:
+                found.setdefault(seg, {})[what] = hits
+    return found
+
+
+def saturation_notes(acc: dict, gyr: dict, found: dict | None = None) -> list[str]:
+    """One line per sensor and signal that saturated, for a recording's report.
+
+    Parameters
+    ----------
+    acc, gyr : dict of str -> ndarray, shape (N, 3)
+        Per segment, m/s^2 and rad/s.
+    found : dict, optional
+        :func:`find_saturation` of the same signals, where it was run already.
+    """
+    found = find_saturation(acc, gyr) if found is None else found
     notes = []
     for what, signals, unit, scale, shown, enough in (("accelerometer", acc, "m/s^2", 1.0 / 9.81, "g", 16.0),
                                                       ("gyroscope", gyr, "rad/s", 180.0 / np.pi, "deg/s", 2000.0)):
-        for seg, x in signals.items():
-            hits = saturated_axes(x)
+        for seg in signals:
+            hits = found.get(seg, {}).get(what)
             if not hits:
                 continue
             worst = max(hits, key=lambda d: d["share"])
@@ -150,7 +176,7 @@ def repair_saturated(x: np.ndarray, hits: list[dict] | None = None) -> tuple[np.
         axis, level = hit["axis"], float(hit["level"])
         sign = 1.0 if level >= 0 else -1.0  # beyond the limit: further from 0
         v = y[:, axis]
-        at = np.abs(v - level) <= REL_TOL * max(1.0, abs(level))  # (N,) at the limit
+        at = _at_level(v, level)  # (N,) at the limit
         u = sign * (v - level)  # (N,) < 0 within the range, 0 at the limit
         for a, b in bouts(at):
             if a < 2 or b + 2 > n or not np.all(np.isfinite(u[[a - 2, a - 1, b, b + 1]])):
@@ -167,12 +193,16 @@ def repair_saturated(x: np.ndarray, hits: list[dict] | None = None) -> tuple[np.
             done += 1
     return y, done
 
-def repair_gyroscopes(rec, segments) -> tuple:
+
+def repair_gyroscopes(rec, segments, found: dict | None = None) -> tuple:
     """``rec`` (a :class:`~imukin.io.recording.Recording`) with the saturated gyroscopes of ``segments``
-    repaired (:func:`repair_saturated`), and one report line per sensor repaired."""
+    repaired (:func:`repair_saturated`), and one report line per sensor repaired; ``found``: the recording's
+    :func:`find_saturation`, where it was run already."""
+    if found is None:
+        found = find_saturation({}, {seg: rec.gyr[seg] for seg in segments})
     gyr, notes = dict(rec.gyr), []
     for seg in segments:
-        hits = saturated_axes(gyr[seg])
+        hits = found.get(seg, {}).get("gyroscope")
         if hits:
             gyr[seg], runs = repair_saturated(gyr[seg], hits)
             notes.append(f"{seg}: {runs} cut gyroscope peak{'s' if runs != 1 else ''} put back as smooth curves "

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -76,6 +76,8 @@ class CorpusConfig:
         self.n_subjects, self.seed, self.first_subject = int(self.n_subjects), int(self.seed), int(self.first_subject)
         self.curve_harmonics = check_curve_harmonics(self.curve_harmonics, "curve_harmonics")
         self.harmonic_curves = check_harmonic_curves(self.harmonic_curves, "harmonic_curves")
+        if self.curve_harmonics <= N_DEV_HARMONICS:  # no further harmonics for any curve to have
+            self.harmonic_curves = None
         if self.placement is not None:  # only the sites that differ from the defaults are kept
             default = check_placement(None)
             self.placement = {k: v for k, v in check_placement(self.placement).items() if v != default[k]} or None
@@ -221,28 +223,25 @@ def simulate_corpus(cfg: CorpusConfig, workers: int | None = None, progress: boo
                     bar.update()
 
 
-#: CorpusConfig fields that :func:`corpus_attrs` leaves out at their defaults (so that corpora cached before them stay
-#: current); a file that has one was simulated with it set.
-DEFAULT_LEFT_OUT = ("speed_range_m_s", "curve_harmonics", "harmonic_curves", "placement")
+#: CorpusConfig fields written on a corpus only when they differ from their defaults (so that corpora cached before
+#: them stay current; a file that has one was simulated with it set), each with how it is written.
+OPTIONAL_ATTRS = {
+    "speed_range_m_s": lambda v: "{:g}-{:g}".format(*v),  # default None: the activity's range
+    "curve_harmonics": int,  # default N_DEV_HARMONICS
+    "harmonic_curves": ",".join,  # default None: every curve
+    "placement": lambda v: ",".join(f"{k}={site}" for k, site in sorted(v.items())),  # default None: the usual sites
+}
 
 
 def corpus_attrs(cfg: CorpusConfig) -> dict:
     """File-level HDF5 attributes describing a simulated corpus."""
+    defaults = {f.name: f.default for f in fields(CorpusConfig)}
     d = {k: v for k, v in asdict(cfg).items() if k != "errors"}
-    if d["speed_range_m_s"] is None:  # the activity's range: left out, so corpora cached before the field stay current
-        del d["speed_range_m_s"]
-    else:
-        d["speed_range_m_s"] = "{:g}-{:g}".format(*d["speed_range_m_s"])
-    if d["curve_harmonics"] == N_DEV_HARMONICS:  # the default: left out, as the speed range
-        del d["curve_harmonics"]
-    if d["harmonic_curves"] is None or "curve_harmonics" not in d:  # every curve, or no extra harmonics: left out
-        del d["harmonic_curves"]
-    else:
-        d["harmonic_curves"] = ",".join(d["harmonic_curves"])
-    if d["placement"] is None:  # the default sites: left out, as the speed range
-        del d["placement"]
-    else:
-        d["placement"] = ",".join(f"{k}={v}" for k, v in sorted(d["placement"].items()))
+    for key, written in OPTIONAL_ATTRS.items():
+        if d[key] == defaults[key]:
+            del d[key]
+        else:
+            d[key] = written(d[key])
     d["errors"] = str(asdict(cfg.errors))
     d.update(source="synthetic", generator=GENERATOR, simulator_revision=SIMULATOR_REVISION)
     return d
@@ -254,7 +253,7 @@ def is_current_corpus(attrs: dict, cfg: CorpusConfig) -> bool:
     want = {k: v for k, v in corpus_attrs(cfg).items() if k not in ("generator", "simulator_revision")}
     return (int(attrs.get("simulator_revision", 1)) == SIMULATOR_REVISION
             and all(str(attrs.get(k)) == str(v) for k, v in want.items())  # the whole configuration
-            and not any(k in attrs for k in DEFAULT_LEFT_OUT if k not in want))  # and no option cfg leaves default
+            and not any(k in attrs for k in OPTIONAL_ATTRS if k not in want))  # and no option cfg leaves default
 
 
 def cached_corpus(path: str | os.PathLike, cfg: CorpusConfig, progress: bool = True) -> Path:
