@@ -179,3 +179,28 @@ def test_predict_refine_uses_shipped_models(tmp_path, capsys):
     # every shipped blend belongs to the shipped weights (a stale blend is refused on load)
     p = pretrained_refined("knee", "walking", "transformer")
     assert p.blend["joint"] == "knee" and len(p.blend["w"]) == 3
+
+
+def test_predict_older_form_puts_back_cut_gyroscope_peaks(trained, tmp_path, capsys):
+    """The older form names a saturated sensor and repairs it as imukin predict RECORDING does, unless --no-repair."""
+    data, run = trained
+    rec = read_subject(data, "s0001")
+    whole, cut = tmp_path / "whole", tmp_path / "cut"
+    write_demo_folder(whole, rec)
+    write_demo_folder(cut, rec)
+    gyr = np.load(cut / "Right_seg2_gyr.npy")  # (T, 3) right shank, rad/s
+    lim = 0.6 * np.abs(gyr).max()  # a range the walking shank exceeds at every swing
+    np.save(cut / "Right_seg2_gyr.npy", np.clip(gyr, -lim, lim))
+    args = ["predict", "--joint", "knee", "--side", "right", "--run", str(run), "--fs", "200"]
+    assert main([*args, "--root-path", str(whole)]) == 0
+    assert "saturated" not in capsys.readouterr().out
+    flex = {}
+    for flags, out in (((), "repaired"), (("--no-repair",), "kept")):
+        assert main([*args, "--root-path", str(cut), "--out", str(tmp_path / out), *flags]) == 0
+        printed = capsys.readouterr().out
+        assert "rshank: the gyroscope saturated" in printed
+        assert ("cut gyroscope peaks put back" in printed) == (out == "repaired")
+        flex[out] = np.load(tmp_path / out / "right_knee_angles.npy")[:, 0]
+    truth = np.load(whole / "right_knee_angles.npy")[:, 0]
+    err = {k: float(np.sqrt(np.mean((v - truth) ** 2))) for k, v in flex.items()}
+    assert err["repaired"] < 0.5 * err["kept"], err

@@ -314,6 +314,10 @@ def _cmd_predict_demo_folder(args) -> int:
         leg.gyr1, leg.gyr2 = leg.gyr1 * gyr_scale, leg.gyr2 * gyr_scale
         check_units(np.concatenate([leg.acc1, leg.acc2], 1), np.concatenate([leg.gyr1, leg.gyr2], 1),
                     f"{leg.side} leg")
+    for leg in legs:
+        for note in _repair_leg(leg, args.joint, not args.no_repair):
+            if not args.quiet:
+                print(f"imukin: warning: {note}")
     metrics = {}
     for leg in legs:
         fs = args.fs or leg.fs
@@ -333,6 +337,31 @@ def _cmd_predict_demo_folder(args) -> int:
                                   for ax in ANGLE_AXES)
                 print(f"{side} RMSE deg (offset removed): {cells}")
     return 0
+
+
+def _repair_leg(leg, joint: str, repair: bool) -> list[str]:
+    """Report lines for a leg's saturated sensors (:func:`imukin.preprocessing.saturation.saturation_notes`,
+    every sequence); with ``repair``, the leg's cut gyroscope peaks put back in place (as ``imukin predict``
+    does for a recording)."""
+    from imukin.conventions import joint_segments
+    from imukin.preprocessing.saturation import find_saturation, repair_saturated, repaired_note, saturation_notes
+
+    segs = joint_segments(joint, leg.side)  # (proximal, distal): seg1, seg2
+    notes = []
+    for s in range(leg.acc1.shape[0]):
+        acc, gyr = dict(zip(segs, (leg.acc1[s], leg.acc2[s]))), dict(zip(segs, (leg.gyr1[s], leg.gyr2[s])))
+        found = find_saturation(acc, gyr)
+        where = f" (sequence {s})" if leg.acc1.shape[0] > 1 else ""
+        notes += [note.replace(": the ", f"{where}: the ", 1) for note in saturation_notes(acc, gyr, found)]
+        if not repair:
+            continue
+        for k, (seg, g) in enumerate(gyr.items(), start=1):
+            hits = found.get(seg, {}).get("gyroscope")
+            if hits:
+                fixed, runs = repair_saturated(g, hits)
+                getattr(leg, f"gyr{k}")[s] = fixed
+                notes.append(repaired_note(seg + where, runs))
+    return notes
 
 
 def _predict_one(predictor, leg, s: int, fs: float, args) -> np.ndarray:

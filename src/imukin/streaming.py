@@ -46,6 +46,14 @@ _gyr_z`` in rad/s, in the sensor's own frame (:func:`input_channels`). Output: 3
 joint, joints in :data:`imukin.conventions.JOINTS` order (rhip, lhip, rknee, lknee, rankle,
 lankle; those predicted): ``<joint>_flexion, _adduction, _rotation`` in degrees, imukin's
 signs (:func:`output_channels`). A missing value (NaN) holds the sensor's last good sample.
+
+Sensors that saturate
+---------------------
+The warm-up is checked for channels cut flat at the sensor's range
+(:func:`imukin.preprocessing.saturation.saturation_notes`; :attr:`StreamingEngine.notes`). Unlike
+:func:`imukin.predict`, the stream leaves cut gyroscope peaks as they are: putting one back needs the
+samples after it, which a causal stream does not wait for. A stream whose mountings are all given has
+no warm-up and no such check.
 """
 from __future__ import annotations
 
@@ -429,12 +437,18 @@ class StreamingEngine:
 
     def _end_warmup(self) -> StreamOutput:
         """The mountings from the pending warm-up samples, then those samples' angles."""
+        from imukin.preprocessing.saturation import saturation_notes
+
         x = np.concatenate(self._pending)  # (n, C)
         self._find_mounting(x)
+        signals = self._sensor_signals(x.astype(float))
+        self.notes += [f"{note} (seen in the warm-up; a stream gives each angle as its sample arrives, so it cannot "
+                       "put cut gyroscope peaks back: imukin predict on the recorded file does)"
+                       for note in saturation_notes(*signals)]
         if not self.cfg.runs:  # the shipped models: say where the strides lie outside those they learnt from
             from imukin.preprocessing.gait_speed import stride_notes
 
-            self.notes += stride_notes(*self._sensor_signals(x.astype(float)), self.fs, self.cfg.activity)
+            self.notes += stride_notes(*signals, self.fs, self.cfg.activity)
         self._pending = []
         return self._run(x)
 

@@ -205,6 +205,12 @@ def repair_gyroscopes(rec, segments, found: dict | None = None) -> tuple:
         hits = found.get(seg, {}).get("gyroscope")
         if hits:
             gyr[seg], runs = repair_saturated(gyr[seg], hits)
-            notes.append(f"{seg}: {runs} cut gyroscope peak{'s' if runs != 1 else ''} put back as smooth curves "
-                         "through the samples either side (predict with --no-repair to keep them as recorded)")
+            notes.append(repaired_note(seg, runs))
     return (dataclasses.replace(rec, gyr=gyr) if notes else rec), notes
+
+
+def repaired_note(where: str, runs: int) -> str:
+    """The report line of a sensor (``where``: its segment, and more where needed) whose ``runs`` cut gyroscope
+    peaks were put back."""
+    return (f"{where}: {runs} cut gyroscope peak{'s' if runs != 1 else ''} put back as smooth curves through the "
+            "samples either side (predict with --no-repair to keep them as recorded)")
