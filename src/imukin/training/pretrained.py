@@ -167,6 +167,10 @@ ACTIVITY_SETTINGS = {
     # A single CNN trained on the ensemble's outputs (TrainConfig.teacher, seed 0, this recipe) to have one
     # CNN's cost did not keep the gain: validation flexion 1.54 (ensemble 1.44), 12 new simulated walkers
     # 1.59 / 1.23 / 1.29, Kuopio real 3.50 / 2.86, Vicon 1.27, Kuopio markers 1.93 / 1.70.
+    # On people who also differ in the 4th-6th harmonics of every joint curve (curve_harmonics=6; the hip's recipe
+    # alike), with the blend refitted on them: Kuopio real flexion 3.44 / 3.01 -> 3.23 / 2.96 (hip 1.62 / 1.64 ->
+    # 1.45 / 1.63), but with the optimisation stage the left ankle 2.24 -> 2.66 (its flexion weight 0.58 -> 0.81), three
+    # Vicon trials 1.22 -> 1.37, simulated adduction 1.14 -> 1.19 (hip 1.06 -> 1.15): not shipped (docs/real_data.md).
     ("walking", "ankle", "cnn"): dict(corpus_scale=3, steps=2000, train_seeds=(0, 1, 2)),
     # The walking hip CNN ships as the ensemble of its recipe's trainings with seeds 0, 1 and 2 on the current
     # simulator's 600 walkers (the single training shipped before came from the simulator before the flat
