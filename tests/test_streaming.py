@@ -178,7 +178,9 @@ def test_warmup_finds_the_mounting_then_gives_every_sample(walk, tiny_runs):
         assert err < 20.0, (seg, err)  # the simulated sensors' own mounting errors are within this
 
 
-def test_a_warm_up_with_a_cut_gyroscope_names_it_and_one_without_does_not(walk, tiny_runs):
+@pytest.mark.parametrize("align", ["auto", "none"])
+def test_a_cut_gyroscope_is_named_once_it_has_saturated_and_a_whole_one_is_not(walk, tiny_runs, align):
+    """With a warm-up or without one (mountings known), in small pushes, as imukin predict names it."""
     segs = ["rthigh", "rshank"]
     x = _samples(walk, segs)
     lim = 0.6 * np.abs(x[:, 9:12]).max()  # the shank's gyroscope cut at a range its swing exceeds
@@ -186,9 +188,9 @@ def test_a_warm_up_with_a_cut_gyroscope_names_it_and_one_without_does_not(walk, 
     cut[:, 9:12] = np.clip(cut[:, 9:12], -lim, lim)
     for samples, expected in ((x, []), (cut, ["rshank"])):
         engine = StreamingEngine(StreamConfig(fs=FS, runs={"knee": tiny_runs["knee"]}, joints=("knee",),
-                                              sides=("right",), segments=segs, warmup_s=6.0))
-        out = engine.push(samples)
-        assert len(out) == len(samples)  # the angles all the same
+                                              sides=("right",), segments=segs, warmup_s=6.0, align=align))
+        assert engine.ready == (align == "none")
+        assert sum(len(o) for o in _push_in_chunks(engine, samples)) == len(samples)  # the angles all the same
         named = [n.split(":")[0] for n in engine.notes if "gyroscope saturated" in n]
         assert named == expected, engine.notes
         assert all("cannot put cut gyroscope peaks back" in n for n in engine.notes if "saturated" in n)

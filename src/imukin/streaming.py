@@ -49,11 +49,11 @@ signs (:func:`output_channels`). A missing value (NaN) holds the sensor's last g
 
 Sensors that saturate
 ---------------------
-The warm-up is checked for channels cut flat at the sensor's range
-(:func:`imukin.preprocessing.saturation.saturation_notes`; :attr:`StreamingEngine.notes`). Unlike
-:func:`imukin.predict`, the stream leaves cut gyroscope peaks as they are: putting one back needs the
-samples after it, which a causal stream does not wait for. A stream whose mountings are all given has
-no warm-up and no such check.
+Every sample is watched for channels cut flat at the sensor's range
+(:class:`imukin.preprocessing.saturation.SaturationWatch`, as :func:`imukin.predict` finds them over a
+recording); :attr:`StreamingEngine.notes` names such sensors. Unlike :func:`imukin.predict`, the stream
+leaves cut gyroscope peaks as they are: putting one back needs the samples after it, which a causal
+stream does not wait for.
 """
 from __future__ import annotations
 
@@ -79,6 +79,7 @@ from imukin.conventions import (
     side_inputs,
 )
 from imukin.errors import ImukinError
+from imukin.preprocessing.saturation import SaturationWatch, saturation_notes
 
 #: Values per sensor in an input sample, in order (m/s^2, then rad/s; the sensor's own frame).
 SENSOR_CHANNELS = ("acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z")
@@ -318,7 +319,8 @@ class StreamingEngine:
         self.needed = sorted({seg for js in self._streams for pd in js.segments for seg in pd}, key=SEGMENTS.index)
         self._r = {}  # segment -> (3, 3) r_mount, float32
         self.mounting: dict[str, dict] = {}
-        self.notes: list[str] = []
+        self._notes: list[str] = []  # the warm-up's report lines
+        self._saturation = SaturationWatch(self.needed)  # channels cut flat at the sensor's range, over the stream
         from imukin.api import given_mounting, parse_mounting
 
         known = parse_mounting(cfg.mounting) if cfg.mounting is not None else {}
@@ -366,6 +368,14 @@ class StreamingEngine:
         return max(js.state.receptive_field for js in self._streams)
 
     @property
+    def notes(self) -> list[str]:
+        """Report lines so far: the warm-up's (mountings, strides) and each sensor whose channels saturated."""
+        segments = dict.fromkeys(self.needed)  # saturation_notes reads only the names
+        return self._notes + [f"{note} (a stream gives each angle as its sample arrives, so it cannot put cut "
+                              "gyroscope peaks back: imukin predict on the recorded file does)"
+                              for note in saturation_notes(segments, segments, self._saturation.found())]
+
+    @property
     def n_pushed(self) -> int:
         """Samples pushed so far."""
         return self._n_in
@@ -393,6 +403,7 @@ class StreamingEngine:
             raise ImukinError(f"a sample must hold {n_ch} values ({len(self.segments)} sensors x 6: "
                               f"{', '.join(self.input_channels[:6])}, ...), got shape {x.shape}")
         x = self._hold(x)
+        self._saturation.push(*self._sensor_signals(x))
         self._n_in += len(x)
         if not self.ready:
             self._pending.append(x)
@@ -437,18 +448,12 @@ class StreamingEngine:
 
     def _end_warmup(self) -> StreamOutput:
         """The mountings from the pending warm-up samples, then those samples' angles."""
-        from imukin.preprocessing.saturation import saturation_notes
-
         x = np.concatenate(self._pending)  # (n, C)
         self._find_mounting(x)
-        signals = self._sensor_signals(x.astype(float))
-        self.notes += [f"{note} (seen in the warm-up; a stream gives each angle as its sample arrives, so it cannot "
-                       "put cut gyroscope peaks back: imukin predict on the recorded file does)"
-                       for note in saturation_notes(*signals)]
         if not self.cfg.runs:  # the shipped models: say where the strides lie outside those they learnt from
             from imukin.preprocessing.gait_speed import stride_notes
 
-            self.notes += stride_notes(*signals, self.fs, self.cfg.activity)
+            self._notes += stride_notes(*self._sensor_signals(x.astype(float)), self.fs, self.cfg.activity)
         self._pending = []
         return self._run(x)
 
@@ -472,7 +477,7 @@ class StreamingEngine:
                                                           "(--mounting report.json)")
             gyr[seg] = gyr_all[seg]
             notes += seg_notes
-        self.notes += leg_chain_signs(found, gyr, self.fs, self.cfg.activity, notes)
+        self._notes += leg_chain_signs(found, gyr, self.fs, self.cfg.activity, notes)
         for seg, al in found.items():
             self._set_mount(seg, al)
 

@@ -5,7 +5,13 @@ import dataclasses
 import numpy as np
 
 import imukin
-from imukin.preprocessing.saturation import repair_saturated, saturated_axes, saturation_notes
+from imukin.preprocessing.saturation import (
+    SaturationWatch,
+    find_saturation,
+    repair_saturated,
+    saturated_axes,
+    saturation_notes,
+)
 
 
 def _walk_like(fs=100.0, seconds=10.0):
@@ -105,3 +111,28 @@ def test_the_cli_repairs_unless_told_not_to(data_dir, tmp_path):
         report = (out / "report.md").read_text()
         assert "rshank: the gyroscope saturated" in report
         assert ("rshank: 6 cut gyroscope peaks put back" in report) == repaired
+
+
+def test_a_watch_over_pushed_chunks_finds_what_the_whole_signals_give():
+    """Any chunking of the samples (one at a time, runs split across pushes, NaN gaps) gives find_saturation's
+    answer over the whole signals."""
+    x = _walk_like()
+    gyr = {"rshank": np.clip(x, -4.36, 4.36), "rthigh": x}
+    acc = {"rshank": np.clip(x[:, ::-1] * 3, -19.6, 19.6), "rthigh": x * 2}
+    gyr["rshank"][200:203] = np.nan  # a gap inside the signal
+    whole = find_saturation(acc, gyr)
+    assert set(whole) == {"rshank"} and set(whole["rshank"]) == {"accelerometer", "gyroscope"}
+    rng = np.random.default_rng(1)
+    for sizes in ([1], [7], rng.integers(1, 40, 200).tolist()):
+        watch = SaturationWatch(["rthigh", "rshank"])
+        k, i = 0, 0
+        while k < len(x):
+            n = sizes[i % len(sizes)]
+            watch.push({s: a[k:k + n] for s, a in acc.items()}, {s: g[k:k + n] for s, g in gyr.items()})
+            k, i = k + n, i + 1
+        got = watch.found()
+        for seg, signals in whole.items():
+            for what, hits in signals.items():
+                key = lambda d: (d["axis"], d["level"])  # noqa: E731
+                assert sorted(got[seg][what], key=key) == sorted(hits, key=key), (sizes[:3], seg, what)
+        assert set(got) == set(whole)

@@ -103,9 +103,10 @@ def saturation_notes(acc: dict, gyr: dict, found: dict | None = None) -> list[st
     Parameters
     ----------
     acc, gyr : dict of str -> ndarray, shape (N, 3)
-        Per segment, m/s^2 and rad/s.
+        Per segment, m/s^2 and rad/s (with ``found``, only their segments are read).
     found : dict, optional
-        :func:`find_saturation` of the same signals, where it was run already.
+        :func:`find_saturation` of the same signals, where it was run already (or a
+        :meth:`SaturationWatch.found`).
     """
     found = find_saturation(acc, gyr) if found is None else found
     notes = []
@@ -125,6 +126,81 @@ def saturation_notes(acc: dict, gyr: dict, found: dict | None = None) -> list[st
                          f"those samples are unreliable{' and may be far off' if worst['share'] > 0.05 else ''}; "
                          f"{advice}")
     return notes
+
+
+class SaturationWatch:
+    """:func:`find_saturation` for signals that arrive a few samples at a time (a stream).
+
+    Keeps, per channel, its largest and smallest value so far, how many separate runs of samples reached
+    each and how many samples sat there; a channel end counts as saturated once :data:`MIN_RUNS` runs
+    have reached its extreme, as :func:`saturated_axes` decides over a whole recording.
+
+    Parameters
+    ----------
+    segments : sequence of str
+        The sensors, in the order of :meth:`push`'s groups of three channels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.arange(400) / 100.0
+    >>> gyr = np.clip(np.stack([8 * np.sin(2 * np.pi * t), np.cos(t), 0 * t], axis=1), -4.36, 4.36)
+    >>> watch = SaturationWatch(["rshank"])
+    >>> for k in range(0, 400, 7):  # 7 samples at a time
+    ...     watch.push({"rshank": np.zeros((len(gyr[k:k + 7]), 3))}, {"rshank": gyr[k:k + 7]})
+    >>> [(h["axis"], h["level"], h["runs"]) for h in watch.found()["rshank"]["gyroscope"]]
+    [(0, 4.36, 4), (0, -4.36, 4)]
+    """
+
+    def __init__(self, segments) -> None:
+        self.segments = list(segments)
+        c = 2 * 3 * len(self.segments)  # channels: (acc, gyr) x xyz per sensor
+        self._level = np.full((2, c), np.nan)  # (max/min, C) extreme so far
+        self._runs = np.zeros((2, c), int)  # runs that reached it
+        self._samples = np.zeros((2, c), int)  # samples at it
+        self._at_end = np.zeros((2, c), bool)  # the last sample pushed sat at it
+        self._finite = np.zeros(c, int)  # finite samples per channel
+
+    def push(self, acc: dict, gyr: dict) -> None:
+        """Add the next samples: ``{segment: (n, 3)}`` each, m/s^2 and rad/s."""
+        x = np.concatenate([np.concatenate([np.asarray(acc[s], float), np.asarray(gyr[s], float)], axis=1)
+                            for s in self.segments], axis=1)  # (n, C): per sensor acc xyz, gyr xyz
+        if not len(x):
+            return
+        ok = np.isfinite(x)
+        self._finite += ok.sum(axis=0)
+        for e, sign in enumerate((1.0, -1.0)):  # the largest value, then the smallest
+            m = sign * np.max(np.where(ok, sign * x, -np.inf), axis=0)  # (C,) the chunk's extreme; inf: none
+            reach = np.zeros(len(m), bool)  # (C,) the chunk's last sample sits at the channel's extreme
+            lvl = self._level[e]  # (C,)
+            with np.errstate(invalid="ignore"):
+                below = sign * (m - lvl) < -REL_TOL * np.maximum(1.0, np.abs(lvl))  # (C,) short of the extreme
+            for c in np.flatnonzero(np.isfinite(m) & ~below):  # usually none: most samples are no extreme
+                level = self._level[e, c]
+                if not (np.isfinite(level) and _at_level(m[c:c + 1], level)[0]):  # a new extreme: the runs at the old one no longer count
+                    self._level[e, c], self._runs[e, c], self._samples[e, c] = m[c], 0, 0
+                    self._at_end[e, c] = False
+                at = _at_level(x[:, c], self._level[e, c])  # (n,) at the extreme
+                runs = bouts(at)
+                self._runs[e, c] += len(runs) - int(runs[0][0] == 0 and self._at_end[e, c])  # one run across pushes
+                self._samples[e, c] += int(at.sum())
+                reach[c] = at[-1]
+            self._at_end[e] = reach
+
+    def found(self) -> dict[str, dict[str, list[dict]]]:
+        """The saturated axis ends so far, as :func:`find_saturation` gives them for whole signals."""
+        out = {}
+        for e in range(2):
+            for c in np.flatnonzero(self._runs[e] >= MIN_RUNS):
+                seg, rest = divmod(int(c), 6)
+                what, axis = ("accelerometer", "gyroscope")[rest // 3], rest % 3
+                out.setdefault(self.segments[seg], {}).setdefault(what, []).append(
+                    {"axis": axis, "level": float(self._level[e, c]), "samples": int(self._samples[e, c]),
+                     "share": float(self._samples[e, c] / max(self._finite[c], 1)), "runs": int(self._runs[e, c])})
+        for signals in out.values():
+            for hits in signals.values():
+                hits.sort(key=lambda d: (d["axis"], -d["level"]))
+        return out
 
 
 def _crossing(u_prev: float, slope: float, edge: int, direction: float) -> float:
