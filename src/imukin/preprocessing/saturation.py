@@ -177,7 +177,7 @@ class SaturationWatch:
                 below = sign * (m - lvl) < -REL_TOL * np.maximum(1.0, np.abs(lvl))  # (C,) short of the extreme
             for c in np.flatnonzero(np.isfinite(m) & ~below):  # usually none: most samples are no extreme
                 level = self._level[e, c]
-                if not (np.isfinite(level) and _at_level(m[c:c + 1], level)[0]):  # a new extreme: the runs at the old one no longer count
+                if not (np.isfinite(level) and _at_level(m[c:c + 1], level)[0]):  # a new extreme: drop the old runs
                     self._level[e, c], self._runs[e, c], self._samples[e, c] = m[c], 0, 0
                     self._at_end[e, c] = False
                 at = _at_level(x[:, c], self._level[e, c])  # (n,) at the extreme
