@@ -346,13 +346,13 @@ def _repair_leg(leg, joint: str, repair: bool) -> list[str]:
     from imukin.conventions import joint_segments
     from imukin.preprocessing.saturation import find_saturation, repair_saturated, repaired_note, saturation_notes
 
-    segs = joint_segments(joint, leg.side)  # (proximal, distal): seg1, seg2
     notes = []
     for s in range(leg.acc1.shape[0]):
+        where = f" (sequence {s})" if leg.acc1.shape[0] > 1 else ""
+        segs = [seg + where for seg in joint_segments(joint, leg.side)]  # (proximal, distal): seg1, seg2
         acc, gyr = dict(zip(segs, (leg.acc1[s], leg.acc2[s]))), dict(zip(segs, (leg.gyr1[s], leg.gyr2[s])))
         found = find_saturation(acc, gyr)
-        where = f" (sequence {s})" if leg.acc1.shape[0] > 1 else ""
-        notes += [note.replace(": the ", f"{where}: the ", 1) for note in saturation_notes(acc, gyr, found)]
+        notes += saturation_notes(acc, gyr, found)
         if not repair:
             continue
         for k, (seg, g) in enumerate(gyr.items(), start=1):
@@ -360,7 +360,7 @@ def _repair_leg(leg, joint: str, repair: bool) -> list[str]:
             if hits:
                 fixed, runs = repair_saturated(g, hits)
                 getattr(leg, f"gyr{k}")[s] = fixed
-                notes.append(repaired_note(seg + where, runs))
+                notes.append(repaired_note(seg, runs))
     return notes
 
 
