@@ -425,3 +425,24 @@ def test_causal_model_exports_to_onnx_and_stays_causal(tiny_runs, tmp_path, caps
     x2 = x.copy()
     x2[:, 200:] += 5.0  # another future
     np.testing.assert_array_equal(sess.run(None, {"imu": x2})[0][:, :200], got[:, :200])
+
+
+def test_the_status_line_announces_a_saturated_sensor_once_as_it_is_found(walk, tiny_runs, capsys):
+    import time as _time
+
+    from imukin.stream_cli import _Status
+
+    segs = ["rthigh", "rshank"]
+    x = _samples(walk, segs)
+    lim = 0.6 * np.abs(x[:, 9:12]).max()
+    x[:, 9:12] = np.clip(x[:, 9:12], -lim, lim)  # the shank's gyroscope cut at a range its swing exceeds
+    engine = StreamingEngine(StreamConfig(fs=FS, runs={"knee": tiny_runs["knee"]}, joints=("knee",),
+                                          sides=("right",), segments=segs, align="none"))
+    status = _Status(engine, "test", quiet=False)
+    printed = []
+    for a in range(0, len(x), 100):  # a status update after every second of samples
+        out = engine.push(x[a:a + 100])
+        status.last = -np.inf  # as if the update interval had passed
+        status.update(out, _time.perf_counter(), 100)
+        printed += [line for line in capsys.readouterr().err.splitlines() if "saturated" in line]
+    assert len(printed) == 1 and printed[0].startswith("imukin: warning: rshank: the gyroscope saturated"), printed

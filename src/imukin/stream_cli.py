@@ -420,6 +420,7 @@ class _Status:
         self.proc_ms: list[float] = []
         self.latest = None
         self.t0 = time.perf_counter()
+        self.told: set = set()  # saturated (segment, signal) pairs already announced
         if not quiet:
             models = ", ".join(sorted(set(engine.models.values())))
             print(f"imukin stream: {label} -> {', '.join(engine.joints)} ({models})", file=sys.stderr)
@@ -438,6 +439,12 @@ class _Status:
             return
         self.last = now
         e = self.engine
+        for seg, what in e.saturated:  # as soon as it is found, not only at the end
+            if (seg, what) not in self.told:
+                self.told.add((seg, what))
+                self.clear()
+                print(f"imukin: warning: {seg}: the {what} saturated (cut flat at its range); its angles are "
+                      "unreliable near those samples (details at the end)", file=sys.stderr, flush=True)
         if not e.ready:
             text = f"warm-up {e.n_pushed / e.fs:5.1f}/{e.cfg.warmup_s:g} s"
         else:

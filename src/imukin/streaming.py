@@ -376,6 +376,11 @@ class StreamingEngine:
                               for note in saturation_notes(segments, segments, self._saturation.found())]
 
     @property
+    def saturated(self) -> list[tuple[str, str]]:
+        """The (segment, "accelerometer" or "gyroscope") pairs found cut at their range so far."""
+        return [(seg, what) for seg, signals in self._saturation.found().items() for what in signals]
+
+    @property
     def n_pushed(self) -> int:
         """Samples pushed so far."""
         return self._n_in
