@@ -136,3 +136,20 @@ def test_a_watch_over_pushed_chunks_finds_what_the_whole_signals_give():
                 key = lambda d: (d["axis"], d["level"])  # noqa: E731
                 assert sorted(got[seg][what], key=key) == sorted(hits, key=key), (sizes[:3], seg, what)
         assert set(got) == set(whole)
+
+
+def test_values_written_coarsely_are_not_taken_for_a_cut_range(data_dir):
+    """The Kuopio trial written with two decimals: its standing start repeats each channel's extreme again and
+    again, but far below any sensor's range; neither the whole recording nor a stream of it (at any moment)
+    names a sensor."""
+    rec = imukin.load_recording(data_dir / "real" / "kuopio", fs=100)
+    acc = {s: np.round(a, 2) for s, a in rec.acc.items()}
+    gyr = {s: np.round(g, 2) for s, g in rec.gyr.items()}
+    standing = slice(0, 150)
+    assert saturated_axes(gyr["pelvis"][standing])  # the rule alone would take the standing for cut ...
+    assert find_saturation({s: a[standing] for s, a in acc.items()}, {s: g[standing] for s, g in gyr.items()}) == {}
+    assert find_saturation(acc, gyr) == {}
+    watch = SaturationWatch(list(acc))
+    for k in range(0, rec.n_frames, 5):
+        watch.push({s: a[k:k + 5] for s, a in acc.items()}, {s: g[k:k + 5] for s, g in gyr.items()})
+        assert watch.found() == {}, k

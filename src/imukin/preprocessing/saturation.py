@@ -27,11 +27,17 @@ import dataclasses
 
 import numpy as np
 
+from imukin.conventions import G
 from imukin.preprocessing.align import bouts
 
 MIN_RUNS = 3  # separate runs at the channel's extreme value that make it saturated (a real peak: one; two
 # peaks of a 16-bit reading can meet on one step by chance, three hardly)
 REL_TOL = 1e-9  # relative tolerance of "the same value" (values written and read back as text keep it)
+#: The smallest level a sensor's range can end at, per signal (SI units): 0.9 times the smallest range MEMS
+#: parts offer (accelerometers +-2 g, gyroscopes +-125 deg/s), the 0.9 for calibration. A channel whose
+#: extreme recurs below it is quantised, not cut (a stretch of standing written with two decimals reads its
+#: largest value again and again).
+MIN_RANGE = {"accelerometer": 0.9 * 2.0 * G, "gyroscope": 0.9 * np.radians(125.0)}
 
 
 def _at_level(v: np.ndarray, level: float) -> np.ndarray:
@@ -80,8 +86,9 @@ def saturated_axes(x: np.ndarray) -> list[dict]:
 
 
 def find_saturation(acc: dict, gyr: dict) -> dict[str, dict[str, list[dict]]]:
-    """The saturated axis ends (:func:`saturated_axes`) of every sensor: ``{segment: {"accelerometer": [...],
-    "gyroscope": [...]}}``, only the sensors and signals that saturated.
+    """The saturated axis ends (:func:`saturated_axes`, at a level no smaller than :data:`MIN_RANGE`) of every
+    sensor: ``{segment: {"accelerometer": [...], "gyroscope": [...]}}``, only the sensors and signals that
+    saturated.
 
     Parameters
     ----------
@@ -91,7 +98,7 @@ def find_saturation(acc: dict, gyr: dict) -> dict[str, dict[str, list[dict]]]:
     found = {}
     for what, signals in (("accelerometer", acc), ("gyroscope", gyr)):
         for seg, x in signals.items():
-            hits = saturated_axes(x)
+            hits = [d for d in saturated_axes(x) if abs(d["level"]) >= MIN_RANGE[what]]
             if hits:
                 found.setdefault(seg, {})[what] = hits
     return found
@@ -110,7 +117,7 @@ def saturation_notes(acc: dict, gyr: dict, found: dict | None = None) -> list[st
     """
     found = find_saturation(acc, gyr) if found is None else found
     notes = []
-    for what, signals, unit, scale, shown, enough in (("accelerometer", acc, "m/s^2", 1.0 / 9.81, "g", 16.0),
+    for what, signals, unit, scale, shown, enough in (("accelerometer", acc, "m/s^2", 1.0 / G, "g", 16.0),
                                                       ("gyroscope", gyr, "rad/s", 180.0 / np.pi, "deg/s", 2000.0)):
         for seg in signals:
             hits = found.get(seg, {}).get(what)
@@ -133,7 +140,8 @@ class SaturationWatch:
 
     Keeps, per channel, its largest and smallest value so far, how many separate runs of samples reached
     each and how many samples sat there; a channel end counts as saturated once :data:`MIN_RUNS` runs
-    have reached its extreme, as :func:`saturated_axes` decides over a whole recording.
+    have reached its extreme at a level no smaller than :data:`MIN_RANGE`, as :func:`find_saturation` decides
+    over a whole recording.
 
     Parameters
     ----------
@@ -194,6 +202,8 @@ class SaturationWatch:
             for c in np.flatnonzero(self._runs[e] >= MIN_RUNS):
                 seg, rest = divmod(int(c), 6)
                 what, axis = ("accelerometer", "gyroscope")[rest // 3], rest % 3
+                if abs(self._level[e, c]) < MIN_RANGE[what]:
+                    continue  # quantised, not cut (as find_saturation)
                 out.setdefault(self.segments[seg], {}).setdefault(what, []).append(
                     {"axis": axis, "level": float(self._level[e, c]), "samples": int(self._samples[e, c]),
                      "share": float(self._samples[e, c] / max(self._finite[c], 1)), "runs": int(self._runs[e, c])})
