@@ -3,6 +3,8 @@ peaks are put back."""
 import dataclasses
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import imukin
 from imukin.preprocessing.saturation import (
@@ -153,3 +155,22 @@ def test_values_written_coarsely_are_not_taken_for_a_cut_range(data_dir):
     for k in range(0, rec.n_frames, 5):
         watch.push({s: a[k:k + 5] for s, a in acc.items()}, {s: g[k:k + 5] for s, g in gyr.items()})
         assert watch.found() == {}, k
+
+
+@settings(max_examples=60, deadline=None)
+@given(amps=st.lists(st.floats(0.2, 3.0), min_size=3, max_size=3), freqs=st.lists(st.floats(0.3, 3.0), min_size=3,
+       max_size=3), phase=st.floats(0.0, 6.3), cut=st.floats(0.4, 0.9), fs=st.sampled_from([50.0, 100.0, 204.8]))
+def test_a_repair_changes_only_the_cut_runs_and_keeps_them_beyond_the_limit(amps, freqs, phase, cut, fs):
+    """Any smooth signal cut at a fraction of its peak: samples off the limit stay as they are, the repaired
+    ones lie at or beyond it (the peak was there), and an uncut signal is left alone."""
+    t = np.arange(int(8 * fs)) / fs
+    x = sum(a * np.sin(2 * np.pi * f * t + k * phase) for k, (a, f) in enumerate(zip(amps, freqs)))
+    sig = np.stack([x, np.zeros_like(x), np.zeros_like(x)], axis=1)
+    y, runs = repair_saturated(sig)
+    assert runs == 0 and np.array_equal(y, sig)  # nothing cut, nothing changed
+    hi, lo = cut * x.max(), cut * x.min()
+    clipped = np.clip(sig, lo, hi)
+    y, _ = repair_saturated(clipped)
+    off = (clipped[:, 0] < hi) & (clipped[:, 0] > lo)
+    assert np.array_equal(y[off], clipped[off]) and np.array_equal(y[:, 1:], clipped[:, 1:])
+    assert np.all(y[clipped[:, 0] >= hi, 0] >= hi) and np.all(y[clipped[:, 0] <= lo, 0] <= lo)
