@@ -320,7 +320,7 @@ class StreamingEngine:
         self._r = {}  # segment -> (3, 3) r_mount, float32
         self.mounting: dict[str, dict] = {}
         self._notes: list[str] = []  # the warm-up's report lines
-        self._saturation = SaturationWatch(self.needed)  # channels cut flat at the sensor's range, over the stream
+        self._saturation = SaturationWatch(self.segments)  # channels cut flat at their range, over the stream
         from imukin.api import given_mounting, parse_mounting
 
         known = parse_mounting(cfg.mounting) if cfg.mounting is not None else {}
@@ -370,7 +370,7 @@ class StreamingEngine:
     @property
     def notes(self) -> list[str]:
         """Report lines so far: the warm-up's (mountings, strides) and each sensor whose channels saturated."""
-        segments = dict.fromkeys(self.needed)  # saturation_notes reads only the names
+        segments = dict.fromkeys(self.needed)  # saturation_notes reads only the names: the sensors in use
         return self._notes + [f"{note} (a stream gives each angle as its sample arrives, so it cannot put cut "
                               "gyroscope peaks back: imukin predict on the recorded file does)"
                               for note in saturation_notes(segments, segments, self._saturation.found())]
@@ -378,7 +378,8 @@ class StreamingEngine:
     @property
     def saturated(self) -> list[tuple[str, str]]:
         """The (segment, "accelerometer" or "gyroscope") pairs found cut at their range so far."""
-        return [(seg, what) for seg, signals in self._saturation.found().items() for what in signals]
+        return [(seg, what) for seg, signals in self._saturation.found().items() for what in signals
+                if seg in self.needed]
 
     @property
     def n_pushed(self) -> int:
@@ -408,7 +409,7 @@ class StreamingEngine:
             raise ImukinError(f"a sample must hold {n_ch} values ({len(self.segments)} sensors x 6: "
                               f"{', '.join(self.input_channels[:6])}, ...), got shape {x.shape}")
         x = self._hold(x)
-        self._saturation.push(*self._sensor_signals(x))
+        self._saturation.push_columns(x)  # the input layout is the watch's: per sensor acc xyz, gyr xyz
         self._n_in += len(x)
         if not self.ready:
             self._pending.append(x)

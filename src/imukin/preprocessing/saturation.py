@@ -171,19 +171,25 @@ class SaturationWatch:
 
     def push(self, acc: dict, gyr: dict) -> None:
         """Add the next samples: ``{segment: (n, 3)}`` each, m/s^2 and rad/s."""
-        x = np.concatenate([np.concatenate([np.asarray(acc[s], float), np.asarray(gyr[s], float)], axis=1)
-                            for s in self.segments], axis=1)  # (n, C): per sensor acc xyz, gyr xyz
+        self.push_columns(np.concatenate([np.concatenate([np.asarray(acc[s]), np.asarray(gyr[s])], axis=1)
+                                          for s in self.segments], axis=1))
+
+    def push_columns(self, x) -> None:
+        """Add the next samples as one array (n, 6 * sensors): per sensor, in :attr:`segments` order, its
+        accelerometer x, y, z (m/s^2), then its gyroscope x, y, z (rad/s)."""
+        x = np.asarray(x, float)  # (n, C)
         if not len(x):
             return
         ok = np.isfinite(x)
-        self._finite += ok.sum(axis=0)
+        whole = bool(ok.all())  # the usual case: no gap, no masking needed
+        self._finite += len(x) if whole else ok.sum(axis=0)
         for e, sign in enumerate((1.0, -1.0)):  # the largest value, then the smallest
-            m = sign * np.max(np.where(ok, sign * x, -np.inf), axis=0)  # (C,) the chunk's extreme; inf: none
+            y = sign * x if whole else np.where(ok, sign * x, -np.inf)  # (n, C)
+            m = sign * y.max(axis=0)  # (C,) the chunk's extreme; inf: no finite sample
+            lvl = self._level[e]  # (C,) NaN: nothing seen yet
+            short = sign * (m - lvl) < -REL_TOL * np.maximum(1.0, np.abs(lvl))  # (C,) short of the extreme
             reach = np.zeros(len(m), bool)  # (C,) the chunk's last sample sits at the channel's extreme
-            lvl = self._level[e]  # (C,)
-            with np.errstate(invalid="ignore"):
-                below = sign * (m - lvl) < -REL_TOL * np.maximum(1.0, np.abs(lvl))  # (C,) short of the extreme
-            for c in np.flatnonzero(np.isfinite(m) & ~below):  # usually none: most samples are no extreme
+            for c in np.flatnonzero(np.isfinite(m) & ~short):  # usually none: most samples are no extreme
                 level = self._level[e, c]
                 if not (np.isfinite(level) and _at_level(m[c:c + 1], level)[0]):  # a new extreme: drop the old runs
                     self._level[e, c], self._runs[e, c], self._samples[e, c] = m[c], 0, 0
