@@ -6,7 +6,10 @@ up to about 10 g) reads its range limit wherever the motion exceeds it: the sign
 flat there, and the angles computed from it are wrong around those samples. On a real
 recording the largest value of a channel is reached once, at one peak; a channel cut at its
 range reaches the very same value at many peaks. So a channel counts as saturated when its
-largest (or smallest) value recurs in :data:`MIN_RUNS` separate runs of samples or more.
+largest (or smallest) value recurs in :data:`MIN_RUNS` separate runs of samples or more, at a
+level no sensor's range ends below (:data:`MIN_RANGE`; a coarsely written standing repeats its
+largest value too). A synthetic signal that repeats exactly (a sinusoid sampled in step with its
+period) meets the rule as well; a real sensor's noise keeps its peaks apart.
 
 Measured on the Kuopio trial (Xsens MTw2, +-2000 deg/s) with every gyroscope cut at 250 deg/s
 (as such a sensor would record it: 19-20 % of the feet's samples, 10-12 % of the shanks'), the
