@@ -21,6 +21,7 @@ Nothing is fitted: the repair has no constant chosen from either.
 """
 from __future__ import annotations
 
+import dataclasses
 import sys
 import warnings
 from pathlib import Path
@@ -85,7 +86,7 @@ def real_table(args) -> None:
     print("|---|---|" + "---:|" * len(CONDITIONS))
     aligned = []
     for c in CONDITIONS.values():
-        cut_imus = {s: type(r)(**{**r.__dict__, **dict(zip(("acc", "gyr"), cut(r.acc, r.gyr, c)))})
+        cut_imus = {s: dataclasses.replace(r, **dict(zip(("acc", "gyr"), cut(r.acc, r.gyr, c))))
                     for s, r in imus.items()}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +40,7 @@ from imukin.errors import ImukinError
 from imukin.io.config_files import read_config_file
 from imukin.io.recording import MAX_FILL_S, Recording, load_recording, segment_from_name
 from imukin.preprocessing.gait_speed import stride_notes
-from imukin.preprocessing.saturation import find_saturation, repair_gyroscopes, saturation_notes
+from imukin.preprocessing.saturation import find_saturation, repair_gyroscopes, repaired_note, saturation_notes
 
 ALIGN_MODES = ("auto", "none")
 #: Shortest stretch between long gaps (s) that is predicted; shorter ones stay NaN.
@@ -488,8 +488,10 @@ def predict(recording, fs: float | None = None, joints=None, sides=None, activit
     saturated = find_saturation(acc_in, gyr_in)
     first_notes = list(rec.notes) + saturation_notes(acc_in, gyr_in, saturated)
     if repair_saturation:
-        rec, repaired = repair_gyroscopes(rec, needed, saturated)
-        first_notes += repaired
+        gyr_fixed, runs = repair_gyroscopes(gyr_in, saturated)
+        if runs:
+            rec = replace(rec, gyr={**rec.gyr, **gyr_fixed})
+        first_notes += [repaired_note(seg, n) for seg, n in runs.items()]
     alignments, notes = find_mounting(rec, needed, activity, manual, align)
     notes = first_notes + notes
     if run is None:  # the shipped models: say where the strides lie outside those they learnt from
@@ -712,8 +714,6 @@ def _predict_piece(predictor, inputs: _ModelRateInputs, segs: tuple[str, str], s
 
 def _synchronised(rec: Recording) -> tuple[Recording, dict]:
     """``rec`` with its sensors put on the first one's timeline by a common impact, and what was done."""
-    from dataclasses import replace
-
     from imukin.preprocessing.synchronize import IMPACT_SEARCH_S, sync_sensors_by_impact
 
     if len(rec.segments) < 2:

@@ -344,7 +344,7 @@ def _repair_leg(leg, joint: str, repair: bool) -> list[str]:
     every sequence); with ``repair``, the leg's cut gyroscope peaks put back in place (as ``imukin predict``
     does for a recording)."""
     from imukin.conventions import joint_segments
-    from imukin.preprocessing.saturation import find_saturation, repair_saturated, repaired_note, saturation_notes
+    from imukin.preprocessing.saturation import find_saturation, repair_gyroscopes, repaired_note, saturation_notes
 
     notes = []
     for s in range(leg.acc1.shape[0]):
@@ -355,12 +355,9 @@ def _repair_leg(leg, joint: str, repair: bool) -> list[str]:
         notes += saturation_notes(acc, gyr, found)
         if not repair:
             continue
-        for k, (seg, g) in enumerate(gyr.items(), start=1):
-            hits = found.get(seg, {}).get("gyroscope")
-            if hits:
-                fixed, runs = repair_saturated(g, hits)
-                getattr(leg, f"gyr{k}")[s] = fixed
-                notes.append(repaired_note(seg, runs))
+        fixed, runs = repair_gyroscopes(gyr, found)
+        leg.gyr1[s], leg.gyr2[s] = fixed[segs[0]], fixed[segs[1]]
+        notes += [repaired_note(seg, n) for seg, n in runs.items()]
     return notes
 
 

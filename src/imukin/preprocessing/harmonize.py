@@ -120,7 +120,7 @@ from imukin.preprocessing.quality import (
     rom_outliers,
 )
 from imukin.preprocessing.resample import resample_timestamped
-from imukin.preprocessing.saturation import find_saturation, repair_saturated, saturation_notes
+from imukin.preprocessing.saturation import find_saturation, repair_gyroscopes, saturation_notes
 from imukin.preprocessing.synchronize import impact_offsets, shift_stream
 from imukin.signal import resample
 
@@ -505,10 +505,12 @@ def _saturation(source: str, seg: str, rec: ImuRecording, repair: bool) -> tuple
             for what, found in hits.items()}
     for line in saturation_notes(acc, gyr, {seg: hits}):
         warnings.warn(f"{source}: {line}", stacklevel=3)
-    if "gyroscope" in hits and repair:
-        repaired, info["gyroscope_runs_repaired"] = repair_saturated(rec.gyr, hits["gyroscope"])
-        return repaired, info
-    return rec.gyr, info
+    if not repair:
+        return rec.gyr, info
+    repaired, runs = repair_gyroscopes(gyr, {seg: hits})
+    if seg in runs:
+        info["gyroscope_runs_repaired"] = runs[seg]
+    return repaired[seg], info
 
 
 def prepare_subject(raw: RawSubject, cfg: HarmonizeConfig) -> Prepared:

@@ -26,8 +26,6 @@ peaks). ``imukin.predict`` does so by default (``repair_saturation``). Measured 
 """
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 
 from imukin.conventions import G
@@ -289,19 +287,16 @@ def repair_saturated(x: np.ndarray, hits: list[dict] | None = None) -> tuple[np.
     return y, done
 
 
-def repair_gyroscopes(rec, segments, found: dict | None = None) -> tuple:
-    """``rec`` (a :class:`~imukin.io.recording.Recording`) with the saturated gyroscopes of ``segments``
-    repaired (:func:`repair_saturated`), and one report line per sensor repaired; ``found``: the recording's
-    :func:`find_saturation`, where it was run already."""
-    if found is None:
-        found = find_saturation({}, {seg: rec.gyr[seg] for seg in segments})
-    gyr, notes = dict(rec.gyr), []
-    for seg in segments:
+def repair_gyroscopes(gyr: dict, found: dict) -> tuple[dict, dict[str, int]]:
+    """Each gyroscope of ``gyr`` (``{segment: (N, 3)}``, rad/s) that ``found`` (:func:`find_saturation` of the same
+    signals) names saturated, repaired (:func:`repair_saturated`): the signals (the others as they were) and the
+    runs put back per segment repaired (:func:`repaired_note` words them for a report)."""
+    out, runs = dict(gyr), {}
+    for seg, x in gyr.items():
         hits = found.get(seg, {}).get("gyroscope")
         if hits:
-            gyr[seg], runs = repair_saturated(gyr[seg], hits)
-            notes.append(repaired_note(seg, runs))
-    return (dataclasses.replace(rec, gyr=gyr) if notes else rec), notes
+            out[seg], runs[seg] = repair_saturated(x, hits)
+    return out, runs
 
 
 def repaired_note(where: str, runs: int) -> str:
