@@ -165,3 +165,24 @@ def test_a_placement_moves_only_its_sensors():
     assert np.sqrt(np.mean((a.acc["rfoot"] - b.acc["rfoot"]) ** 2)) > 1.0
     with pytest.raises(ImukinError, match="foot sensor site"):
         CorpusConfig(**one, placement={"foot": "toe"})
+
+
+def test_sensors_of_a_person_standing_still_read_gravity_and_no_turn():
+    """First principles on a standing start (``stand_prob``): every ideal accelerometer reads +g up and no
+    more, every gyroscope nearly nothing (postural sway only); the option is written on the corpus only when set."""
+    cfg = CorpusConfig(**{**CFG, "n_subjects": 1, "duration_s": 30.0, "stand_prob": 1.0,
+                          "errors": SensorErrorConfig.ideal()})
+    rec = simulate_subject(cfg, 0)
+    still = slice(0, int(0.9 * rec.fs))  # inside the standing start, whatever its drawn length (1-4 s)
+    for seg in SEGMENTS:
+        acc, gyr = rec.acc[seg][still], rec.gyr[seg][still]
+        assert np.abs(np.linalg.norm(acc, axis=1) - G).max() < 0.05, seg
+        up = np.einsum("nij,nj->ni", rec.rmat[seg][still], acc)  # lab specific force
+        assert np.abs(up[:, 1] - G).max() < 0.05 and np.abs(up[:, [0, 2]]).max() < 0.3, seg
+        assert np.degrees(np.abs(gyr)).max() < 3.0, seg
+    walking = rec.gyr["rshank"][int(12 * rec.fs):int(16 * rec.fs)]
+    assert np.degrees(np.abs(walking)).max() > 100.0  # and then walks
+    assert corpus_attrs(cfg)["stand_prob"] == "1" and "stand_prob" not in corpus_attrs(CorpusConfig(**CFG))
+    assert not is_current_corpus(corpus_attrs(CorpusConfig(**{**CFG, "stand_prob": 0.5})), cfg)
+    with pytest.raises(ImukinError, match="walking only"):
+        CorpusConfig(**{**CFG, "activity": "running", "stand_prob": 0.5})

@@ -329,3 +329,45 @@ def test_running_speed_dips_in_stance_with_the_pelvis():
         assert np.ptp(v_step) / v_step.mean() < 0.15, (speed, np.ptp(v_step) / v_step.mean())
         assert abs(_cycle_speed(kin) / speed - 1.0) < 0.06, (speed, _cycle_speed(kin))
     assert np.mean(corrs) > 0.2, corrs
+
+
+def test_a_walk_may_start_and_end_standing_still_on_both_feet():
+    """``stand_prob=1``: the sequence starts and ends standing (1-4 s, ramps 1-2.5 s). Standing, the body is
+    still but for a slow sway, both feet lie level on the ground side by side, hips and knees are near
+    extension; the steps in between walk as ever."""
+    rng = np.random.default_rng(5)
+    subject = draw_subject(rng)
+    kin = generate_gait(subject, GaitConfig(duration_s=26.0, fs_internal=500.0, stand_prob=1.0, **STEADY), rng)
+    first, last = kin.heel_strikes["right"][[0, -1]]
+    assert 2.0 <= first and last <= 24.0  # no step in the first and last two seconds
+    still = (kin.t < 1.0) | (kin.t > kin.t[-1] - 1.0)  # inside both standing periods, whatever their draw
+    pelvis_v = np.linalg.norm(np.gradient(kin.pos["pelvis"], 1.0 / kin.fs, axis=0), axis=1)
+    assert pelvis_v[still].max() < 0.03 and kin.speed[still].max() < 1e-6
+    centres, radii = foot_sole(subject)
+    for foot, zs in (("rfoot", 1.0), ("lfoot", -1.0)):
+        r = kin.rot[foot][still]
+        level = np.degrees(np.arcsin(np.clip(np.abs(r[:, 1, [0, 2]]).max(axis=1), 0.0, 1.0)))
+        assert level.max() < 0.5, (foot, level.max())
+        sole = kin.pos[foot][still][:, None, :] + np.einsum("nij,pj->npi", r, centres * [1, 1, zs])
+        assert np.abs((sole[:, :, 1] - radii).min(axis=1)).max() < 0.01  # on the ground, not in it
+    for side in "rl":
+        assert -8.0 < kin.angles[side + "knee"][still, 0].min() and kin.angles[side + "knee"][still, 0].max() < 15.0
+        thigh_lean = kin.angles[side + "hip"][still, 0] - kin.pelvis_angles[still, 0]
+        assert np.abs(thigh_lean).max() < 12.0
+    gap = np.linalg.norm(kin.pos["rfoot"][still][:, [0, 2]] - kin.pos["lfoot"][still][:, [0, 2]], axis=1)
+    assert gap.max() < 0.5  # side by side, not a step apart
+    walk = (kin.t > first + 2.0) & (kin.t < last - 2.0)
+    assert np.percentile(kin.angles["rknee"][walk, 0], 99) > 45.0  # the walk between swings its knees
+
+
+def test_standing_is_for_walking_and_leaves_a_walk_without_it_as_it_was():
+    with pytest.raises(ImukinError, match="walking only"):
+        GaitConfig(activity="running", stand_prob=0.5)
+    with pytest.raises(ImukinError, match="stand_prob"):
+        GaitConfig(stand_prob=1.5)
+    subject = draw_subject(np.random.default_rng(2))
+    a = generate_gait(subject, GaitConfig(duration_s=6.0, fs_internal=200.0), np.random.default_rng(9))
+    b = generate_gait(subject, GaitConfig(duration_s=6.0, fs_internal=200.0, stand_prob=0.0), np.random.default_rng(9))
+    c = generate_gait(subject, GaitConfig(duration_s=12.0, fs_internal=200.0, stand_prob=1.0), np.random.default_rng(9))
+    assert np.array_equal(a.angles["rknee"], b.angles["rknee"])
+    assert not np.allclose(a.angles["rknee"][:200], c.angles["rknee"][:200], atol=1.0)

@@ -67,6 +67,8 @@ class CorpusConfig:
     speed_range_m_s: tuple[float, float] | None = None  # None: the activity's range (simulation.gait.SPEED_RANGE_M_S)
     curve_harmonics: int = N_DEV_HARMONICS  # harmonics in which people's joint curves differ (simulation.body)
     harmonic_curves: tuple[str, ...] | None = None  # curves with the harmonics beyond N_DEV_HARMONICS; None: all
+    stand_prob: float = 0.0  # walking: probability that a person starts standing still, and that they end so
+    #   (simulation.gait.GaitConfig.stand_prob); 0: everyone walks throughout
     placement: dict | None = None  # segment type -> sensor site (simulation.body.SENSOR_SITES); None: the defaults
     errors: SensorErrorConfig = field(default_factory=SensorErrorConfig)  # full default error model
 
@@ -81,7 +83,10 @@ class CorpusConfig:
         if self.placement is not None:  # only the sites that differ from the defaults are kept
             default = check_placement(None)
             self.placement = {k: v for k, v in check_placement(self.placement).items() if v != default[k]} or None
-        self.fs, self.duration_s = float(self.fs), float(self.duration_s)
+        self.fs, self.duration_s, self.stand_prob = float(self.fs), float(self.duration_s), float(self.stand_prob)
+        if not 0.0 <= self.stand_prob <= 1.0 or (self.stand_prob and self.activity != "walking"):
+            raise ImukinError(f"stand_prob {self.stand_prob:g} must be in [0, 1], and 0 for {self.activity} "
+                              f"(standing starts and ends are simulated for walking only)")
         if self.n_subjects < 1:
             raise ImukinError(f"n_subjects must be at least 1 (imukin simulate --subjects), got {self.n_subjects}")
         check_output_rate(self.fs)
@@ -181,7 +186,7 @@ def simulate_subject(cfg: CorpusConfig, index: int) -> SubjectRecord:
     params = draw_subject(rng, cfg.activity, cfg.curve_harmonics, cfg.harmonic_curves)
     kin = generate_gait(params, GaitConfig(activity=cfg.activity, duration_s=cfg.duration_s,
                                            fs_internal=internal_rate(cfg.fs),
-                                           speed_range_m_s=cfg.speed_range_m_s), rng)
+                                           speed_range_m_s=cfg.speed_range_m_s, stand_prob=cfg.stand_prob), rng)
     rec = record_from_kinematics(kin, subject_id(index), cfg.fs, cfg.errors, rng, cfg.placement)
     rec.attrs.update(source="synthetic", generator=GENERATOR, activity=cfg.activity, seed=cfg.seed,
                      subject_index=index, speed_mean_m_s=float(np.mean(kin.speed)),
@@ -229,6 +234,7 @@ OPTIONAL_ATTRS = {
     "speed_range_m_s": lambda v: "{:g}-{:g}".format(*v),  # default None: the activity's range
     "curve_harmonics": int,  # default N_DEV_HARMONICS
     "harmonic_curves": ",".join,  # default None: every curve
+    "stand_prob": lambda v: f"{v:g}",  # default 0: no standing
     "placement": lambda v: ",".join(f"{k}={site}" for k, site in sorted(v.items())),  # default None: the usual sites
 }
 

@@ -293,7 +293,7 @@ def model_recipe(model: str, steps: int | None = None, joint: str | None = None,
     settings = _settings(model, joint, activity)
     architecture = settings.pop("architecture", model.removesuffix(ORI_SUFFIX))
     fs = settings.pop("fs", None)
-    for key in ("corpus_scale", "speed_range_m_s", "train_seeds", "curve_harmonics", "harmonic_curves"):
+    for key in ("corpus_scale", "speed_range_m_s", "train_seeds", "curve_harmonics", "harmonic_curves", "stand_prob"):
         settings.pop(key, None)
     if steps:
         settings["steps"] = steps
@@ -318,6 +318,12 @@ def corpus_harmonic_curves(model: str, joint: str, activity: str) -> tuple[str, 
     return None if curves is None else tuple(curves)
 
 
+def corpus_stand_prob(model: str, joint: str, activity: str) -> float:
+    """How often the people of a model's corpus start, and end, standing still (ACTIVITY_SETTINGS ``stand_prob``;
+    0 by default: they walk throughout)."""
+    return float(_settings(model, joint, activity).get("stand_prob", 0.0))
+
+
 def train_seeds(model: str, joint: str, activity: str) -> tuple[int, ...]:
     """The training seeds of a shipped model (ACTIVITY_SETTINGS; ``(0,)``: one training). With more than one,
     the shipped model is the ensemble of those trainings."""
@@ -338,18 +344,19 @@ def corpus_at_rate(corpus: Path, fs: float | None, workdir: Path) -> Path:
 
 def training_corpus(activity: str, workdir: Path, n_subjects: int = DEFAULT_SUBJECTS,
                     duration_s: float = DEFAULT_DURATION_S, speed_range_m_s: tuple[float, float] | None = None,
-                    curve_harmonics: int = N_DEV_HARMONICS, harmonic_curves=None) -> Path:
+                    curve_harmonics: int = N_DEV_HARMONICS, harmonic_curves=None, stand_prob: float = 0.0) -> Path:
     """Simulate (or reuse) the training corpus of an activity (at ``speed_range_m_s``, default the activity's; its
     people differing in ``curve_harmonics`` harmonics of their joint curves, those beyond the default ones in
-    ``harmonic_curves`` only, None: every curve)."""
+    ``harmonic_curves`` only, None: every curve; starting and ending standing still with ``stand_prob``)."""
     cfg = CorpusConfig(activity=activity, n_subjects=n_subjects, seed=TRAIN_SEEDS[activity], duration_s=duration_s,
                        speed_range_m_s=speed_range_m_s, curve_harmonics=curve_harmonics,
-                       harmonic_curves=harmonic_curves)
+                       harmonic_curves=harmonic_curves, stand_prob=stand_prob)
     speeds = "" if speed_range_m_s is None else "_v{:g}-{:g}".format(*speed_range_m_s)
     harmonics = "" if curve_harmonics == N_DEV_HARMONICS else f"_h{curve_harmonics}"
     if harmonics and cfg.harmonic_curves is not None:
         harmonics += "-" + "-".join(cfg.harmonic_curves)
-    path = workdir / f"{activity}_train_s{cfg.seed}_n{n_subjects}_d{duration_s:g}{speeds}{harmonics}.h5"
+    standing = f"_st{cfg.stand_prob:g}" if cfg.stand_prob else ""
+    path = workdir / f"{activity}_train_s{cfg.seed}_n{n_subjects}_d{duration_s:g}{speeds}{harmonics}{standing}.h5"
     return cached_corpus(path, cfg)
 
 
@@ -542,7 +549,8 @@ def main(argv=None) -> int:
         n = args.subjects * corpus_scale(model, joint, activity)
         return training_corpus(activity, args.workdir, n, args.duration_s, corpus_speed_range(model, joint, activity),
                                corpus_curve_harmonics(model, joint, activity),
-                               corpus_harmonic_curves(model, joint, activity))
+                               corpus_harmonic_curves(model, joint, activity),
+                               corpus_stand_prob(model, joint, activity))
 
     for activity in args.activities:
         for joint in args.joints:

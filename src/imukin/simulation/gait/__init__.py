@@ -54,6 +54,12 @@ How a sequence is made
    velocity) between stances, joined by a jerk-limited least-squares fit. The walking
    direction follows a slowly varying heading (gentle turns) and the speed can change
    smoothly within a sequence.
+6. **Standing still** (walking, ``GaitConfig.stand_prob``; off by default). A sequence may start
+   and end standing: each side's curves move towards a quiet standing pose
+   (:func:`~imukin.simulation.gait.pose.standing_pose`: the person's own mean stance, thighs
+   near vertical, knees near extension, slow sway, both feet level on the ground) while the
+   step clock slows to a stop, so the first steps out of standing are short and quick and the
+   ground contact of step 5 carries the body throughout (no foot slides).
 
 Lab frame: Y up, X the initial walking direction, Z to the right (:mod:`imukin.conventions`).
 

@@ -51,16 +51,16 @@ RUN_SPEED_DIP = 0.05
 # ---------------------------------------------------------------- poses in the lab
 def forward_kinematics(subject: SubjectParams, activity: str, fs: float, phase: dict, vstar: np.ndarray,
                        psi: np.ndarray, fit: np.ndarray, mods: dict | None, use_subject: bool,
-                       t0: float = 0.0) -> dict:
+                       t0: float = 0.0, standing=None) -> dict:
     """:func:`~imukin.simulation.gait.pose.segment_pose` plus the whole-body translation from ground contact.
 
     The arguments are those of :func:`~imukin.simulation.gait.pose.segment_pose`, with the
-    sampling rate ``fs`` (Hz) and the time ``t0`` (s) of the first sample. Besides the pose
+    sampling rate ``fs`` (Hz) and the time ``t0`` (s) of the first sample (and ``standing``). Besides the pose
     entries the result holds ``pelvis_pos`` (N, 3), ``toe_offs`` (side -> toe-off times, s)
     and ``vel_c`` (side -> (N, 2) horizontal velocity, relative to the pelvis, of the
     material point under the foot).
     """
-    res = segment_pose(subject, activity, phase, vstar, psi, fit, mods, use_subject)
+    res = segment_pose(subject, activity, phase, vstar, psi, fit, mods, use_subject, standing)
     rot, rel, low = res["rot"], res["rel"], res["low"]
     dt = 1.0 / fs
     vel_c = {}

@@ -17,10 +17,10 @@ from imukin.conventions import ACTIVITIES, SIDES, check_choice
 from imukin.errors import ImukinError
 from imukin.simulation.body import N_CURVES, SubjectParams
 from imukin.simulation.gait.contact import crossings, forward_kinematics
-from imukin.simulation.gait.pose import CurveModifiers
+from imukin.simulation.gait.pose import CurveModifiers, Standing, standing_pose
 from imukin.simulation.gait.smooth import smooth_noise, smootherstep
 from imukin.simulation.gait.stride import WARP_HARMONICS, stride_table
-from imukin.simulation.gait.templates import fourier_basis
+from imukin.simulation.gait.templates import fourier_basis, speed_terms
 
 # ---------------------------------------------------------------- speeds
 #: Default speed range (m/s) per activity, for randomly drawn sequences.
@@ -58,6 +58,10 @@ class GaitConfig:
     step_phase_sd: float = 0.004  # left-right step timing jitter, fraction of the cycle
     stride_amp_sd: float = 0.03  # stride-to-stride relative SD of each curve's amplitude
     stride_offset_sd_deg: float = 0.8  # stride-to-stride SD of each curve's offset (sagittal curves)
+    stand_prob: float = 0.0  # walking: probability that the sequence starts standing still, and (drawn again)
+    #   that it ends so (simulation.gait.pose.standing_pose); 0 walks throughout
+    stand_s: tuple[float, float] = (1.0, 4.0)  # time stood still at a start or end (uniform)
+    stand_ramp_s: tuple[float, float] = (1.0, 2.5)  # time from standing to walking or back (uniform)
 
     def __post_init__(self):
         check_choice("activity", self.activity, ACTIVITIES)
@@ -72,7 +76,10 @@ class GaitConfig:
         if self.speed_m_s is not None and not lim[0] <= self.speed_m_s <= lim[1]:
             raise ImukinError(f"{self.activity} speed {self.speed_m_s} m/s is outside {lim[0]}-{lim[1]} m/s; "
                               f"choose a speed in that range")
-        for name in ("speed_change_prob", "turn_prob"):
+        if self.stand_prob and self.activity != "walking":
+            raise ImukinError(f"standing starts and ends (stand_prob {self.stand_prob}) are simulated for walking "
+                              f"only, not {self.activity}; set stand_prob to 0")
+        for name in ("speed_change_prob", "turn_prob", "stand_prob"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ImukinError(f"gait {name} must be in [0, 1], got {getattr(self, name)}")
 
@@ -92,7 +99,7 @@ class Kinematics:
     pos: dict[str, np.ndarray]  # segment -> (N,3) m, frame origin (pelvis: mid hip centres; thigh: hip
     #   centre; shank: knee centre; foot: ankle centre)
     angles: dict[str, np.ndarray]  # joint (conventions.JOINTS) -> (N,3) deg [flexion, adduction, rotation]
-    speed: np.ndarray  # (N,) m/s, instantaneous target speed
+    speed: np.ndarray  # (N,) m/s, instantaneous target speed (about 0 standing still)
     heel_strikes: dict[str, np.ndarray]  # "right"/"left" -> heel strike times (s), gait cycle starts
     subject: SubjectParams  # who walked
     pelvis_angles: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))  # (N,3) deg, Plug-in Gait
@@ -137,6 +144,24 @@ def _heading_profile(t: np.ndarray, cfg: GaitConfig, rng: np.random.Generator) -
     return psi
 
 
+def _walking_share(t: np.ndarray, duration_s: float, cfg: GaitConfig, rng: np.random.Generator) -> np.ndarray:
+    """How far each sample (t (N,) s, the sequence from 0 to ``duration_s``) is from standing still (0) to
+    walking (1): a standing start and end, each with ``cfg.stand_prob``, joined to the walk by smooth ramps.
+    Ends that would leave less than half the sequence walking are not drawn."""
+    go = np.ones(t.shape)
+    for end in ("start", "end"):
+        if rng.random() >= cfg.stand_prob:
+            continue
+        still, ramp = float(rng.uniform(*cfg.stand_s)), float(rng.uniform(*cfg.stand_ramp_s))
+        if 4.0 * (still + ramp) > duration_s:
+            continue
+        if end == "start":
+            go *= smootherstep((t - still) / ramp)
+        else:
+            go *= 1.0 - smootherstep((t - (duration_s - still - ramp)) / ramp)
+    return go
+
+
 # ---------------------------------------------------------------- public entry point
 def generate_gait(subject: SubjectParams, cfg: GaitConfig | None = None,
                   rng: np.random.Generator | None = None) -> Kinematics:
@@ -170,6 +195,9 @@ def generate_gait(subject: SubjectParams, cfg: GaitConfig | None = None,
     psi = _heading_profile(t, cfg, rng)  # (N+2m,)
     vstar = subject.dimensionless_speed(speed)  # (N+2m,)
     use_subject = cfg.subject_variation
+    # standing starts and ends from their own stream of random numbers (a sequence without them is unchanged)
+    srng = rng.spawn(1)[0] if cfg.stand_prob > 0 else None
+    go = _walking_share(t, cfg.duration_s, cfg, srng) if srng is not None else np.ones(t.shape)  # (N+2m,)
 
     # stride frequency = speed / stride length of the subject's own (scaled) kinematics
     grid, fit_grid, sl_grid, warp_grid = stride_table(subject, act, use_subject)
@@ -177,7 +205,9 @@ def generate_gait(subject: SubjectParams, cfg: GaitConfig | None = None,
     fit = CubicSpline(grid, fit_grid)(vc)  # (N+2m, N_FIT) per-subject ground fit
     f0 = speed / CubicSpline(grid, sl_grid)(vc)  # (N+2m,) strides per second
     jitter = smooth_noise(t, 1.0 / float(np.mean(f0)), cfg.stride_time_cv, rng)[:, 0]
-    freq = f0 * (1.0 - jitter)
+    # steps shorten with go (the curves move towards the standing pose) and slow with sqrt(go): a start from
+    # standing takes short, quick steps first
+    freq = f0 * (1.0 - jitter) * np.sqrt(go)
     u_r = float(rng.random()) + np.concatenate([[0.0], np.cumsum(0.5 * (freq[1:] + freq[:-1]) / fs)])  # clock
     step_jit = smooth_noise(u_r, 1.0, cfg.step_phase_sd, rng)[:, 0]
     u_l = u_r + 0.5 + (subject.phase_asym if use_subject else 0.0) + step_jit
@@ -193,7 +223,13 @@ def generate_gait(subject: SubjectParams, cfg: GaitConfig | None = None,
         o = smooth_noise(phase[side], 1.0, off_sd, rng, N_CURVES)
         mods[side] = CurveModifiers(scale=1.0 + a, offset=o)
 
-    res = forward_kinematics(subject, act, fs, phase, vstar, psi, fit, mods, use_subject, t0=float(t[0]))
+    standing = None
+    if go.min() < 1.0:
+        mid = len(t) // 2
+        pose = standing_pose(subject, act, speed_terms(act, vstar[mid:mid + 1])[0], fit[mid], use_subject, t, srng)
+        standing = Standing(still=1.0 - go, pose=pose)
+    res = forward_kinematics(subject, act, fs, phase, vstar, psi, fit, mods, use_subject, t0=float(t[0]),
+                             standing=standing)
     keep = slice(m, m + n)
     p0 = res["pelvis_pos"][keep] - res["pelvis_pos"][m] * np.array([1.0, 0.0, 1.0])  # start above the origin
     t_out = t[keep]
@@ -203,7 +239,7 @@ def generate_gait(subject: SubjectParams, cfg: GaitConfig | None = None,
         rot={seg: r[keep] for seg, r in res["rot"].items()},
         pos={seg: p0 + r[keep] for seg, r in res["rel"].items()},
         angles={j: a[keep] for j, a in res["angles"].items()},
-        speed=speed[keep],
+        speed=(speed * go ** 1.5)[keep],
         heel_strikes={s: within(crossings(phase[s], t)) for s in SIDES},
         subject=subject,
         pelvis_angles=res["pelvis_angles"][keep],

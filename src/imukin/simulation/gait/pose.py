@@ -28,7 +28,7 @@ from imukin.conventions import (
 )
 from imukin.rotations import heading_of, heading_rotation, so3_exp, so3_log
 from imukin.simulation.body import CURVE_CHANNELS, N_CURVES, SubjectParams, foot_sole
-from imukin.simulation.gait.smooth import smootherstep, softplus
+from imukin.simulation.gait.smooth import smooth_noise, smootherstep, softplus
 from imukin.simulation.gait.templates import N_HARMONICS, fourier_basis, speed_terms, template_curves, template_mean
 
 #: Column of each curve of :data:`~imukin.simulation.body.CURVE_CHANNELS`.
@@ -64,8 +64,27 @@ _SOLE_SOFT_M = 0.001
 FLAT_FOOT_STANCE = (0.03, 0.20, 0.45, 0.80)
 FLAT_FOOT_TILT_DEG = (8.0, 16.0)
 
+#: Quiet standing (the pose a walking sequence may start or end in, see :func:`standing_pose`): the thighs'
+#: forward lean (hip flexion beyond the pelvic tilt) and the knees' flexion, mean and SD across sequences (deg;
+#: knees near full extension, thighs near vertical), the SD of each leg's own share (deg), and postural sway,
+#: the SD (deg) of a smooth random wander of pelvic tilt, thigh lean and knee flexion with a knot every
+#: STAND_SWAY_KNOT_S seconds. Assumed from the usual description of quiet standing, not fitted to a recording.
+STAND_THIGH_LEAN_DEG = (2.0, 2.0)
+STAND_KNEE_DEG = (3.0, 3.0)
+STAND_SIDE_SD_DEG = 1.0
+STAND_SWAY_DEG = 0.5
+STAND_SWAY_KNOT_S = 1.5
+
 
 # ---------------------------------------------------------------- curves and poses
+@dataclass
+class Standing:
+    """How far each sample is from walking towards quiet standing, and the standing pose."""
+
+    still: np.ndarray  # (N,) 0 walking .. 1 standing still
+    pose: dict  # side -> (N, 12) curves of the standing pose (with sway), side's own view
+
+
 @dataclass
 class CurveModifiers:
     """Per-sample curve modifiers of one side (everything but the template)."""
@@ -114,6 +133,42 @@ def _side_curves(activity: str, subject: SubjectParams, side: str, phase: np.nda
     if mods is not None:
         return out + dev * (scale * mods.scale) + mods.offset
     return out + dev * scale
+
+
+def standing_pose(subject: SubjectParams, activity: str, up: np.ndarray, fit: np.ndarray, use_subject: bool,
+                  t: np.ndarray, rng: np.random.Generator) -> dict:
+    """The curves (side -> (N, 12), side's own view) of a person standing still on both feet.
+
+    Pelvic obliquity and rotation, hip and knee adduction and rotation are the person's cycle means of
+    walking at ``up`` (4,) and ``fit`` (N_FIT,) (:func:`speed_terms` and the ground fit of one speed), so
+    that the stance is their own; pelvic tilt is its cycle mean too. The thighs lean forward and the knees
+    flex by :data:`STAND_THIGH_LEAN_DEG` and :data:`STAND_KNEE_DEG` (drawn per sequence, with a share of
+    :data:`STAND_SIDE_SD_DEG` per leg) and sway slowly (:data:`STAND_SWAY_DEG`). Each foot lies level
+    (:func:`~imukin.simulation.body.foot_sole`) with the heading its walking cycle mean gives it, and the
+    ankle angles follow from that, so both feet stand flat on the ground. ``t`` (N,) s.
+    """
+    ph = np.arange(50) / 50.0
+    cyc = {s: _side_curves(activity, subject, s, ph, np.repeat(up[None], 50, 0), np.repeat(fit[None], 50, 0),
+                           None, use_subject).mean(axis=0) for s in SIDES}  # side -> (12,)
+    pel = 0.5 * (cyc["right"][:3] + cyc["left"][:3] * _PELVIS_MIRROR)  # (3,) right view
+    sway = smooth_noise(t, STAND_SWAY_KNOT_S, STAND_SWAY_DEG, rng, 5)  # (N, 5): tilt, lean R/L, knee R/L
+    lean, knee = rng.normal(*STAND_THIGH_LEAN_DEG), rng.normal(*STAND_KNEE_DEG)
+    pel_t = np.tile(pel, (len(t), 1))  # (N, 3)
+    pel_t[:, 0] += sway[:, 0]
+    r_pelvis = pelvis_rotation_from_angles(pel_t)  # (N, 3, 3), heading 0
+    pose = {}
+    for k, side in enumerate(SIDES):
+        c = np.tile(cyc[side], (len(t), 1))  # (N, 12)
+        c[:, :3] = pel_t * (1.0 if side == "right" else _PELVIS_MIRROR)
+        c[:, _CH["hip_flexion"]] = pel_t[:, 0] + lean + rng.normal(0.0, STAND_SIDE_SD_DEG) + sway[:, 1 + k]
+        c[:, _CH["knee_flexion"]] = knee + rng.normal(0.0, STAND_SIDE_SD_DEG) + sway[:, 3 + k]
+        r_shank = (r_pelvis @ angles_to_relative_rotation(c[:, 3:6], "hip", side)
+                   @ angles_to_relative_rotation(c[:, 6:9], "knee", side))  # (N, 3, 3)
+        r_walk = r_shank @ angles_to_relative_rotation(cyc[side][9:], "ankle", side)  # the foot's cycle-mean turn
+        r_foot = heading_rotation(heading_of(r_walk))  # (N, 3, 3) level
+        c[:, 9:] = relative_rotation_to_angles(np.swapaxes(r_shank, -1, -2) @ r_foot, "ankle", side)
+        pose[side] = c
+    return pose
 
 
 def flat_foot_weight(phase: np.ndarray, toe_off: np.ndarray) -> np.ndarray:
@@ -182,8 +237,10 @@ def pelvis_angles_from_rotation(r_pelvis: np.ndarray, heading_rad=0.0, side: str
 
 
 def segment_pose(subject: SubjectParams, activity: str, phase: dict, vstar: np.ndarray, psi: np.ndarray,
-                 fit: np.ndarray, mods: dict | None, use_subject: bool) -> dict:
+                 fit: np.ndarray, mods: dict | None, use_subject: bool, standing: Standing | None = None) -> dict:
     """Segment orientations, joint angles and segment origins relative to the pelvis origin.
+
+    With ``standing``, each side's curves move towards the standing pose by ``standing.still``.
 
     Returns a dict with ``rot``, ``rel``, ``angles``, ``pelvis_angles`` and, per side, the
     soft-lowest sole height relative to the pelvis ``low`` (N,) and the contact point in
@@ -195,6 +252,8 @@ def segment_pose(subject: SubjectParams, activity: str, phase: dict, vstar: np.n
     mean = template_mean(activity, up)  # (N, 12) cycle means, the same for both sides
     curves = {s: _side_curves(activity, subject, s, phase[s], up, fit, None if mods is None else mods[s],
                               use_subject, mean) for s in SIDES}  # side -> (N, 12)
+    if standing is not None:
+        curves = {s: c + standing.still[:, None] * (standing.pose[s] - c) for s, c in curves.items()}
     pel = 0.5 * (curves["right"][:, :3] + curves["left"][:, :3] * _PELVIS_MIRROR)  # (N, 3) right view
     r_pelvis = heading_rotation(psi) @ pelvis_rotation_from_angles(pel)  # (N,3,3)
     rot = {"pelvis": r_pelvis}
