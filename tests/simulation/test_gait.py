@@ -371,3 +371,15 @@ def test_standing_is_for_walking_and_leaves_a_walk_without_it_as_it_was():
     c = generate_gait(subject, GaitConfig(duration_s=12.0, fs_internal=200.0, stand_prob=1.0), np.random.default_rng(9))
     assert np.array_equal(a.angles["rknee"], b.angles["rknee"])
     assert not np.allclose(a.angles["rknee"][:200], c.angles["rknee"][:200], atol=1.0)
+
+
+def test_the_walking_share_stays_within_zero_and_one():
+    """The step clock runs at sqrt of the walking share: rounding in its ramps must not take it below 0."""
+    from imukin.simulation.gait.generator import _walking_share
+
+    cfg = GaitConfig(duration_s=20.0, stand_prob=1.0, stand_s=(1.0, 1.5), stand_ramp_s=(1.0, 1.5))
+    t = np.arange(-1000, 21000) / 1000.0
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        go = _walking_share(t, cfg.duration_s, cfg, rng)
+        assert go.min() == 0.0 and go.max() == 1.0 and np.isfinite(np.sqrt(go)).all()

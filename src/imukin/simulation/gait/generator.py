@@ -159,7 +159,7 @@ def _walking_share(t: np.ndarray, duration_s: float, cfg: GaitConfig, rng: np.ra
             go *= smootherstep((t - still) / ramp)
         else:
             go *= 1.0 - smootherstep((t - (duration_s - still - ramp)) / ramp)
-    return go
+    return np.clip(go, 0.0, 1.0)  # the ramp's rounding can leave -1e-15
 
 
 # ---------------------------------------------------------------- public entry point
