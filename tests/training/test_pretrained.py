@@ -50,6 +50,7 @@ def test_shipped_models_record_their_recipe():
         corpus_curve_harmonics,
         corpus_scale,
         corpus_speed_range,
+        corpus_stand_prob,
         model_recipe,
         train_seeds,
     )
@@ -83,6 +84,8 @@ def test_shipped_models_record_their_recipe():
         harmonics = corpus_curve_harmonics(model, joint, activity)
         if harmonics != N_DEV_HARMONICS:  # and so does a corpus of people who differ in more harmonics
             assert f"people differing in {harmonics} harmonics" in (run / "MODEL_CARD.md").read_text(), run.name
+        if corpus_stand_prob(model, joint, activity):  # and a corpus of people who start and end standing
+            assert "standing still with probability" in (run / "MODEL_CARD.md").read_text(), run.name
 
 
 def test_a_card_section_is_replaced_not_repeated(tmp_path):
@@ -137,5 +140,9 @@ def test_a_recipe_of_several_seeds_ships_their_validated_ensemble(tmp_path, corp
     card = (dest / "MODEL_CARD.md").read_text()
     assert "the mean output of 2 trainings of one recipe (training seeds 0, 1" in card
     assert f"flexion {meta['val_rmse_deg']['flexion']:.2f}" in card
+    assert "standing still" not in card  # its people walk throughout
+    standing = corpus_factory(name="stand.h5", n_subjects=1, seed=5, duration_s=20.0, fs=100.0, stand_prob=0.5)
+    card = (pretrained.export_pretrained(out, "walking_knee_cnn", summary, standing) / "MODEL_CARD.md").read_text()
+    assert "each starting, and each ending, standing still with probability 0.5" in card
     shipped, _ = load_checkpoint(dest)
     assert shipped.model_name == "ensemble" and shipped.config.n_members == 2

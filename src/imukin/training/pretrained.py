@@ -449,6 +449,9 @@ def export_pretrained(run_dir: Path, name: str, summary: dict, corpus: Path) -> 
     harmonics = (f"{harmonics} harmonics of their joint curves" if "harmonic_curves" not in attrs else
                  f"{harmonics} harmonics of their {attrs['harmonic_curves'].replace(',', ', ')} and "
                  f"{N_DEV_HARMONICS} of their other joint curves")
+    if float(attrs.get("stand_prob", 0.0)):
+        harmonics += (f", each starting, and each ending, standing still with probability {attrs['stand_prob']} "
+                      "(`CorpusConfig.stand_prob`)")
     val_name = "RMSE, offset removed per leg" if tc.get("val_metric") == "rmse_offset_removed" else "RMSE"
     members = meta.get("members")
     description = (f"`{model.model_name}` with config `{json.dumps(asdict(model.config))}`" if not members else

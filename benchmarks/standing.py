@@ -1,0 +1,82 @@
+"""Accuracy on walks that start and end standing still: the shipped walking models, with and without the
+optimisation stage, on held-out simulated walkers who stand before they walk off and after they stop.
+
+Real recordings start and end with standing (a calibration pose, waiting for the go, stopping at the end of a
+walkway); the shipped corpora walk throughout unless a recipe sets ``stand_prob``
+(:class:`imukin.simulation.corpus.CorpusConfig`). Here every walker of ``benchmarks/accuracy.py`` (seed 9001,
+the same people) stands 1-4 s, walks off over 1-2.5 s, walks, and stops again the same way
+(``stand_prob=1``, :mod:`imukin.simulation.gait`). Nothing is fitted.
+
+Columns (flexion, deg, mean over legs):
+
+- *whole walk*: offset-removed RMSE over the whole sequence, standing included;
+- *walking part*: offset-removed RMSE from 7 s after the start to 7 s before the end (past every ramp);
+- *standing against the walk*: how far the error's mean over the first and over the last second (standing
+  whatever the draw) lies from its mean over the walking part, averaged over both ends: what a network reads
+  for standing beyond the offset it has while walking;
+- *standing spread*: the error's SD within those seconds (a reading that wanders while nothing moves).
+
+    .venv/bin/python benchmarks/standing.py [--subjects 12] [--models cnn cnn+refined transformer] \\
+        [--candidates DIR]  # also trained, not shipped models DIR/walking_<joint>_<model>
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from accuracy import TEST_SEEDS, flexion_error, heldout_walkers_parser, print_condition_table  # noqa: E402
+
+from imukin.io.job_h5 import file_attrs, iter_dataset, subject_ids  # noqa: E402
+from imukin.simulation.corpus import CorpusConfig, cached_corpus  # noqa: E402
+
+COLUMNS = ["whole walk", "walking part", "standing against the walk", "standing spread"]
+WALK_FROM_S = 7.0  # s from either end past which the walk has reached its speed (standing <= 4 s + ramp <= 2.5 s)
+STILL_S = 1.0  # s at either end that are standing whatever the draw (standing >= 1 s)
+
+
+def standing_corpus(n: int, duration: float, workdir: Path) -> Path:
+    """The held-out walkers (seed 9001), each starting and ending standing, simulated once and cached."""
+    path = workdir / f"walking_heldout_s{TEST_SEEDS['walking']}_n{n}_d{duration:g}_st1.h5"
+    return cached_corpus(path, CorpusConfig(activity="walking", n_subjects=n, seed=TEST_SEEDS["walking"],
+                                            duration_s=duration, stand_prob=1.0))
+
+
+def main() -> int:
+    args = heldout_walkers_parser(__doc__.splitlines()[0]).parse_args()
+    if args.duration_s < 2 * WALK_FROM_S + 4.0:
+        print(f"error: --duration-s {args.duration_s:g} leaves no walking part; give at least "
+              f"{2 * WALK_FROM_S + 4.0:g} s", file=sys.stderr)
+        return 2
+    path = standing_corpus(args.subjects, args.duration_s, args.workdir)
+    recs = list(iter_dataset(path, subjects=subject_ids(path), rmat=False))
+    fs = float(file_attrs(path)["fs"])
+    print(f"Walking flexion (deg), mean over {2 * args.subjects} legs of {args.subjects} held-out simulated "
+          f"walkers at {fs:g} Hz who stand 1-4 s before walking off and after stopping\n")
+    cache = {}
+
+    def leg_error(predictor, i, rec, joint, s, side, c):
+        key = (id(predictor), i, side)
+        if key not in cache:
+            cache[key] = predictor.predict(*rec.joint_inputs(joint, side), side=side, fs=fs)  # (T, 3) deg
+        y, ref = cache[key], rec.joint_angle(joint, side)
+        n, k, w = len(ref), int(round(STILL_S * fs)), int(round(WALK_FROM_S * fs))
+        if c == 0:
+            return flexion_error(y, ref)
+        if c == 1:
+            return flexion_error(y[w:n - w], ref[w:n - w])
+        err = y[:, 0] - ref[:, 0]  # (T,) flexion error
+        ends = (err[:k], err[n - k:])
+        if c == 2:
+            walk = err[w:n - w].mean()
+            return float(np.mean([abs(e.mean() - walk) for e in ends]))
+        return float(np.mean([e.std() for e in ends]))
+
+    print_condition_table(COLUMNS, recs, args.models, leg_error, candidates=args.candidates)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
