@@ -40,6 +40,7 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/input_rate.py
 	$(BIN)/python benchmarks/sensor_faults.py
 	$(BIN)/python benchmarks/sensor_sites.py
+	$(BIN)/python benchmarks/standing.py
 	$(BIN)/python benchmarks/saturation.py
 	$(BIN)/python benchmarks/real_motion.py
 	$(BIN)/python benchmarks/real_imu.py
