@@ -381,5 +381,5 @@ def test_the_walking_share_stays_within_zero_and_one():
     t = np.linspace(-1.0, 21.0, 1_000_001)  # fine enough to meet the ramps' rounding
     rng = np.random.default_rng(0)
     for _ in range(10):
-        go = _walking_share(t, cfg.duration_s, cfg, rng)
+        go = _walking_share(t, cfg, rng)
         assert go.min() == 0.0 and go.max() == 1.0 and np.isfinite(np.sqrt(go)).all()

@@ -38,6 +38,7 @@ from imukin.simulation.body import (
     sensor_sites,
 )
 from imukin.simulation.gait import SPEED_LIMITS_M_S, GaitConfig, Kinematics, generate_gait
+from imukin.simulation.gait.generator import check_stand_prob
 from imukin.simulation.imu import ideal_imu, interpolating_spline
 from imukin.simulation.sensor_errors import (
     SensorErrorConfig,
@@ -84,9 +85,7 @@ class CorpusConfig:
             default = check_placement(None)
             self.placement = {k: v for k, v in check_placement(self.placement).items() if v != default[k]} or None
         self.fs, self.duration_s, self.stand_prob = float(self.fs), float(self.duration_s), float(self.stand_prob)
-        if not 0.0 <= self.stand_prob <= 1.0 or (self.stand_prob and self.activity != "walking"):
-            raise ImukinError(f"stand_prob {self.stand_prob:g} must be in [0, 1], and 0 for {self.activity} "
-                              f"(standing starts and ends are simulated for walking only)")
+        check_stand_prob(self.stand_prob, self.activity)
         if self.n_subjects < 1:
             raise ImukinError(f"n_subjects must be at least 1 (imukin simulate --subjects), got {self.n_subjects}")
         check_output_rate(self.fs)

@@ -36,6 +36,13 @@ _MARGIN_S = 1.0
 
 
 # ---------------------------------------------------------------- config and result
+def check_stand_prob(stand_prob: float, activity: str) -> None:
+    """Refuse, in one line, a probability of standing starts and ends outside [0, 1] or for running."""
+    if not 0.0 <= stand_prob <= 1.0 or (stand_prob and activity != "walking"):
+        raise ImukinError(f"stand_prob {stand_prob:g} must be in [0, 1], and 0 for {activity} (standing starts "
+                          f"and ends are simulated for walking only)")
+
+
 @dataclass
 class GaitConfig:
     """What kind of sequence to generate. Every field has a default."""
@@ -76,10 +83,8 @@ class GaitConfig:
         if self.speed_m_s is not None and not lim[0] <= self.speed_m_s <= lim[1]:
             raise ImukinError(f"{self.activity} speed {self.speed_m_s} m/s is outside {lim[0]}-{lim[1]} m/s; "
                               f"choose a speed in that range")
-        if self.stand_prob and self.activity != "walking":
-            raise ImukinError(f"standing starts and ends (stand_prob {self.stand_prob}) are simulated for walking "
-                              f"only, not {self.activity}; set stand_prob to 0")
-        for name in ("speed_change_prob", "turn_prob", "stand_prob"):
+        check_stand_prob(self.stand_prob, self.activity)
+        for name in ("speed_change_prob", "turn_prob"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ImukinError(f"gait {name} must be in [0, 1], got {getattr(self, name)}")
 
@@ -144,8 +149,8 @@ def _heading_profile(t: np.ndarray, cfg: GaitConfig, rng: np.random.Generator) -
     return psi
 
 
-def _walking_share(t: np.ndarray, duration_s: float, cfg: GaitConfig, rng: np.random.Generator) -> np.ndarray:
-    """How far each sample (t (N,) s, the sequence from 0 to ``duration_s``) is from standing still (0) to
+def _walking_share(t: np.ndarray, cfg: GaitConfig, rng: np.random.Generator) -> np.ndarray:
+    """How far each sample (t (N,) s, the sequence from 0 to ``cfg.duration_s``) is from standing still (0) to
     walking (1): a standing start and end, each with ``cfg.stand_prob``, joined to the walk by smooth ramps.
     Ends that would leave less than half the sequence walking are not drawn."""
     go = np.ones(t.shape)
@@ -153,12 +158,12 @@ def _walking_share(t: np.ndarray, duration_s: float, cfg: GaitConfig, rng: np.ra
         if rng.random() >= cfg.stand_prob:
             continue
         still, ramp = float(rng.uniform(*cfg.stand_s)), float(rng.uniform(*cfg.stand_ramp_s))
-        if 4.0 * (still + ramp) > duration_s:
+        if 4.0 * (still + ramp) > cfg.duration_s:
             continue
         if end == "start":
             go *= smootherstep((t - still) / ramp)
         else:
-            go *= 1.0 - smootherstep((t - (duration_s - still - ramp)) / ramp)
+            go *= 1.0 - smootherstep((t - (cfg.duration_s - still - ramp)) / ramp)
     return np.clip(go, 0.0, 1.0)  # the ramp's rounding can leave -1e-15
 
 
@@ -197,7 +202,7 @@ def generate_gait(subject: SubjectParams, cfg: GaitConfig | None = None,
     use_subject = cfg.subject_variation
     # standing starts and ends from their own stream of random numbers (a sequence without them is unchanged)
     srng = rng.spawn(1)[0] if cfg.stand_prob > 0 else None
-    go = _walking_share(t, cfg.duration_s, cfg, srng) if srng is not None else np.ones(t.shape)  # (N+2m,)
+    go = _walking_share(t, cfg, srng) if srng is not None else np.ones(t.shape)  # (N+2m,)
 
     # stride frequency = speed / stride length of the subject's own (scaled) kinematics
     grid, fit_grid, sl_grid, warp_grid = stride_table(subject, act, use_subject)
