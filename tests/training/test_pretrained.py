@@ -146,3 +146,30 @@ def test_a_recipe_of_several_seeds_ships_their_validated_ensemble(tmp_path, corp
     assert "each starting, and each ending, standing still with probability 0.5" in card
     shipped, _ = load_checkpoint(dest)
     assert shipped.model_name == "ensemble" and shipped.config.n_members == 2
+
+
+@pytest.mark.parametrize("joint", ["hip", "knee"])
+def test_shipped_models_trained_on_standing_read_a_standing_person_as_still(joint):
+    """A recipe with ``stand_prob`` ships a network that reads a person standing still as still: two simulated
+    walkers no model saw (seed 4242), each standing for at least a second at both ends of a 30 s walk; the
+    flexion error's spread (SD) within those seconds, where the true angle barely sways, averages 0.27 deg
+    (hip) and 0.34 (knee) over these legs and ends, and 0.67 and 0.68 with the same recipes trained on walkers
+    only (benchmarks/standing.py scores every shipped model on 12 such walkers)."""
+    import numpy as np
+
+    from imukin.fusion.refine import pretrained_predictor
+    from imukin.simulation.corpus import CorpusConfig, simulate_subject
+    from imukin.training.pretrained import corpus_stand_prob
+
+    assert corpus_stand_prob("cnn", joint, "walking") > 0
+    cfg = CorpusConfig(activity="walking", n_subjects=2, seed=4242, duration_s=30.0, stand_prob=1.0, fs=100.0)
+    predictor = pretrained_predictor(joint, "walking", "cnn")
+    k = int(cfg.fs)  # the first and last second: standing whatever the draw (stand_s >= 1 s)
+    spreads = []
+    for i in range(cfg.n_subjects):
+        rec = simulate_subject(cfg, i)
+        for side in ("right", "left"):
+            err = predictor.predict(*rec.joint_inputs(joint, side), side=side, fs=cfg.fs)[:, 0] \
+                - rec.joint_angle(joint, side)[:, 0]  # (T,) flexion error, deg
+            spreads += [err[:k].std(), err[-k:].std()]
+    assert np.mean(spreads) < 0.5, spreads
