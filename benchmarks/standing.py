@@ -16,6 +16,12 @@ Columns (flexion, deg, mean over legs):
   for standing beyond the offset it has while walking;
 - *standing spread*: the error's SD within those seconds (a reading that wanders while nothing moves).
 
+Then the same on a real person: the Kuopio trial (7 Xsens MTw2, ``../shared/data/real/kuopio``) stands about
+1.8 s before walking off. Over its standing start, found as ``imukin predict --calibrate standing`` finds it
+(every sensor still: :func:`imukin.preprocessing.align.still_mask`, the first bout of at least
+``AlignConfig.min_still_s``), each model's flexion through ``imukin.predict`` (sensor mountings found by the
+alignment): its range and SD there, where the real legs hold still. ``--no-real`` skips it.
+
     .venv/bin/python benchmarks/standing.py [--subjects 12] [--models cnn cnn+refined transformer] \\
         [--candidates DIR]  # also trained, not shipped models DIR/walking_<joint>_<model>
 """
@@ -29,12 +35,14 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 from accuracy import TEST_SEEDS, flexion_error, heldout_walkers_parser, print_condition_table  # noqa: E402
 
+from imukin.conventions import JOINT_NAMES, SIDES, joint_name  # noqa: E402
 from imukin.io.job_h5 import file_attrs, iter_dataset, subject_ids  # noqa: E402
 from imukin.simulation.corpus import CorpusConfig, cached_corpus  # noqa: E402
 
 COLUMNS = ["whole walk", "walking part", "standing against the walk", "standing spread"]
 WALK_FROM_S = 7.0  # s from either end past which the walk has reached its speed (standing <= 4 s + ramp <= 2.5 s)
 STILL_S = 1.0  # s at either end that are standing whatever the draw (standing >= 1 s)
+REAL_DATA = Path("../shared/data/real/kuopio")  # the real trial that starts standing, where it is
 
 
 def standing_corpus(n: int, duration: float, workdir: Path) -> Path:
@@ -44,8 +52,57 @@ def standing_corpus(n: int, duration: float, workdir: Path) -> Path:
                                             duration_s=duration, stand_prob=1.0))
 
 
+def standing_frames(rec) -> tuple[int, int]:
+    """The first bout (start, stop frames) in which every sensor of recording ``rec`` is still for at least
+    ``AlignConfig.min_still_s``, as ``imukin predict --calibrate standing`` finds the standing."""
+    from imukin.errors import ImukinError
+    from imukin.preprocessing.align import AlignConfig, bouts, still_mask
+
+    cfg = AlignConfig()
+    still = ~rec.gap_mask()
+    for seg in rec.acc:
+        still &= still_mask(np.nan_to_num(rec.acc[seg]), np.nan_to_num(rec.gyr[seg]), rec.fs, cfg)
+    runs = [b for b in bouts(still) if b[1] - b[0] >= cfg.min_still_s * rec.fs]
+    if not runs:
+        raise ImukinError(f"{rec.name} has no standing of at least {cfg.min_still_s:g} s on every sensor")
+    return runs[0]
+
+
+def real_standing(folder: Path, models: list[str], candidates: Path | None) -> None:
+    """Print each model's flexion range and SD (deg) over the standing start of the real recording in ``folder``."""
+    import imukin
+
+    rec = imukin.load_recording(folder, fs=100.0)
+    a, b = standing_frames(rec)
+    print(f"\nReal standing: {rec.name} ({folder}), frames {a}-{b} ({(b - a) / rec.fs:.1f} s) with every sensor "
+          "still; flexion range / SD (deg) of each model's angles there, right / left\n")
+    runs = {label: dict(model=label.split("+")[0], refine=label.endswith("+refined")) for label in models}
+    for run in sorted(candidates.glob("walking_*_*")) if candidates else []:
+        _, joint, model = run.name.split("_", 2)
+        if (run / "model.json").exists() and not model.endswith("_ori"):  # angle models only
+            runs[f"new {model} ({joint})"] = dict(run=run, joints=[joint])
+    print("| model | " + " | ".join(JOINT_NAMES) + " |")
+    print("|---|" + "---:|" * len(JOINT_NAMES))
+    for label, kw in runs.items():
+        angles = imukin.predict(rec, **kw).angles
+        cells = []
+        for joint in JOINT_NAMES:
+            flex = [angles[joint_name(joint, side)][a:b, 0] for side in SIDES if joint_name(joint, side) in angles]
+            cells.append(" / ".join(f"{np.ptp(f):.2f}, {f.std():.2f}" for f in flex) if flex else "-")
+        print(f"| {label} | " + " | ".join(cells) + " |", flush=True)
+
+
 def main() -> int:
-    args = heldout_walkers_parser(__doc__.splitlines()[0]).parse_args()
+    ap = heldout_walkers_parser(__doc__.splitlines()[0])
+    ap.add_argument("--real", type=Path,
+                    help=f"the Kuopio trial's folder (a real recording that starts standing; default {REAL_DATA} "
+                    "where it is)")
+    ap.add_argument("--no-real", action="store_true", help="the simulated walkers only")
+    args = ap.parse_args()
+    if args.real is not None and not args.real.is_dir():
+        print(f"error: no real recording at {args.real}; give its folder with --real, or --no-real", file=sys.stderr)
+        return 2
+    real = None if args.no_real else args.real or (REAL_DATA if REAL_DATA.is_dir() else None)
     if args.duration_s < 2 * WALK_FROM_S + 4.0:
         print(f"error: --duration-s {args.duration_s:g} leaves no walking part; give at least "
               f"{2 * WALK_FROM_S + 4.0:g} s", file=sys.stderr)
@@ -75,6 +132,10 @@ def main() -> int:
         return float(np.mean([e.std() for e in ends]))
 
     print_condition_table(COLUMNS, recs, args.models, leg_error, candidates=args.candidates)
+    if real is not None:
+        real_standing(real, args.models, args.candidates)
+    elif not args.no_real:
+        print(f"\nReal standing: skipped, no {REAL_DATA} (give the Kuopio trial's folder with --real)")
     return 0
 
 

@@ -376,7 +376,7 @@ def calibrate_to_pose(angles: dict, rec: Recording, segments, calibrate, aligned
     stop = b + int(round(CARRY_S * rec.fs))  # the carried stretch: up to CARRY_S, to the first gap or the end
     gap = np.flatnonzero(~ok[b:stop])
     stop = min(b + (int(gap[0]) if len(gap) else stop - b), rec.n_frames)
-    moving = ~still[b:stop]  # the networks' angles count where the legs move (they learnt no standing)
+    moving = ~still[b:stop]  # the networks' angles count where the legs move (not every one learnt standing)
     carry = aligned is not None and moving.sum() >= MIN_CARRY_S * rec.fs
     out, info = {}, {}
     for name, x in angles.items():

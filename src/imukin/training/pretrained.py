@@ -153,7 +153,7 @@ ACTIVITY_SETTINGS = {
     # 1.58 / 2.22 / 2.42 -> 1.53 / 2.29 / 2.43 (docs/real_data.md).
     # It ships trained on people who start and end standing still with probability 0.5 each (stand_prob=0.5;
     # CorpusConfig.stand_prob), blend refitted, against the ensemble on walkers only: the Kuopio trial's standing knee
-    # holds still (flexion range 3.13 / 3.04 -> 0.98 / 0.99 deg), Kuopio real flexion 1.61 / 1.51 -> 1.61 / 1.47, with
+    # holds still (flexion range 5.60 / 5.44 -> 1.42 / 1.42 deg), Kuopio real flexion 1.61 / 1.51 -> 1.61 / 1.47, with
     # the stage 1.28 / 1.26 -> 1.24 / 1.38, rotation 6.10 / 5.83 -> 5.73 / 5.73; IMUs from the Kuopio markers 1.77 /
     # 2.11 -> 1.73 / 2.44; three Vicon trials 1.58 -> 1.54 (with the stage 1.39 -> 1.42); 12 new simulated walkers 1.35
     # / 0.83 / 1.08 -> 1.34 / 0.83 / 1.04, the same walkers standing first and last 2.27 -> 1.96
@@ -183,7 +183,7 @@ ACTIVITY_SETTINGS = {
     # it), blend refitted: walking flexion worse on the real trial, 3.44 / 3.01 -> 3.79 / 3.63 (with the stage
     # 3.38 / 2.24 -> 3.48 / 2.13), with the stage on 12 new simulated walkers 1.42 -> 1.59 (the network 1.48 ->
     # 1.47; its flexion weight 0.58 -> 0.36), on three Vicon trials 1.22 -> 1.08 (with the stage 1.15 -> 1.26);
-    # the shipped ankle already stands still on the real trial (range 0.9 deg): not shipped.
+    # the real trial's standing start steadier (range 1.43 / 1.51 -> 0.38 / 0.30, benchmarks/standing.py): not shipped.
     ("walking", "ankle", "cnn"): dict(corpus_scale=3, steps=2000, train_seeds=(0, 1, 2)),
     # The walking hip CNN ships as the ensemble of its recipe's trainings with seeds 0, 1 and 2 on the current
     # simulator's 600 walkers (the single training shipped before came from the simulator before the flat
@@ -196,7 +196,7 @@ ACTIVITY_SETTINGS = {
     # 1.52 -> 0.92 / 0.90 / 1.55). Three CNN passes per hip (benchmarks/inference_speed.py; docs/models.md).
     # It ships trained on people who start and end standing still with probability 0.5 each (stand_prob=0.5),
     # blend refitted, against the ensemble on walkers only: Kuopio real standing hip steadier (flexion range
-    # 1.98 / 1.88 -> 0.77 / 0.61), flexion 1.62 / 1.64 -> 1.38 / 1.79 (right r 0.995), with the stage 1.69 / 0.85
+    # 2.16 / 2.10 -> 1.18 / 1.02), flexion 1.62 / 1.64 -> 1.38 / 1.79 (right r 0.995), with the stage 1.69 / 0.85
     # -> 1.62 / 0.97; three Vicon trials with the stage 0.84 /
     # 0.96 / 1.51 -> 0.78 / 1.01 / 1.67; 12 new simulated walkers 1.34 / 1.06 / 1.18 -> 1.32 / 1.07 / 1.18.
     # Level on walking, steadier standing: shipped with the knee's alike (docs/real_data.md, "Standing").
