@@ -158,7 +158,8 @@ ACTIVITY_SETTINGS = {
     # 2.11 -> 1.73 / 2.44; three Vicon trials 1.58 -> 1.54 (with the stage 1.39 -> 1.42); 12 new simulated walkers 1.35
     # / 0.83 / 1.08 -> 1.34 / 0.83 / 1.04, the same walkers standing first and last 2.27 -> 1.96
     # (benchmarks/standing.py).
-    # Level on walking, steadier standing: shipped with the hip's alike (docs/real_data.md, "Standing").
+    # Slowest walkers (0.3-0.6 m/s, benchmarks/accuracy.py --speed-subjects 8) 1.69 -> 1.85 (with the stage 1.21 ->
+    # 1.20). Level on walking, steadier standing: shipped with the hip's alike (docs/real_data.md, "Standing").
     ("walking", "knee", "cnn"): dict(corpus_scale=3, train_seeds=(0, 1, 2), stand_prob=0.5),
     # The walking ankle CNN ships as the ensemble of its recipe's trainings with seeds 0, 1 and 2 (the seed-0
     # training alone shipped before). 12 new simulated walkers (benchmarks/accuracy.py), flexion / adduction /
@@ -199,7 +200,8 @@ ACTIVITY_SETTINGS = {
     # 2.16 / 2.10 -> 1.18 / 1.02), flexion 1.62 / 1.64 -> 1.38 / 1.79 (right r 0.995), with the stage 1.69 / 0.85
     # -> 1.62 / 0.97; three Vicon trials with the stage 0.84 /
     # 0.96 / 1.51 -> 0.78 / 1.01 / 1.67; 12 new simulated walkers 1.34 / 1.06 / 1.18 -> 1.32 / 1.07 / 1.18.
-    # Level on walking, steadier standing: shipped with the knee's alike (docs/real_data.md, "Standing").
+    # Slowest walkers (0.3-0.6 m/s) 2.29 -> 2.67 (with the stage 1.49 -> 1.51). Level on walking, steadier
+    # standing: shipped with the knee's alike (docs/real_data.md, "Standing").
     ("walking", "hip", "cnn"): dict(train_seeds=(0, 1, 2), stand_prob=0.5),
     # The walking hip orientation CNN ships as the ensemble of its recipe's trainings with seeds 0, 1 and 2 on the
     # current simulator's 600 walkers (the single one shipped before came from the simulator before the flat
