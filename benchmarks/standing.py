@@ -18,7 +18,7 @@ Columns (flexion, deg, mean over legs):
 
 Then the same on a real person: the Kuopio trial (7 Xsens MTw2, ``../shared/data/real/kuopio``) stands about
 1.8 s before walking off. Over its standing start, found as ``imukin predict --calibrate standing`` finds it
-(every sensor still: :func:`imukin.preprocessing.align.still_mask`, the first bout of at least
+(every sensor still, :func:`imukin.api.still_bouts`, the first bout of at least
 ``AlignConfig.min_still_s``), each model's flexion through ``imukin.predict`` (sensor mountings found by the
 alignment): its range and SD there, where the real legs hold still. ``--no-real`` skips it.
 
@@ -53,18 +53,14 @@ def standing_corpus(n: int, duration: float, workdir: Path) -> Path:
 
 
 def standing_frames(rec) -> tuple[int, int]:
-    """The first bout (start, stop frames) in which every sensor of recording ``rec`` is still for at least
-    ``AlignConfig.min_still_s``, as ``imukin predict --calibrate standing`` finds the standing."""
+    """The first bout (start, stop frames) in which every sensor of recording ``rec`` is still, as ``imukin
+    predict --calibrate standing`` finds the standing (:func:`imukin.api.still_bouts`)."""
+    from imukin.api import still_bouts
     from imukin.errors import ImukinError
-    from imukin.preprocessing.align import AlignConfig, bouts, still_mask
 
-    cfg = AlignConfig()
-    still = ~rec.gap_mask()
-    for seg in rec.acc:
-        still &= still_mask(np.nan_to_num(rec.acc[seg]), np.nan_to_num(rec.gyr[seg]), rec.fs, cfg)
-    runs = [b for b in bouts(still) if b[1] - b[0] >= cfg.min_still_s * rec.fs]
+    runs, _ = still_bouts(rec, rec.acc)
     if not runs:
-        raise ImukinError(f"{rec.name} has no standing of at least {cfg.min_still_s:g} s on every sensor")
+        raise ImukinError(f"{rec.name} has no standing on every sensor long enough to score")
     return runs[0]
 
 

@@ -149,6 +149,18 @@ def test_calibration_on_the_standing_start(data_dir, tmp_path, walker):
         imukin.predict(rec, joints=["knee"], calibrate={"elbow": [0, 0, 0]})
 
 
+def test_still_bouts_find_the_standing_start_and_nothing_in_a_walk(data_dir, walker):
+    from imukin.api import still_bouts
+    from imukin.io.recording import Recording
+
+    rec = imukin.load_recording(data_dir / "real" / "kuopio", fs=100)
+    runs, still = still_bouts(rec, rec.acc)
+    assert runs[0][0] == 0 and runs[0][1] > 100  # ~1.8 s of standing first, every sensor still
+    assert still.shape == (rec.n_frames,) and still[: runs[0][1]].all() and not still[runs[0][1]]
+    moving = Recording.from_arrays({s: (walker.acc[s], walker.gyr[s]) for s in ("rthigh", "rshank")}, fs=100)
+    assert still_bouts(moving, ["rthigh", "rshank"])[0] == []  # a walk throughout: no standing
+
+
 def test_cli_reports_the_calibration(data_dir, tmp_path):
     out = tmp_path / "cal"
     assert main(["predict", str(data_dir / "real" / "kuopio"), "--fs", "100", "--joints", "knee", "--calibrate",

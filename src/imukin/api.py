@@ -335,6 +335,33 @@ CARRY_S = 20.0
 MIN_CARRY_S = 1.0  # s of motion after the standing needed to carry it; with less, the standing itself is used
 
 
+def still_bouts(rec: Recording, segments, cfg=None) -> tuple[list[tuple[int, int]], np.ndarray]:
+    """Where every sensor of ``segments`` holds still, as ``calibrate="standing"`` looks for the standing.
+
+    Parameters
+    ----------
+    rec : Recording
+    segments : iterable of str
+        The sensors that must all be still (``rec.acc`` / ``rec.gyr`` keys).
+    cfg : imukin.preprocessing.align.AlignConfig, optional
+        Stillness thresholds and ``min_still_s`` (default: its defaults).
+
+    Returns
+    -------
+    runs : list of (int, int)
+        Start and stop frames of each bout of at least ``cfg.min_still_s`` without a gap, in order.
+    still : ndarray of bool, shape (N,)
+        Per frame: every one of those sensors still and no gap.
+    """
+    from imukin.preprocessing.align import AlignConfig, bouts, still_mask
+
+    cfg = cfg or AlignConfig()
+    still = ~rec.gap_mask()
+    for seg in segments:
+        still &= still_mask(np.nan_to_num(rec.acc[seg]), np.nan_to_num(rec.gyr[seg]), rec.fs, cfg)
+    return [b for b in bouts(still) if b[1] - b[0] >= cfg.min_still_s * rec.fs], still
+
+
 def calibrate_to_pose(angles: dict, rec: Recording, segments, calibrate, aligned=None) -> tuple[dict, dict]:
     """Absolute angles: shift each joint's angles by one constant so that the known pose holds in the
     recording's quiet standing.
@@ -345,9 +372,10 @@ def calibrate_to_pose(angles: dict, rec: Recording, segments, calibrate, aligned
     only a period in which every segment stands upright counts (within
     ``AlignConfig.max_standing_tilt_deg`` of its superior axis): sitting first is not standing.
 
-    The networks learnt gait, not standing, so their angles in the standing are not what sets the
-    offset. With ``aligned`` (segment -> its sensor's (acc, gyr) in segment axes) the pose is carried
-    into the motion by the classical orientation filters (:class:`imukin.fusion.classical.ClassicalPredictor`,
+    Not every network learnt standing (the walking knee and hip CNNs did, the others learnt gait only),
+    so the networks' angles in the standing are not what sets the offset. With ``aligned`` (segment -> its
+    sensor's (acc, gyr) in segment axes) the pose is carried into the motion by the classical orientation
+    filters (:class:`imukin.fusion.classical.ClassicalPredictor`,
     calibrated on that standing with the pose), over the :data:`CARRY_S` seconds after it; the offset is
     what the networks' angles lack of the filters' where the legs move there, on average. Without
     ``aligned``, or with less than :data:`MIN_CARRY_S` of motion after the standing before a gap or the
@@ -357,15 +385,12 @@ def calibrate_to_pose(angles: dict, rec: Recording, segments, calibrate, aligned
     the frames the offset was taken over (``carried``: ``[start, stop]``, or None).
     """
     from imukin.fusion.classical import ClassicalConfig, ClassicalPredictor
-    from imukin.preprocessing.align import AlignConfig, bouts, is_upright, still_mask
+    from imukin.preprocessing.align import AlignConfig, is_upright
 
     pose = _read_pose(calibrate)
     cfg = AlignConfig()
     ok = ~rec.gap_mask()
-    still = ok.copy()
-    for seg in segments:
-        still &= still_mask(np.nan_to_num(rec.acc[seg]), np.nan_to_num(rec.gyr[seg]), rec.fs, cfg)
-    runs = [b for b in bouts(still) if b[1] - b[0] >= cfg.min_still_s * rec.fs]
+    runs, still = still_bouts(rec, segments, cfg)
     if pose is None and aligned is not None:  # neutral standing is upright: not a seated or lying still period
         runs = [(a, b) for a, b in runs if all(is_upright(aligned(seg)[0][a:b], [0.0, 1.0, 0.0], cfg)
                                                for seg in segments)]  # segment axes: y is up
