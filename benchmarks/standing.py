@@ -64,13 +64,12 @@ def standing_frames(rec) -> tuple[int, int]:
     return runs[0]
 
 
-def real_standing(folder: Path, models: list[str], candidates: Path | None) -> None:
-    """Print each model's flexion range and SD (deg) over the standing start of the real recording in ``folder``."""
+def real_standing(rec, frames: tuple[int, int], models: list[str], candidates: Path | None) -> None:
+    """Print each model's flexion range and SD (deg) over ``frames`` (the standing start) of real recording ``rec``."""
     import imukin
 
-    rec = imukin.load_recording(folder, fs=100.0)
-    a, b = standing_frames(rec)
-    print(f"\nReal standing: {rec.name} ({folder}), frames {a}-{b} ({(b - a) / rec.fs:.1f} s) with every sensor "
+    a, b = frames
+    print(f"\nReal standing: {rec.name} ({rec.source}), frames {a}-{b} ({(b - a) / rec.fs:.1f} s) with every sensor "
           "still; flexion range / SD (deg) of each model's angles there, right / left\n")
     runs = {label: dict(model=label.split("+")[0], refine=label.endswith("+refined")) for label in models}
     for run in sorted(candidates.glob("walking_*_*")) if candidates else []:
@@ -99,6 +98,16 @@ def main() -> int:
         print(f"error: no real recording at {args.real}; give its folder with --real, or --no-real", file=sys.stderr)
         return 2
     real = None if args.no_real else args.real or (REAL_DATA if REAL_DATA.is_dir() else None)
+    if real is not None:  # read, and find its standing, before the long part
+        import imukin
+        from imukin.errors import ImukinError
+
+        try:
+            real = imukin.load_recording(real, fs=100.0)
+            frames = standing_frames(real)
+        except ImukinError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
     if args.duration_s < 2 * WALK_FROM_S + 4.0:
         print(f"error: --duration-s {args.duration_s:g} leaves no walking part; give at least "
               f"{2 * WALK_FROM_S + 4.0:g} s", file=sys.stderr)
@@ -129,7 +138,7 @@ def main() -> int:
 
     print_condition_table(COLUMNS, recs, args.models, leg_error, candidates=args.candidates)
     if real is not None:
-        real_standing(real, args.models, args.candidates)
+        real_standing(real, frames, args.models, args.candidates)
     elif not args.no_real:
         print(f"\nReal standing: skipped, no {REAL_DATA} (give the Kuopio trial's folder with --real)")
     return 0

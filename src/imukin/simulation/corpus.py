@@ -37,8 +37,7 @@ from imukin.simulation.body import (
     draw_subject,
     sensor_sites,
 )
-from imukin.simulation.gait import SPEED_LIMITS_M_S, GaitConfig, Kinematics, generate_gait
-from imukin.simulation.gait.generator import check_stand_prob
+from imukin.simulation.gait import SPEED_LIMITS_M_S, GaitConfig, Kinematics, check_stand_prob, generate_gait
 from imukin.simulation.imu import ideal_imu, interpolating_spline
 from imukin.simulation.sensor_errors import (
     SensorErrorConfig,

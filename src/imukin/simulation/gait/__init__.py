@@ -82,6 +82,7 @@ from imukin.simulation.gait.generator import (
            SPEED_RANGE_M_S,
            GaitConfig,
            Kinematics,
+           check_stand_prob,
            generate_gait,
            normalise_cycles,
 )
@@ -98,5 +99,5 @@ from imukin.simulation.gait.templates import (
 
 __all__ = ["ANCHOR_VSTAR", "N_HARMONICS", "RUN_SPEED_DIP", "RUN_STANCE_FRACTION", "SCHWARTZ_SPEED_CLASSES",
            "SPEED_LIMITS_M_S", "SPEED_RANGE_M_S", "VSTAR_RANGE", "WALK_SPEED_SWING", "WALK_WARP_RATE_RANGE",
-           "WALK_WARP_SMOOTH", "GaitConfig", "Kinematics", "generate_gait", "normalise_cycles",
+           "WALK_WARP_SMOOTH", "GaitConfig", "Kinematics", "check_stand_prob", "generate_gait", "normalise_cycles",
            "pelvis_angles_from_rotation", "pelvis_rotation_from_angles", "stance_fraction", "step_frequency_hz"]
