@@ -1,4 +1,6 @@
 """imukin.simulation.corpus: subjects -> gait -> seven IMUs, reproducible per subject, and the file attributes."""
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -165,6 +167,28 @@ def test_a_placement_moves_only_its_sensors():
     assert np.sqrt(np.mean((a.acc["rfoot"] - b.acc["rfoot"]) ** 2)) > 1.0
     with pytest.raises(ImukinError, match="foot sensor site"):
         CorpusConfig(**one, placement={"foot": "toe"})
+
+
+def test_skin_sliding_with_the_joints_turns_only_thigh_and_shank_sensors():
+    """``errors.tissue_joint_coupling``: with otherwise ideal sensors, the pelvis and foot sensors read what they read
+    without it, the thigh and shank sensors turn with their joints (the thigh's gyroscope differs most when the knee
+    turns fastest); written on the corpus only when set, so corpora cached before it stay current."""
+    one = {**CFG, "n_subjects": 1}
+    ideal = SensorErrorConfig.ideal()
+    plain = CorpusConfig(**one, errors=ideal)
+    sliding = CorpusConfig(**one, errors=replace(ideal, tissue_joint_coupling=0.05))
+    assert "tissue_joint_coupling" not in corpus_attrs(CorpusConfig(**one))["errors"]
+    assert "tissue_joint_coupling" in corpus_attrs(sliding)["errors"]
+    assert not is_current_corpus(corpus_attrs(plain), sliding)
+    a, b = simulate_subject(sliding, 0), simulate_subject(plain, 0)
+    for seg in ("pelvis", "rfoot", "lfoot"):
+        assert np.array_equal(a.gyr[seg], b.gyr[seg]) and np.array_equal(a.acc[seg], b.acc[seg])
+    for seg in ("rthigh", "lthigh", "rshank", "lshank"):
+        assert np.sqrt(np.mean((a.gyr[seg] - b.gyr[seg]) ** 2)) > 1e-3  # rad/s
+    extra = np.linalg.norm(a.gyr["rthigh"] - b.gyr["rthigh"], axis=1)  # (T,) rad/s of sliding
+    knee_rate = np.abs(np.gradient(a.angle["rknee"][:, 0]))  # (T,) deg per frame
+    hip_rate = np.abs(np.gradient(a.angle["rhip"][:, 0]))
+    assert np.corrcoef(extra, knee_rate + hip_rate)[0, 1] > 0.5
 
 
 def test_sensors_of_a_person_standing_still_read_gravity_and_no_turn():

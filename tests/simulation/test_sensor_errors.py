@@ -198,6 +198,32 @@ def test_soft_tissue_is_smooth_enough_for_an_imu(rng):
     assert 1e-3 < np.abs(gyr).max() < np.deg2rad(30.0)
 
 
+def test_skin_sliding_turns_the_sensor_in_proportion_to_its_joints(rng):
+    """With ``tissue_joint_coupling`` the sensor turns linearly with the driving joint angles: one driver gives a
+    fixed axis and an angle proportional to the driver's departure from its mean; without drivers, or at 0, the
+    result is the one without the option."""
+    t = np.arange(3000) / 1000.0
+    knee = 30.0 + 30.0 * np.sin(2 * np.pi * t)  # (N,) deg, a 0-60 deg flexion cycle
+    cfg = replace(IDEAL, tissue_joint_coupling=0.05)
+    rot, disp = soft_tissue_motion(t, _gait_load(t), cfg, rng, drivers=knee[:, None])
+    rotvec = Rotation.from_matrix(rot).as_rotvec()  # (N, 3) rad
+    dev = np.deg2rad(knee - knee.mean())  # (N,) rad
+    k = np.linalg.lstsq(dev[:, None], rotvec, rcond=None)[0][0]  # (3,) rad per rad: the drawn coupling
+    np.testing.assert_allclose(rotvec, dev[:, None] * k, atol=1e-9)  # linear, one axis
+    assert 0.0 < np.linalg.norm(k) < 0.5  # SD 0.05 per axis: |k| ~ 0.08, never near 0.5
+    np.testing.assert_array_equal(disp, 0.0)  # it turns the sensor, it does not move it
+    for other in (replace(cfg, tissue_joint_coupling=0.0), cfg):
+        drivers = knee[:, None] if other.tissue_joint_coupling == 0.0 else None
+        a = soft_tissue_motion(t, _gait_load(t), replace(SensorErrorConfig(), tissue_joint_coupling=0.0),
+                               np.random.default_rng(3))
+        b = soft_tissue_motion(t, _gait_load(t), replace(SensorErrorConfig(),
+                                                         tissue_joint_coupling=other.tissue_joint_coupling),
+                               np.random.default_rng(3), drivers=drivers)
+        np.testing.assert_array_equal(a[0], b[0])
+    with pytest.raises(ImukinError, match="drivers"):
+        soft_tissue_motion(t, _gait_load(t), cfg, rng, drivers=knee[:10, None])
+
+
 # ---------------------------------------------------------------- contract
 def test_bad_input_raises_imukin_error(rng):
     with pytest.raises(ImukinError, match="must be >= 0"):

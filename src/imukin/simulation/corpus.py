@@ -40,6 +40,7 @@ from imukin.simulation.body import (
 from imukin.simulation.gait import SPEED_LIMITS_M_S, GaitConfig, Kinematics, check_stand_prob, generate_gait
 from imukin.simulation.imu import ideal_imu, interpolating_spline
 from imukin.simulation.sensor_errors import (
+    TISSUE_DRIVERS,
     SensorErrorConfig,
     apply_electronic_errors,
     draw_mounting,
@@ -165,7 +166,9 @@ def record_from_kinematics(kin: Kinematics, subject_id: str, fs: float, errors: 
         r_seg, p_seg = kin.rot[seg], kin.pos[seg]  # (N,3,3), (N,3)
         r_mount, offset = draw_mounting(errors, rng)  # (3,3), (3,) in the segment frame
         seg_acc = acc_all[:, s_i]  # (N,3) lab
-        r_wobble, d_wobble = soft_tissue_motion(t, seg_acc, errors, rng, seg_rmat=r_seg)  # (N,3,3), (N,3)
+        drivers = _tissue_drivers(kin, seg) if errors.tissue_joint_coupling > 0 else None  # (N, K) deg or None
+        r_wobble, d_wobble = soft_tissue_motion(t, seg_acc, errors, rng, seg_rmat=r_seg,
+                                                drivers=drivers)  # (N,3,3), (N,3)
         r_sensor = r_seg @ r_wobble @ r_mount  # (N,3,3)
         p_sensor = p_seg + np.einsum("nij,nj->ni", r_seg, sites[seg] + offset + d_wobble)  # (N,3)
         acc, gyr = ideal_imu(t, r_sensor, p_sensor, t_out)  # (M,3) each
@@ -176,6 +179,15 @@ def record_from_kinematics(kin: Kinematics, subject_id: str, fs: float, errors: 
     s = kin.subject
     rec.meta = np.array([1.0 if s.sex == "male" else 0.0, 100.0 * s.height_m, s.mass_kg, float(np.mean(kin.speed))])
     return rec
+
+
+def _tissue_drivers(kin: Kinematics, seg: str) -> np.ndarray | None:
+    """(N, K) flexion angles (deg) of the joints whose motion slides the skin of segment ``seg`` (``"rthigh"``:
+    the right hip and knee; :data:`~imukin.simulation.sensor_errors.TISSUE_DRIVERS`), or None for none."""
+    joints = TISSUE_DRIVERS.get(seg[1:], ()) if seg != "pelvis" else ()
+    if not joints:
+        return None
+    return np.stack([kin.angles[seg[0] + joint][:, 0] for joint in joints], axis=1)
 
 
 def simulate_subject(cfg: CorpusConfig, index: int) -> SubjectRecord:
@@ -246,7 +258,10 @@ def corpus_attrs(cfg: CorpusConfig) -> dict:
             del d[key]
         else:
             d[key] = written(d[key])
-    d["errors"] = str(asdict(cfg.errors))
+    errors = asdict(cfg.errors)
+    if errors["tissue_joint_coupling"] == 0:  # written only when set, so that corpora cached before it stay current
+        del errors["tissue_joint_coupling"]
+    d["errors"] = str(errors)
     d.update(source="synthetic", generator=GENERATOR, simulator_revision=SIMULATOR_REVISION)
     return d
 

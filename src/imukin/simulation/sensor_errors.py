@@ -45,6 +45,10 @@ tissue oscillator       f U(10, 20) Hz, zeta          wobbling-mass and skin-sen
                         U(0.3, 0.5), gain 1           after impacts (~mm displacement)
 tissue rocking          0.4 deg per mm of wobble      ~1-3 deg soft-tissue rotation
 slow tissue motion      1 deg, 2 mm RMS below 1 Hz    muscle contraction, skin sliding
+skin sliding with the   off (0 deg per deg); when     thigh and shank skin moves with the
+joints (option)         set, N(0, c) deg of sensor    angles of the joints it spans, linearly
+                        rotation per deg of flexion,  (bone-pin studies; up to ~4 deg of knee
+                        per axis and joint            angle error in walking)
 ======================  ============================  =========================================
 
 :meth:`SensorErrorConfig.ideal` switches everything off.
@@ -64,6 +68,9 @@ from imukin.errors import ImukinError
 _SLOW_TERMS = 6  # sinusoids per axis in the slow soft-tissue component
 _SLOW_MIN_HZ = 0.05  # lowest frequency of the slow component (slower is just a mounting offset)
 _UNIFORM_RTOL = 1e-6  # accepted relative jitter of the sample interval in soft_tissue_motion
+#: Segment type -> the joints whose flexion slides the skin under its sensor (SensorErrorConfig.tissue_joint_coupling):
+#: the thigh's skin moves with the hip and the knee, the shank's with the knee and the ankle.
+TISSUE_DRIVERS = {"thigh": ("hip", "knee"), "shank": ("knee", "ankle")}
 
 
 @dataclass
@@ -101,6 +108,8 @@ class SensorErrorConfig:
     tissue_slow_rot_deg: float = 1.0  # RMS angle of the slow tissue rotation
     tissue_slow_disp_m: float = 0.002  # RMS length of the slow tissue displacement
     tissue_slow_max_hz: float = 1.0  # the slow component has frequencies in [0.05, this] Hz
+    tissue_joint_coupling: float = 0.0  # deg of sensor rotation per deg of a spanned joint's flexion, SD per axis
+    #   and joint (skin sliding locked to the gait; 0 = off; see soft_tissue_motion's ``drivers``)
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -136,6 +145,7 @@ class SensorErrorConfig:
             tissue_rock_deg_per_mm=0.0,
             tissue_slow_rot_deg=0.0,
             tissue_slow_disp_m=0.0,
+            tissue_joint_coupling=0.0,
         )
 
 
@@ -169,6 +179,7 @@ def soft_tissue_motion(
     cfg: SensorErrorConfig,
     rng: np.random.Generator,
     seg_rmat: np.ndarray | None = None,
+    drivers: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Small smooth motion of a skin-mounted sensor relative to its segment.
 
@@ -181,6 +192,11 @@ def soft_tissue_motion(
     below ``cfg.tissue_slow_max_hz`` (sum of sinusoids with random frequencies and
     phases; muscle contraction, skin sliding) is added to both. The mean of the
     oscillator response (static sag) is removed; it belongs to the site offset.
+    With ``cfg.tissue_joint_coupling`` > 0 and ``drivers`` given, the skin also slides with
+    the joints the segment spans: the sensor turns by ``(q - mean q) @ C`` (degrees), ``C``
+    drawn per sensor ~ N(0, ``cfg.tissue_joint_coupling``), locked to the gait as the
+    rigid part of skin-marker artefacts is in bone-pin studies (linear in the hip and knee
+    angles for the thigh).
 
     Parameters
     ----------
@@ -195,6 +211,9 @@ def soft_tissue_motion(
         Segment orientation; when given, the load is expressed in the segment
         frame. Without it the lab axes stand in for the segment axes (exact at
         neutral standing, where both coincide).
+    drivers : ndarray, shape (N, K), optional
+        Flexion angles (degrees) of the K joints whose motion slides the skin under the sensor
+        (:data:`TISSUE_DRIVERS`); used only when ``cfg.tissue_joint_coupling`` > 0.
 
     Returns
     -------
@@ -241,6 +260,13 @@ def soft_tissue_motion(
     disp = cfg.tissue_disp_gain * wobble + slow[:, 3:] * (cfg.tissue_slow_disp_m / per_axis)  # (N, 3)
     rock = np.deg2rad(cfg.tissue_rock_deg_per_mm) * 1e3  # rad per metre of wobble
     rotvec = rock * wobble @ rock_axes.T + slow[:, :3] * (np.deg2rad(cfg.tissue_slow_rot_deg) / per_axis)
+    if cfg.tissue_joint_coupling > 0 and drivers is not None:  # drawn last: a seed without it is unchanged
+        q = np.asarray(drivers, float)
+        if q.ndim != 2 or len(q) != len(t) or not np.all(np.isfinite(q)):
+            raise ImukinError(f"drivers must be a finite (N, K) array of joint angles with N = {len(t)}, "
+                              f"got shape {q.shape}")
+        coupling = rng.normal(0.0, cfg.tissue_joint_coupling, size=(q.shape[1], 3))  # (K, 3) deg per deg
+        rotvec = rotvec + np.deg2rad((q - q.mean(axis=0)) @ coupling)  # (N, 3)
     return Rotation.from_rotvec(rotvec).as_matrix(), disp
 
 
