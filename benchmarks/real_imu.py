@@ -18,6 +18,9 @@ Methods, side by side:
 * ``cnn``, ``transformer``, ``both`` (their mean, ``imukin predict --model both``), each ``+refined``
   (the shipped walking models; each sensor first aligned to its segment with
   :func:`imukin.preprocessing.align.align_segment`, from the standing start and walk-off);
+* ``stream``: ``imukin stream``'s causal CNN (each output sees no later sample), run over the aligned
+  trial: what it streams once its warm-up has found the same mounting (streaming gives the causal
+  model's offline output, ``tests/test_streaming.py``);
 * ``vqf``: one offline VQF filter per aligned sensor, calibrated on the first 1.5 s as a
   neutral standing pose (:class:`imukin.fusion.classical.ClassicalPredictor`);
 * ``gyro``: plain integration of both aligned gyroscopes from a neutral start, joint
@@ -98,6 +101,7 @@ DEFAULT_DATA = Path("../shared/data/real/kuopio")
 RAW_KNEE_TARGET = 4.0  # deg, raw knee flexion RMSE with a standing calibration (the issue's target)
 CALIB_S = 1.5  # s of the standing start used by the VQF calibration and the gyroscope bias (the trial stands ~1.8 s)
 MOTION = "sensor motion"  # label of the diagnostic column: the sensors' own rotation (not a method)
+STREAM = "stream"  # label of imukin stream's causal CNN, run over the aligned trial
 LABELS_MOUNTING = ("cnn", "cnn+refined", "transformer")  # methods of the mounting diagnosis
 UNCALIBRATED = "cnn+refined, no calibration"  # label of the absolute-angle column without --calibrate
 
@@ -368,8 +372,8 @@ def write_cards(results: dict) -> list[Path]:
         commit = "unknown"
     written = []
     for joint in JOINT_NAMES:
-        for model in ("cnn", "transformer"):
-            rows = [(jn, axis, row) for (jn, axis), row in results.items() if jn[1:] == joint and model in row]
+        for model, label in (("cnn", "cnn"), ("transformer", "transformer"), ("cnn_causal", STREAM)):
+            rows = [(jn, axis, row) for (jn, axis), row in results.items() if jn[1:] == joint and label in row]
             if not rows:
                 continue
             lines = [f"Measured by `.venv/bin/python benchmarks/real_imu.py --no-rerun --write-cards` (imukin "
@@ -382,7 +386,7 @@ def write_cards(results: dict) -> list[Path]:
                      "own motion |", "|---|---|---:|---:|---:|---:|"]
             for jn, axis, row in rows:
                 lines.append(f"| {jn} | {axis} | " + " | ".join(
-                    cell(row.get(k)) for k in (model, f"{model}+refined", "OS shipped", MOTION)) + " |")
+                    cell(row.get(k)) for k in (label, f"{label}+refined", "OS shipped", MOTION)) + " |")
             lines += ["", "The sensors' own motion is not a method: what the two sensors turned through against "
                       "what their marker clusters did, the error no method that follows its sensors avoids. One "
                       "trial of one person: it finds causes, it does not prove accuracy."]
@@ -530,6 +534,8 @@ def main() -> int:
         ignore.write_text("*\n")  # benchmark outputs stay out of git
     from imukin.fusion.classical import ClassicalConfig, ClassicalPredictor
     from imukin.fusion.refine import candidate_predictors, shipped_predictors, with_both
+    from imukin.predictor import AnglePredictor
+    from imukin.pretrained import shipped_streaming_models
 
     imus, markers, ref = load_trial(args.data)
     n = min(r.n_frames for r in imus.values())
@@ -546,6 +552,8 @@ def main() -> int:
     for joint in JOINT_NAMES:
         predictors = with_both(shipped_predictors("walking", joint))
         by_joint[joint] = predictors
+        for run in shipped_streaming_models("walking", joint)[:1]:  # the causal cnn
+            predictors[STREAM] = AnglePredictor(run)
         if args.candidates is not None:
             predictors.update(candidate_predictors(args.candidates, "walking", joint))
         for side in SIDES:
@@ -592,7 +600,7 @@ def main() -> int:
                     simres.setdefault((jn, axis), {}).update(
                         {lab: sequence_metrics(p[oks], rs[oks])[axis] for lab, p in sp.items()})
 
-    nets = ["cnn", "transformer", "both", "cnn+refined", "transformer+refined", "both+refined"]
+    nets = ["cnn", "transformer", "both", "cnn+refined", "transformer+refined", "both+refined", STREAM]
     nets += sorted({lab for row in real.values() for lab in row if lab.startswith("new ")})
     methods = nets + ["vqf", "gyro", "OS shipped"] + (["OS rerun"] if rerun is not None else []) + [MOTION]
     print("\nimukin on real IMUs: Kuopio l_comf_01 (7 Xsens MTw2, 100 Hz), reference from marker clusters")
