@@ -114,7 +114,13 @@ def test_not_json_serialisable_meta_is_refused(tmp_path):
         save_checkpoint(tmp_path, tiny("cnn"), {"fn": object()})
     with pytest.raises(ImukinError, match="finite"):
         save_checkpoint(tmp_path, tiny("cnn"), {"loss": float("nan")})
-    assert not (tmp_path / META_FILE).exists()
+    assert not (tmp_path / META_FILE).exists() and not (tmp_path / WEIGHTS_FILE).exists()
+    save_checkpoint(tmp_path, tiny("cnn"), {"loss": 1.0})  # a checkpoint there: a refused save leaves it whole
+    before = {f: (tmp_path / f).read_bytes() for f in (META_FILE, WEIGHTS_FILE)}
+    with pytest.raises(ImukinError, match="finite"):
+        save_checkpoint(tmp_path, tiny("cnn"), {"loss": float("inf")})
+    assert {f: (tmp_path / f).read_bytes() for f in (META_FILE, WEIGHTS_FILE)} == before
+    load_checkpoint(tmp_path)
 
 
 def test_saving_a_plain_module_is_refused(tmp_path):

@@ -94,6 +94,8 @@ def save_checkpoint(folder: str | os.PathLike, model: nn.Module, meta: dict | No
     if meta is not None and not isinstance(meta, dict):
         raise ImukinError(f"checkpoint meta must be a dict, got {type(meta).__name__}")
     folder = Path(folder)
+    # everything that can be refused is checked before a file is touched: a bad meta leaves the folder as it was
+    config_doc, meta_doc = _jsonable(dataclasses.asdict(config), "config"), _jsonable(meta or {})
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}  # fresh copies
     with atomic_path(folder / WEIGHTS_FILE) as tmp:
         save_file(tensors, str(tmp), metadata={"format": "pt", "model_name": name})
@@ -101,10 +103,10 @@ def save_checkpoint(folder: str | os.PathLike, model: nn.Module, meta: dict | No
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "model_name": name,
-        "config": _jsonable(dataclasses.asdict(config), "config"),
+        "config": config_doc,
         "weights": {"file": WEIGHTS_FILE, "sha256": _sha256(folder / WEIGHTS_FILE)},
         "imukin_version": __version__,
-        "meta": _jsonable(meta or {}),
+        "meta": meta_doc,
     }
     with atomic_path(folder / META_FILE) as tmp:
         tmp.write_text(json.dumps(doc, indent=2) + "\n")
