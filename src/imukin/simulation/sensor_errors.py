@@ -109,7 +109,8 @@ class SensorErrorConfig:
     tissue_slow_disp_m: float = 0.002  # RMS length of the slow tissue displacement
     tissue_slow_max_hz: float = 1.0  # the slow component has frequencies in [0.05, this] Hz
     tissue_joint_coupling: float = 0.0  # deg of sensor rotation per deg of a spanned joint's flexion, SD per axis
-    #   and joint (skin sliding locked to the gait; 0 = off; see soft_tissue_motion's ``drivers``)
+    #   and joint (skin sliding locked to the gait; 0 = off; see soft_tissue_motion's ``drivers``). Off for the
+    #   shipped models: trained with 0.03 the walking hip CNN lost on every check (docs/real_data.md)
 
     def __post_init__(self) -> None:
         for f in fields(self):
