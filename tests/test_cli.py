@@ -34,7 +34,25 @@ def test_simulate_bad_arguments(tmp_path, capsys):
     assert_one_line_error(*run(capsys, "simulate", "--placement", "arm=lateral", "--out", out), "'arm'", "pelvis")
     assert_one_line_error(*run(capsys, "simulate", "--placement", "foot=heel", "--markers", tmp_path / "w.c3d",
                                "--out", out), "--placement", "synthetic")
+    assert_one_line_error(*run(capsys, "simulate", "--skin-sliding", "-0.1", "--out", out), "--skin-sliding")
+    assert_one_line_error(*run(capsys, "simulate", "--skin-sliding", "0.03", "--markers", tmp_path / "w.c3d",
+                               "--out", out), "--skin-sliding", "synthetic")
     assert not list(tmp_path.iterdir())
+
+
+def test_simulate_with_skin_sliding_turns_thigh_and_shank_sensors_only(tmp_path, capsys):
+    """``--skin-sliding C``: written on the corpus, the same person, other thigh and shank signals only."""
+    from imukin.io.job_h5 import file_attrs, read_dataset
+
+    base = ("simulate", "--subjects", "1", "--seed", "3", "--fs", "100", "--duration-s", "3", "--workers", "1",
+            "--quiet", "--ideal-sensors")
+    assert main([*base, "--out", str(tmp_path / "usual.h5")]) == 0
+    assert main([*base, "--skin-sliding", "0.05", "--out", str(tmp_path / "sliding.h5")]) == 0
+    assert "'tissue_joint_coupling': 0.05" in file_attrs(tmp_path / "sliding.h5")["errors"]
+    assert "tissue_joint_coupling" not in file_attrs(tmp_path / "usual.h5")["errors"]
+    a, b = read_dataset(tmp_path / "usual.h5")[0], read_dataset(tmp_path / "sliding.h5")[0]
+    assert np.array_equal(a.angle["rknee"], b.angle["rknee"]) and np.array_equal(a.gyr["pelvis"], b.gyr["pelvis"])
+    assert not np.allclose(a.gyr["rthigh"], b.gyr["rthigh"]) and not np.allclose(a.gyr["lshank"], b.gyr["lshank"])
 
 
 def test_simulate_places_the_sensors(tmp_path, capsys):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 from imukin._version import __version__
@@ -15,6 +16,7 @@ from imukin.argtypes import (
     ImukinArgumentParser,
     add_option,
     harden_numeric_types,
+    nonnegative_float,
     nonnegative_int,
     positive_float,
     positive_int,
@@ -44,6 +46,10 @@ def _add_simulate(sub) -> None:
                         "(pelvis: sacrum, iliac-crest; thigh: lateral, anterior, distal-lateral; shank: lateral, "
                         "anteromedial, distal-lateral; foot: instep, heel, lateral; default the first of each)")
     p.add_argument("--ideal-sensors", action="store_true", help="no sensor errors (noise, bias, mounting, tissue)")
+    p.add_argument("--skin-sliding", type=nonnegative_float, default=0.0, metavar="C",
+                   help="synthetic corpus: thigh and shank sensors also turn with the joints they span, N(0, C) deg "
+                        "per deg of flexion per axis (SensorErrorConfig.tissue_joint_coupling; e.g. 0.03; default 0: "
+                        "off, as the shipped models were trained)")
     p.add_argument("--markers", nargs="+", type=Path,
                    help="marker files (.c3d or .trc) instead of the synthetic corpus")
     p.add_argument("--marker-map", type=Path, help="with --markers: JSON or TOML file mapping segments to marker names "
@@ -73,6 +79,9 @@ def cmd_simulate(args) -> int:
     if args.placement and (args.markers or args.amass or args.bvh or args.opensim_mot or args.mix):
         raise ImukinError("--placement moves the sensors of the synthetic corpus; drop it, or drop the motion, "
                           "marker or dataset files")
+    if args.skin_sliding and (args.markers or args.amass or args.bvh or args.opensim_mot or args.mix):
+        raise ImukinError("--skin-sliding turns the sensors of the synthetic corpus with its joint angles; drop it, "
+                          "or drop the motion, marker or dataset files")
     if any(getattr(args, k, None) is not None for k in ("amass", "bvh", "opensim_mot", "mix", "body_model", "bvh_map",
                                                         "height_m")):
         return _simulate_motion(args)
@@ -93,7 +102,8 @@ def cmd_simulate(args) -> int:
                        duration_s=args.duration_s, first_subject=args.first_subject,
                        speed_range_m_s=tuple(args.speed_range) if args.speed_range else None,
                        placement=_placement(args.placement),
-                       errors=SensorErrorConfig.ideal() if args.ideal_sensors else SensorErrorConfig())
+                       errors=replace(SensorErrorConfig.ideal() if args.ideal_sensors else SensorErrorConfig(),
+                                      tissue_joint_coupling=args.skin_sliding))
     subjects = simulate_corpus(cfg, workers=args.workers, progress=not getattr(args, "quiet", False))
     path = write_dataset(args.out, subjects, attrs=corpus_attrs(cfg))
     print(f"wrote {cfg.n_subjects} {cfg.activity} subjects x {cfg.duration_s:g} s at {cfg.fs:g} Hz to {path}")
