@@ -184,7 +184,7 @@ def record_from_kinematics(kin: Kinematics, subject_id: str, fs: float, errors: 
 def _tissue_drivers(kin: Kinematics, seg: str) -> np.ndarray | None:
     """(N, K) flexion angles (deg) of the joints whose motion slides the skin of segment ``seg`` (``"rthigh"``:
     the right hip and knee; :data:`~imukin.simulation.sensor_errors.TISSUE_DRIVERS`), or None for none."""
-    joints = TISSUE_DRIVERS.get(seg[1:], ()) if seg != "pelvis" else ()
+    joints = TISSUE_DRIVERS.get(seg[1:], ())  # "rthigh" -> "thigh"; the pelvis and the feet have none
     if not joints:
         return None
     return np.stack([kin.angles[seg[0] + joint][:, 0] for joint in joints], axis=1)
