@@ -212,14 +212,13 @@ def test_skin_sliding_turns_the_sensor_in_proportion_to_its_joints(rng):
     np.testing.assert_allclose(rotvec, dev[:, None] * k, atol=1e-9)  # linear, one axis
     assert 0.0 < np.linalg.norm(k) < 0.5  # SD 0.05 per axis: |k| ~ 0.08, never near 0.5
     np.testing.assert_array_equal(disp, 0.0)  # it turns the sensor, it does not move it
-    for other in (replace(cfg, tissue_joint_coupling=0.0), cfg):
-        drivers = knee[:, None] if other.tissue_joint_coupling == 0.0 else None
-        a = soft_tissue_motion(t, _gait_load(t), replace(SensorErrorConfig(), tissue_joint_coupling=0.0),
-                               np.random.default_rng(3))
-        b = soft_tissue_motion(t, _gait_load(t), replace(SensorErrorConfig(),
-                                                         tissue_joint_coupling=other.tissue_joint_coupling),
-                               np.random.default_rng(3), drivers=drivers)
-        np.testing.assert_array_equal(a[0], b[0])
+    full = SensorErrorConfig()  # every other tissue part on, so that the draws after them would show
+    plain = soft_tissue_motion(t, _gait_load(t), full, np.random.default_rng(3))[0]
+    off = soft_tissue_motion(t, _gait_load(t), full, np.random.default_rng(3), drivers=knee[:, None])[0]  # c = 0
+    no_drivers = soft_tissue_motion(t, _gait_load(t), replace(full, tissue_joint_coupling=0.05),
+                                    np.random.default_rng(3))[0]
+    np.testing.assert_array_equal(off, plain)
+    np.testing.assert_array_equal(no_drivers, plain)
     with pytest.raises(ImukinError, match="drivers"):
         soft_tissue_motion(t, _gait_load(t), cfg, rng, drivers=knee[:10, None])
 
