@@ -67,15 +67,15 @@ def standing_frames(rec) -> tuple[int, int]:
 def real_standing(rec, frames: tuple[int, int], models: list[str], candidates: Path | None) -> None:
     """Print each model's flexion range and SD (deg) over ``frames`` (the standing start) of real recording ``rec``."""
     import imukin
+    from imukin.pretrained import angle_runs
 
     a, b = frames
     print(f"\nReal standing: {rec.name} ({rec.source}), frames {a}-{b} ({(b - a) / rec.fs:.1f} s) with every sensor "
           "still; flexion range / SD (deg) of each model's angles there, right / left\n")
     runs = {label: dict(model=label.split("+")[0], refine=label.endswith("+refined")) for label in models}
-    for run in sorted(candidates.glob("walking_*_*")) if candidates else []:
-        _, joint, model = run.name.split("_", 2)
-        if (run / "model.json").exists() and not model.endswith("_ori"):  # angle models only
-            runs[f"new {model} ({joint})"] = dict(run=run, joints=[joint])
+    for joint in JOINT_NAMES if candidates else []:
+        for run in angle_runs(candidates, "walking", joint):
+            runs[f"new {run.name.split('_', 2)[2]} ({joint})"] = dict(run=run, joints=[joint])
     print("| model | " + " | ".join(JOINT_NAMES) + " |")
     print("|---|" + "---:|" * len(JOINT_NAMES))
     for label, kw in runs.items():

@@ -37,7 +37,7 @@ from imukin.io.atomic import write_text_atomic
 from imukin.io.model_folder import read_checkpoint_info
 from imukin.models.orientation import output_to_rotations
 from imukin.predictor import AnglePredictor, MeanPredictor, TrainedRun
-from imukin.pretrained import BOTH, PRETRAINED_DIR, PRETRAINED_MODELS, pretrained_path
+from imukin.pretrained import BOTH, PRETRAINED_DIR, PRETRAINED_MODELS, angle_runs, pretrained_path
 from imukin.signal import resample, resample_to_length
 from imukin.training.dataset import load_joint_data
 
@@ -362,9 +362,7 @@ def candidate_predictors(folder: str | Path, activity: str, joint: str, device: 
     """Angle models trained but not shipped, to compare with the shipped ones: every run
     ``<folder>/<activity>_<joint>_<model>`` (orientation runs left out), labelled ``"new <model>"``."""
     return {f"new {run.name.split('_', 2)[2]}": AnglePredictor(run, device=device)
-            for run in sorted(Path(folder).glob(f"{activity}_{joint}_*"))
-            if (run / "model.json").exists()
-            and read_checkpoint_info(run).get("meta", {}).get("target", "angle") == "angle"}
+            for run in angle_runs(folder, activity, joint)}
 
 
 def fit_blend(angle_run: str | Path, ori_run: str | Path, data_path: str | Path, split: str = "val",

@@ -51,11 +51,17 @@ def shipped_streaming_models(activity: str, joint: str) -> list[Path]:
     return [r for r in _shipped_angle_runs(activity, joint) if _is_causal(r)]
 
 
-def _shipped_angle_runs(activity: str, joint: str) -> list[Path]:
+def angle_runs(folder: str | Path, activity: str, joint: str) -> list[Path]:
+    """The angle-model folders ``<folder>/<activity>_<joint>_<model>`` (orientation models left out), sorted:
+    the shipped ones with ``folder`` = :data:`PRETRAINED_DIR`, trained candidates with a folder of runs."""
     from imukin.io.model_folder import read_checkpoint_info
 
-    runs = sorted(p for p in PRETRAINED_DIR.glob(f"{activity}_{joint}_*") if (p / "model.json").exists())
+    runs = sorted(p for p in Path(folder).glob(f"{activity}_{joint}_*") if (p / "model.json").exists())
     return [r for r in runs if read_checkpoint_info(r).get("meta", {}).get("target", "angle") == "angle"]
+
+
+def _shipped_angle_runs(activity: str, joint: str) -> list[Path]:
+    return angle_runs(PRETRAINED_DIR, activity, joint)
 
 
 def _is_causal(run: Path) -> bool:
