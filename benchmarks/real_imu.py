@@ -340,16 +340,50 @@ def knee_events(curves: dict, labels=("cnn", "transformer", "both", "cnn+refined
                 if b + w < len(r) and ok[a - w:b + w].all():
                     events["loading response"].append(a + int(np.argmax(r[a:b])))
         for event, idx in events.items():
-            cells = []
-            for label in labels:
-                q = preds.get(label)
-                if q is None or not np.isfinite(q[ok, k]).all() or not idx:
-                    cells.append("-")
-                    continue
-                off = np.mean(q[ok, k] - ref[ok, k])
-                d = np.array([np.max(q[i - w:i + w + 1, k]) - off - r[i] for i in idx])  # (strides,)
-                cells.append(f"{d.mean():+.1f} +- {d.std():.1f}")
+            cells = _event_cells(preds, ref, ok, idx, labels, np.max)
             lines.append(f"| {jn} | {event} | {len(idx)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _event_cells(preds: dict, ref: np.ndarray, ok: np.ndarray, idx: list, labels, peak) -> list[str]:
+    """Per method, mean +- SD over the events ``idx`` (frames of the reference) of the method's own ``peak``
+    (np.max or np.min) flexion within :data:`EVENT_WINDOW_S` of each, less its mean error over the reference's
+    frames, minus the reference there (deg)."""
+    k, w = ANGLE_AXES.index("flexion"), int(round(EVENT_WINDOW_S * FS))
+    cells = []
+    for label in labels:
+        q = preds.get(label)
+        if q is None or not np.isfinite(q[ok, k]).all() or not idx:
+            cells.append("-")
+            continue
+        off = np.mean(q[ok, k] - ref[ok, k])
+        d = np.array([peak(q[i - w:i + w + 1, k]) - off - ref[i, k] for i in idx])  # (events,)
+        cells.append(f"{d.mean():+.1f} +- {d.std():.1f}")
+    return cells
+
+
+PUSH_OFF_PROMINENCE_DEG = 8.0  # deg a reference ankle's plantarflexion peak after push-off stands out by
+
+
+def ankle_events(curves: dict, labels=("cnn", "cnn+refined", "both+refined", "vqf", "gyro", "OS shipped",
+                                       MOTION)) -> str:
+    """Ankle flexion at the stride's plantarflexion peak (just after push-off), each method against the reference,
+    as :func:`knee_events` does for the knee (peaks of the reference's plantarflexion standing out by
+    :data:`PUSH_OFF_PROMINENCE_DEG`, at least 0.7 s apart). The sensors' own motion is a column: where every
+    method and the sensors agree with one another and not with the reference, the markers and the sensors
+    disagree about the foot (a foot cluster on the shoe's forefoot bends with the toes at push-off)."""
+    k = ANGLE_AXES.index("flexion")
+    w = int(round(EVENT_WINDOW_S * FS))
+    lines = ["Ankle flexion at the stride's plantarflexion peak after push-off, method minus reference, mean +- SD "
+             "over the reference's strides (deg; each method shifted by its mean error first):",
+             "| joint | strides | " + " | ".join(labels) + " |", "| --- | ---: |" + " ---: |" * len(labels)]
+    for jn, (ref, preds, ok) in curves.items():
+        if not jn.endswith("ankle"):
+            continue
+        r = np.where(ok, ref[:, k], np.nan)
+        peaks, _ = find_peaks(-np.nan_to_num(r, nan=1e9), prominence=PUSH_OFF_PROMINENCE_DEG, distance=int(0.7 * FS))
+        idx = [int(p) for p in peaks if p - w >= 0 and p + w < len(r) and ok[p - w:p + w + 1].all()]
+        lines.append(f"| {jn} | {len(idx)} | " + " | ".join(_event_cells(preds, ref, ok, idx, labels, np.min)) + " |")
     return "\n".join(lines)
 
 
@@ -395,13 +429,15 @@ def write_cards(results: dict) -> list[Path]:
 
 
 def lag_sensitivity(markers, gyr: dict, ref, curves: dict, shifts_ms=(-5.0, 5.0)) -> str:
-    """Offset-removed flexion of the default method and of the sensors' own motion with the reference moved
-    by a few milliseconds: how much of a cell the lag's uncertainty holds."""
+    """Offset-removed flexion of the cnn, the default method (the cnn with the stage) and the sensors' own motion
+    with the reference moved by a few milliseconds: how much of a cell, and of the stage's difference to its
+    network, the lag's uncertainty holds."""
     lags = [d["offset_s"] * 1000 for d in ref.sync.values() if "offset_s" in d]
     shifted = {d: reference_angles(markers, gyr, FS, len(next(iter(gyr.values()))), lag_s=ref.lag_s + d / 1000)
                for d in shifts_ms}
     cols = [f"{d:+g} ms" if d else "found" for d in (shifts_ms[0], 0.0, shifts_ms[1])]
-    lines = [f"Lag sensitivity: offset-removed flexion (deg), cnn+refined / {MOTION}, with the reference's IMU-marker "
+    labels = ("cnn", "cnn+refined", MOTION)
+    lines = [f"Lag sensitivity: offset-removed flexion (deg), {' / '.join(labels)}, with the reference's IMU-marker "
              f"lag ({ref.lag_s * 1000:+.1f} ms; the segments' own estimates span {min(lags):+.1f} to {max(lags):+.1f} "
              "ms) moved by",
              "| joint | " + " | ".join(cols) + " |", "| --- |" + " ---: |" * len(cols)]
@@ -410,7 +446,7 @@ def lag_sensitivity(markers, gyr: dict, ref, curves: dict, shifts_ms=(-5.0, 5.0)
         for d in (shifts_ms[0], 0.0, shifts_ms[1]):
             r = r0 if d == 0.0 else shifted[d].angles[jn]
             vals = []
-            for label in ("cnn+refined", MOTION):
+            for label in labels:
                 p = preds.get(label)
                 ok = np.isfinite(r[:, 0]) & (np.isfinite(p[:, 0]) if p is not None else False)
                 vals.append(f"{sequence_metrics(p[ok], r[ok])['flexion']['rmse_offset_removed']:.2f}"
@@ -626,6 +662,7 @@ def main() -> int:
     print(verdicts(real))
     print("\n" + stage_differences(curves))
     print("\n" + knee_events(curves))
+    print("\n" + ankle_events(curves))
     print(PUBLISHED)
     print("\n" + absolute_angles(args.data, ref, gyr, curves))
     plot(curves, args.out)
