@@ -66,6 +66,14 @@ Tried and not adopted (measured with the shipped walking and running models):
   so the excess is not beta's alone. On 24 held-out simulated legs it moved cells both ways (hip flexion
   1.09 -> 1.13, adduction 1.14 -> 1.11). With the largest validation leg's ``D`` as the threshold instead
   of the mean it left hip adduction unchanged and still lost left-hip flexion (1.23 -> 1.49).
+- *Mounting the stage's sensors by the network, per recording.* ``beta`` rests on the alignment's sensor
+  axes, ``alpha`` learnt to read through mounting errors; the two constant rotations ``m1``, ``m2`` that
+  bring ``m1^T R_beta m2`` closest to ``alpha``'s relative rotation over the whole recording (6 numbers,
+  least squares, no prior) were fitted and ``beta`` recomputed through them. On the Kuopio trial (cnn, shipped
+  blend) right hip flexion with the stage went 1.62 -> 1.47 and left hip adduction 1.72 -> 1.36, but left hip
+  flexion 0.97 -> 1.19, right knee 1.24 -> 1.52 and the ankles 3.38 / 2.24 -> 3.78 / 3.31: the fitted
+  rotations (up to 30 deg on the feet) take up ``alpha``'s own errors along every direction the motion does
+  not pin down, so it was not taken further.
 """
 from __future__ import annotations
 
