@@ -120,6 +120,32 @@ def test_streaming_equals_the_causal_model_offline(walk, tiny_runs):
         assert ref.std(0).min() > 0.05  # the angles move: equality is no accident of constant output
 
 
+def test_an_ensemble_of_causal_cnns_streams_as_it_runs_offline(walk, tiny_runs, tmp_path):
+    from imukin.models import load_checkpoint
+    from imukin.models.ensemble import build_ensemble
+
+    _, meta = load_checkpoint(tiny_runs["knee"])
+    torch.manual_seed(99)
+    other = create_model("cnn", causal=True, n_layers=2, channels=8, kernel_size=5, dilation=2, head_hidden=8)
+    second = save_checkpoint(tmp_path / "second", other.eval(), meta)  # same inputs and scale, other weights
+    ensemble = build_ensemble([tiny_runs["knee"], second], tmp_path / "ensemble")
+    engine = StreamingEngine(StreamConfig(fs=FS, runs={"knee": ensemble}, joints=("knee",), align="none",
+                                          segments=("rthigh", "lthigh", "rshank", "lshank")))
+    outs = _push_in_chunks(engine, _samples(walk, engine.segments), max_chunk=5)
+    y = np.concatenate([o.angles for o in outs])  # (N, 6)
+    for c, side in enumerate(("right", "left")):
+        ref = _offline(ensemble, walk, "knee", side)
+        np.testing.assert_allclose(y[:, 3 * c:3 * c + 3], ref, atol=1e-4, err_msg=side)
+        members = [_offline(r, walk, "knee", side) for r in (tiny_runs["knee"], second)]
+        np.testing.assert_allclose(ref, np.mean(members, axis=0), atol=1e-4)  # it is the members' mean ...
+        assert np.abs(members[0] - members[1]).max() > 0.5  # ... of members that differ
+    two_sided = [save_checkpoint(tmp_path / f"two{k}", create_model("cnn", n_layers=1, channels=4, kernel_size=3),
+                                 meta) for k in range(2)]
+    with pytest.raises(ImukinError, match="or an ensemble of them"):
+        StreamingEngine(StreamConfig(fs=FS, runs={"knee": build_ensemble(two_sided, tmp_path / "two")},
+                                     joints=("knee",), align="none"))
+
+
 SHIPPED = PRETRAINED_DIR / "walking_knee_cnn_causal"
 
 

@@ -76,7 +76,8 @@ def add_commands(sub) -> None:
     mod = p.add_mutually_exclusive_group()
     mod.add_argument("--model", default="cnn_causal", choices=[k for k in shipped_kinds() if k.endswith("_causal")],
                      help="shipped causal model (default cnn_causal)")
-    mod.add_argument("--run", type=Path, help="a trained causal run folder (one joint) instead of the shipped model")
+    mod.add_argument("--run", type=Path, help="a trained causal run folder, or an ensemble of them (one joint), "
+                     "instead of the shipped model")
     p.add_argument("--mounting", type=Path, help="known sensor mountings: the report.json of 'imukin predict', or "
                    "JSON {segment: 3x3 matrix or {\"euler_zxy_deg\": [z, x, y]}}")
     p.add_argument("--align", choices=("auto", "none"), default="auto",

@@ -191,30 +191,38 @@ class StreamOutput:
         return self.first + np.arange(len(self.angles))
 
 
+def _is_causal_cnn(model) -> bool:
+    return getattr(model, "family", None) == "cnn" and getattr(getattr(model, "config", None), "causal", False)
+
+
 class CausalCNNState:
     """A causal CNN run sample by sample: per convolution layer, the last ``(kernel - 1) * dilation`` inputs.
 
     Zeros at the start stand for the left padding of the offline model, so the outputs are the
-    offline ones. Call :meth:`step` with new frames; each frame passes every layer once.
+    offline ones. Call :meth:`step` with new frames; each frame passes every layer once. An
+    ensemble of causal CNNs (:mod:`imukin.models.ensemble`) runs each member so and gives their
+    mean, as the ensemble does offline.
 
     Parameters
     ----------
-    model : imukin.models.cnn.CNN
-        A CNN with ``config.causal`` True (put in eval mode here).
+    model : imukin.models.cnn.CNN or imukin.models.ensemble.Ensemble
+        A CNN with ``config.causal`` True, or an ensemble of such CNNs (put in eval mode here).
     batch : int
         Independent streams run together (e.g. the two legs of a joint).
     """
 
     def __init__(self, model, batch: int = 1):
-        cfg = getattr(model, "config", None)
-        if getattr(model, "family", None) != "cnn" or not getattr(cfg, "causal", False):
+        members = list(model.members) if getattr(model, "family", None) == "ensemble" else [model]
+        if not all(_is_causal_cnn(m) for m in members):
             name = getattr(model, "model_name", type(model).__name__)
-            raise ImukinError(f"streaming needs a causal CNN (a cnn with causal=True, e.g. the shipped cnn_causal); "
-                              f"got {name}{'' if getattr(cfg, 'causal', False) else ' (not causal)'}")
+            causal = all(getattr(getattr(m, "config", None), "causal", False) for m in members)
+            raise ImukinError(f"streaming needs a causal CNN (a cnn with causal=True, e.g. the shipped cnn_causal, "
+                              f"or an ensemble of them); got {name}{'' if causal else ' (not causal)'}")
         self.model = model.eval()
+        self.members = members
         p = next(model.parameters())
-        self.history = [torch.zeros(batch, blk.conv.in_channels, blk.left_pad, dtype=p.dtype, device=p.device)
-                        for blk in model.blocks]  # per layer (B, C_in, left_pad)
+        self.history = [[torch.zeros(batch, blk.conv.in_channels, blk.left_pad, dtype=p.dtype, device=p.device)
+                         for blk in m.blocks] for m in members]  # per member, per layer (B, C_in, left_pad)
 
     @property
     def receptive_field(self) -> int:
@@ -224,12 +232,18 @@ class CausalCNNState:
     @torch.inference_mode()
     def step(self, x: torch.Tensor) -> torch.Tensor:
         """New normalised frames (B, n, in_channels) -> the model's outputs for them (B, n, out_dim)."""
+        out = [self._member_step(m, hist, x) for m, hist in zip(self.members, self.history)]  # M x (B, n, out_dim)
+        return out[0] if len(out) == 1 else torch.stack(out).mean(0)  # (B, n, out_dim)
+
+    @staticmethod
+    def _member_step(model, history: list, x: torch.Tensor) -> torch.Tensor:
+        """One causal CNN over new frames (B, n, in_channels) -> (B, n, out_dim); ``history`` is updated."""
         h = x.transpose(1, 2)  # (B, C_in, n)
-        for i, blk in enumerate(self.model.blocks):
-            h = torch.cat([self.history[i], h], dim=2)  # (B, C_in, left_pad + n)
-            self.history[i] = h[:, :, h.shape[2] - blk.left_pad:]  # (B, C_in, left_pad): the next frames' past
+        for i, blk in enumerate(model.blocks):
+            h = torch.cat([history[i], h], dim=2)  # (B, C_in, left_pad + n)
+            history[i] = h[:, :, h.shape[2] - blk.left_pad:]  # (B, C_in, left_pad): the next frames' past
             h = blk.step(h)  # (B, C_out, n)
-        return self.model.head(h.transpose(1, 2))  # (B, n, C) -> (B, n, out_dim)
+        return model.head(h.transpose(1, 2))  # (B, n, C) -> (B, n, out_dim)
 
 
 class _JointStream:
