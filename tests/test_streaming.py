@@ -146,6 +146,20 @@ def test_an_ensemble_of_causal_cnns_streams_as_it_runs_offline(walk, tiny_runs, 
                                      joints=("knee",), align="none"))
 
 
+def test_a_shipped_ensemble_of_causal_cnns_is_a_streaming_model_not_a_predict_one(tiny_runs, tmp_path, monkeypatch):
+    import imukin.pretrained as pretrained
+    from imukin.models import load_checkpoint
+    from imukin.models.ensemble import build_ensemble
+
+    _, meta = load_checkpoint(tiny_runs["knee"])
+    ship = tmp_path / "pretrained"
+    build_ensemble([tiny_runs["knee"], tiny_runs["knee"]], ship / "walking_knee_cnn_causal")
+    save_checkpoint(ship / "walking_knee_cnn", create_model("cnn", n_layers=1, channels=4, kernel_size=3), meta)
+    monkeypatch.setattr(pretrained, "PRETRAINED_DIR", ship)
+    assert pretrained.shipped_streaming_models("walking", "knee") == [ship / "walking_knee_cnn_causal"]
+    assert pretrained.shipped_angle_models("walking", "knee") == [ship / "walking_knee_cnn"]
+
+
 SHIPPED = PRETRAINED_DIR / "walking_knee_cnn_causal"
 
 

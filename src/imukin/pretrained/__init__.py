@@ -65,6 +65,8 @@ def _shipped_angle_runs(activity: str, joint: str) -> list[Path]:
 
 
 def _is_causal(run: Path) -> bool:
+    """Whether a model folder holds a causal model: a causal CNN, or an ensemble of them."""
     from imukin.io.model_folder import read_checkpoint_info
 
-    return bool(read_checkpoint_info(run)["config"].get("causal", False))
+    config = read_checkpoint_info(run)["config"]
+    return bool(config.get("causal", (config.get("member_config") or {}).get("causal", False)))
