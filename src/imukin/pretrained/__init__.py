@@ -64,9 +64,13 @@ def _shipped_angle_runs(activity: str, joint: str) -> list[Path]:
     return angle_runs(PRETRAINED_DIR, activity, joint)
 
 
+def is_causal_config(config: dict) -> bool:
+    """Whether a model's config (``model.json``'s ``config``) is a causal model's: a causal CNN, or an ensemble of
+    them (``imukin stream``'s models)."""
+    return bool(config.get("causal", (config.get("member_config") or {}).get("causal", False)))
+
+
 def _is_causal(run: Path) -> bool:
-    """Whether a model folder holds a causal model: a causal CNN, or an ensemble of them."""
     from imukin.io.model_folder import read_checkpoint_info
 
-    config = read_checkpoint_info(run)["config"]
-    return bool(config.get("causal", (config.get("member_config") or {}).get("causal", False)))
+    return is_causal_config(read_checkpoint_info(run)["config"])
