@@ -18,9 +18,9 @@ Methods, side by side:
 * ``cnn``, ``transformer``, ``both`` (their mean, ``imukin predict --model both``), each ``+refined``
   (the shipped walking models; each sensor first aligned to its segment with
   :func:`imukin.preprocessing.align.align_segment`, from the standing start and walk-off);
-* ``stream``: ``imukin stream``'s causal CNN (each output sees no later sample), run over the aligned
-  trial: what it streams once its warm-up has found the same mounting (streaming gives the causal
-  model's offline output, ``tests/test_streaming.py``);
+* ``stream``: ``imukin stream``'s causal model (a CNN, the knee's the mean of three; each output sees no
+  later sample), run over the aligned trial: what it streams once its warm-up has found the same mounting
+  (streaming gives the causal model's offline output, ``tests/test_streaming.py``);
 * ``vqf``: one offline VQF filter per aligned sensor, calibrated on the first 1.5 s as a
   neutral standing pose (:class:`imukin.fusion.classical.ClassicalPredictor`);
 * ``gyro``: plain integration of both aligned gyroscopes from a neutral start, joint
@@ -588,7 +588,7 @@ def main() -> int:
     for joint in JOINT_NAMES:
         predictors = with_both(shipped_predictors("walking", joint))
         by_joint[joint] = predictors
-        for run in shipped_streaming_models("walking", joint)[:1]:  # the causal cnn
+        for run in shipped_streaming_models("walking", joint)[:1]:  # the causal model imukin stream runs
             predictors[STREAM] = AnglePredictor(run)
         if args.candidates is not None:
             predictors.update(candidate_predictors(args.candidates, "walking", joint))

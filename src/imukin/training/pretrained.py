@@ -198,7 +198,8 @@ ACTIVITY_SETTINGS = {
     # Shipped as the ensemble of its trainings with seeds 0, 1 and 2 (imukin stream runs each member step by step):
     # 12 new simulated walkers 1.83 / 0.90 / 1.30 -> 1.71 / 0.88 / 1.23 (gap +0.49 -> +0.38); Kuopio real flexion
     # 1.85 / 1.76 -> 1.66 / 1.95 (adduction 2.48 / 2.63 -> 2.40 / 2.57, rotation 5.73 / 5.92 -> 5.54 / 5.73); IMUs
-    # from the Kuopio markers flexion 2.43 / 3.19 -> 2.24 / 3.02; p99 latency per sample about three times one CNN's.
+    # from the Kuopio markers flexion 2.43 / 3.19 -> 2.24 / 3.02; per sample p50 / p99 2.46 / 3.81 ms against one CNN's
+    # 1.49 / 2.32 (the hip's) in the same run of benchmarks/streaming.py.
     ("walking", "knee", "cnn_causal"): dict(corpus_scale=3, stand_prob=0.5, steps=8000, train_seeds=(0, 1, 2)),
     # The walking hip's streaming CNN learns from the two-sided hip CNN's people likewise: 600 walkers of the current
     # simulator, half of them starting and half ending standing (the one it replaces: the same number of walkers of
