@@ -54,9 +54,14 @@ Kuopio preset, default sensor errors), against the same reference, to split the 
 "simulator vs real sensor" and "network".
 
 Nothing is fitted to this trial. ``--write-cards`` also writes each shipped walking angle model's rows
-into its model card (``make pretrained`` does, after building the models). Usage::
+into its model card (``make pretrained`` does, after building the models). Any other trial of the
+Kuopio dataset laid out alike (``<trial>_markers.trc``, ``<trial>-000_<device id>.txt`` per sensor,
+``myIMUMappings.xml``; OpenSense's ``opensense/ik_<trial>-000_orientations.mot`` and
+``opensense/<trial>_orientations.sto`` optional) runs the same with ``--data`` and ``--trial``; the
+trial should start with 1.5 s of standing still (a warning says when it does not). Usage::
 
-    .venv/bin/python benchmarks/real_imu.py [--data ../shared/data/real/kuopio] [--out benchmarks/out/real_imu]
+    .venv/bin/python benchmarks/real_imu.py [--data ../shared/data/real/kuopio] [--trial l_comf_01] \
+        [--out benchmarks/out/real_imu]
 """
 from __future__ import annotations
 
@@ -98,6 +103,7 @@ TARGETS = "Targets (offset-removed flexion): knee and hip <= 1.5 deg and r >= 0.
 PUBLISHED = "OpenSense published on this trial (flexion): rknee 2.1 (r 0.993), lknee 1.8 (0.995), rhip 2.2 (0.997), " \
             "lhip 3.5 (0.985), lankle 5.5 (0.77)."
 DEFAULT_DATA = Path("../shared/data/real/kuopio")
+DEFAULT_TRIAL = "l_comf_01"  # the trial in DEFAULT_DATA; the dataset's other trials are named alike
 RAW_KNEE_TARGET = 4.0  # deg, raw knee flexion RMSE with a standing calibration (the issue's target)
 CALIB_S = 1.5  # s of the standing start used by the VQF calibration and the gyroscope bias (the trial stands ~1.8 s)
 MOTION = "sensor motion"  # label of the diagnostic column: the sensors' own rotation (not a method)
@@ -107,30 +113,52 @@ UNCALIBRATED = "cnn+refined, no calibration"  # label of the absolute-angle colu
 
 
 # ---------------------------------------------------------------- loading
-def load_imus(data: Path) -> dict:
-    """Segment -> ImuRecording, from myIMUMappings.xml and the MT Manager exports."""
+def sensor_files(data: Path, trial: str = DEFAULT_TRIAL) -> dict:
+    """Segment -> the trial's MT Manager export (``<trial>-000_<device id>.txt``), from myIMUMappings.xml."""
     root = ET.parse(data / "myIMUMappings.xml").getroot()
     out = {}
     for e in root.iter("ExperimentalSensor"):
         sid = e.get("name").lstrip("_")
         seg = SENSOR_SEGMENT[e.find("name_in_model").text.strip()]
-        files = glob.glob(str(data / f"*{sid}.txt"))
+        files = sorted(glob.glob(str(data / f"{glob.escape(trial)}-*{sid}.txt")))
         if not files:
-            raise ImukinError(f"no export for sensor {sid} in {data}")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # units: the Xsens preset defaults (m/s^2, rad/s) hold
-            out[seg] = read_imu_csv(files[0], fs=FS)[0]
+            raise ImukinError(f"no export {trial}-*{sid}.txt for sensor {sid} ({seg}) in {data}")
+        out[seg] = Path(files[0])
     return out
 
 
-def load_trial(data: Path) -> tuple[dict, object, object]:
+def load_imus(data: Path, trial: str = DEFAULT_TRIAL) -> dict:
+    """Segment -> ImuRecording, the trial's exports (:func:`sensor_files`)."""
+    out = {}
+    for seg, path in sensor_files(data, trial).items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # units: the Xsens preset defaults (m/s^2, rad/s) hold
+            out[seg] = read_imu_csv(path, fs=FS)[0]
+    return out
+
+
+def trials_in(data: Path) -> list[str]:
+    """The trials of a Kuopio-layout folder: the names of its ``<trial>_markers.trc`` files."""
+    return sorted(p.name[:-len("_markers.trc")] for p in data.glob("*_markers.trc"))
+
+
+def load_trial(data: Path, trial: str = DEFAULT_TRIAL) -> tuple[dict, object, object]:
     """The trial's sensors (:func:`load_imus`) cut to their common length, its markers and the marker reference
     (:func:`imukin.evaluation.marker_reference.reference_angles`) on the sensors' frames."""
-    imus = load_imus(data)
+    imus = load_imus(data, trial)
     n = min(r.n_frames for r in imus.values())
     imus = {s: type(r)(**{**r.__dict__, "acc": r.acc[:n], "gyr": r.gyr[:n]}) for s, r in imus.items()}
-    markers = read_marker_file(data / "l_comf_01_markers.trc")
+    markers = read_marker_file(data / f"{trial}_markers.trc")
     return imus, markers, reference_angles(markers, {s: r.gyr for s, r in imus.items()}, FS, n)
+
+
+def starts_standing(imus: dict) -> bool:
+    """Whether every sensor is still (:func:`imukin.preprocessing.align.still_mask`) over most (90 %) of the
+    first :data:`CALIB_S` seconds, as vqf's calibration and the gyroscope bias of ``sensor motion`` assume."""
+    from imukin.preprocessing.align import still_mask
+
+    k = int(CALIB_S * FS)
+    return all(still_mask(r.acc, r.gyr, FS)[:k].mean() >= 0.9 for r in imus.values())
 
 
 def align_all(imus: dict) -> tuple[dict, dict, dict]:
@@ -187,27 +215,29 @@ def opensense_angles(path: Path, joint: str, side: str, n: int) -> np.ndarray | 
     return out
 
 
-def rerun_opensense(data: Path, out: Path) -> tuple[Path | None, str]:
-    """Rerun OpenSense's IMUInverseKinematicsTool on the shipped model and orientations."""
+def rerun_opensense(data: Path, out: Path, trial: str = DEFAULT_TRIAL) -> tuple[Path | None, str]:
+    """Rerun OpenSense's IMUInverseKinematicsTool on the shipped model and the trial's orientations."""
+    d = data / "opensense"
+    if not (d / f"{trial}_orientations.sto").exists():
+        return None, f"no opensense/{trial}_orientations.sto in {data}"
     try:
         import opensim as osim
     except ImportError as e:
         return None, f"opensim not importable ({e}); pip install opensim==4.6 into the venv"
     osim.Logger.setLevelString("error")  # its per-frame progress would drown the table
-    d = data / "opensense"
     res = out / "opensense_rerun"
     res.mkdir(parents=True, exist_ok=True)
-    mot = res / "ik_l_comf_01_orientations.mot"
+    mot = res / f"ik_{trial}_orientations.mot"
     if mot.exists():
         return mot, f"opensim {osim.__version__} (cached {mot.name})"
     t0 = time.time()
     tool = osim.IMUInverseKinematicsTool()
     tool.set_model_file(str(d / "calibrated_gait2392_thelen2003muscle.osim"))
-    tool.set_orientations_file(str(d / "l_comf_01_orientations.sto"))
+    tool.set_orientations_file(str(d / f"{trial}_orientations.sto"))
     tool.set_sensor_to_opensim_rotations(osim.Vec3(-math.pi / 2, 0, 0))  # as the shipped setup file
     tool.set_results_directory(str(res))
     tool.set_time_range(0, 0.0)
-    tool.set_time_range(1, 24.275)
+    tool.set_time_range(1, 24.275)  # as the shipped setup file; OpenSense stops at the file's end
     try:
         tool.run(False)
     except Exception as e:  # noqa: BLE001 - report any OpenSim failure as the reason
@@ -503,7 +533,7 @@ def mounting_check(imus: dict, ref, mounts: dict, predictors: dict, curves: dict
     return "\n".join(lines)
 
 
-def absolute_angles(data: Path, ref, gyr: dict, curves: dict) -> str:
+def absolute_angles(files: dict, ref, gyr: dict, curves: dict) -> str:
     """Raw flexion RMSE (deg) of ``imukin predict --calibrate standing`` and the shifted baselines against the
     reference with the standing as 0 (its angles there carried back by the sensors), as a printed section."""
     from imukin.api import predict
@@ -513,7 +543,8 @@ def absolute_angles(data: Path, ref, gyr: dict, curves: dict) -> str:
             "transformer+refined": {"model": "transformer", "refine": True}}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the reader's unit notes, as in load_imus
-        rec = load_recording(data, fs=FS)  # read once, predicted five ways
+        rec = load_recording(next(iter(files.values())).parent, fs=FS,  # read once, predicted five ways
+                             sensors={seg: p.name for seg, p in files.items()})
         pred = {label: predict(rec, activity="walking", calibrate="standing", **kw) for label, kw in runs.items()}
         pred[UNCALIBRATED] = predict(rec, activity="walking", refine=True)  # the networks' own absolute angles
     runs[UNCALIBRATED] = {}
@@ -553,6 +584,8 @@ def absolute_angles(data: Path, ref, gyr: dict, curves: dict) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with the Kuopio trial")
+    ap.add_argument("--trial", default=DEFAULT_TRIAL, help="which trial of that folder (<trial>_markers.trc, "
+                    "<trial>-000_<device>.txt, optionally opensense/ik_<trial>-000_orientations.mot)")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/out/real_imu"), help="output folder for plots")
     ap.add_argument("--no-rerun", action="store_true", help="skip the OpenSense rerun")
     ap.add_argument("--write-cards", action="store_true",
@@ -561,8 +594,20 @@ def main() -> int:
     ap.add_argument("--candidates", type=Path, help="a folder of trained runs walking_<joint>_<model> to compare "
                     "with the shipped models (rows 'new <model>')")
     args = ap.parse_args()
-    if not (args.data / "l_comf_01_markers.trc").exists():
-        print(f"missing {args.data}/l_comf_01_markers.trc; pass --data with the Kuopio folder", file=sys.stderr)
+    trial = args.trial
+    if not (args.data / f"{trial}_markers.trc").exists():
+        found = trials_in(args.data) if args.data.is_dir() else []
+        print(f"missing {args.data}/{trial}_markers.trc; pass --data with a Kuopio-layout folder and --trial with "
+              f"one of its trials ({', '.join(found) if found else 'none found there'})", file=sys.stderr)
+        return 2
+    if args.write_cards and trial != DEFAULT_TRIAL:
+        print(f"--write-cards writes the {DEFAULT_TRIAL} trial's rows into the model cards; run it without --trial",
+              file=sys.stderr)
+        return 2
+    try:
+        files = sensor_files(args.data, trial)
+    except (ImukinError, OSError, ET.ParseError) as e:
+        print(f"{e}; the folder needs myIMUMappings.xml and one MT Manager export per sensor", file=sys.stderr)
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
     ignore = args.out.parent / ".gitignore"
@@ -573,14 +618,16 @@ def main() -> int:
     from imukin.predictor import AnglePredictor
     from imukin.pretrained import shipped_streaming_models
 
-    imus, markers, ref = load_trial(args.data)
+    imus, markers, ref = load_trial(args.data, trial)
     n = min(r.n_frames for r in imus.values())
     gyr = {s: r.gyr for s, r in imus.items()}
     motion = sensor_motion_angles(ref, gyr, still=(0, int(CALIB_S * FS)))
     aligned, align_info, mounts = align_all(imus)
-    rerun, rerun_note = (None, "skipped (--no-rerun)") if args.no_rerun else rerun_opensense(args.data, args.out)
-    shipped = args.data / "opensense" / "ik_l_comf_01-000_orientations.mot"
-    sim = records_from_marker_files([args.data / "l_comf_01_markers.trc"], fs_out=markers.fs,
+    rerun, rerun_note = ((None, "skipped (--no-rerun)") if args.no_rerun
+                         else rerun_opensense(args.data, args.out, trial))
+    shipped = args.data / "opensense" / f"ik_{trial}-000_orientations.mot"  # OpenSense's own result, where given
+    shipped = shipped if shipped.exists() else None
+    sim = records_from_marker_files([args.data / f"{trial}_markers.trc"], fs_out=markers.fs,
                                     errors=SensorErrorConfig(), seed=args.seed)[0]
     sim_a = int(sim.attrs["frames"].split("-")[0])
 
@@ -610,7 +657,8 @@ def main() -> int:
                 if shank in aligned:
                     preds["gyro"] = gyro_integration(aligned[s1], aligned[s2], joint, side,
                                                      stride_bounds(aligned[shank][1], FS))
-            preds["OS shipped"] = opensense_angles(shipped, joint, side, n)
+            if shipped is not None:
+                preds["OS shipped"] = opensense_angles(shipped, joint, side, n)
             if rerun is not None:
                 preds["OS rerun"] = opensense_angles(rerun, joint, side, n)
             if jn in motion:
@@ -638,10 +686,14 @@ def main() -> int:
 
     nets = ["cnn", "transformer", "both", "cnn+refined", "transformer+refined", "both+refined", STREAM]
     nets += sorted({lab for row in real.values() for lab in row if lab.startswith("new ")})
-    methods = nets + ["vqf", "gyro", "OS shipped"] + (["OS rerun"] if rerun is not None else []) + [MOTION]
-    print("\nimukin on real IMUs: Kuopio l_comf_01 (7 Xsens MTw2, 100 Hz), reference from marker clusters")
+    methods = (nets + ["vqf", "gyro"] + (["OS shipped"] if shipped is not None else [])
+               + (["OS rerun"] if rerun is not None else []) + [MOTION])
+    print(f"\nimukin on real IMUs: Kuopio {trial} (7 Xsens MTw2, 100 Hz), reference from marker clusters")
     print(f"IMU-marker lag {ref.lag_s * 1000:+.1f} ms (markers behind IMUs; per segment: " + ", ".join(
         f"{s} {d['offset_s'] * 1000:+.0f} ms r {d['corr']:.2f}" for s, d in ref.sync.items() if "offset_s" in d) + ")")
+    if not starts_standing(imus):
+        print(f"WARNING: the trial does not start with {CALIB_S:g} s of standing still, which vqf's calibration and "
+              "the sensor-motion diagnosis take as their start: read those two columns with care")
     print("sensor alignment rules: " + ", ".join(f"{s} {v}" for s, v in align_info.items()))
     print("functional flexion axes (dominant relative rotation; used for the knees, see "
           "imukin.evaluation.marker_reference): " + ", ".join(
@@ -663,16 +715,17 @@ def main() -> int:
     print("\n" + stage_differences(curves))
     print("\n" + knee_events(curves))
     print("\n" + ankle_events(curves))
-    print(PUBLISHED)
-    print("\n" + absolute_angles(args.data, ref, gyr, curves))
-    plot(curves, args.out)
+    if trial == DEFAULT_TRIAL:
+        print(PUBLISHED)
+    print("\n" + absolute_angles(files, ref, gyr, curves))
+    plot(curves, args.out, trial)
     print(f"\nplots: {args.out}/")
     if args.write_cards:
         print("model cards: " + ", ".join(str(p.parent.name) for p in write_cards(real)))
     return 0
 
 
-def plot(curves: dict, out: Path) -> None:
+def plot(curves: dict, out: Path, trial: str = DEFAULT_TRIAL) -> None:
     """One figure per joint: reference and every method, each shifted by its mean error over the reference frames."""
     import matplotlib
 
@@ -698,7 +751,7 @@ def plot(curves: dict, out: Path) -> None:
                 ax.plot(t[sl], p[sl, k] - off, lw=1.2, label=f"{label} (offset {off:+.1f})")
             ax.set_ylabel(f"{ANGLE_AXES[k]} (deg)")
             ax.grid(alpha=0.3)
-        axs[0, 0].set_title(f"{jn}: Kuopio l_comf_01, offset removed (each curve shifted by its mean error)")
+        axs[0, 0].set_title(f"{jn}: Kuopio {trial}, offset removed (each curve shifted by its mean error)")
         axs[0, 0].legend(fontsize=7, ncol=2)
         axs[-1, 0].set_xlabel("time (s, IMU clock)")
         fig.tight_layout()

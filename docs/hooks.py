@@ -62,5 +62,6 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
         arch = _MODEL.search(text)
         rmse = _RMSE.search(text)
         cells = " / ".join(rmse.groups()) if rmse else "see the card"
-        rows.append(f"| [{name}](models/{name}.md) | {activity} | {joint} | {arch.group(1) if arch else ''} | {cells} |")
+        kind = arch.group(1) if arch else ""
+        rows.append(f"| [{name}](models/{name}.md) | {activity} | {joint} | {kind} | {cells} |")
     return markdown.replace(MARKER, "\n".join(rows))
