@@ -218,7 +218,8 @@ def opensense_angles(path: Path, joint: str, side: str, n: int) -> np.ndarray | 
 def rerun_opensense(data: Path, out: Path, trial: str = DEFAULT_TRIAL) -> tuple[Path | None, str]:
     """Rerun OpenSense's IMUInverseKinematicsTool on the shipped model and the trial's orientations."""
     d = data / "opensense"
-    if not (d / f"{trial}_orientations.sto").exists():
+    sto = d / f"{trial}_orientations.sto"
+    if not sto.exists():
         return None, f"no opensense/{trial}_orientations.sto in {data}"
     try:
         import opensim as osim
@@ -233,11 +234,11 @@ def rerun_opensense(data: Path, out: Path, trial: str = DEFAULT_TRIAL) -> tuple[
     t0 = time.time()
     tool = osim.IMUInverseKinematicsTool()
     tool.set_model_file(str(d / "calibrated_gait2392_thelen2003muscle.osim"))
-    tool.set_orientations_file(str(d / f"{trial}_orientations.sto"))
+    tool.set_orientations_file(str(sto))
     tool.set_sensor_to_opensim_rotations(osim.Vec3(-math.pi / 2, 0, 0))  # as the shipped setup file
     tool.set_results_directory(str(res))
     tool.set_time_range(0, 0.0)
-    tool.set_time_range(1, 24.275)  # as the shipped setup file; OpenSense stops at the file's end
+    tool.set_time_range(1, float(sto.read_text().rstrip().splitlines()[-1].split()[0]))  # the file's last row
     try:
         tool.run(False)
     except Exception as e:  # noqa: BLE001 - report any OpenSim failure as the reason
