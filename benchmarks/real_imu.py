@@ -71,7 +71,6 @@ import math
 import sys
 import time
 import warnings
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
@@ -83,13 +82,12 @@ from imukin.evaluation.marker_reference import reference_angles, sensor_motion_a
 from imukin.evaluation.metrics import sequence_metrics
 from imukin.io.imu_csv import read_imu_csv
 from imukin.io.opensim import read_storage
+from imukin.io.recording import read_sensor_map
 from imukin.simulation.imu import integrate_gyroscope
 from imukin.simulation.markers import read_marker_file, records_from_marker_files
 from imukin.simulation.sensor_errors import SensorErrorConfig
 
 FS = 100.0  # Hz, the Xsens exports (their SampleTimeFine column is empty)
-SENSOR_SEGMENT = {"pelvis_imu": "pelvis", "femur_r_imu": "rthigh", "tibia_r_imu": "rshank", "calcn_r_imu": "rfoot",
-                  "femur_l_imu": "lthigh", "tibia_l_imu": "lshank", "calcn_l_imu": "lfoot"}
 #: gait2392 coordinate and sign per joint axis (OpenSense output), None where the model has no such DOF.
 OPENSIM_COORDS = {("hip", "flexion"): ("hip_flexion_{s}", 1.0), ("hip", "adduction"): ("hip_adduction_{s}", 1.0),
                   ("hip", "rotation"): ("hip_rotation_{s}", 1.0), ("knee", "flexion"): ("knee_angle_{s}", -1.0),
@@ -114,15 +112,15 @@ UNCALIBRATED = "cnn+refined, no calibration"  # label of the absolute-angle colu
 
 # ---------------------------------------------------------------- loading
 def sensor_files(data: Path, trial: str = DEFAULT_TRIAL) -> dict:
-    """Segment -> the trial's MT Manager export (``<trial>-000_<device id>.txt``), from myIMUMappings.xml."""
-    root = ET.parse(data / "myIMUMappings.xml").getroot()
+    """Segment -> the trial's MT Manager export (``<trial>-000_<device id>.txt``), the device ids from
+    myIMUMappings.xml (:func:`imukin.io.recording.read_sensor_map`)."""
     out = {}
-    for e in root.iter("ExperimentalSensor"):
-        sid = e.get("name").lstrip("_")
-        seg = SENSOR_SEGMENT[e.find("name_in_model").text.strip()]
+    for seg, sensor in read_sensor_map(data / "myIMUMappings.xml").items():
+        sid = sensor.rsplit("_", 1)[-1]  # the map's names carry its own trial's prefix
         files = sorted(glob.glob(str(data / f"{glob.escape(trial)}-*{sid}.txt")))
         if not files:
-            raise ImukinError(f"no export {trial}-*{sid}.txt for sensor {sid} ({seg}) in {data}")
+            raise ImukinError(f"no export {trial}-*{sid}.txt for sensor {sid} ({seg}) in {data}; every sensor "
+                              "myIMUMappings.xml names needs the trial's MT Manager export there")
         out[seg] = Path(files[0])
     return out
 
@@ -534,7 +532,7 @@ def mounting_check(imus: dict, ref, mounts: dict, predictors: dict, curves: dict
     return "\n".join(lines)
 
 
-def absolute_angles(files: dict, ref, gyr: dict, curves: dict) -> str:
+def absolute_angles(data: Path, files: dict, ref, gyr: dict, curves: dict) -> str:
     """Raw flexion RMSE (deg) of ``imukin predict --calibrate standing`` and the shifted baselines against the
     reference with the standing as 0 (its angles there carried back by the sensors), as a printed section."""
     from imukin.api import predict
@@ -544,8 +542,7 @@ def absolute_angles(files: dict, ref, gyr: dict, curves: dict) -> str:
             "transformer+refined": {"model": "transformer", "refine": True}}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the reader's unit notes, as in load_imus
-        rec = load_recording(next(iter(files.values())).parent, fs=FS,  # read once, predicted five ways
-                             sensors={seg: p.name for seg, p in files.items()})
+        rec = load_recording(data, fs=FS, sensors={seg: p.name for seg, p in files.items()})  # read once, used 5x
         pred = {label: predict(rec, activity="walking", calibrate="standing", **kw) for label, kw in runs.items()}
         pred[UNCALIBRATED] = predict(rec, activity="walking", refine=True)  # the networks' own absolute angles
     runs[UNCALIBRATED] = {}
@@ -605,10 +602,14 @@ def main() -> int:
         print(f"--write-cards writes the {DEFAULT_TRIAL} trial's rows into the model cards; run it without --trial",
               file=sys.stderr)
         return 2
+    if not (args.data / "myIMUMappings.xml").is_file():
+        print(f"missing {args.data}/myIMUMappings.xml; the folder needs OpenSense's sensor mapping beside one MT "
+              "Manager export per sensor", file=sys.stderr)
+        return 2
     try:
         files = sensor_files(args.data, trial)
-    except (ImukinError, OSError, ET.ParseError) as e:
-        print(f"{e}; the folder needs myIMUMappings.xml and one MT Manager export per sensor", file=sys.stderr)
+    except ImukinError as e:
+        print(e, file=sys.stderr)
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
     ignore = args.out.parent / ".gitignore"
@@ -718,7 +719,7 @@ def main() -> int:
     print("\n" + ankle_events(curves))
     if trial == DEFAULT_TRIAL:
         print(PUBLISHED)
-    print("\n" + absolute_angles(files, ref, gyr, curves))
+    print("\n" + absolute_angles(args.data, files, ref, gyr, curves))
     plot(curves, args.out, trial)
     print(f"\nplots: {args.out}/")
     if args.write_cards:
